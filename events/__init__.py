@@ -1,0 +1,83 @@
+"""agentlog's event vocabulary: frozen msgspec Structs, artifacts, their schemas and codec.
+
+This package imports nothing else of agentlog's; ``store`` and ``actors`` build on it.
+"""
+
+from events.artifacts import (
+    ARTIFACT_TOOLS,
+    Artifact,
+    CodeChange,
+    FileChange,
+    Plan,
+    PlanStep,
+    Review,
+    ReviewComment,
+    Severity,
+    Verdict,
+    artifact_schema,
+)
+from events.codec import CRC_FIELD, decode_line, encode_line, line_body, to_dict
+from events.config import WorkflowConfig
+from events.errors import AgentlogError, CorruptLine
+from events.types import (
+    EVENT_TYPES,
+    STEPS,
+    CodeProduced,
+    Event,
+    EventBase,
+    Forked,
+    ModelCalled,
+    PlanProduced,
+    ReviewProduced,
+    Step,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+    TestsRan,
+    UnknownEvent,
+    Usage,
+    WorkflowCompleted,
+    WorkflowFailed,
+    WorkflowStarted,
+)
+
+__all__ = [
+    "ARTIFACT_TOOLS",
+    "CRC_FIELD",
+    "EVENT_TYPES",
+    "STEPS",
+    "AgentlogError",
+    "Artifact",
+    "CodeChange",
+    "CodeProduced",
+    "CorruptLine",
+    "Event",
+    "EventBase",
+    "FileChange",
+    "Forked",
+    "ModelCalled",
+    "Plan",
+    "PlanProduced",
+    "PlanStep",
+    "Review",
+    "ReviewComment",
+    "ReviewProduced",
+    "Severity",
+    "Step",
+    "StepFailed",
+    "StepSkipped",
+    "StepStarted",
+    "TestsRan",
+    "UnknownEvent",
+    "Usage",
+    "Verdict",
+    "WorkflowCompleted",
+    "WorkflowConfig",
+    "WorkflowFailed",
+    "WorkflowStarted",
+    "artifact_schema",
+    "decode_line",
+    "encode_line",
+    "line_body",
+    "to_dict",
+]

@@ -1,0 +1,92 @@
+"""The JSONL line codec: one event per ``\\n``-terminated line, sealed with a CRC-32.
+
+A line is the event's msgspec JSON with one more member appended, ``"crc"``: the CRC-32 of
+the line's bytes without that member, as 8 hex digits. CRC-32 catches every changed byte
+and every burst of up to 32 bits, so ``verify`` can name the first line that changed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import msgspec
+
+from events.errors import CorruptLine
+from events.types import EVENT_TYPES, Event, UnknownEvent
+
+__all__ = ["CRC_FIELD", "decode_line", "encode_line", "line_body", "to_dict"]
+
+CRC_FIELD = "crc"
+_SUFFIX_HEAD = b',"crc":"'
+_SUFFIX_LEN = len(_SUFFIX_HEAD) + 8 + 2  # ,"crc":"xxxxxxxx"}
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+_envelope = msgspec.json.Decoder(dict[str, Any])
+
+
+def encode_line(event: Event) -> bytes:
+    """Encode one event as a sealed, newline-terminated line."""
+    body = _encoder.encode(event)
+    return b'%s,"crc":"%08x"}\n' % (body[:-1], zlib.crc32(body))
+
+
+def line_body(line: bytes) -> bytes:
+    """Check a line's seal and return the JSON it sealed (without ``crc``).
+
+    Raises :class:`CorruptLine` naming what is wrong; a trailing ``\\n`` is allowed.
+    """
+    if line.endswith(b"\n"):
+        line = line[:-1]
+    if len(line) < _SUFFIX_LEN + 2 or not line.endswith(b'"}'):
+        raise CorruptLine("not an agentlog event line (no integrity field at the end)")
+    cut = len(line) - _SUFFIX_LEN
+    if line[cut : cut + len(_SUFFIX_HEAD)] != _SUFFIX_HEAD:
+        raise CorruptLine("not an agentlog event line (no integrity field at the end)")
+    body = line[:cut] + b"}"
+    try:
+        want = int(line[cut + len(_SUFFIX_HEAD) : -2], 16)
+    except ValueError:
+        raise CorruptLine("integrity field is not hexadecimal") from None
+    if zlib.crc32(body) != want:
+        raise CorruptLine("checksum mismatch: the line was changed after it was written")
+    return body
+
+
+def decode_line(line: bytes) -> Event | UnknownEvent:
+    """Decode and verify one line.
+
+    An intact line whose ``type`` this version does not know decodes to
+    :class:`~events.types.UnknownEvent`; anything else wrong raises :class:`CorruptLine`.
+    """
+    body = line_body(line)
+    try:
+        return _decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        try:
+            raw = _envelope.decode(body)
+        except msgspec.DecodeError:
+            raise CorruptLine(f"invalid JSON: {exc}") from None
+        kind = raw.get("type")
+        if isinstance(kind, str) and kind not in EVENT_TYPES:
+            return _unknown(kind, raw)
+        raise CorruptLine(f"invalid event: {exc}") from None
+
+
+def _unknown(kind: str, raw: dict[str, Any]) -> UnknownEvent:
+    envelope = {k: raw.pop(k) for k in ("seq", "id", "ts", "workflow_id", "actor") if k in raw}
+    raw.pop("type", None)
+    try:
+        return msgspec.convert({"type": kind, **envelope, "data": raw}, UnknownEvent)
+    except msgspec.ValidationError as exc:
+        raise CorruptLine(f"invalid event envelope: {exc}") from None
+
+
+def to_dict(event: Event | UnknownEvent) -> dict[str, Any]:
+    """The event as plain JSON-ready data, ``type`` included (for ``--json`` and display)."""
+    data: dict[str, Any] = msgspec.to_builtins(event)
+    if isinstance(event, UnknownEvent):
+        payload: dict[str, Any] = data.pop("data", {})
+        data.update(payload)
+    return data

@@ -1,0 +1,31 @@
+"""Workflow configuration: recorded in ``WorkflowStarted`` so a log says how it was run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+__all__ = ["WorkflowConfig"]
+
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    """Knobs of one workflow; every field has a default so old logs keep decoding.
+
+    ``model`` is resolved when the workflow starts (``--model``, ``AGENTLOG_MODEL``, then
+    the built-in default) and the resolved name is what gets recorded.
+    """
+
+    model: str = ""
+    max_retries: NonNegative = 3
+    step_timeout: Positive = 300.0
+    continue_on_error: bool = False
+    max_revisions: NonNegative = 0
+    run_tests: bool = False
+    test_timeout: Positive = 120.0
+    backoff_base: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    backoff_max: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    max_tokens: Annotated[int, msgspec.Meta(gt=0)] = 32000

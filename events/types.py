@@ -1,0 +1,234 @@
+"""The event vocabulary: frozen msgspec Structs, one tagged union, nothing but data.
+
+Every event carries the envelope (``seq``, ``id``, ``ts``, ``workflow_id``, ``actor``);
+the log stamps ``seq``, ``id`` and ``ts`` when it appends, so producers leave them empty.
+The tag field ``type`` holds the class name. A field added later must have a default so
+that older lines still decode.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from events.artifacts import CodeChange, Plan, Review, Verdict
+from events.config import WorkflowConfig
+
+__all__ = [
+    "EVENT_TYPES",
+    "STEPS",
+    "CodeProduced",
+    "Event",
+    "EventBase",
+    "Forked",
+    "ModelCalled",
+    "PlanProduced",
+    "ReviewProduced",
+    "Step",
+    "StepFailed",
+    "StepSkipped",
+    "StepStarted",
+    "TestsRan",
+    "UnknownEvent",
+    "Usage",
+    "WorkflowCompleted",
+    "WorkflowFailed",
+    "WorkflowStarted",
+]
+
+Step = Literal["plan", "code", "review"]
+#: The workflow's steps in the order the supervisor enforces.
+STEPS: tuple[Step, ...] = ("plan", "code", "review")
+
+
+class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
+    """Envelope shared by every event. ``type`` (the tag) is the class name."""
+
+    seq: int = 0
+    id: str = ""
+    ts: str = ""
+    workflow_id: str = ""
+    actor: str = "supervisor"
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    """Token usage of one model call, cache tokens included."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_input_tokens
+            + self.cache_read_input_tokens
+        )
+
+
+class WorkflowStarted(EventBase, frozen=True, kw_only=True):
+    """A workflow began with this task and configuration."""
+
+    task: str
+    config: WorkflowConfig = WorkflowConfig()
+
+
+class Forked(EventBase, frozen=True, kw_only=True):
+    """This run copies the first ``at_seq`` events of another and continues from there.
+
+    ``task`` and ``config``, when set, replace the original's from this point on.
+    """
+
+    source: str
+    source_workflow_id: str
+    at_seq: int
+    task: str | None = None
+    config: WorkflowConfig | None = None
+
+
+class StepStarted(EventBase, frozen=True, kw_only=True):
+    """An attempt at a step began. ``round`` counts revision rounds (0 = first pass)."""
+
+    step: Step
+    attempt: int
+    round: int = 0
+
+
+class ModelCalled(EventBase, frozen=True, kw_only=True):
+    """One call to the model, with the full response so it can be replayed offline."""
+
+    step: Step
+    attempt: int
+    round: int = 0
+    request_digest: str
+    model: str
+    content: tuple[dict[str, Any], ...]
+    stop_reason: str | None
+    usage: Usage = Usage()
+    latency_ms: float = 0.0
+    response_id: str = ""
+
+
+class PlanProduced(EventBase, frozen=True, kw_only=True):
+    """The Planner's validated plan."""
+
+    plan: Plan
+    attempt: int = 1
+
+
+class CodeProduced(EventBase, frozen=True, kw_only=True):
+    """The Coder's validated file set."""
+
+    code: CodeChange
+    attempt: int = 1
+    round: int = 0
+
+
+class TestsRan(EventBase, frozen=True, kw_only=True):
+    """The workspace's tests were run for the Reviewer (``--run-tests``)."""
+
+    __test__ = False  # not a pytest class
+
+    command: tuple[str, ...]
+    exit_code: int | None
+    output: str
+    truncated: bool = False
+    timed_out: bool = False
+    duration_ms: float = 0.0
+    round: int = 0
+
+
+class ReviewProduced(EventBase, frozen=True, kw_only=True):
+    """The Reviewer's validated review."""
+
+    review: Review
+    attempt: int = 1
+    round: int = 0
+
+
+class StepFailed(EventBase, frozen=True, kw_only=True):
+    """An attempt at a step failed; ``retryable`` says whether another attempt may follow."""
+
+    step: Step
+    attempt: int
+    round: int = 0
+    error_kind: str
+    message: str
+    retryable: bool
+
+
+class StepSkipped(EventBase, frozen=True, kw_only=True):
+    """A step will not run, and why."""
+
+    step: Step
+    reason: str
+    round: int = 0
+
+
+class WorkflowCompleted(EventBase, frozen=True, kw_only=True):
+    """The workflow reached its end; ``verdict`` is the final review's, if there was one."""
+
+    verdict: Verdict | None = None
+    revisions: int = 0
+
+
+class WorkflowFailed(EventBase, frozen=True, kw_only=True):
+    """The workflow ended in failure at ``step`` (None: outside any step)."""
+
+    step: Step | None
+    error_kind: str
+    message: str
+
+
+Event = (
+    WorkflowStarted
+    | Forked
+    | StepStarted
+    | ModelCalled
+    | PlanProduced
+    | CodeProduced
+    | TestsRan
+    | ReviewProduced
+    | StepFailed
+    | StepSkipped
+    | WorkflowCompleted
+    | WorkflowFailed
+)
+
+#: Tag -> class for every known event type.
+EVENT_TYPES: dict[str, type[EventBase]] = {
+    cls.__name__: cls
+    for cls in (
+        WorkflowStarted,
+        Forked,
+        StepStarted,
+        ModelCalled,
+        PlanProduced,
+        CodeProduced,
+        TestsRan,
+        ReviewProduced,
+        StepFailed,
+        StepSkipped,
+        WorkflowCompleted,
+        WorkflowFailed,
+    )
+}
+
+
+class UnknownEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A line whose ``type`` this version does not know (written by a newer agentlog).
+
+    Reads yield it instead of failing, so callers can report it and go on.
+    """
+
+    type: str
+    seq: int = 0
+    id: str = ""
+    ts: str = ""
+    workflow_id: str = ""
+    actor: str = ""
+    data: dict[str, Any] = {}
