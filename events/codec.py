@@ -78,7 +78,8 @@ def _unknown(kind: str, raw: dict[str, Any]) -> UnknownEvent:
     envelope = {k: raw.pop(k) for k in ("seq", "id", "ts", "workflow_id", "actor") if k in raw}
     raw.pop("type", None)
     try:
-        return msgspec.convert({"type": kind, **envelope, "data": raw}, UnknownEvent)
+        fields: dict[str, Any] = {"type": kind, **envelope, "data": raw}
+        return msgspec.convert(fields, UnknownEvent)
     except msgspec.ValidationError as exc:
         raise CorruptLine(f"invalid event envelope: {exc}") from None
 
