@@ -75,7 +75,9 @@ def decode_line(line: bytes) -> Event | UnknownEvent:
 
 
 def _unknown(kind: str, raw: dict[str, Any]) -> UnknownEvent:
-    envelope = {k: raw.pop(k) for k in ("seq", "id", "ts", "workflow_id", "actor") if k in raw}
+    envelope: dict[str, Any] = {
+        k: raw.pop(k) for k in ("seq", "id", "ts", "workflow_id", "actor") if k in raw
+    }
     raw.pop("type", None)
     try:
         fields: dict[str, Any] = {"type": kind, **envelope, "data": raw}
