@@ -170,10 +170,14 @@ class StepSkipped(EventBase, frozen=True, kw_only=True):
 
 
 class WorkflowCompleted(EventBase, frozen=True, kw_only=True):
-    """The workflow reached its end; ``verdict`` is the final review's, if there was one."""
+    """The workflow reached its end; ``verdict`` is the final review's, if there was one.
+
+    ``failed_steps`` names steps that failed but were passed over (``continue_on_error``).
+    """
 
     verdict: Verdict | None = None
     revisions: int = 0
+    failed_steps: tuple[Step, ...] = ()
 
 
 class WorkflowFailed(EventBase, frozen=True, kw_only=True):
