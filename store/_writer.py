@@ -1,0 +1,185 @@
+"""The log's only writer: stamps events, appends whole lines and returns once they are durable.
+
+An append is one ``os.write`` of complete lines to a file opened ``O_APPEND`` followed by
+one ``fdatasync``; only then is the stamped event returned and are listeners told, so an
+acknowledged event survives a crash. A failed write is rolled back and closes the writer,
+because after an I/O error nothing more can be promised about what reached the disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import NoReturn, TypeVar, cast
+
+import msgspec
+import structlog
+
+from events import EVENT_TYPES, Event, EventBase, encode_line
+from store._lock import LogLock
+from store.errors import LogError
+
+__all__ = ["AppendListener", "LogWriter", "new_id", "utc_now"]
+
+E = TypeVar("E", bound=EventBase)
+#: Called with the stamped events of one append once they are durable.
+AppendListener = Callable[[Sequence[Event]], None]
+
+_log = structlog.get_logger("agentlog.store")
+_EVENT_CLASSES = frozenset(EVENT_TYPES.values())
+_sync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+_second: list[tuple[int, str]] = [(-1, "")]
+
+
+def utc_now() -> str:
+    """The current time as RFC 3339 UTC with microseconds, e.g. ``2025-01-31T12:00:00.000001Z``."""
+    sec, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    cached_sec, prefix = _second[0]
+    if sec != cached_sec:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _second[0] = (sec, prefix)
+    return f"{prefix}.{micro:06d}Z"
+
+
+def new_id() -> str:
+    """A fresh event id: 128 random bits as 32 hex digits."""
+    return os.urandom(16).hex()
+
+
+class LogWriter:
+    """Appends events to one log, holding its exclusive lock until :meth:`close`.
+
+    Obtain one from :meth:`store.EventLog.writer`; use it as a context manager.
+    """
+
+    def __init__(self, path: Path, fd: int, lock: LogLock, last_seq: int) -> None:
+        self.path = path
+        self._fd = fd
+        self._lock = lock
+        self._last_seq = last_seq
+        self._size = os.fstat(fd).st_size
+        self._mutex = threading.RLock()
+        self._listeners: list[AppendListener] = []
+        self._closed = False
+
+    @property
+    def last_seq(self) -> int:
+        """The ``seq`` of the last event in the log (0 for an empty log)."""
+        return self._last_seq
+
+    @property
+    def closed(self) -> bool:
+        """Whether the writer was closed (explicitly or after a failed write)."""
+        return self._closed
+
+    def on_append(self, callback: AppendListener) -> Callable[[], None]:
+        """Call ``callback`` with each append's stamped events once they are durable.
+
+        A listener that raises is logged and skipped; the append still succeeds.
+        Returns a function that removes the listener.
+        """
+        with self._mutex:
+            self._listeners.append(callback)
+
+        def remove() -> None:
+            with self._mutex, contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+
+        return remove
+
+    def append(self, event: E) -> E:
+        """Stamp ``seq`` (and ``id``/``ts`` when empty), append durably, return the result."""
+        return self.append_many((event,))[0]
+
+    def append_many(self, events: Iterable[E]) -> list[E]:
+        """Stamp and append a group with one write and one fsync; all or nothing."""
+        with self._mutex:
+            self._check_open()
+            batch = list(events)
+            if not batch:
+                return []
+            stamped = self._stamp(batch)
+            data = b"".join([encode_line(cast(Event, ev)) for ev in stamped])
+            self._write(data)
+            self._last_seq += len(stamped)
+            self._notify(cast(list[Event], stamped))
+            return stamped
+
+    def close(self) -> None:
+        """Close the file and release the lock; calling it again does nothing."""
+        with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                os.close(self._fd)
+            finally:
+                self._lock.release()
+
+    def __enter__(self) -> LogWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LogError(f"{self.path}: this writer is closed; open a new one to append")
+
+    def _stamp(self, batch: list[E]) -> list[E]:
+        for ev in batch:
+            if type(ev) not in _EVENT_CLASSES:
+                raise TypeError(f"cannot append {type(ev).__name__}: not an agentlog event type")
+        ids = os.urandom(16 * len(batch)).hex()
+        now = utc_now()
+        seq = self._last_seq
+        out: list[E] = []
+        for i, ev in enumerate(batch, 1):
+            changes: dict[str, object] = {"seq": seq + i}
+            if not ev.id:
+                changes["id"] = ids[32 * (i - 1) : 32 * i]
+            if not ev.ts:
+                changes["ts"] = now
+            out.append(msgspec.structs.replace(ev, **changes))
+        return out
+
+    def _write(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            _sync(self._fd)
+        except OSError as exc:
+            self._fail(exc)
+        self._size += len(data)
+
+    def _fail(self, exc: OSError) -> NoReturn:
+        """Roll the file back to its last durable size, close, and report the failure."""
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._size)
+            _sync(self._fd)
+        self.close()
+        raise LogError(
+            f"{self.path}: could not append ({exc.strerror or exc}); the events of this call "
+            "were not recorded and this writer is closed. Fix the cause (disk full? "
+            "permissions?), run `agentlog verify`, then open a new writer."
+        ) from exc
+
+    def _notify(self, stamped: list[Event]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(stamped)
+            except Exception:
+                _log.exception(
+                    "append listener failed", path=str(self.path), listener=repr(listener)
+                )
