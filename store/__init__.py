@@ -10,18 +10,43 @@ from store.log import (
     VerifyReport,
     resolve_log_path,
 )
+from store.paths import UnsafePath, safe_path
+from store.projections import (
+    Artifacts,
+    ErrorInfo,
+    ForkOrigin,
+    StepState,
+    StepStats,
+    WorkflowState,
+    artifacts,
+    step_stats,
+    total_stats,
+    workflow_state,
+)
 
 __all__ = [
     "LOG_NAME",
     "AppendListener",
+    "Artifacts",
+    "ErrorInfo",
     "EventLog",
+    "ForkOrigin",
     "LogCorrupt",
     "LogError",
     "LogLocked",
     "LogWriter",
     "NotALog",
     "RepairReport",
+    "StepState",
+    "StepStats",
     "TornTail",
+    "UnsafePath",
     "VerifyReport",
+    "WorkflowState",
+    "artifacts",
     "resolve_log_path",
+    "safe_path",
+    "step_stats",
+    "total_stats",
+    "workflow_state",
 ]
