@@ -1,1 +1,50 @@
-"""agentlog's actors: the Planner, Coder and Reviewer agents, their supervisor, and the CLI."""
+"""agentlog's actors: the Planner, Coder and Reviewer agents, their supervisor, and the CLI.
+
+``from actors import Supervisor, WorkflowConfig`` is the way to run workflows from Python.
+Names are imported on first use, so the CLI's ``--help`` does not pay for pykka and the
+model layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actors.agents import CoderActor, PlannerActor, ReviewerActor, StepWork
+    from actors.supervisor import SupervisorActor
+    from actors.workflow import RunHandle, Supervisor, WorkflowResult
+    from events import WorkflowConfig
+
+__all__ = [
+    "CoderActor",
+    "PlannerActor",
+    "ReviewerActor",
+    "RunHandle",
+    "StepWork",
+    "Supervisor",
+    "SupervisorActor",
+    "WorkflowConfig",
+    "WorkflowResult",
+]
+
+_HOMES = {
+    "CoderActor": "actors.agents",
+    "PlannerActor": "actors.agents",
+    "ReviewerActor": "actors.agents",
+    "StepWork": "actors.agents",
+    "SupervisorActor": "actors.supervisor",
+    "RunHandle": "actors.workflow",
+    "Supervisor": "actors.workflow",
+    "WorkflowResult": "actors.workflow",
+    "WorkflowConfig": "events",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'actors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

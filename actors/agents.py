@@ -1,0 +1,204 @@
+"""The three agents as pykka actors: each projects the log it is handed and answers with events.
+
+Agents never talk to each other and never write the log: the supervisor sends a
+:class:`StepWork` (the log so far plus which attempt to make) and appends whatever events
+the agent answers, after checking they fit the order. An agent that raises is replaced by
+the supervisor.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import msgspec
+import pykka
+import structlog
+
+from actors.models import (
+    Model,
+    ModelError,
+    ModelRequest,
+    build_request,
+    model_called_event,
+    parse_artifact,
+    request_digest,
+    response_from_event,
+)
+from actors.testrun import run_workspace_tests
+from events import (
+    CodeChange,
+    CodeProduced,
+    Event,
+    ModelCalled,
+    Plan,
+    PlanProduced,
+    Review,
+    ReviewProduced,
+    Step,
+    StepFailed,
+    TestsRan,
+    UnknownEvent,
+    WorkflowConfig,
+)
+from store import UnsafePath, artifacts, safe_path, workflow_state
+
+__all__ = ["AGENTS", "Agent", "CoderActor", "PlannerActor", "ReviewerActor", "StepWork"]
+
+log = structlog.get_logger("agentlog.agents")
+
+
+class StepWork(msgspec.Struct, frozen=True, kw_only=True):
+    """One attempt at a step, as the supervisor hands it to an agent.
+
+    ``events`` is the log so far (the agent's only input); ``recorded`` is what this attempt
+    already recorded before a crash (or, in a replay, the recorded test run) to reuse.
+    """
+
+    step: Step
+    attempt: int
+    round: int
+    timeout: float
+    events: tuple[Event | UnknownEvent, ...]
+    recorded: tuple[Event, ...] = ()
+
+
+class Agent(pykka.ThreadingActor, ABC):
+    """Shared behaviour: build the request, call the model, validate, answer with events."""
+
+    use_daemon_thread = True  # a call hung past its timeout must not keep the process alive
+    step: ClassVar[Step]
+    name: ClassVar[str]
+    kind: ClassVar[type[Plan] | type[CodeChange] | type[Review]]
+
+    def __init__(self, model: Model, workspace: Path, config: WorkflowConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.workspace = workspace
+        self.config = config
+
+    def perform(self, work: StepWork) -> list[Event]:
+        """Make the attempt ``work`` describes; failures come back as ``StepFailed``."""
+        answer: list[Event] = []
+        evidence = self.evidence(work, answer)
+        request = self.request(work, evidence)
+        try:
+            response, fresh = self._respond(work, request)
+        except ModelError as err:
+            if err.response is not None:
+                answer.append(self._called(request, err.response, work))
+            return [*answer, self._failed(work, err.kind, err.message, err.retryable)]
+        if fresh:
+            answer.append(self._called(request, response, work))
+        try:
+            answer.append(self.produced(parse_artifact(response, self.kind), work))
+        except ModelError as err:
+            answer.append(self._failed(work, err.kind, err.message, err.retryable))
+        except UnsafePath as err:
+            answer.append(self._failed(work, "unsafe_path", str(err), True))
+        return answer
+
+    def evidence(self, work: StepWork, answer: list[Event]) -> TestsRan | None:
+        """Extra facts gathered before the call (the Reviewer's test run); none by default."""
+        return None
+
+    def request(self, work: StepWork, tests: TestsRan | None) -> ModelRequest:
+        state = workflow_state(work.events)
+        made = artifacts(work.events)
+        return build_request(
+            self.step,
+            task=state.task,
+            plan=made.plan,
+            code=made.code,
+            review=made.review if work.round > 0 or self.step == "review" else None,
+            tests=tests,
+            model=self.model.name,
+            max_tokens=self.config.max_tokens,
+        )
+
+    @abstractmethod
+    def produced(self, artifact: Any, work: StepWork) -> Event:
+        """The event carrying this agent's validated artifact."""
+
+    def _respond(self, work: StepWork, request: ModelRequest) -> tuple[Any, bool]:
+        """The recorded response of this attempt if the request is unchanged, else a call."""
+        for ev in work.recorded:
+            if isinstance(ev, ModelCalled):
+                if ev.request_digest == request_digest(request):
+                    return response_from_event(ev), False
+                log.warning("recorded call differs from the request; calling again", seq=ev.seq)
+        return self.model.call(request, timeout=work.timeout), True
+
+    def _called(self, request: ModelRequest, response: Any, work: StepWork) -> ModelCalled:
+        return model_called_event(
+            request, response, attempt=work.attempt, round=work.round, actor=self.name
+        )
+
+    def _failed(self, work: StepWork, kind: str, message: str, retryable: bool) -> StepFailed:
+        return StepFailed(
+            actor=self.name,
+            step=work.step,
+            attempt=work.attempt,
+            round=work.round,
+            error_kind=kind,
+            message=message,
+            retryable=retryable,
+        )
+
+
+class PlannerActor(Agent):
+    """Turns the task into a plan."""
+
+    step = "plan"
+    name = "planner"
+    kind = Plan
+
+    def produced(self, artifact: Any, work: StepWork) -> Event:
+        return PlanProduced(actor=self.name, plan=artifact, attempt=work.attempt)
+
+
+class CoderActor(Agent):
+    """Writes the files the plan calls for; every path must stay inside ``files/``."""
+
+    step = "code"
+    name = "coder"
+    kind = CodeChange
+
+    def produced(self, artifact: Any, work: StepWork) -> Event:
+        for change in artifact.files:
+            safe_path(self.workspace, change.path)
+        return CodeProduced(actor=self.name, code=artifact, attempt=work.attempt, round=work.round)
+
+
+class ReviewerActor(Agent):
+    """Judges the files against the task and plan, with the test run as evidence if asked."""
+
+    step = "review"
+    name = "reviewer"
+    kind = Review
+
+    def evidence(self, work: StepWork, answer: list[Event]) -> TestsRan | None:
+        if not self.config.run_tests or artifacts(work.events).code is None:
+            return None
+        for ev in work.recorded:
+            if isinstance(ev, TestsRan):
+                return ev
+        tests = run_workspace_tests(
+            self.workspace, timeout=self.config.test_timeout, round=work.round
+        )
+        answer.append(tests)
+        return tests
+
+    def produced(self, artifact: Any, work: StepWork) -> Event:
+        return ReviewProduced(
+            actor=self.name, review=artifact, attempt=work.attempt, round=work.round
+        )
+
+
+#: The agent class serving each step.
+AGENTS: dict[Step, type[Agent]] = {
+    "plan": PlannerActor,
+    "code": CoderActor,
+    "review": ReviewerActor,
+}

@@ -1,0 +1,89 @@
+"""Read-side commands: ``log``, ``show``, ``verify`` and ``project``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import msgspec
+
+from actors.cli.app import UsageError, WorkFailed
+from actors.cli.timeline import format_event
+from events import to_dict
+from store import EventLog, materialize, resolve_log_path
+
+__all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
+
+_json = msgspec.json.Encoder()
+
+
+def open_log(run: str) -> EventLog:
+    """The log of RUN (a run directory or its events.jsonl), or a usage error naming it."""
+    path = resolve_log_path(run)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such event log")
+    return EventLog(path)
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    log = open_log(args.run)
+    colour = sys.stdout.isatty() and not args.json
+    events = log.follow() if args.follow else log.read()
+    out = sys.stdout
+    for event in events:
+        if args.json:
+            out.write(_json.encode(to_dict(event)).decode() + "\n")
+        else:
+            out.write(format_event(event, colour=colour) + "\n")
+        if args.follow:
+            out.flush()
+    report = log.verify() if not args.follow else None
+    if report is not None and report.torn_bytes:
+        print(
+            f"agentlog: {log.path}: torn last line ({report.torn_bytes} bytes) not shown; "
+            "run `agentlog verify --repair`",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    log = open_log(args.run)
+    if args.seq < 1:
+        raise UsageError(f"SEQ must be 1 or more, got {args.seq}")
+    for event in log.read(from_seq=args.seq):
+        if event.seq == args.seq:
+            print(msgspec.json.format(_json.encode(to_dict(event)), indent=2).decode())
+            return 0
+        break
+    raise UsageError(f"{log.path}: no event with seq {args.seq}")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    log = open_log(args.run)
+    report = log.verify()
+    if report.ok:
+        print(f"{log.path}: ok, {report.events} events, last seq {report.last_seq}")
+        return 0
+    if report.torn_bytes and report.first_bad_line is None:
+        if args.repair:
+            fixed = log.repair()
+            print(
+                f"{log.path}: repaired: kept {fixed.kept_events} events, moved "
+                f"{fixed.moved_bytes} torn bytes to {fixed.side_file}"
+            )
+            return 0
+        print(
+            f"{log.path}: torn last line ({report.torn_bytes} bytes after {report.events} "
+            "complete events), left by a crash; run `agentlog verify --repair`"
+        )
+        return 1
+    raise WorkFailed(f"{log.path}:{report.first_bad_line}: {report.reason}")
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    log = open_log(args.run)
+    result = materialize(log.path.parent, log.read())
+    print(f"{log.path.parent}: {result}")
+    return 0

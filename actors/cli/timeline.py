@@ -1,0 +1,104 @@
+"""One readable line per event: the ``agentlog log`` timeline.
+
+Pure formatting of events; colour is plain ANSI so printing a long log stays fast.
+"""
+
+from __future__ import annotations
+
+from events import (
+    CodeProduced,
+    Event,
+    Forked,
+    ModelCalled,
+    PlanProduced,
+    ReviewProduced,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+    TestsRan,
+    UnknownEvent,
+    WorkflowCompleted,
+    WorkflowFailed,
+    WorkflowStarted,
+)
+
+__all__ = ["format_event", "summarize"]
+
+_RESET = "\033[0m"
+_DIM = "\033[2m"
+_COLOURS: dict[str, str] = {
+    "WorkflowStarted": "\033[1;34m",
+    "Forked": "\033[1;34m",
+    "StepStarted": "\033[34m",
+    "ModelCalled": "\033[36m",
+    "PlanProduced": "\033[32m",
+    "CodeProduced": "\033[32m",
+    "ReviewProduced": "\033[32m",
+    "TestsRan": "\033[35m",
+    "StepFailed": "\033[31m",
+    "StepSkipped": "\033[33m",
+    "WorkflowCompleted": "\033[1;32m",
+    "WorkflowFailed": "\033[1;31m",
+}
+_WIDTH = 100
+
+
+def _clip(text: str, width: int = _WIDTH) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _step(step: str, attempt: int, round_: int) -> str:
+    return f"{step}#{attempt}" + (f" r{round_}" if round_ else "")
+
+
+def summarize(event: Event | UnknownEvent) -> str:
+    """A one-line, human summary of what the event says."""
+    match event:
+        case WorkflowStarted(task=task, config=config):
+            return f"task {_clip(task, 60)!r} model={config.model or 'default'}"
+        case Forked(source=source, at_seq=at_seq, task=task):
+            extra = f", task {_clip(task, 40)!r}" if task else ""
+            return f"forked from {source} at seq {at_seq}{extra}"
+        case StepStarted(step=step, attempt=attempt, round=round_):
+            return _step(step, attempt, round_)
+        case ModelCalled(step=step, attempt=a, round=r, model=model, usage=u, latency_ms=ms):
+            tokens = f"{u.input_tokens}→{u.output_tokens} tok"
+            if u.cache_read_input_tokens:
+                tokens += f" (cache {u.cache_read_input_tokens})"
+            return f"{_step(step, a, r)} {model} {tokens} {ms:.0f} ms stop={event.stop_reason}"
+        case PlanProduced(plan=plan):
+            return f"{len(plan.steps)} steps: {_clip(plan.summary, 70)}"
+        case CodeProduced(code=code):
+            paths = ", ".join(f.path for f in code.files[:4])
+            more = f" +{len(code.files) - 4}" if len(code.files) > 4 else ""
+            return f"{len(code.files)} files: {paths}{more}"
+        case TestsRan(command=command, exit_code=code, timed_out=timed_out):
+            result = "timed out" if timed_out else f"exit {code}"
+            return f"{' '.join(command)} → {result}"
+        case ReviewProduced(review=review):
+            return f"{review.verdict}, {len(review.comments)} comments: {_clip(review.summary, 60)}"
+        case StepFailed(step=step, attempt=a, round=r, error_kind=kind, message=msg):
+            again = "retryable" if event.retryable else "final"
+            return f"{_step(step, a, r)} {kind} ({again}): {_clip(msg, 70)}"
+        case StepSkipped(step=step, reason=reason):
+            return f"{step}: {_clip(reason, 80)}"
+        case WorkflowCompleted(verdict=verdict, revisions=revisions, failed_steps=failed):
+            text = f"verdict={verdict or '-'} revisions={revisions}"
+            return text + (f" failed={','.join(failed)}" if failed else "")
+        case WorkflowFailed(step=step, error_kind=kind, message=msg):
+            return f"at {step or '-'}: {kind}: {_clip(msg, 70)}"
+        case UnknownEvent(type=kind):
+            return f"unknown event type {kind!r} (written by a newer agentlog?)"
+    return ""
+
+
+def format_event(event: Event | UnknownEvent, *, colour: bool = False) -> str:
+    """``seq  time  actor  type  summary`` — the timeline line for one event."""
+    kind = event.type if isinstance(event, UnknownEvent) else type(event).__name__
+    time = event.ts[11:23] if len(event.ts) >= 23 else event.ts
+    head = f"{event.seq:>5}  {time:<12}  {event.actor:<10}"
+    body = f"{kind:<17} {summarize(event)}"
+    if not colour:
+        return f"{head}  {body}"
+    return f"{_DIM}{head}{_RESET}  {_COLOURS.get(kind, '')}{kind:<17}{_RESET} {summarize(event)}"

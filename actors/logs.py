@@ -1,0 +1,78 @@
+"""structlog set-up for agentlog: console or JSON lines on stderr, with secrets scrubbed.
+
+Every log record passes :func:`scrub_secrets`, which masks the values of the secret
+environment variables and anything shaped like an Anthropic key, so a key can never
+reach a log even when an exception message carries it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, Literal
+
+import structlog
+
+__all__ = ["SECRET_ENV_VARS", "configure_logging", "redact", "scrub_secrets"]
+
+#: Environment variables whose values are secrets.
+SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CONVEX_DEPLOY_KEY")
+_KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
+_MASK = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret value and key-shaped token masked."""
+    for name in SECRET_ENV_VARS:
+        value = os.environ.get(name)
+        if value and len(value) >= 8 and value in text:
+            text = text.replace(value, _MASK)
+    return _KEY_SHAPE.sub(_MASK, text)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(v) for v in value)
+    return value
+
+
+def scrub_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: mask secrets in every value of the record."""
+    for key, value in event_dict.items():
+        event_dict[key] = _scrub(value)
+    return event_dict
+
+
+def configure_logging(
+    fmt: Literal["console", "json"] = "console", level: str = "warning", stream: Any = None
+) -> None:
+    """Route structlog to ``stream`` (stderr) as console text or JSON lines."""
+    renderer: Any
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            scrub_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )

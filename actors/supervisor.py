@@ -1,0 +1,277 @@
+"""The supervisor: one pykka actor per workflow, sole writer of its log, keeper of the order.
+
+It asks :func:`~actors.orchestration.next_action` what to do, hands each attempt to the
+agent for the step, checks the answer fits the order, appends it durably and materializes
+the artifacts. Error boundaries live here: a per-step timeout no hung call can defeat, a
+crashed agent replaced, retries with backoff, and a final event on every path the
+process survives.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+import pykka
+import structlog
+
+from actors.agents import AGENTS, Agent, StepWork
+from actors.models import Model, NonDeterminism
+from actors.orchestration import (
+    Complete,
+    ContinueAttempt,
+    Fail,
+    Finished,
+    Skip,
+    StartAttempt,
+    next_action,
+)
+from events import (
+    CodeProduced,
+    Event,
+    ModelCalled,
+    PlanProduced,
+    ReviewProduced,
+    Step,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+    TestsRan,
+    UnknownEvent,
+    WorkflowCompleted,
+    WorkflowConfig,
+    WorkflowFailed,
+    WorkflowStarted,
+)
+from store import EventLog, LogWriter
+from store.materialize import materialize
+
+__all__ = ["EventListener", "FailureScript", "SupervisorActor", "new_workflow_id"]
+
+log = structlog.get_logger("agentlog.supervisor")
+
+#: Called with each event once it is durable (progress display, Convex mirror).
+EventListener = Callable[[Event], None]
+#: Replay hook: the recorded failure of an attempt that never reached the model, if any.
+FailureScript = Callable[[Step, int, int], StepFailed | None]
+
+_ALLOWED: dict[Step, tuple[type[Event], ...]] = {
+    "plan": (ModelCalled, PlanProduced, StepFailed),
+    "code": (ModelCalled, CodeProduced, StepFailed),
+    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed),
+}
+_ARTIFACT_EVENTS = (PlanProduced, CodeProduced, ReviewProduced)
+
+
+def new_workflow_id() -> str:
+    """A sortable, unique workflow id: UTC time plus 6 random hex digits."""
+    return datetime.now(UTC).strftime("wf-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def order_violation(answer: Iterable[Event], work: StepWork) -> str | None:
+    """Why an agent's answer breaks the order, or None when it fits the attempt it was given."""
+    for ev in answer:
+        if not isinstance(ev, _ALLOWED[work.step]):
+            return f"{type(ev).__name__} is not an answer to step {work.step!r}"
+        step = "review" if isinstance(ev, TestsRan) else getattr(ev, "step", work.step)
+        if step != work.step or getattr(ev, "attempt", work.attempt) != work.attempt:
+            return (
+                f"{type(ev).__name__} names another step or attempt than {work.step}#{work.attempt}"
+            )
+        if getattr(ev, "round", work.round) != work.round:
+            return f"{type(ev).__name__} names round {getattr(ev, 'round', '?')}, not {work.round}"
+    return None
+
+
+class SupervisorActor(pykka.ThreadingActor):
+    """Drives one workflow in ``run_dir`` to its final event; see the module docstring."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        model: Model,
+        *,
+        start: WorkflowStarted | None = None,
+        listeners: Iterable[EventListener] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        failures: FailureScript | None = None,
+        evidence: Callable[[Step, int, int], tuple[Event, ...]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.model = model
+        self.start_event = start
+        self.listeners = tuple(listeners)
+        self.sleep = sleep
+        self.failures = failures
+        self.evidence = evidence
+        self.events: list[Event | UnknownEvent] = []
+        self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
+        self.writer: LogWriter | None = None
+        self.config = WorkflowConfig()
+        self.workflow_id = ""
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        log_ = EventLog(self.run_dir)
+        self.writer = log_.writer()
+        self.events = list(log_.read()) if log_.path.exists() else []
+        for listener in self.listeners:
+            self.writer.on_append(_each(listener))
+
+    def on_stop(self) -> None:
+        for ref in self.agents.values():
+            ref.stop(block=False)
+        if self.writer is not None:
+            self.writer.close()
+
+    def on_failure(self, *_: object) -> None:
+        self.on_stop()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def drive(self) -> None:
+        """Run the workflow to its final event (a no-op for a run that already ended)."""
+        try:
+            if not self.events:
+                if self.start_event is None:
+                    raise ValueError("a new run needs its WorkflowStarted event")
+                self._append(self.start_event)
+            self._adopt_config()
+            self._loop()
+        except NonDeterminism as err:
+            self._finish_failed(err.step if err.step in AGENTS else None, "nondeterminism", err)
+            raise
+        except Exception as err:
+            log.exception("supervisor failed", run_dir=str(self.run_dir))
+            self._finish_failed(None, "internal", err)
+
+    def _adopt_config(self) -> None:
+        from store import workflow_state
+
+        state = workflow_state(self.events)
+        self.config, self.workflow_id = state.config, state.workflow_id
+
+    def _loop(self) -> None:
+        while True:
+            action = next_action(self.events)
+            match action:
+                case Finished():
+                    return
+                case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
+                    if delay:
+                        self.sleep(delay)
+                    self._append(StepStarted(step=step, attempt=attempt, round=round_))
+                    self._attempt(step, attempt, round_, ())
+                case ContinueAttempt(step=step, attempt=attempt, round=round_, recorded=rec):
+                    self._attempt(step, attempt, round_, rec)
+                case Skip(step=step, reason=reason, round=round_):
+                    self._append(StepSkipped(step=step, reason=reason, round=round_))
+                case Complete(verdict=verdict, revisions=revisions, failed_steps=failed):
+                    self._append(
+                        WorkflowCompleted(verdict=verdict, revisions=revisions, failed_steps=failed)
+                    )
+                case Fail(step=step, kind=kind, message=message):
+                    self._append(WorkflowFailed(step=step, error_kind=kind, message=message))
+
+    def _attempt(self, step: Step, attempt: int, round_: int, recorded: tuple[Event, ...]) -> None:
+        scripted = self.failures(step, round_, attempt) if self.failures else None
+        if scripted is not None:
+            self._append(_bare(scripted))
+            return
+        if self.evidence is not None:
+            recorded = (*recorded, *self.evidence(step, round_, attempt))
+        work = StepWork(
+            step=step,
+            attempt=attempt,
+            round=round_,
+            timeout=self.config.step_timeout,
+            events=tuple(self.events),
+            recorded=recorded,
+        )
+        answer = self._ask(work)
+        violation = order_violation(answer, work)
+        if violation is not None:
+            answer = [_failure(work, "order", f"rejected: {violation}", True)]
+        self._append_many(answer)
+        if any(isinstance(ev, _ARTIFACT_EVENTS) for ev in answer):
+            materialize(self.run_dir, self.events)
+
+    def _ask(self, work: StepWork) -> list[Event]:
+        """The agent's answer, or a ``StepFailed`` for a timeout or a crash (agent replaced)."""
+        agent = self._agent(work.step)
+        try:
+            answer: list[Event] = agent.proxy().perform(work).get(timeout=work.timeout)
+            return answer
+        except pykka.Timeout:
+            self._replace(work.step)
+            message = f"no answer within the step timeout of {work.timeout:g} s"
+            return [_failure(work, "timeout", message, True)]
+        except NonDeterminism:
+            raise
+        except Exception as exc:
+            self._replace(work.step)
+            log.warning("agent crashed; replaced", step=work.step, error=repr(exc))
+            return [_failure(work, "crash", f"agent crashed: {type(exc).__name__}: {exc}", True)]
+
+    def _agent(self, step: Step) -> pykka.ActorRef[Agent]:
+        ref = self.agents.get(step)
+        if ref is None or not ref.is_alive():
+            ref = AGENTS[step].start(self.model, self.run_dir / "files", self.config)
+            self.agents[step] = ref
+        return ref
+
+    def _replace(self, step: Step) -> None:
+        ref = self.agents.pop(step, None)
+        if ref is not None:
+            ref.stop(block=False)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _stamp(self, event: Event) -> Event:
+        return msgspec.structs.replace(event, workflow_id=self.workflow_id or event.workflow_id)
+
+    def _append(self, event: Event) -> None:
+        self._append_many([event])
+
+    def _append_many(self, events: list[Event]) -> None:
+        assert self.writer is not None
+        stamped = self.writer.append_many([self._stamp(ev) for ev in events])
+        self.events.extend(stamped)
+
+    def _finish_failed(self, step: Step | None, kind: str, err: Exception) -> None:
+        """Best effort: end the log with ``WorkflowFailed`` unless it already ended."""
+        if self.writer is None or isinstance(next_action(self.events), Finished):
+            return
+        try:
+            self._append(WorkflowFailed(step=step, error_kind=kind, message=str(err)))
+        except Exception:
+            log.exception("could not record WorkflowFailed", run_dir=str(self.run_dir))
+
+
+def _each(listener: EventListener) -> Callable[[Sequence[Event]], None]:
+    def deliver(events: Sequence[Event]) -> None:
+        for ev in events:
+            listener(ev)
+
+    return deliver
+
+
+def _bare(event: StepFailed) -> StepFailed:
+    return msgspec.structs.replace(event, seq=0, id="", ts="")
+
+
+def _failure(work: StepWork, kind: str, message: str, retryable: bool) -> StepFailed:
+    return StepFailed(
+        step=work.step,
+        attempt=work.attempt,
+        round=work.round,
+        error_kind=kind,
+        message=message,
+        retryable=retryable,
+    )
