@@ -10,6 +10,7 @@ from store.log import (
     VerifyReport,
     resolve_log_path,
 )
+from store.materialize import MaterializeReport, encode_artifact, materialize
 from store.paths import UnsafePath, safe_path
 from store.projections import (
     Artifacts,
@@ -35,6 +36,7 @@ __all__ = [
     "LogError",
     "LogLocked",
     "LogWriter",
+    "MaterializeReport",
     "NotALog",
     "RepairReport",
     "StepState",
@@ -44,6 +46,8 @@ __all__ = [
     "VerifyReport",
     "WorkflowState",
     "artifacts",
+    "encode_artifact",
+    "materialize",
     "resolve_log_path",
     "safe_path",
     "step_stats",
