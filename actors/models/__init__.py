@@ -1,0 +1,68 @@
+"""The model layer: what agents ask Claude, how, and the stand-ins used offline.
+
+- :class:`ModelRequest` / :class:`ModelResponse` and :func:`request_digest`;
+- :class:`Model`, the protocol every backend follows: :class:`AnthropicModel` (Claude
+  through the SDK), :class:`ScriptedModel` (canned answers), :class:`ReplayModel`
+  (answers recorded in a log);
+- :func:`build_request` (the prompts) and :func:`parse_artifact` (validated answers);
+- :class:`ModelError` (a failed call, with ``kind`` and ``retryable``) and
+  :class:`NonDeterminism` (a replay that diverged).
+
+Importing this package does not import the ``anthropic`` SDK; the first
+:meth:`AnthropicModel.call` does.
+"""
+
+from actors.models.base import (
+    Model,
+    ModelRequest,
+    ModelResponse,
+    model_called_event,
+    request_digest,
+    response_from_event,
+)
+from actors.models.claude import AnthropicModel, scrub_secrets
+from actors.models.defaults import DEFAULT_MODEL, MODEL_ENV, default_model
+from actors.models.errors import (
+    ERROR_KINDS,
+    RETRYABLE_KINDS,
+    ErrorKind,
+    ModelError,
+    NonDeterminism,
+    PromptError,
+    ScriptError,
+)
+from actors.models.parse import STEP_ARTIFACTS, parse_artifact, path_problem
+from actors.models.prompts import SYSTEM_PROMPTS, TOOL_DESCRIPTIONS, build_request
+from actors.models.replay import ReplayModel
+from actors.models.scripted import ErrorSpec, ResponseSpec, ScriptedModel
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ERROR_KINDS",
+    "MODEL_ENV",
+    "RETRYABLE_KINDS",
+    "STEP_ARTIFACTS",
+    "SYSTEM_PROMPTS",
+    "TOOL_DESCRIPTIONS",
+    "AnthropicModel",
+    "ErrorKind",
+    "ErrorSpec",
+    "Model",
+    "ModelError",
+    "ModelRequest",
+    "ModelResponse",
+    "NonDeterminism",
+    "PromptError",
+    "ReplayModel",
+    "ResponseSpec",
+    "ScriptError",
+    "ScriptedModel",
+    "build_request",
+    "default_model",
+    "model_called_event",
+    "parse_artifact",
+    "path_problem",
+    "request_digest",
+    "response_from_event",
+    "scrub_secrets",
+]

@@ -1,0 +1,117 @@
+"""What a model is asked, what it answers, and the ``Model`` protocol every backend follows.
+
+A request is plain data: everything that determines the answer is in it, so its digest
+(:func:`request_digest`) identifies the question in the log and lets a replay prove it asks
+the same things. Responses keep the API's content blocks as plain dicts, exactly what
+``ModelCalled`` records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Protocol
+
+import msgspec
+
+from events import ModelCalled, Step, Usage
+
+__all__ = [
+    "Model",
+    "ModelRequest",
+    "ModelResponse",
+    "model_called_event",
+    "request_digest",
+    "response_from_event",
+]
+
+
+class ModelRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One structured-output question: a conversation and the one tool the model must call.
+
+    ``messages`` are ``{"role": "user" | "assistant", "content": ...}`` dicts as the
+    Messages API takes them. ``input_schema`` is the tool's JSON Schema (the artifact's).
+    """
+
+    step: Step
+    model: str
+    system: str
+    messages: tuple[dict[str, Any], ...]
+    tool_name: str
+    tool_description: str
+    input_schema: dict[str, Any]
+    max_tokens: int
+
+
+class ModelResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """A model's answer as the API gave it: content blocks, stop reason, usage, timing.
+
+    ``content`` blocks are plain dicts such as ``{"type": "tool_use", "id", "name",
+    "input"}`` or ``{"type": "text", "text"}``.
+    """
+
+    content: tuple[dict[str, Any], ...]
+    stop_reason: str | None
+    usage: Usage = Usage()
+    model: str = ""
+    latency_ms: float = 0.0
+    response_id: str = ""
+
+
+class Model(Protocol):
+    """A source of answers: Claude through the SDK, a script, or a recorded log.
+
+    ``call`` returns within about ``timeout`` seconds or raises :class:`ModelError`
+    (kind ``timeout``); it never retries on its own, so every attempt can be recorded.
+    ``name`` is the model id to put in requests (``build_request(model=model.name)``).
+    """
+
+    name: str
+
+    def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse: ...
+
+
+def request_digest(request: ModelRequest) -> str:
+    """SHA-256 (hex) of the request's canonical JSON: sorted keys, compact, UTF-8.
+
+    Every field is included, ``model`` and ``max_tokens`` too: each changes the answer,
+    so a replay under another model is reported, not passed. A request holds no secret
+    (the API key travels in a header the SDK adds), so hashing all of it is safe.
+    """
+    canonical = msgspec.json.encode(request, order="sorted")
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def model_called_event(
+    request: ModelRequest,
+    response: ModelResponse,
+    *,
+    attempt: int,
+    round: int = 0,
+    actor: str = "supervisor",
+) -> ModelCalled:
+    """The ``ModelCalled`` event recording ``response`` as the answer to ``request``."""
+    return ModelCalled(
+        actor=actor,
+        step=request.step,
+        attempt=attempt,
+        round=round,
+        request_digest=request_digest(request),
+        model=response.model or request.model,
+        content=response.content,
+        stop_reason=response.stop_reason,
+        usage=response.usage,
+        latency_ms=response.latency_ms,
+        response_id=response.response_id,
+    )
+
+
+def response_from_event(event: ModelCalled) -> ModelResponse:
+    """The response a ``ModelCalled`` event recorded, as a model would return it."""
+    return ModelResponse(
+        content=event.content,
+        stop_reason=event.stop_reason,
+        usage=event.usage,
+        model=event.model,
+        latency_ms=event.latency_ms,
+        response_id=event.response_id,
+    )

@@ -1,0 +1,236 @@
+"""Claude through the official ``anthropic`` SDK, with structured output by forced tool use.
+
+The SDK is imported on first use only, so read-side commands (``agentlog log`` ...) that
+import :mod:`actors.models` stay fast. The SDK's own retries are off by default: the
+supervisor retries and records each attempt. SDK exceptions become :class:`ModelError`
+with a kind and a message scrubbed of anything that looks like a key; the SDK exception
+is not chained (``from None``) because it holds the request and its auth header.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from actors.models.base import ModelRequest, ModelResponse
+from actors.models.defaults import MODEL_ENV, default_model
+from actors.models.errors import ErrorKind, ModelError
+from events import Usage
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import Message, MessageParam, TextBlockParam, ToolParam
+
+__all__ = ["AnthropicModel", "scrub_secrets"]
+
+_KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
+_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+_REDACTED = "[redacted]"
+
+
+def scrub_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` with each of ``secrets`` and anything shaped like an Anthropic key redacted.
+
+    The key variables of the environment are always treated as secrets.
+    """
+    known = [s for s in (*secrets, *(os.environ.get(n, "") for n in _SECRET_ENV)) if len(s) >= 8]
+    for secret in sorted(set(known), key=len, reverse=True):
+        text = text.replace(secret, _REDACTED)
+    return _KEY_PATTERN.sub("sk-ant-" + _REDACTED, text)
+
+
+class AnthropicModel:
+    """A :class:`~actors.models.base.Model` backed by the Messages API.
+
+    ``model`` defaults to :func:`default_model` (``AGENTLOG_MODEL`` or the built-in one).
+    ``api_key`` / ``base_url`` left None let the SDK read ``ANTHROPIC_API_KEY`` /
+    ``ANTHROPIC_BASE_URL``. A request's own ``model``, when set, is what is sent (it is the
+    model the request digest records); ``name`` is what requests should be built with.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries_sdk: int = 0,
+    ) -> None:
+        self.name: str = model or default_model()
+        self._api_key = api_key
+        self._base_url = base_url
+        self._max_retries = max_retries_sdk
+        self._client: anthropic.Anthropic | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"AnthropicModel(name={self.name!r}, max_retries_sdk={self._max_retries})"
+
+    def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse:
+        """Ask Claude once, forcing a call of ``request.tool_name``; see :class:`ModelError`."""
+        client = self._get_client()
+        import anthropic
+
+        system: list[TextBlockParam] = [
+            {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
+        ]
+        tools: list[ToolParam] = [
+            {
+                "name": request.tool_name,
+                "description": request.tool_description,
+                "input_schema": request.input_schema,
+            }
+        ]
+        started = time.perf_counter()
+        try:
+            message = client.messages.create(
+                model=request.model or self.name,
+                max_tokens=request.max_tokens,
+                system=system,
+                messages=cast("list[MessageParam]", list(request.messages)),
+                tools=tools,
+                tool_choice={
+                    "type": "tool",
+                    "name": request.tool_name,
+                    "disable_parallel_tool_use": True,
+                },
+                timeout=timeout,
+            )
+        except anthropic.AnthropicError as exc:
+            raise self._error(exc, timeout) from None
+        except TypeError as exc:
+            # The SDK raises a bare TypeError when it finds no credentials at all.
+            if "authentication" not in str(exc):
+                raise
+            raise ModelError(
+                "no Anthropic credentials: set ANTHROPIC_API_KEY (or pass api_key=)",
+                kind="auth",
+            ) from None
+        latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
+        return _response(message, latency_ms)
+
+    def _get_client(self) -> anthropic.Anthropic:
+        with self._lock:
+            if self._client is None:
+                import anthropic
+
+                try:
+                    self._client = anthropic.Anthropic(
+                        api_key=self._api_key,
+                        base_url=self._base_url,
+                        max_retries=self._max_retries,
+                    )
+                except anthropic.AnthropicError as exc:
+                    raise ModelError(
+                        f"cannot find Anthropic credentials: {self._scrub(str(exc))}; "
+                        "set ANTHROPIC_API_KEY (or pass api_key=)",
+                        kind="auth",
+                    ) from None
+            return self._client
+
+    def _scrub(self, text: str) -> str:
+        return scrub_secrets(text, (self._api_key,) if self._api_key else ())
+
+    def _error(self, exc: anthropic.AnthropicError, timeout: float) -> ModelError:
+        """Map an SDK exception to a ModelError with an actionable, secret-free message."""
+        import anthropic
+
+        if isinstance(exc, anthropic.APITimeoutError):
+            return ModelError(f"Claude did not answer within {timeout:g}s", kind="timeout")
+        if isinstance(exc, anthropic.APIConnectionError):
+            cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
+            return ModelError(
+                self._scrub(
+                    f"could not reach the Anthropic API{cause}; check the network "
+                    "and ANTHROPIC_BASE_URL"
+                ),
+                kind="connection",
+            )
+        if isinstance(exc, anthropic.APIStatusError):
+            return self._status_error(exc)
+        return ModelError(
+            self._scrub(f"Anthropic SDK error ({type(exc).__name__}): {exc}"), kind="unknown"
+        )
+
+    def _status_error(self, exc: anthropic.APIStatusError) -> ModelError:
+        import anthropic
+
+        status = exc.status_code
+        detail = exc.api_message or exc.message
+        request_id = f", request {exc.request_id}" if exc.request_id else ""
+        head = f"(HTTP {status}{request_id}): {detail}"
+        kind: ErrorKind
+        hint = ""
+        retry_after = None
+        if isinstance(exc, anthropic.RateLimitError):
+            kind, retry_after = "rate_limit", _retry_after(exc)
+            hint = f"; the server asks to wait {retry_after:g}s" if retry_after is not None else ""
+            text = f"Claude rate limit reached {head}{hint}"
+        elif isinstance(exc, anthropic.OverloadedError) or status == 529:
+            kind, retry_after = "overloaded", _retry_after(exc)
+            text = f"Claude is overloaded {head}"
+        elif isinstance(exc, anthropic.InternalServerError) or status >= 500:
+            kind = "server_error"
+            text = f"Anthropic API server error {head}"
+        elif isinstance(exc, anthropic.AuthenticationError):
+            kind = "auth"
+            text = f"Anthropic API rejected the credentials {head}; check ANTHROPIC_API_KEY"
+        elif isinstance(exc, anthropic.PermissionDeniedError):
+            kind = "permission"
+            text = f"the API key may not use this model or feature {head}"
+        elif isinstance(exc, anthropic.NotFoundError):
+            kind = "not_found"
+            text = (
+                f"Anthropic API: not found {head}; check the model name "
+                f"({MODEL_ENV}, now {self.name!r}) and ANTHROPIC_BASE_URL"
+            )
+        elif isinstance(exc, anthropic.RequestTimeoutError):
+            kind = "timeout"
+            text = f"the Anthropic API timed out the request {head}"
+        elif status in (400, 413, 422):
+            kind = "bad_request"
+            text = f"Anthropic API refused the request {head}"
+        else:
+            kind = "unknown"
+            text = f"Anthropic API error {head}"
+        return ModelError(self._scrub(text), kind=kind, retry_after=retry_after, status_code=status)
+
+
+def _retry_after(exc: anthropic.APIStatusError) -> float | None:
+    """The server's ``retry-after-ms`` / ``retry-after`` (seconds) hint, if numeric."""
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw) * scale
+        except ValueError:
+            continue
+        if value >= 0:
+            return value
+    return None
+
+
+def _response(message: Message, latency_ms: float) -> ModelResponse:
+    usage = message.usage
+    content: tuple[dict[str, Any], ...] = tuple(
+        cast("dict[str, Any]", block.to_dict(mode="json", exclude_none=True))
+        for block in message.content
+    )
+    return ModelResponse(
+        content=content,
+        stop_reason=message.stop_reason,
+        usage=Usage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
+            cache_read_input_tokens=usage.cache_read_input_tokens or 0,
+        ),
+        model=message.model,
+        latency_ms=latency_ms,
+        response_id=message.id,
+    )

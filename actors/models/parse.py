@@ -1,0 +1,132 @@
+"""Turn a model's answer into a validated artifact, or say precisely why it cannot be.
+
+The answer must be a call of the artifact's tool (``submit_plan`` ...) whose ``input``
+validates strictly against the msgspec type. Coder file paths must also stay inside the
+workspace: a path that would escape ``files/`` is an invalid answer (retryable), caught
+here rather than when the files are written.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any, overload
+
+import msgspec
+
+from actors.models.base import ModelResponse
+from actors.models.errors import ModelError
+from events import ARTIFACT_TOOLS, CodeChange, Plan, Review, Step
+
+__all__ = ["STEP_ARTIFACTS", "parse_artifact", "path_problem"]
+
+#: The artifact type each step must produce.
+STEP_ARTIFACTS: dict[Step, type[Plan] | type[CodeChange] | type[Review]] = {
+    "plan": Plan,
+    "code": CodeChange,
+    "review": Review,
+}
+
+
+@overload
+def parse_artifact(response: ModelResponse, kind: type[Plan]) -> Plan: ...
+@overload
+def parse_artifact(response: ModelResponse, kind: type[CodeChange]) -> CodeChange: ...
+@overload
+def parse_artifact(response: ModelResponse, kind: type[Review]) -> Review: ...
+def parse_artifact(
+    response: ModelResponse, kind: type[Plan] | type[CodeChange] | type[Review]
+) -> Plan | CodeChange | Review:
+    """Validate the artifact in ``response``; raise :class:`ModelError` if there is none.
+
+    - stop reason ``max_tokens`` (or a full context window): kind ``max_tokens``, not
+      retryable, since the same request would be cut off again;
+    - no call of the artifact's tool, or an input that does not validate: kind
+      ``invalid_output``, retryable, naming the offending field path.
+
+    The error carries ``response`` so the answer can still be recorded.
+    """
+    tool = ARTIFACT_TOOLS[kind]
+    if response.stop_reason == "max_tokens":
+        raise ModelError(
+            f"the model stopped at max_tokens before finishing its {tool} answer; "
+            "raise max_tokens (WorkflowConfig.max_tokens) and run again",
+            kind="max_tokens",
+            retryable=False,
+            response=response,
+        )
+    if response.stop_reason == "model_context_window_exceeded":
+        raise ModelError(
+            f"the model's context window filled up before it finished its {tool} answer; "
+            "shorten the task or the files given to it",
+            kind="max_tokens",
+            retryable=False,
+            response=response,
+        )
+    tool_input = _tool_input(response, tool)
+    try:
+        artifact = msgspec.convert(tool_input, kind, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ModelError(
+            f"the model's {tool} input is invalid: {exc}",
+            kind="invalid_output",
+            response=response,
+        ) from None
+    if isinstance(artifact, CodeChange):
+        _check_paths(artifact, response)
+    return artifact
+
+
+def _tool_input(response: ModelResponse, tool: str) -> Any:
+    for block in response.content:
+        if block.get("type") == "tool_use" and block.get("name") == tool:
+            return block.get("input")
+    called = [str(b.get("name")) for b in response.content if b.get("type") == "tool_use"]
+    found = f"it called {', '.join(called)}" if called else "it answered without a tool call"
+    refusal = " (it refused)" if response.stop_reason == "refusal" else ""
+    raise ModelError(
+        f"the model did not call {tool}: {found}{refusal}",
+        kind="invalid_output",
+        response=response,
+    )
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` cannot name a file inside the workspace, or None if it can.
+
+    Paths are POSIX, relative, without ``..``, backslashes or NUL characters.
+    """
+    if "\x00" in path:
+        return "contains a NUL character"
+    if "\\" in path:
+        return "contains a backslash (use '/' separators)"
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or (len(path) > 1 and path[1] == ":"):
+        return "is absolute (paths are relative to the workspace)"
+    if ".." in pure.parts:
+        return "contains '..' (paths must stay inside the workspace)"
+    if not pure.parts or pure.parts == (".",):
+        return "names no file"
+    return None
+
+
+def _check_paths(code: CodeChange, response: ModelResponse) -> None:
+    seen: set[str] = set()
+    for index, file in enumerate(code.files):
+        problem = path_problem(file.path)
+        where = f"`$.files[{index}].path`"
+        if problem is not None:
+            raise ModelError(
+                f"the model's submit_code input is invalid: path {file.path!r} {problem} "
+                f"- at {where}",
+                kind="invalid_output",
+                response=response,
+            )
+        normal = str(PurePosixPath(file.path))
+        if normal in seen:
+            raise ModelError(
+                f"the model's submit_code input is invalid: path {file.path!r} appears twice "
+                f"- at {where}",
+                kind="invalid_output",
+                response=response,
+            )
+        seen.add(normal)
