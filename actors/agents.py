@@ -113,7 +113,7 @@ class Agent(pykka.ThreadingActor, ABC):
             code=made.code,
             review=made.review if work.round > 0 or self.step == "review" else None,
             tests=tests,
-            model=self.model.name,
+            model=self.config.model or self.model.name,
             max_tokens=self.config.max_tokens,
         )
 

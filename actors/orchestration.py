@@ -167,6 +167,7 @@ def _fold(
         elif kind is Forked:
             assert isinstance(ev, Forked)
             config = ev.config or config
+            final = None  # a fork reopens the run it copies, even a finished one
         elif kind is WorkflowCompleted or kind is WorkflowFailed:
             final = ev  # type: ignore[assignment]
     return config, round_, steps, verdict, final

@@ -184,8 +184,9 @@ class SupervisorActor(pykka.ThreadingActor):
         if scripted is not None:
             self._append(_bare(scripted))
             return
-        if self.evidence is not None:
-            recorded = (*recorded, *self.evidence(step, round_, attempt))
+        if self.evidence is not None and not recorded:
+            # A replay: the recorded evidence (test runs) is logged again, not re-gathered.
+            recorded = tuple(self._append_many(list(self.evidence(step, round_, attempt))))
         work = StepWork(
             step=step,
             attempt=attempt,
@@ -239,10 +240,13 @@ class SupervisorActor(pykka.ThreadingActor):
     def _append(self, event: Event) -> None:
         self._append_many([event])
 
-    def _append_many(self, events: list[Event]) -> None:
+    def _append_many(self, events: list[Event]) -> list[Event]:
+        if not events:
+            return []
         assert self.writer is not None
         stamped = self.writer.append_many([self._stamp(ev) for ev in events])
         self.events.extend(stamped)
+        return stamped
 
     def _finish_failed(self, step: Step | None, kind: str, err: Exception) -> None:
         """Best effort: end the log with ``WorkflowFailed`` unless it already ended."""

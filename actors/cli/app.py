@@ -73,6 +73,15 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="run the workspace's tests and show the result to the Reviewer",
     )
+    _script_arg(parser)
+
+
+def _script_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--script",
+        metavar="FILE",
+        help="answer from a JSON model script instead of Claude (offline runs, tests)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         "agentlog resume runs/primes",
     )
     _run_arg(p)
+    _script_arg(p)
 
     p = _cmd(
         sub,

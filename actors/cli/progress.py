@@ -1,0 +1,76 @@
+"""Live progress of a running workflow: timeline lines as events land, and a status line.
+
+On a terminal a rich status line (step, attempt, elapsed, tokens) stays at the bottom
+while timeline lines scroll above it; elsewhere only the timeline lines are printed, so
+piped output stays a clean log.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from actors.cli.timeline import format_event
+from events import Event, ModelCalled, StepStarted
+
+__all__ = ["Progress"]
+
+
+class Progress:
+    """An event listener that renders progress; use it as a context manager."""
+
+    def __init__(self, *, live: bool | None = None) -> None:
+        self.live = sys.stderr.isatty() if live is None else live
+        self.started = time.monotonic()
+        self.step = "starting"
+        self.tokens = 0
+        self._lock = threading.Lock()
+        self._status: Any = None
+        self._console: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.live:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False)
+            self._status = self._console.status(self._text())
+            self._status.start()
+            threading.Thread(target=self._tick, daemon=True).start()
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, StepStarted):
+                self.step = f"{event.step}#{event.attempt}" + (
+                    f" r{event.round}" if event.round else ""
+                )
+            elif isinstance(event, ModelCalled):
+                self.tokens += event.usage.input_tokens + event.usage.output_tokens
+            line = format_event(event, colour=sys.stdout.isatty())
+        if self._console is not None:
+            self._console.print(line, markup=False, highlight=False, soft_wrap=True)
+            self._status.update(self._text())
+        else:
+            print(line, flush=True)
+
+    def _text(self) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"{self.step} · {elapsed:5.1f} s · {self.tokens:,} tokens"
+
+    def _tick(self) -> None:
+        while self._status is not None:
+            self._status.update(self._text())
+            time.sleep(0.25)

@@ -1,0 +1,154 @@
+"""Commands that run workflows: ``run``, ``demo``, ``resume`` and ``fork``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from actors.cli.app import UsageError
+from actors.cli.progress import Progress
+from actors.models import Model, ScriptedModel
+from actors.workflow import Supervisor, WorkflowResult
+from events import WorkflowConfig
+
+__all__ = ["cmd_demo", "cmd_fork", "cmd_resume", "cmd_run", "config_from_args", "read_task"]
+
+_OVERRIDES = (
+    "model",
+    "continue_on_error",
+    "max_revisions",
+    "max_retries",
+    "step_timeout",
+    "run_tests",
+)
+
+
+def read_task(text: str) -> str:
+    """TASK as given, or the contents of FILE for ``@FILE``."""
+    if not text.startswith("@"):
+        task = text
+    else:
+        try:
+            task = Path(text[1:]).read_text("utf-8")
+        except OSError as exc:
+            raise UsageError(f"{text[1:]}: cannot read the task file: {exc.strerror}") from None
+    if not task.strip():
+        raise UsageError("TASK is empty")
+    return task.strip()
+
+
+def config_from_args(args: argparse.Namespace, base: WorkflowConfig) -> WorkflowConfig:
+    """``base`` with every option the user gave applied and validated."""
+    changes: dict[str, Any] = {
+        name: getattr(args, name) for name in _OVERRIDES if getattr(args, name, None) is not None
+    }
+    try:
+        return msgspec.convert({**msgspec.to_builtins(base), **changes}, WorkflowConfig)
+    except msgspec.ValidationError as exc:
+        raise UsageError(f"bad option: {exc}") from None
+
+
+def scripted_model(args: argparse.Namespace) -> Model | None:
+    """A ScriptedModel when ``--script`` (or ``$AGENTLOG_SCRIPT``) names a script, else None."""
+    path = getattr(args, "script", None) or os.environ.get("AGENTLOG_SCRIPT")
+    if not path:
+        return None
+    return ScriptedModel.from_file(path, delay=float(os.environ.get("AGENTLOG_SCRIPT_DELAY", 0)))
+
+
+def _require_key(model: Model | None) -> None:
+    if model is None and not (
+        os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
+    ):
+        raise UsageError(
+            "no API key: set ANTHROPIC_API_KEY (or try `agentlog demo`, which needs none)"
+        )
+
+
+def summarize(result: WorkflowResult, seconds: float) -> int:
+    """Print the final summary of a run and return the exit code."""
+    tokens = sum(
+        s.total_usage.input_tokens + s.total_usage.output_tokens for s in result.steps.values()
+    )
+    files = len(result.code.files) if result.code else 0
+    print()
+    print(
+        f"{result.status}: verdict {result.verdict or '-'}, {files} files, "
+        f"{tokens:,} tokens, {seconds:.1f} s"
+    )
+    if result.failed_steps:
+        print(f"failed steps passed over: {', '.join(result.failed_steps)}")
+    if result.error is not None:
+        print(f"error at {result.error.step or '-'}: {result.error.kind}: {result.error.message}")
+    print(
+        f"run: {result.run_dir}   (agentlog log {result.run_dir} · agentlog stats {result.run_dir})"
+    )
+    return 0 if result.ok else 1
+
+
+def _go(supervisor: Supervisor, task: str, run_dir: str | None) -> int:
+    started = time.monotonic()
+    with Progress() as progress:
+        supervisor.listeners = (*supervisor.listeners, progress)
+        result = supervisor.run(task, run_dir)
+    return summarize(result, time.monotonic() - started)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    task = read_task(args.task)
+    model = scripted_model(args)
+    _require_key(model)
+    config = config_from_args(args, WorkflowConfig())
+    return _go(Supervisor(config, model=model), task, args.run_dir)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from actors.demo import DEMO_CONFIG, demo_model, demo_task
+    from actors.supervisor import new_workflow_id
+
+    run_dir = args.run_dir or str(Path("runs") / f"demo-{new_workflow_id()[3:]}")
+    return _go(Supervisor(DEMO_CONFIG, model=demo_model()), demo_task(), run_dir)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from actors.cli.read_cmds import open_log
+    from store import workflow_state
+
+    log = open_log(args.run)
+    state = workflow_state(log.read())
+    if state.status in ("completed", "failed"):
+        print(f"{log.path.parent}: the run already ended ({state.status}); nothing to resume")
+        return 0
+    model = scripted_model(args)
+    if model is None and not state.config.model.startswith("scripted"):
+        _require_key(None)
+    started = time.monotonic()
+    with Progress() as progress:
+        result = Supervisor.resume(log.path.parent, model=model, listeners=(progress,))
+    return summarize(result, time.monotonic() - started)
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    from actors.cli.read_cmds import open_log
+    from actors.durable import fork
+
+    log = open_log(args.run)
+    task = read_task(args.task) if args.task else None
+    model = scripted_model(args)
+    started = time.monotonic()
+    with Progress() as progress:
+        result = fork(
+            log.path.parent,
+            at=args.at,
+            new_run_dir=args.run_dir,
+            task=task,
+            overrides=lambda base: config_from_args(args, base),
+            model=model,
+            listeners=(progress,),
+        )
+    return summarize(result, time.monotonic() - started)
