@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from actors.agents import CoderActor, PlannerActor, ReviewerActor, StepWork
+    from actors.durable import ReplayReport, fork, replay
     from actors.supervisor import SupervisorActor
     from actors.workflow import RunHandle, Supervisor, WorkflowResult
     from events import WorkflowConfig
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CoderActor",
     "PlannerActor",
+    "ReplayReport",
     "ReviewerActor",
     "RunHandle",
     "StepWork",
@@ -26,6 +28,8 @@ __all__ = [
     "SupervisorActor",
     "WorkflowConfig",
     "WorkflowResult",
+    "fork",
+    "replay",
 ]
 
 _HOMES = {
@@ -33,6 +37,9 @@ _HOMES = {
     "PlannerActor": "actors.agents",
     "ReviewerActor": "actors.agents",
     "StepWork": "actors.agents",
+    "ReplayReport": "actors.durable",
+    "fork": "actors.durable",
+    "replay": "actors.durable",
     "SupervisorActor": "actors.supervisor",
     "RunHandle": "actors.workflow",
     "Supervisor": "actors.workflow",
