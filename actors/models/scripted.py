@@ -90,10 +90,16 @@ class ScriptedModel:
         except OSError as exc:
             raise ScriptError(f"cannot read model script {path}: {exc.strerror}") from None
         try:
-            script = msgspec.json.decode(data, type=dict[str, list[ResponseSpec]])
+            script = msgspec.json.decode(data, type=dict[str, list[dict[str, Any]]])
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise ScriptError(f"model script {path} is invalid: {exc}") from None
-        return cls(script, name=name, delay=delay)
+            raise ScriptError(
+                f"model script {path} is invalid: {exc} (expected an object of step -> "
+                "list of answers)"
+            ) from None
+        try:
+            return cls(script, name=name, delay=delay)
+        except ScriptError as exc:
+            raise ScriptError(f"{path}: {exc}") from None
 
     @property
     def calls(self) -> tuple[ModelRequest, ...]:
@@ -190,6 +196,8 @@ def _validate(script: Script) -> dict[str, tuple[ResponseSpec, ...]]:
             try:
                 converted.append(msgspec.convert(spec, ResponseSpec))
             except msgspec.ValidationError as exc:
-                raise ScriptError(f"model script {step}[{index}] is invalid: {exc}") from None
+                raise ScriptError(
+                    f"model script answer {step}[{index}] is invalid: {exc}"
+                ) from None
         checked[step] = tuple(converted)
     return checked
