@@ -1,5 +1,8 @@
 """agentlog's store: the append-only JSONL event log and the projections built from it."""
 
+from store.convex_errors import ConvexCallError
+from store.convex_mirror import ConvexMirror, MirrorReport
+from store.convex_sync import RunSync, SyncProgress, SyncReport, sync_runs
 from store.errors import LogCorrupt, LogError, LogLocked, NotALog, TornTail
 from store.log import (
     LOG_NAME,
@@ -29,6 +32,8 @@ __all__ = [
     "LOG_NAME",
     "AppendListener",
     "Artifacts",
+    "ConvexCallError",
+    "ConvexMirror",
     "ErrorInfo",
     "EventLog",
     "ForkOrigin",
@@ -37,10 +42,14 @@ __all__ = [
     "LogLocked",
     "LogWriter",
     "MaterializeReport",
+    "MirrorReport",
     "NotALog",
     "RepairReport",
+    "RunSync",
     "StepState",
     "StepStats",
+    "SyncProgress",
+    "SyncReport",
     "TornTail",
     "UnsafePath",
     "VerifyReport",
@@ -51,6 +60,7 @@ __all__ = [
     "resolve_log_path",
     "safe_path",
     "step_stats",
+    "sync_runs",
     "total_stats",
     "workflow_state",
 ]

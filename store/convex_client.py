@@ -23,31 +23,12 @@ import requests
 from convex import ConvexError
 from convex import http_client as _http
 
-from events import AgentlogError
+from store.convex_errors import ConvexCallError
 
-__all__ = ["ConvexCallError", "ConvexCalls"]
+__all__ = ["ConvexCalls"]
 
 _local = threading.local()
 _install_lock = threading.Lock()
-
-
-class ConvexCallError(AgentlogError):
-    """A Convex call failed: unreachable, timed out, an HTTP error or a function error.
-
-    ``code`` is the ``code`` of a ConvexError's data (e.g. ``SeqGap``) when there is one,
-    ``data`` that data; ``transport`` is True when no answer came (connection refused,
-    timeout), False when Convex answered with an error.
-    """
-
-    def __init__(
-        self, function: str, message: str, *, transport: bool, code: str = "", data: Any = None
-    ) -> None:
-        super().__init__(f"Convex {function}: {message}")
-        self.function = function
-        self.message = message
-        self.transport = transport
-        self.code = code
-        self.data = data
 
 
 class _RequestsWithTimeout:

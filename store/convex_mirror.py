@@ -23,16 +23,19 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
 
 from events import Event, UnknownEvent
-from store.convex_client import ConvexCallError, ConvexCalls
+from store.convex_errors import ConvexCallError
 from store.convex_rows import APPLY, LAST_SEQ, batch_payload
 from store.errors import LogError
 from store.log import EventLog, LogWriter, resolve_log_path
+
+if TYPE_CHECKING:
+    from store.convex_client import ConvexCalls
 
 __all__ = ["ENV_DEPLOY_KEY", "ENV_URL", "ConvexMirror", "MirrorReport"]
 
@@ -80,7 +83,9 @@ class ConvexMirror:
     ) -> None:
         self.log = EventLog(resolve_log_path(run))
         self.url = url
-        self._calls = ConvexCalls(
+        from store.convex_client import ConvexCalls  # loads requests only when mirroring
+
+        self._calls: ConvexCalls = ConvexCalls(
             url,
             deploy_key=deploy_key,
             connect_timeout=connect_timeout,

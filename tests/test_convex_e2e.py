@@ -1,0 +1,265 @@
+"""End to end: the real ``convex`` Python client, over HTTP on 127.0.0.1, against the
+repository's own Convex functions run by ``tracking/server/serve.ts`` on convex-test.
+
+Needs ``npm ci --prefix tracking`` (``.ci/run`` does it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import requests
+import structlog
+from _events import code_events_with_retry, plan_events, review_events, started
+from convex.http_client import ConvexHttpClient
+
+from actors import Supervisor
+from actors.demo import demo_model, demo_task
+from events import Event, WorkflowCompleted
+from store import ConvexMirror, EventLog, sync_runs
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACKING = ROOT / "tracking"
+TSX = TRACKING / "node_modules" / ".bin" / "tsx"
+FAST = {"backoff_base": 0.05, "backoff_max": 0.3, "poll_interval": 0.05}
+
+
+class ConvexServer:
+    """One ``serve.ts`` process; ``kill`` and ``start`` again keep its port and data file."""
+
+    def __init__(self, data: Path, admin_key: str | None = None) -> None:
+        self.data = data
+        self.admin_key = admin_key
+        self.port = 0
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        if not TSX.exists():
+            pytest.fail(
+                f"{TSX} is missing: run `npm ci --prefix tracking` first "
+                "(Node.js >= 20; .ci/run does it)",
+                pytrace=False,
+            )
+        cmd = [str(TSX), "server/serve.ts", "--port", str(self.port), "--data", str(self.data)]
+        if self.admin_key:
+            cmd += ["--admin-key", self.admin_key]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=TRACKING,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # tsx runs node as a child: kill the group
+        )
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(60)
+        if not line or not line[0]:
+            self.kill()
+            pytest.fail(f"the Convex test server did not start: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+        self.port = int(json.loads(line[0])["listening"].rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        return requests.get(f"{self.url}/_test/dump", timeout=10).json()  # type: ignore[no-any-return]
+
+    def fault(self, path: str, count: int, kind: str, message: str) -> None:
+        body = {"path": path, "count": count, "kind": kind, "message": message}
+        requests.post(f"{self.url}/_test/fault", json=body, timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ConvexServer]:
+    srv = ConvexServer(tmp_path / "convex-data.json")
+    srv.start()
+    yield srv
+    srv.kill()
+
+
+def unstamped(workflow_id: str) -> list[Event]:
+    """A complete run's events (plan, a failed then a good code attempt, review, end)."""
+    events = [
+        started(),
+        *plan_events(),
+        *code_events_with_retry(),
+        *review_events("approve"),
+        WorkflowCompleted(verdict="approve"),
+    ]
+    return [msgspec.structs.replace(ev, workflow_id=workflow_id) for ev in events]
+
+
+def wait_for(predicate: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for Convex"
+        time.sleep(0.02)
+
+
+def expected_sessions(run: Path) -> list[tuple[str, float, float]]:
+    from events import StepStarted
+
+    return sorted(
+        (ev.step, float(ev.round), float(ev.attempt))
+        for ev in EventLog(run).read()
+        if isinstance(ev, StepStarted)
+    )
+
+
+def mirrored(client: ConvexHttpClient, workflow_id: str) -> dict[str, Any]:
+    wf = client.query("workflows:get", {"workflowId": workflow_id})
+    assert wf is not None
+    return wf  # type: ignore[no-any-return]
+
+
+def assert_fully_mirrored(client: ConvexHttpClient, run: Path) -> dict[str, Any]:
+    events = list(EventLog(run).read())
+    wf = mirrored(client, events[0].workflow_id)
+    assert wf["lastSeq"] == float(events[-1].seq)
+    sessions = sorted((s["step"], s["round"], s["attempt"]) for s in wf["sessions"])
+    assert sessions == expected_sessions(run)  # none missing, none twice
+    from store import workflow_state
+
+    state = workflow_state(events)
+    assert wf["status"] == state.status
+    return wf
+
+
+def test_a_run_is_mirrored_while_it_runs(server: ConvexServer, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    client = ConvexHttpClient(server.url)
+    events = unstamped("wf-live")
+    mirror = ConvexMirror(run, url=server.url, **FAST)
+    with EventLog(run).writer() as writer:
+        mirror.attach(writer)
+        for ev in events[:5]:
+            writer.append(ev)
+        wait_for(lambda: mirror.mirrored_seq == 5)
+        live = mirrored(client, "wf-live")
+        assert live["status"] == "running"
+        assert live["currentStep"] == "code"
+        for ev in events[5:]:
+            writer.append(ev)
+        report = mirror.close(flush_timeout=10)
+    assert report.caught_up and report.mirrored_seq == len(events)
+    wf = assert_fully_mirrored(client, run)
+    assert wf["verdict"] == "approve"
+    assert wf["totalTokens"] > 0
+    listed = client.query("workflows:list", {"status": "completed"})
+    assert [w["workflowId"] for w in listed] == ["wf-live"]
+
+
+def test_server_killed_mid_run_then_everything_catches_up(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    events = unstamped("wf-outage")
+    mirror = ConvexMirror(run, url=server.url, **FAST)
+    with structlog.testing.capture_logs() as logs, EventLog(run).writer() as writer:
+        mirror.attach(writer)
+        for ev in events[:4]:
+            writer.append(ev)
+        wait_for(lambda: mirror.mirrored_seq == 4)
+        server.kill()
+        for ev in events[4:9]:
+            writer.append(ev)  # appends go on while Convex is down
+        wait_for(lambda: not mirror.healthy)
+        server.start()  # same port, same data file: what was acknowledged is kept
+        for ev in events[9:]:
+            writer.append(ev)
+        wait_for(lambda: mirror.mirrored_seq == len(events))
+        report = mirror.close(flush_timeout=5)
+    assert report.caught_up
+    assert any(e["event"].startswith("convex call failed") for e in logs)
+    assert any(e["event"] == "convex mirror recovered" for e in logs)
+    assert_fully_mirrored(ConvexHttpClient(server.url), run)
+    rows = server.dump()
+    keys = [(s["step"], s["round"], s["attempt"]) for s in rows["agentSessions"]]
+    assert len(keys) == len(set(keys))
+    assert len(rows["workflows"]) == 1
+
+
+def test_backfill_of_a_finished_run(server: ConvexServer, tmp_path: Path) -> None:
+    run = tmp_path / "old-run"
+    run.mkdir()
+    with EventLog(run).writer() as writer:
+        writer.append_many(unstamped("wf-old"))
+    seen: list[tuple[int, int]] = []
+    report = sync_runs([run], url=server.url, progress=lambda p: seen.append((p.done, p.total)))
+    assert report.ok
+    (one,) = report.runs
+    assert one.workflow_id == "wf-old" and one.sent > 0
+    assert seen[0] == (0, one.last_seq) and seen[-1] == (one.last_seq, one.last_seq)
+    assert_fully_mirrored(ConvexHttpClient(server.url), run)
+    again = sync_runs([run], url=server.url, batch_size=3)
+    assert again.ok and again.runs[0].sent == 0
+
+
+def test_a_convex_error_answer_is_logged_and_the_workflow_goes_on(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    server.fault("mirror:apply", 2, "convexError", "injected refusal")
+    run = tmp_path / "run"
+    mirror = ConvexMirror(run, url=server.url, **FAST).start()
+    supervisor = Supervisor(model=demo_model(), listeners=[lambda ev: mirror.notify((ev,))])
+    with structlog.testing.capture_logs() as logs:
+        result = supervisor.run(demo_task(), run)
+        wait_for(lambda: mirror.mirrored_seq == EventLog(run).verify().last_seq)
+        report = mirror.close(flush_timeout=5)
+    assert result.status == "completed"
+    assert report.caught_up
+    warnings = [e for e in logs if e["log_level"] == "warning"]
+    assert warnings and warnings[0]["function"] == "mirror:apply"
+    assert warnings[0]["error"] == "injected refusal"
+    assert_fully_mirrored(ConvexHttpClient(server.url), run)
+
+
+def test_the_deploy_key_authenticates_and_is_never_logged(tmp_path: Path) -> None:
+    key = "prod:secret-deploy-key-123"
+    srv = ConvexServer(tmp_path / "data.json", admin_key=key)
+    srv.start()
+    try:
+        run = tmp_path / "run"
+        run.mkdir()
+        with EventLog(run).writer() as writer:
+            writer.append_many(unstamped("wf-auth"))
+        with structlog.testing.capture_logs() as logs:
+            refused = sync_runs([run], url=srv.url, deploy_key="wrong-key")
+            bad = ConvexMirror(run, url=srv.url, deploy_key="wrong-key", **FAST).start()
+            wait_for(lambda: bad._last_error is not None)
+            bad.close()
+        assert not refused.ok and "BadAdminKey" in (refused.runs[0].error or "")
+        assert any("BadAdminKey" in str(e.get("error")) for e in logs)
+        assert "wrong-key" not in repr(logs)
+        with structlog.testing.capture_logs() as logs:
+            assert sync_runs([run], url=srv.url, deploy_key=key).ok
+            good = ConvexMirror(run, url=srv.url, deploy_key=key, **FAST).start()
+            wait_for(lambda: good.mirrored_seq > 0)
+            good.close()
+        assert key not in repr(logs)
+        admin = ConvexHttpClient(srv.url)
+        admin.set_admin_auth(key)
+        assert_fully_mirrored(admin, run)
+    finally:
+        srv.kill()
