@@ -133,6 +133,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
             sleep=lambda _s: None,
             failures=model.recorded_failure,
             evidence=_evidence(recorded),
+            mirror_convex=False,
         )
         error: NonDeterminism | None = None
         try:

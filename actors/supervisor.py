@@ -9,11 +9,13 @@ process survives.
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pykka
@@ -49,6 +51,9 @@ from events import (
 )
 from store import EventLog, LogWriter
 from store.materialize import materialize
+
+if TYPE_CHECKING:
+    from store.convex_mirror import ConvexMirror
 
 __all__ = ["EventListener", "FailureScript", "SupervisorActor", "new_workflow_id"]
 
@@ -100,6 +105,7 @@ class SupervisorActor(pykka.ThreadingActor):
         sleep: Callable[[float], None] = time.sleep,
         failures: FailureScript | None = None,
         evidence: Callable[[Step, int, int], tuple[Event, ...]] | None = None,
+        mirror_convex: bool = True,
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
@@ -109,6 +115,8 @@ class SupervisorActor(pykka.ThreadingActor):
         self.sleep = sleep
         self.failures = failures
         self.evidence = evidence
+        self.mirror_convex = mirror_convex and bool(os.environ.get("CONVEX_URL"))
+        self.mirror: ConvexMirror | None = None
         self.events: list[Event | UnknownEvent] = []
         self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
         self.writer: LogWriter | None = None
@@ -123,12 +131,21 @@ class SupervisorActor(pykka.ThreadingActor):
         self.events = list(log_.read()) if log_.path.exists() else []
         for listener in self.listeners:
             self.writer.on_append(_each(listener))
+        if self.mirror_convex:
+            from store.convex_mirror import ConvexMirror  # only when CONVEX_URL is set
+
+            self.mirror = ConvexMirror.from_env(self.run_dir)
+            if self.mirror is not None:
+                self.mirror.attach(self.writer)
 
     def on_stop(self) -> None:
         for ref in self.agents.values():
             ref.stop(block=False)
         if self.writer is not None:
             self.writer.close()
+        if self.mirror is not None:
+            self.mirror.close(flush_timeout=2.0)
+            self.mirror = None
 
     def on_failure(self, *_: object) -> None:
         self.on_stop()
