@@ -7,6 +7,7 @@ piped output stays a clean log.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 import time
@@ -59,7 +60,9 @@ class Progress:
                 )
             elif isinstance(event, ModelCalled):
                 self.tokens += event.usage.input_tokens + event.usage.output_tokens
-            line = format_event(event, colour=sys.stdout.isatty())
+            tty = sys.stdout.isatty()
+            width = shutil.get_terminal_size().columns if tty else None
+            line = format_event(event, colour=tty, width=width)
         if self._console is not None:
             self._console.print(line, markup=False, highlight=False, soft_wrap=True)
             self._status.update(self._text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 
 import msgspec
@@ -28,13 +29,14 @@ def open_log(run: str) -> EventLog:
 def cmd_log(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     colour = sys.stdout.isatty() and not args.json
+    width = shutil.get_terminal_size().columns if colour else None
     events = log.follow() if args.follow else log.read()
     out = sys.stdout
     for event in events:
         if args.json:
             out.write(_json.encode(to_dict(event)).decode() + "\n")
         else:
-            out.write(format_event(event, colour=colour) + "\n")
+            out.write(format_event(event, colour=colour, width=width) + "\n")
         if args.follow:
             out.flush()
     report = log.verify() if not args.follow else None

@@ -93,12 +93,19 @@ def summarize(event: Event | UnknownEvent) -> str:
     return ""
 
 
-def format_event(event: Event | UnknownEvent, *, colour: bool = False) -> str:
-    """``seq  time  actor  type  summary`` — the timeline line for one event."""
+def format_event(
+    event: Event | UnknownEvent, *, colour: bool = False, width: int | None = None
+) -> str:
+    """``seq  time  actor  type  summary`` — the timeline line for one event.
+
+    ``width`` (a terminal's columns) clips the summary so each event stays on one line.
+    """
     kind = event.type if isinstance(event, UnknownEvent) else type(event).__name__
     time = event.ts[11:23] if len(event.ts) >= 23 else event.ts
     head = f"{event.seq:>5}  {time:<12}  {event.actor:<10}"
-    body = f"{kind:<17} {summarize(event)}"
+    summary = summarize(event)
+    if width is not None:
+        summary = _clip(summary, max(20, width - len(head) - 21))
     if not colour:
-        return f"{head}  {body}"
-    return f"{_DIM}{head}{_RESET}  {_COLOURS.get(kind, '')}{kind:<17}{_RESET} {summarize(event)}"
+        return f"{head}  {kind:<17} {summary}"
+    return f"{_DIM}{head}{_RESET}  {_COLOURS.get(kind, '')}{kind:<17}{_RESET} {summary}"
