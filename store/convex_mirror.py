@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import structlog
@@ -33,9 +33,6 @@ from store.convex_errors import ConvexCallError
 from store.convex_rows import APPLY, LAST_SEQ, batch_payload
 from store.errors import LogError
 from store.log import EventLog, LogWriter, resolve_log_path
-
-if TYPE_CHECKING:
-    from store.convex_client import ConvexCalls
 
 __all__ = ["ENV_DEPLOY_KEY", "ENV_URL", "ConvexMirror", "MirrorReport"]
 
@@ -83,14 +80,11 @@ class ConvexMirror:
     ) -> None:
         self.log = EventLog(resolve_log_path(run))
         self.url = url
-        from store.convex_client import ConvexCalls  # loads requests only when mirroring
-
-        self._calls: ConvexCalls = ConvexCalls(
-            url,
-            deploy_key=deploy_key,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-        )
+        self._client_options: dict[str, Any] = {
+            "deploy_key": deploy_key,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+        }
         self._batch_size = batch_size
         self._backoff = (backoff_base, backoff_max)
         self._poll = poll_interval
@@ -200,6 +194,9 @@ class ConvexMirror:
     # -- the thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        from store.convex_client import ConvexCalls  # the HTTP stack loads on this thread
+
+        calls = ConvexCalls(self.url, **self._client_options)
         failures = 0
         cursor: int | None = None
         try:
@@ -212,7 +209,7 @@ class ConvexMirror:
                         self._wake.wait(self._poll)
                         continue
                     if cursor is None:
-                        cursor = int(self._calls.query(LAST_SEQ, {"workflowId": self._workflow_id}))
+                        cursor = int(calls.query(LAST_SEQ, {"workflowId": self._workflow_id}))
                         self._confirmed(cursor, failures)
                         failures = 0
                     batch = self._next_batch(cursor)
@@ -221,7 +218,7 @@ class ConvexMirror:
                             return
                         self._wake.wait(self._poll)
                         continue
-                    result = self._calls.mutation(APPLY, batch_payload(self._workflow_id, batch))
+                    result = calls.mutation(APPLY, batch_payload(self._workflow_id, batch))
                     cursor = int(result["lastSeq"])
                     self._confirmed(cursor, failures)
                     failures = 0

@@ -1,0 +1,106 @@
+"""Does Convex tracking slow a workflow down when Convex is unreachable or hung?
+
+Runs the offline demo workflow (scripted model) end to end, mirror included exactly as
+the supervisor wires it (``ConvexMirror.from_env`` + a listener + ``close()``), with:
+
+- ``off``:         no ``CONVEX_URL``;
+- ``unreachable``: ``CONVEX_URL`` at a closed port on 127.0.0.1 (connection refused);
+- ``hung``:        ``CONVEX_URL`` at a socket that accepts connections and never answers.
+
+Prints the median and spread of the wall time of each. Usage:
+
+    python benchmarks/convex_bench.py [--runs N] [--delay SECONDS]
+
+``--delay`` adds a per-model-call delay so the workflow lasts a realistic while.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from actors import Supervisor
+from actors.demo import demo_model, demo_task
+from store import ConvexMirror
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def silent_server() -> tuple[socket.socket, int]:
+    """A listening socket whose connections are accepted and then never answered."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    return srv, int(srv.getsockname()[1])
+
+
+def one_run(env: dict[str, str], delay: float) -> tuple[float, str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        t0 = time.perf_counter()
+        mirror = ConvexMirror.from_env(run, env)
+        listeners = [] if mirror is None else [lambda ev: mirror.notify((ev,))]
+        if mirror is not None:
+            mirror.start()
+        result = Supervisor(model=demo_model(delay=delay), listeners=listeners).run(
+            demo_task(), run
+        )
+        if mirror is not None:
+            mirror.close(flush_timeout=2.0)
+        return time.perf_counter() - t0, result.status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--delay", type=float, default=0.05)
+    args = parser.parse_args()
+    hung, hung_port = silent_server()
+    cases = {
+        "off": {},
+        "unreachable": {"CONVEX_URL": f"http://127.0.0.1:{closed_port()}"},
+        "hung": {"CONVEX_URL": f"http://127.0.0.1:{hung_port}"},
+    }
+    one_run({}, args.delay)  # warm-up: imports, first-run caches
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(args.runs):  # interleaved, so drift hits every case alike
+        for name, env in cases.items():
+            elapsed, status = one_run(env, args.delay)
+            assert status == "completed", (name, status)
+            times[name].append(elapsed)
+    hung.close()
+    print(f"demo workflow, model delay {args.delay}s per call, {args.runs} runs each")
+    base = statistics.median(times["off"])
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(
+            f"  {name:12} median {med * 1000:8.1f} ms  min {min(ts) * 1000:8.1f}  "
+            f"max {max(ts) * 1000:8.1f}  vs off {(med - base) * 1000:+7.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
