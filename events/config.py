@@ -21,7 +21,7 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     model: str = ""
     max_retries: NonNegative = 3
-    step_timeout: Positive = 300.0
+    step_timeout: Positive = 600.0
     continue_on_error: bool = False
     max_revisions: NonNegative = 0
     run_tests: bool = False
