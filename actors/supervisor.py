@@ -117,18 +117,23 @@ class SupervisorActor(pykka.ThreadingActor):
         self.evidence = evidence
         self.mirror_convex = mirror_convex and bool(os.environ.get("CONVEX_URL"))
         self.mirror: ConvexMirror | None = None
-        self.events: list[Event | UnknownEvent] = []
         self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
-        self.writer: LogWriter | None = None
         self.config = WorkflowConfig()
         self.workflow_id = ""
+        # Opened here, in the caller's thread, so a torn tail, a held lock or a damaged
+        # log raises to whoever starts the actor instead of silently killing the actor.
+        log_ = EventLog(run_dir)
+        self.writer: LogWriter | None = log_.writer()
+        try:
+            self.events: list[Event | UnknownEvent] = list(log_.read())
+        except BaseException:
+            self.writer.close()
+            raise
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def on_start(self) -> None:
-        log_ = EventLog(self.run_dir)
-        self.writer = log_.writer()
-        self.events = list(log_.read()) if log_.path.exists() else []
+        assert self.writer is not None
         for listener in self.listeners:
             self.writer.on_append(_each(listener))
         if self.mirror_convex:
