@@ -22,6 +22,7 @@ import pykka
 import structlog
 
 from actors.agents import AGENTS, Agent, StepWork
+from actors.logs import redact
 from actors.models import Model, NonDeterminism
 from actors.orchestration import (
     Complete,
@@ -257,6 +258,10 @@ class SupervisorActor(pykka.ThreadingActor):
     # -- writing -------------------------------------------------------------------------
 
     def _stamp(self, event: Event) -> Event:
+        if isinstance(event, StepFailed | WorkflowFailed):
+            # Failure messages quote exceptions, which may quote a secret: mask it here,
+            # at the one place every event passes before it is written.
+            event = msgspec.structs.replace(event, message=redact(event.message))
         return msgspec.structs.replace(event, workflow_id=self.workflow_id or event.workflow_id)
 
     def _append(self, event: Event) -> None:
