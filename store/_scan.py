@@ -2,19 +2,21 @@
 
 Reading a log means checking every line's seal, checking that ``seq`` runs 1, 2, 3 …
 and decoding the events. Doing that one line at a time in Python is the bottleneck, so a
-block of complete lines is checked with C-level ``map`` calls (CRC-32 of each line, then
-one list comparison against the seals the lines carry) and decoded with a single msgspec
-call over a JSON array of the lines. Only when a block fails is it redone line by line,
-to find the first bad line and its reason, or to decode an event type this version does
-not know as :class:`~events.UnknownEvent`.
+block of complete lines is checked with C-level ``map`` calls (the CRC-32 of each line's
+body, then one list comparison against the seals the lines carry) and decoded with one
+msgspec call over the lines as a JSON array. Only when a block fails is it redone line
+by line, to find the first bad line and its reason, or to decode an event type this
+version does not know as :class:`~events.UnknownEvent`.
 """
 
 from __future__ import annotations
 
+import gc
 import re
 import zlib
 from itertools import repeat
-from operator import attrgetter, itemgetter
+from operator import attrgetter, itemgetter, xor
+from typing import cast
 
 import msgspec
 
@@ -29,9 +31,14 @@ EVENT_START = b'{"type":"'
 _SEAL = b',"crc":"%08x"}'
 _SEAL_LEN = 18  # len(_SEAL % 0)
 _SEAL_SHAPE = re.compile(rb',"crc":"[0-9A-Fa-f]{8}"\}\Z')
-_tail = itemgetter(slice(-_SEAL_LEN, None))
-_head = itemgetter(slice(None, -_SEAL_LEN))
 _seal = _SEAL.__mod__
+_tail = itemgetter(slice(-_SEAL_LEN, None))
+# A line is body[:-1] + ',"crc":"xxxxxxxx"}' with xxxxxxxx = CRC-32(body), body ending in
+# "}". The line's own byte there is ",", and one CRC-32 byte step is affine, so
+# CRC-32(prefix + "}") == CRC-32(prefix + ",") ^ _CLOSE for every prefix: the body's CRC
+# comes from one crc32 call over a single slice of the line.
+_head_comma = itemgetter(slice(None, 1 - _SEAL_LEN))
+_CLOSE = zlib.crc32(b"}") ^ zlib.crc32(b",")
 _seq = attrgetter("seq")
 _crc32 = zlib.crc32
 _batch: msgspec.json.Decoder[list[Event]] = msgspec.json.Decoder(list[Event])
@@ -56,31 +63,49 @@ def decode_one(line: bytes) -> AnyEvent:
     case; the log accepts only the exact seal it writes, so every changed byte is caught.
     """
     body = line_body(line)
-    if line[-_SEAL_LEN:] != _seal(_crc32(body)):
+    if line[-_SEAL_LEN:] != _SEAL % _crc32(body):
         raise CorruptLine("integrity field is not the one agentlog writes (8 lowercase hex digits)")
     return decode_line(line)
 
 
-def decode_block(lines: list[bytes], first_line_no: int, first_seq: int) -> list[AnyEvent]:
-    """Verify and decode complete lines whose ``seq`` must run from ``first_seq``.
+def decode_block(block: bytes, first_line_no: int, first_seq: int) -> list[AnyEvent]:
+    """Verify and decode ``\\n``-separated complete lines (no final newline).
 
-    Raises :class:`BadLine` at the first line that is damaged or out of sequence.
+    ``seq`` must run from ``first_seq``. Raises :class:`BadLine` at the first line that is
+    damaged or out of sequence.
     """
+    lines = block.split(b"\n")
     n = len(lines)
-    # Each line is body[:-1] + ',"crc":"xxxxxxxx"}', and the seal is CRC-32(body[:-1] + "}").
-    crcs = map(_crc32, repeat(b"}"), map(_crc32, map(_head, lines)))
+    crcs = map(xor, map(_crc32, map(_head_comma, lines)), repeat(_CLOSE))
     if list(map(_tail, lines)) == list(map(_seal, crcs)):
-        try:
-            # Struct decoding skips the unknown "crc" member, so sealed lines decode as is.
-            events: list[AnyEvent] = list(_batch.decode(b"[%b]" % b",".join(lines)))
-        except msgspec.DecodeError:
-            pass  # e.g. an unknown event type: the line-by-line pass sorts it out
-        else:
-            if len(events) == n and list(map(_seq, events)) == list(
-                range(first_seq, first_seq + n)
-            ):
-                return events
+        # A raw newline cannot occur inside JSON, so the block is the array's elements;
+        # struct decoding skips the unknown "crc" member.
+        events = _decode_array(b"[%b]" % block.replace(b"\n", b","))
+        if (
+            events is not None
+            and len(events) == n
+            and list(map(_seq, events)) == list(range(first_seq, first_seq + n))
+        ):
+            return events
     return _decode_lines(lines, first_line_no, first_seq)
+
+
+def _decode_array(array: bytes) -> list[AnyEvent] | None:
+    """Decode verified lines with one msgspec call; None if any is not a known event.
+
+    The cyclic GC is paused for that one C call: it would otherwise scan the freshly
+    decoded events (plain data, never cyclic) again and again while the list grows.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return cast(list[AnyEvent], _batch.decode(array))
+    except msgspec.DecodeError:
+        return None  # e.g. an unknown event type: the line-by-line pass sorts it out
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _decode_lines(lines: list[bytes], first_line_no: int, first_seq: int) -> list[AnyEvent]:
@@ -127,20 +152,20 @@ class LineScanner:
 
     def feed(self, data: bytes) -> list[AnyEvent]:
         """Events of the lines ``data`` completes; raises :class:`BadLine` at a bad one."""
-        lines = data.split(b"\n")
-        rest = lines.pop()
-        if not lines:
-            if rest:
-                self._pending.append(rest)
+        cut = data.rfind(b"\n")
+        if cut == -1:
+            if data:
+                self._pending.append(data)
             return []
         if self._pending:
-            self._pending.append(lines[0])
-            lines[0] = b"".join(self._pending)
+            self._pending.append(data[:cut])
+            block = b"".join(self._pending)
             self._pending = []
-        events = decode_block(lines, self.next_line, self.next_seq)
-        n = len(lines)
-        self.next_line += n
-        self.next_seq += n
-        if rest:
-            self._pending.append(rest)
+        else:
+            block = data[:cut]
+        events = decode_block(block, self.next_line, self.next_seq)
+        self.next_line += len(events)
+        self.next_seq += len(events)
+        if cut + 1 < len(data):
+            self._pending.append(data[cut + 1 :])
         return events
