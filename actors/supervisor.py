@@ -165,6 +165,10 @@ class SupervisorActor(pykka.ThreadingActor):
                 if self.start_event is None:
                     raise ValueError("a new run needs its WorkflowStarted event")
                 self._append(self.start_event)
+            else:
+                # Resuming: the dead process may have appended an artifact event but not
+                # yet written the projection of it (plan.json ..., files/).
+                materialize(self.run_dir, self.events)
             self._adopt_config()
             self._loop()
         except NonDeterminism as err:
