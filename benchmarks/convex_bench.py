@@ -65,9 +65,12 @@ def one_run(env: dict[str, str], delay: float) -> tuple[float, str]:
         listeners = [] if mirror is None else [lambda ev: mirror.notify((ev,))]
         if mirror is not None:
             mirror.start()
-        result = Supervisor(model=demo_model(delay=delay), listeners=listeners).run(
-            demo_task(), run
+        supervisor = Supervisor(
+            model=demo_model(delay=delay),
+            listeners=listeners,
+            sleep=lambda _: None,  # no retry backoff: its jitter would drown the signal
         )
+        result = supervisor.run(demo_task(), run)
         if mirror is not None:
             mirror.close(flush_timeout=2.0)
         return time.perf_counter() - t0, result.status

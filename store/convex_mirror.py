@@ -223,6 +223,8 @@ class ConvexMirror:
                     self._confirmed(cursor, failures)
                     failures = 0
                 except ConvexCallError as exc:
+                    if self._stop.is_set():  # closed while the call was out: say nothing
+                        return
                     cursor = None
                     failures += 1
                     self._failed(exc, failures)

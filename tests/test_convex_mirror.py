@@ -62,14 +62,15 @@ def test_no_url_means_no_mirror(tmp_path: Path) -> None:
 
 def test_unreachable_convex_is_logged_and_close_leaves_at_once(tmp_path: Path) -> None:
     last = write_run(tmp_path / "run")
+    url = closed_url()
     with structlog.testing.capture_logs() as logs:
-        mirror = ConvexMirror(tmp_path / "run", url=closed_url(), **FAST).start()
+        mirror = ConvexMirror(tmp_path / "run", url=url, **FAST).start()
         mirror.notify(list(EventLog(tmp_path / "run").read()))
         threading.Event().wait(0.3)
         report = mirror.close(flush_timeout=30)
     assert not report.caught_up and report.mirrored_seq == 0 and report.last_seq == last
     assert report.last_error is not None and "unreachable" in report.last_error
-    failed = [e for e in logs if e["log_level"] == "warning"]
+    failed = [e for e in logs if e["log_level"] == "warning" and e.get("url") == url]
     assert failed[0]["function"] == "mirror:lastSeq"
     assert len(failed) == 1  # retries of the same failure are not logged again
     assert any("agentlog sync" in e["event"] for e in logs)
