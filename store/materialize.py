@@ -2,7 +2,9 @@
 
 Everything written here is rebuilt from the log and byte-identical each time. Every file is
 replaced atomically (temp file in the same directory, fsync, rename, fsync the directory),
-and nothing under ``files/`` is ever reached through a symlink.
+and nothing under ``files/`` is ever reached through a symlink. A file that already holds
+exactly the bytes it should is left alone, so re-materializing after each step costs only
+the writes (and fsyncs) of what that step changed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ FILES_DIR = "files"
 _encoder = msgspec.json.Encoder()
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 _FILE_MODE = 0o644
+_PEEK_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO never blocks
 
 
 class MaterializeReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,12 +74,15 @@ def materialize(run_dir: Path, events: Iterable[Event | UnknownEvent]) -> Materi
     removed: list[str] = []
     for name, artifact in zip(ARTIFACT_FILES, (arts.plan, arts.code, arts.review), strict=True):
         if artifact is not None:
-            _write_atomic(run_dir, name, encode_artifact(artifact))
-            written.append(name)
+            data = encode_artifact(artifact)
+            if not _holds(run_dir / name, data):
+                _write_atomic(run_dir, name, data)
+                written.append(name)
         elif (run_dir / name).is_symlink() or (run_dir / name).exists():
             (run_dir / name).unlink()
             removed.append(name)
-    _fsync_dir(run_dir)
+    if written or removed:
+        _fsync_dir(run_dir)
 
     if plan_files or os.path.lexists(files_root):
         with contextlib.suppress(FileExistsError):
@@ -176,6 +182,8 @@ def _write_files(root_fd: int, files: dict[tuple[str, ...], bytes]) -> list[str]
     with _DirCache(root_fd) as dirs:
         for parts, data in files.items():
             dir_fd = dirs.open(parts[:-1])
+            if _holds(parts[-1], data, dir_fd=dir_fd):
+                continue
             _write_atomic_at(dir_fd, parts[-1], data)
             dirs.touched.add(parts[:-1])
             written.append("/".join(parts))
@@ -222,6 +230,21 @@ class _DirCache:
         self._owned.append(fd)
         self._fds[parts] = fd
         return fd
+
+
+def _holds(path: str | Path, data: bytes, *, dir_fd: int | None = None) -> bool:
+    """Whether ``path`` is a regular file (not a symlink) whose bytes are exactly ``data``."""
+    try:
+        fd = os.open(path, _PEEK_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        return os.read(fd, len(data) + 1) == data
+    finally:
+        os.close(fd)
 
 
 def _write_atomic(directory: Path, name: str, data: bytes) -> None:

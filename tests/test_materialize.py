@@ -272,3 +272,12 @@ def test_generated_paths_never_write_outside_files_and_hostile_ones_write_nothin
     changed = {k for k in after.keys() | before.keys() if after.get(k) != before.get(k)}
     assert all(k.startswith("run/") for k in changed)
     assert snapshot(outside) == {"keep.txt": b"untouched\n"}
+
+
+def test_rebuilding_an_unchanged_run_rewrites_nothing(run_dir: Path) -> None:
+    events = revision_run()
+    materialize(run_dir, events)
+    inodes = {p: p.stat().st_ino for p in run_dir.rglob("*") if p.is_file()}
+    report = materialize(run_dir, events)
+    assert report.written == () and report.removed == ()
+    assert {p: p.stat().st_ino for p in run_dir.rglob("*") if p.is_file()} == inodes
