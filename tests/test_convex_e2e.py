@@ -1,13 +1,16 @@
 """End to end: the real ``convex`` Python client, over HTTP on 127.0.0.1, against the
 repository's own Convex functions run by ``tracking/server/serve.ts`` on convex-test.
 
-Needs ``npm ci --prefix tracking`` (``.ci/run`` does it).
+Needs the pinned Node packages in ``tracking/node_modules``; when they are missing the
+first test installs them with ``npm ci --prefix tracking`` (the npm registry is the only
+network it uses), so ``pip install -e '.[dev]' && pytest`` works from a fresh clone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -34,6 +37,18 @@ TSX = TRACKING / "node_modules" / ".bin" / "tsx"
 FAST = {"backoff_base": 0.05, "backoff_max": 0.3, "poll_interval": 0.05}
 
 
+def _npm_ci() -> None:
+    """Install the pinned tracking packages (once per session) when they are missing."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return
+    subprocess.run(
+        [npm, "ci", "--prefix", str(TRACKING), "--no-audit", "--no-fund", "--loglevel=error"],
+        check=False,
+        timeout=600,
+    )
+
+
 class ConvexServer:
     """One ``serve.ts`` process; ``kill`` and ``start`` again keep its port and data file."""
 
@@ -48,6 +63,8 @@ class ConvexServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        if not TSX.exists():
+            _npm_ci()
         if not TSX.exists():
             pytest.fail(
                 f"{TSX} is missing: run `npm ci --prefix tracking` first "
