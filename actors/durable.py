@@ -146,13 +146,17 @@ def replay(run_dir: str | Path) -> ReplayReport:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     finished = workflow_state(recorded).status in ("completed", "failed")
+    # An unfinished recording (a killed run) is checked as a prefix of the replay: the
+    # replay stops where the answers run out, or goes on past the recording's last event
+    # when that was a ModelCalled whose artifact was never written.
+    prefix = (
+        not finished
+        and len(replayed) > len(recorded)
+        and first_difference(recorded, replayed[: len(recorded)]) is None
+    )
+    if prefix and (error is None or error.seq is None):
+        return ReplayReport(ok=True, recorded=len(recorded), replayed=len(recorded), finished=False)
     if error is not None:
-        ran_out = error.seq is None and first_difference(recorded, replayed[:-1]) is None
-        if not finished and ran_out:
-            # An unfinished recording simply ran out of answers where it stopped.
-            return ReplayReport(
-                ok=True, recorded=len(recorded), replayed=len(replayed) - 1, finished=False
-            )
         return ReplayReport(
             ok=False,
             recorded=len(recorded),
