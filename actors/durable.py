@@ -8,6 +8,7 @@ continues live. Resuming is :meth:`actors.Supervisor.resume`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -29,7 +30,7 @@ from events import (
     WorkflowConfig,
     to_dict,
 )
-from store import EventLog, workflow_state
+from store import LOG_NAME, EventLog, workflow_state
 from store.materialize import materialize
 
 __all__ = ["ReplayReport", "first_difference", "fork", "replay"]
@@ -118,21 +119,33 @@ def _seed(path: Path, events: Iterable[AnyEvent]) -> None:
         writer.append_many([ev for ev in events if not isinstance(ev, UnknownEvent)])
 
 
+def _copy_lines(source: Path, dest: Path, count: int) -> None:
+    """Copy the first ``count`` lines of ``source`` to a new ``dest``, byte for byte."""
+    with open(source, "rb") as src, open(dest, "xb") as dst:
+        for _ in range(count):
+            dst.write(src.readline())
+        dst.flush()
+        os.fsync(dst.fileno())
+
+
 def replay(run_dir: str | Path) -> ReplayReport:
     """Re-run a recorded workflow against its own answers and compare the events."""
     recorded = list(EventLog(run_dir).read())
     if not recorded:
         raise AgentlogError(f"{run_dir}: the log is empty; nothing to replay")
-    model = ReplayModel(recorded)
+    end = _prefix_end(recorded)
+    # Only answers recorded after the copied prefix are replayed: a fork's copied calls
+    # were made by its source and must not be served to the fork's own later requests.
+    model = ReplayModel(recorded[end:])
     scratch = Path(tempfile.mkdtemp(prefix="agentlog-replay-"))
     try:
-        _seed(scratch, recorded[: _prefix_end(recorded)])
+        _seed(scratch, recorded[:end])
         ref = SupervisorActor.start(
             scratch,
             model,
             sleep=lambda _s: None,
             failures=model.recorded_failure,
-            evidence=_evidence(recorded),
+            evidence=_evidence(recorded[end:]),
             mirror_convex=False,
         )
         error: NonDeterminism | None = None
@@ -215,6 +228,8 @@ def fork(
         task=task,
         config=new_config if new_config != state.config else None,
     )
-    _seed(out, [*kept, marker])
+    _copy_lines(source.path, out / LOG_NAME, at)
+    with EventLog(out).writer() as writer:
+        writer.append(marker)
     materialize(out, EventLog(out).read())
     return Supervisor.resume(out, model=model, listeners=listeners)
