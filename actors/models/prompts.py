@@ -7,6 +7,9 @@ role answers by calling its tool; the tool's ``input_schema`` is the artifact's 
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from actors.models.base import ModelRequest
 from actors.models.errors import PromptError
 from actors.models.parse import STEP_ARTIFACTS
@@ -93,6 +96,19 @@ TOOL_DESCRIPTIONS: dict[Step, str] = {
 }
 
 
+#: Each artifact's schema, generated once: msgspec's schema generation costs about as
+#: much as the rest of a request together.
+_SCHEMAS: dict[type[Plan] | type[CodeChange] | type[Review], dict[str, Any]] = {}
+
+
+def _input_schema(kind: type[Plan] | type[CodeChange] | type[Review]) -> dict[str, Any]:
+    """A fresh copy of ``artifact_schema(kind)`` (callers may keep or change it)."""
+    schema = _SCHEMAS.get(kind)
+    if schema is None:
+        schema = _SCHEMAS[kind] = artifact_schema(kind)
+    return copy.deepcopy(schema)
+
+
 def build_request(
     step: Step,
     *,
@@ -130,7 +146,7 @@ def build_request(
         messages=({"role": "user", "content": body},),
         tool_name=ARTIFACT_TOOLS[kind],
         tool_description=TOOL_DESCRIPTIONS[step],
-        input_schema=artifact_schema(kind),
+        input_schema=_input_schema(kind),
         max_tokens=max_tokens,
     )
 
