@@ -1,0 +1,175 @@
+"""``agentlog stats``: attempts, failures by kind, time, latency, tokens and cost per step."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _workflow import APPROVE, CODE, FAST, PLAN
+
+from actors import Supervisor
+from actors.models import ScriptedModel
+from actors.pricing import PRICES
+from events import ModelCalled
+from store import EventLog
+
+CLI = [sys.executable, "-c", "import sys; from actors.cli import main; sys.exit(main())"]
+TASK = "add a greeting module"
+SONNET = "claude-sonnet-4-5"
+USAGE = {
+    "input_tokens": 1000,
+    "output_tokens": 200,
+    "cache_creation_input_tokens": 300,
+    "cache_read_input_tokens": 4000,
+}
+SCRIPT: dict[str, list[dict[str, Any]]] = {
+    "plan": [
+        {"error": {"kind": "overloaded"}},
+        {"error": {"kind": "rate_limit"}},
+        {"tool_input": PLAN, "usage": USAGE, "delay": 0.01},
+    ],
+    "code": [
+        {"content": [{"type": "text", "text": "no tool call"}], "usage": USAGE},
+        {"tool_input": CODE, "usage": USAGE},
+    ],
+    "review": [{"tool_input": APPROVE, "usage": USAGE}],
+}
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *map(str, args)], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def price(calls: int) -> float:
+    p = PRICES["sonnet"]
+    per_call = (
+        USAGE["input_tokens"] * p[0]
+        + USAGE["output_tokens"] * p[1]
+        + USAGE["cache_creation_input_tokens"] * p[2]
+        + USAGE["cache_read_input_tokens"] * p[3]
+    ) / 1_000_000
+    return calls * per_call
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("stats") / "run"
+    Supervisor(FAST, model=ScriptedModel(SCRIPT, name=SONNET)).run(TASK, run_dir)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def rows(run: Path) -> dict[str, dict[str, Any]]:
+    done = cli("stats", run, "--json")
+    assert done.returncode == 0, done.stderr
+    return {row["step"]: row for row in json.loads(done.stdout)}
+
+
+def test_stats_has_a_row_per_step_and_a_total(rows: dict[str, dict[str, Any]]) -> None:
+    assert list(rows) == ["plan", "code", "review", "total"]
+
+
+def test_stats_counts_attempts_and_failures_by_kind(rows: dict[str, dict[str, Any]]) -> None:
+    assert [(rows[s]["attempts"], rows[s]["failures"]) for s in rows] == [
+        (3, 2),
+        (2, 1),
+        (1, 0),
+        (6, 3),
+    ]
+    assert rows["plan"]["failures_by_kind"] == {"overloaded": 1, "rate_limit": 1}
+    assert rows["code"]["failures_by_kind"] == {"invalid_output": 1}
+    assert rows["total"]["failures_by_kind"] == {
+        "overloaded": 1,
+        "rate_limit": 1,
+        "invalid_output": 1,
+    }
+
+
+def test_stats_sums_the_tokens_of_every_model_call(rows: dict[str, dict[str, Any]]) -> None:
+    calls = {"plan": 1, "code": 2, "review": 1, "total": 4}
+    for step, n in calls.items():
+        got = {k: rows[step][k] for k in USAGE}
+        assert got == {k: v * n for k, v in USAGE.items()}, step
+
+
+def test_stats_prices_each_step_from_the_price_table(rows: dict[str, dict[str, Any]]) -> None:
+    calls = {"plan": 1, "code": 2, "review": 1, "total": 4}
+    for step, n in calls.items():
+        assert rows[step]["cost_usd"] == pytest.approx(price(n)), step
+
+
+def test_stats_reports_the_recorded_model_latency(
+    run: Path, rows: dict[str, dict[str, Any]]
+) -> None:
+    recorded = sum(ev.latency_ms for ev in EventLog(run).read() if isinstance(ev, ModelCalled))
+    assert rows["total"]["latency_ms"] == pytest.approx(recorded)
+    assert rows["total"]["model_calls"] == 4
+
+
+def test_stats_reports_wall_time_for_every_finished_step(rows: dict[str, dict[str, Any]]) -> None:
+    for step in ("plan", "code", "review", "total"):
+        assert rows[step]["wall_ms"] is not None and rows[step]["wall_ms"] >= 0, step
+
+
+def test_stats_has_no_cost_for_a_model_without_a_price(run_dir: Path) -> None:
+    Supervisor(FAST, model=ScriptedModel(SCRIPT, name="scripted")).run(TASK, run_dir)
+    rows = json.loads(cli("stats", run_dir, "--json").stdout)
+    assert {row["cost_usd"] for row in rows} == {None}
+
+
+def test_stats_table_shows_each_step_and_the_total(run: Path) -> None:
+    done = cli("stats", run)
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:3] == ["step", "attempts", "failures"]
+    assert [line.split()[0] for line in lines if line.split()[0] in {"plan", "code", "review"}] == [
+        "plan",
+        "code",
+        "review",
+    ]
+    total = next(line for line in lines if line.startswith("total"))
+    assert f"{price(4):.4f}" in total
+    assert "overloaded x1" in total
+
+
+def test_stats_of_a_missing_run_exits_2(tmp_path: Path) -> None:
+    assert cli("stats", tmp_path / "nothing").returncode == 2
+
+
+def test_log_follow_shows_every_event_while_another_process_runs(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    slow = {step: [{**SCRIPT[step][-1], "delay": 0.15}] for step in SCRIPT}
+    script.write_text(json.dumps(slow))
+    run_dir = tmp_path / "run"
+    runner = subprocess.Popen(
+        [*CLI, "run", TASK, "--script", str(script), "--run-dir", str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (run_dir / "events.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    follower = subprocess.Popen(
+        [*CLI, "log", str(run_dir), "--follow", "--json"], stdout=subprocess.PIPE, text=True
+    )
+    seen: list[dict[str, Any]] = []
+    try:
+        assert follower.stdout is not None
+        for line in follower.stdout:
+            seen.append(json.loads(line))
+            if seen[-1]["type"] == "WorkflowCompleted":
+                break
+    finally:
+        follower.kill()
+        follower.wait(timeout=10)
+        runner.wait(timeout=60)
+    assert runner.returncode == 0
+    logged = [(ev.seq, type(ev).__name__) for ev in EventLog(run_dir).read()]
+    assert [(ev["seq"], ev["type"]) for ev in seen] == logged
