@@ -147,6 +147,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
             failures=model.recorded_failure,
             evidence=_evidence(recorded[end:]),
             mirror_convex=False,
+            project=False,
         )
         error: NonDeterminism | None = None
         try:

@@ -107,6 +107,7 @@ class SupervisorActor(pykka.ThreadingActor):
         failures: FailureScript | None = None,
         evidence: Callable[[Step, int, int], tuple[Event, ...]] | None = None,
         mirror_convex: bool = True,
+        project: bool = True,
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
@@ -117,6 +118,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self.failures = failures
         self.evidence = evidence
         self.mirror_convex = mirror_convex and bool(os.environ.get("CONVEX_URL"))
+        self.project = project  # write plan.json ... files/ (a replay compares events only)
         self.mirror: ConvexMirror | None = None
         self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
         self.config = WorkflowConfig()
@@ -165,7 +167,7 @@ class SupervisorActor(pykka.ThreadingActor):
                 if self.start_event is None:
                     raise ValueError("a new run needs its WorkflowStarted event")
                 self._append(self.start_event)
-            else:
+            elif self.project:
                 # Resuming: the dead process may have appended an artifact event but not
                 # yet written the projection of it (plan.json ..., files/).
                 materialize(self.run_dir, self.events)
@@ -227,7 +229,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if violation is not None:
             answer = [_failure(work, "order", f"rejected: {violation}", True)]
         self._append_many(answer)
-        if any(isinstance(ev, _ARTIFACT_EVENTS) for ev in answer):
+        if self.project and any(isinstance(ev, _ARTIFACT_EVENTS) for ev in answer):
             materialize(self.run_dir, self.events)
 
     def _ask(self, work: StepWork) -> list[Event]:
