@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh run directory and the offline fake Anthropic Messages API."""
+"""Shared fixtures: a fresh run directory, the offline fake Anthropic API, clean logging."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from fake_anthropic import FakeAnthropic
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> Iterator[None]:
+    """Each test starts with structlog's defaults: a CLI test's level filter must not leak."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture
