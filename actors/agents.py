@@ -78,6 +78,12 @@ class Agent(pykka.ThreadingActor, ABC):
         self.workspace = workspace
         self.config = config
 
+    def on_receive(self, message: object) -> list[Event]:
+        """``ask(StepWork)`` performs it (cheaper than a proxy call)."""
+        if not isinstance(message, StepWork):
+            raise TypeError(f"an agent takes StepWork, not {type(message).__name__}")
+        return self.perform(message)
+
     def perform(self, work: StepWork) -> list[Event]:
         """Make the attempt ``work`` describes; failures come back as ``StepFailed``."""
         answer: list[Event] = []

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from actors.models import Model, NonDeterminism, ReplayModel
-from actors.supervisor import EventListener, SupervisorActor, new_workflow_id
+from actors.supervisor import DRIVE, EventListener, SupervisorActor, new_workflow_id
 from actors.workflow import Supervisor, WorkflowResult
 from events import (
     AgentlogError,
@@ -151,7 +151,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
         )
         error: NonDeterminism | None = None
         try:
-            ref.proxy().drive().get()
+            ref.ask(DRIVE)
         except NonDeterminism as exc:
             error = exc
         finally:

@@ -56,7 +56,7 @@ from store.materialize import materialize
 if TYPE_CHECKING:
     from store.convex_mirror import ConvexMirror
 
-__all__ = ["EventListener", "FailureScript", "SupervisorActor", "new_workflow_id"]
+__all__ = ["DRIVE", "EventListener", "FailureScript", "SupervisorActor", "new_workflow_id"]
 
 log = structlog.get_logger("agentlog.supervisor")
 
@@ -71,6 +71,10 @@ _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
     "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed),
 }
 _ARTIFACT_EVENTS = (PlanProduced, CodeProduced, ReviewProduced)
+
+
+#: The message that makes a SupervisorActor drive its workflow to the end.
+DRIVE = object()
 
 
 def new_workflow_id() -> str:
@@ -160,6 +164,11 @@ class SupervisorActor(pykka.ThreadingActor):
 
     # -- the loop ------------------------------------------------------------------------
 
+    def on_receive(self, message: object) -> None:
+        """``ask(DRIVE)`` runs :meth:`drive` (cheaper than a proxy)."""
+        if message is DRIVE:
+            self.drive()
+
     def drive(self) -> None:
         """Run the workflow to its final event (a no-op for a run that already ended)."""
         try:
@@ -194,6 +203,7 @@ class SupervisorActor(pykka.ThreadingActor):
                     return
                 case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
                     if delay:
+                        self._sync()  # everything so far is durable before any wait
                         self.sleep(delay)
                     self._append(StepStarted(step=step, attempt=attempt, round=round_))
                     self._attempt(step, attempt, round_, ())
@@ -202,11 +212,13 @@ class SupervisorActor(pykka.ThreadingActor):
                 case Skip(step=step, reason=reason, round=round_):
                     self._append(StepSkipped(step=step, reason=reason, round=round_))
                 case Complete(verdict=verdict, revisions=revisions, failed_steps=failed):
-                    self._append(
-                        WorkflowCompleted(verdict=verdict, revisions=revisions, failed_steps=failed)
+                    done = WorkflowCompleted(
+                        verdict=verdict, revisions=revisions, failed_steps=failed
                     )
+                    self._append_many([done], sync=True)
                 case Fail(step=step, kind=kind, message=message):
-                    self._append(WorkflowFailed(step=step, error_kind=kind, message=message))
+                    failed_ = WorkflowFailed(step=step, error_kind=kind, message=message)
+                    self._append_many([failed_], sync=True)
 
     def _attempt(self, step: Step, attempt: int, round_: int, recorded: tuple[Event, ...]) -> None:
         scripted = self.failures(step, round_, attempt) if self.failures else None
@@ -235,8 +247,9 @@ class SupervisorActor(pykka.ThreadingActor):
     def _ask(self, work: StepWork) -> list[Event]:
         """The agent's answer, or a ``StepFailed`` for a timeout or a crash (agent replaced)."""
         agent = self._agent(work.step)
+        self._sync()  # the attempt is on disk before a call that may cost money or hang
         try:
-            answer: list[Event] = agent.proxy().perform(work).get(timeout=work.timeout)
+            answer: list[Event] = agent.ask(work, block=True, timeout=work.timeout)
             return answer
         except pykka.Timeout:
             self._replace(work.step)
@@ -273,20 +286,26 @@ class SupervisorActor(pykka.ThreadingActor):
     def _append(self, event: Event) -> None:
         self._append_many([event])
 
-    def _append_many(self, events: list[Event]) -> list[Event]:
+    def _append_many(self, events: list[Event], *, sync: bool = False) -> list[Event]:
+        """Append (group commit: synced before every wait and at the end, see ``_sync``)."""
         if not events:
             return []
         assert self.writer is not None
-        stamped = self.writer.append_many([self._stamp(ev) for ev in events])
+        stamped = self.writer.append_many([self._stamp(ev) for ev in events], sync=sync)
         self.events.extend(stamped)
         return stamped
+
+    def _sync(self) -> None:
+        assert self.writer is not None
+        self.writer.sync()
 
     def _finish_failed(self, step: Step | None, kind: str, err: Exception) -> None:
         """Best effort: end the log with ``WorkflowFailed`` unless it already ended."""
         if self.writer is None or isinstance(next_action(self.events), Finished):
             return
         try:
-            self._append(WorkflowFailed(step=step, error_kind=kind, message=str(err)))
+            failed = WorkflowFailed(step=step, error_kind=kind, message=str(err))
+            self._append_many([failed], sync=True)
         except Exception:
             log.exception("could not record WorkflowFailed", run_dir=str(self.run_dir))
 

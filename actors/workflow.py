@@ -14,7 +14,7 @@ import msgspec
 import pykka
 
 from actors.models import Model, default_model
-from actors.supervisor import EventListener, SupervisorActor, new_workflow_id
+from actors.supervisor import DRIVE, EventListener, SupervisorActor, new_workflow_id
 from events import (
     AgentlogError,
     CodeChange,
@@ -78,7 +78,7 @@ class RunHandle:
     def __init__(self, run_dir: Path, ref: pykka.ActorRef[SupervisorActor]) -> None:
         self.run_dir = run_dir
         self._ref = ref
-        self._future = ref.proxy().drive()
+        self._future = ref.ask(DRIVE, block=False)
 
     def result(self, timeout: float | None = None) -> WorkflowResult:
         """Wait for the final event (re-raising a replay's ``NonDeterminism``)."""

@@ -66,6 +66,7 @@ class LogWriter:
         self._mutex = threading.RLock()
         self._listeners: list[AppendListener] = []
         self._closed = False
+        self._dirty = False  # written but not yet fsynced (group commit)
 
     @property
     def last_seq(self) -> int:
@@ -78,7 +79,9 @@ class LogWriter:
         return self._closed
 
     def on_append(self, callback: AppendListener) -> Callable[[], None]:
-        """Call ``callback`` with each append's stamped events once they are durable.
+        """Call ``callback`` with each append's stamped events once they are written.
+
+        They are durable by then, unless the append asked for ``sync=False``.
 
         A listener that raises is logged and skipped; the append still succeeds.
         Returns a function that removes the listener.
@@ -96,8 +99,13 @@ class LogWriter:
         """Stamp ``seq`` (and ``id``/``ts`` when empty), append durably, return the result."""
         return self.append_many((event,))[0]
 
-    def append_many(self, events: Iterable[E]) -> list[E]:
-        """Stamp and append a group with one write and one fsync; all or nothing."""
+    def append_many(self, events: Iterable[E], *, sync: bool = True) -> list[E]:
+        """Stamp and append a group with one write and one fsync; all or nothing.
+
+        ``sync=False`` writes without the fsync (group commit): the events are in the file,
+        visible to readers and safe from a killed process, and become durable against a
+        power cut at the next synced append or :meth:`sync`.
+        """
         with self._mutex:
             self._check_open()
             batch = list(events)
@@ -105,10 +113,21 @@ class LogWriter:
                 return []
             stamped = self._stamp(batch)
             data = b"".join([encode_line(cast(Event, ev)) for ev in stamped])
-            self._write(data)
+            self._write(data, sync)
             self._last_seq += len(stamped)
             self._notify(cast(list[Event], stamped))
             return stamped
+
+    def sync(self) -> None:
+        """Make every event written so far durable (one fsync, none if nothing is pending)."""
+        with self._mutex:
+            self._check_open()
+            if self._dirty:
+                try:
+                    _sync(self._fd)
+                except OSError as exc:
+                    self._fail(exc)
+                self._dirty = False
 
     def close(self) -> None:
         """Close the file and release the lock; calling it again does nothing."""
@@ -117,6 +136,9 @@ class LogWriter:
                 return
             self._closed = True
             try:
+                if self._dirty:
+                    with contextlib.suppress(OSError):
+                        _sync(self._fd)
                 os.close(self._fd)
             finally:
                 self._lock.release()
@@ -153,20 +175,22 @@ class LogWriter:
             out.append(msgspec.structs.replace(ev, **changes))
         return out
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, sync: bool = True) -> None:
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
-            _sync(self._fd)
+            if sync:
+                _sync(self._fd)
         except OSError as exc:
             self._fail(exc)
         self._size += len(data)
+        self._dirty = not sync
 
     def _fail(self, exc: OSError) -> NoReturn:
         """Roll the file back to its last durable size, close, and report the failure."""
         with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, self._size)
+            os.ftruncate(self._fd, self._size)  # drops only this call's partial write
             _sync(self._fd)
         self.close()
         raise LogError(

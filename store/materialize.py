@@ -13,7 +13,7 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import msgspec
@@ -50,8 +50,19 @@ def encode_artifact(obj: Plan | CodeChange | Review) -> bytes:
     return msgspec.json.format(_encoder.encode(obj), indent=2) + b"\n"
 
 
-def materialize(run_dir: Path, events: Iterable[Event | UnknownEvent]) -> MaterializeReport:
+def _no_sync(_fd: int) -> None:
+    """Stand-in for ``os.fsync`` when the caller's log already makes the run durable."""
+
+
+def materialize(
+    run_dir: Path, events: Iterable[Event | UnknownEvent], *, durable: bool = True
+) -> MaterializeReport:
     """Rebuild a run's artifacts and ``files/`` from its events.
+
+    With ``durable=False`` files are still replaced atomically (temp file + rename) but not
+    fsynced: the supervisor uses it while a run goes on, because the fsynced log is the
+    source of truth and any projection lost to a power cut is rebuilt from it
+    (``agentlog project``, ``agentlog resume``).
 
     - ``plan.json``, ``code.json``, ``review.json`` hold the latest artifact of each kind;
       one the log does not (or no longer) produce is removed, so the directory always
@@ -65,6 +76,7 @@ def materialize(run_dir: Path, events: Iterable[Event | UnknownEvent]) -> Materi
 
     Within one set a later entry for the same path wins.
     """
+    sync: Callable[[int], None] = os.fsync if durable else _no_sync
     arts = artifacts(events)
     files_root = run_dir / FILES_DIR
     plan_files = _validate_files(files_root, arts.code)
@@ -76,21 +88,21 @@ def materialize(run_dir: Path, events: Iterable[Event | UnknownEvent]) -> Materi
         if artifact is not None:
             data = encode_artifact(artifact)
             if not _holds(run_dir / name, data):
-                _write_atomic(run_dir, name, data)
+                _write_atomic(run_dir, name, data, sync)
                 written.append(name)
         elif (run_dir / name).is_symlink() or (run_dir / name).exists():
             (run_dir / name).unlink()
             removed.append(name)
     if written or removed:
-        _fsync_dir(run_dir)
+        _fsync_dir(run_dir, sync)
 
     if plan_files or os.path.lexists(files_root):
         with contextlib.suppress(FileExistsError):
             files_root.mkdir()
         root_fd = os.open(files_root, _DIR_FLAGS)
         try:
-            removed.extend(f"{FILES_DIR}/{p}" for p in _remove_stale(root_fd, plan_files))
-            written.extend(f"{FILES_DIR}/{p}" for p in _write_files(root_fd, plan_files))
+            removed.extend(f"{FILES_DIR}/{p}" for p in _remove_stale(root_fd, plan_files, sync))
+            written.extend(f"{FILES_DIR}/{p}" for p in _write_files(root_fd, plan_files, sync))
         finally:
             os.close(root_fd)
     return MaterializeReport(written=tuple(written), removed=tuple(removed))
@@ -141,7 +153,9 @@ def _refuse_symlinked_components(root: Path, parts: tuple[str, ...], rel: str) -
             return  # a stale file; it will be removed and replaced by a directory
 
 
-def _remove_stale(root_fd: int, keep: dict[tuple[str, ...], bytes]) -> list[str]:
+def _remove_stale(
+    root_fd: int, keep: dict[tuple[str, ...], bytes], sync: Callable[[int], None]
+) -> list[str]:
     """Remove every entry under ``files/`` that is not a kept file or one of its directories.
 
     Works on directory descriptors opened with ``O_NOFOLLOW``, so a symlink is only ever
@@ -169,22 +183,24 @@ def _remove_stale(root_fd: int, keep: dict[tuple[str, ...], bytes]) -> list[str]
                 os.unlink(name, dir_fd=dir_fd)
                 removed.append("/".join(parts))
         if len(removed) > before:
-            os.fsync(dir_fd)
+            sync(dir_fd)
 
     sweep(root_fd, ())
     return removed
 
 
-def _write_files(root_fd: int, files: dict[tuple[str, ...], bytes]) -> list[str]:
+def _write_files(
+    root_fd: int, files: dict[tuple[str, ...], bytes], sync: Callable[[int], None]
+) -> list[str]:
     """Write each file atomically below ``root_fd``, creating directories without following
     links; each touched directory is fsynced once at the end."""
     written: list[str] = []
-    with _DirCache(root_fd) as dirs:
+    with _DirCache(root_fd, sync) as dirs:
         for parts, data in files.items():
             dir_fd = dirs.open(parts[:-1])
             if _holds(parts[-1], data, dir_fd=dir_fd):
                 continue
-            _write_atomic_at(dir_fd, parts[-1], data)
+            _write_atomic_at(dir_fd, parts[-1], data, sync)
             dirs.touched.add(parts[:-1])
             written.append("/".join(parts))
     return written
@@ -194,7 +210,8 @@ class _DirCache:
     """Directory descriptors below a root, opened (and created) one component at a time
     with ``O_NOFOLLOW`` so no symlink is traversed; fsyncs touched ones on exit."""
 
-    def __init__(self, root_fd: int) -> None:
+    def __init__(self, root_fd: int, sync: Callable[[int], None]) -> None:
+        self._sync = sync
         self._fds: dict[tuple[str, ...], int] = {(): root_fd}
         self._owned: list[int] = []
         self.touched: set[tuple[str, ...]] = set()
@@ -206,7 +223,7 @@ class _DirCache:
         try:
             if exc[0] is None:
                 for key in sorted(self.touched, key=len, reverse=True):
-                    os.fsync(self._fds[key])
+                    self._sync(self._fds[key])
         finally:
             for fd in self._owned:
                 os.close(fd)
@@ -247,16 +264,16 @@ def _holds(path: str | Path, data: bytes, *, dir_fd: int | None = None) -> bool:
         os.close(fd)
 
 
-def _write_atomic(directory: Path, name: str, data: bytes) -> None:
-    """Replace ``directory/name`` atomically with ``data`` (the caller fsyncs the directory)."""
+def _write_atomic(directory: Path, name: str, data: bytes, sync: Callable[[int], None]) -> None:
+    """Replace ``directory/name`` atomically with ``data`` (the caller syncs the directory)."""
     dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        _write_atomic_at(dir_fd, name, data)
+        _write_atomic_at(dir_fd, name, data, sync)
     finally:
         os.close(dir_fd)
 
 
-def _write_atomic_at(dir_fd: int, name: str, data: bytes) -> None:
+def _write_atomic_at(dir_fd: int, name: str, data: bytes, sync: Callable[[int], None]) -> None:
     """Write ``data`` to a fresh temp file beside ``name``, fsync it and rename it over
     ``name``; a symlink at ``name`` is replaced, not written through."""
     tmp = f".{name[:200]}.{secrets.token_hex(6)}.tmp"
@@ -271,7 +288,7 @@ def _write_atomic_at(dir_fd: int, name: str, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            sync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
@@ -281,9 +298,9 @@ def _write_atomic_at(dir_fd: int, name: str, data: bytes) -> None:
         raise
 
 
-def _fsync_dir(directory: Path) -> None:
+def _fsync_dir(directory: Path, sync: Callable[[int], None]) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(fd)
+        sync(fd)
     finally:
         os.close(fd)
