@@ -51,7 +51,7 @@ from events import (
     WorkflowStarted,
 )
 from store import EventLog, LogWriter
-from store.materialize import materialize
+from store.materialize import materialize, write_artifact
 
 if TYPE_CHECKING:
     from store.convex_mirror import ConvexMirror
@@ -70,7 +70,6 @@ _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
     "code": (ModelCalled, CodeProduced, StepFailed),
     "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed),
 }
-_ARTIFACT_EVENTS = (PlanProduced, CodeProduced, ReviewProduced)
 
 
 #: The message that makes a SupervisorActor drive its workflow to the end.
@@ -241,8 +240,18 @@ class SupervisorActor(pykka.ThreadingActor):
         if violation is not None:
             answer = [_failure(work, "order", f"rejected: {violation}", True)]
         self._append_many(answer)
-        if self.project and any(isinstance(ev, _ARTIFACT_EVENTS) for ev in answer):
-            materialize(self.run_dir, self.events)
+        if self.project:
+            self._project(answer)
+
+    def _project(self, answer: list[Event]) -> None:
+        """Write what the answer changed; no fsync: the durable log rebuilds projections."""
+        for ev in answer:
+            if isinstance(ev, CodeProduced):
+                materialize(self.run_dir, self.events, durable=False)  # code.json, files/
+            elif isinstance(ev, PlanProduced):
+                write_artifact(self.run_dir, ev.plan, durable=False)
+            elif isinstance(ev, ReviewProduced):
+                write_artifact(self.run_dir, ev.review, durable=False)
 
     def _ask(self, work: StepWork) -> list[Event]:
         """The agent's answer, or a ``StepFailed`` for a timeout or a crash (agent replaced)."""

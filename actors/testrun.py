@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,7 +54,18 @@ def _cap(data: bytes) -> tuple[str, bool]:
 
 
 def run_workspace_tests(workspace: Path, *, timeout: float, round: int = 0) -> TestsRan:
-    """Run the tests under ``workspace`` and describe the run as a ``TestsRan`` event."""
+    """Run the tests of a copy of ``workspace``; describe the run as a ``TestsRan`` event.
+
+    The copy keeps ``files/`` exactly the Coder's files: whatever the tests write (caches,
+    outputs, deleted files) is thrown away with the scratch directory.
+    """
+    with tempfile.TemporaryDirectory(prefix="agentlog-tests-") as scratch:
+        copy = Path(scratch) / "workspace"
+        shutil.copytree(workspace, copy, symlinks=True)
+        return _run(copy, timeout=timeout, round=round)
+
+
+def _run(workspace: Path, *, timeout: float, round: int) -> TestsRan:
     command = tests_command()
     shown = ("python", *command[1:])
     start = time.monotonic()

@@ -22,7 +22,14 @@ from events import CodeChange, Event, Plan, Review, UnknownEvent
 from store.paths import UnsafePath, normalize_rel, safe_path
 from store.projections import artifacts
 
-__all__ = ["ARTIFACT_FILES", "FILES_DIR", "MaterializeReport", "encode_artifact", "materialize"]
+__all__ = [
+    "ARTIFACT_FILES",
+    "FILES_DIR",
+    "MaterializeReport",
+    "encode_artifact",
+    "materialize",
+    "write_artifact",
+]
 
 #: Artifact file names in the run directory, in workflow order.
 ARTIFACT_FILES: tuple[str, ...] = ("plan.json", "code.json", "review.json")
@@ -86,9 +93,7 @@ def materialize(
     removed: list[str] = []
     for name, artifact in zip(ARTIFACT_FILES, (arts.plan, arts.code, arts.review), strict=True):
         if artifact is not None:
-            data = encode_artifact(artifact)
-            if not _holds(run_dir / name, data):
-                _write_atomic(run_dir, name, data, sync)
+            if _put_artifact(run_dir, name, artifact, sync):
                 written.append(name)
         elif (run_dir / name).is_symlink() or (run_dir / name).exists():
             (run_dir / name).unlink()
@@ -106,6 +111,33 @@ def materialize(
         finally:
             os.close(root_fd)
     return MaterializeReport(written=tuple(written), removed=tuple(removed))
+
+
+def write_artifact(
+    run_dir: Path, artifact: Plan | CodeChange | Review, *, durable: bool = True
+) -> bool:
+    """Write one artifact's file (``plan.json``, ``code.json`` or ``review.json``) alone.
+
+    For a step that produced a plan or a review, whose projection is just that file;
+    returns whether the file changed. ``durable`` as in :func:`materialize`.
+    """
+    name = ARTIFACT_FILES[(Plan, CodeChange, Review).index(type(artifact))]
+    sync: Callable[[int], None] = os.fsync if durable else _no_sync
+    run_dir.mkdir(parents=True, exist_ok=True)
+    changed = _put_artifact(run_dir, name, artifact, sync)
+    if changed:
+        _fsync_dir(run_dir, sync)
+    return changed
+
+
+def _put_artifact(
+    run_dir: Path, name: str, artifact: Plan | CodeChange | Review, sync: Callable[[int], None]
+) -> bool:
+    data = encode_artifact(artifact)
+    if _holds(run_dir / name, data):
+        return False
+    _write_atomic(run_dir, name, data, sync)
+    return True
 
 
 def _validate_files(root: Path, code: CodeChange | None) -> dict[tuple[str, ...], bytes]:

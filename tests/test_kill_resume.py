@@ -2,8 +2,9 @@
 
 Each kill point is one of: a fixed delay after the run's first event reached the log
 (spread over the whole run: model calls, appends, materializing, between steps), right
-after the log reaches N complete events (every step boundary), or in the middle of the
-Nth append's write (a torn last line, see ``_killer.py``). The script has one answer per
+after the log reaches N complete events, in the middle of the Nth append's write (a torn
+last line, see ``_killer.py``), or right after the Nth append's write returned (every
+move of the supervisor, step boundaries included, hit exactly). The script has one answer per
 step (no errors, no revisions): a resumed process starts the script from its first
 answer, so one answer per step keeps the live and resumed answers the same.
 
@@ -53,11 +54,13 @@ APPENDS = 8
 CLI = [sys.executable, "-c", "import sys; from actors.cli import main; sys.exit(main())"]
 KILLER = [sys.executable, str(Path(__file__).with_name("_killer.py"))]
 
-#: (kind, value): "offset" seconds after the first event, "after" N events, "append" N.
+#: (kind, value): "offset" seconds after the first event, "after" N events, "append" N
+#: (torn mid-write), "settled" N (just after the Nth write).
 POINTS: list[tuple[str, float]] = [
     *[("offset", round(i * 0.025, 3)) for i in range(32)],
     *[("after", n) for n in range(1, EVENTS)],
     *[("append", n) for n in range(2, APPENDS + 1)],
+    *[("settled", n) for n in range(1, APPENDS)],
 ]
 
 
@@ -116,9 +119,10 @@ def kill_and_resume(point: tuple[str, float], run_dir: Path, script: Path) -> Ou
     kind, value = point
     log = run_dir / "events.jsonl"
     args = ["run", TASK, "--script", str(script), "--run-dir", str(run_dir)]
-    if kind == "append":
+    if kind in ("append", "settled"):
+        nth = f"{int(value)}{'+' if kind == 'settled' else ''}"
         proc = subprocess.Popen(
-            [*KILLER, str(int(value)), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*KILLER, nth, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         proc.wait(timeout=60)
         assert proc.returncode == -signal.SIGKILL

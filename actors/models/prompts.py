@@ -7,7 +7,6 @@ role answers by calling its tool; the tool's ``input_schema`` is the artifact's 
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from actors.models.base import ModelRequest
@@ -102,11 +101,14 @@ _SCHEMAS: dict[type[Plan] | type[CodeChange] | type[Review], dict[str, Any]] = {
 
 
 def _input_schema(kind: type[Plan] | type[CodeChange] | type[Review]) -> dict[str, Any]:
-    """A fresh copy of ``artifact_schema(kind)`` (callers may keep or change it)."""
+    """``artifact_schema(kind)``, generated once and shared by every (frozen) request.
+
+    Nothing mutates a request's schema: it is hashed for the digest and sent as is.
+    """
     schema = _SCHEMAS.get(kind)
     if schema is None:
         schema = _SCHEMAS[kind] = artifact_schema(kind)
-    return copy.deepcopy(schema)
+    return schema
 
 
 def build_request(
