@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 import msgspec
 import pykka
-import structlog
 
 from actors.models import (
     Model,
@@ -43,10 +42,11 @@ from events import (
     WorkflowConfig,
 )
 from store import UnsafePath, artifacts, safe_path, workflow_state
+from store._logging import get_logger
 
 __all__ = ["AGENTS", "Agent", "CoderActor", "PlannerActor", "ReviewerActor", "StepWork"]
 
-log = structlog.get_logger("agentlog.agents")
+log = get_logger("agentlog.agents")
 
 
 class StepWork(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,7 +14,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
-import structlog
+from store._logging import configure_on_first_use
 
 __all__ = ["SECRET_ENV_VARS", "configure_logging", "redact", "scrub_secrets"]
 
@@ -55,7 +55,17 @@ def scrub_secrets(
 def configure_logging(
     fmt: Literal["console", "json"] = "console", level: str = "warning", stream: Any = None
 ) -> None:
-    """Route structlog to ``stream`` (stderr) as console text or JSON lines."""
+    """Route structlog to ``stream`` (stderr) as console text or JSON lines.
+
+    Takes effect when something first logs, so commands that never log never import
+    structlog.
+    """
+    configure_on_first_use(lambda: _configure(fmt, level, stream))
+
+
+def _configure(fmt: str, level: str, stream: Any) -> None:
+    import structlog
+
     renderer: Any
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import msgspec
 import pykka
-import structlog
 
 from actors.agents import AGENTS, Agent, StepWork
 from actors.logs import redact
@@ -51,6 +50,7 @@ from events import (
     WorkflowStarted,
 )
 from store import EventLog, LogWriter
+from store._logging import get_logger
 from store.materialize import materialize, write_artifact
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DRIVE", "EventListener", "FailureScript", "SupervisorActor", "new_workflow_id"]
 
-log = structlog.get_logger("agentlog.supervisor")
+log = get_logger("agentlog.supervisor")
 
 #: Called with each event once it is durable (progress display, Convex mirror).
 EventListener = Callable[[Event], None]

@@ -18,10 +18,10 @@ from types import TracebackType
 from typing import NoReturn, TypeVar, cast
 
 import msgspec
-import structlog
 
 from events import EVENT_TYPES, Event, EventBase, encode_line
 from store._lock import LogLock
+from store._logging import get_logger
 from store.errors import LogError
 
 __all__ = ["AppendListener", "LogWriter", "new_id", "utc_now"]
@@ -30,7 +30,7 @@ E = TypeVar("E", bound=EventBase)
 #: Called with the stamped events of one append once they are durable.
 AppendListener = Callable[[Sequence[Event]], None]
 
-_log = structlog.get_logger("agentlog.store")
+_log = get_logger("agentlog.store")
 _EVENT_CLASSES = frozenset(EVENT_TYPES.values())
 _sync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 _second: list[tuple[int, str]] = [(-1, "")]

@@ -26,9 +26,9 @@ from types import TracebackType
 from typing import Any
 
 import msgspec
-import structlog
 
 from events import Event, UnknownEvent
+from store._logging import get_logger
 from store.convex_errors import ConvexCallError
 from store.convex_rows import APPLY, LAST_SEQ, batch_payload
 from store.errors import LogError
@@ -40,7 +40,7 @@ ENV_URL = "CONVEX_URL"
 ENV_DEPLOY_KEY = "CONVEX_DEPLOY_KEY"
 
 AnyEvent = Event | UnknownEvent
-_log = structlog.get_logger("agentlog.convex")
+_log = get_logger("agentlog.convex")
 
 
 class MirrorReport(msgspec.Struct, frozen=True, kw_only=True):

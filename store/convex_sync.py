@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-import structlog
 
 from events import Event, UnknownEvent
+from store._logging import get_logger
 from store.convex_errors import ConvexCallError
 from store.convex_rows import APPLY, LAST_SEQ, batch_payload
 from store.errors import LogError
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["RunSync", "SyncProgress", "SyncReport", "sync_runs"]
 
 AnyEvent = Event | UnknownEvent
-_log = structlog.get_logger("agentlog.convex")
+_log = get_logger("agentlog.convex")
 
 
 class SyncProgress(msgspec.Struct, frozen=True, kw_only=True):
