@@ -122,7 +122,8 @@ class Supervisor:
         """Start a workflow for ``task`` in ``run_dir`` (default ``runs/<workflow id>``)."""
         workflow_id = new_workflow_id()
         path = Path(run_dir) if run_dir is not None else Path("runs") / workflow_id
-        if (path / "events.jsonl").exists():
+        log_file = path / "events.jsonl"
+        if log_file.exists() and log_file.stat().st_size > 0:  # an empty log: died at birth
             raise AgentlogError(
                 f"{path}: already holds a run; use `agentlog resume {path}` or another --run-dir"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import time
 
 import msgspec
 
@@ -18,16 +19,23 @@ __all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
 _json = msgspec.json.Encoder()
 
 
-def open_log(run: str) -> EventLog:
-    """The log of RUN (a run directory or its events.jsonl), or a usage error naming it."""
+def open_log(run: str, *, wait: bool = False) -> EventLog:
+    """The log of RUN (a run directory or its events.jsonl), or a usage error naming it.
+
+    With ``wait`` a missing log is waited for (``log --follow`` started before the run).
+    """
     path = resolve_log_path(run)
+    if wait and not path.is_file():
+        print(f"agentlog: waiting for {path} to appear…", file=sys.stderr)
+        while not path.is_file():
+            time.sleep(0.1)
     if not path.is_file():
         raise UsageError(f"{path}: no such event log")
     return EventLog(path)
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    log = open_log(args.run)
+    log = open_log(args.run, wait=args.follow)
     colour = sys.stdout.isatty() and not args.json
     width = shutil.get_terminal_size().columns if colour else None
     events = log.follow() if args.follow else log.read()
