@@ -148,6 +148,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
             evidence=_evidence(recorded[end:]),
             mirror_convex=False,
             project=False,
+            durable=False,
         )
         error: NonDeterminism | None = None
         try:

@@ -111,6 +111,7 @@ class SupervisorActor(pykka.ThreadingActor):
         evidence: Callable[[Step, int, int], tuple[Event, ...]] | None = None,
         mirror_convex: bool = True,
         project: bool = True,
+        durable: bool = True,
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
@@ -122,6 +123,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self.evidence = evidence
         self.mirror_convex = mirror_convex and bool(os.environ.get("CONVEX_URL"))
         self.project = project  # write plan.json ... files/ (a replay compares events only)
+        self.durable = durable  # fsync the log (a replay's throwaway log needs no fsync)
         self.mirror: ConvexMirror | None = None
         self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
         self.config = WorkflowConfig()
@@ -300,13 +302,16 @@ class SupervisorActor(pykka.ThreadingActor):
         if not events:
             return []
         assert self.writer is not None
-        stamped = self.writer.append_many([self._stamp(ev) for ev in events], sync=sync)
+        stamped = self.writer.append_many(
+            [self._stamp(ev) for ev in events], sync=sync and self.durable
+        )
         self.events.extend(stamped)
         return stamped
 
     def _sync(self) -> None:
         assert self.writer is not None
-        self.writer.sync()
+        if self.durable:
+            self.writer.sync()
 
     def _finish_failed(self, step: Step | None, kind: str, err: Exception) -> None:
         """Best effort: end the log with ``WorkflowFailed`` unless it already ended."""
