@@ -29,7 +29,7 @@ Verdict = Literal["approve", "request_changes", "reject"]
 Severity = Literal["info", "warning", "error"]
 
 
-class PlanStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class PlanStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """One step of a plan: what to do and, optionally, which files it touches."""
 
     title: NonEmpty
@@ -37,7 +37,7 @@ class PlanStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     files: tuple[str, ...] = ()
 
 
-class Plan(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Plan(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """The Planner's answer: a summary and ordered steps."""
 
     summary: NonEmpty
@@ -45,21 +45,21 @@ class Plan(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     risks: tuple[str, ...] = ()
 
 
-class FileChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class FileChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """A whole file written by the Coder; ``path`` is relative to ``files/``."""
 
     path: NonEmpty
     content: str
 
 
-class CodeChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class CodeChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """The Coder's answer: the complete set of files it wrote, and notes for the Reviewer."""
 
     files: tuple[FileChange, ...]
     notes: str = ""
 
 
-class ReviewComment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ReviewComment(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """One remark of the Reviewer, optionally pinned to a file and line."""
 
     severity: Severity
@@ -68,7 +68,7 @@ class ReviewComment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     line: int | None = None
 
 
-class Review(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Review(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """The Reviewer's answer: a verdict, a summary and comments."""
 
     verdict: Verdict

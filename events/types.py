@@ -42,7 +42,7 @@ Step = Literal["plan", "code", "review"]
 STEPS: tuple[Step, ...] = ("plan", "code", "review")
 
 
-class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
+class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True, gc=False):
     """Envelope shared by every event. ``type`` (the tag) is the class name."""
 
     seq: int = 0
@@ -52,7 +52,7 @@ class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag
     actor: str = "supervisor"
 
 
-class Usage(msgspec.Struct, frozen=True, kw_only=True):
+class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Token usage of one model call, cache tokens included."""
 
     input_tokens: int = 0
