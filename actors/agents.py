@@ -8,6 +8,7 @@ the supervisor.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,7 +45,15 @@ from events import (
 from store import UnsafePath, artifacts, safe_path, workflow_state
 from store._logging import get_logger
 
-__all__ = ["AGENTS", "Agent", "CoderActor", "PlannerActor", "ReviewerActor", "StepWork"]
+__all__ = [
+    "AGENTS",
+    "Agent",
+    "AgentPool",
+    "CoderActor",
+    "PlannerActor",
+    "ReviewerActor",
+    "StepWork",
+]
 
 log = get_logger("agentlog.agents")
 
@@ -62,6 +71,8 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     timeout: float
     events: tuple[Event | UnknownEvent, ...]
     recorded: tuple[Event, ...] = ()
+    workspace: str = "files"
+    config: WorkflowConfig = WorkflowConfig()
 
 
 class Agent(pykka.ThreadingActor, ABC):
@@ -72,11 +83,9 @@ class Agent(pykka.ThreadingActor, ABC):
     name: ClassVar[str]
     kind: ClassVar[type[Plan] | type[CodeChange] | type[Review]]
 
-    def __init__(self, model: Model, workspace: Path, config: WorkflowConfig) -> None:
+    def __init__(self, model: Model) -> None:
         super().__init__()
         self.model = model
-        self.workspace = workspace
-        self.config = config
 
     def on_receive(self, message: object) -> list[Event]:
         """``ask(StepWork)`` performs it (cheaper than a proxy call)."""
@@ -119,8 +128,8 @@ class Agent(pykka.ThreadingActor, ABC):
             code=made.code,
             review=made.review if work.round > 0 or self.step == "review" else None,
             tests=tests,
-            model=self.config.model or self.model.name,
-            max_tokens=self.config.max_tokens,
+            model=work.config.model or self.model.name,
+            max_tokens=work.config.max_tokens,
         )
 
     @abstractmethod
@@ -173,7 +182,7 @@ class CoderActor(Agent):
 
     def produced(self, artifact: Any, work: StepWork) -> Event:
         for change in artifact.files:
-            safe_path(self.workspace, change.path)
+            safe_path(Path(work.workspace), change.path)
         return CodeProduced(actor=self.name, code=artifact, attempt=work.attempt, round=work.round)
 
 
@@ -185,13 +194,13 @@ class ReviewerActor(Agent):
     kind = Review
 
     def evidence(self, work: StepWork, answer: list[Event]) -> TestsRan | None:
-        if not self.config.run_tests or artifacts(work.events).code is None:
+        if not work.config.run_tests or artifacts(work.events).code is None:
             return None
         for ev in work.recorded:
             if isinstance(ev, TestsRan):
                 return ev
         tests = run_workspace_tests(
-            self.workspace, timeout=self.config.test_timeout, round=work.round
+            Path(work.workspace), timeout=work.config.test_timeout, round=work.round
         )
         answer.append(tests)
         return tests
@@ -200,6 +209,50 @@ class ReviewerActor(Agent):
         return ReviewProduced(
             actor=self.name, review=artifact, attempt=work.attempt, round=work.round
         )
+
+
+class AgentPool:
+    """Idle agent actors kept for the next workflows of the same model, thread-safe.
+
+    Starting an actor starts a thread; reusing idle agents saves three per workflow.
+    Agents carry no workflow state (everything comes in :class:`StepWork`), so a released
+    agent can serve any later workflow. A crashed or hung agent is never released back:
+    the supervisor stops it and the pool starts a fresh one.
+    """
+
+    def __init__(self, max_idle: int = 4) -> None:
+        self._max_idle = max_idle
+        self._idle: dict[Step, list[tuple[Model, pykka.ActorRef[Agent]]]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, step: Step, model: Model) -> pykka.ActorRef[Agent]:
+        """An idle agent for ``step`` answering with ``model``, or a new one."""
+        with self._lock:
+            idle = self._idle.get(step, [])
+            for i, (owner, ref) in enumerate(idle):
+                if owner is model:
+                    del idle[i]
+                    if ref.is_alive():
+                        return ref
+                    break
+        return AGENTS[step].start(model)
+
+    def release(self, step: Step, model: Model, ref: pykka.ActorRef[Agent]) -> None:
+        """Keep a healthy agent for reuse (or stop it when enough are idle)."""
+        with self._lock:
+            idle = self._idle.setdefault(step, [])
+            if ref.is_alive() and len(idle) < self._max_idle:
+                idle.append((model, ref))
+                return
+        ref.stop(block=False)
+
+    def close(self) -> None:
+        """Stop every idle agent."""
+        with self._lock:
+            refs = [ref for idle in self._idle.values() for _, ref in idle]
+            self._idle.clear()
+        for ref in refs:
+            ref.stop(block=False)
 
 
 #: The agent class serving each step.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import pykka
 
-from actors.agents import AGENTS, Agent, StepWork
+from actors.agents import AGENTS, Agent, AgentPool, StepWork
 from actors.logs import redact
 from actors.models import Model, NonDeterminism
 from actors.orchestration import (
@@ -112,6 +112,7 @@ class SupervisorActor(pykka.ThreadingActor):
         mirror_convex: bool = True,
         project: bool = True,
         durable: bool = True,
+        pool: AgentPool | None = None,
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
@@ -124,6 +125,8 @@ class SupervisorActor(pykka.ThreadingActor):
         self.mirror_convex = mirror_convex and bool(os.environ.get("CONVEX_URL"))
         self.project = project  # write plan.json ... files/ (a replay compares events only)
         self.durable = durable  # fsync the log (a replay's throwaway log needs no fsync)
+        self.own_pool = pool is None
+        self.pool = pool or AgentPool()
         self.mirror: ConvexMirror | None = None
         self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
         self.config = WorkflowConfig()
@@ -152,8 +155,11 @@ class SupervisorActor(pykka.ThreadingActor):
                 self.mirror.attach(self.writer)
 
     def on_stop(self) -> None:
-        for ref in self.agents.values():
-            ref.stop(block=False)
+        for step, ref in self.agents.items():
+            self.pool.release(step, self.model, ref)
+        self.agents.clear()
+        if self.own_pool:
+            self.pool.close()
         if self.writer is not None:
             self.writer.close()
         if self.mirror is not None:
@@ -236,6 +242,8 @@ class SupervisorActor(pykka.ThreadingActor):
             timeout=self.config.step_timeout,
             events=tuple(self.events),
             recorded=recorded,
+            workspace=str(self.run_dir / "files"),
+            config=self.config,
         )
         answer = self._ask(work)
         violation = order_violation(answer, work)
@@ -276,8 +284,7 @@ class SupervisorActor(pykka.ThreadingActor):
     def _agent(self, step: Step) -> pykka.ActorRef[Agent]:
         ref = self.agents.get(step)
         if ref is None or not ref.is_alive():
-            ref = AGENTS[step].start(self.model, self.run_dir / "files", self.config)
-            self.agents[step] = ref
+            ref = self.agents[step] = self.pool.acquire(step, self.model)
         return ref
 
     def _replace(self, step: Step) -> None:

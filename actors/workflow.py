@@ -7,12 +7,14 @@ can run at once; ``Supervisor.resume(run_dir)`` continues a killed run from its 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import msgspec
 import pykka
 
+from actors.agents import AgentPool
 from actors.models import Model, default_model
 from actors.supervisor import DRIVE, EventListener, SupervisorActor, new_workflow_id
 from events import (
@@ -110,13 +112,15 @@ class Supervisor:
         self.model = model
         self.listeners = tuple(listeners)
         self.sleep = sleep
+        self._pool = AgentPool()
+        weakref.finalize(self, self._pool.close)  # idle agents stop with their supervisor
 
     def _model(self, name: str) -> Model:
-        if self.model is not None:
-            return self.model
-        from actors.models import AnthropicModel
+        if self.model is None:
+            from actors.models import AnthropicModel
 
-        return AnthropicModel(name or default_model())
+            self.model = AnthropicModel(name or default_model())  # one client, reused
+        return self.model
 
     def start(self, task: str, run_dir: str | Path | None = None) -> RunHandle:
         """Start a workflow for ``task`` in ``run_dir`` (default ``runs/<workflow id>``)."""
@@ -139,7 +143,9 @@ class Supervisor:
 
     def _launch(self, path: Path, model: Model, started: WorkflowStarted | None) -> RunHandle:
         extra = {"sleep": self.sleep} if self.sleep is not None else {}
-        ref = SupervisorActor.start(path, model, start=started, listeners=self.listeners, **extra)
+        ref = SupervisorActor.start(
+            path, model, start=started, listeners=self.listeners, pool=self._pool, **extra
+        )
         return RunHandle(path, ref)
 
     @classmethod
