@@ -53,6 +53,7 @@ __all__ = [
     "PlannerActor",
     "ReviewerActor",
     "StepWork",
+    "failure",
 ]
 
 log = get_logger("agentlog.agents")
@@ -73,6 +74,21 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     recorded: tuple[Event, ...] = ()
     workspace: str = "files"
     config: WorkflowConfig = WorkflowConfig()
+
+
+def failure(
+    work: StepWork, kind: str, message: str, retryable: bool, *, actor: str = "supervisor"
+) -> StepFailed:
+    """The ``StepFailed`` ending the attempt ``work`` describes."""
+    return StepFailed(
+        actor=actor,
+        step=work.step,
+        attempt=work.attempt,
+        round=work.round,
+        error_kind=kind,
+        message=message,
+        retryable=retryable,
+    )
 
 
 class Agent(pykka.ThreadingActor, ABC):
@@ -151,15 +167,7 @@ class Agent(pykka.ThreadingActor, ABC):
         )
 
     def _failed(self, work: StepWork, kind: str, message: str, retryable: bool) -> StepFailed:
-        return StepFailed(
-            actor=self.name,
-            step=work.step,
-            attempt=work.attempt,
-            round=work.round,
-            error_kind=kind,
-            message=message,
-            retryable=retryable,
-        )
+        return failure(work, kind, message, retryable, actor=self.name)
 
 
 class PlannerActor(Agent):

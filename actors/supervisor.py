@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import pykka
 
-from actors.agents import AGENTS, Agent, AgentPool, StepWork
+from actors.agents import AGENTS, Agent, AgentPool, StepWork, failure
 from actors.logs import redact
 from actors.models import Model, NonDeterminism
 from actors.orchestration import (
@@ -248,7 +248,7 @@ class SupervisorActor(pykka.ThreadingActor):
         answer = self._ask(work)
         violation = order_violation(answer, work)
         if violation is not None:
-            answer = [_failure(work, "order", f"rejected: {violation}", True)]
+            answer = [failure(work, "order", f"rejected: {violation}", True)]
         self._append_many(answer)
         if self.project:
             self._project(answer)
@@ -273,13 +273,13 @@ class SupervisorActor(pykka.ThreadingActor):
         except pykka.Timeout:
             self._replace(work.step)
             message = f"no answer within the step timeout of {work.timeout:g} s"
-            return [_failure(work, "timeout", message, True)]
+            return [failure(work, "timeout", message, True)]
         except NonDeterminism:
             raise
         except Exception as exc:
             self._replace(work.step)
             log.warning("agent crashed; replaced", step=work.step, error=repr(exc))
-            return [_failure(work, "crash", f"agent crashed: {type(exc).__name__}: {exc}", True)]
+            return [failure(work, "crash", f"agent crashed: {type(exc).__name__}: {exc}", True)]
 
     def _agent(self, step: Step) -> pykka.ActorRef[Agent]:
         ref = self.agents.get(step)
@@ -341,14 +341,3 @@ def _each(listener: EventListener) -> Callable[[Sequence[Event]], None]:
 
 def _bare(event: StepFailed) -> StepFailed:
     return msgspec.structs.replace(event, seq=0, id="", ts="")
-
-
-def _failure(work: StepWork, kind: str, message: str, retryable: bool) -> StepFailed:
-    return StepFailed(
-        step=work.step,
-        attempt=work.attempt,
-        round=work.round,
-        error_kind=kind,
-        message=message,
-        retryable=retryable,
-    )

@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from collections import Counter
@@ -41,22 +42,13 @@ from typing import Any, TypedDict
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _workload import workload  # noqa: E402
+
 from actors import Supervisor, WorkflowConfig  # noqa: E402
 from actors.models import ScriptedModel  # noqa: E402
 from events import (  # noqa: E402
-    CodeChange,
-    CodeProduced,
     Event,
-    FileChange,
     ModelCalled,
-    Plan,
-    PlanProduced,
-    PlanStep,
-    Review,
-    ReviewProduced,
-    StepFailed,
-    StepStarted,
-    Usage,
     to_dict,
 )
 from store import EventLog  # noqa: E402
@@ -81,50 +73,6 @@ TASK = "add a --limit flag to the CLI"
 
 
 # -- the events and the projection ---------------------------------------------------------
-
-
-def workload(n: int) -> list[Event]:
-    """Small events, 150 to 600 bytes a line: a cycle of steps, calls, artifacts, a failure."""
-    wf = "wf-bench"
-    content = ({"type": "tool_use", "name": "submit_plan", "input": {"summary": "do it"}},)
-    cycle: list[Event] = [
-        StepStarted(workflow_id=wf, step="plan", attempt=1),
-        ModelCalled(
-            workflow_id=wf,
-            actor="planner",
-            step="plan",
-            attempt=1,
-            request_digest="sha256:" + "ab" * 32,
-            model="claude-sonnet-4-5",
-            content=content,
-            stop_reason="tool_use",
-            usage=Usage(input_tokens=1200, output_tokens=350, cache_read_input_tokens=800),
-            latency_ms=812.5,
-        ),
-        PlanProduced(
-            workflow_id=wf,
-            actor="planner",
-            plan=Plan(summary="Add a CLI flag", steps=(PlanStep(title="flag", description="add"),)),
-        ),
-        StepStarted(workflow_id=wf, step="code", attempt=1),
-        StepFailed(
-            workflow_id=wf,
-            step="code",
-            attempt=1,
-            error_kind="overloaded",
-            message="529 overloaded",
-            retryable=True,
-        ),
-        CodeProduced(
-            workflow_id=wf,
-            actor="coder",
-            code=CodeChange(files=(FileChange(path="cli.py", content="print('hi')\n"),)),
-        ),
-        ReviewProduced(
-            workflow_id=wf, actor="reviewer", review=Review(verdict="approve", summary="looks good")
-        ),
-    ]
-    return [cycle[i % len(cycle)] for i in range(n)]
 
 
 def peer_dicts(events: list[Event]) -> list[dict[str, Any]]:
@@ -622,6 +570,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     cases = results["cases"]
     fig, ax = plt.subplots(figsize=(10, 4.8))
@@ -637,7 +586,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
-    ax.set_xticks(range(len(cases)), [c["name"] for c in cases], fontsize=8)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.1f"))
+    labels = [textwrap.fill(c["name"], 20) for c in cases]
+    ax.set_xticks(range(len(cases)), labels, fontsize=8)
     ax.set_ylabel("peer / agentlog (log scale; > 1 = agentlog ahead)")
     ax.set_title("agentlog against its peers (medians)")
     ax.legend()

@@ -24,72 +24,17 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _workload import workload  # noqa: E402
+
 from events import (  # noqa: E402
-    CodeChange,
-    CodeProduced,
     Event,
-    FileChange,
     ModelCalled,
-    Plan,
-    PlanProduced,
-    PlanStep,
-    Review,
-    ReviewProduced,
-    StepFailed,
-    StepStarted,
-    Usage,
     WorkflowStarted,
     encode_line,
 )
 from store import EventLog, LogWriter, workflow_state  # noqa: E402
 
 _SYNC = getattr(os, "fdatasync", os.fsync)
-
-
-def workload(n: int) -> list[Event]:
-    """A realistic cycle of events (steps, model calls with content, artifacts, failures)."""
-    usage = Usage(input_tokens=1200, output_tokens=350, cache_read_input_tokens=800)
-    content = ({"type": "tool_use", "name": "submit_plan", "input": {"summary": "do it"}},)
-    cycle: list[Event] = [
-        StepStarted(workflow_id="wf-bench", step="plan", attempt=1),
-        ModelCalled(
-            workflow_id="wf-bench",
-            actor="planner",
-            step="plan",
-            attempt=1,
-            request_digest="sha256:" + "ab" * 32,
-            model="claude-sonnet-4-5",
-            content=content,
-            stop_reason="tool_use",
-            usage=usage,
-            latency_ms=812.5,
-        ),
-        PlanProduced(
-            workflow_id="wf-bench",
-            actor="planner",
-            plan=Plan(summary="Add a CLI flag", steps=(PlanStep(title="flag", description="add"),)),
-        ),
-        StepStarted(workflow_id="wf-bench", step="code", attempt=1),
-        StepFailed(
-            workflow_id="wf-bench",
-            step="code",
-            attempt=1,
-            error_kind="overloaded",
-            message="529 overloaded",
-            retryable=True,
-        ),
-        CodeProduced(
-            workflow_id="wf-bench",
-            actor="coder",
-            code=CodeChange(files=(FileChange(path="cli.py", content="print('hi')\n"),)),
-        ),
-        ReviewProduced(
-            workflow_id="wf-bench",
-            actor="reviewer",
-            review=Review(verdict="approve", summary="looks good"),
-        ),
-    ]
-    return [cycle[i % len(cycle)] for i in range(n)]
 
 
 def raw_rate(fd: int, line: bytes, n: int, sync: Callable[[int], None]) -> float:
