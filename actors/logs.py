@@ -12,11 +12,15 @@ import os
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+import msgspec
 
 from store._logging import configure_on_first_use
 
-__all__ = ["SECRET_ENV_VARS", "configure_logging", "redact", "scrub_secrets"]
+__all__ = ["SECRET_ENV_VARS", "configure_logging", "redact", "redact_event", "scrub_secrets"]
+
+E = TypeVar("E", bound=msgspec.Struct)
 
 #: Environment variables whose values are secrets.
 SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CONVEX_DEPLOY_KEY")
@@ -31,6 +35,20 @@ def redact(text: str) -> str:
         if value and len(value) >= 8 and value in text:
             text = text.replace(value, _MASK)
     return _KEY_SHAPE.sub(_MASK, text)
+
+
+def redact_event(event: E) -> E:
+    """``event`` with secrets masked in every string field (task, messages, responses, files).
+
+    The event's JSON is searched once; only an event that holds a secret is rebuilt, so
+    the common case costs one encode.
+    """
+    data = msgspec.json.encode(event)
+    text = data.decode("utf-8")
+    clean = redact(text)
+    if clean == text:
+        return event
+    return msgspec.json.decode(clean.encode("utf-8"), type=type(event))
 
 
 def _scrub(value: Any) -> Any:

@@ -21,7 +21,7 @@ import msgspec
 import pykka
 
 from actors.agents import AGENTS, Agent, AgentPool, StepWork, failure
-from actors.logs import redact
+from actors.logs import redact_event
 from actors.models import Model, NonDeterminism
 from actors.orchestration import (
     Complete,
@@ -295,10 +295,9 @@ class SupervisorActor(pykka.ThreadingActor):
     # -- writing -------------------------------------------------------------------------
 
     def _stamp(self, event: Event) -> Event:
-        if isinstance(event, StepFailed | WorkflowFailed):
-            # Failure messages quote exceptions, which may quote a secret: mask it here,
-            # at the one place every event passes before it is written.
-            event = msgspec.structs.replace(event, message=redact(event.message))
+        # Every event passes here before it is written: mask any secret it quotes (an
+        # exception message, a task or a response that repeats a key).
+        event = redact_event(event)
         return msgspec.structs.replace(event, workflow_id=self.workflow_id or event.workflow_id)
 
     def _append(self, event: Event) -> None:

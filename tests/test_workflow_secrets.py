@@ -87,3 +87,17 @@ def test_key_in_a_scripted_error_message_is_not_recorded(
     model = scripted(plan=[{"error": {"kind": "auth", "message": f"bad key {KEY}"}}])
     Supervisor(ONE_SHOT, model=model).run("task", run_dir)
     assert KEY not in everything_written(run_dir)
+
+
+def test_a_key_pasted_into_the_task_or_echoed_by_the_model_is_masked(
+    run_dir: Path, captured_logs: io.StringIO
+) -> None:
+    leaky_code = {
+        "files": [{"path": "config.py", "content": f"API_KEY = '{KEY}'\n"}],
+        "notes": f"hard-coded {KEY} as asked",
+    }
+    model = scripted(code=[{"tool_input": leaky_code}])
+    result = Supervisor(FAST, model=model).run(f"use the key {KEY} in config.py", run_dir)
+    assert result.status == "completed"
+    assert KEY not in everything_written(run_dir)
+    assert "[redacted]" in (run_dir / "files" / "config.py").read_text()
