@@ -99,6 +99,10 @@ def order_violation(answer: Iterable[Event], work: StepWork) -> str | None:
 class SupervisorActor(pykka.ThreadingActor):
     """Drives one workflow in ``run_dir`` to its final event; see the module docstring."""
 
+    # Ctrl-C on the main thread ends the process without waiting for the workflow: what
+    # is in the log stays there (written lines survive the process) and `resume` goes on.
+    use_daemon_thread = True
+
     def __init__(
         self,
         run_dir: Path,

@@ -83,12 +83,20 @@ class RunHandle:
         self._future = ref.ask(DRIVE, block=False)
 
     def result(self, timeout: float | None = None) -> WorkflowResult:
-        """Wait for the final event (re-raising a replay's ``NonDeterminism``)."""
+        """Wait for the final event (re-raising a replay's ``NonDeterminism``).
+
+        ``timeout`` raises ``pykka.Timeout`` and leaves the workflow running; an interrupt
+        (Ctrl-C) returns at once and leaves the run to ``resume``.
+        """
         try:
             self._future.get(timeout=timeout)
-        finally:
-            if self._ref.is_alive():
-                self._ref.stop()
+        except pykka.Timeout:
+            raise
+        except BaseException:
+            self._ref.stop(block=False)
+            raise
+        if self._ref.is_alive():
+            self._ref.stop()
         return result_of(self.run_dir)
 
 

@@ -1,13 +1,15 @@
-"""Edges of starting and watching runs: a log that died at birth, following a future log."""
+"""Edges of starting, stopping and watching runs: empty logs, future logs, Ctrl-C."""
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _workflow import FAST, scripted
+from _workflow import APPROVE, CODE, FAST, PLAN, scripted
 
 from actors import Supervisor
 from store import EventLog
@@ -41,3 +43,43 @@ def test_log_follow_waits_for_a_log_that_does_not_exist_yet(run_dir: Path) -> No
     finally:
         follow.kill()
         follow.wait()
+
+
+def test_ctrl_c_stops_a_run_at_once_and_resume_finishes_it(run_dir: Path, tmp_path: Path) -> None:
+    slow = {"delay": 2.0}
+    script = tmp_path / "slow.json"
+    script.write_text(
+        json.dumps(
+            {
+                "plan": [{"tool_input": PLAN, **slow}],
+                "code": [{"tool_input": CODE, **slow}],
+                "review": [{"tool_input": APPROVE, **slow}],
+            }
+        )
+    )
+    cli = [sys.executable, "-c", "import sys; from actors.cli import main; sys.exit(main())"]
+    run = subprocess.Popen(
+        [*cli, "run", "task", "--script", str(script), "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 30
+    while not (run_dir / "events.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the planner's 2 s model call
+    run.send_signal(signal.SIGINT)
+    out, _ = run.communicate(timeout=30)
+    assert run.returncode == 130
+    assert f"agentlog resume {run_dir}" in out
+    assert "WorkflowCompleted" not in (run_dir / "events.jsonl").read_text()
+    resumed = subprocess.run(
+        [*cli, "resume", str(run_dir), "--script", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "completed: verdict approve" in resumed.stdout

@@ -95,7 +95,12 @@ def _go(supervisor: Supervisor, task: str, run_dir: str | None) -> int:
     started = time.monotonic()
     with Progress() as progress:
         supervisor.listeners = (*supervisor.listeners, progress)
-        result = supervisor.run(task, run_dir)
+        handle = supervisor.start(task, run_dir)
+        try:
+            result = handle.result()
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: `agentlog resume {handle.run_dir}` continues the run")
+            raise
     return summarize(result, time.monotonic() - started)
 
 
