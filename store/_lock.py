@@ -1,8 +1,11 @@
-"""The single-writer lock: an exclusive ``flock`` on ``<log>.lock`` that records its pid.
+"""The single-writer lock: an exclusive ``flock`` on the log file itself.
 
 ``flock`` locks belong to an open file, so a second writer is refused whether it lives in
-another process or in this one, and the kernel drops the lock when its holder dies. The
-pid in the file is only for the error message; the lock itself is the source of truth.
+another process or in this one, and the kernel drops the lock when its holder dies.
+Locking the log itself (rather than a sidecar file) leaves nothing else in the run
+directory and saves creating a file per run. The holder records its pid in the
+extended attribute ``user.agentlog.writer`` for the "locked" message; on a filesystem
+without user xattrs the message just cannot name the pid.
 """
 
 from __future__ import annotations
@@ -14,29 +17,33 @@ from pathlib import Path
 
 from store.errors import LogError, LogLocked
 
-__all__ = ["LogLock", "lock_path"]
+__all__ = ["PID_XATTR", "LogLock"]
 
-
-def lock_path(log_path: Path) -> Path:
-    """The sidecar lock file of a log (``events.jsonl`` -> ``events.jsonl.lock``)."""
-    return log_path.with_name(log_path.name + ".lock")
+#: Extended attribute of the log holding the current writer's pid.
+PID_XATTR = "user.agentlog.writer"
+_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
 
 
 class LogLock:
-    """An acquired writer lock on one log; :meth:`release` (or process death) frees it."""
+    """The log opened for appending and locked; :meth:`release` (or death) frees both.
 
-    def __init__(self, log_path: Path, fd: int) -> None:
+    ``fd`` is the append descriptor the writer uses; ``created`` says whether acquiring
+    created the log file.
+    """
+
+    def __init__(self, log_path: Path, fd: int, created: bool) -> None:
         self.log_path = log_path
-        self._fd: int | None = fd
+        self.fd = fd
+        self.created = created
+        self._held = True
 
     @classmethod
-    def acquire(cls, log_path: Path) -> LogLock:
-        """Take the lock without waiting; raise :class:`LogLocked` naming the holder's pid."""
-        path = lock_path(log_path)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise LogError(f"cannot open the lock file {path}: {exc.strerror}") from exc
+    def acquire(cls, log_path: Path, *, create: bool = True) -> LogLock:
+        """Open (creating with ``create``) and lock the log without waiting.
+
+        Raises :class:`LogLocked` naming the holder's pid when another writer has it.
+        """
+        fd, created = _open(log_path, create)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -45,30 +52,42 @@ class LogLock:
             raise LogLocked(log_path, pid) from None
         except OSError as exc:
             os.close(fd)
-            raise LogError(f"cannot lock {path}: {exc.strerror}") from exc
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        return cls(log_path, fd)
+            raise LogError(f"cannot lock {log_path}: {exc.strerror}") from exc
+        with contextlib.suppress(OSError):  # no user xattrs here: the pid stays unnamed
+            os.setxattr(fd, PID_XATTR, str(os.getpid()).encode())
+        return cls(log_path, fd, created)
 
     @property
     def held(self) -> bool:
         """Whether this object still holds the lock."""
-        return self._fd is not None
+        return self._held
 
     def release(self) -> None:
-        """Clear the recorded pid and unlock; calling it again does nothing."""
-        fd, self._fd = self._fd, None
-        if fd is None:
+        """Close the descriptor, which drops the lock; calling it again does nothing."""
+        if not self._held:
             return
+        self._held = False
         with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        os.close(fd)  # closing the last descriptor of the open file drops the flock
+            os.removexattr(self.fd, PID_XATTR)
+        os.close(self.fd)  # closing the last descriptor of the open file drops the flock
+
+
+def _open(log_path: Path, create: bool) -> tuple[int, bool]:
+    try:
+        if create:
+            try:
+                return os.open(log_path, _FLAGS | os.O_CREAT | os.O_EXCL, 0o644), True
+            except FileExistsError:
+                pass
+        return os.open(log_path, _FLAGS), False
+    except OSError as exc:
+        raise LogError(f"cannot open {log_path} for writing: {exc.strerror or exc}") from exc
 
 
 def _read_pid(fd: int) -> int | None:
-    """The pid a holder recorded, or None while it has not written it yet."""
+    """The pid the holder recorded, or None (not written yet, or no xattr support)."""
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = os.getxattr(fd, PID_XATTR).decode("ascii", "replace").strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None

@@ -57,12 +57,12 @@ class LogWriter:
     Obtain one from :meth:`store.EventLog.writer`; use it as a context manager.
     """
 
-    def __init__(self, path: Path, fd: int, lock: LogLock, last_seq: int) -> None:
+    def __init__(self, path: Path, lock: LogLock, last_seq: int) -> None:
         self.path = path
-        self._fd = fd
+        self._fd = lock.fd  # the locked append descriptor; the lock owns and closes it
         self._lock = lock
         self._last_seq = last_seq
-        self._size = os.fstat(fd).st_size
+        self._size = os.fstat(self._fd).st_size
         self._mutex = threading.RLock()
         self._listeners: list[AppendListener] = []
         self._closed = False
@@ -139,7 +139,6 @@ class LogWriter:
                 if self._dirty:
                     with contextlib.suppress(OSError):
                         _sync(self._fd)
-                os.close(self._fd)
             finally:
                 self._lock.release()
 

@@ -190,7 +190,7 @@ class EventLog:
         """
         if not self.path.is_file():
             raise LogError(f"{self.path}: no such event log")
-        lock = LogLock.acquire(self.path)
+        lock = LogLock.acquire(self.path, create=False)
         try:
             scan = self._scan_all()
             refusal = "; `agentlog verify --repair` only removes a torn last line, nothing changed"
@@ -222,18 +222,13 @@ class EventLog:
             raise LogError(f"cannot create {path.parent}: {exc.strerror or exc}") from exc
         lock = LogLock.acquire(path)
         try:
-            fd, created = _open_for_append(path)
-            try:
-                last_seq = self._last_seq(fd)
-                if created:
-                    _fsync_dir(path.parent)
-            except BaseException:
-                os.close(fd)
-                raise
+            last_seq = self._last_seq(lock.fd)
+            if lock.created:
+                _fsync_dir(path.parent)
         except BaseException:
             lock.release()
             raise
-        return LogWriter(path, fd, lock, last_seq)
+        return LogWriter(path, lock, last_seq)
 
     # -- internals -------------------------------------------------------------------
 
@@ -353,18 +348,6 @@ def _torn_size(fd: int) -> int:
             return size - (start + cut + 1)
         pos = start
     return size
-
-
-def _open_for_append(path: Path) -> tuple[int, bool]:
-    """Open the log ``O_APPEND``; True if this call created it."""
-    flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
-    try:
-        try:
-            return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644), True
-        except FileExistsError:
-            return os.open(path, flags), False
-    except OSError as exc:
-        raise LogError(f"cannot open {path} for writing: {exc.strerror or exc}") from exc
 
 
 def _create_side_file(path: Path) -> tuple[Path, int]:
