@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentlog",
         description="Planner → Coder → Reviewer on Claude, as an event-sourced actor system.",
-        epilog="example:\n  agentlog demo && agentlog log runs/demo",
+        epilog="example:\n  agentlog demo --run-dir runs/demo && agentlog log runs/demo",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -99,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="format of diagnostic logs on stderr",
     )
     parser.add_argument(
-        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
+        "--log-level",
+        default="warning",
+        choices=("debug", "info", "warning", "error"),
+        help="least severe diagnostic shown (default: warning)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
