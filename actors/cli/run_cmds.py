@@ -61,6 +61,27 @@ def scripted_model(args: argparse.Namespace) -> Model | None:
     return ScriptedModel.from_file(path, delay=float(os.environ.get("AGENTLOG_SCRIPT_DELAY", 0)))
 
 
+def _model_for(args: argparse.Namespace, recorded: str) -> Model | None:
+    """The model to continue a run whose configuration names ``recorded``.
+
+    ``--script`` wins; a demo run continues on the demo's script; another scripted run
+    needs its script again; anything else is Claude (None), which needs a key.
+    """
+    model = scripted_model(args)
+    if model is not None:
+        return model
+    from actors.demo import DEMO_CONFIG, demo_model
+
+    if recorded == DEMO_CONFIG.model:
+        return demo_model()
+    if recorded.startswith("scripted"):
+        raise UsageError(
+            f"this run was made with a scripted model ({recorded}); pass --script FILE"
+        )
+    _require_key(None)
+    return None
+
+
 def _require_key(model: Model | None) -> None:
     if model is None and not (
         os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
@@ -129,9 +150,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if state.status in ("completed", "failed"):
         print(f"{log.path.parent}: the run already ended ({state.status}); nothing to resume")
         return 0
-    model = scripted_model(args)
-    if model is None and not state.config.model.startswith("scripted"):
-        _require_key(None)
+    model = _model_for(args, state.config.model)
     started = time.monotonic()
     with Progress() as progress:
         result = Supervisor.resume(log.path.parent, model=model, listeners=(progress,))
@@ -141,10 +160,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_fork(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log
     from actors.durable import fork
+    from store import workflow_state
 
     log = open_log(args.run)
     task = read_task(args.task) if args.task else None
-    model = scripted_model(args)
+    source = workflow_state(log.read())
+    model = _model_for(args, config_from_args(args, source.config).model)
     started = time.monotonic()
     with Progress() as progress:
         result = fork(
