@@ -33,7 +33,7 @@ from events import (
 from store import LOG_NAME, EventLog, workflow_state
 from store.materialize import materialize
 
-__all__ = ["ReplayReport", "first_difference", "fork", "replay"]
+__all__ = ["ReplayReport", "check_fork_point", "first_difference", "fork", "replay"]
 
 AnyEvent = Event | UnknownEvent
 _IGNORED = ("id", "ts")
@@ -194,6 +194,12 @@ def _step_of(event: AnyEvent) -> str | None:
     return "review" if isinstance(event, TestsRan) else getattr(event, "step", None)
 
 
+def check_fork_point(path: Path, events: int, at: int) -> None:
+    """Refuse a fork point outside the log's ``events`` events."""
+    if not 1 <= at <= events:
+        raise AgentlogError(f"{path}: --at must be between 1 and {events}, got {at}")
+
+
 def fork(
     run_dir: str | Path,
     *,
@@ -212,8 +218,7 @@ def fork(
     """
     source = EventLog(run_dir)
     events = list(source.read(from_seq=1))
-    if not 1 <= at <= len(events):
-        raise AgentlogError(f"{source.path}: --at must be between 1 and {len(events)}, got {at}")
+    check_fork_point(source.path, len(events), at)
     kept = events[:at]
     state = workflow_state(kept)
     new_config = config or (overrides(state.config) if overrides else None)

@@ -75,9 +75,7 @@ def _model_for(args: argparse.Namespace, recorded: str) -> Model | None:
     if recorded == DEMO_CONFIG.model:
         return demo_model()
     if recorded.startswith("scripted"):
-        raise UsageError(
-            f"this run was made with a scripted model ({recorded}); pass --script FILE"
-        )
+        raise UsageError(f"this run used a scripted model ({recorded}); pass --script FILE")
     _require_key(None)
     return None
 
@@ -150,6 +148,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if state.status in ("completed", "failed"):
         print(f"{log.path.parent}: the run already ended ({state.status}); nothing to resume")
         return 0
+    log.writer().close()  # a torn tail or another writer is reported before anything else
     model = _model_for(args, state.config.model)
     started = time.monotonic()
     with Progress() as progress:
@@ -159,12 +158,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_fork(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log
-    from actors.durable import fork
+    from actors.durable import check_fork_point, fork
     from store import workflow_state
 
     log = open_log(args.run)
     task = read_task(args.task) if args.task else None
     source = workflow_state(log.read())
+    check_fork_point(log.path, source.last_seq, args.at)
     model = _model_for(args, config_from_args(args, source.config).model)
     started = time.monotonic()
     with Progress() as progress:
