@@ -9,9 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from _workflow import APPROVE, CODE, FAST, PLAN, scripted
 
 from actors import Supervisor
+from events import WorkflowConfig, WorkflowStarted
 from store import EventLog
 
 
@@ -83,3 +85,23 @@ def test_ctrl_c_stops_a_run_at_once_and_resume_finishes_it(run_dir: Path, tmp_pa
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "completed: verdict approve" in resumed.stdout
+
+
+def test_a_demo_run_forks_offline_without_a_script(tmp_path: Path) -> None:
+    from actors.cli import main
+
+    assert main(["demo", "--run-dir", str(tmp_path / "demo")]) == 0
+    forked = tmp_path / "fork"
+    assert main(["fork", str(tmp_path / "demo"), "--at", "5", "--run-dir", str(forked)]) == 0
+    assert (forked / "review.json").exists()
+
+
+def test_resuming_a_scripted_run_without_its_script_is_a_usage_error(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from actors.cli import main
+
+    with EventLog(run_dir).writer() as writer:
+        writer.append(WorkflowStarted(task="t", config=WorkflowConfig(model="scripted")))
+    assert main(["resume", str(run_dir)]) == 2
+    assert "pass --script FILE" in capsys.readouterr().err
