@@ -192,6 +192,12 @@ class SupervisorActor(pykka.ThreadingActor):
                 # yet written the projection of it (plan.json ..., files/).
                 materialize(self.run_dir, self.events)
             self._adopt_config()
+            log.info(
+                "workflow driving",
+                workflow_id=self.workflow_id,
+                run_dir=str(self.run_dir),
+                resumed_at=len(self.events) if self.start_event is None else 0,
+            )
             self._loop()
         except NonDeterminism as err:
             self._finish_failed(err.step if err.step in AGENTS else None, "nondeterminism", err)
@@ -316,7 +322,29 @@ class SupervisorActor(pykka.ThreadingActor):
             [self._stamp(ev) for ev in events], sync=sync and self.durable
         )
         self.events.extend(stamped)
+        for ev in stamped:
+            if isinstance(ev, StepFailed | WorkflowFailed | WorkflowCompleted):
+                self._report(ev)
         return stamped
+
+    def _report(self, ev: Event) -> None:
+        """One structured log record per failure and per end of the workflow."""
+        fields = {"workflow_id": self.workflow_id, "seq": ev.seq}
+        if isinstance(ev, StepFailed):
+            log.info(
+                "step attempt failed",
+                step=ev.step,
+                attempt=ev.attempt,
+                round=ev.round,
+                error_kind=ev.error_kind,
+                retryable=ev.retryable,
+                error=ev.message,
+                **fields,
+            )
+        elif isinstance(ev, WorkflowFailed):
+            log.warning("workflow failed", step=ev.step, error_kind=ev.error_kind, **fields)
+        elif isinstance(ev, WorkflowCompleted):
+            log.info("workflow completed", verdict=ev.verdict, revisions=ev.revisions, **fields)
 
     def _sync(self) -> None:
         assert self.writer is not None

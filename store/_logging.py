@@ -4,6 +4,10 @@ structlog imports rich's traceback machinery when rich is installed (~100 ms); a
 that never logs should not pay for it. ``get_logger(name)`` returns a stand-in whose
 first call imports structlog, applies the configuration registered with
 :func:`configure_on_first_use`, and forwards to ``structlog.get_logger(name)``.
+
+A program that uses agentlog as a library and never configures structlog gets warnings
+and errors on stderr only (structlog's own default would print every level to stdout);
+one that configures structlog itself keeps its configuration.
 """
 
 from __future__ import annotations
@@ -40,7 +44,19 @@ class _LazyLogger:
         if _pending is not None:
             configure, _pending = _pending, None
             configure()
+        elif not structlog.is_configured():
+            _quiet_default(structlog)
         return getattr(structlog.get_logger(self._name), method)
+
+
+def _quiet_default(structlog: Any) -> None:
+    """Warnings and errors to stderr, for a program that did not configure structlog."""
+    import logging
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
 
 
 def get_logger(name: str) -> Any:
