@@ -191,7 +191,8 @@ def replay(run_dir: str | Path) -> ReplayReport:
 
 
 def _step_of(event: AnyEvent) -> str | None:
-    return "review" if isinstance(event, TestsRan) else getattr(event, "step", None)
+    step: str | None = getattr(event, "step", None)
+    return step
 
 
 def check_fork_point(path: Path, events: int, at: int) -> None:

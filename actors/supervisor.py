@@ -86,7 +86,7 @@ def order_violation(answer: Iterable[Event], work: StepWork) -> str | None:
     for ev in answer:
         if not isinstance(ev, _ALLOWED[work.step]):
             return f"{type(ev).__name__} is not an answer to step {work.step!r}"
-        step = "review" if isinstance(ev, TestsRan) else getattr(ev, "step", work.step)
+        step = getattr(ev, "step", work.step)
         if step != work.step or getattr(ev, "attempt", work.attempt) != work.attempt:
             return (
                 f"{type(ev).__name__} names another step or attempt than {work.step}#{work.attempt}"

@@ -119,6 +119,11 @@ class PlanProduced(EventBase, frozen=True, kw_only=True):
     plan: Plan
     attempt: int = 1
 
+    @property
+    def step(self) -> Step:
+        """The step this event belongs to (derived: it is always 'plan')."""
+        return "plan"
+
 
 class CodeProduced(EventBase, frozen=True, kw_only=True):
     """The Coder's validated file set."""
@@ -126,6 +131,11 @@ class CodeProduced(EventBase, frozen=True, kw_only=True):
     code: CodeChange
     attempt: int = 1
     round: int = 0
+
+    @property
+    def step(self) -> Step:
+        """The step this event belongs to (derived: it is always 'code')."""
+        return "code"
 
 
 class TestsRan(EventBase, frozen=True, kw_only=True):
@@ -141,6 +151,11 @@ class TestsRan(EventBase, frozen=True, kw_only=True):
     duration_ms: float = 0.0
     round: int = 0
 
+    @property
+    def step(self) -> Step:
+        """The step this event belongs to (derived: it is always 'review')."""
+        return "review"
+
 
 class ReviewProduced(EventBase, frozen=True, kw_only=True):
     """The Reviewer's validated review."""
@@ -148,6 +163,11 @@ class ReviewProduced(EventBase, frozen=True, kw_only=True):
     review: Review
     attempt: int = 1
     round: int = 0
+
+    @property
+    def step(self) -> Step:
+        """The step this event belongs to (derived: it is always 'review')."""
+        return "review"
 
 
 class StepFailed(EventBase, frozen=True, kw_only=True):

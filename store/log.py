@@ -143,6 +143,14 @@ class EventLog:
             if f is not None:
                 f.close()
 
+    def torn_bytes(self) -> int:
+        """Bytes after the last newline: a torn last line (0 when the log ends cleanly).
+
+        Reads only the end of the file, so it is cheap on any log size.
+        """
+        with self._open() as f:
+            return _torn_size(f.fileno())
+
     def verify(self) -> VerifyReport:
         """Check every line: seal, ``seq`` from 1 without gaps or repeats, a torn tail."""
         scan = self._scan_all()

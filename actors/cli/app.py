@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         "log",
         "actors.cli.read_cmds:cmd_log",
         "the timeline, one line an event",
-        "agentlog log runs/demo --follow",
+        "agentlog log runs/demo --step code --type StepFailed --type ModelCalled",
     )
     _run_arg(p)
     p.add_argument("--json", action="store_true", help="print each event as one JSON line")
@@ -140,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
         "-f",
         action="store_true",
         help="keep printing events as another process appends them",
+    )
+    p.add_argument(
+        "--step",
+        action="append",
+        choices=("plan", "code", "review"),
+        help="only events of this step (repeatable)",
+    )
+    p.add_argument(
+        "--type",
+        action="append",
+        metavar="TYPE",
+        help="only events of this type, e.g. StepFailed (repeatable)",
     )
 
     p = _cmd(

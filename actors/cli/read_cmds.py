@@ -6,12 +6,13 @@ import argparse
 import shutil
 import sys
 import time
+from collections.abc import Callable
 
 import msgspec
 
 from actors.cli.app import UsageError, WorkFailed
 from actors.cli.timeline import format_event
-from events import to_dict
+from events import EVENT_TYPES, Event, UnknownEvent, to_dict
 from store import EventLog, materialize, resolve_log_path
 
 __all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
@@ -34,23 +35,44 @@ def open_log(run: str, *, wait: bool = False) -> EventLog:
     return EventLog(path)
 
 
+def _wanted(args: argparse.Namespace) -> Callable[[Event | UnknownEvent], bool]:
+    """The filter ``--step`` and ``--type`` ask for (every event when neither is given)."""
+    types = set(args.type or ())
+    steps = set(args.step or ())
+    unknown = types - EVENT_TYPES.keys()
+    if unknown:
+        raise UsageError(
+            f"--type {sorted(unknown)[0]!r} is no event type; known: {', '.join(EVENT_TYPES)}"
+        )
+
+    def wanted(event: Event | UnknownEvent) -> bool:
+        kind = event.type if isinstance(event, UnknownEvent) else type(event).__name__
+        step = getattr(event, "step", None)
+        return (not types or kind in types) and (not steps or step in steps)
+
+    return wanted
+
+
 def cmd_log(args: argparse.Namespace) -> int:
     log = open_log(args.run, wait=args.follow)
     colour = sys.stdout.isatty() and not args.json
     width = shutil.get_terminal_size().columns if colour else None
+    wanted = _wanted(args)
     events = log.follow() if args.follow else log.read()
     out = sys.stdout
     for event in events:
+        if not wanted(event):
+            continue
         if args.json:
             out.write(_json.encode(to_dict(event)).decode() + "\n")
         else:
             out.write(format_event(event, colour=colour, width=width) + "\n")
         if args.follow:
             out.flush()
-    report = log.verify() if not args.follow else None
-    if report is not None and report.torn_bytes:
+    torn = 0 if args.follow else log.torn_bytes()
+    if torn:
         print(
-            f"agentlog: {log.path}: torn last line ({report.torn_bytes} bytes) not shown; "
+            f"agentlog: {log.path}: torn last line ({torn} bytes) not shown; "
             "run `agentlog verify --repair`",
             file=sys.stderr,
         )
