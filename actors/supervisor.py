@@ -175,10 +175,12 @@ class SupervisorActor(pykka.ThreadingActor):
 
     # -- the loop ------------------------------------------------------------------------
 
-    def on_receive(self, message: object) -> None:
-        """``ask(DRIVE)`` runs :meth:`drive` (cheaper than a proxy)."""
+    def on_receive(self, message: object) -> list[Event | UnknownEvent] | None:
+        """``ask(DRIVE)`` runs :meth:`drive` and answers with the run's events (no re-read)."""
         if message is DRIVE:
             self.drive()
+            return list(self.events)
+        return None
 
     def drive(self) -> None:
         """Run the workflow to its final event (a no-op for a run that already ended)."""

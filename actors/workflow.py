@@ -20,9 +20,11 @@ from actors.supervisor import DRIVE, EventListener, SupervisorActor, new_workflo
 from events import (
     AgentlogError,
     CodeChange,
+    Event,
     Plan,
     Review,
     Step,
+    UnknownEvent,
     Verdict,
     WorkflowCompleted,
     WorkflowConfig,
@@ -53,9 +55,10 @@ class WorkflowResult(msgspec.Struct, frozen=True, kw_only=True):
         return self.status == "completed" and not self.failed_steps
 
 
-def result_of(run_dir: Path) -> WorkflowResult:
-    """Project a run's log into its :class:`WorkflowResult`."""
-    events = list(EventLog(run_dir).read())
+def result_of(run_dir: Path, events: list[Event | UnknownEvent] | None = None) -> WorkflowResult:
+    """Project a run's events (read from its log unless given) into a :class:`WorkflowResult`."""
+    if events is None:
+        events = list(EventLog(run_dir).read())
     state = workflow_state(events)
     made = artifacts(events)
     final = events[-1] if events else None
@@ -89,7 +92,7 @@ class RunHandle:
         (Ctrl-C) returns at once and leaves the run to ``resume``.
         """
         try:
-            self._future.get(timeout=timeout)
+            events = self._future.get(timeout=timeout)
         except pykka.Timeout:
             raise
         except BaseException:
@@ -97,7 +100,7 @@ class RunHandle:
             raise
         if self._ref.is_alive():
             self._ref.stop()
-        return result_of(self.run_dir)
+        return result_of(self.run_dir, events)
 
 
 class Supervisor:

@@ -57,6 +57,7 @@ class ConvexServer:
         self.admin_key = admin_key
         self.port = 0
         self.proc: subprocess.Popen[str] | None = None
+        self._http = requests.Session()  # talks only to this server on 127.0.0.1
 
     @property
     def url(self) -> str:
@@ -98,11 +99,11 @@ class ConvexServer:
         self.proc = None
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
-        return requests.get(f"{self.url}/_test/dump", timeout=10).json()  # type: ignore[no-any-return]
+        return self._http.get(f"{self.url}/_test/dump", timeout=10).json()  # type: ignore[no-any-return]
 
     def fault(self, path: str, count: int, kind: str, message: str) -> None:
         body = {"path": path, "count": count, "kind": kind, "message": message}
-        requests.post(f"{self.url}/_test/fault", json=body, timeout=10).raise_for_status()
+        self._http.post(f"{self.url}/_test/fault", json=body, timeout=10).raise_for_status()
 
 
 @pytest.fixture
