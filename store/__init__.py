@@ -1,8 +1,11 @@
-"""agentlog's store: the append-only JSONL event log and the projections built from it."""
+"""agentlog's store: the append-only JSONL event log and the projections built from it.
 
-from store.convex_errors import ConvexCallError
-from store.convex_mirror import ConvexMirror, MirrorReport
-from store.convex_sync import RunSync, SyncProgress, SyncReport, sync_runs
+The Convex integration lives apart, in :mod:`store.convex`; its names are still reachable
+here (imported on first use) for code written before it moved.
+"""
+
+from typing import Any
+
 from store.errors import LogCorrupt, LogError, LogLocked, NotALog, TornTail
 from store.log import (
     LOG_NAME,
@@ -21,6 +24,7 @@ from store.projections import (
     ForkOrigin,
     StepState,
     StepStats,
+    WorkflowFold,
     WorkflowState,
     artifacts,
     step_stats,
@@ -32,8 +36,6 @@ __all__ = [
     "LOG_NAME",
     "AppendListener",
     "Artifacts",
-    "ConvexCallError",
-    "ConvexMirror",
     "ErrorInfo",
     "EventLog",
     "ForkOrigin",
@@ -42,17 +44,14 @@ __all__ = [
     "LogLocked",
     "LogWriter",
     "MaterializeReport",
-    "MirrorReport",
     "NotALog",
     "RepairReport",
-    "RunSync",
     "StepState",
     "StepStats",
-    "SyncProgress",
-    "SyncReport",
     "TornTail",
     "UnsafePath",
     "VerifyReport",
+    "WorkflowFold",
     "WorkflowState",
     "artifacts",
     "encode_artifact",
@@ -60,7 +59,27 @@ __all__ = [
     "resolve_log_path",
     "safe_path",
     "step_stats",
-    "sync_runs",
     "total_stats",
     "workflow_state",
 ]
+
+_CONVEX = frozenset(
+    {
+        "ConvexCallError",
+        "ConvexMirror",
+        "MirrorReport",
+        "RunSync",
+        "SyncProgress",
+        "SyncReport",
+        "sync_runs",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The Convex names moved to :mod:`store.convex`; import them from there."""
+    if name in _CONVEX:
+        import store.convex
+
+        return getattr(store.convex, name)
+    raise AttributeError(f"module 'store' has no attribute {name!r}")

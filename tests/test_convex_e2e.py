@@ -29,7 +29,8 @@ from convex.http_client import ConvexHttpClient
 from actors import Supervisor
 from actors.demo import demo_model, demo_task
 from events import Event, WorkflowCompleted
-from store import ConvexMirror, EventLog, sync_runs
+from store import EventLog
+from store.convex import ConvexMirror, sync_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKING = ROOT / "tracking"

@@ -8,7 +8,7 @@ import pytest
 from _events import START, completed_run, failed_run, forked_run, stamp, started
 
 from events import TestsRan, UnknownEvent
-from store.convex_rows import batch_payload, mirror_event, ts_ms
+from store.convex.rows import batch_payload, mirror_event, ts_ms
 
 
 def test_timestamps_become_epoch_milliseconds() -> None:

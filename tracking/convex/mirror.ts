@@ -8,7 +8,7 @@
  * `lastSeq + 1` would leave a hole, so it is refused with a `SeqGap` ConvexError that
  * carries `lastSeq`; the mirror then resumes from there.
  *
- * The batch payload is produced by agentlog's `store.convex_rows.batch_payload`; the
+ * The batch payload is produced by agentlog's `store.convex.rows.batch_payload`; the
  * validators below and that function describe the same shapes.
  */
 import { ConvexError, v, type Infer } from "convex/values";

@@ -18,13 +18,13 @@ import msgspec
 
 from events import Event, UnknownEvent
 from store._logging import get_logger
-from store.convex_errors import ConvexCallError
-from store.convex_rows import APPLY, LAST_SEQ, batch_payload
+from store.convex.errors import ConvexCallError
+from store.convex.rows import APPLY, LAST_SEQ, batch_payload
 from store.errors import LogError
 from store.log import EventLog
 
 if TYPE_CHECKING:
-    from store.convex_client import ConvexCalls
+    from store.convex.client import ConvexCalls
 
 __all__ = ["RunSync", "SyncProgress", "SyncReport", "sync_runs"]
 
@@ -82,7 +82,7 @@ def sync_runs(
 
     ``progress`` is called once per run before sending and after every batch.
     """
-    from store.convex_client import ConvexCalls  # loads requests only when syncing
+    from store.convex.client import ConvexCalls  # loads requests only when syncing
 
     calls = ConvexCalls(url, deploy_key=deploy_key, read_timeout=read_timeout)
     runs = [Path(p) for p in paths]

@@ -29,8 +29,8 @@ import msgspec
 
 from events import Event, UnknownEvent
 from store._logging import get_logger
-from store.convex_errors import ConvexCallError
-from store.convex_rows import APPLY, LAST_SEQ, batch_payload
+from store.convex.errors import ConvexCallError
+from store.convex.rows import APPLY, LAST_SEQ, batch_payload
 from store.errors import LogError
 from store.log import EventLog, LogWriter, resolve_log_path
 
@@ -77,6 +77,7 @@ class ConvexMirror:
         backoff_base: float = 0.25,
         backoff_max: float = 15.0,
         poll_interval: float = 1.0,
+        workflow_id: str = "",
     ) -> None:
         self.log = EventLog(resolve_log_path(run))
         self.url = url
@@ -94,7 +95,7 @@ class ConvexMirror:
         self._closing = threading.Event()
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._workflow_id = ""
+        self._workflow_id = workflow_id
         self._mirrored = 0
         self._seen = 0
         self._healthy = False
@@ -194,7 +195,7 @@ class ConvexMirror:
     # -- the thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
-        from store.convex_client import ConvexCalls  # the HTTP stack loads on this thread
+        from store.convex.client import ConvexCalls  # the HTTP stack loads on this thread
 
         calls = ConvexCalls(self.url, **self._client_options)
         failures = 0
