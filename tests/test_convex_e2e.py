@@ -26,10 +26,10 @@ import structlog
 from _events import code_events_with_retry, plan_events, review_events, started
 from convex.http_client import ConvexHttpClient
 
-from actors import Supervisor
-from actors.demo import demo_model, demo_task
+from actors import Supervisor, fork
+from actors.demo import DEMO_CONFIG, demo_model, demo_task
 from events import Event, WorkflowCompleted
-from store import EventLog
+from store import EventLog, workflow_state
 from store.convex import ConvexMirror, sync_runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,12 +152,10 @@ def mirrored(client: ConvexHttpClient, workflow_id: str) -> dict[str, Any]:
 
 def assert_fully_mirrored(client: ConvexHttpClient, run: Path) -> dict[str, Any]:
     events = list(EventLog(run).read())
-    wf = mirrored(client, events[0].workflow_id)
+    wf = mirrored(client, workflow_state(events).workflow_id)
     assert wf["lastSeq"] == float(events[-1].seq)
     sessions = sorted((s["step"], s["round"], s["attempt"]) for s in wf["sessions"])
     assert sessions == expected_sessions(run)  # none missing, none twice
-    from store import workflow_state
-
     state = workflow_state(events)
     assert wf["status"] == state.status
     return wf
@@ -282,3 +280,84 @@ def test_the_deploy_key_authenticates_and_is_never_logged(tmp_path: Path) -> Non
         assert_fully_mirrored(admin, run)
     finally:
         srv.kill()
+
+
+def test_a_fork_of_a_fork_is_mirrored_live_under_its_own_id(
+    server: ConvexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo, a, b = tmp_path / "demo", tmp_path / "A", tmp_path / "B"
+    Supervisor(DEMO_CONFIG, model=demo_model()).run(demo_task(), demo)
+    monkeypatch.setenv("CONVEX_URL", server.url)
+    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model())
+    fork(a, at=6, new_run_dir=b, model=demo_model())
+    client = ConvexHttpClient(server.url)
+    ids = [workflow_state(EventLog(run).read()).workflow_id for run in (a, b)]
+    wait_for(lambda: len(server.dump()["workflows"]) == 2)
+    for run, workflow_id in zip((a, b), ids, strict=True):
+        wait_for(lambda wf_id=workflow_id, r=run: _caught_up(client, wf_id, r))
+    wf_b = mirrored(client, ids[1])
+    assert wf_b["forkedFrom"] == ids[0]
+    assert wf_b["task"] == "T2: a haiku module"
+    assert wf_b["status"] == "completed"
+
+
+def _caught_up(client: ConvexHttpClient, workflow_id: str, run: Path) -> bool:
+    wf = client.query("workflows:get", {"workflowId": workflow_id})
+    return wf is not None and wf["lastSeq"] == float(EventLog(run).verify().last_seq)
+
+
+def test_sync_mirrors_each_fork_under_the_id_in_force(server: ConvexServer, tmp_path: Path) -> None:
+    demo, a, b = tmp_path / "demo", tmp_path / "A", tmp_path / "B"
+    Supervisor(DEMO_CONFIG, model=demo_model()).run(demo_task(), demo)
+    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model())
+    fork(a, at=6, new_run_dir=b, model=demo_model())
+    report = sync_runs([demo, a, b], url=server.url)
+    assert report.ok
+    ids = [workflow_state(EventLog(run).read()).workflow_id for run in (demo, a, b)]
+    assert [r.workflow_id for r in report.runs] == ids
+    assert sorted(w["workflowId"] for w in server.dump()["workflows"]) == sorted(ids)
+    client = ConvexHttpClient(server.url)
+    for run in (demo, a, b):
+        assert_fully_mirrored(client, run)
+
+
+def test_a_log_rewritten_after_a_cut_replaces_what_convex_held(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    events = unstamped("wf-cut")
+    with EventLog(run).writer() as writer:
+        writer.append_many(events)
+    assert sync_runs([run], url=server.url).ok
+    # A power cut loses the unsynced tail; resume gives seqs 6.. to different events.
+    path = run / "events.jsonl"
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:5]))
+    with EventLog(run).writer() as writer:
+        writer.append_many(events[5:8])  # new ids at seqs 6..8; Convex holds 6..N
+    with structlog.testing.capture_logs() as logs:
+        report = sync_runs([run], url=server.url)
+    assert report.ok and report.runs[0].mirrored_seq == 8
+    assert any(e["event"].startswith("convex holds events the log no longer has") for e in logs)
+    wf = assert_fully_mirrored(ConvexHttpClient(server.url), run)
+    assert wf["status"] == "running"
+
+
+def test_a_live_mirror_replaces_a_diverged_row_before_sending(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    events = unstamped("wf-live-cut")
+    with EventLog(run).writer() as writer:
+        writer.append_many(events)
+    assert sync_runs([run], url=server.url).ok
+    path = run / "events.jsonl"
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:4]))
+    mirror = ConvexMirror(run, url=server.url, workflow_id="wf-live-cut", **FAST)
+    with EventLog(run).writer() as writer:
+        mirror.attach(writer)
+        writer.append_many(events[4:6])
+        wait_for(lambda: mirror.mirrored_seq == 6)
+        mirror.close(flush_timeout=5)
+    assert_fully_mirrored(ConvexHttpClient(server.url), run)

@@ -218,6 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _cmd(
         sub,
+        "retry",
+        "actors.cli.run_cmds:cmd_retry",
+        "retry a failed run from its failed step with a fresh retry budget (history kept)",
+        "agentlog retry runs/primes --reason 'rate limit lifted'",
+    )
+    _run_arg(p)
+    p.add_argument("--reason", default="", help="why, recorded in the RetryRequested event")
+    _script_arg(p)
+
+    p = _cmd(
+        sub,
         "fork",
         "actors.cli.run_cmds:cmd_fork",
         "a new run sharing a log's first SEQ events, continued live",

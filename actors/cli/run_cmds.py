@@ -16,7 +16,15 @@ from actors.models import Model, ScriptedModel
 from actors.workflow import Supervisor, WorkflowResult
 from events import WorkflowConfig
 
-__all__ = ["cmd_demo", "cmd_fork", "cmd_resume", "cmd_run", "config_from_args", "read_task"]
+__all__ = [
+    "cmd_demo",
+    "cmd_fork",
+    "cmd_resume",
+    "cmd_retry",
+    "cmd_run",
+    "config_from_args",
+    "read_task",
+]
 
 _OVERRIDES = (
     "model",
@@ -153,6 +161,22 @@ def cmd_resume(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with Progress() as progress:
         result = Supervisor.resume(log.path.parent, model=model, listeners=(progress,))
+    return summarize(result, time.monotonic() - started)
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from actors.cli.read_cmds import open_log
+    from store import workflow_state
+
+    log = open_log(args.run)
+    state = workflow_state(log.read())
+    log.writer().close()  # a torn tail or another writer is reported before anything else
+    model = _model_for(args, state.config.model) if state.status == "failed" else None
+    started = time.monotonic()
+    with Progress() as progress:
+        result = Supervisor.retry(
+            log.path.parent, model=model, listeners=(progress,), reason=args.reason
+        )
     return summarize(result, time.monotonic() - started)
 
 

@@ -1,12 +1,13 @@
 """Mirror a running workflow's log to Convex from a daemon thread that never blocks it.
 
 The workflow only ever calls :meth:`ConvexMirror.notify` (as a ``LogWriter.on_append``
-listener): it puts the stamped events in a bounded in-memory queue and wakes the
-thread. The thread asks Convex for the run's last mirrored ``seq`` and sends the
-events after it, in order, in batches to ``mirror:apply``. Anything the queue does
-not hold (it overflowed during an outage, or the run began before the mirror) is
-read back from ``events.jsonl``, so an outage costs no memory beyond the queue's bound
-and catch-up resumes from what Convex itself recorded. Failures are logged (logger
+listener, so it hears only durable events): it puts them in a bounded in-memory queue
+and wakes the thread. The thread asks Convex for the run's last mirrored ``seq``
+(checked against the log, see :mod:`store.convex.cursor`) and sends the events after
+it, in order, in batches to ``mirror:apply``. Anything the queue does not hold (it
+overflowed during an outage, or the run began before the mirror) is read back from
+``events.jsonl``, so an outage costs no memory beyond the queue's bound and catch-up
+resumes from what Convex itself recorded. Failures are logged (logger
 ``agentlog.convex``) and retried with capped exponential backoff.
 
 :meth:`close` gives a healthy mirror a short bounded flush; a failing or still
@@ -29,10 +30,12 @@ import msgspec
 
 from events import Event, UnknownEvent
 from store._logging import get_logger
+from store.convex.cursor import checked_cursor, seq_of
 from store.convex.errors import ConvexCallError
-from store.convex.rows import APPLY, LAST_SEQ, batch_payload
+from store.convex.rows import APPLY, batch_payload
 from store.errors import LogError
 from store.log import EventLog, LogWriter, resolve_log_path
+from store.projections import workflow_state
 
 __all__ = ["ENV_DEPLOY_KEY", "ENV_URL", "ConvexMirror", "MirrorReport"]
 
@@ -210,7 +213,7 @@ class ConvexMirror:
                         self._wake.wait(self._poll)
                         continue
                     if cursor is None:
-                        cursor = int(calls.query(LAST_SEQ, {"workflowId": self._workflow_id}))
+                        cursor = checked_cursor(calls, self.log, self._workflow_id)
                         self._confirmed(cursor, failures)
                         failures = 0
                     batch = self._next_batch(cursor)
@@ -220,7 +223,7 @@ class ConvexMirror:
                         self._wake.wait(self._poll)
                         continue
                     result = calls.mutation(APPLY, batch_payload(self._workflow_id, batch))
-                    cursor = int(result["lastSeq"])
+                    cursor = seq_of(APPLY, result)
                     self._confirmed(cursor, failures)
                     failures = 0
                 except ConvexCallError as exc:
@@ -239,12 +242,9 @@ class ConvexMirror:
             self._done.set()
 
     def _learn_workflow_id(self) -> bool:
-        with self._lock:
-            first = self._queue[0] if self._queue and self._queue[0].seq == 1 else None
-        if first is None and self.log.path.exists():
-            first = next(iter(self.log.read(1)), None)  # CPython closes the reader on drop
-        if first is not None:
-            self._workflow_id = first.workflow_id
+        """The workflow id in force (a fork's own, not its source's), from the log's fold."""
+        if self.log.path.exists():
+            self._workflow_id = workflow_state(self.log.read()).workflow_id
         return bool(self._workflow_id)
 
     def _next_batch(self, cursor: int) -> list[AnyEvent]:
