@@ -247,6 +247,11 @@ class SupervisorActor(pykka.ThreadingActor):
             self._finish_failed(err.step if err.step in AGENTS else None, "nondeterminism", err)
             raise
         except RunStopped as err:
+            # A projection failed but the log may still be writable: make what it holds
+            # durable (and heard by listeners) before stopping.
+            if self.writer is not None and not self.writer.closed:
+                with contextlib.suppress(RunStopped):
+                    self._sync()
             log.info("workflow stopped resumably", run_dir=str(self.run_dir), error=str(err))
             raise
         except Exception as err:
