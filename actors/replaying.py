@@ -25,6 +25,7 @@ from actors.supervisor_actor import DRIVE, SupervisorActor, SupervisorOptions
 from events import (
     AgentlogError,
     Event,
+    Forked,
     ModelCalled,
     RetryRequested,
     ReviewProduced,
@@ -36,7 +37,7 @@ from events import (
     WorkflowStarted,
     to_dict,
 )
-from store import LOG_NAME, EventLog, workflow_state
+from store import LOG_NAME, EventLog, WorkflowFold
 
 __all__ = ["ReplayReport", "first_difference", "replay"]
 
@@ -129,14 +130,25 @@ def copy_lines(source: Path, dest: Path, count: int) -> None:
 def replay(run_dir: str | Path) -> ReplayReport:
     """Re-run a recorded workflow against its own answers and compare the events."""
     log = EventLog(run_dir)
-    state = workflow_state(log.read())
+    # One pass: fold the log, and keep what the replay serves. Only answers recorded
+    # after the copied prefix (through the last Forked) are served: a fork's copied calls
+    # were made by its sources and must not answer the fork's own later requests.
+    fold = WorkflowFold()
+    answers: list[AnyEvent] = []
+    retries: set[int] = set()
+    for ev in log.read():
+        fold.apply(ev)
+        if isinstance(ev, _ANSWERS):
+            answers.append(ev)
+        elif isinstance(ev, RetryRequested):
+            retries.add(ev.seq)
+        elif isinstance(ev, Forked):
+            answers.clear()
+            retries.clear()
+    state = fold.snapshot()
     if state.last_seq == 0:
         raise AgentlogError(f"{run_dir}: the log is empty; nothing to replay")
     own = state.own_from_seq
-    # Only answers recorded after the copied prefix are replayed: a fork's copied calls
-    # were made by its sources and must not be served to the fork's own later requests.
-    answers = [ev for ev in log.read(own) if isinstance(ev, _ANSWERS)]
-    retries = {ev.seq for ev in log.read(own) if isinstance(ev, RetryRequested)}
     model = ReplayModel(answers)
     options = SupervisorOptions(
         sleep=lambda _s: None,
