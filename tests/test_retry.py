@@ -117,3 +117,13 @@ def test_the_cli_refuses_to_retry_a_completed_run_with_exit_2(run_dir: Path) -> 
     assert done.returncode == 2
     assert "only a failed run can be retried" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_resume_of_a_failed_run_points_to_retry(run_dir: Path) -> None:
+    failed_code_run(run_dir)
+    done = subprocess.run(
+        [*CLI, "resume", str(run_dir)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    assert "already ended (failed)" in done.stdout
+    assert f"agentlog retry {run_dir}" in done.stdout

@@ -155,6 +155,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     state = workflow_state(log.read())
     if state.status in ("completed", "failed"):
         print(f"{log.path.parent}: the run already ended ({state.status}); nothing to resume")
+        if state.status == "failed":
+            print(f"`agentlog retry {log.path.parent}` retries it from its failed step")
         return 0
     log.writer().close()  # a torn tail or another writer is reported before anything else
     model = _model_for(args, state.config.model)
