@@ -282,14 +282,29 @@ def test_the_deploy_key_authenticates_and_is_never_logged(tmp_path: Path) -> Non
         srv.kill()
 
 
+def demo_with_forks(
+    root: Path, monkeypatch: pytest.MonkeyPatch, mirror_url: str = ""
+) -> tuple[Path, Path, Path]:
+    """The demo (tests off: fast), A = fork at 3 with a new task, B = fork of A at 6.
+
+    With ``mirror_url`` the forks (not the demo) run with ``CONVEX_URL`` set: they mirror
+    live.
+    """
+    demo, a, b = root / "demo", root / "A", root / "B"
+    monkeypatch.delenv("CONVEX_URL", raising=False)
+    quick = msgspec.structs.replace(DEMO_CONFIG, run_tests=False)
+    Supervisor(quick, model=demo_model()).run(demo_task(), demo)
+    if mirror_url:
+        monkeypatch.setenv("CONVEX_URL", mirror_url)
+    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model())
+    fork(a, at=6, new_run_dir=b, model=demo_model())
+    return demo, a, b
+
+
 def test_a_fork_of_a_fork_is_mirrored_live_under_its_own_id(
     server: ConvexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    demo, a, b = tmp_path / "demo", tmp_path / "A", tmp_path / "B"
-    Supervisor(DEMO_CONFIG, model=demo_model()).run(demo_task(), demo)
-    monkeypatch.setenv("CONVEX_URL", server.url)
-    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model())
-    fork(a, at=6, new_run_dir=b, model=demo_model())
+    _, a, b = demo_with_forks(tmp_path, monkeypatch, mirror_url=server.url)
     client = ConvexHttpClient(server.url)
     ids = [workflow_state(EventLog(run).read()).workflow_id for run in (a, b)]
     wait_for(lambda: len(server.dump()["workflows"]) == 2)
@@ -306,11 +321,10 @@ def _caught_up(client: ConvexHttpClient, workflow_id: str, run: Path) -> bool:
     return wf is not None and wf["lastSeq"] == float(EventLog(run).verify().last_seq)
 
 
-def test_sync_mirrors_each_fork_under_the_id_in_force(server: ConvexServer, tmp_path: Path) -> None:
-    demo, a, b = tmp_path / "demo", tmp_path / "A", tmp_path / "B"
-    Supervisor(DEMO_CONFIG, model=demo_model()).run(demo_task(), demo)
-    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model())
-    fork(a, at=6, new_run_dir=b, model=demo_model())
+def test_sync_mirrors_each_fork_under_the_id_in_force(
+    server: ConvexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo, a, b = demo_with_forks(tmp_path, monkeypatch)
     report = sync_runs([demo, a, b], url=server.url)
     assert report.ok
     ids = [workflow_state(EventLog(run).read()).workflow_id for run in (demo, a, b)]

@@ -42,8 +42,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     """The demo, its fork A (new task, no revisions), and B, a fork of A asked of a fake API."""
     root = tmp_path_factory.mktemp("chain")
     demo, a, b = root / "demo", root / "A", root / "B"
-    Supervisor(DEMO_CONFIG, model=demo_model()).run(demo_task(), demo)
-    no_revisions = msgspec.structs.replace(DEMO_CONFIG, max_revisions=0)
+    quick = msgspec.structs.replace(DEMO_CONFIG, run_tests=False)  # no pytest: fast
+    Supervisor(quick, model=demo_model()).run(demo_task(), demo)
+    no_revisions = msgspec.structs.replace(quick, max_revisions=0)
     fork(demo, at=3, new_run_dir=a, task=T2, config=no_revisions, model=demo_model())
     with FakeAnthropic() as server:
         for answer in (PLAN, CODE, APPROVE):
@@ -105,8 +106,10 @@ def test_the_cli_forks_a_fork_of_the_demo_and_replays_it(tmp_path: Path) -> None
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
 
     demo, a, b = tmp_path / "demo", tmp_path / "A", tmp_path / "B"
-    assert cli("demo", "--run-dir", demo).returncode == 0
-    assert cli("fork", demo, "--at", 3, "--task", T2, "--run-dir", a).returncode == 0
+    quick = msgspec.structs.replace(DEMO_CONFIG, run_tests=False)  # a demo run, minus pytest
+    Supervisor(quick, model=demo_model()).run(demo_task(), demo)
+    fork_a = ("--at", 3, "--task", T2, "--max-revisions", 0, "--run-dir", a)
+    assert cli("fork", demo, *fork_a).returncode == 0
     assert cli("fork", a, "--at", 6, "--run-dir", b).returncode == 0
     done = cli("replay", b)
     assert done.returncode == 0, done.stdout + done.stderr
