@@ -231,7 +231,9 @@ class Supervisor:
         chosen = sup._model(state.config.model)
         with log.writer() as writer:
             event = RetryRequested(workflow_id=state.workflow_id, actor="person", reason=reason)
-            writer.append(event)
+            recorded = writer.append(event)  # durable once appended
+        for listener in sup.listeners:
+            listener(recorded)
         return sup._launch(path, chosen, None).result()
 
 

@@ -20,10 +20,9 @@ import pytest
 from _workflow import APPROVE, CODE, KEY, PLAN
 from fake_anthropic import FakeAnthropic
 
-from actors import fork, replay
+from actors import Supervisor, fork, replay
 from actors.demo import DEMO_CONFIG, demo_model, demo_task
 from actors.models import AnthropicModel
-from actors.supervisor import Supervisor
 from events import Forked
 from store import EventLog, workflow_state
 

@@ -18,6 +18,7 @@ from _workflow import APPROVE, CODE, FAST, PLAN, answer, error, events_of, kinds
 from actors import Supervisor, replay
 from events import (
     AgentlogError,
+    Event,
     RetryRequested,
     StepFailed,
     StepSkipped,
@@ -49,6 +50,15 @@ def test_a_retried_run_completes_from_its_failed_step(run_dir: Path) -> None:
     assert isinstance(after[len(before)], RetryRequested)
     started = [(ev.step, ev.attempt) for ev in of_type(run_dir, StepStarted)]
     assert started == [("plan", 1), ("code", 1), ("code", 2), ("code", 3), ("review", 1)]
+
+
+def test_a_retrys_listeners_hear_the_retry_request_and_what_follows(run_dir: Path) -> None:
+    failed_code_run(run_dir)
+    heard: list[Event] = []
+    Supervisor.retry(run_dir, model=scripted(), listeners=[heard.append])
+    after = events_of(run_dir)
+    assert heard == after[len(after) - len(heard) :]
+    assert isinstance(heard[0], RetryRequested)
 
 
 def test_a_retry_gives_the_failed_step_a_fresh_budget(run_dir: Path) -> None:
