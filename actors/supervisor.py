@@ -23,6 +23,7 @@ from actors.supervisor_actor import (
     DRIVE,
     EventListener,
     FailureScript,
+    ModelChooser,
     RunStopped,
     SupervisorActor,
     SupervisorOptions,
@@ -174,7 +175,9 @@ class Supervisor:
         """Run a workflow to its end and return how it ended."""
         return self.start(task, run_dir).result()
 
-    def _launch(self, path: Path, model: Model, started: WorkflowStarted | None) -> RunHandle:
+    def _launch(
+        self, path: Path, model: Model | ModelChooser, started: WorkflowStarted | None
+    ) -> RunHandle:
         options = SupervisorOptions(sleep=self.sleep) if self.sleep else SupervisorOptions()
         ref = SupervisorActor.start(
             path, model, start=started, listeners=self.listeners, pool=self._pool, options=options
@@ -191,15 +194,14 @@ class Supervisor:
     ) -> WorkflowResult:
         """Continue a killed run from its log; a run that already ended is returned as is."""
         path = _run_path(run_dir)
-        state = workflow_state(EventLog(path).read())
-        if state.status == "pending":
-            raise AgentlogError(
-                f"{path}: the log holds no WorkflowStarted event; nothing to resume"
-            )
-        if state.ended:
-            return result_of(path, state)
-        sup = cls(state.config, model=model, listeners=listeners)
-        return sup._launch(path, sup._model(state.config.model), None).result()
+        sup = cls(model=model, listeners=listeners)
+
+        def choose(state: WorkflowState) -> Model:
+            sup.config = state.config
+            return sup._model(state.config.model)
+
+        # The actor streams the log once: its fold gives the config (and so the model).
+        return sup._launch(path, choose, None).result()
 
     @classmethod
     def retry(

@@ -38,6 +38,7 @@ from actors.orchestration import (
     next_action,
 )
 from events import (
+    AgentlogError,
     CodeProduced,
     Event,
     ModelCalled,
@@ -64,6 +65,7 @@ __all__ = [
     "EventListener",
     "EvidenceScript",
     "FailureScript",
+    "ModelChooser",
     "RunStopped",
     "SupervisorActor",
     "SupervisorOptions",
@@ -77,6 +79,8 @@ log = get_logger("agentlog.supervisor")
 EventListener = Callable[[Event], None]
 #: Replay hook: the recorded failure of an attempt that never reached the model, if any.
 FailureScript = Callable[[Step, int, int], StepFailed | None]
+#: Chooses the model for a run from its state (a resume: the config in force decides).
+ModelChooser = Callable[[WorkflowState], Model]
 #: Replay hook: the evidence (test runs) an attempt recorded, logged again, not gathered.
 EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
 
@@ -150,7 +154,7 @@ class SupervisorActor(pykka.ThreadingActor):
     def __init__(
         self,
         run_dir: Path,
-        model: Model,
+        model: Model | ModelChooser,
         *,
         start: WorkflowStarted | None = None,
         listeners: Iterable[EventListener] = (),
@@ -159,7 +163,6 @@ class SupervisorActor(pykka.ThreadingActor):
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
-        self.model = model
         self.start_event = start
         self.listeners = tuple(listeners)
         self.options = options or SupervisorOptions()
@@ -175,10 +178,17 @@ class SupervisorActor(pykka.ThreadingActor):
         self.fold = WorkflowFold()
         try:
             self.fold.extend(log_.read())
+            if start is None and self.fold.status == "pending":
+                raise AgentlogError(
+                    f"{run_dir}: the log holds no WorkflowStarted event; nothing to resume"
+                )
+            # A resume may choose its model from the state (the config in force).
+            self.model: Model = _chosen(model, self.fold.snapshot())
         except BaseException:
             self.writer.close()
             raise
         self.resumed_at = self.fold.last_seq
+        self._prepared = False
 
     @property
     def state(self) -> WorkflowState:
@@ -241,7 +251,6 @@ class SupervisorActor(pykka.ThreadingActor):
                 run_dir=str(self.run_dir),
                 resumed_at=self.resumed_at,
             )
-            _prepare(self.model)
             self._loop()
         except NonDeterminism as err:
             self._finish_failed(err.step if err.step in AGENTS else None, "nondeterminism", err)
@@ -290,6 +299,9 @@ class SupervisorActor(pykka.ThreadingActor):
         return stop_at is not None and self.fold.last_seq >= stop_at
 
     def _attempt(self, step: Step, attempt: int, round_: int, recorded: tuple[Event, ...]) -> None:
+        if not self._prepared:  # once, before the first step's clock starts
+            _prepare(self.model)
+            self._prepared = True
         opts = self.options
         scripted = opts.failures(step, round_, attempt) if opts.failures else None
         if scripted is not None:
@@ -445,6 +457,13 @@ class SupervisorActor(pykka.ThreadingActor):
             log.warning(
                 "could not record WorkflowFailed", run_dir=str(self.run_dir), error=str(exc)
             )
+
+
+def _chosen(model: Model | ModelChooser, state: WorkflowState) -> Model:
+    """``model`` itself, or the model a chooser picks for ``state``."""
+    if hasattr(model, "call"):
+        return model  # type: ignore[return-value]
+    return model(state)
 
 
 def _prepare(model: Model) -> None:
