@@ -288,16 +288,19 @@ def demo_with_forks(
     """The demo (tests off: fast), A = fork at 3 with a new task, B = fork of A at 6.
 
     With ``mirror_url`` the forks (not the demo) run with ``CONVEX_URL`` set: they mirror
-    live.
+    live (their model answers after 50 ms, so the mirror has connected before they end;
+    a mirror still unconnected when its workflow ends is left to ``agentlog sync``).
     """
     demo, a, b = root / "demo", root / "A", root / "B"
     monkeypatch.delenv("CONVEX_URL", raising=False)
     quick = msgspec.structs.replace(DEMO_CONFIG, run_tests=False)
     Supervisor(quick, model=demo_model()).run(demo_task(), demo)
+    delay = 0.0
     if mirror_url:
         monkeypatch.setenv("CONVEX_URL", mirror_url)
-    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model())
-    fork(a, at=6, new_run_dir=b, model=demo_model())
+        delay = 0.05
+    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model(delay))
+    fork(a, at=6, new_run_dir=b, model=demo_model(delay))
     return demo, a, b
 
 
@@ -305,20 +308,16 @@ def test_a_fork_of_a_fork_is_mirrored_live_under_its_own_id(
     server: ConvexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, a, b = demo_with_forks(tmp_path, monkeypatch, mirror_url=server.url)
-    client = ConvexHttpClient(server.url)
     ids = [workflow_state(EventLog(run).read()).workflow_id for run in (a, b)]
-    wait_for(lambda: len(server.dump()["workflows"]) == 2)
-    for run, workflow_id in zip((a, b), ids, strict=True):
-        wait_for(lambda wf_id=workflow_id, r=run: _caught_up(client, wf_id, r))
-    wf_b = mirrored(client, ids[1])
+    live = {w["workflowId"] for w in server.dump()["workflows"]}
+    assert live and live <= set(ids)  # no row under the source's id, not even in passing
+    assert sync_runs([a, b], url=server.url).ok  # whatever a closing mirror left behind
+    client = ConvexHttpClient(server.url)
+    assert sorted(w["workflowId"] for w in server.dump()["workflows"]) == sorted(ids)
+    wf_b = assert_fully_mirrored(client, b)
     assert wf_b["forkedFrom"] == ids[0]
     assert wf_b["task"] == "T2: a haiku module"
     assert wf_b["status"] == "completed"
-
-
-def _caught_up(client: ConvexHttpClient, workflow_id: str, run: Path) -> bool:
-    wf = client.query("workflows:get", {"workflowId": workflow_id})
-    return wf is not None and wf["lastSeq"] == float(EventLog(run).verify().last_seq)
 
 
 def test_sync_mirrors_each_fork_under_the_id_in_force(
@@ -375,3 +374,21 @@ def test_a_live_mirror_replaces_a_diverged_row_before_sending(
         wait_for(lambda: mirror.mirrored_seq == 6)
         mirror.close(flush_timeout=5)
     assert_fully_mirrored(ConvexHttpClient(server.url), run)
+
+
+def test_a_live_mirror_sends_nothing_the_writer_has_not_synced(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    events = unstamped("wf-unsynced")
+    mirror = ConvexMirror(run, url=server.url, **FAST)
+    with EventLog(run).writer() as writer:
+        writer.append_many(events[:2])
+        mirror.attach(writer)
+        writer.append_many(events[2:5], sync=False)  # in the file, not yet durable
+        assert mirror.wait_caught_up(2, timeout=10)
+        assert not mirror.wait_caught_up(3, timeout=0.5)
+        writer.sync()
+        assert mirror.wait_caught_up(5, timeout=10)
+        mirror.close(flush_timeout=5)

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from itertools import islice
+from itertools import islice, takewhile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -101,6 +101,7 @@ class ConvexMirror:
         self._workflow_id = workflow_id
         self._mirrored = 0
         self._seen = 0
+        self._durable_limit: int | None = None  # set by attach: send nothing past it
         self._healthy = False
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="agentlog-convex", daemon=True)
@@ -148,7 +149,16 @@ class ConvexMirror:
         return self
 
     def attach(self, writer: LogWriter) -> Callable[[], None]:
-        """Listen to ``writer``'s appends and start; returns a function that detaches."""
+        """Listen to ``writer``'s appends and start; returns a function that detaches.
+
+        From then on the mirror sends nothing past what it heard was durable: the events
+        already in the log when it attached, then those the writer reports synced (a
+        catch-up read from ``events.jsonl`` stops there too, leaving out lines written
+        but not yet synced).
+        """
+        with self._lock:
+            self._durable_limit = max(self._seen, writer.last_seq)
+            self._seen = self._durable_limit
         remove = writer.on_append(self.notify)
         self.start()
         return remove
@@ -160,6 +170,8 @@ class ConvexMirror:
         with self._lock:
             self._queue.extend(events)
             self._seen = max(self._seen, events[-1].seq)
+            if self._durable_limit is not None:
+                self._durable_limit = self._seen
         self._wake.set()
 
     def close(self, flush_timeout: float = 2.0) -> MirrorReport:
@@ -254,9 +266,13 @@ class ConvexMirror:
                 self._queue.popleft()
             if self._queue and self._queue[0].seq == cursor + 1:
                 return list(islice(self._queue, self._batch_size))
-        if not self.log.path.exists():
+            limit = self._durable_limit
+        if not self.log.path.exists() or (limit is not None and limit <= cursor):
             return []
-        return list(islice(self.log.read(cursor + 1), self._batch_size))
+        events = self.log.read(cursor + 1)
+        if limit is not None:
+            events = takewhile(lambda ev: ev.seq <= limit, events)
+        return list(islice(events, self._batch_size))
 
     def _confirmed(self, seq: int, failures: int) -> None:
         self._mirrored = seq
