@@ -59,15 +59,33 @@ def decode_line(line: bytes) -> Event | UnknownEvent:
     body = line_body(line)
     try:
         return _decoder.decode(body)
-    except msgspec.DecodeError as exc:
+    except _UNDECODABLE as exc:
+        reason = _undecodable(exc)
+        if reason is not None:
+            raise CorruptLine(reason) from None
         try:
             raw = _envelope.decode(body)
-        except msgspec.DecodeError:
-            raise CorruptLine(f"invalid JSON: {exc}") from None
+        except _UNDECODABLE as inner:
+            raise CorruptLine(_undecodable(inner) or f"invalid JSON: {exc}") from None
         kind = raw.get("type")
         if isinstance(kind, str) and kind not in EVENT_TYPES:
             return _unknown(kind, raw)
         raise CorruptLine(f"invalid event: {exc}") from None
+
+
+#: What decoding a sealed line can raise: bad JSON or a bad event, invalid UTF-8 inside a
+#: string (msgspec checks it only when it builds the ``str``), or nesting deeper than the
+#: interpreter's recursion limit. A CRC only proves the bytes are the ones written.
+_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def _undecodable(exc: Exception) -> str | None:
+    """The reason for a line no reader can take, or None for plain bad JSON / bad event."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"invalid UTF-8 inside a string (byte {exc.object[exc.start : exc.end]!r})"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply to decode"
+    return None
 
 
 def _unknown(kind: str, raw: dict[str, Any]) -> UnknownEvent:
@@ -78,6 +96,8 @@ def _unknown(kind: str, raw: dict[str, Any]) -> UnknownEvent:
     try:
         fields: dict[str, Any] = {"type": kind, **envelope, "data": raw}
         return msgspec.convert(fields, UnknownEvent)
+    except RecursionError:
+        raise CorruptLine("JSON nested too deeply to decode") from None
     except msgspec.ValidationError as exc:
         raise CorruptLine(f"invalid event envelope: {exc}") from None
 

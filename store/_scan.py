@@ -101,8 +101,8 @@ def _decode_array(array: bytes) -> list[AnyEvent] | None:
         gc.disable()
     try:
         return cast(list[AnyEvent], _batch.decode(array))
-    except msgspec.DecodeError:
-        return None  # e.g. an unknown event type: the line-by-line pass sorts it out
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None  # e.g. an unknown event type: the line-by-line pass names the reason
     finally:
         if paused:
             gc.enable()
