@@ -3,19 +3,41 @@
 A line is the event's msgspec JSON with one more member appended, ``"crc"``: the CRC-32 of
 the line's bytes without that member, as 8 hex digits. CRC-32 catches every changed byte
 and every burst of up to 32 bits, so ``verify`` can name the first line that changed.
+
+A seal proves the bytes are the ones written, not that they are an event: a line whose
+string holds invalid UTF-8, or whose JSON nests deeper than :data:`MAX_DEPTH`, is a
+corrupt line too, and the writer refuses to produce either.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
+from itertools import repeat
+from operator import add
 from typing import Any
 
 import msgspec
 
-from events.errors import CorruptLine
+from events.errors import AgentlogError, CorruptLine
 from events.types import EVENT_TYPES, Event, UnknownEvent
 
-__all__ = ["CRC_FIELD", "decode_line", "encode_line", "line_body", "to_dict"]
+__all__ = [
+    "CRC_FIELD",
+    "MAX_DEPTH",
+    "UnloggableEvent",
+    "decode_line",
+    "deepest_lines",
+    "encode_line",
+    "line_body",
+    "to_dict",
+    "too_deep",
+]
+
+#: The deepest JSON nesting a line may hold (the event object itself is level 1). Far
+#: below the interpreter's recursion limit, so a line that decodes in one reader decodes
+#: in every reader, whatever its stack depth, and can be re-encoded and printed.
+MAX_DEPTH = 200
 
 CRC_FIELD = "crc"
 _SUFFIX_HEAD = b',"crc":"'
@@ -26,10 +48,59 @@ _decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
 _envelope = msgspec.json.Decoder(dict[str, Any])
 
 
+class UnloggableEvent(AgentlogError, ValueError):
+    """An event cannot be written as a line: a string holds a lone surrogate (no UTF-8
+    encodes it) or its data nests deeper than :data:`MAX_DEPTH`."""
+
+
 def encode_line(event: Event) -> bytes:
-    """Encode one event as a sealed, newline-terminated line."""
-    body = _encoder.encode(event)
+    """Encode one event as a sealed, newline-terminated line.
+
+    Raises :class:`UnloggableEvent` for an event no reader could take back.
+    """
+    try:
+        body = _encoder.encode(event)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
+        raise UnloggableEvent(
+            f"cannot log {type(event).__name__}: a string holds {bad}, a lone surrogate "
+            "that no UTF-8 text can carry"
+        ) from None
+    if too_deep(body):
+        raise UnloggableEvent(
+            f"cannot log {type(event).__name__}: its data nests deeper than {MAX_DEPTH} levels"
+        )
     return b'%s,"crc":"%08x"}\n' % (body[:-1], zlib.crc32(body))
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_OPEN = frozenset(b"[{")
+
+
+def too_deep(body: bytes) -> bool:
+    """Whether JSON ``body`` nests deeper than :data:`MAX_DEPTH` (strings ignored).
+
+    Counting brackets (C speed) settles almost every line; only a line with more opening
+    brackets than the limit has its structure walked.
+    """
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for byte in _STRING.sub(b"", body).translate(None, _NOT_BRACKET):
+        if byte in _OPEN:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def deepest_lines(lines: list[bytes]) -> bool:
+    """Whether any of ``lines`` nests deeper than :data:`MAX_DEPTH` (see :func:`too_deep`)."""
+    counts = map(add, map(bytes.count, lines, repeat(b"[")), map(bytes.count, lines, repeat(b"{")))
+    return any(n > MAX_DEPTH and too_deep(line) for n, line in zip(counts, lines, strict=True))
 
 
 def line_body(line: bytes) -> bytes:
@@ -57,6 +128,8 @@ def decode_line(line: bytes) -> Event | UnknownEvent:
     :class:`~events.types.UnknownEvent`; anything else wrong raises :class:`CorruptLine`.
     """
     body = line_body(line)
+    if too_deep(body):
+        raise CorruptLine(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         return _decoder.decode(body)
     except _UNDECODABLE as exc:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.cli import main
-from events import CorruptLine, decode_line
+from events import MAX_DEPTH, CorruptLine, ModelCalled, UnloggableEvent, decode_line, encode_line
 from store import EventLog, LogCorrupt
 from store._scan import BadLine, decode_block
 
@@ -45,6 +45,7 @@ BAD_VALUES: dict[str, bytes] = {
     "lone surrogate": b'"\\ud800"',
     "low surrogate first": b'"\\udc00\\ud800"',
     "5,000 nested arrays": b"[" * 5000 + b"]" * 5000,
+    "nesting just past the limit": b"[" * MAX_DEPTH + b"]" * MAX_DEPTH,
     "5,000 nested objects": b'{"a":' * 5000 + b"1" + b"}" * 5000,
 }
 
@@ -70,6 +71,35 @@ def test_decode_line_reports_bad_content_as_a_corrupt_line(name: str, kind: byte
         decode_block(line, BAD_LINE, BAD_LINE)
     assert caught.value.line_no == BAD_LINE
     assert not caught.value.foreign
+
+
+def test_nesting_up_to_the_limit_reads_back() -> None:
+    # The event object is level 1, so MAX_DEPTH - 1 arrays inside it are the most allowed.
+    depth = MAX_DEPTH - 1
+    line = _seal(_event_body(b"[" * depth + b"]" * depth))
+    assert decode_line(line).seq == BAD_LINE
+    assert len(decode_block(line, BAD_LINE, BAD_LINE)) == 1
+
+
+def test_the_writer_refuses_an_event_no_reader_could_take_back() -> None:
+    deep: object = []
+    for _ in range(MAX_DEPTH):
+        deep = [deep]
+    with pytest.raises(UnloggableEvent, match="nests deeper"):
+        encode_line(_called({"type": "text", "x": deep}))
+    with pytest.raises(UnloggableEvent, match=r"\\ud800"):
+        encode_line(_called({"type": "text", "text": "a\ud800b"}))
+
+
+def _called(block: dict[str, object]) -> ModelCalled:
+    return ModelCalled(
+        step="code",
+        attempt=1,
+        request_digest="sha256:00",
+        model="m",
+        content=(block,),
+        stop_reason="tool_use",
+    )
 
 
 def test_verify_names_the_line_and_keeps_the_events_before_it(bad_run: Path) -> None:
