@@ -51,7 +51,7 @@ from events import (
 )
 from store import EventLog, LogWriter
 from store._logging import get_logger
-from store.materialize import materialize, write_artifact
+from store.materialize import materialize, sync_projections, write_artifact
 
 if TYPE_CHECKING:
     from store.convex_mirror import ConvexMirror
@@ -219,6 +219,8 @@ class SupervisorActor(pykka.ThreadingActor):
             action = next_action(self.events)
             match action:
                 case Finished():
+                    if self.project and self.durable:
+                        sync_projections(self.run_dir)  # once: durable at the run's end
                     return
                 case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
                     if delay:

@@ -30,7 +30,7 @@ from events import (
     WorkflowConfig,
     WorkflowStarted,
 )
-from store import ErrorInfo, EventLog, StepState, artifacts, workflow_state
+from store import ErrorInfo, EventLog, StepState, artifacts, repair_projections, workflow_state
 
 __all__ = ["RunHandle", "Supervisor", "WorkflowResult", "result_of"]
 
@@ -174,9 +174,11 @@ class Supervisor:
         state = workflow_state(EventLog(path).read())
         if state.status == "pending":
             raise AgentlogError(
-                f"{path}: the log holds no WorkflowStarted event; nothing to resume"
+                f"{path}: the run never started (its log holds no WorkflowStarted event, "
+                "e.g. a power cut before the first sync); run it again"
             )
         sup = cls(state.config, model=model, listeners=listeners)
         if state.status in ("completed", "failed"):
+            repair_projections(EventLog(path))  # a power cut may have taken unsynced ones
             return result_of(path)
         return sup._launch(path, sup._model(state.config.model), None).result()

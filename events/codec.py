@@ -29,6 +29,7 @@ __all__ = [
     "decode_line",
     "deepest_lines",
     "encode_line",
+    "encoding_problem",
     "line_body",
     "to_dict",
     "too_deep",
@@ -58,19 +59,26 @@ def encode_line(event: Event) -> bytes:
 
     Raises :class:`UnloggableEvent` for an event no reader could take back.
     """
+    body, problem = _encode(event)
+    if problem is not None:
+        raise UnloggableEvent(f"cannot log {type(event).__name__}: {problem}")
+    return b'%s,"crc":"%08x"}\n' % (body[:-1], zlib.crc32(body))
+
+
+def encoding_problem(obj: Any) -> str | None:
+    """Why ``obj`` (an event, an artifact) could not be written in a log line, or None."""
+    return _encode(obj)[1]
+
+
+def _encode(obj: Any) -> tuple[bytes, str | None]:
     try:
-        body = _encoder.encode(event)
+        body = _encoder.encode(obj)
     except UnicodeEncodeError as exc:
         bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
-        raise UnloggableEvent(
-            f"cannot log {type(event).__name__}: a string holds {bad}, a lone surrogate "
-            "that no UTF-8 text can carry"
-        ) from None
+        return b"", f"a string holds {bad}, a lone surrogate that no UTF-8 text can carry"
     if too_deep(body):
-        raise UnloggableEvent(
-            f"cannot log {type(event).__name__}: its data nests deeper than {MAX_DEPTH} levels"
-        )
-    return b'%s,"crc":"%08x"}\n' % (body[:-1], zlib.crc32(body))
+        return body, f"its data nests deeper than {MAX_DEPTH} levels"
+    return body, None
 
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')

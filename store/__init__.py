@@ -11,9 +11,18 @@ from store.log import (
     LogWriter,
     RepairReport,
     VerifyReport,
+    log_file_problem,
     resolve_log_path,
 )
-from store.materialize import MaterializeReport, encode_artifact, materialize
+from store.materialize import (
+    MaterializeReport,
+    ProjectionError,
+    check_projections,
+    encode_artifact,
+    materialize,
+    repair_projections,
+    sync_projections,
+)
 from store.paths import UnsafePath, safe_path
 from store.projections import (
     Artifacts,
@@ -44,6 +53,7 @@ __all__ = [
     "MaterializeReport",
     "MirrorReport",
     "NotALog",
+    "ProjectionError",
     "RepairReport",
     "RunSync",
     "StepState",
@@ -55,11 +65,15 @@ __all__ = [
     "VerifyReport",
     "WorkflowState",
     "artifacts",
+    "check_projections",
     "encode_artifact",
+    "log_file_problem",
     "materialize",
+    "repair_projections",
     "resolve_log_path",
     "safe_path",
     "step_stats",
+    "sync_projections",
     "sync_runs",
     "total_stats",
     "workflow_state",

@@ -54,9 +54,13 @@ AnyEvent = Event | UnknownEvent
 
 
 def resolve_log_path(run: str | Path) -> Path:
-    """The events file of RUN: a run directory (existing or not) or the file itself."""
+    """The events file of RUN: a run directory (existing or not) or the file itself.
+
+    A path named ``events.jsonl`` is the log's even when something else sits there, so
+    the error can say what (see :func:`log_file_problem`).
+    """
     path = Path(run)
-    if path.is_dir():
+    if path.is_dir() and path.name != LOG_NAME:
         return path / LOG_NAME
     if path.exists() or path.suffix == ".jsonl":
         return path
@@ -197,6 +201,10 @@ class EventLog:
         finally:
             if f is not None:
                 f.close()
+
+    def being_written(self) -> bool:
+        """Whether a writer (a run, a repair) holds the log right now."""
+        return LogLock.is_held(self.path)
 
     def torn_bytes(self) -> int:
         """Bytes after the last newline: a torn last line (0 when the log ends cleanly).
