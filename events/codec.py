@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from itertools import repeat
-from operator import add
 from typing import Any
 
 import msgspec
@@ -84,6 +82,7 @@ def _encode(obj: Any) -> tuple[bytes, str | None]:
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _OPEN = frozenset(b"[{")
+_NOT_OPENING = bytes(b for b in range(256) if b not in b"[{\n")
 
 
 def too_deep(body: bytes) -> bool:
@@ -105,10 +104,23 @@ def too_deep(body: bytes) -> bool:
     return False
 
 
-def deepest_lines(lines: list[bytes]) -> bool:
-    """Whether any of ``lines`` nests deeper than :data:`MAX_DEPTH` (see :func:`too_deep`)."""
-    counts = map(add, map(bytes.count, lines, repeat(b"[")), map(bytes.count, lines, repeat(b"{")))
-    return any(n > MAX_DEPTH and too_deep(line) for n, line in zip(counts, lines, strict=True))
+def deepest_lines(block: bytes) -> bool:
+    """Whether a line of ``block`` (lines joined by ``\\n``) nests deeper than
+    :data:`MAX_DEPTH` (see :func:`too_deep`).
+
+    One C pass keeps only the opening brackets and newlines of the block; only a line
+    with more opening brackets than the limit is walked.
+    """
+    skeleton = block.translate(None, _NOT_OPENING)
+    if len(skeleton) - skeleton.count(b"\n") <= MAX_DEPTH:
+        return False
+    per_line = skeleton.split(b"\n")
+    if max(map(len, per_line)) <= MAX_DEPTH:
+        return False
+    lines = block.split(b"\n")
+    return any(
+        too_deep(line) for sk, line in zip(per_line, lines, strict=True) if len(sk) > MAX_DEPTH
+    )
 
 
 def line_body(line: bytes) -> bytes:

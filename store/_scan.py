@@ -21,7 +21,7 @@ from typing import cast
 import msgspec
 
 from events import CorruptLine, Event, UnknownEvent, decode_line, line_body
-from events.codec import MAX_DEPTH, deepest_lines
+from events.codec import deepest_lines
 
 __all__ = ["EVENT_START", "SEAL_SHAPE", "BadLine", "LineScanner", "decode_block", "decode_one"]
 
@@ -79,9 +79,7 @@ def decode_block(block: bytes, first_line_no: int, first_seq: int) -> list[AnyEv
     lines = block.split(b"\n")
     n = len(lines)
     crcs = map(xor, map(_crc32, map(_head_comma, lines)), repeat(_CLOSE))
-    if list(map(_tail, lines)) == list(map(_seal, crcs)) and not (
-        block.count(b"[") + block.count(b"{") > MAX_DEPTH and deepest_lines(lines)
-    ):
+    if list(map(_tail, lines)) == list(map(_seal, crcs)) and not deepest_lines(block):
         # A raw newline cannot occur inside JSON, so the block is the array's elements;
         # struct decoding skips the unknown "crc" member.
         events = _decode_array(b"[%b]" % block.replace(b"\n", b","))
