@@ -2,8 +2,11 @@
 
 An append is one ``os.write`` of complete lines to a file opened ``O_APPEND`` followed by
 one ``fdatasync``; only then is the stamped event returned and are listeners told, so an
-acknowledged event survives a crash. A failed write is rolled back and closes the writer,
-because after an I/O error nothing more can be promised about what reached the disk.
+acknowledged event survives a crash. Events appended without the fsync (group commit)
+reach listeners at the next sync: a listener never sees an event a power cut could take
+back, and so never one that a resumed run then writes differently. A failed write is
+rolled back and closes the writer, because after an I/O error nothing more can be
+promised about what reached the disk.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class LogWriter:
         self._listeners: list[AppendListener] = []
         self._closed = False
         self._dirty = False  # written but not yet fsynced (group commit)
+        self._undelivered: list[Event] = []  # written, not yet durable, listeners not told
 
     @property
     def last_seq(self) -> int:
@@ -79,9 +83,11 @@ class LogWriter:
         return self._closed
 
     def on_append(self, callback: AppendListener) -> Callable[[], None]:
-        """Call ``callback`` with each append's stamped events once they are written.
+        """Call ``callback`` with stamped events once they are durable, in log order.
 
-        They are durable by then, unless the append asked for ``sync=False``.
+        An append with ``sync=True`` delivers its events (after any earlier unsynced
+        ones) when its fsync returns; events of ``sync=False`` appends wait for the next
+        synced append, :meth:`sync` or :meth:`close`.
 
         A listener that raises is logged and skipped; the append still succeeds.
         Returns a function that removes the listener.
@@ -115,7 +121,9 @@ class LogWriter:
             data = b"".join([encode_line(cast(Event, ev)) for ev in stamped])
             self._write(data, sync)
             self._last_seq += len(stamped)
-            self._notify(cast(list[Event], stamped))
+            self._undelivered.extend(cast(list[Event], stamped))
+            if sync:
+                self._deliver()
             return stamped
 
     def sync(self) -> None:
@@ -128,6 +136,7 @@ class LogWriter:
                 except OSError as exc:
                     self._fail(exc)
                 self._dirty = False
+            self._deliver()
 
     def close(self) -> None:
         """Close the file and release the lock; calling it again does nothing."""
@@ -137,8 +146,12 @@ class LogWriter:
             self._closed = True
             try:
                 if self._dirty:
-                    with contextlib.suppress(OSError):
+                    try:
                         _sync(self._fd)
+                        self._dirty = False
+                    except OSError:
+                        self._undelivered.clear()  # not durable: never announced
+                self._deliver()
             finally:
                 self._lock.release()
 
@@ -191,6 +204,8 @@ class LogWriter:
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, self._size)  # drops only this call's partial write
             _sync(self._fd)
+        self._undelivered.clear()  # their durability is unknown: never announce them
+        self._dirty = False
         self.close()
         raise LogError(
             f"{self.path}: could not append ({exc.strerror or exc}); the events of this call "
@@ -198,7 +213,11 @@ class LogWriter:
             "permissions?), run `agentlog verify`, then open a new writer."
         ) from exc
 
-    def _notify(self, stamped: list[Event]) -> None:
+    def _deliver(self) -> None:
+        """Tell the listeners about every event made durable since the last delivery."""
+        if not self._undelivered:
+            return
+        stamped, self._undelivered = self._undelivered, []
         for listener in list(self._listeners):
             try:
                 listener(stamped)

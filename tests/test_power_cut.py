@@ -172,11 +172,6 @@ def test_a_repaired_log_says_what_it_moved(cuts: list[Cut]) -> None:
     assert any("moved" in s and "bytes" in s for s in repaired)
 
 
-@pytest.mark.xfail(
-    reason="needs helper core's change: listeners get an event only once it is synced "
-    "(actors/supervisor.py delivers at write, before the group commit's fsync)",
-    strict=False,
-)
 def test_no_listener_saw_an_event_that_was_not_yet_durable(
     recorded: tuple[Recorder, Path, int],
 ) -> None:
@@ -187,10 +182,6 @@ def test_no_listener_saw_an_event_that_was_not_yet_durable(
         assert seq <= synced.count(b"\n"), f"seq {seq} delivered after step {at}"
 
 
-@pytest.mark.xfail(
-    reason="needs helper core's change: listeners get an event only once it is synced",
-    strict=False,
-)
 def test_no_listener_saw_an_event_that_a_resume_then_rewrote(
     recorded: tuple[Recorder, Path, int], cuts: list[Cut]
 ) -> None:
