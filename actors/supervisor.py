@@ -51,7 +51,8 @@ from events import (
 )
 from store import EventLog, LogWriter
 from store._logging import get_logger
-from store.materialize import materialize, sync_projections, write_artifact
+from store.materialize import materialize, write_artifact
+from store.projection_sync import sync_projections
 
 if TYPE_CHECKING:
     from store.convex_mirror import ConvexMirror

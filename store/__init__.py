@@ -14,16 +14,9 @@ from store.log import (
     log_file_problem,
     resolve_log_path,
 )
-from store.materialize import (
-    MaterializeReport,
-    ProjectionError,
-    check_projections,
-    encode_artifact,
-    materialize,
-    repair_projections,
-    sync_projections,
-)
+from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
 from store.paths import UnsafePath, safe_path
+from store.projection_sync import check_projections, repair_projections, sync_projections
 from store.projections import (
     Artifacts,
     ErrorInfo,

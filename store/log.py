@@ -28,7 +28,8 @@ import msgspec
 
 from events import CorruptLine, Event, UnknownEvent
 from store._lock import LogLock
-from store._scan import EVENT_START, SEAL_SHAPE, BadLine, LineScanner, decode_one
+from store._scan import BadLine, LineScanner, decode_one
+from store._tail import CHUNK, debris, is_debris, line_offset, may_start_event, torn_size
 from store._writer import AppendListener, LogWriter
 from store.errors import LogCorrupt, LogError, NotALog, TornTail
 
@@ -45,9 +46,6 @@ __all__ = [
 
 #: The log's file name inside a run directory.
 LOG_NAME = "events.jsonl"
-# Read size: blocks this small stay in the CPU cache and below malloc's mmap threshold;
-# 64 KiB measured ~1.5x faster than 1 MiB (benchmarks/log_bench.py).
-_CHUNK = 1 << 16
 _TAIL_WINDOW = 1 << 16
 
 AnyEvent = Event | UnknownEvent
@@ -212,7 +210,7 @@ class EventLog:
         Reads only the end of the file, so it is cheap on any log size.
         """
         with self._open() as f:
-            return _torn_size(f.fileno())
+            return torn_size(f.fileno())
 
     def verify(self) -> VerifyReport:
         """Check every line: seal, ``seq`` from 1 without gaps or repeats, a torn tail."""
@@ -221,7 +219,7 @@ class EventLog:
             if scan.debris:
                 return self._debris_report(scan, scan.bad.line_no, scan.bad.reason)
             with self._open() as f:
-                torn = _torn_size(f.fileno())
+                torn = torn_size(f.fileno())
             return VerifyReport(
                 ok=False,
                 events=scan.events,
@@ -233,7 +231,7 @@ class EventLog:
         if not scan.tail:
             return VerifyReport(ok=True, events=scan.events, last_seq=scan.last_seq)
         size = len(scan.tail)
-        if not _may_start_event(scan.tail):
+        if not may_start_event(scan.tail):
             reason = f"the last line ({size} bytes, no newline) is not an agentlog event"
             if scan.debris:
                 return self._debris_report(scan, scan.tail_line, reason)
@@ -305,7 +303,7 @@ class EventLog:
                 )
             if scan.bad is not None:
                 raise self._error(scan.bad, refusal)
-            if scan.tail and not _may_start_event(scan.tail):
+            if scan.tail and not may_start_event(scan.tail):
                 raise NotALog(
                     self.path, scan.tail_line, f"its last line is no agentlog event{refusal}"
                 )
@@ -371,7 +369,7 @@ class EventLog:
     def _drain(self, f: BinaryIO, scanner: LineScanner, from_seq: int) -> Iterator[AnyEvent]:
         """Yield the events of everything readable from ``f`` now, from ``from_seq`` on."""
         read = f.read
-        while data := read(_CHUNK):
+        while data := read(CHUNK):
             try:
                 events = scanner.feed(data)
             except BadLine as bad:
@@ -385,7 +383,7 @@ class EventLog:
         scanner = LineScanner()
         with self._open() as f:
             try:
-                while data := f.read(_CHUNK):
+                while data := f.read(CHUNK):
                     events = scanner.feed(data)
                     if events:
                         scan.events += len(events)
@@ -395,12 +393,12 @@ class EventLog:
                 if bad.good:
                     scan.last_seq = bad.good[-1].seq
                 scan.bad = bad
-                f.seek(_line_offset(f, bad.line_no))
-                scan.debris, scan.debris_lines = _debris(f, scan.events)
+                f.seek(line_offset(f, bad.line_no))
+                scan.debris, scan.debris_lines = debris(f, scan.events)
                 return scan
         scan.tail = scanner.pending
         scan.tail_line = scanner.next_line
-        if scan.tail and not _may_start_event(scan.tail) and _is_debris(scan.tail, scan.events):
+        if scan.tail and not may_start_event(scan.tail) and is_debris(scan.tail, scan.events):
             scan.debris, scan.debris_lines = len(scan.tail), 1
         return scan
 
@@ -439,7 +437,7 @@ class EventLog:
         scan = self._scan_all()
         if scan.bad is not None and not scan.debris:
             raise self._error(scan.bad)
-        if scan.tail and not scan.debris and not _may_start_event(scan.tail):
+        if scan.tail and not scan.debris and not may_start_event(scan.tail):
             raise NotALog(self.path, scan.tail_line, "its last line is no agentlog event")
 
     def _move_tail(self, torn: int) -> Path:
@@ -470,68 +468,6 @@ def _since(events: list[AnyEvent], from_seq: int) -> list[AnyEvent]:
     return events[from_seq - events[0].seq :]
 
 
-def _may_start_event(tail: bytes) -> bool:
-    """Whether torn bytes begin the way every line agentlog writes begins."""
-    head = tail[: len(EVENT_START)]
-    return EVENT_START.startswith(head)
-
-
-def _line_offset(f: BinaryIO, line_no: int) -> int:
-    """The byte offset where line ``line_no`` (1-based) of ``f`` starts."""
-    f.seek(0)
-    base, left = 0, line_no - 1
-    while left and (data := f.read(_CHUNK)):
-        at = data.find(b"\n")
-        while at != -1:
-            left -= 1
-            if not left:
-                return base + at + 1
-            at = data.find(b"\n", at + 1)
-        base += len(data)
-    return base
-
-
-def _debris(f: BinaryIO, good_events: int) -> tuple[int, int]:
-    """(bytes, lines) from ``f``'s position to its end if all of it is crash debris,
-    else (0, 0): a good event or an event with changed bytes in there is real damage."""
-    total = lines = 0
-    line = bytearray()
-    while data := f.read(_CHUNK):
-        total += len(data)
-        parts = data.split(b"\n")
-        for i, part in enumerate(parts):
-            line += part
-            if i < len(parts) - 1:
-                lines += 1
-                if not _is_debris(bytes(line), good_events):
-                    return 0, 0
-                line.clear()
-    if line:
-        lines += 1
-        if not (_may_start_event(bytes(line)) or _is_debris(bytes(line), good_events)):
-            return 0, 0
-    return total, lines
-
-
-#: A run of zero bytes: what a power cut leaves where a file's size reached the disk
-#: before its data. One NUL alone could be a changed byte of a real event.
-_ZEROS = b"\0\0"
-
-
-def _is_debris(line: bytes, good_events: int) -> bool:
-    """Whether a damaged line is crash debris rather than an event whose bytes changed.
-
-    Debris holds a run of zero bytes, or looks like no event at all: it neither starts
-    like one nor ends with a seal (one changed byte cannot take away both). With no good
-    event before it, only zero bytes count: anything else means the file is no log.
-    """
-    if good_events == 0:
-        return not line.strip(b"\0")
-    if _ZEROS in line:
-        return True
-    return not line.startswith(EVENT_START) and not SEAL_SHAPE.search(line)
-
-
 def _make_dirs(directory: Path) -> None:
     """Create ``directory`` and its missing parents, syncing each new entry's parent."""
     if directory.is_dir():
@@ -540,19 +476,6 @@ def _make_dirs(directory: Path) -> None:
     with contextlib.suppress(FileExistsError):
         directory.mkdir()
         _fsync_dir(directory.parent)
-
-
-def _torn_size(fd: int) -> int:
-    """How many bytes follow the file's last newline (scanning back from the end)."""
-    size = os.fstat(fd).st_size
-    pos = size
-    while pos:
-        start = max(0, pos - _CHUNK)
-        cut = os.pread(fd, pos - start, start).rfind(b"\n")
-        if cut != -1:
-            return size - (start + cut + 1)
-        pos = start
-    return size
 
 
 def _create_side_file(path: Path) -> tuple[Path, int]:

@@ -6,11 +6,9 @@ and nothing under ``files/`` is ever reached through a symlink. A file that alre
 exactly the bytes it should is left alone, so re-materializing after each step costs only
 the writes (and fsyncs) of what that step changed.
 
-While a run goes on the supervisor writes projections without fsync (the synced log is
-the truth); :func:`sync_projections` makes them durable once, when the run ends, and
-:func:`check_projections` finds what a power cut took (a file left empty, a rename lost)
-so ``verify`` and ``resume`` can rebuild it. Temp files a cut left behind are removed by
-the next :func:`materialize`.
+With ``dry_run`` it only reports what it would change, which is how
+:mod:`store.projection_sync` compares a run's projections with its log. Temp files a
+crash left behind are removed by the next :func:`materialize`.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from pathlib import Path
 import msgspec
 
 from events import AgentlogError, CodeChange, Event, Plan, Review, UnknownEvent
-from store.log import EventLog
 from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
 from store.projections import artifacts
 
@@ -35,11 +32,8 @@ __all__ = [
     "FILES_DIR",
     "MaterializeReport",
     "ProjectionError",
-    "check_projections",
     "encode_artifact",
     "materialize",
-    "repair_projections",
-    "sync_projections",
     "write_artifact",
 ]
 
@@ -172,68 +166,6 @@ def _apply(
         finally:
             os.close(root_fd)
     return MaterializeReport(written=tuple(written), removed=tuple(removed))
-
-
-def check_projections(run_dir: Path, events: Iterable[Event | UnknownEvent]) -> list[str]:
-    """What on disk differs from the log's projection, one ``path: problem`` each.
-
-    Empty when ``plan.json``, ``code.json``, ``review.json`` and ``files/`` are exactly
-    what :func:`materialize` would write. Reads only; a path the log itself refuses
-    raises :class:`~store.paths.UnsafePath` as :func:`materialize` would.
-    """
-    report = materialize(run_dir, events, dry_run=True)
-    return [f"{path}: missing or not what the log says" for path in report.written] + [
-        f"{path}: not in the log's projection" for path in report.removed
-    ]
-
-
-def repair_projections(log: EventLog) -> list[str]:
-    """Rebuild, durably, the projections of ``log``'s run that differ from the log.
-
-    Returns what was wrong (see :func:`check_projections`); nothing is written when that
-    is empty. For ``verify --repair`` and for resuming a run that already ended.
-    """
-    run_dir = log.path.parent
-    wrong = check_projections(run_dir, log.read())
-    if wrong:
-        materialize(run_dir, log.read(), durable=True)
-        sync_projections(run_dir)
-    return wrong
-
-
-def sync_projections(run_dir: Path) -> int:
-    """fsync every projection file and directory of a run once; returns how many.
-
-    For the end of a run whose projections were written without fsync: afterwards a
-    power cut leaves them as they are. Symlinks are never followed.
-    """
-    count = 0
-    for name in ARTIFACT_FILES:
-        count += _sync_entry(run_dir / name)
-    files_root = run_dir / FILES_DIR
-    if os.path.isdir(files_root) and not os.path.islink(files_root):
-        for dirpath, dirnames, filenames in os.walk(files_root, topdown=False):
-            for name in filenames:
-                count += _sync_entry(Path(dirpath, name))
-            count += _sync_entry(Path(dirpath))
-            dirnames.clear()
-    count += _sync_entry(run_dir)
-    return count
-
-
-def _sync_entry(path: Path) -> int:
-    """fsync a regular file or directory (not through a symlink); 1 if it was synced."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return 0
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode) and not stat.S_ISDIR(os.fstat(fd).st_mode):
-            return 0
-        os.fsync(fd)
-        return 1
-    finally:
-        os.close(fd)
 
 
 def _refuse_non_file(path: Path) -> None:
