@@ -188,3 +188,13 @@ def test_resume_of_an_empty_log_says_the_run_never_started(
     assert main(["resume", str(run_dir)]) == 2
     err = capsys.readouterr().err
     assert "the run never started" in err and "run it again" in err
+
+
+def test_verify_leaves_the_projections_of_a_run_being_written_alone(
+    done: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (done / "plan.json").write_bytes(b"")  # as a live run may have it between two writes
+    with EventLog(done).writer():
+        assert main(["verify", str(done)]) == 0
+    assert "projections not checked: a run is writing this log" in capsys.readouterr().out
+    assert (done / "plan.json").read_bytes() == b""
