@@ -137,7 +137,8 @@ def test_something_else_named_events_jsonl_is_named_for_what_it_is(
         os.mkfifo(path)
     with pytest.raises(LogError, match=kind):
         list(EventLog(path).read())
-    for argv in (["log", str(path.parent)], ["verify", str(path)], ["project", str(path)]):
+    commands = (["log", str(path.parent)], ["log", "-f", str(path)], ["verify", str(path)])
+    for argv in (*commands, ["project", str(path)]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert kind in err and "no such" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -26,9 +27,9 @@ def open_log(run: str, *, wait: bool = False) -> EventLog:
     With ``wait`` a missing log is waited for (``log --follow`` started before the run).
     """
     path = resolve_log_path(run)
-    if wait and not path.is_file():
+    if wait and not os.path.lexists(path):  # something else in its place is named below
         print(f"agentlog: waiting for {path} to appear…", file=sys.stderr)
-        while not path.is_file():
+        while not os.path.lexists(path):
             time.sleep(0.1)
     problem = log_file_problem(path)
     if problem is not None:
