@@ -102,8 +102,8 @@ def materialize(
 
     Within one set a later entry for the same path wins. Temp files of an earlier write
     cut short are removed. With ``dry_run`` nothing is changed: the report says what
-    would be written and removed (see :func:`check_projections`). Anything else in the
-    way (``plan.json`` as a directory) or an OS error raises :class:`ProjectionError`.
+    would be written and removed (see :mod:`store.projection_sync`). Anything else in
+    the way (``plan.json`` as a directory) or an OS error raises :class:`ProjectionError`.
     """
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
     arts = artifacts(events)
@@ -118,11 +118,15 @@ def materialize(
     try:
         return _apply(run_dir, wanted, plan_files, sync, dry_run)
     except OSError as exc:
-        where = Path(exc.filename) if exc.filename else run_dir
-        raise ProjectionError(
-            f"{run_dir}: cannot write the projections ({where.name}: {exc.strerror or exc}); "
-            "the log holds everything: fix the cause and run `agentlog project` on it"
-        ) from exc
+        where = run_dir / Path(exc.filename).name if exc.filename else run_dir
+        raise _cannot_write(where, exc) from exc
+
+
+def _cannot_write(path: Path, exc: OSError) -> ProjectionError:
+    return ProjectionError(
+        f"{path}: cannot write it ({exc.strerror or exc}); the log holds everything: fix "
+        "the cause and run `agentlog project` on the run"
+    )
 
 
 def _apply(
@@ -217,10 +221,7 @@ def write_artifact(
         _write_atomic(run_dir, name, data, sync)
         _fsync_dir(run_dir, sync)
     except OSError as exc:
-        raise ProjectionError(
-            f"{run_dir / name}: cannot write it ({exc.strerror or exc}); the log holds "
-            "everything: fix the cause and run `agentlog project` on it"
-        ) from exc
+        raise _cannot_write(run_dir / name, exc) from exc
     return True
 
 
