@@ -55,7 +55,8 @@ from events import (
 )
 from store import EventLog, LogError, LogWriter, WorkflowFold, WorkflowState
 from store._logging import get_logger
-from store.materialize import materialize, write_artifact
+from store.materialize import ProjectionError, materialize, write_artifact
+from store.projection_sync import sync_projections
 
 if TYPE_CHECKING:
     from store.convex import ConvexMirror
@@ -272,6 +273,8 @@ class SupervisorActor(pykka.ThreadingActor):
             action = next_action(self.state)
             match action:
                 case Finished():
+                    if self.options.project and self.options.durable:
+                        self._sync_projections()  # once: durable at the run's end
                     return
                 case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
                     if delay:
@@ -339,15 +342,21 @@ class SupervisorActor(pykka.ThreadingActor):
                     write_artifact(self.run_dir, ev.plan, durable=False)
                 elif isinstance(ev, ReviewProduced):
                     write_artifact(self.run_dir, ev.review, durable=False)
-        except OSError as exc:
+        except (OSError, ProjectionError) as exc:
             raise self._stopped("could not write the artifacts", exc) from exc
 
     def _materialize(self, *, durable: bool = True) -> None:
         """Rebuild every projection from the events that carry the latest artifacts."""
         try:
             materialize(self.run_dir, self.fold.artifact_events(), durable=durable)
-        except OSError as exc:
+        except (OSError, ProjectionError) as exc:
             raise self._stopped("could not write the artifacts", exc) from exc
+
+    def _sync_projections(self) -> None:
+        try:
+            sync_projections(self.run_dir)
+        except (OSError, ProjectionError) as exc:
+            raise self._stopped("could not sync the artifacts", exc) from exc
 
     def _ask(self, work: StepWork) -> list[Event]:
         """The agent's answer, or a ``StepFailed`` for a timeout or a crash (agent replaced)."""
@@ -439,7 +448,8 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _stopped(self, what: str, exc: Exception) -> RunStopped:
         """The one-line error for a write that failed: what, why, and how to go on."""
-        cause = exc.__cause__ if isinstance(exc, LogError) and exc.__cause__ else exc
+        wrapped = isinstance(exc, LogError | ProjectionError) and exc.__cause__
+        cause = exc.__cause__ if wrapped and exc.__cause__ else exc
         why = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
         return RunStopped(
             f"{self.run_dir}: {what} ({why}); the run stopped and the log keeps what was "

@@ -16,7 +16,15 @@ from events.artifacts import (
     Verdict,
     artifact_schema,
 )
-from events.codec import CRC_FIELD, decode_line, encode_line, line_body, to_dict
+from events.codec import (
+    CRC_FIELD,
+    MAX_DEPTH,
+    UnloggableEvent,
+    decode_line,
+    encode_line,
+    line_body,
+    to_dict,
+)
 from events.config import WorkflowConfig
 from events.errors import AgentlogError, CorruptLine
 from events.types import (
@@ -46,6 +54,7 @@ __all__ = [
     "ARTIFACT_TOOLS",
     "CRC_FIELD",
     "EVENT_TYPES",
+    "MAX_DEPTH",
     "STEPS",
     "AgentlogError",
     "Artifact",
@@ -71,6 +80,7 @@ __all__ = [
     "StepStarted",
     "TestsRan",
     "UnknownEvent",
+    "UnloggableEvent",
     "Usage",
     "Verdict",
     "WorkflowCompleted",

@@ -14,10 +14,12 @@ from store.log import (
     LogWriter,
     RepairReport,
     VerifyReport,
+    log_file_problem,
     resolve_log_path,
 )
-from store.materialize import MaterializeReport, encode_artifact, materialize
+from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
 from store.paths import UnsafePath, safe_path
+from store.projection_sync import check_projections, repair_projections, sync_projections
 from store.projections import (
     Artifacts,
     ErrorInfo,
@@ -45,6 +47,7 @@ __all__ = [
     "LogWriter",
     "MaterializeReport",
     "NotALog",
+    "ProjectionError",
     "RepairReport",
     "StepState",
     "StepStats",
@@ -54,11 +57,15 @@ __all__ = [
     "WorkflowFold",
     "WorkflowState",
     "artifacts",
+    "check_projections",
     "encode_artifact",
+    "log_file_problem",
     "materialize",
+    "repair_projections",
     "resolve_log_path",
     "safe_path",
     "step_stats",
+    "sync_projections",
     "total_stats",
     "workflow_state",
 ]

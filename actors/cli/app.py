@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--repair",
         action="store_true",
-        help="move a torn last line to a side file and truncate the log",
+        help="move a torn last line or crash debris to a side file and rebuild projections "
+        "that differ from the log",
     )
 
     p = _cmd(

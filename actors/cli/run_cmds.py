@@ -153,8 +153,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     log = open_log(args.run)
     state = workflow_state(log.read())
+    if state.status == "pending":
+        raise UsageError(
+            f"{log.path.parent}: the run never started (its log holds no WorkflowStarted "
+            "event, e.g. a power cut before the first sync); run it again"
+        )
     if state.status in ("completed", "failed"):
-        print(f"{log.path.parent}: the run already ended ({state.status}); nothing to resume")
+        from store import repair_projections
+
+        fixed = repair_projections(log)
+        rebuilt = f"; rebuilt {len(fixed)} projections from the log" if fixed else ""
+        print(
+            f"{log.path.parent}: the run already ended ({state.status}); nothing to resume{rebuilt}"
+        )
         if state.status == "failed":
             print(f"`agentlog retry {log.path.parent}` retries it from its failed step")
         return 0
