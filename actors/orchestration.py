@@ -117,14 +117,28 @@ class _Step:
     error: str = ""
     kind: str = ""
     recorded: list[Event] = field(default_factory=list)
+    retry_after: float | None = None
 
 
-def backoff_delay(config: WorkflowConfig, failed_attempt: int) -> float:
-    """Exponential backoff with full jitter in [50%, 100%] of the capped exponential."""
-    if config.backoff_base <= 0:
-        return 0.0
-    ceiling = min(config.backoff_max, config.backoff_base * 2.0 ** (failed_attempt - 1))
-    return ceiling * random.uniform(0.5, 1.0)
+#: The longest wait a server's ``retry-after`` can impose before the next attempt.
+RETRY_AFTER_CAP = 120.0
+
+
+def backoff_delay(
+    config: WorkflowConfig, failed_attempt: int, retry_after: float | None = None
+) -> float:
+    """Exponential backoff with full jitter in [50%, 100%] of the capped exponential.
+
+    A server's ``retry_after`` (seconds) is honoured: the delay is at least that, bounded
+    by the step timeout and :data:`RETRY_AFTER_CAP`.
+    """
+    delay = 0.0
+    if config.backoff_base > 0:
+        ceiling = min(config.backoff_max, config.backoff_base * 2.0 ** (failed_attempt - 1))
+        delay = ceiling * random.uniform(0.5, 1.0)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, min(retry_after, config.step_timeout, RETRY_AFTER_CAP))
+    return delay
 
 
 def _fold(
@@ -157,7 +171,7 @@ def _fold(
             assert isinstance(ev, StepFailed)
             st = steps[ev.step]
             st.status, st.retryable = "failed", ev.retryable
-            st.kind, st.error = ev.error_kind, ev.message
+            st.kind, st.error, st.retry_after = ev.error_kind, ev.message, ev.retry_after_s
         elif kind is StepSkipped:
             assert isinstance(ev, StepSkipped)
             steps[ev.step].status = "skipped"
@@ -180,7 +194,8 @@ def _step_action(step: Step, st: _Step, round_: int, config: WorkflowConfig) -> 
     if st.status == "running":
         return ContinueAttempt(step, st.attempts, round_, tuple(st.recorded))
     if st.status == "failed" and st.retryable and st.attempts <= config.max_retries:
-        return StartAttempt(step, st.attempts + 1, round_, backoff_delay(config, st.attempts))
+        delay = backoff_delay(config, st.attempts, st.retry_after)
+        return StartAttempt(step, st.attempts + 1, round_, delay)
     return None
 
 

@@ -2,8 +2,10 @@
 
 ``FakeAnthropic`` runs a ``ThreadingHTTPServer`` on 127.0.0.1 (a free port) in a thread.
 Each ``POST /v1/messages`` takes the next queued reply (a success with a ``tool_use``
-block, an error status with Anthropic's error body, or raw JSON), optionally after a
-delay, and every request is recorded (headers lowercased, JSON body) for assertions.
+block, an error status with Anthropic's error body, raw JSON, or one of the recorded API
+shapes in ``tests/fixtures/messages_api/``: status, headers and body as the API sends
+them), optionally after a delay, and every request is recorded (headers lowercased, JSON
+body) for assertions.
 With nothing queued it answers 500 ``api_error`` "no reply queued". Delays wait on an
 event that shutdown sets, so a slow reply never holds up the end of a test.
 
@@ -20,9 +22,20 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FakeAnthropic", "FakeReply", "RecordedRequest"]
+__all__ = [
+    "FIXTURES",
+    "FakeAnthropic",
+    "FakeReply",
+    "RecordedRequest",
+    "fixture_names",
+    "load_fixture",
+]
+
+#: Messages API response shapes (status, headers, body), written from the API docs.
+FIXTURES = Path(__file__).parent / "fixtures" / "messages_api"
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,18 @@ class FakeReply:
     body: Any | Callable[[Any], Any] = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    request_id: str | None = "req_fake_1"  # sent as ``request-id``; None: headers say all
+
+
+def fixture_names(prefix: str = "") -> list[str]:
+    """The names of the recorded API shapes (file stems) starting with ``prefix``."""
+    return sorted(p.stem for p in FIXTURES.glob(f"{prefix}*.json"))
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    """One recorded shape: ``{"about", "status", "headers", "body"}``."""
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return data
 
 
 class FakeAnthropic:
@@ -163,7 +188,20 @@ class FakeAnthropic:
         body = {"type": "error", "error": {"type": error_type, "message": message}}
         self.push(FakeReply(status=status, body=body, headers=dict(headers or {}), delay=delay))
 
-    def reply_rate_limited(self, retry_after: float = 7) -> None:
+    def reply_fixture(self, name: str) -> dict[str, Any]:
+        """Serve the recorded shape ``name`` exactly: its status, headers and body."""
+        fixture = load_fixture(name)
+        self.push(
+            FakeReply(
+                status=fixture["status"],
+                body=fixture["body"],
+                headers=fixture["headers"],
+                request_id=None,
+            )
+        )
+        return fixture
+
+    def reply_rate_limited(self, retry_after: float = 0) -> None:
         self.reply_error(
             429,
             "rate_limit_error",
@@ -247,7 +285,8 @@ def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                 self.send_response(reply.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
-                self.send_header("request-id", "req_fake_1")
+                if reply.request_id is not None:
+                    self.send_header("request-id", reply.request_id)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
