@@ -25,6 +25,7 @@ _OVERRIDES = (
     "max_retries",
     "step_timeout",
     "run_tests",
+    "max_tokens",
 )
 
 
