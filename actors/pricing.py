@@ -10,13 +10,13 @@ A model not in the table has no cost (shown as ``-``), never a guess.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from actors.models.defaults import model_key
 from events import Usage
 
-__all__ = ["PRICES", "UNPRICED", "Price", "cost_usd", "model_key", "price_for", "usage_cost"]
+__all__ = ["PRICES", "UNPRICED", "Price", "cost_usd", "price_for", "usage_cost"]
 
 
 class Price(NamedTuple):
@@ -41,7 +41,8 @@ _SONNET_4 = _standard(3.00, 15.00)
 _FABLE_5 = _standard(10.00, 50.00)
 _FABLE_5_1 = _standard(10.00, 50.00, cache_read=0.25)
 
-#: Price per model id (without date, platform prefix or suffix); see :func:`model_key`.
+#: Price per model id (without date, platform prefix or suffix); see
+#: :func:`~actors.models.defaults.model_key`.
 PRICES: dict[str, Price] = {
     "claude-mythos-preview": _standard(25.00, 125.00),
     "claude-fable-5-1": _FABLE_5_1,
@@ -82,18 +83,9 @@ UNPRICED: dict[str, str] = {
     "claude-mythos-5-2": "no published price found on 2026-11-25",
 }
 
-_PLATFORM_PREFIX = re.compile(r"^(?:[a-z0-9-]+\.)*anthropic[./]")
-_SUFFIXES = re.compile(r"(?:\[1m\]|-v\d+:\d+|[-@]\d{8}|-latest)+$")
-
-
-def model_key(model: str) -> str:
-    """``model`` without a platform prefix, a release date, a version or ``[1m]``."""
-    key = _PLATFORM_PREFIX.sub("", model.strip().lower())
-    return _SUFFIXES.sub("", key)
-
 
 def price_for(model: str) -> Price | None:
-    """The price of ``model`` (see :func:`model_key`), or None when it is not known."""
+    """The price of ``model`` (by its :func:`model_key`), or None when it is not known."""
     return PRICES.get(model_key(model))
 
 

@@ -79,6 +79,8 @@ class FakeAnthropic:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._count = 0
+        #: Play a model that answers a forced ``tool_choice`` with a 400 (queue untouched).
+        self.reject_forced_tool_choice = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -148,7 +150,7 @@ class FakeAnthropic:
         counts.setdefault("cache_read_input_tokens", 0)
 
         def body(request: Any) -> Any:
-            tool = name or request.get("tool_choice", {}).get("name", "unknown_tool")
+            tool = name or _asked_tool(request)
             blocks: list[dict[str, Any]] = []
             if text is not None:
                 blocks.append({"type": "text", "text": text})
@@ -235,10 +237,33 @@ class FakeAnthropic:
     def _take(self, recorded: RecordedRequest) -> FakeReply:
         with self._lock:
             self._requests.append(recorded)
+            if self.reject_forced_tool_choice and _forces_a_tool(recorded.body):
+                error = {"type": "invalid_request_error", "message": FORCING_REJECTION}
+                return FakeReply(status=400, body={"type": "error", "error": error})
             if self._replies:
                 return self._replies.popleft()
         body = {"type": "error", "error": {"type": "api_error", "message": "no reply queued"}}
         return FakeReply(status=500, body=body)
+
+
+def _asked_tool(request: Any) -> str:
+    """The tool a request forces, else the first it offers."""
+    forced = request.get("tool_choice", {}).get("name")
+    tools = request.get("tools") or [{}]
+    return str(forced or tools[0].get("name", "unknown_tool"))
+
+
+def _forces_a_tool(request: Any) -> bool:
+    return isinstance(request, dict) and request.get("tool_choice", {}).get("type") in (
+        "tool",
+        "any",
+    )
+
+
+#: What the fake answers a forced tool choice with when it plays a model that rejects it.
+FORCING_REJECTION = (
+    'tool_choice: forcing a tool is not supported for this model; use tool_choice "auto"'
+)
 
 
 def _message(

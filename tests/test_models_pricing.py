@@ -7,7 +7,8 @@ import typing
 import pytest
 
 from actors.models import DEFAULT_MODEL
-from actors.pricing import PRICES, UNPRICED, Price, cost_usd, model_key, price_for, usage_cost
+from actors.models.defaults import model_key
+from actors.pricing import PRICES, UNPRICED, Price, cost_usd, price_for, usage_cost
 from events import Usage
 
 

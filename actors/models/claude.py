@@ -1,4 +1,4 @@
-"""Claude through the official ``anthropic`` SDK, with structured output by forced tool use.
+"""Claude through the official ``anthropic`` SDK, with structured output by tool use.
 
 The SDK is imported on first use only, so read-side commands (``agentlog log`` ...) that
 import :mod:`actors.models` stay fast. The SDK's own retries are off by default: the
@@ -19,15 +19,25 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from actors.models.base import ModelRequest, ModelResponse
-from actors.models.defaults import MODEL_ENV, default_model
+from actors.models.defaults import MODEL_ENV, default_model, model_key
 from actors.models.errors import ErrorKind, ModelError
+from actors.models.tool_choice import rejects_forcing, tool_choice
 from events import Usage
+from store._logging import get_logger
 
 if TYPE_CHECKING:
     import anthropic
-    from anthropic.types import Message, MessageParam, TextBlockParam, ToolParam
+    from anthropic.types import (
+        Message,
+        MessageParam,
+        TextBlockParam,
+        ToolChoiceParam,
+        ToolParam,
+    )
 
 __all__ = ["AnthropicModel", "parse_retry_after", "scrub_secrets"]
+
+log = get_logger("agentlog.models")
 
 _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
 _SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
@@ -68,12 +78,18 @@ class AnthropicModel:
         self._max_retries = max_retries_sdk
         self._client: anthropic.Anthropic | None = None
         self._lock = threading.Lock()
+        self._unforced: set[str] = set()  # models seen rejecting a forced tool choice
 
     def __repr__(self) -> str:
         return f"AnthropicModel(name={self.name!r}, max_retries_sdk={self._max_retries})"
 
     def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse:
-        """Ask Claude once, forcing a call of ``request.tool_name``; see :class:`ModelError`."""
+        """Ask Claude for a call of ``request.tool_name``; see :class:`ModelError`.
+
+        The call is forced where the model allows it (see :mod:`actors.models.tool_choice`);
+        a model that turns out to reject forcing is asked again at once without it, within
+        the same ``timeout``.
+        """
         client = self._get_client()
         import anthropic
 
@@ -87,21 +103,34 @@ class AnthropicModel:
                 "input_schema": request.input_schema,
             }
         ]
+        model = request.model or self.name
+        key = model_key(model)
         started = time.perf_counter()
-        try:
-            message = client.messages.create(
-                model=request.model or self.name,
+
+        def send(force: bool) -> Message:
+            left = max(0.001, timeout - (time.perf_counter() - started))
+            return client.messages.create(
+                model=model,
                 max_tokens=request.max_tokens,
                 system=system,
                 messages=cast("list[MessageParam]", list(request.messages)),
                 tools=tools,
-                tool_choice={
-                    "type": "tool",
-                    "name": request.tool_name,
-                    "disable_parallel_tool_use": True,
-                },
-                timeout=timeout,
+                tool_choice=cast(
+                    "ToolChoiceParam", tool_choice(model, request.tool_name, force=force)
+                ),
+                timeout=left,
             )
+
+        try:
+            force = key not in self._unforced
+            try:
+                message = send(force)
+            except anthropic.BadRequestError as exc:
+                if not (force and rejects_forcing(exc.status_code, exc.api_message)):
+                    raise
+                log.info("model rejects a forced tool choice; asking with auto", model=model)
+                self._unforced.add(key)
+                message = send(False)
         except anthropic.AnthropicError as exc:
             raise self._error(exc, timeout) from None
         except TypeError as exc:
