@@ -18,6 +18,7 @@ from _workflow import APPROVE, CODE, FAST, KEY, kinds, of_type
 from fake_anthropic import FakeAnthropic, fixture_names, load_fixture
 
 from actors import Supervisor, WorkflowConfig
+from actors.durable import replay
 from actors.models import AnthropicModel, ModelError, ModelRequest, build_request, parse_artifact
 from events import ModelCalled, Plan, StepFailed, Usage, WorkflowCompleted, WorkflowFailed
 
@@ -283,3 +284,15 @@ def test_retry_after_is_a_floor_under_a_longer_backoff(
     config = msgspec.structs.replace(FAST, backoff_base=40.0, backoff_max=60.0)
     slept = run(server, run_dir, config)
     assert len(slept) == 1 and 20.0 <= slept[0] <= 40.0  # jittered backoff above the 16 s
+
+
+@pytest.mark.parametrize("name", ["refusal_empty_content", "error_429_rate_limit"])
+def test_a_run_through_a_refusal_or_a_rate_limit_replays_identically(
+    server: FakeAnthropic, run_dir: Path, name: str
+) -> None:
+    server.reply_fixture(name)
+    server.reply_fixture("tool_use_forced")
+    queue_code_and_review(server)
+    run(server, run_dir, msgspec.structs.replace(FAST, step_timeout=60))
+    report = replay(run_dir)
+    assert report.ok, report.verdict
