@@ -401,3 +401,12 @@ def test_fake_server_shutdown_does_not_wait_for_a_delayed_reply(request_: ModelR
         call_error(model, request_, timeout=0.3)
         started = time.monotonic()
     assert time.monotonic() - started < 5
+
+
+def test_a_model_offered_auto_is_not_asked_again_on_a_400_naming_tool_choice(
+    server: FakeAnthropic, model: AnthropicModel, request_: ModelRequest
+) -> None:
+    server.reply_bad_request("tool_choice: some other problem")
+    with pytest.raises(ModelError):
+        model.call(request_, timeout=10)
+    assert len(server.requests) == 1

@@ -109,24 +109,24 @@ class AnthropicModel:
 
         def send(force: bool) -> Message:
             left = max(0.001, timeout - (time.perf_counter() - started))
+            choice = tool_choice(model, request.tool_name, force=force)
             return client.messages.create(
                 model=model,
                 max_tokens=request.max_tokens,
                 system=system,
                 messages=cast("list[MessageParam]", list(request.messages)),
                 tools=tools,
-                tool_choice=cast(
-                    "ToolChoiceParam", tool_choice(model, request.tool_name, force=force)
-                ),
+                tool_choice=cast("ToolChoiceParam", choice),
                 timeout=left,
             )
 
         try:
-            force = key not in self._unforced
+            forced = tool_choice(model, request.tool_name)["type"] == "tool"
+            forced = forced and key not in self._unforced
             try:
-                message = send(force)
+                message = send(forced)
             except anthropic.BadRequestError as exc:
-                if not (force and rejects_forcing(exc.status_code, exc.api_message)):
+                if not (forced and rejects_forcing(exc.status_code, exc.api_message)):
                     raise
                 log.info("model rejects a forced tool choice; asking with auto", model=model)
                 self._unforced.add(key)
