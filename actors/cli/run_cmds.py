@@ -33,6 +33,7 @@ _OVERRIDES = (
     "max_retries",
     "step_timeout",
     "run_tests",
+    "max_tokens",
 )
 
 
