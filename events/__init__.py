@@ -18,7 +18,7 @@ from events.artifacts import (
 )
 from events.codec import CRC_FIELD, decode_line, encode_line, line_body, to_dict
 from events.config import WorkflowConfig
-from events.errors import AgentlogError, CorruptLine
+from events.errors import EXIT_FAILED, EXIT_USAGE, AgentlogError, CorruptLine, UsageError
 from events.types import (
     EVENT_TYPES,
     STEPS,
@@ -45,6 +45,8 @@ __all__ = [
     "ARTIFACT_TOOLS",
     "CRC_FIELD",
     "EVENT_TYPES",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
     "STEPS",
     "AgentlogError",
     "Artifact",
@@ -70,6 +72,7 @@ __all__ = [
     "TestsRan",
     "UnknownEvent",
     "Usage",
+    "UsageError",
     "Verdict",
     "WorkflowCompleted",
     "WorkflowConfig",

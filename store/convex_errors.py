@@ -6,7 +6,7 @@ from typing import Any
 
 from events import AgentlogError
 
-__all__ = ["ConvexCallError"]
+__all__ = ["ConvexCallError", "answered_seq"]
 
 
 class ConvexCallError(AgentlogError):
@@ -26,3 +26,21 @@ class ConvexCallError(AgentlogError):
         self.transport = transport
         self.code = code
         self.data = data
+
+
+def answered_seq(function: str, answer: Any, key: str | None = None) -> int:
+    """A seq Convex answered (``answer[key]`` when ``key`` is given), as an int.
+
+    Anything else (a string, a float with a fraction, a missing key) is a
+    :class:`ConvexCallError`, so a broken deployment is retried and logged like any
+    failed call instead of killing the mirror thread.
+    """
+    value = answer.get(key) if key is not None and isinstance(answer, dict) else answer
+    if key is not None and not isinstance(answer, dict):
+        value = None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        where = f"{key} " if key else ""
+        raise ConvexCallError(
+            function, f"answered a non-numeric {where}{str(value)[:40]!r}", transport=False
+        )
+    return int(value)

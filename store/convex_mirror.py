@@ -29,7 +29,7 @@ import msgspec
 
 from events import Event, UnknownEvent
 from store._logging import get_logger
-from store.convex_errors import ConvexCallError
+from store.convex_errors import ConvexCallError, answered_seq
 from store.convex_rows import APPLY, LAST_SEQ, batch_payload
 from store.errors import LogError
 from store.log import EventLog, LogWriter, resolve_log_path
@@ -209,7 +209,9 @@ class ConvexMirror:
                         self._wake.wait(self._poll)
                         continue
                     if cursor is None:
-                        cursor = int(calls.query(LAST_SEQ, {"workflowId": self._workflow_id}))
+                        cursor = answered_seq(
+                            LAST_SEQ, calls.query(LAST_SEQ, {"workflowId": self._workflow_id})
+                        )
                         self._confirmed(cursor, failures)
                         failures = 0
                     batch = self._next_batch(cursor)
@@ -219,7 +221,7 @@ class ConvexMirror:
                         self._wake.wait(self._poll)
                         continue
                     result = calls.mutation(APPLY, batch_payload(self._workflow_id, batch))
-                    cursor = int(result["lastSeq"])
+                    cursor = answered_seq(APPLY, result, "lastSeq")
                     self._confirmed(cursor, failures)
                     failures = 0
                 except ConvexCallError as exc:

@@ -18,7 +18,7 @@ import msgspec
 
 from events import Event, UnknownEvent
 from store._logging import get_logger
-from store.convex_errors import ConvexCallError
+from store.convex_errors import ConvexCallError, answered_seq
 from store.convex_rows import APPLY, LAST_SEQ, batch_payload
 from store.errors import LogError
 from store.log import EventLog
@@ -119,7 +119,9 @@ def _sync_one(
     workflow_id, last_seq, mirrored, sent = "", 0, 0, 0
     try:
         workflow_id, last_seq = _identify(log)
-        mirrored = int(_retry(attempts, calls.query, LAST_SEQ, {"workflowId": workflow_id}))
+        mirrored = answered_seq(
+            LAST_SEQ, _retry(attempts, calls.query, LAST_SEQ, {"workflowId": workflow_id})
+        )
         report(workflow_id, min(mirrored, last_seq), last_seq)
         while mirrored < last_seq:
             batch = list(islice(log.read(mirrored + 1), batch_size))
@@ -131,10 +133,10 @@ def _sync_one(
             except ConvexCallError as exc:
                 if exc.code != "SeqGap" or not isinstance(exc.data, dict):
                     raise
-                mirrored = int(exc.data.get("lastSeq", 0))
+                mirrored = answered_seq(APPLY, exc.data.get("lastSeq", 0))
                 continue
-            sent += int(result["applied"])
-            mirrored = int(result["lastSeq"])
+            sent += answered_seq(APPLY, result, "applied")
+            mirrored = answered_seq(APPLY, result, "lastSeq")
             report(workflow_id, mirrored, last_seq)
     except (ConvexCallError, LogError) as exc:
         _log.warning("convex sync of a run failed", run=str(run), error=str(exc))

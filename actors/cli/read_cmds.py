@@ -3,47 +3,91 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 
-from actors.cli.app import UsageError, WorkFailed
+from actors.cli.app import WorkFailed
+from actors.cli.streams import say
+from actors.cli.terminal import inert, terminal_width, use_colour
 from actors.cli.timeline import format_event
-from events import EVENT_TYPES, Event, UnknownEvent, to_dict
-from store import EventLog, materialize, resolve_log_path
+from events import (
+    EVENT_TYPES,
+    Event,
+    UnknownEvent,
+    UsageError,
+    WorkflowCompleted,
+    WorkflowFailed,
+    to_dict,
+)
+from store import LOG_NAME, EventLog, materialize, resolve_log_path
 
 __all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
 
 _json = msgspec.json.Encoder()
+#: Events after which a workflow appends nothing more: ``log --follow`` stops there.
+_FINAL = (WorkflowCompleted, WorkflowFailed)
+
+
+def _json_line(data: object) -> str:
+    return inert(_json.encode(data).decode(), json=True)
+
+
+def _shown(path: Path) -> str:
+    return inert(str(path))
+
+
+def _check_waitable(path: Path) -> None:
+    """Refuse to wait for ``path`` (a log) where no run can ever appear."""
+    run_dir = path.parent
+    if run_dir.is_dir():
+        if any(run_dir.iterdir()):
+            raise UsageError(f"{_shown(run_dir)}: not a run directory (no {LOG_NAME}, other files)")
+        return  # an empty directory: the run is about to start
+    if run_dir.exists():
+        raise UsageError(f"{_shown(run_dir)}: not a directory")
+    if not run_dir.parent.is_dir():
+        raise UsageError(
+            f"{_shown(run_dir)}: no such directory, and neither is {_shown(run_dir.parent)}"
+        )
 
 
 def open_log(run: str, *, wait: bool = False) -> EventLog:
     """The log of RUN (a run directory or its events.jsonl), or a usage error naming it.
 
-    With ``wait`` a missing log is waited for (``log --follow`` started before the run).
+    With ``wait`` a missing log is waited for (``log --follow`` started before the run),
+    as long as a run can still appear there: in an empty or not yet created directory
+    whose parent exists.
     """
     path = resolve_log_path(run)
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise UsageError(f"{_shown(path)}: is {kind}, not an event log")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(f"{_shown(path.parent)}: not a directory")
     if wait and not path.is_file():
-        print(f"agentlog: waiting for {path} to appear…", file=sys.stderr)
+        _check_waitable(path)
+        print(f"agentlog: waiting for {_shown(path)} to appear…", file=sys.stderr)
         while not path.is_file():
             time.sleep(0.1)
     if not path.is_file():
-        raise UsageError(f"{path}: no such event log")
+        raise UsageError(f"{_shown(path)}: no such event log")
     return EventLog(path)
 
 
 def _wanted(args: argparse.Namespace) -> Callable[[Event | UnknownEvent], bool]:
     """The filter ``--step`` and ``--type`` ask for (every event when neither is given)."""
-    types = set(args.type or ())
-    steps = set(args.step or ())
-    unknown = types - EVENT_TYPES.keys()
+    by_lower = {name.lower(): name for name in EVENT_TYPES}
+    unknown = [t for t in args.type or () if t.lower() not in by_lower]
     if unknown:
         raise UsageError(
-            f"--type {sorted(unknown)[0]!r} is no event type; known: {', '.join(EVENT_TYPES)}"
+            f"--type {inert(unknown[0])!r} is no event type; known: {', '.join(EVENT_TYPES)}"
         )
+    types = {by_lower[t.lower()] for t in args.type or ()}
+    steps = set(args.step or ())
 
     def wanted(event: Event | UnknownEvent) -> bool:
         kind = event.type if isinstance(event, UnknownEvent) else type(event).__name__
@@ -54,25 +98,21 @@ def _wanted(args: argparse.Namespace) -> Callable[[Event | UnknownEvent], bool]:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    log = open_log(args.run, wait=args.follow)
-    colour = sys.stdout.isatty() and not args.json
-    width = shutil.get_terminal_size().columns if colour else None
     wanted = _wanted(args)
+    log = open_log(args.run, wait=args.follow)
+    colour = use_colour(sys.stdout) and not args.json
+    width = None if args.wide or args.json else terminal_width(sys.stdout)
     events = log.follow() if args.follow else log.read()
-    out = sys.stdout
     for event in events:
-        if not wanted(event):
-            continue
-        if args.json:
-            out.write(_json.encode(to_dict(event)).decode() + "\n")
-        else:
-            out.write(format_event(event, colour=colour, width=width) + "\n")
-        if args.follow:
-            out.flush()
+        if wanted(event):
+            line = _json_line(to_dict(event)) if args.json else None
+            say(line or format_event(event, colour=colour, width=width))
+        if args.follow and isinstance(event, _FINAL):
+            break  # the workflow appends nothing after its final event
     torn = 0 if args.follow else log.torn_bytes()
     if torn:
         print(
-            f"agentlog: {log.path}: torn last line ({torn} bytes) not shown; "
+            f"agentlog: {_shown(log.path)}: torn last line ({torn} bytes) not shown; "
             "run `agentlog verify --repair`",
             file=sys.stderr,
         )
@@ -86,36 +126,53 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError(f"SEQ must be 1 or more, got {args.seq}")
     for event in log.read(from_seq=args.seq):
         if event.seq == args.seq:
-            print(msgspec.json.format(_json.encode(to_dict(event)), indent=2).decode())
+            say(
+                inert(
+                    msgspec.json.format(_json.encode(to_dict(event)), indent=2).decode(), json=True
+                )
+            )
             return 0
         break
-    raise UsageError(f"{log.path}: no event with seq {args.seq}")
+    raise UsageError(f"{_shown(log.path)}: no event with seq {args.seq}")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     report = log.verify()
+    if report.first_bad_line == 1:
+        next(iter(log.read()), None)  # a file that is no log at all: NotALog, bad input
+    if args.json:
+        data = {"path": str(log.path), **msgspec.to_builtins(report)}
+        if args.repair and report.torn_bytes and report.first_bad_line is None:
+            data["repaired"] = msgspec.to_builtins(log.repair())
+            data["ok"] = True
+        say(_json_line(data))
+        return 0 if data["ok"] else 1
+    path = _shown(log.path)
     if report.ok:
-        print(f"{log.path}: ok, {report.events} events, last seq {report.last_seq}")
+        say(f"{path}: ok, {report.events} events, last seq {report.last_seq}")
         return 0
     if report.torn_bytes and report.first_bad_line is None:
         if args.repair:
             fixed = log.repair()
-            print(
-                f"{log.path}: repaired: kept {fixed.kept_events} events, moved "
-                f"{fixed.moved_bytes} torn bytes to {fixed.side_file}"
+            say(
+                f"{path}: repaired: kept {fixed.kept_events} events, moved "
+                f"{fixed.moved_bytes} torn bytes to {inert(str(fixed.side_file))}"
             )
             return 0
-        print(
-            f"{log.path}: torn last line ({report.torn_bytes} bytes after {report.events} "
+        say(
+            f"{path}: torn last line ({report.torn_bytes} bytes after {report.events} "
             "complete events), left by a crash; run `agentlog verify --repair`"
         )
         return 1
-    raise WorkFailed(f"{log.path}:{report.first_bad_line}: {report.reason}")
+    raise WorkFailed(f"{path}:{report.first_bad_line}: {report.reason}")
 
 
 def cmd_project(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     result = materialize(log.path.parent, log.read())
-    print(f"{log.path.parent}: {result}")
+    if args.json:
+        say(_json_line({"run_dir": str(log.path.parent), **msgspec.to_builtins(result)}))
+    else:
+        say(f"{_shown(log.path.parent)}: {result}")
     return 0
