@@ -65,19 +65,15 @@ def _global_args(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
     After the command their default is SUPPRESS, so a value given before it survives.
     """
-    extra: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
-    parser.add_argument(
-        "--log-format",
-        choices=("console", "json"),
-        help="format of diagnostic logs on stderr",
-        **({"default": "console"} | extra),
-    )
-    parser.add_argument(
-        "--log-level",
-        choices=("debug", "info", "warning", "error"),
-        help="least severe diagnostic shown",
-        **({"default": "warning"} | extra),
-    )
+    for flag, choices, default, text in (
+        ("--log-format", ("console", "json"), "console", "format of diagnostic logs on stderr"),
+        ("--log-level", ("debug", "info", "warning", "error"), "warning", "least severe log shown"),
+    ):
+        if top:
+            parser.add_argument(flag, choices=choices, default=default, help=text)
+        else:
+            text = f"{text} (default: {default})"
+            parser.add_argument(flag, choices=choices, default=argparse.SUPPRESS, help=text)
 
 
 def _cmd(
@@ -100,7 +96,7 @@ def _cmd(
 
 
 def _json_arg(parser: argparse.ArgumentParser, what: str = "the result") -> None:
-    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON on stdout")
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 
 
 def _run_arg(parser: argparse.ArgumentParser) -> None:
@@ -168,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<id>)")
     _config_args(p)
-    _json_arg(p, "the outcome (instead of the timeline)")
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
@@ -178,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "agentlog demo --run-dir /tmp/demo",
     )
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/demo-<id>)")
-    _json_arg(p, "the outcome (instead of the timeline)")
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
@@ -278,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_arg(p)
     _script_arg(p)
-    _json_arg(p, "the outcome (instead of the timeline)")
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
@@ -294,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--task", help="replace the task from the fork point on (text, @FILE or - for stdin)"
     )
     _config_args(p)
-    _json_arg(p, "the outcome (instead of the timeline)")
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
