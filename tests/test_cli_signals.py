@@ -38,7 +38,7 @@ def test_a_reader_that_leaves_early_does_not_abandon_the_run(tmp_path: Path) -> 
     assert run.wait(timeout=60) == 0
     assert workflow_state(EventLog(run_dir).read()).status == "completed"
     assert "Traceback" not in err
-    assert err.count("stdout was closed") == 1
+    assert err.count("stdout was closed") == 1, err
 
 
 def test_a_run_with_stdout_closed_from_the_start_completes(tmp_path: Path) -> None:

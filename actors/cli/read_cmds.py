@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import msgspec
@@ -23,7 +24,7 @@ from events import (
     WorkflowFailed,
     to_dict,
 )
-from store import LOG_NAME, EventLog, materialize, resolve_log_path
+from store import LOG_NAME, EventLog, LogCorrupt, materialize, resolve_log_path
 
 __all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
 
@@ -106,7 +107,8 @@ def cmd_log(args: argparse.Namespace) -> int:
     for event in events:
         if wanted(event):
             line = _json_line(to_dict(event)) if args.json else None
-            say(line or format_event(event, colour=colour, width=width))
+            if not say(line or format_event(event, colour=colour, width=width)):
+                return 0  # the reader left (`| head`): nothing more to show
         if args.follow and isinstance(event, _FINAL):
             break  # the workflow appends nothing after its final event
     torn = 0 if args.follow else log.torn_bytes()
@@ -140,7 +142,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     report = log.verify()
     if report.first_bad_line == 1:
-        next(iter(log.read()), None)  # a file that is no log at all: NotALog, bad input
+        with suppress(LogCorrupt):  # a damaged log is reported below
+            next(iter(log.read()), None)  # a file that is no log at all: NotALog, exit 2
     if args.json:
         data = {"path": str(log.path), **msgspec.to_builtins(report)}
         if args.repair and report.torn_bytes and report.first_bad_line is None:

@@ -58,7 +58,7 @@ def say(text: str = "") -> bool:
     except (BrokenPipeError, ValueError):
         if silence_stdout():
             print(
-                "agentlog: stdout was closed; carrying on without printing to it",
+                "agentlog: stdout was closed; nothing more is printed to it",
                 file=sys.stderr,
             )
         return False
