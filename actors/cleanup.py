@@ -30,6 +30,7 @@ _lock = threading.Lock()
 _groups: set[int] = set()
 _scratch: set[Path] = set()
 _stopping = threading.Event()
+_stopped: set[int | Path] = set()  # what stop_children killed or removed
 
 
 def stopping() -> bool:
@@ -37,8 +38,10 @@ def stopping() -> bool:
     return _stopping.is_set()
 
 
-def _park_if_stopping() -> None:
-    if _stopping.is_set():
+def _park_if_stopped(item: int | Path) -> None:
+    with _lock:
+        stopped = item in _stopped
+    if stopped:
         threading.Event().wait()  # never returns; the daemon thread ends with the process
 
 
@@ -52,7 +55,7 @@ def process_group(pgid: int) -> Iterator[None]:
     finally:
         with _lock:
             _groups.discard(pgid)
-        _park_if_stopping()
+        _park_if_stopped(pgid)
 
 
 @contextmanager
@@ -66,7 +69,7 @@ def scratch_dir(path: str | Path) -> Iterator[None]:
     finally:
         with _lock:
             _scratch.discard(path)
-        _park_if_stopping()
+        _park_if_stopped(path)
 
 
 def stop_children() -> tuple[int, int]:
@@ -74,6 +77,7 @@ def stop_children() -> tuple[int, int]:
     _stopping.set()
     with _lock:
         groups, dirs = sorted(_groups), sorted(_scratch)
+        _stopped.update(groups, dirs)
     for pgid in groups:
         with suppress(ProcessLookupError, PermissionError):  # already gone
             os.killpg(pgid, signal.SIGKILL)
