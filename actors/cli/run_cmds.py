@@ -45,6 +45,8 @@ _OVERRIDES = (
 def read_task(text: str) -> str:
     """TASK as given, the contents of FILE for ``@FILE``, or standard input for ``-``."""
     if text == "-":
+        if sys.stdin.isatty():
+            print("agentlog: reading the task from stdin; end it with Ctrl-D", file=sys.stderr)
         try:
             task = sys.stdin.buffer.read().decode("utf-8")
         except UnicodeDecodeError as exc:
