@@ -16,7 +16,7 @@ from actors.models import Model
 from actors.replaying import copy_lines
 from actors.supervisor import Supervisor, WorkflowResult
 from actors.supervisor_actor import EventListener, new_workflow_id
-from events import AgentlogError, Forked, WorkflowConfig
+from events import Forked, UsageError, WorkflowConfig
 from store import LOG_NAME, EventLog, WorkflowFold
 from store.materialize import materialize
 
@@ -26,7 +26,7 @@ __all__ = ["check_fork_point", "fork"]
 def check_fork_point(path: Path, events: int, at: int) -> None:
     """Refuse a fork point outside the log's ``events`` events."""
     if not 1 <= at <= events:
-        raise AgentlogError(f"{path}: --at must be between 1 and {events}, got {at}")
+        raise UsageError(f"{path}: --at must be between 1 and {events}, got {at}")
 
 
 def fork(
@@ -59,7 +59,7 @@ def fork(
     workflow_id = new_workflow_id()
     out = Path(new_run_dir or Path("runs") / workflow_id)
     if (out / LOG_NAME).exists():
-        raise AgentlogError(f"{out}: already holds a run; choose another --run-dir")
+        raise UsageError(f"{out}: already holds a run; choose another --run-dir")
     out.mkdir(parents=True, exist_ok=True)
     marker = Forked(
         workflow_id=workflow_id,

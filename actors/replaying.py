@@ -23,7 +23,6 @@ import msgspec
 from actors.models import NonDeterminism, ReplayModel
 from actors.supervisor_actor import DRIVE, SupervisorActor, SupervisorOptions
 from events import (
-    AgentlogError,
     Event,
     Forked,
     ModelCalled,
@@ -34,6 +33,7 @@ from events import (
     StepStarted,
     TestsRan,
     UnknownEvent,
+    UsageError,
     WorkflowStarted,
     to_dict,
 )
@@ -147,7 +147,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
             retries.clear()
     state = fold.snapshot()
     if state.last_seq == 0:
-        raise AgentlogError(f"{run_dir}: the log is empty; nothing to replay")
+        raise UsageError(f"{run_dir}: the log is empty; nothing to replay")
     own = state.own_from_seq
     model = ReplayModel(answers)
     options = SupervisorOptions(

@@ -31,12 +31,12 @@ from actors.supervisor_actor import (
     order_violation,
 )
 from events import (
-    AgentlogError,
     CodeChange,
     Plan,
     RetryRequested,
     Review,
     Step,
+    UsageError,
     Verdict,
     WorkflowConfig,
     WorkflowStarted,
@@ -162,7 +162,7 @@ class Supervisor:
         path = Path(run_dir) if run_dir is not None else Path("runs") / workflow_id
         log_file = path / "events.jsonl"
         if log_file.exists() and log_file.stat().st_size > 0:  # an empty log: died at birth
-            raise AgentlogError(
+            raise UsageError(
                 f"{path}: already holds a run; use `agentlog resume {path}` or another --run-dir"
             )
         path.mkdir(parents=True, exist_ok=True)
@@ -228,7 +228,7 @@ class Supervisor:
                 "completed": "it completed; `agentlog fork` starts a variant of it",
                 "pending": "the log holds no WorkflowStarted event",
             }[state.status]
-            raise AgentlogError(f"{path}: only a failed run can be retried: {hint}")
+            raise UsageError(f"{path}: only a failed run can be retried: {hint}")
         sup = cls(state.config, model=model, listeners=listeners)
         chosen = sup._model(state.config.model)
         with log.writer() as writer:

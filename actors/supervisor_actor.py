@@ -38,7 +38,6 @@ from actors.orchestration import (
     next_action,
 )
 from events import (
-    AgentlogError,
     CodeProduced,
     Event,
     ModelCalled,
@@ -49,6 +48,7 @@ from events import (
     StepSkipped,
     StepStarted,
     TestsRan,
+    UsageError,
     WorkflowCompleted,
     WorkflowFailed,
     WorkflowStarted,
@@ -180,7 +180,7 @@ class SupervisorActor(pykka.ThreadingActor):
         try:
             self.fold.extend(log_.read())
             if start is None and self.fold.status == "pending":
-                raise AgentlogError(
+                raise UsageError(
                     f"{run_dir}: the log holds no WorkflowStarted event; nothing to resume"
                 )
             # A resume may choose its model from the state (the config in force).

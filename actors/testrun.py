@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from actors import cleanup
 from events import TestsRan
 
 __all__ = ["OUTPUT_LIMIT", "run_workspace_tests", "tests_command"]
@@ -59,7 +60,10 @@ def run_workspace_tests(workspace: Path, *, timeout: float, round: int = 0) -> T
     The copy keeps ``files/`` exactly the Coder's files: whatever the tests write (caches,
     outputs, deleted files) is thrown away with the scratch directory.
     """
-    with tempfile.TemporaryDirectory(prefix="agentlog-tests-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="agentlog-tests-") as scratch,
+        cleanup.scratch_dir(scratch),
+    ):
         copy = Path(scratch) / "workspace"
         shutil.copytree(workspace, copy, symlinks=True)
         return _run(copy, timeout=timeout, round=round)
@@ -79,12 +83,13 @@ def _run(workspace: Path, *, timeout: float, round: int) -> TestsRan:
         start_new_session=True,
     )
     timed_out = False
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+    with cleanup.process_group(proc.pid):
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
     output, truncated = _cap(out)
     return TestsRan(
         actor="reviewer",

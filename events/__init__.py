@@ -26,7 +26,7 @@ from events.codec import (
     to_dict,
 )
 from events.config import WorkflowConfig
-from events.errors import AgentlogError, CorruptLine
+from events.errors import EXIT_FAILED, EXIT_USAGE, AgentlogError, CorruptLine, UsageError
 from events.types import (
     EVENT_TYPES,
     STEPS,
@@ -54,6 +54,8 @@ __all__ = [
     "ARTIFACT_TOOLS",
     "CRC_FIELD",
     "EVENT_TYPES",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
     "MAX_DEPTH",
     "STEPS",
     "AgentlogError",
@@ -82,6 +84,7 @@ __all__ = [
     "UnknownEvent",
     "UnloggableEvent",
     "Usage",
+    "UsageError",
     "Verdict",
     "WorkflowCompleted",
     "WorkflowConfig",

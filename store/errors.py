@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from events import AgentlogError
+from events import EXIT_USAGE, AgentlogError
 
 __all__ = ["LogCorrupt", "LogError", "LogLocked", "NotALog", "TornTail"]
 
@@ -59,6 +59,8 @@ class LogCorrupt(LogError):
 
 class NotALog(LogError):
     """The file is not an agentlog event log at all (its first line is no sealed event)."""
+
+    exit_code = EXIT_USAGE  # the user named the wrong file
 
     def __init__(self, path: Path, line_no: int, reason: str) -> None:
         self.path = path

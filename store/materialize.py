@@ -23,7 +23,7 @@ from pathlib import Path
 
 import msgspec
 
-from events import AgentlogError, CodeChange, Event, Plan, Review, UnknownEvent
+from events import EXIT_USAGE, AgentlogError, CodeChange, Event, Plan, Review, UnknownEvent
 from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
 from store.projections import artifacts
 
@@ -54,7 +54,13 @@ _TMP_NAME_BYTES = MAX_NAME_BYTES - len("..") - 12 - len(_TMP_SUFFIX)
 
 
 class ProjectionError(AgentlogError):
-    """A projection cannot be written: something else is in its place, or the disk said no."""
+    """A projection cannot be written: the disk said no (exit 1), or see :class:`InTheWay`."""
+
+
+class InTheWay(ProjectionError):
+    """Something of the user's (a directory, a FIFO) sits where a projection goes (exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 class MaterializeReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -182,7 +188,7 @@ def _refuse_non_file(path: Path) -> None:
     if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
         return
     kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-    raise ProjectionError(
+    raise InTheWay(
         f"{path} is {kind}, where agentlog writes its {path.name}; move it away and run "
         "`agentlog project` again"
     )

@@ -42,7 +42,7 @@ def test_step_filter_keeps_every_event_of_the_step(
     run_with_a_retry: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["log", str(run_with_a_retry), "--step", "code"]) == 0
-    kinds = [line.split()[3] for line in _lines(capsys)]
+    kinds = [line.split()[4] for line in _lines(capsys)]  # seq, date, time, actor, type
     assert kinds == ["StepStarted", "StepFailed", "StepStarted", "ModelCalled", "CodeProduced"]
 
 

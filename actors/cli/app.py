@@ -1,8 +1,9 @@
 """The ``agentlog`` command line: argument parsing, dispatch and exit codes.
 
 Exit codes follow the contract: 0 success, 1 the work failed or the log is damaged,
-2 bad usage or input. Command bodies live in sibling modules imported only when a
-command runs, so ``agentlog --help`` stays fast.
+2 bad usage or input, 130/143 interrupted (Ctrl-C, SIGTERM) and resumable. Each error
+class carries its own ``exit_code``; :func:`main` only translates. Command bodies live
+in sibling modules imported only when a command runs, so ``agentlog --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -11,18 +12,68 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from events import AgentlogError
+from events import AgentlogError, UsageError, WorkflowConfig
 
 __all__ = ["UsageError", "WorkFailed", "build_parser", "main"]
 
 
-class UsageError(AgentlogError):
-    """Bad usage or input (exit 2)."""
-
-
 class WorkFailed(AgentlogError):
     """The work failed or the log is damaged (exit 1)."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the example's layout and shows every option's default.
+
+    Options that override the workflow configuration default to None (so "not given"
+    can be told apart); their help shows :class:`WorkflowConfig`'s default instead.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "%(default)" in text or not action.option_strings or action.nargs == 0:
+            return text
+        default = action.default
+        if default is None and action.dest in WorkflowConfig.__struct_fields__:
+            default = getattr(WorkflowConfig(), action.dest)
+        if default is None or default is argparse.SUPPRESS or default == "":
+            return text
+        return f"{text} (default: {default})"
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("agentlog")
+        except PackageNotFoundError:
+            text = "unknown (not installed)"
+        print(f"agentlog {text}")
+        parser.exit()
+
+
+def _global_args(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``--log-format`` and ``--log-level``, accepted before or after the command.
+
+    After the command their default is SUPPRESS, so a value given before it survives.
+    """
+    for flag, choices, default, text in (
+        ("--log-format", ("console", "json"), "console", "format of diagnostic logs on stderr"),
+        ("--log-level", ("debug", "info", "warning", "error"), "warning", "least severe log shown"),
+    ):
+        if top:
+            parser.add_argument(flag, choices=choices, default=default, help=text)
+        else:
+            text = f"{text} (default: {default})"
+            parser.add_argument(flag, choices=choices, default=argparse.SUPPRESS, help=text)
 
 
 def _cmd(
@@ -37,10 +88,15 @@ def _cmd(
         help=help_,
         description=help_,
         epilog=f"example:\n  {example}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
+    _global_args(parser, top=False)
     parser.set_defaults(target=target)
     return parser
+
+
+def _json_arg(parser: argparse.ArgumentParser, what: str = "the result") -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 
 
 def _run_arg(parser: argparse.ArgumentParser) -> None:
@@ -93,20 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="agentlog",
         description="Planner → Coder → Reviewer on Claude, as an event-sourced actor system.",
         epilog="example:\n  agentlog demo --run-dir runs/demo && agentlog log runs/demo",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
-    parser.add_argument(
-        "--log-format",
-        choices=("console", "json"),
-        default="console",
-        help="format of diagnostic logs on stderr",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="warning",
-        choices=("debug", "info", "warning", "error"),
-        help="least severe diagnostic shown (default: warning)",
-    )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    _global_args(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = _cmd(
@@ -116,9 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         "run a workflow on Claude",
         "agentlog run 'write a CLI that prints primes' --run-dir runs/primes",
     )
-    p.add_argument("task", metavar="TASK", help="the task as text, or @FILE to read it")
+    p.add_argument(
+        "task", metavar="TASK", help="the task as text, @FILE to read it, or - to read stdin"
+    )
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<id>)")
     _config_args(p)
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
@@ -128,13 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         "agentlog demo --run-dir /tmp/demo",
     )
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/demo-<id>)")
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
         "log",
         "actors.cli.read_cmds:cmd_log",
         "the timeline, one line an event",
-        "agentlog log runs/demo --step code --type StepFailed --type ModelCalled",
+        "agentlog log runs/demo --step code --type stepfailed --type ModelCalled",
     )
     _run_arg(p)
     p.add_argument("--json", action="store_true", help="print each event as one JSON line")
@@ -143,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-f",
         action="store_true",
         help="keep printing events as another process appends them",
+    )
+    p.add_argument(
+        "--wide",
+        "-w",
+        action="store_true",
+        help="never cut a line to the terminal's width (piped output is never cut)",
     )
     p.add_argument(
         "--step",
@@ -154,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--type",
         action="append",
         metavar="TYPE",
-        help="only events of this type, e.g. StepFailed (repeatable)",
+        help="only events of this type, e.g. StepFailed, any case (repeatable)",
     )
 
     p = _cmd(
@@ -191,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="move a torn last line or crash debris to a side file and rebuild projections "
         "that differ from the log",
     )
+    _json_arg(p, "the report")
 
     p = _cmd(
         sub,
@@ -200,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         "agentlog project runs/demo",
     )
     _run_arg(p)
+    _json_arg(p, "what was written and removed")
 
     p = _cmd(
         sub,
@@ -209,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         "agentlog replay runs/demo",
     )
     _run_arg(p)
+    _json_arg(p, "the report")
 
     p = _cmd(
         sub,
@@ -219,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_arg(p)
     _script_arg(p)
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
@@ -230,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arg(p)
     p.add_argument("--reason", default="", help="why, recorded in the RetryRequested event")
     _script_arg(p)
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
@@ -241,8 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arg(p)
     p.add_argument("--at", metavar="SEQ", type=int, required=True, help="events to keep")
     p.add_argument("--run-dir", metavar="DIR", help="where the fork goes")
-    p.add_argument("--task", help="replace the task from the fork point on (text or @FILE)")
+    p.add_argument(
+        "--task", help="replace the task from the fork point on (text, @FILE or - for stdin)"
+    )
     _config_args(p)
+    _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(
         sub,
@@ -252,32 +316,63 @@ def build_parser() -> argparse.ArgumentParser:
         "CONVEX_URL=https://x.convex.cloud agentlog sync runs/*",
     )
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
+    _json_arg(p, "one report per run")
     return parser
 
 
-def _exit_code(exc: AgentlogError) -> int:
-    """1 for a damaged log or failed work, 2 for everything the user can fix in the call."""
-    from store import LogCorrupt, TornTail
-
-    return 1 if isinstance(exc, LogCorrupt | TornTail | WorkFailed) else 2
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown option is reported with its command's usage."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        commands: dict[str, argparse.ArgumentParser] = {}
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                commands.update(action.choices)
+        command = commands.get(getattr(args, "command", ""), parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``agentlog`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    from actors.cli.streams import ensure_std_streams, silence_stdout
+
+    ensure_std_streams()
+    args = _parse(build_parser(), argv)
+    from actors.cli.interrupts import interrupts_raise
+    from actors.cli.terminal import inert
     from actors.logs import configure_logging
 
     configure_logging(args.log_format, args.log_level)
     module, _, func = args.target.partition(":")
     handler = getattr(importlib.import_module(module), func)
-    try:
-        code: int = handler(args)
-    except AgentlogError as exc:
-        print(f"agentlog: {exc}", file=sys.stderr)
-        return _exit_code(exc)
-    except KeyboardInterrupt:
-        print("agentlog: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+    with interrupts_raise():
+        try:
+            code: int = handler(args)
+        except AgentlogError as exc:
+            print(f"agentlog: {inert(str(exc))}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as Terminated
+            from actors.cleanup import stop_children
+
+            stop_children()
+            print("agentlog: interrupted", file=sys.stderr)
+            return int(getattr(exc, "exit_code", 130))
+        except BrokenPipeError:  # the reader of a read command left: nothing more to say
+            silence_stdout()
+            return 0
+        except OSError as exc:  # disk full, permissions: the work could not be done
+            where = f": {exc.filename}" if exc.filename else ""
+            print(f"agentlog: {inert(exc.strerror or str(exc))}{inert(where)}", file=sys.stderr)
+            return WorkFailed.exit_code
+        except Exception as exc:  # a bug of ours: one line, the traceback only in debug logs
+            from store._logging import get_logger
+
+            get_logger("agentlog.cli").debug("internal error", exc_info=True)
+            print(
+                f"agentlog: internal error: {type(exc).__name__}: {inert(str(exc))} "
+                "(--log-level debug shows where; please report it)",
+                file=sys.stderr,
+            )
+            return WorkFailed.exit_code
     return code

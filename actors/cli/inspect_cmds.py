@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import textwrap
+from typing import Any
 
 import msgspec
 
 from actors.cli.read_cmds import open_log
+from actors.cli.streams import say
+from actors.cli.terminal import inert
+from actors.cli.usage import tokens
 from actors.pricing import cost_usd
 from store import StepStats, step_stats, total_stats
 
 __all__ = ["cmd_replay", "cmd_stats"]
 
 
-def _fmt_ms(ms: float | None) -> str:
+def _duration(ms: float | None) -> str:
     if ms is None:
         return "-"
-    return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms"
+    seconds = ms / 1000
+    if seconds < 1:
+        return f"{ms:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} m"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _count(n: int) -> str:
+    """A token count in at most 7 characters: 99,999 · 123.4k · 12.3M."""
+    if n < 100_000:
+        return f"{n:,}"
+    if n < 10_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"
 
 
 def _row(s: StepStats) -> dict[str, object]:
@@ -34,9 +54,69 @@ def _row(s: StepStats) -> dict[str, object]:
         "output_tokens": s.usage.output_tokens,
         "cache_creation_input_tokens": s.usage.cache_creation_input_tokens,
         "cache_read_input_tokens": s.usage.cache_read_input_tokens,
+        "tokens": tokens(s.usage),
         "models": list(s.models),
         "cost_usd": cost,
     }
+
+
+#: (title, width) of the table's columns: 79 characters in all, so it fits 80 columns.
+_COLUMNS = (
+    ("step", 7),
+    ("attempts", 9),
+    ("failures", 9),
+    ("wall", 7),
+    ("model", 7),
+    ("in", 8),
+    ("out", 7),
+    ("cache", 8),
+    ("tokens", 8),
+    ("cost $", 9),
+)
+
+
+def _table_line(cells: list[str]) -> str:
+    first, *rest = zip(cells, _COLUMNS, strict=True)
+    text = f"{first[0]:<{first[1][1]}}" + "".join(f"{c:>{w}}" for c, (_, w) in rest)
+    return text.rstrip()
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    """The human table: one line a step, then the total, then failures by kind."""
+    head = _table_line([title for title, _ in _COLUMNS])
+    rule = "─" * len(head)
+    lines = [head, rule]
+    for r in rows:
+        if r["step"] == "total":
+            lines.append(rule)
+        cache = r["cache_read_input_tokens"] + r["cache_creation_input_tokens"]
+        cost = "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}"
+        lines.append(
+            _table_line(
+                [
+                    inert(str(r["step"])),
+                    str(r["attempts"]),
+                    str(r["failures"]),
+                    _duration(r["wall_ms"]),
+                    _duration(r["latency_ms"]),
+                    _count(r["input_tokens"]),
+                    _count(r["output_tokens"]),
+                    _count(cache),
+                    _count(r["tokens"]),
+                    cost,
+                ]
+            )
+        )
+    kinds = "; ".join(
+        f"{inert(str(r['step']))} "
+        + ", ".join(f"{inert(k)} x{n}" for k, n in r["failures_by_kind"].items())
+        for r in rows
+        if r["failures_by_kind"] and r["step"] != "total"
+    )
+    if kinds:
+        lines += ["", *textwrap.wrap(f"failures by kind: {kinds}", 80, subsequent_indent="  ")]
+    lines += ["", "wall: first start to last end · model: time in model calls · cache: read+write"]
+    return lines
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -44,25 +124,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     per_step = step_stats(log.read())
     rows = [_row(s) for s in [*per_step, total_stats(per_step)]]
     if args.json:
-        sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
+        say(inert(msgspec.json.encode(rows).decode(), json=True))
         return 0
-    head = (
-        f"{'step':<8}{'attempts':>9}{'failures':>9}{'wall':>9}{'model':>9}"
-        f"{'in':>9}{'out':>8}{'cache r/w':>13}{'cost $':>10}  failures by kind"
-    )
-    print(head)
-    print("─" * len(head))
-    for r in rows:
-        if r["step"] == "total":
-            print("─" * len(head))
-        kinds = ", ".join(f"{k} x{n}" for k, n in r["failures_by_kind"].items())  # type: ignore[attr-defined]
-        cost = "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}"
-        cache = f"{r['cache_read_input_tokens']:,}/{r['cache_creation_input_tokens']:,}"
-        print(
-            f"{r['step']:<8}{r['attempts']:>9}{r['failures']:>9}"
-            f"{_fmt_ms(r['wall_ms']):>9}{_fmt_ms(r['latency_ms']):>9}"  # type: ignore[arg-type]
-            f"{r['input_tokens']:>9,}{r['output_tokens']:>8,}{cache:>13}{cost:>10}  {kinds}"
-        )
+    for line in _table(rows):
+        say(line)
     return 0
 
 
@@ -71,5 +136,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     log = open_log(args.run)
     report = replay(log.path.parent)
-    print(report.verdict)
+    if args.json:
+        data = {"run_dir": str(log.path.parent), "verdict": report.verdict}
+        say(inert(msgspec.json.encode(data | msgspec.to_builtins(report)).decode(), json=True))
+    else:
+        say(inert(report.verdict))
     return 0 if report.ok else 1

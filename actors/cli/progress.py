@@ -2,32 +2,40 @@
 
 On a terminal a rich status line (step, attempt, elapsed, tokens) stays at the bottom
 while timeline lines scroll above it; elsewhere only the timeline lines are printed, so
-piped output stays a clean log.
+piped output stays a clean log. A reader that leaves (``| head``) never stops the run:
+the lines stop, the workflow goes on to its end.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 import time
 from types import TracebackType
 from typing import Any
 
+from actors.cli.streams import say
+from actors.cli.terminal import inert, terminal_width, use_colour
 from actors.cli.timeline import format_event
+from actors.cli.usage import tokens
 from events import Event, ModelCalled, StepStarted
 
 __all__ = ["Progress"]
 
 
 class Progress:
-    """An event listener that renders progress; use it as a context manager."""
+    """An event listener that renders progress; use it as a context manager.
 
-    def __init__(self, *, live: bool | None = None) -> None:
+    ``lines=False`` keeps stdout for something else (``--json``): only the status line.
+    """
+
+    def __init__(self, *, live: bool | None = None, lines: bool = True) -> None:
         self.live = sys.stderr.isatty() if live is None else live
+        self.lines = lines
         self.started = time.monotonic()
         self.step = "starting"
         self.tokens = 0
+        self.workflow_id = ""
         self._lock = threading.Lock()
         self._status: Any = None
         self._console: Any = None
@@ -54,24 +62,28 @@ class Progress:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
+            self.workflow_id = event.workflow_id
             if isinstance(event, StepStarted):
                 self.step = f"{event.step}#{event.attempt}" + (
                     f" r{event.round}" if event.round else ""
                 )
             elif isinstance(event, ModelCalled):
-                self.tokens += event.usage.input_tokens + event.usage.output_tokens
-            tty = sys.stdout.isatty()
-            width = shutil.get_terminal_size().columns if tty else None
-            line = format_event(event, colour=tty, width=width)
-        if self._console is not None:
+                self.tokens += tokens(event.usage)
+            if not self.lines:
+                return
+            to_terminal = use_colour(sys.stdout) or terminal_width(sys.stdout) is not None
+            line = format_event(
+                event, colour=use_colour(sys.stdout), width=terminal_width(sys.stdout)
+            )
+        if self._console is not None and to_terminal:
             self._console.print(line, markup=False, highlight=False, soft_wrap=True)
             self._status.update(self._text())
         else:
-            print(line, flush=True)
+            say(line)
 
     def _text(self) -> str:
         elapsed = time.monotonic() - self.started
-        return f"{self.step} · {elapsed:5.1f} s · {self.tokens:,} tokens"
+        return f"{inert(self.step)} · {elapsed:5.1f} s · {self.tokens:,} tokens"
 
     def _tick(self) -> None:
         while self._status is not None:

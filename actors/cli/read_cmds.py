@@ -4,48 +4,97 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
 
 import msgspec
 
-from actors.cli.app import UsageError, WorkFailed
+from actors.cli.app import WorkFailed
+from actors.cli.streams import say
+from actors.cli.terminal import inert, terminal_width, use_colour
 from actors.cli.timeline import format_event
-from events import EVENT_TYPES, Event, UnknownEvent, to_dict
-from store import EventLog, log_file_problem, materialize, resolve_log_path
+from events import (
+    EVENT_TYPES,
+    Event,
+    UnknownEvent,
+    UsageError,
+    WorkflowCompleted,
+    WorkflowFailed,
+    to_dict,
+)
+from store import (
+    LOG_NAME,
+    EventLog,
+    LogCorrupt,
+    log_file_problem,
+    materialize,
+    resolve_log_path,
+)
 
 __all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
 
 _json = msgspec.json.Encoder()
+#: Events after which a workflow appends nothing more: ``log --follow`` stops there.
+_FINAL = (WorkflowCompleted, WorkflowFailed)
+
+
+def _json_line(data: object) -> str:
+    return inert(_json.encode(data).decode(), json=True)
+
+
+def _shown(path: Path) -> str:
+    return inert(str(path))
+
+
+def _check_waitable(path: Path) -> None:
+    """Refuse to wait for ``path`` (a log) where no run can ever appear."""
+    run_dir = path.parent
+    if run_dir.is_dir():
+        if any(run_dir.iterdir()):
+            raise UsageError(f"{_shown(run_dir)}: not a run directory (no {LOG_NAME}, other files)")
+        return  # an empty directory: the run is about to start
+    if run_dir.exists():
+        raise UsageError(f"{_shown(run_dir)}: not a directory")
+    if not run_dir.parent.is_dir():
+        raise UsageError(
+            f"{_shown(run_dir)}: no such directory, and neither is {_shown(run_dir.parent)}"
+        )
 
 
 def open_log(run: str, *, wait: bool = False) -> EventLog:
     """The log of RUN (a run directory or its events.jsonl), or a usage error naming it.
 
-    With ``wait`` a missing log is waited for (``log --follow`` started before the run).
+    With ``wait`` a missing log is waited for (``log --follow`` started before the run),
+    as long as a run can still appear there: in an empty or not yet created directory
+    whose parent exists.
     """
     path = resolve_log_path(run)
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(f"{_shown(path.parent)}: not a directory")
     if wait and not os.path.lexists(path):  # something else in its place is named below
-        print(f"agentlog: waiting for {path} to appear…", file=sys.stderr)
+        _check_waitable(path)
+        print(f"agentlog: waiting for {_shown(path)} to appear…", file=sys.stderr)
         while not os.path.lexists(path):
             time.sleep(0.1)
     problem = log_file_problem(path)
     if problem is not None:
-        raise UsageError(f"{path}: {problem}")
+        raise UsageError(f"{_shown(path)}: {problem}")
     return EventLog(path)
 
 
 def _wanted(args: argparse.Namespace) -> Callable[[Event | UnknownEvent], bool]:
     """The filter ``--step`` and ``--type`` ask for (every event when neither is given)."""
-    types = set(args.type or ())
-    steps = set(args.step or ())
-    unknown = types - EVENT_TYPES.keys()
+    by_lower = {name.lower(): name for name in EVENT_TYPES}
+    unknown = [t for t in args.type or () if t.lower() not in by_lower]
     if unknown:
         raise UsageError(
-            f"--type {sorted(unknown)[0]!r} is no event type; known: {', '.join(EVENT_TYPES)}"
+            f"--type {inert(unknown[0])!r} is no event type; known: {', '.join(EVENT_TYPES)}"
         )
+    types = {by_lower[t.lower()] for t in args.type or ()}
+    steps = set(args.step or ())
 
     def wanted(event: Event | UnknownEvent) -> bool:
         kind = event.type if isinstance(event, UnknownEvent) else type(event).__name__
@@ -56,25 +105,22 @@ def _wanted(args: argparse.Namespace) -> Callable[[Event | UnknownEvent], bool]:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    log = open_log(args.run, wait=args.follow)
-    colour = sys.stdout.isatty() and not args.json
-    width = shutil.get_terminal_size().columns if colour else None
     wanted = _wanted(args)
+    log = open_log(args.run, wait=args.follow)
+    colour = use_colour(sys.stdout) and not args.json
+    width = None if args.wide or args.json else terminal_width(sys.stdout)
     events = log.follow() if args.follow else log.read()
-    out = sys.stdout
     for event in events:
-        if not wanted(event):
-            continue
-        if args.json:
-            out.write(_json.encode(to_dict(event)).decode() + "\n")
-        else:
-            out.write(format_event(event, colour=colour, width=width) + "\n")
-        if args.follow:
-            out.flush()
+        if wanted(event):
+            line = _json_line(to_dict(event)) if args.json else None
+            if not say(line or format_event(event, colour=colour, width=width)):
+                return 0  # the reader left (`| head`): nothing more to show
+        if args.follow and isinstance(event, _FINAL):
+            break  # the workflow appends nothing after its final event
     torn = 0 if args.follow else log.torn_bytes()
     if torn:
         print(
-            f"agentlog: {log.path}: torn last line ({torn} bytes) not shown; "
+            f"agentlog: {_shown(log.path)}: torn last line ({torn} bytes) not shown; "
             "run `agentlog verify --repair`",
             file=sys.stderr,
         )
@@ -88,52 +134,67 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError(f"SEQ must be 1 or more, got {args.seq}")
     for event in log.read(from_seq=args.seq):
         if event.seq == args.seq:
-            print(msgspec.json.format(_json.encode(to_dict(event)), indent=2).decode())
+            say(
+                inert(
+                    msgspec.json.format(_json.encode(to_dict(event)), indent=2).decode(), json=True
+                )
+            )
             return 0
         break
-    raise UsageError(f"{log.path}: no event with seq {args.seq}")
+    raise UsageError(f"{_shown(log.path)}: no event with seq {args.seq}")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     report = log.verify()
+    if report.first_bad_line == 1:
+        with suppress(LogCorrupt):  # a damaged log is reported below
+            next(iter(log.read()), None)  # a file that is no log at all: NotALog, exit 2
+    if args.json:
+        data = {"path": str(log.path), **msgspec.to_builtins(report)}
+        if args.repair and report.repairable:
+            data["repaired"] = msgspec.to_builtins(log.repair())
+            data["ok"] = True
+        say(_json_line(data))
+        return 0 if data["ok"] else 1
+    path = _shown(log.path)
     if report.ok:
-        print(f"{log.path}: ok, {report.events} events, last seq {report.last_seq}")
+        say(f"{path}: ok, {report.events} events, last seq {report.last_seq}")
         return _verify_projections(log, args.repair)
     if report.repairable:
         if args.repair:
-            print(f"{log.path}: repaired: {log.repair()}")
+            say(f"{path}: repaired: {inert(str(log.repair()))}")
             return 0
         if report.first_bad_line is not None:
-            print(f"{log.path}:{report.first_bad_line}: {report.reason}")
+            say(f"{path}:{report.first_bad_line}: {inert(report.reason or '')}")
             return 1
-        print(
-            f"{log.path}: torn last line ({report.torn_bytes} bytes after {report.events} "
+        say(
+            f"{path}: torn last line ({report.torn_bytes} bytes after {report.events} "
             "complete events), left by a crash; run `agentlog verify --repair`"
         )
         return 1
-    raise WorkFailed(f"{log.path}:{report.first_bad_line}: {report.reason}")
+    raise WorkFailed(f"{path}:{report.first_bad_line}: {report.reason}")
 
 
 def _verify_projections(log: EventLog, repair: bool) -> int:
     """The run's projections against its intact log: report (1) or, with repair, rebuild."""
-    from store import LOG_NAME, check_projections, repair_projections
+    from store import check_projections, repair_projections
 
     run_dir = log.path.parent
     if log.path.name != LOG_NAME:
         return 0  # a log outside a run directory has no projections beside it
     if log.being_written():
-        print(f"{run_dir}: projections not checked: a run is writing this log")
+        say(f"{_shown(run_dir)}: projections not checked: a run is writing this log")
         return 0
     wrong = repair_projections(log) if repair else check_projections(run_dir, log.read())
     if not wrong:
         return 0
     shown = "; ".join(wrong[:3]) + (f"; and {len(wrong) - 3} more" if len(wrong) > 3 else "")
     if repair:
-        print(f"{run_dir}: rebuilt {len(wrong)} projections from the log ({shown})")
+        say(f"{_shown(run_dir)}: rebuilt {len(wrong)} projections from the log ({inert(shown)})")
         return 0
-    print(
-        f"{run_dir}: {len(wrong)} projections differ from the log ({shown}); "
+    say(
+        f"{_shown(run_dir)}: {len(wrong)} projections differ from the log ({inert(shown)}); "
         "`agentlog verify --repair` rebuilds them"
     )
     return 1
@@ -142,5 +203,8 @@ def _verify_projections(log: EventLog, repair: bool) -> int:
 def cmd_project(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     result = materialize(log.path.parent, log.read())
-    print(f"{log.path.parent}: {result}")
+    if args.json:
+        say(_json_line({"run_dir": str(log.path.parent), **msgspec.to_builtins(result)}))
+    else:
+        say(f"{_shown(log.path.parent)}: {result}")
     return 0

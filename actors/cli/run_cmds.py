@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from actors.cli.app import UsageError
 from actors.cli.progress import Progress
+from actors.cli.streams import say
+from actors.cli.terminal import inert, plural
+from actors.cli.usage import tokens
 from actors.models import Model, ScriptedModel
-from actors.workflow import Supervisor, WorkflowResult
-from events import WorkflowConfig
+from actors.workflow import RunHandle, Supervisor, WorkflowResult
+from events import AgentlogError, UsageError, WorkflowConfig
+from store import LOG_NAME
 
 __all__ = [
+    "check_new_run_dir",
     "cmd_demo",
     "cmd_fork",
     "cmd_resume",
@@ -38,17 +45,55 @@ _OVERRIDES = (
 
 
 def read_task(text: str) -> str:
-    """TASK as given, or the contents of FILE for ``@FILE``."""
-    if not text.startswith("@"):
-        task = text
-    else:
+    """TASK as given, the contents of FILE for ``@FILE``, or standard input for ``-``."""
+    if text == "-":
+        if sys.stdin.isatty():
+            print("agentlog: reading the task from stdin; end it with Ctrl-D", file=sys.stderr)
         try:
-            task = Path(text[1:]).read_text("utf-8")
+            task = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"stdin: the task is not UTF-8 (byte {exc.start})") from None
+    elif text.startswith("@"):
+        name = text[1:]
+        try:
+            task = Path(name).read_bytes().decode("utf-8")
         except OSError as exc:
-            raise UsageError(f"{text[1:]}: cannot read the task file: {exc.strerror}") from None
+            raise UsageError(f"{name}: cannot read the task file: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{name}: the task file is not UTF-8 (byte {exc.start})") from None
+    else:
+        task = text
     if not task.strip():
         raise UsageError("TASK is empty")
     return task.strip()
+
+
+def check_new_run_dir(run_dir: str | Path) -> None:
+    """Refuse a run directory that is not new or empty: agentlog never writes among
+    someone else's files. An empty ``events.jsonl`` alone (a run killed at birth) is fine.
+    """
+    path = Path(run_dir)
+    shown = inert(str(path))
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{shown}: exists and is not a directory; choose a new --run-dir")
+    if not path.exists():
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise UsageError(f"{inert(str(above))}: is not a directory; choose another --run-dir")
+        return
+    log = path / LOG_NAME
+    if log.is_file() and log.stat().st_size > 0:
+        raise UsageError(
+            f"{shown}: already holds a run; `agentlog resume {shown}` continues it, "
+            f"`agentlog fork {shown} --at SEQ --run-dir NEW` branches from it"
+        )
+    others = [p.name for p in path.iterdir() if p.name != LOG_NAME or not p.is_file()]
+    if others:
+        raise UsageError(
+            f"{shown}: is not empty (it holds {inert(sorted(others)[0])!r}"
+            f"{f' and {len(others) - 1} more' if len(others) > 1 else ''}); "
+            "a new run goes into a new or empty directory"
+        )
 
 
 def config_from_args(args: argparse.Namespace, base: WorkflowConfig) -> WorkflowConfig:
@@ -98,38 +143,80 @@ def _require_key(model: Model | None) -> None:
         )
 
 
-def summarize(result: WorkflowResult, seconds: float) -> int:
+def result_tokens(result: WorkflowResult) -> int:
+    """Every token the run's model calls read or wrote (see :mod:`actors.cli.usage`)."""
+    return sum(tokens(s.total_usage) for s in result.steps.values())
+
+
+def outcome(result: WorkflowResult, seconds: float) -> dict[str, Any]:
+    """The run's outcome as data (``--json``)."""
+    error = result.error
+    return {
+        "run_dir": result.run_dir,
+        "workflow_id": result.workflow_id,
+        "status": result.status,
+        "ok": result.ok,
+        "verdict": result.verdict,
+        "failed_steps": list(result.failed_steps),
+        "files": [f.path for f in result.code.files] if result.code else [],
+        "tokens": result_tokens(result),
+        "seconds": round(seconds, 3),
+        "error": msgspec.to_builtins(error) if error is not None else None,
+    }
+
+
+def summarize(result: WorkflowResult, seconds: float, *, as_json: bool = False) -> int:
     """Print the final summary of a run and return the exit code."""
-    tokens = sum(
-        s.total_usage.input_tokens + s.total_usage.output_tokens for s in result.steps.values()
-    )
+    code = 0 if result.ok else 1
+    if as_json:
+        data = outcome(result, seconds)
+        say(inert(msgspec.json.encode(data).decode(), json=True))
+        return code
     files = len(result.code.files) if result.code else 0
-    print()
-    print(
-        f"{result.status}: verdict {result.verdict or '-'}, {files} files, "
-        f"{tokens:,} tokens, {seconds:.1f} s"
-    )
+    run = inert(result.run_dir)
+    lines = [
+        "",
+        f"{result.status}: verdict {result.verdict or '-'}, {plural(files, 'file')}, "
+        f"{result_tokens(result):,} tokens, {seconds:.1f} s",
+    ]
     if result.failed_steps:
-        print(f"failed steps passed over: {', '.join(result.failed_steps)}")
+        lines.append(f"failed steps passed over: {', '.join(result.failed_steps)}")
     if result.error is not None:
-        print(f"error at {result.error.step or '-'}: {result.error.kind}: {result.error.message}")
-    print(
-        f"run: {result.run_dir}   (agentlog log {result.run_dir} · agentlog stats {result.run_dir})"
-    )
-    return 0 if result.ok else 1
+        err = result.error
+        lines.append(f"error at {err.step or '-'}: {err.kind}: {inert(err.message)}")
+    lines.append(f"run: {run}   (agentlog log {run} · agentlog stats {run})")
+    for line in lines:
+        say(line)
+    return code
 
 
-def _go(supervisor: Supervisor, task: str, run_dir: str | None) -> int:
+@contextmanager
+def _resumable(run_dir: Callable[[], Path | str | None]) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, say how to continue the run before the interrupt goes on."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        where = run_dir()
+        if where is not None:
+            hint = f"`agentlog resume {inert(str(where))}` continues the run"
+            if not say(f"\ninterrupted: {hint}"):
+                print(f"agentlog: interrupted: {hint}", file=sys.stderr)
+        raise
+
+
+def _go(supervisor: Supervisor, task: str, run_dir: str | None, as_json: bool) -> int:
+    if run_dir is not None:
+        check_new_run_dir(run_dir)
     started = time.monotonic()
-    with Progress() as progress:
+    handle: RunHandle | None = None
+    with (
+        Progress(lines=not as_json) as progress,
+        _resumable(lambda: handle.run_dir if handle else None),
+    ):
         supervisor.listeners = (*supervisor.listeners, progress)
         handle = supervisor.start(task, run_dir)
-        try:
-            result = handle.result()
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: `agentlog resume {handle.run_dir}` continues the run")
-            raise
-    return summarize(result, time.monotonic() - started)
+        result = handle.result()
+    return summarize(result, time.monotonic() - started, as_json=as_json)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -137,7 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = scripted_model(args)
     _require_key(model)
     config = config_from_args(args, WorkflowConfig())
-    return _go(Supervisor(config, model=model), task, args.run_dir)
+    return _go(Supervisor(config, model=model), task, args.run_dir, args.json)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -145,7 +232,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from actors.supervisor import new_workflow_id
 
     run_dir = args.run_dir or str(Path("runs") / f"demo-{new_workflow_id()[3:]}")
-    return _go(Supervisor(DEMO_CONFIG, model=demo_model()), demo_task(), run_dir)
+    return _go(Supervisor(DEMO_CONFIG, model=demo_model()), demo_task(), run_dir, args.json)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -154,9 +241,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     log = open_log(args.run)
     state = workflow_state(log.read())
+    run_dir = log.path.parent
     if state.status == "pending":
         raise UsageError(
-            f"{log.path.parent}: the run never started (its log holds no WorkflowStarted "
+            f"{inert(str(run_dir))}: the run never started (its log holds no WorkflowStarted "
             "event, e.g. a power cut before the first sync); run it again"
         )
     if state.status in ("completed", "failed"):
@@ -164,18 +252,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
         fixed = repair_projections(log)
         rebuilt = f"; rebuilt {len(fixed)} projections from the log" if fixed else ""
-        print(
-            f"{log.path.parent}: the run already ended ({state.status}); nothing to resume{rebuilt}"
+        say(
+            f"{inert(str(run_dir))}: the run already ended ({state.status}); "
+            f"nothing to resume{rebuilt}"
         )
         if state.status == "failed":
-            print(f"`agentlog retry {log.path.parent}` retries it from its failed step")
+            say(f"`agentlog retry {inert(str(run_dir))}` retries it from its failed step")
         return 0
     log.writer().close()  # a torn tail or another writer is reported before anything else
     model = _model_for(args, state.config.model)
     started = time.monotonic()
-    with Progress() as progress:
-        result = Supervisor.resume(log.path.parent, model=model, listeners=(progress,))
-    return summarize(result, time.monotonic() - started)
+    with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
+        result = Supervisor.resume(run_dir, model=model, listeners=(progress,))
+    return summarize(result, time.monotonic() - started, as_json=args.json)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
@@ -186,12 +275,11 @@ def cmd_retry(args: argparse.Namespace) -> int:
     state = workflow_state(log.read())
     log.writer().close()  # a torn tail or another writer is reported before anything else
     model = _model_for(args, state.config.model) if state.status == "failed" else None
+    run_dir = log.path.parent
     started = time.monotonic()
-    with Progress() as progress:
-        result = Supervisor.retry(
-            log.path.parent, model=model, listeners=(progress,), reason=args.reason
-        )
-    return summarize(result, time.monotonic() - started)
+    with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
+        result = Supervisor.retry(run_dir, model=model, listeners=(progress,), reason=args.reason)
+    return summarize(result, time.monotonic() - started, as_json=args.json)
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
@@ -202,10 +290,22 @@ def cmd_fork(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     task = read_task(args.task) if args.task else None
     source = workflow_state(log.read())
-    check_fork_point(log.path, source.last_seq, args.at)
+    try:
+        check_fork_point(log.path, source.last_seq, args.at)
+    except AgentlogError as exc:  # a bad --at is the caller's to fix
+        raise UsageError(str(exc)) from None
     model = _model_for(args, config_from_args(args, source.config).model)
+    if args.run_dir is not None:
+        check_new_run_dir(args.run_dir)
     started = time.monotonic()
-    with Progress() as progress:
+
+    def fork_dir() -> Path | str | None:  # fork names a new run after its workflow id
+        if args.run_dir is not None:
+            return str(args.run_dir)
+        guess = Path("runs") / progress.workflow_id
+        return guess if progress.workflow_id and guess.is_dir() else None
+
+    with Progress(lines=not args.json) as progress, _resumable(fork_dir):
         result = fork(
             log.path.parent,
             at=args.at,
@@ -215,4 +315,4 @@ def cmd_fork(args: argparse.Namespace) -> int:
             model=model,
             listeners=(progress,),
         )
-    return summarize(result, time.monotonic() - started)
+    return summarize(result, time.monotonic() - started, as_json=args.json)

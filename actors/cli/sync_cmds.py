@@ -6,7 +6,11 @@ import argparse
 import os
 import sys
 
-from actors.cli.app import UsageError
+import msgspec
+
+from actors.cli.streams import say
+from actors.cli.terminal import inert
+from events import UsageError
 from store.convex.sync import SyncProgress, sync_runs
 
 __all__ = ["cmd_sync"]
@@ -42,9 +46,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
     for run in report.runs:
         state = "ok" if run.error is None and run.mirrored_seq >= run.last_seq else "behind"
-        extra = f": {run.error}" if run.error else ""
-        print(
-            f"{run.run}: {state}, {run.sent} events sent, mirrored seq "
+        if args.json:
+            data = {"state": state, **msgspec.to_builtins(run)}
+            say(inert(msgspec.json.encode(data).decode(), json=True))
+            continue
+        extra = f": {inert(run.error)}" if run.error else ""
+        say(
+            f"{inert(str(run.run))}: {state}, {run.sent} events sent, mirrored seq "
             f"{run.mirrored_seq}/{run.last_seq}{extra}"
         )
     return 0 if report.ok else 1

@@ -5,6 +5,7 @@ Pure formatting of events; colour is plain ANSI so printing a long log stays fas
 
 from __future__ import annotations
 
+from actors.cli.terminal import inert, plural
 from events import (
     CodeProduced,
     Event,
@@ -23,7 +24,7 @@ from events import (
     WorkflowStarted,
 )
 
-__all__ = ["format_event", "summarize"]
+__all__ = ["format_event", "summarize", "when"]
 
 _RESET = "\033[0m"
 _DIM = "\033[2m"
@@ -41,25 +42,35 @@ _COLOURS: dict[str, str] = {
     "WorkflowCompleted": "\033[1;32m",
     "WorkflowFailed": "\033[1;31m",
 }
-_WIDTH = 100
 
 
-def _clip(text: str, width: int = _WIDTH) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+def _flat(text: str) -> str:
+    """Whitespace runs (newlines included) as one space: a summary stays on one line."""
+    return " ".join(text.split())
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _step(step: str, attempt: int, round_: int) -> str:
     return f"{step}#{attempt}" + (f" r{round_}" if round_ else "")
 
 
+def when(ts: str) -> str:
+    """An event's RFC 3339 UTC time as ``2026-11-25 21:24:25Z``: date, second and zone."""
+    if len(ts) >= 20 and ts[10] == "T" and ts.endswith("Z"):
+        return f"{ts[:10]} {ts[11:19]}Z"
+    return ts  # not ours to reformat: shown as written (made inert with the line)
+
+
 def summarize(event: Event | UnknownEvent) -> str:
-    """A one-line, human summary of what the event says."""
+    """A one-line, human summary of what the event says (whole: the caller may clip it)."""
     match event:
         case WorkflowStarted(task=task, config=config):
-            return f"task {_clip(task, 60)!r} model={config.model or 'default'}"
+            return f"model={config.model or 'default'} task {_flat(task)!r}"
         case Forked(source=source, at_seq=at_seq, task=task):
-            extra = f", task {_clip(task, 40)!r}" if task else ""
+            extra = f", task {_flat(task)!r}" if task else ""
             return f"forked from {source} at seq {at_seq}{extra}"
         case StepStarted(step=step, attempt=attempt, round=round_):
             return _step(step, attempt, round_)
@@ -69,28 +80,29 @@ def summarize(event: Event | UnknownEvent) -> str:
                 tokens += f" (cache {u.cache_read_input_tokens})"
             return f"{_step(step, a, r)} {model} {tokens} {ms:.0f} ms stop={event.stop_reason}"
         case PlanProduced(plan=plan):
-            return f"{len(plan.steps)} steps: {_clip(plan.summary, 70)}"
+            return f"{plural(len(plan.steps), 'step')}: {_flat(plan.summary)}"
         case CodeProduced(code=code):
             paths = ", ".join(f.path for f in code.files[:4])
             more = f" +{len(code.files) - 4}" if len(code.files) > 4 else ""
-            return f"{len(code.files)} files: {paths}{more}"
+            return f"{plural(len(code.files), 'file')}: {paths}{more}"
         case TestsRan(command=command, exit_code=code, timed_out=timed_out):
             result = "timed out" if timed_out else f"exit {code}"
             return f"{' '.join(command)} → {result}"
         case ReviewProduced(review=review):
-            return f"{review.verdict}, {len(review.comments)} comments: {_clip(review.summary, 60)}"
+            comments = plural(len(review.comments), "comment")
+            return f"{review.verdict}, {comments}: {_flat(review.summary)}"
         case StepFailed(step=step, attempt=a, round=r, error_kind=kind, message=msg):
             again = "retryable" if event.retryable else "final"
-            return f"{_step(step, a, r)} {kind} ({again}): {_clip(msg, 70)}"
+            return f"{_step(step, a, r)} {kind} ({again}): {_flat(msg)}"
         case StepSkipped(step=step, reason=reason):
-            return f"{step}: {_clip(reason, 80)}"
+            return f"{step}: {_flat(reason)}"
         case WorkflowCompleted(verdict=verdict, revisions=revisions, failed_steps=failed):
             text = f"verdict={verdict or '-'} revisions={revisions}"
             return text + (f" failed={','.join(failed)}" if failed else "")
         case WorkflowFailed(step=step, error_kind=kind, message=msg):
-            return f"at {step or '-'}: {kind}: {_clip(msg, 70)}"
+            return f"at {step or '-'}: {kind}: {_flat(msg)}"
         case RetryRequested(reason=reason):
-            return f"retry with a fresh budget: {_clip(reason, 70)}" if reason else "retry"
+            return f"retry with a fresh budget: {_flat(reason)}" if reason else "retry"
         case UnknownEvent(type=kind):
             return f"unknown event type {kind!r} (written by a newer agentlog?)"
     return ""
@@ -99,14 +111,14 @@ def summarize(event: Event | UnknownEvent) -> str:
 def format_event(
     event: Event | UnknownEvent, *, colour: bool = False, width: int | None = None
 ) -> str:
-    """``seq  time  actor  type  summary`` — the timeline line for one event.
+    """``seq  date time  actor  type  summary`` — the timeline line for one event.
 
-    ``width`` (a terminal's columns) clips the summary so each event stays on one line.
+    ``width`` (a terminal's columns) clips the summary so each event stays on one line;
+    None never cuts it (piped output, ``--wide``). Text from the log is made inert.
     """
-    kind = event.type if isinstance(event, UnknownEvent) else type(event).__name__
-    time = event.ts[11:23] if len(event.ts) >= 23 else event.ts
-    head = f"{event.seq:>5}  {time:<12}  {event.actor:<10}"
-    summary = summarize(event)
+    kind = inert(event.type if isinstance(event, UnknownEvent) else type(event).__name__)
+    head = inert(f"{event.seq:>5}  {when(event.ts):<20}  {event.actor:<10}")
+    summary = inert(summarize(event))
     if width is not None:
         summary = _clip(summary, max(20, width - len(head) - 21))
     if not colour:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from events import AgentlogError
+from events import EXIT_USAGE, AgentlogError
 
 if TYPE_CHECKING:
     from actors.models.base import ModelResponse
@@ -135,6 +135,8 @@ def _rebuild_nondeterminism(state: dict[str, Any]) -> NonDeterminism:
 
 class ScriptError(AgentlogError):
     """A ScriptedModel script (a mapping or a JSON file) is not valid."""
+
+    exit_code = EXIT_USAGE  # the --script file the user gave
 
 
 class PromptError(AgentlogError):

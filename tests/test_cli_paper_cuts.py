@@ -1,0 +1,192 @@
+"""The small things a user meets in the first hour: version, stdin, flags, help, colour, widths."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from _cli import CLI, cli, write_script
+from _workflow import CHANGES, CODE, PLAN, answer
+
+from actors.cli import main
+from events import ModelCalled
+from store import EventLog
+
+LONG = "a summary far longer than any terminal line " * 8
+USAGE = {
+    "input_tokens": 100,
+    "output_tokens": 20,
+    "cache_creation_input_tokens": 3,
+    "cache_read_input_tokens": 7,
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run with a retry, a long one-comment review and known token counts."""
+    tmp = tmp_path_factory.mktemp("cuts")
+    review = {**CHANGES, "summary": LONG}
+    script = write_script(
+        tmp / "s.json",
+        plan=[{"error": {"kind": "overloaded"}}, {"tool_input": PLAN, "usage": USAGE}],
+        code=[{"tool_input": CODE, "usage": USAGE}],
+        review=[{"tool_input": review, "usage": USAGE}],
+    )
+    done = cli("run", "t", "--script", script, "--run-dir", tmp / "run")
+    assert done.returncode == 0, done.stderr
+    (tmp / "summary.txt").write_text(done.stdout)
+    return tmp / "run"
+
+
+def _on_a_terminal(*args: str | Path, env: dict[str, str] | None = None) -> str:
+    """What ``agentlog ARGS`` writes to a terminal (a pty) 80 columns wide."""
+    primary, secondary = pty.openpty()
+    environ = {**os.environ, "COLUMNS": "80", "LINES": "24", **(env or {})}
+    proc = subprocess.Popen(
+        [*CLI, *map(str, args)], stdout=secondary, stderr=subprocess.PIPE, env=environ
+    )
+    os.close(secondary)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(primary)
+    return b"".join(chunks).decode()
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert re.fullmatch(r"agentlog \d+\.\d+.*\n", capsys.readouterr().out)
+
+
+def test_the_task_can_come_from_stdin(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json")
+    done = cli("run", "-", "--script", script, "--run-dir", tmp_path / "r", input="from stdin\n")
+    assert done.returncode == 0, done.stderr
+    first = next(iter(EventLog(tmp_path / "r").read()))
+    assert getattr(first, "task", None) == "from stdin"
+
+
+def test_global_flags_are_accepted_after_the_command(run: Path) -> None:
+    done = cli("log", run, "--log-format", "json", "--log-level", "debug")
+    assert done.returncode == 0, done.stderr
+    assert cli("--log-level", "debug", "log", run).returncode == 0
+
+
+def test_type_filter_is_case_insensitive(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", str(run), "--type", "stepfailed", "--type", "MODELCALLED"]) == 0
+    kinds = {line.split()[4] for line in capsys.readouterr().out.splitlines()}
+    assert kinds == {"StepFailed", "ModelCalled"}
+
+
+def test_a_bad_flag_shows_the_usage_of_its_command(run: Path) -> None:
+    done = cli("log", run, "--frobnicate")
+    assert done.returncode == 2
+    assert done.stderr.startswith("usage: agentlog log ")
+    assert "--frobnicate" in done.stderr
+
+
+def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 3)" in text  # --max-retries, from WorkflowConfig
+    assert "(default: 600.0)" in text  # --step-timeout
+    assert "(default: warning)" in text  # --log-level
+
+
+def test_colour_on_a_terminal_unless_no_color_is_set(run: Path) -> None:
+    assert "\x1b[" in _on_a_terminal("log", run)
+    assert "\x1b[" not in _on_a_terminal("log", run, env={"NO_COLOR": "1"})
+
+
+def test_log_cuts_lines_only_on_a_terminal_and_not_when_wide(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = " ".join(LONG.split())
+    assert main(["log", str(run)]) == 0  # piped: nothing cut
+    assert whole in capsys.readouterr().out
+    on_terminal = _on_a_terminal("log", run, env={"NO_COLOR": "1"})
+    assert whole not in on_terminal
+    assert all(len(line) <= 80 for line in on_terminal.splitlines())
+    assert whole in _on_a_terminal("log", run, "--wide", env={"NO_COLOR": "1"}).replace("\r\n", "")
+
+
+def test_stats_fits_80_columns(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", str(run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any("plan overloaded x1" in line for line in lines)
+
+
+def test_timestamps_carry_a_date_and_a_zone(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", str(run)]) == 0
+    for line in capsys.readouterr().out.splitlines():
+        assert re.match(r"\s+\d+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  ", line), line
+
+
+def test_one_comment_is_singular(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", str(run), "--type", "ReviewProduced"]) == 0
+    out = capsys.readouterr().out
+    assert "request_changes, 1 comment:" in out and "1 comments" not in out
+
+
+def test_verify_and_log_agree_that_a_non_log_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "events.jsonl").write_text("hello, I am not a log\n")
+    assert main(["log", str(tmp_path)]) == 2
+    assert main(["verify", str(tmp_path)]) == 2
+
+
+def test_tokens_mean_the_same_in_the_summary_stats_and_the_log(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    per_call = sum(USAGE.values())
+    calls = sum(isinstance(e, ModelCalled) for e in EventLog(run).read())
+    assert main(["stats", str(run), "--json"]) == 0
+    total = json.loads(capsys.readouterr().out)[-1]
+    assert total["tokens"] == calls * per_call == 3 * 130  # as Convex's totalTokens
+    summary = (run.parent / "summary.txt").read_text()
+    assert f", {calls * per_call:,} tokens," in summary
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["log", "--json"],
+        ["stats", "--json"],
+        ["verify", "--json"],
+        ["project", "--json"],
+        ["replay", "--json"],
+        ["show", "1"],
+    ],
+)
+def test_data_commands_print_json(
+    run: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command[0], str(run), *command[1:]]) == 0
+    out = capsys.readouterr().out
+    docs = (
+        [json.loads(line) for line in out.splitlines()] if "\n{" in out[1:] else [json.loads(out)]
+    )
+    assert docs
+
+
+def test_run_json_prints_the_outcome_only(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", code=[answer(CODE)])
+    done = cli("run", "t", "--script", script, "--run-dir", tmp_path / "r", "--json")
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "completed" and outcome["files"] == ["hello.py", "pkg/util.py"]

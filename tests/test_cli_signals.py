@@ -1,0 +1,102 @@
+"""A run stopped from outside: a closed output never abandons it, SIGTERM is Ctrl-C.
+
+These run the real console command in a subprocess and use real pipes and signals.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from _cli import CLI, write_script
+from _workflow import APPROVE, CODE, PLAN
+
+from store import EventLog, workflow_state
+
+
+def _slow(tool_input: dict[str, object]) -> dict[str, object]:
+    return {"tool_input": tool_input, "delay": 0.3}
+
+
+def test_a_reader_that_leaves_early_does_not_abandon_the_run(tmp_path: Path) -> None:
+    script = write_script(
+        tmp_path / "s.json", plan=[_slow(PLAN)], code=[_slow(CODE)], review=[_slow(APPROVE)]
+    )
+    run_dir = tmp_path / "run"
+    run = subprocess.Popen(
+        [*CLI, "run", "t", "--script", str(script), "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.readline(), run.stdout.readline()  # `| head -2`
+    run.stdout.close()
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=60) == 0
+    assert workflow_state(EventLog(run_dir).read()).status == "completed"
+    assert "Traceback" not in err
+    assert err.count("stdout was closed") == 1, err
+
+
+def test_a_run_with_stdout_closed_from_the_start_completes(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json")
+    run_dir = tmp_path / "run"
+    argv = " ".join(
+        [*map(repr, CLI), "run", "t", "--script", str(script), "--run-dir", str(run_dir)]
+    )
+    done = subprocess.run(
+        ["sh", "-c", f"exec {argv} >&-"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert workflow_state(EventLog(run_dir).read()).status == "completed"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_an_interrupt_kills_the_running_tests_and_leaves_the_run_resumable(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    mark = tmp_path / "test-started"
+    slow_test = (
+        "import os, pathlib, time\n\n\ndef test_slow():\n"
+        f"    pathlib.Path({str(mark)!r}).write_text(f'{{os.getpid()}} {{os.getcwd()}}')\n"
+        "    time.sleep(60)\n"
+    )
+    files = [{"path": "test_slow.py", "content": slow_test}]
+    script = write_script(tmp_path / "s.json", code=[{"tool_input": {"files": files, "notes": ""}}])
+    run_dir = tmp_path / "run"
+    run = subprocess.Popen(
+        [*CLI, "run", "t", "--script", str(script), "--run-dir", str(run_dir), "--run-tests"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid, scratch = mark.read_text().split(" ", 1)
+    run.send_signal(sig)
+    out, err = run.communicate(timeout=30)
+    assert run.returncode == code, err
+    assert f"agentlog resume {run_dir}" in out
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while _alive(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(int(pid))
+    assert not Path(scratch).exists()
+    state = workflow_state(EventLog(run_dir).read())
+    assert state.status == "running"  # resumable; no made-up test result was recorded
+    assert "TestsRan" not in (run_dir / "events.jsonl").read_text()
