@@ -17,6 +17,7 @@ import pykka
 from actors.agents import AgentPool
 from actors.models import Model, default_model
 from actors.supervisor import DRIVE, EventListener, SupervisorActor, new_workflow_id
+from actors.testrun import require_sandbox
 from events import (
     AgentlogError,
     CodeChange,
@@ -142,6 +143,7 @@ class Supervisor:
             raise AgentlogError(
                 f"{path}: already holds a run; use `agentlog resume {path}` or another --run-dir"
             )
+        require_sandbox(self.config)
         path.mkdir(parents=True, exist_ok=True)
         model = self._model(self.config.model)
         config = msgspec.structs.replace(self.config, model=self.config.model or model.name)
@@ -179,4 +181,5 @@ class Supervisor:
         sup = cls(state.config, model=model, listeners=listeners)
         if state.status in ("completed", "failed"):
             return result_of(path)
+        require_sandbox(state.config)
         return sup._launch(path, sup._model(state.config.model), None).result()

@@ -17,7 +17,7 @@ from events.artifacts import (
     artifact_schema,
 )
 from events.codec import CRC_FIELD, decode_line, encode_line, line_body, to_dict
-from events.config import WorkflowConfig
+from events.config import SandboxPolicy, WorkflowConfig
 from events.errors import AgentlogError, CorruptLine
 from events.types import (
     EVENT_TYPES,
@@ -33,6 +33,7 @@ from events.types import (
     StepFailed,
     StepSkipped,
     StepStarted,
+    TestOutcome,
     TestsRan,
     UnknownEvent,
     Usage,
@@ -62,11 +63,13 @@ __all__ = [
     "Review",
     "ReviewComment",
     "ReviewProduced",
+    "SandboxPolicy",
     "Severity",
     "Step",
     "StepFailed",
     "StepSkipped",
     "StepStarted",
+    "TestOutcome",
     "TestsRan",
     "UnknownEvent",
     "Usage",

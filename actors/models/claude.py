@@ -9,8 +9,6 @@ is not chained (``from None``) because it holds the request and its auth header.
 
 from __future__ import annotations
 
-import os
-import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any, cast
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from actors.models.base import ModelRequest, ModelResponse
 from actors.models.defaults import MODEL_ENV, default_model
 from actors.models.errors import ErrorKind, ModelError
+from actors.secrets import redact as scrub_secrets
 from events import Usage
 
 if TYPE_CHECKING:
@@ -25,21 +24,6 @@ if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam, TextBlockParam, ToolParam
 
 __all__ = ["AnthropicModel", "scrub_secrets"]
-
-_KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
-_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
-_REDACTED = "[redacted]"
-
-
-def scrub_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` with each of ``secrets`` and anything shaped like an Anthropic key redacted.
-
-    The key variables of the environment are always treated as secrets.
-    """
-    known = [s for s in (*secrets, *(os.environ.get(n, "") for n in _SECRET_ENV)) if len(s) >= 8]
-    for secret in sorted(set(known), key=len, reverse=True):
-        text = text.replace(secret, _REDACTED)
-    return _KEY_PATTERN.sub("sk-ant-" + _REDACTED, text)
 
 
 class AnthropicModel:
