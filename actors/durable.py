@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from actors.models import Model, NonDeterminism, ReplayModel
+from actors.sandbox import sandbox_change
 from actors.supervisor import DRIVE, EventListener, SupervisorActor, new_workflow_id
 from actors.workflow import Supervisor, WorkflowResult
 from events import (
@@ -49,12 +50,15 @@ class ReplayReport(msgspec.Struct, frozen=True, kw_only=True):
     step: str | None = None
     detail: str = ""
     finished: bool = True
+    #: How the recorded tests' sandbox differs from this machine's ("" when it does not).
+    sandbox: str = ""
 
     @property
     def verdict(self) -> str:
         """One line for a terminal."""
         if self.ok:
             tail = "" if self.finished else " (the recorded run had not finished)"
+            tail += f" (recorded test results served: {self.sandbox})" if self.sandbox else ""
             return f"replay ok: {self.replayed} events identical, no network{tail}"
         where = f"seq {self.seq}" if self.seq is not None else "the end"
         return f"NonDeterminism at {where} (step {self.step or '-'}): {self.detail}"
@@ -170,7 +174,13 @@ def replay(run_dir: str | Path) -> ReplayReport:
         and first_difference(recorded, replayed[: len(recorded)]) is None
     )
     if prefix and (error is None or error.seq is None):
-        return ReplayReport(ok=True, recorded=len(recorded), replayed=len(recorded), finished=False)
+        return ReplayReport(
+            ok=True,
+            recorded=len(recorded),
+            replayed=len(recorded),
+            finished=False,
+            sandbox=sandbox_change(recorded),
+        )
     if error is not None:
         return ReplayReport(
             ok=False,
@@ -182,7 +192,12 @@ def replay(run_dir: str | Path) -> ReplayReport:
         )
     diff = first_difference(recorded, replayed)
     if diff is None:
-        return ReplayReport(ok=True, recorded=len(recorded), replayed=len(replayed))
+        return ReplayReport(
+            ok=True,
+            recorded=len(recorded),
+            replayed=len(replayed),
+            sandbox=sandbox_change(recorded),
+        )
     seq, detail = diff
     step = _step_of(recorded[seq - 1]) if seq <= len(recorded) else None
     return ReplayReport(

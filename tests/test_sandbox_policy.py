@@ -13,6 +13,7 @@ from _workflow import FAST, answer, of_type, scripted
 
 from actors import Supervisor
 from actors.cli import main
+from actors.durable import replay
 from actors.sandbox import SandboxUnavailable, resolve, resolve_trusted
 from actors.testrun import run_tests
 from events import TestsRan, WorkflowStarted
@@ -102,3 +103,19 @@ def test_the_cli_records_the_sandbox_choice(tmp_path: Path) -> None:
     args = ["run", "task", "--script", str(script), "--run-dir", str(run_dir)]
     assert main([*args, "--sandbox", "bwrap"]) in (0, 1)
     assert of_type(run_dir, WorkflowStarted)[0].config.sandbox == "bwrap"
+
+
+@needs_bwrap
+def test_a_replay_without_bwrap_shows_the_recorded_sandbox(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = msgspec.structs.replace(FAST, run_tests=True, test_timeout=30)
+    Supervisor(config, model=scripted(code=[answer({"files": PASSING})])).run("task", run_dir)
+    version = of_type(run_dir, TestsRan)[0].sandbox_version
+    assert f"bwrap {version}" not in replay(run_dir).verdict  # same sandbox here: no note
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    report = replay(run_dir)
+    assert report.ok
+    assert f"recorded under bwrap {version}, here: no bubblewrap" in report.verdict

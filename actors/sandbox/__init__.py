@@ -5,6 +5,7 @@ one-line :class:`SandboxUnavailable`); ``run_confined`` runs a command on a scra
 of a tree inside it; ``stop_all`` kills whatever is running, for a signal handler.
 """
 
+from actors.sandbox.compare import sandbox_change
 from actors.sandbox.limits import DEFAULT_LIMITS, Limits, limits_hit
 from actors.sandbox.policy import (
     Sandbox,
@@ -26,6 +27,7 @@ __all__ = [
     "resolve",
     "resolve_trusted",
     "run_confined",
+    "sandbox_change",
     "stop_all",
     "unconfined",
 ]
