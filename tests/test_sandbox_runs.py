@@ -44,6 +44,13 @@ def test_unittest_running_zero_tests_is_no_tests_not_a_pass(tmp_path: Path) -> N
 
 
 @needs_bwrap
+def test_a_tree_closed_to_others_still_runs(tmp_path: Path) -> None:
+    root = tree(tmp_path, **{"test_x.py": "def test_x():\n    pass\n"})
+    root.chmod(0o700)
+    assert run_tests(root, timeout=30).outcome == "passed"
+
+
+@needs_bwrap
 def test_unittest_running_tests_passes(tmp_path: Path) -> None:
     source = "import unittest\n\nclass T(unittest.TestCase):\n    def test_x(self):\n        pass\n"
     ran = run_tests(tree(tmp_path, **{"test_x.py": source}), UNITTEST, timeout=30)

@@ -142,6 +142,9 @@ def run_confined(
     try:
         workspace, tmp = scratch / "workspace", scratch / "tmp"
         shutil.copytree(tree, workspace, symlinks=True)
+        # bwrap enters the working directory before the tests drop to their user: it must
+        # not be closed to others whatever mode the tree's top directory had.
+        workspace.chmod(0o755)
         tmp.mkdir()
         drop = sandbox.kind == "bwrap" and os.geteuid() == 0
         if drop:
