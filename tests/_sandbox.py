@@ -41,3 +41,31 @@ def processes_with(marker: str) -> list[int]:
         if marker.encode() in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def daemon_source(marker: str) -> str:
+    """A test helper module: ``leave_a_daemon()`` starts a process in a session of its own
+    holding every pipe the test has (the output pipe among them), which says
+    ``DAEMON-ALIVE`` into them and sleeps; ``marker`` is in its command line."""
+    code = (
+        "import os, sys, time\n"
+        "for fd in sys.argv[1:-1]:\n"
+        "    try:\n"
+        "        os.write(int(fd), b'DAEMON-ALIVE\\n')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "time.sleep(300)\n"
+    )
+    return (
+        "import os, subprocess, sys\n\n"
+        "def leave_a_daemon():\n"
+        "    pipes = []\n"
+        "    for fd in os.listdir('/proc/self/fd'):\n"
+        "        try:\n"
+        "            if os.readlink(f'/proc/self/fd/{fd}').startswith('pipe:'):\n"
+        "                pipes.append(int(fd))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        f"    argv = [sys.executable, '-c', {code!r}, *map(str, pipes), {marker!r}]\n"
+        "    subprocess.Popen(argv, start_new_session=True, pass_fds=pipes)\n"
+    )

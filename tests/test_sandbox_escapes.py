@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from _sandbox import needs_bwrap, processes_with
+from _sandbox import daemon_source, needs_bwrap, processes_with
 from _workflow import FAST, KEY, PLAN, answer, of_type, scripted
 
 from actors import Supervisor
@@ -43,24 +43,6 @@ def report(output: str, name: str) -> str:
     found = re.search(rf"\b{name}:(.*)$", output, re.MULTILINE)
     assert found is not None, f"the hostile test {name} did not report:\n{output}"
     return found.group(1).strip()
-
-
-def daemon_source(marker: str) -> str:
-    """A helper that forks a session leader holding every pipe the test has, then returns."""
-    return (
-        "import os, sys\n\n"
-        "def leave_a_daemon():\n"
-        "    if os.fork() == 0:\n"
-        "        os.setsid()\n"
-        "        if os.fork() == 0:\n"
-        "            pipes = [int(fd) for fd in os.listdir('/proc/self/fd')\n"
-        "                     if os.readlink(f'/proc/self/fd/{fd}').startswith('pipe:')]\n"
-        "            for fd in pipes:\n"
-        "                os.set_inheritable(fd, True)\n"
-        "            code = 'import time; time.sleep(300)'\n"
-        f"            os.execv(sys.executable, [sys.executable, '-c', code, {marker!r}])\n"
-        "        os._exit(0)\n"
-    )
 
 
 def hostile_files(run_dir: Path, host_tmp: Path, port: int, marker: str) -> list[dict[str, str]]:
@@ -258,6 +240,7 @@ def test_file_size_is_bounded(hostile: Hostile) -> None:
 
 def test_a_daemon_holding_the_pipe_neither_survives_nor_stalls_the_step(hostile: Hostile) -> None:
     assert report(hostile.ran.output, "DAEMON") == "started"
+    assert "DAEMON-ALIVE" in hostile.ran.output  # it ran, holding the output pipe
     assert processes_with(hostile.marker) == []
     assert not hostile.ran.timed_out  # the pipe was released when the namespace died
 
@@ -295,7 +278,8 @@ def test_hanging_tests_time_out_and_the_step_goes_on(hanging: tuple[Path, str]) 
 
 
 def test_the_timeout_kills_everything_the_tests_started(hanging: tuple[Path, str]) -> None:
-    _, marker = hanging
+    run_dir, marker = hanging
+    assert "DAEMON-ALIVE" in of_type(run_dir, TestsRan)[0].output  # there was one to kill
     assert processes_with(marker) == []
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import tempfile
 import threading
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from _sandbox import needs_bwrap, processes_with
+from _sandbox import daemon_source, needs_bwrap, processes_with
 from _workflow import FAST, KEY, answer, scripted
 
 from actors import Supervisor
@@ -140,3 +142,17 @@ def test_stop_all_kills_running_tests_and_removes_their_scratch(
     assert result and result[0].exit_code is not None  # ended, not by the timeout
     assert processes_with(marker) == []
     assert not list(Path(tempfile.gettempdir()).glob("agentlog-tests-*/workspace/test_hang.py"))
+
+
+def test_an_unconfined_daemon_holding_the_pipe_does_not_stall_the_run(tmp_path: Path) -> None:
+    marker = f"agentlog-daemon-{uuid.uuid4().hex}"
+    test = "from daemon_helper import leave_a_daemon\n\ndef test_d():\n    leave_a_daemon()\n"
+    files = {"daemon_helper.py": daemon_source(marker), "test_d.py": test}
+    try:
+        ran = run_tests(tree(tmp_path, **files), timeout=120, policy="none")
+        assert processes_with(marker)  # it is still there, holding the output pipe
+        assert "DAEMON-ALIVE" in ran.output
+        assert (ran.outcome, ran.timed_out) == ("passed", False)  # yet the run ended
+    finally:
+        for pid in processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
