@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from actors.sandbox import (
+    CANNOT_RUN,
     DEFAULT_LIMITS,
     KEPT_OUTPUT,
     Completed,
@@ -127,7 +128,7 @@ def run_tests(
 
 
 def _outcome(done: Completed, argv: Sequence[str]) -> TestOutcome:
-    if not done.started:
+    if not done.started or (done.exit_code == 127 and done.output.startswith(CANNOT_RUN)):
         return "error"
     if done.timed_out:
         return "timeout"

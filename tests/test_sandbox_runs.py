@@ -156,3 +156,9 @@ def test_an_unconfined_daemon_holding_the_pipe_does_not_stall_the_run(tmp_path: 
     finally:
         for pid in processes_with(marker):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_command_that_cannot_start_is_an_error(tmp_path: Path) -> None:
+    root = tree(tmp_path, **{"x.py": ""})
+    ran = run_tests(root, ("no-such-test-runner",), timeout=30, policy="none")
+    assert (ran.outcome, ran.exit_code) == ("error", 127)

@@ -6,7 +6,7 @@ of a tree inside it; ``stop_all`` kills whatever is running, for a signal handle
 """
 
 from actors.sandbox.compare import sandbox_change
-from actors.sandbox.limits import DEFAULT_LIMITS, Limits, limits_hit
+from actors.sandbox.limits import CANNOT_RUN, DEFAULT_LIMITS, Limits, limits_hit
 from actors.sandbox.policy import (
     Sandbox,
     SandboxUnavailable,
@@ -17,6 +17,7 @@ from actors.sandbox.policy import (
 from actors.sandbox.runner import KEPT_OUTPUT, Completed, run_confined, stop_all
 
 __all__ = [
+    "CANNOT_RUN",
     "DEFAULT_LIMITS",
     "KEPT_OUTPUT",
     "Completed",

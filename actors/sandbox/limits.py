@@ -15,10 +15,13 @@ import signal
 
 import msgspec
 
-__all__ = ["DEFAULT_LIMITS", "INNER", "NOBODY", "Limits", "limits_hit"]
+__all__ = ["CANNOT_RUN", "DEFAULT_LIMITS", "INNER", "NOBODY", "Limits", "limits_hit"]
 
 #: The unprivileged user a root-started test run drops to.
 NOBODY = 65534
+
+#: How :data:`INNER` starts its message when the command cannot be started.
+CANNOT_RUN = "agentlog sandbox: cannot run"
 
 #: Runs as ``python -I -S -c INNER LIMITS_JSON DROP -- COMMAND...`` inside the sandbox.
 INNER = """\
@@ -34,9 +37,9 @@ for sig in (signal.SIGPIPE, signal.SIGXFSZ):
 try:
     os.execvp(sys.argv[4], sys.argv[4:])
 except OSError as exc:
-    sys.stderr.write(f"agentlog sandbox: cannot run {sys.argv[4]}: {exc.strerror}\\n")
+    sys.stderr.write(f"CANNOT_RUN {sys.argv[4]}: {exc.strerror}\\n")
     sys.exit(127)
-""".replace("NOBODY", str(NOBODY))
+""".replace("NOBODY", str(NOBODY)).replace("CANNOT_RUN", CANNOT_RUN)
 
 _MIB = 1 << 20
 
