@@ -74,20 +74,6 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
         encoded = json.dumps(self.rlimits(timeout, processes=processes))
         return [python, "-I", "-S", "-c", INNER, encoded, "drop" if drop else "keep", "--"]
 
-    def describe(self, timeout: float, *, processes: bool) -> str:
-        """One line for the Reviewer: the limits in force."""
-        cpu = self.cpu_seconds or max(1, int(timeout) + 1)
-        parts = [
-            f"wall {timeout:g} s",
-            f"cpu {cpu} s",
-            f"memory {self.memory_bytes // _MIB} MiB",
-            f"file size {self.file_size_bytes // _MIB} MiB",
-            f"output {self.output_bytes // _MIB} MiB",
-        ]
-        if processes:
-            parts.insert(3, f"processes {self.processes}")
-        return ", ".join(parts)
-
 
 # What a test process prints when a limit stopped it (Python's own wording, and the C
 # library's for other programs). Printed text is only a hint; signals are facts.
