@@ -7,8 +7,9 @@ Each round runs the same two commands on the same small tree once unconfined
   output reading, clean-up) with nothing to test;
 - ``pytest -q`` on a one-test project: what ``--run-tests`` does for a small workspace.
 
-Figures are medians of ``--rounds`` rounds; the target is bwrap within 100 ms of
-unconfined.
+Figures are the median and the minimum of ``--rounds`` rounds (on a loaded machine the
+minimum is the steadier estimate of the intrinsic cost); the target is bwrap within
+100 ms of unconfined.
 
     python benchmarks/sandbox_bench.py --rounds 20
 """
@@ -56,21 +57,21 @@ def main() -> None:
         (tree / "mod.py").write_text("def add(a, b):\n    return a + b\n")
         test = "from mod import add\n\ndef test_add():\n    assert add(1, 2) == 3\n"
         (tree / "test_mod.py").write_text(test)
-        print(f"{'command':<18} {'unconfined':>11} {'bwrap':>9} {'cost':>9} {'ratio':>6}  target")
+        print(f"{'command':<24} {'unconfined':>11} {'bwrap':>9} {'cost':>9} {'ratio':>6}  target")
         for name, command in COMMANDS.items():
             one(tree, command, "bwrap")  # warm caches (bwrap's probe, page cache)
             times: dict[SandboxPolicy, list[float]] = {"none": [], "bwrap": []}
             for _ in range(args.rounds):
                 for policy in ("none", "bwrap"):
                     times[policy].append(one(tree, command, policy))
-            free = statistics.median(times["none"])
-            boxed = statistics.median(times["bwrap"])
-            cost = boxed - free
-            verdict = "met" if cost <= TARGET_MS else "missed"
-            print(
-                f"{name:<18} {free:>8.1f} ms {boxed:>6.1f} ms {cost:>+6.1f} ms "
-                f"{boxed / free:>5.2f}x  <= +{TARGET_MS:.0f} ms: {verdict}"
-            )
+            for stat, pick in (("median", statistics.median), ("min", min)):
+                free, boxed = pick(times["none"]), pick(times["bwrap"])
+                cost = boxed - free
+                verdict = "met" if cost <= TARGET_MS else "missed"
+                print(
+                    f"{name + ', ' + stat:<24} {free:>8.1f} ms {boxed:>6.1f} ms "
+                    f"{cost:>+6.1f} ms {boxed / free:>5.2f}x  <= +{TARGET_MS:.0f} ms: {verdict}"
+                )
 
 
 if __name__ == "__main__":
