@@ -20,6 +20,7 @@ import msgspec
 from actors.models import Model, NonDeterminism, ReplayModel
 from actors.sandbox import sandbox_change
 from actors.supervisor import DRIVE, EventListener, SupervisorActor, new_workflow_id
+from actors.testrun import require_sandbox
 from actors.workflow import Supervisor, WorkflowResult
 from events import (
     AgentlogError,
@@ -238,6 +239,7 @@ def fork(
     kept = events[:at]
     state = workflow_state(kept)
     new_config = config or (overrides(state.config) if overrides else None)
+    require_sandbox(new_config or state.config)  # refuse before writing the fork
     workflow_id = new_workflow_id()
     out = Path(new_run_dir or Path("runs") / workflow_id)
     if (out / "events.jsonl").exists():

@@ -18,6 +18,7 @@ from actors.sandbox import SandboxUnavailable, resolve, resolve_trusted
 from actors.testrun import run_tests
 from events import TestsRan, WorkflowStarted
 
+DEMO_SCRIPT = Path(__file__).parents[1] / "actors" / "demo" / "script.json"
 PASSING = [{"path": "test_it.py", "content": "def test_adds():\n    assert 1 + 1 == 2\n"}]
 
 
@@ -49,9 +50,9 @@ def bwrap_without_userns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_run_tests_without_bwrap_is_refused_in_one_line(
     no_bwrap: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    script = Path(__file__).parents[1] / "actors" / "demo" / "script.json"
     run_dir = tmp_path / "run"
-    code = main(["run", "task", "--script", str(script), "--run-tests", "--run-dir", str(run_dir)])
+    args = ["run", "task", "--script", str(DEMO_SCRIPT), "--run-tests", "--run-dir", str(run_dir)]
+    code = main(args)
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1
@@ -98,9 +99,8 @@ def test_sandbox_none_runs_and_is_recorded(run_dir: Path) -> None:
 
 @needs_bwrap
 def test_the_cli_records_the_sandbox_choice(tmp_path: Path) -> None:
-    script = Path(__file__).parents[1] / "actors" / "demo" / "script.json"
     run_dir = tmp_path / "run"
-    args = ["run", "task", "--script", str(script), "--run-dir", str(run_dir)]
+    args = ["run", "task", "--script", str(DEMO_SCRIPT), "--run-dir", str(run_dir)]
     assert main([*args, "--sandbox", "bwrap"]) in (0, 1)
     assert of_type(run_dir, WorkflowStarted)[0].config.sandbox == "bwrap"
 
@@ -119,3 +119,16 @@ def test_a_replay_without_bwrap_shows_the_recorded_sandbox(
     report = replay(run_dir)
     assert report.ok
     assert f"recorded under bwrap {version}, here: no bubblewrap" in report.verdict
+
+
+def test_a_fork_with_tests_and_no_sandbox_is_refused_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "source"
+    Supervisor(FAST, model=scripted()).run("task", source)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap here
+    fork_dir = tmp_path / "fork"
+    args = ["fork", str(source), "--at", "3", "--run-tests", "--run-dir", str(fork_dir)]
+    assert main([*args, "--script", str(DEMO_SCRIPT)]) == 2
+    assert "install bubblewrap" in capsys.readouterr().err
+    assert not fork_dir.exists()
