@@ -162,3 +162,19 @@ def test_a_command_that_cannot_start_is_an_error(tmp_path: Path) -> None:
     root = tree(tmp_path, **{"x.py": ""})
     ran = run_tests(root, ("no-such-test-runner",), timeout=30, policy="none")
     assert (ran.outcome, ran.exit_code) == ("error", 127)
+
+
+def test_a_test_that_closes_its_output_and_hangs_still_times_out(tmp_path: Path) -> None:
+    quiet = (
+        "import os, time\n\n"
+        "def test_q():\n"
+        "    for fd in os.listdir('/proc/self/fd'):\n"
+        "        try:\n"
+        "            if os.readlink(f'/proc/self/fd/{fd}').startswith('pipe:'):\n"
+        "                os.close(int(fd))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    time.sleep(300)\n"
+    )
+    ran = run_tests(tree(tmp_path, **{"test_q.py": quiet}), timeout=3, policy="none")
+    assert (ran.outcome, ran.timed_out) == ("timeout", True)

@@ -266,7 +266,11 @@ def _collect(
                 sinks[fd].feed(chunk)
                 if out.total > max_output:
                     return False, True
-    proc.wait(timeout=max(0.0, deadline - time.monotonic()) + 1)
+    # Every pipe is closed; the command may still run (it closed its output and went on).
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return True, False
     return False, False
 
 
