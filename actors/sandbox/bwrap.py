@@ -56,8 +56,12 @@ def interpreter_paths() -> tuple[str, ...]:
     the directories that ``.pth`` files add (editable installs of the dependencies)."""
     found: list[str] = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     found += [p for p in sysconfig.get_paths().values()]
-    found += site.getsitepackages()
-    for directory in site.getsitepackages():
+    sites = site.getsitepackages()
+    user_site = site.getusersitepackages()
+    if site.ENABLE_USER_SITE and user_site in sys.path:  # ``pip install --user`` deps
+        sites.append(user_site)
+    found += sites
+    for directory in sites:
         found += _pth_dirs(Path(directory))
     return tuple(_outermost(p for p in found if os.path.isdir(p)))
 
