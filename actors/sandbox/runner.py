@@ -193,6 +193,7 @@ def _run(
                 pass_fds=(write_status,) if confined else (),
             )
         except OSError as exc:
+            os.close(read_status)
             return Completed(
                 started=False,
                 exit_code=None,
