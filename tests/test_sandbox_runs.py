@@ -18,7 +18,7 @@ from _workflow import FAST, KEY, answer, scripted
 
 from actors import Supervisor
 from actors.models.prompts import render_tests
-from actors.sandbox import Limits
+from actors.sandbox import Limits, Sandbox, run_confined
 from actors.testrun import run_tests, stop_running_tests
 from events import SandboxPolicy, TestsRan
 
@@ -178,3 +178,10 @@ def test_a_test_that_closes_its_output_and_hangs_still_times_out(tmp_path: Path)
     )
     ran = run_tests(tree(tmp_path, **{"test_q.py": quiet}), timeout=3, policy="none")
     assert (ran.outcome, ran.timed_out) == ("timeout", True)
+
+
+def test_a_sandbox_that_cannot_be_spawned_reports_it(tmp_path: Path) -> None:
+    gone = Sandbox(kind="bwrap", version="0", binary=str(tmp_path / "no-bwrap"))
+    done = run_confined(tree(tmp_path, **{"x.py": ""}), ("true",), timeout=10, sandbox=gone)
+    assert (done.started, done.exit_code) == (False, None)
+    assert "cannot start the tests" in done.output
