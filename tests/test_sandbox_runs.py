@@ -185,3 +185,11 @@ def test_a_sandbox_that_cannot_be_spawned_reports_it(tmp_path: Path) -> None:
     done = run_confined(tree(tmp_path, **{"x.py": ""}), ("true",), timeout=10, sandbox=gone)
     assert (done.started, done.exit_code) == (False, None)
     assert "cannot start the tests" in done.output
+
+
+@needs_bwrap
+def test_a_hidden_path_inside_the_interpreter_is_empty_in_the_sandbox(tmp_path: Path) -> None:
+    hidden = Path(msgspec.__file__).parent  # as a run directory inside a venv would be
+    probe = f"import os\n\ndef test_p():\n    assert os.listdir({str(hidden)!r}) == []\n"
+    ran = run_tests(tree(tmp_path, **{"test_p.py": probe}), timeout=30, hidden=(hidden,))
+    assert ran.outcome == "passed", ran.output
