@@ -222,7 +222,10 @@ class ReviewerActor(Agent):
             if isinstance(ev, TestsRan):
                 return ev
         tests = run_workspace_tests(
-            Path(work.workspace), timeout=work.config.test_timeout, round=work.round
+            Path(work.workspace),
+            timeout=work.config.test_timeout,
+            round=work.round,
+            policy=work.config.sandbox,
         )
         answer.append(tests)
         return tests

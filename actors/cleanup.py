@@ -20,17 +20,34 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-__all__ = ["process_group", "scratch_dir", "stop_children", "stopping"]
+__all__ = ["on_stop", "process_group", "reset", "scratch_dir", "stop_children", "stopping"]
 
 _lock = threading.Lock()
 _groups: set[int] = set()
 _scratch: set[Path] = set()
 _stopping = threading.Event()
 _stopped: set[int | Path] = set()  # what stop_children killed or removed
+_stoppers: list[Callable[[], object]] = []  # registries of their own (the sandbox's runs)
+
+
+def reset() -> None:
+    """Forget an earlier :func:`stop_children`: for a process that handled the interrupt
+    and goes on (an embedding application, a test), so later runs are not parked."""
+    with _lock:
+        _stopping.clear()
+        _stopped.clear()
+
+
+def on_stop(stopper: Callable[[], object]) -> None:
+    """Have :func:`stop_children` also call ``stopper`` (a module that tracks its own
+    children, as the sandbox's runner does, kills them there)."""
+    with _lock:
+        if stopper not in _stoppers:
+            _stoppers.append(stopper)
 
 
 def stopping() -> bool:
@@ -83,4 +100,9 @@ def stop_children() -> tuple[int, int]:
             os.killpg(pgid, signal.SIGKILL)
     for path in dirs:
         shutil.rmtree(path, ignore_errors=True)
+    with _lock:
+        stoppers = list(_stoppers)
+    for stopper in stoppers:
+        with suppress(Exception):  # the process is going away: stop what can be stopped
+            stopper()
     return len(groups), len(dirs)

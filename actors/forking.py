@@ -16,6 +16,7 @@ from actors.models import Model
 from actors.replaying import copy_lines
 from actors.supervisor import Supervisor, WorkflowResult
 from actors.supervisor_actor import EventListener, new_workflow_id
+from actors.testrun import require_sandbox
 from events import Forked, UsageError, WorkflowConfig
 from store import LOG_NAME, EventLog, WorkflowFold
 from store.materialize import materialize
@@ -56,6 +57,7 @@ def fork(
         check_fork_point(source.path, events, at)
     state = fold.snapshot()
     new_config = config or (overrides(state.config) if overrides else None)
+    require_sandbox(new_config or state.config)  # refuse before writing the fork
     workflow_id = new_workflow_id()
     out = Path(new_run_dir or Path("runs") / workflow_id)
     if (out / LOG_NAME).exists():

@@ -1,54 +1,21 @@
 """structlog set-up for agentlog: console or JSON lines on stderr, with secrets scrubbed.
 
-Every log record passes :func:`scrub_secrets`, which masks the values of the secret
-environment variables and anything shaped like an Anthropic key, so a key can never
-reach a log even when an exception message carries it.
+Every log record passes :func:`scrub_secrets`, which masks secrets with the one scrubber
+(:func:`actors.secrets.redact`), so a key can never reach a log even when an exception
+message carries it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import msgspec
-
+from actors.secrets import SECRET_ENV_VARS, redact, redact_event
 from store._logging import configure_on_first_use
 
 __all__ = ["SECRET_ENV_VARS", "configure_logging", "redact", "redact_event", "scrub_secrets"]
-
-E = TypeVar("E", bound=msgspec.Struct)
-
-#: Environment variables whose values are secrets.
-SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CONVEX_DEPLOY_KEY")
-_KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
-_MASK = "[redacted]"
-
-
-def redact(text: str) -> str:
-    """``text`` with every known secret value and key-shaped token masked."""
-    for name in SECRET_ENV_VARS:
-        value = os.environ.get(name)
-        if value and len(value) >= 8 and value in text:
-            text = text.replace(value, _MASK)
-    return _KEY_SHAPE.sub(_MASK, text)
-
-
-def redact_event(event: E) -> E:
-    """``event`` with secrets masked in every string field (task, messages, responses, files).
-
-    The event's JSON is searched once; only an event that holds a secret is rebuilt, so
-    the common case costs one encode.
-    """
-    data = msgspec.json.encode(event)
-    text = data.decode("utf-8")
-    clean = redact(text)
-    if clean == text:
-        return event
-    return msgspec.json.decode(clean.encode("utf-8"), type=type(event))
 
 
 def _scrub(value: Any) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from actors.models import NonDeterminism, ReplayModel
+from actors.sandbox import sandbox_change
 from actors.supervisor_actor import DRIVE, SupervisorActor, SupervisorOptions
 from events import (
     Event,
@@ -57,12 +58,15 @@ class ReplayReport(msgspec.Struct, frozen=True, kw_only=True):
     step: str | None = None
     detail: str = ""
     finished: bool = True
+    #: How the recorded tests' sandbox differs from this machine's ("" when it does not).
+    sandbox: str = ""
 
     @property
     def verdict(self) -> str:
         """One line for a terminal."""
         if self.ok:
             tail = "" if self.finished else " (the recorded run had not finished)"
+            tail += f" (recorded test results served: {self.sandbox})" if self.sandbox else ""
             return f"replay ok: {self.replayed} events identical, no network{tail}"
         where = f"seq {self.seq}" if self.seq is not None else "the end"
         return f"NonDeterminism at {where} (step {self.step or '-'}): {self.detail}"
@@ -165,7 +169,10 @@ def replay(run_dir: str | Path) -> ReplayReport:
     try:
         copy_lines(log.path, scratch / LOG_NAME, max(1, own - 1))
         error = _drive(scratch, model, options, retries, log)
-        return _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
+        report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
+        if report.ok:  # served recorded test results: say if they came from another sandbox
+            report = msgspec.structs.replace(report, sandbox=sandbox_change(answers))
+        return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

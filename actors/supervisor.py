@@ -30,6 +30,7 @@ from actors.supervisor_actor import (
     new_workflow_id,
     order_violation,
 )
+from actors.testrun import require_sandbox
 from events import (
     CodeChange,
     Plan,
@@ -165,6 +166,7 @@ class Supervisor:
             raise UsageError(
                 f"{path}: already holds a run; use `agentlog resume {path}` or another --run-dir"
             )
+        require_sandbox(self.config)
         path.mkdir(parents=True, exist_ok=True)
         model = self._model(self.config.model)
         config = msgspec.structs.replace(self.config, model=self.config.model or model.name)
@@ -197,6 +199,8 @@ class Supervisor:
         sup = cls(model=model, listeners=listeners)
 
         def choose(state: WorkflowState) -> Model:
+            if not state.ended:
+                require_sandbox(state.config)  # the tests to come need their sandbox
             sup.config = state.config
             return sup._model(state.config.model)
 

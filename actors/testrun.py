@@ -1,30 +1,49 @@
-"""The Reviewer's evidence: run the workspace's tests in ``files/`` and record the outcome.
+"""The Reviewer's evidence: run the workspace's tests in a sandbox and record the outcome.
 
-The tests are model-written code, so they run in a subprocess with a timeout, a scrubbed
-environment (no API keys or tokens, only what a Python test run needs) and output capped
-in size. The whole process group is killed on timeout.
+The tests are model-written code: they run confined by :mod:`actors.sandbox` (bubblewrap,
+resource limits, a scratch copy of the tree as the only writable place, an allow-listed
+environment), or unconfined only when the user chose ``--sandbox none``. What they print
+is masked with the one secret scrubber before it becomes a ``TestsRan`` event, so it
+reaches neither the log nor the Reviewer's request with a secret in it.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
-import signal
-import subprocess
+import re
 import sys
-import tempfile
-import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from actors import cleanup
-from events import TestsRan
+from actors.sandbox import (
+    CANNOT_RUN,
+    DEFAULT_LIMITS,
+    KEPT_OUTPUT,
+    Completed,
+    Limits,
+    SandboxUnavailable,
+    limits_hit,
+    resolve,
+    run_confined,
+    stop_all,
+)
+from actors.secrets import redact
+from events import SandboxPolicy, TestOutcome, TestsRan, WorkflowConfig
 
-__all__ = ["OUTPUT_LIMIT", "run_workspace_tests", "tests_command"]
+__all__ = [
+    "OUTPUT_LIMIT",
+    "require_sandbox",
+    "run_tests",
+    "run_workspace_tests",
+    "stop_running_tests",
+    "tests_command",
+]
 
 #: Bytes of test output kept (head and tail) in ``TestsRan.output``.
-OUTPUT_LIMIT = 16_384
-_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR")
+OUTPUT_LIMIT = KEPT_OUTPUT
+#: pytest's exit code for "no tests were collected".
+_PYTEST_NO_TESTS = 5
+_UNITTEST_RAN_NONE = re.compile(r"^Ran 0 tests in ", re.MULTILINE)
 
 
 def tests_command() -> tuple[str, ...]:
@@ -34,73 +53,93 @@ def tests_command() -> tuple[str, ...]:
     return (sys.executable, "-m", "unittest", "discover", "-q")
 
 
-def _scrubbed_env(workspace: Path) -> dict[str, str]:
-    env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
-    env.update(
-        HOME=str(workspace),
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONHASHSEED="0",
-        PYTHONPATH=str(workspace),
-    )
-    return env
+def require_sandbox(config: WorkflowConfig) -> None:
+    """Refuse, before anything runs, a workflow whose tests would have no sandbox.
 
-
-def _cap(data: bytes) -> tuple[str, bool]:
-    if len(data) <= OUTPUT_LIMIT:
-        return data.decode("utf-8", "replace"), False
-    half = OUTPUT_LIMIT // 2
-    cut = len(data) - 2 * half
-    text = data[:half] + f"\n… [{cut} bytes cut] …\n".encode() + data[-half:]
-    return text.decode("utf-8", "replace"), True
-
-
-def run_workspace_tests(workspace: Path, *, timeout: float, round: int = 0) -> TestsRan:
-    """Run the tests of a copy of ``workspace``; describe the run as a ``TestsRan`` event.
-
-    The copy keeps ``files/`` exactly the Coder's files: whatever the tests write (caches,
-    outputs, deleted files) is thrown away with the scratch directory.
+    Raises :class:`~actors.sandbox.SandboxUnavailable` (one line: install bubblewrap, or
+    accept the risk with ``--sandbox none``) when ``run_tests`` is on and the policy cannot
+    be met here.
     """
-    with (
-        tempfile.TemporaryDirectory(prefix="agentlog-tests-") as scratch,
-        cleanup.scratch_dir(scratch),
-    ):
-        copy = Path(scratch) / "workspace"
-        shutil.copytree(workspace, copy, symlinks=True)
-        return _run(copy, timeout=timeout, round=round)
+    if config.run_tests:
+        resolve(config.sandbox)
 
 
-def _run(workspace: Path, *, timeout: float, round: int) -> TestsRan:
-    command = tests_command()
-    shown = ("python", *command[1:])
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        command,
-        cwd=workspace,
-        env=_scrubbed_env(workspace),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+def stop_running_tests() -> int:
+    """Kill every test run in progress and remove its scratch copy (for SIGTERM)."""
+    return stop_all()
+
+
+def run_workspace_tests(
+    workspace: Path, *, timeout: float, round: int = 0, policy: SandboxPolicy = "auto"
+) -> TestsRan:
+    """The Reviewer's test run: the default command on a copy of ``workspace``; the run
+    directory holding it stays out of the sandbox's view."""
+    return run_tests(
+        workspace, timeout=timeout, policy=policy, round=round, hidden=(workspace.parent,)
     )
-    timed_out = False
-    with cleanup.process_group(proc.pid):
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-    output, truncated = _cap(out)
+
+
+def run_tests(
+    tree: Path,
+    command: Sequence[str] | None = None,
+    *,
+    timeout: float,
+    policy: SandboxPolicy = "auto",
+    round: int = 0,
+    hidden: Sequence[Path] = (),
+    limits: Limits = DEFAULT_LIMITS,
+) -> TestsRan:
+    """Run ``command`` (default :func:`tests_command`) on a scratch copy of ``tree`` under
+    ``policy``; describe the run as a ``TestsRan`` event.
+
+    ``tree`` is left exactly as it was: whatever the tests write (caches, outputs, deleted
+    files) is thrown away with the scratch copy. A policy that cannot be met here gives an
+    ``error`` outcome: the tests never run unconfined unless the policy is ``none``.
+    """
+    argv = tuple(command) if command is not None else tests_command()
+    shown = tuple("python" if arg == sys.executable else arg for arg in argv)
+    try:
+        sandbox = resolve(policy)
+    except SandboxUnavailable as exc:
+        return TestsRan(
+            actor="reviewer",
+            command=shown,
+            exit_code=None,
+            output=f"the tests were not run: {exc}",
+            outcome="error",
+            round=round,
+        )
+    done = run_confined(tree, argv, timeout=timeout, sandbox=sandbox, limits=limits, hidden=hidden)
+    output = redact(done.output)
     return TestsRan(
         actor="reviewer",
         command=shown,
-        exit_code=None if timed_out else proc.returncode,
+        exit_code=done.exit_code,
         output=output,
-        truncated=truncated,
-        timed_out=timed_out,
-        duration_ms=_ms(time.monotonic() - start),
+        truncated=done.truncated,
+        timed_out=done.timed_out,
+        duration_ms=_ms(done.duration_s),
         round=round,
+        outcome=_outcome(done, argv),
+        sandbox=sandbox.kind,
+        sandbox_version=sandbox.version,
+        limits_hit=limits_hit(done.exit_code, output, output_exceeded=done.output_exceeded),
     )
+
+
+def _outcome(done: Completed, argv: Sequence[str]) -> TestOutcome:
+    if not done.started or (done.exit_code == 127 and done.output.startswith(CANNOT_RUN)):
+        return "error"
+    if done.timed_out:
+        return "timeout"
+    words = " ".join(argv)
+    # unittest exits 0 (5 from Python 3.12) after "Ran 0 tests": nothing was checked.
+    ran_none = _UNITTEST_RAN_NONE.search(done.output) is not None
+    if "unittest" in words and done.exit_code in (0, _PYTEST_NO_TESTS) and ran_none:
+        return "no_tests"
+    if done.exit_code == _PYTEST_NO_TESTS and "pytest" in words:
+        return "no_tests"
+    return "passed" if done.exit_code == 0 else "failed"
 
 
 def _ms(seconds: float) -> float:

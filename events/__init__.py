@@ -25,7 +25,7 @@ from events.codec import (
     line_body,
     to_dict,
 )
-from events.config import WorkflowConfig
+from events.config import SandboxPolicy, WorkflowConfig
 from events.errors import EXIT_FAILED, EXIT_USAGE, AgentlogError, CorruptLine, UsageError
 from events.types import (
     EVENT_TYPES,
@@ -42,6 +42,7 @@ from events.types import (
     StepFailed,
     StepSkipped,
     StepStarted,
+    TestOutcome,
     TestsRan,
     UnknownEvent,
     Usage,
@@ -75,11 +76,13 @@ __all__ = [
     "Review",
     "ReviewComment",
     "ReviewProduced",
+    "SandboxPolicy",
     "Severity",
     "Step",
     "StepFailed",
     "StepSkipped",
     "StepStarted",
+    "TestOutcome",
     "TestsRan",
     "UnknownEvent",
     "UnloggableEvent",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ["WorkflowConfig"]
+__all__ = ["SandboxPolicy", "WorkflowConfig"]
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
+#: Values of ``WorkflowConfig.sandbox``.
+SandboxPolicy = Literal["auto", "bwrap", "none"]
 
 
 class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
@@ -26,6 +28,9 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_revisions: NonNegative = 0
     run_tests: bool = False
     test_timeout: Positive = 120.0
+    #: Where ``run_tests`` runs the model's code: ``auto`` (bubblewrap, refusing when it is
+    #: missing), ``bwrap`` (the same, named), ``none`` (unconfined, the user's choice).
+    sandbox: SandboxPolicy = "auto"
     backoff_base: Annotated[float, msgspec.Meta(ge=0)] = 1.0
     backoff_max: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     max_tokens: Annotated[int, msgspec.Meta(gt=0)] = 32000

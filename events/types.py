@@ -31,6 +31,7 @@ __all__ = [
     "StepFailed",
     "StepSkipped",
     "StepStarted",
+    "TestOutcome",
     "TestsRan",
     "UnknownEvent",
     "Usage",
@@ -42,6 +43,8 @@ __all__ = [
 Step = Literal["plan", "code", "review"]
 #: The workflow's steps in the order the supervisor enforces.
 STEPS: tuple[Step, ...] = ("plan", "code", "review")
+#: How a test run ended (see :class:`TestsRan`).
+TestOutcome = Literal["passed", "failed", "no_tests", "timeout", "error"]
 
 
 class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True, gc=False):
@@ -189,6 +192,16 @@ class TestsRan(EventBase, frozen=True, kw_only=True):
     timed_out: bool = False
     duration_ms: float = 0.0
     round: int = 0
+    #: ``passed``, ``failed``, ``no_tests`` (the command found nothing to run), ``timeout``
+    #: or ``error`` (the tests could not be started); empty in logs older than the field.
+    outcome: TestOutcome | Literal[""] = ""
+    #: Which sandbox confined the run (``bwrap`` or ``none``) and its version; empty in logs
+    #: older than the fields (those runs were unconfined).
+    sandbox: str = ""
+    sandbox_version: str = ""
+    #: Resource limits the run ran into (``cpu``, ``memory``, ``processes``, ``file_size``,
+    #: ``output``).
+    limits_hit: tuple[str, ...] = ()
 
     @property
     def step(self) -> Step:

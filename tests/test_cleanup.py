@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from actors import cleanup
+
+
+@pytest.fixture(autouse=True)
+def _forget_the_stop() -> Iterator[None]:
+    """These tests stop children in the test process itself, which goes on afterwards."""
+    yield
+    cleanup.reset()
 
 
 def _sleeper() -> subprocess.Popen[bytes]:

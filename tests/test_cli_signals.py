@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 from _cli import CLI, write_script
+from _sandbox import needs_bwrap, processes_with
 from _workflow import APPROVE, CODE, PLAN
 
 from store import EventLog, workflow_state
@@ -77,7 +80,18 @@ def test_an_interrupt_kills_the_running_tests_and_leaves_the_run_resumable(
     script = write_script(tmp_path / "s.json", code=[{"tool_input": {"files": files, "notes": ""}}])
     run_dir = tmp_path / "run"
     run = subprocess.Popen(
-        [*CLI, "run", "t", "--script", str(script), "--run-dir", str(run_dir), "--run-tests"],
+        [
+            *CLI,
+            "run",
+            "t",
+            "--script",
+            str(script),
+            "--run-dir",
+            str(run_dir),
+            "--run-tests",
+            "--sandbox",
+            "none",
+        ],  # the test reports its pid and cwd through a host file
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -100,3 +114,51 @@ def test_an_interrupt_kills_the_running_tests_and_leaves_the_run_resumable(
     state = workflow_state(EventLog(run_dir).read())
     assert state.status == "running"  # resumable; no made-up test result was recorded
     assert "TestsRan" not in (run_dir / "events.jsonl").read_text()
+
+
+@needs_bwrap
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_an_interrupt_kills_sandboxed_tests_and_removes_their_scratch(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    marker = f"agentlog-signal-{uuid.uuid4().hex}"
+    scratches = set(Path(tempfile.gettempdir()).glob("agentlog-tests-*"))
+    slow_test = (
+        "import subprocess, sys\n\n\ndef test_slow():\n"
+        f"    subprocess.run([sys.executable, '-c', 'import time; time.sleep(60)', {marker!r}])\n"
+    )
+    files = [{"path": "test_slow.py", "content": slow_test}]
+    script = write_script(tmp_path / "s.json", code=[{"tool_input": {"files": files, "notes": ""}}])
+    run_dir = tmp_path / "run"
+    run = subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "t",
+            "--script",
+            str(script),
+            "--run-dir",
+            str(run_dir),
+            "--run-tests",
+            "--sandbox",
+            "bwrap",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while not processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with(marker)
+    run.send_signal(sig)
+    out, err = run.communicate(timeout=30)
+    assert run.returncode == code, err
+    assert f"agentlog resume {run_dir}" in out
+    deadline = time.monotonic() + 10
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with(marker) == []
+    assert set(Path(tempfile.gettempdir()).glob("agentlog-tests-*")) <= scratches
+    assert workflow_state(EventLog(run_dir).read()).status == "running"

@@ -132,6 +132,12 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="run the workspace's tests and show the result to the Reviewer",
     )
+    parser.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "none"),
+        help="where --run-tests runs the model's code: bubblewrap (auto, bwrap; refused "
+        "when missing) or none (unconfined, at your risk); recorded in the log",
+    )
     _script_arg(parser)
 
 

@@ -41,6 +41,7 @@ _OVERRIDES = (
     "step_timeout",
     "run_tests",
     "max_tokens",
+    "sandbox",
 )
 
 
@@ -228,11 +229,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from actors.demo import DEMO_CONFIG, demo_model, demo_task
+    from actors.demo import demo_config, demo_model, demo_task
     from actors.supervisor import new_workflow_id
 
     run_dir = args.run_dir or str(Path("runs") / f"demo-{new_workflow_id()[3:]}")
-    return _go(Supervisor(DEMO_CONFIG, model=demo_model()), demo_task(), run_dir, args.json)
+    config, note = demo_config()
+    if note:
+        print(f"agentlog: note: {note}", file=sys.stderr)
+    return _go(Supervisor(config, model=demo_model()), demo_task(), run_dir, args.json)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

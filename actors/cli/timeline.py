@@ -85,8 +85,16 @@ def summarize(event: Event | UnknownEvent) -> str:
             paths = ", ".join(f.path for f in code.files[:4])
             more = f" +{len(code.files) - 4}" if len(code.files) > 4 else ""
             return f"{plural(len(code.files), 'file')}: {paths}{more}"
-        case TestsRan(command=command, exit_code=code, timed_out=timed_out):
+        case TestsRan(command=command, exit_code=code, timed_out=timed_out, outcome=outcome):
             result = "timed out" if timed_out else f"exit {code}"
+            if outcome in ("no_tests", "error"):
+                result += f" ({outcome.replace('_', ' ')})"
+            if event.sandbox == "none":
+                result += ", unconfined"
+            elif event.sandbox:
+                result += f" in {event.sandbox} {event.sandbox_version}".rstrip()
+            if event.limits_hit:
+                result += f", limits hit: {', '.join(event.limits_hit)}"
             return f"{' '.join(command)} → {result}"
         case ReviewProduced(review=review):
             comments = plural(len(review.comments), "comment")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from importlib import resources
 
+import msgspec
+
 from actors.models import ScriptedModel
+from actors.sandbox import resolve_trusted
 from events import WorkflowConfig
 
-__all__ = ["DEMO_CONFIG", "demo_model", "demo_task"]
+__all__ = ["DEMO_CONFIG", "demo_config", "demo_model", "demo_task"]
 
 #: Settings of the demo run: one revision round, tests on, short backoff.
 DEMO_CONFIG = WorkflowConfig(
@@ -22,6 +25,16 @@ DEMO_CONFIG = WorkflowConfig(
     backoff_base=0.05,
     step_timeout=60.0,
 )
+
+
+def demo_config() -> tuple[WorkflowConfig, str | None]:
+    """The demo's settings for this machine, and a note when its tests run unconfined.
+
+    The demo's code is ours, so without bubblewrap its tests may run unconfined (recorded
+    as ``sandbox: none``); the note says so.
+    """
+    policy, note = resolve_trusted(DEMO_CONFIG.sandbox)
+    return msgspec.structs.replace(DEMO_CONFIG, sandbox=policy), note
 
 
 def demo_task() -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import email.utils
 import math
-import os
-import re
 import threading
 import time
 from collections.abc import Mapping
@@ -22,6 +20,7 @@ from actors.models.base import ModelRequest, ModelResponse
 from actors.models.defaults import MODEL_ENV, default_model, model_key
 from actors.models.errors import ErrorKind, ModelError
 from actors.models.tool_choice import rejects_forcing, tool_choice
+from actors.secrets import redact as scrub_secrets
 from events import Usage
 from store._logging import get_logger
 
@@ -38,21 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["AnthropicModel", "parse_retry_after", "scrub_secrets"]
 
 log = get_logger("agentlog.models")
-
-_KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
-_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
-_REDACTED = "[redacted]"
-
-
-def scrub_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` with each of ``secrets`` and anything shaped like an Anthropic key redacted.
-
-    The key variables of the environment are always treated as secrets.
-    """
-    known = [s for s in (*secrets, *(os.environ.get(n, "") for n in _SECRET_ENV)) if len(s) >= 8]
-    for secret in sorted(set(known), key=len, reverse=True):
-        text = text.replace(secret, _REDACTED)
-    return _KEY_PATTERN.sub("sk-ant-" + _REDACTED, text)
 
 
 class AnthropicModel:

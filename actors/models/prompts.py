@@ -231,15 +231,37 @@ def render_review(review: Review) -> str:
     return "\n".join(lines)
 
 
+_OUTCOMES = {
+    "passed": "passed",
+    "failed": "failed",
+    "no_tests": "no tests ran",
+    "timeout": "timed out",
+    "error": "could not run",
+}
+
+
 def render_tests(tests: TestsRan) -> str:
-    """The test run: command, outcome and output (noting truncation)."""
-    if tests.timed_out:
+    """The test run: command, outcome, sandbox, limits hit and output (noting truncation).
+
+    A run recorded before outcomes existed renders as it did then, so replays of old logs
+    send the same requests.
+    """
+    if tests.outcome:
+        outcome = _OUTCOMES[tests.outcome]
+        if tests.exit_code is not None:
+            outcome += f" (exit code {tests.exit_code})"
+    elif tests.timed_out:
         outcome = "timed out"
     elif tests.exit_code is None:
         outcome = "did not run to completion"
     else:
         outcome = f"exit code {tests.exit_code}"
-    lines = [f"Command: {' '.join(tests.command)}", f"Outcome: {outcome}", "Output:"]
+    lines = [f"Command: {' '.join(tests.command)}", f"Outcome: {outcome}"]
+    if tests.sandbox:
+        lines.append(f"Sandbox: {tests.sandbox} {tests.sandbox_version}".rstrip())
+    if tests.limits_hit:
+        lines.append(f"Limits hit: {', '.join(tests.limits_hit)}")
+    lines.append("Output:")
     lines.append(tests.output)
     if tests.truncated:
         lines.append("(output truncated)")

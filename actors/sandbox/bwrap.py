@@ -1,0 +1,161 @@
+"""The bubblewrap command line of a test run: what the tests can see and where they write.
+
+The tests see a read-only system (``/usr`` and its merged-usr links, an allow-list of
+``/etc``), the interpreter with its standard library and site-packages (the workspace's
+dependencies), a fresh ``/proc`` of their own PID namespace and a minimal ``/dev``. The
+scratch copy of the tree (``/workspace``) and the scratch ``/tmp`` are the only writable
+places. Nothing else of the host exists inside: no ``$HOME``, no run directory, no
+parent's ``/proc``, no network but a loopback of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import site
+import sys
+import sysconfig
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from actors.sandbox.policy import namespace_args
+
+__all__ = ["TMP", "WORKSPACE", "bwrap_args", "interpreter_paths"]
+
+#: Where the tests find the tree and their temporary directory inside the sandbox.
+WORKSPACE = "/workspace"
+TMP = "/tmp"
+
+_SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+_ETC = (
+    "alternatives",
+    "ca-certificates",
+    "group",
+    "host.conf",
+    "hosts",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "locale.alias",
+    "localtime",
+    "mime.types",
+    "nsswitch.conf",
+    "os-release",
+    "passwd",
+    "pki",
+    "protocols",
+    "services",
+    "ssl",
+    "timezone",
+)
+
+
+@functools.cache
+def interpreter_paths() -> tuple[str, ...]:
+    """The directories the interpreter needs: its prefixes, stdlib and site-packages, and
+    the directories that ``.pth`` files add (editable installs of the dependencies)."""
+    found: list[str] = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    found += [p for p in sysconfig.get_paths().values()]
+    sites = site.getsitepackages()
+    user_site = site.getusersitepackages()
+    if site.ENABLE_USER_SITE and user_site in sys.path:  # ``pip install --user`` deps
+        sites.append(user_site)
+    found += sites
+    for directory in sites:
+        found += _pth_dirs(Path(directory))
+    return tuple(_outermost(p for p in found if os.path.isdir(p)))
+
+
+def _pth_dirs(site_dir: Path) -> list[str]:
+    dirs: list[str] = []
+    try:
+        pth_files = sorted(site_dir.glob("*.pth"))
+    except OSError:
+        return dirs
+    for pth in pth_files:
+        try:
+            lines = pth.read_text("utf-8", "replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.strip()
+            if line and not line.startswith(("#", "import ", "import\t")):
+                dirs.append(str((site_dir / line).resolve()))
+    return dirs
+
+
+def _within(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    """Distinct real paths with none inside another (binding the outer one covers both)."""
+    real = sorted({os.path.realpath(p) for p in paths})
+    kept: list[str] = []
+    for p in real:
+        if not any(_within(p, k) for k in kept):
+            kept.append(p)
+    return [k for k in kept if k != "/"]
+
+
+def _system_args() -> list[str]:
+    args: list[str] = []
+    for name in _SYSTEM:
+        host = f"/{name}"
+        if os.path.islink(host):
+            args += ["--symlink", os.readlink(host), host]
+        elif os.path.isdir(host):
+            args += ["--ro-bind", host, host]
+    for name in _ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def bwrap_args(
+    binary: str,
+    *,
+    workspace: Path,
+    tmp: Path,
+    hidden: Sequence[Path] = (),
+    status_fd: int,
+) -> list[str]:
+    """bwrap's argv up to ``--`` for a run in ``workspace`` with ``tmp`` as its ``/tmp``.
+
+    ``hidden`` are host paths that must not be visible even when an interpreter directory
+    contains them (the run directory): each gets an empty read-only directory over it.
+    """
+    root = os.geteuid() == 0
+    args = [binary, *namespace_args()]
+    if root:
+        # Root keeps no capability but the two that drop to ``nobody`` before the exec.
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    args += _system_args()
+    args += ["--bind", str(workspace), WORKSPACE, "--bind", str(tmp), TMP]
+    made: set[str] = set()
+    for path in interpreter_paths():
+        if any(_within(path, top) for top in ("/usr", "/proc", "/dev")):
+            continue
+        # bwrap would make the missing parents 0700, closed to an unprivileged user.
+        for parent in reversed(Path(path).parents[:-1]):
+            name = str(parent)
+            if name not in made and not any(_within(name, top) for top in ("/usr", TMP)):
+                made.add(name)
+                args += ["--perms", "0755", "--dir", name]
+        args += ["--ro-bind", path, path]
+    for hide in hidden:
+        real = os.path.realpath(hide)
+        if any(_within(real, p) for p in interpreter_paths()):
+            args += ["--tmpfs", real, "--remount-ro", real]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        WORKSPACE,
+        "--hostname",
+        "sandbox",
+        "--json-status-fd",
+        str(status_fd),
+    ]
+    return args

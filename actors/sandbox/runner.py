@@ -1,0 +1,330 @@
+"""Run a command on a scratch copy of a tree, confined, bounded and killable as a whole.
+
+:func:`run_confined` copies the tree into a scratch directory (the only place the command
+may write), starts the command under the resolved :class:`Sandbox` with the resource
+limits applied, reads its output against a deadline (an orphan holding the pipe cannot
+stall the caller: at the deadline the run is killed and the pipe abandoned, never waited
+on), and removes the scratch directory. :func:`stop_all` kills every run in progress and
+removes its scratch directory, for a signal handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from actors import cleanup
+from actors.sandbox.bwrap import TMP, WORKSPACE, bwrap_args
+from actors.sandbox.limits import DEFAULT_LIMITS, NOBODY, Limits
+from actors.sandbox.policy import Sandbox
+
+__all__ = ["KEPT_OUTPUT", "Completed", "run_confined", "stop_all"]
+
+#: Bytes of output kept (head and tail) of what a run printed.
+KEPT_OUTPUT = 16_384
+#: How long output is still read after the command ended (an orphan may hold the pipe).
+_DRAIN = 0.5
+_KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
+
+
+class Completed(msgspec.Struct, frozen=True, kw_only=True):
+    """How a confined run ended. ``exit_code`` is None when it was killed or never started."""
+
+    started: bool
+    exit_code: int | None
+    output: str
+    truncated: bool
+    timed_out: bool
+    output_exceeded: bool
+    duration_s: float
+
+
+class _Capped:
+    """The head and tail of a stream, ``limit`` bytes in all, and its total length."""
+
+    def __init__(self, limit: int) -> None:
+        self.half = limit // 2
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > 2 * self.half:
+                del self.tail[: len(self.tail) - self.half]
+
+    def text(self) -> tuple[str, bool]:
+        tail = bytes(self.tail[-self.half :]) if self.half else b""
+        cut = self.total - len(self.head) - len(tail)
+        if cut <= 0:
+            return (bytes(self.head) + bytes(self.tail)).decode("utf-8", "replace"), False
+        data = bytes(self.head) + f"\n… [{cut} bytes cut] …\n".encode() + tail
+        return data.decode("utf-8", "replace"), True
+
+
+class _Registry:
+    """The runs in progress, so a signal handler can kill them and remove their scratch."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._scratch: set[str] = set()
+
+    def add_scratch(self, path: str) -> None:
+        with self._lock:
+            self._scratch.add(path)
+
+    def drop_scratch(self, path: str) -> None:
+        with self._lock:
+            self._scratch.discard(path)
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs[proc.pid] = proc
+
+    def drop(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.pop(proc.pid, None)
+
+    def stop_all(self) -> int:
+        with self._lock:
+            procs, scratch = list(self._procs.values()), list(self._scratch)
+        for proc in procs:
+            _kill(proc)
+        for path in scratch:
+            _remove(Path(path))
+        return len(procs)
+
+
+_registry = _Registry()
+cleanup.on_stop(lambda: _registry.stop_all())  # an interrupted CLI stops the runs too
+
+
+def stop_all() -> int:
+    """Kill every test run in progress (whole namespaces / process groups) and remove
+    their scratch directories; returns how many runs were killed. Safe from any thread."""
+    return _registry.stop_all()
+
+
+def run_confined(
+    tree: Path,
+    command: Sequence[str],
+    *,
+    timeout: float,
+    sandbox: Sandbox,
+    limits: Limits = DEFAULT_LIMITS,
+    hidden: Sequence[Path] = (),
+) -> Completed:
+    """Run ``command`` in a scratch copy of ``tree`` under ``sandbox``; the copy is removed
+    afterwards, so ``tree`` stays exactly as it was whatever the command does.
+
+    ``hidden`` are host paths (the run directory) that must stay out of the sandbox's view.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="agentlog-tests-"))
+    _registry.add_scratch(str(scratch))
+    try:
+        workspace, tmp = scratch / "workspace", scratch / "tmp"
+        shutil.copytree(tree, workspace, symlinks=True)
+        # bwrap enters the working directory before the tests drop to their user: it must
+        # not be closed to others whatever mode the tree's top directory had.
+        workspace.chmod(0o755)
+        tmp.mkdir()
+        drop = sandbox.kind == "bwrap" and os.geteuid() == 0
+        if drop:
+            _give_to_nobody(scratch)
+        done = _run(workspace, tmp, list(command), timeout, sandbox, limits, hidden, drop)
+        if cleanup.stopping():  # killed by an interrupt: its result would be false, and the
+            threading.Event().wait()  # process is exiting (this daemon thread ends with it)
+        return done
+    finally:
+        _remove(scratch)
+        _registry.drop_scratch(str(scratch))
+
+
+def _run(
+    workspace: Path,
+    tmp: Path,
+    command: list[str],
+    timeout: float,
+    sandbox: Sandbox,
+    limits: Limits,
+    hidden: Sequence[Path],
+    drop: bool,
+) -> Completed:
+    confined = sandbox.kind == "bwrap"
+    # Without a user namespace of its own, a process limit counts every process of the
+    # user (or none, for root): only a sandbox makes it meaningful.
+    inner = limits.wrapper(sys.executable, timeout, processes=confined, drop=drop)
+    read_status, write_status = os.pipe()
+    try:
+        if confined:
+            cwd, home = WORKSPACE, TMP
+            outer = bwrap_args(
+                sandbox.binary, workspace=workspace, tmp=tmp, hidden=hidden, status_fd=write_status
+            )
+            argv = [*outer, "--", *inner, *command]
+        else:
+            cwd, home = str(workspace), str(tmp)
+            argv = [*inner, *command]
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=workspace,
+                env=_environment(cwd, home),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(write_status,) if confined else (),
+            )
+        except OSError as exc:
+            os.close(read_status)
+            return Completed(
+                started=False,
+                exit_code=None,
+                output=f"cannot start the tests: {exc}",
+                truncated=False,
+                timed_out=False,
+                output_exceeded=False,
+                duration_s=time.monotonic() - start,
+            )
+    finally:
+        os.close(write_status)
+    _registry.add(proc)
+    try:
+        assert proc.stdout is not None
+        captured = _Capped(KEPT_OUTPUT)
+        status = _Capped(4096)
+        timed_out, exceeded = _collect(
+            proc, captured, status, read_status, start + timeout, limits.output_bytes
+        )
+    finally:
+        _kill(proc)
+        os.close(read_status)
+        _registry.drop(proc)
+    output, truncated = captured.text()
+    started = not confined or b'"child-pid"' in bytes(status.head)
+    killed = timed_out or exceeded
+    return Completed(
+        started=started,
+        exit_code=None if killed else proc.returncode,
+        output=output,
+        truncated=truncated,
+        timed_out=timed_out,
+        output_exceeded=exceeded,
+        duration_s=time.monotonic() - start,
+    )
+
+
+def _collect(
+    proc: subprocess.Popen[bytes],
+    out: _Capped,
+    status: _Capped,
+    status_fd: int,
+    deadline: float,
+    max_output: int,
+) -> tuple[bool, bool]:
+    """Read output and bwrap's status until both end, the deadline, or too much output.
+
+    Returns ``(timed_out, output_exceeded)``. Once the command has ended, output is read
+    for a short while more and then abandoned: an orphan may hold the pipe open forever.
+    """
+    assert proc.stdout is not None
+    sinks = {proc.stdout.fileno(): out, status_fd: status}
+    with selectors.DefaultSelector() as sel:
+        for fd in sinks:
+            sel.register(fd, selectors.EVENT_READ)
+        ended_at: float | None = None
+        while sinks:
+            now = time.monotonic()
+            if ended_at is None and proc.poll() is not None:
+                ended_at = now
+                deadline = min(deadline, now + _DRAIN)
+            if now >= deadline:
+                return ended_at is None, False
+            for key, _ in sel.select(min(deadline - now, 0.05 if ended_at is None else 0.01)):
+                fd = int(key.fd)
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    sel.unregister(fd)
+                    del sinks[fd]
+                    continue
+                sinks[fd].feed(chunk)
+                if out.total > max_output:
+                    return False, True
+    # Every pipe is closed; the command may still run (it closed its output and went on).
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return True, False
+    return False, False
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the run's process group: bwrap's death takes its whole PID namespace with it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):  # a kernel that will not kill
+        proc.wait(timeout=5)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _environment(cwd: str, home: str) -> dict[str, str]:
+    """The environment of a test run, from an allow-list: no secret can be inherited."""
+    env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+    path = os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable), *_SYSTEM_PATH]))
+    env.update(
+        PATH=path,
+        HOME=home,
+        TMPDIR=home,
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONHASHSEED="0",
+        PYTHONPATH=cwd,
+    )
+    return env
+
+
+_SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+
+
+def _give_to_nobody(scratch: Path) -> None:
+    """Make the scratch tree writable by the user a root-started sandbox drops to."""
+    for dirpath, dirnames, filenames in os.walk(scratch):
+        os.chown(dirpath, NOBODY, NOBODY, follow_symlinks=False)
+        for name in (*dirnames, *filenames):
+            os.chown(os.path.join(dirpath, name), NOBODY, NOBODY, follow_symlinks=False)
+
+
+def _remove(path: Path) -> None:
+    """Remove a scratch tree, whatever modes the tests left on its directories."""
+    for dirpath, dirnames, _ in os.walk(path):
+        for name in dirnames:
+            child = os.path.join(dirpath, name)
+            try:
+                if not os.path.islink(child):
+                    os.chmod(child, stat.S_IRWXU)
+            except OSError:
+                pass
+    shutil.rmtree(path, ignore_errors=True)
