@@ -111,6 +111,10 @@ class Agent(pykka.ThreadingActor, ABC):
 
     def perform(self, work: StepWork) -> list[Event]:
         """Make the attempt ``work`` describes; failures come back as ``StepFailed``."""
+        from actors.workspace.agent import perform_in_workspace, run_has_workspace
+
+        if run_has_workspace(work.events):
+            return perform_in_workspace(self, work)
         answer: list[Event] = []
         evidence = self.evidence(work, answer)
         request = self.request(work, evidence)

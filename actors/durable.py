@@ -32,6 +32,7 @@ from events import (
 )
 from store import LOG_NAME, EventLog, workflow_state
 from store.materialize import materialize
+from store.objects import share_objects
 
 __all__ = ["ReplayReport", "check_fork_point", "first_difference", "fork", "replay"]
 
@@ -140,6 +141,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
     scratch = Path(tempfile.mkdtemp(prefix="agentlog-replay-"))
     try:
         _seed(scratch, recorded[:end])
+        share_objects(EventLog(run_dir).path.parent, scratch, link_dir=True)  # the base
         ref = SupervisorActor.start(
             scratch,
             model,
@@ -236,6 +238,7 @@ def fork(
         task=task,
         config=new_config if new_config != state.config else None,
     )
+    share_objects(source.path.parent, out)  # a workspace's base, before the log names it
     _copy_lines(source.path, out / LOG_NAME, at)
     with EventLog(out).writer() as writer:
         writer.append(marker)

@@ -34,7 +34,9 @@ from actors.orchestration import (
 )
 from events import (
     CodeProduced,
+    ContextPacked,
     Event,
+    FilesRequested,
     ModelCalled,
     PlanProduced,
     ReviewProduced,
@@ -66,9 +68,9 @@ EventListener = Callable[[Event], None]
 FailureScript = Callable[[Step, int, int], StepFailed | None]
 
 _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
-    "plan": (ModelCalled, PlanProduced, StepFailed),
-    "code": (ModelCalled, CodeProduced, StepFailed),
-    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed),
+    "plan": (ModelCalled, PlanProduced, StepFailed, ContextPacked),
+    "code": (ModelCalled, CodeProduced, StepFailed, ContextPacked, FilesRequested),
+    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed, ContextPacked),
 }
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from events import TestsRan
@@ -53,7 +54,9 @@ def _cap(data: bytes) -> tuple[str, bool]:
     return text.decode("utf-8", "replace"), True
 
 
-def run_workspace_tests(workspace: Path, *, timeout: float, round: int = 0) -> TestsRan:
+def run_workspace_tests(
+    workspace: Path, *, timeout: float, round: int = 0, command: Sequence[str] | None = None
+) -> TestsRan:
     """Run the tests of a copy of ``workspace``; describe the run as a ``TestsRan`` event.
 
     The copy keeps ``files/`` exactly the Coder's files: whatever the tests write (caches,
@@ -62,12 +65,14 @@ def run_workspace_tests(workspace: Path, *, timeout: float, round: int = 0) -> T
     with tempfile.TemporaryDirectory(prefix="agentlog-tests-") as scratch:
         copy = Path(scratch) / "workspace"
         shutil.copytree(workspace, copy, symlinks=True)
-        return _run(copy, timeout=timeout, round=round)
+        return _run(copy, timeout=timeout, round=round, command=command)
 
 
-def _run(workspace: Path, *, timeout: float, round: int) -> TestsRan:
-    command = tests_command()
-    shown = ("python", *command[1:])
+def _run(
+    workspace: Path, *, timeout: float, round: int, command: Sequence[str] | None = None
+) -> TestsRan:
+    command = tuple(command) if command else tests_command()
+    shown = ("python", *command[1:]) if command[0] == sys.executable else command
     start = time.monotonic()
     proc = subprocess.Popen(
         command,

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import msgspec
 
-from events import CodeChange, Event, Plan, Review, UnknownEvent
+from events import ChangeSet, CodeChange, Event, Plan, Review, UnknownEvent
 from store.paths import UnsafePath, normalize_rel, safe_path
 from store.projections import artifacts
+from store.tree import workspace_result
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -52,7 +53,7 @@ class MaterializeReport(msgspec.Struct, frozen=True, kw_only=True):
         return f"wrote {len(self.written)} files, removed {len(self.removed)} stale entries"
 
 
-def encode_artifact(obj: Plan | CodeChange | Review) -> bytes:
+def encode_artifact(obj: Plan | CodeChange | ChangeSet | Review) -> bytes:
     """Deterministic bytes of an artifact: msgspec JSON, 2-space indent, trailing newline."""
     return msgspec.json.format(_encoder.encode(obj), indent=2) + b"\n"
 
@@ -76,7 +77,9 @@ def materialize(
       equals the log's projection.
     - ``files/`` becomes exactly the file set of the latest ``CodeProduced`` (empty if
       there is none): files and directories not in that set are removed (symlinks are
-      unlinked, never followed), then every file is written atomically.
+      unlinked, never followed), then every file is written atomically. For a run with a
+      workspace, ``files/`` is the recorded base with every change applied and
+      ``code.json`` the latest change set (:func:`~store.tree.workspace_result`).
     - Every path of the set is validated first (:func:`~store.paths.safe_path`, no
       symlinked component under ``files/``, no file that is also another's directory);
       one bad path raises :class:`~store.paths.UnsafePath` before anything is written.
@@ -84,14 +87,19 @@ def materialize(
     Within one set a later entry for the same path wins.
     """
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
+    events = list(events)
     arts = artifacts(events)
     files_root = run_dir / FILES_DIR
-    plan_files = _validate_files(files_root, arts.code)
+    code: CodeChange | ChangeSet | None = arts.code
+    workspace = workspace_result(run_dir, events)  # base + changes, for a workspace run
+    plan_files = _validate_files(files_root, arts.code if workspace is None else workspace.files)
+    if workspace is not None:
+        code = workspace.change
 
     run_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     removed: list[str] = []
-    for name, artifact in zip(ARTIFACT_FILES, (arts.plan, arts.code, arts.review), strict=True):
+    for name, artifact in zip(ARTIFACT_FILES, (arts.plan, code, arts.review), strict=True):
         if artifact is not None:
             if _put_artifact(run_dir, name, artifact, sync):
                 written.append(name)
@@ -131,7 +139,10 @@ def write_artifact(
 
 
 def _put_artifact(
-    run_dir: Path, name: str, artifact: Plan | CodeChange | Review, sync: Callable[[int], None]
+    run_dir: Path,
+    name: str,
+    artifact: Plan | CodeChange | ChangeSet | Review,
+    sync: Callable[[int], None],
 ) -> bool:
     data = encode_artifact(artifact)
     if _holds(run_dir / name, data):

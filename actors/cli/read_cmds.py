@@ -96,6 +96,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     report = log.verify()
     if report.ok:
+        _verify_objects(log)
         print(f"{log.path}: ok, {report.events} events, last seq {report.last_seq}")
         return 0
     if report.torn_bytes and report.first_bad_line is None:
@@ -112,6 +113,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         return 1
     raise WorkFailed(f"{log.path}:{report.first_bad_line}: {report.reason}")
+
+
+def _verify_objects(log: EventLog) -> None:
+    """Every object the log names must exist with its bytes; name each one that does not."""
+    from store import check_objects
+
+    issues = check_objects(log.path.parent, log.read())
+    for issue in issues[1:]:
+        print(f"agentlog: {issue}", file=sys.stderr)
+    if issues:
+        more = f" ({len(issues) - 1} more above)" if len(issues) > 1 else ""
+        raise WorkFailed(f"{issues[0]}{more}")
 
 
 def cmd_project(args: argparse.Namespace) -> int:

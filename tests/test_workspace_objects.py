@@ -1,0 +1,107 @@
+"""The object store: content-addressed, write-once, and checked by ``agentlog verify``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from actors.cli import main
+from store import ObjectProblem, ObjectStore, object_hash
+
+
+def test_put_returns_the_sha256_and_get_gives_the_bytes_back(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path)
+    digest = store.put(b"hello\n")
+    assert digest == object_hash(b"hello\n")
+    assert store.get(digest) == b"hello\n"
+    assert store.path(digest) == tmp_path / "objects" / digest[:2] / digest[2:]
+
+
+def test_the_same_bytes_are_stored_once(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path)
+    first = store.put_many([b"a", b"b", b"a"])
+    again = store.put_many([b"a", b"b"])
+    assert [new for _, new in first] == [True, True, False]
+    assert [new for _, new in again] == [False, False]
+    assert len(list((tmp_path / "objects").rglob("*"))) == 4  # 2 fan-out dirs, 2 objects
+
+
+@given(st.binary(max_size=512))
+def test_any_bytes_round_trip(data: bytes) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ObjectStore(tmp)
+        assert store.get(store.put(data)) == data
+
+
+def test_a_changed_object_is_never_served(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path)
+    digest = store.put(b"original")
+    path = store.path(digest)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"tampered")
+    with pytest.raises(ObjectProblem, match="no longer match"):
+        store.get(digest)
+
+
+def test_a_missing_object_is_named(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path)
+    with pytest.raises(ObjectProblem, match="missing") as info:
+        store.get(object_hash(b"never stored"))
+    assert info.value.path == store.path(object_hash(b"never stored"))
+
+
+def test_a_name_that_is_no_hash_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ObjectProblem, match="64 hex digits"):
+        ObjectStore(tmp_path).path("../../etc/passwd")
+
+
+def _workspace_run(tmp_path: Path) -> Path:
+    from _repo import make_repo, workspace_model
+    from _workflow import FAST
+
+    from actors import Supervisor
+
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    result = Supervisor(FAST, model=workspace_model()).run("greet", run, workspace=repo)
+    assert result.ok
+    return run
+
+
+def test_verify_passes_when_every_object_is_intact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _workspace_run(tmp_path)
+    assert main(["verify", str(run)]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_verify_names_a_changed_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _workspace_run(tmp_path)
+    victim = next(p for p in (run / "objects").rglob("*") if p.is_file())
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"changed")
+    assert main(["verify", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert str(victim) in err and "no longer match" in err and "named by seq 1" in err
+
+
+def test_verify_names_a_missing_object_and_the_file_it_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _workspace_run(tmp_path)
+    from store import EventLog, ObjectStore, workspace_base
+
+    base = workspace_base(EventLog(run).read())
+    assert base is not None
+    app = next(f for f in base.files if f.path == "src/app.py")
+    ObjectStore(run).path(app.hash).unlink()
+    assert main(["verify", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert "missing" in err and "'src/app.py'" in err and app.hash[2:] in err
