@@ -25,6 +25,7 @@ _OVERRIDES = (
     "max_retries",
     "step_timeout",
     "run_tests",
+    "test_cmd",
 )
 
 
@@ -110,11 +111,13 @@ def summarize(result: WorkflowResult, seconds: float) -> int:
     return 0 if result.ok else 1
 
 
-def _go(supervisor: Supervisor, task: str, run_dir: str | None) -> int:
+def _go(
+    supervisor: Supervisor, task: str, run_dir: str | None, workspace: str | None = None
+) -> int:
     started = time.monotonic()
     with Progress() as progress:
         supervisor.listeners = (*supervisor.listeners, progress)
-        handle = supervisor.start(task, run_dir)
+        handle = supervisor.start(task, run_dir, workspace=workspace)
         try:
             result = handle.result()
         except KeyboardInterrupt:
@@ -128,7 +131,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = scripted_model(args)
     _require_key(model)
     config = config_from_args(args, WorkflowConfig())
-    return _go(Supervisor(config, model=model), task, args.run_dir)
+    workspace = getattr(args, "workspace", None)
+    if workspace is not None and not Path(workspace).is_dir():
+        raise UsageError(f"--workspace {workspace}: not a directory")
+    return _go(Supervisor(config, model=model), task, args.run_dir, workspace)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
