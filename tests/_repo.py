@@ -19,7 +19,7 @@ GIT_ENV = {
 }
 
 APP = 'def greet(name):\n    return "hello " + name\n\n\ndef main():\n    print(greet("world"))\n'
-TEST = "from app import greet\n\n\ndef test_greet():\n    assert greet('x') == 'hello x'\n"
+TEST = "from src.app import greet\n\n\ndef test_greet():\n    assert greet('x') == 'hello x'\n"
 
 
 def git(repo: Path, *args: str) -> str:

@@ -1,0 +1,94 @@
+"""Replay, resume and fork of a workspace run use the recorded base, never the live tree."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from _repo import EDIT_APP, FIX_TEST, make_repo
+from _workflow import kinds
+
+from actors import Supervisor, fork, replay
+from actors.models import ScriptedModel
+from actors.workspace.apply import run_change
+from events import WorkflowConfig
+from store import EventLog, render_diff
+
+CHANGES = {"verdict": "request_changes", "summary": "fix the test", "comments": []}
+APPROVE = {"verdict": "approve", "summary": "ok"}
+PLAN = {
+    "summary": "hi",
+    "steps": [{"title": "t", "description": "d", "files": ["src/app.py", "tests/test_app.py"]}],
+}
+CONFIG = WorkflowConfig(
+    backoff_base=0,
+    step_timeout=20,
+    max_revisions=1,
+    test_cmd="python -m pytest -q -p no:cacheprovider",
+)
+
+
+def model() -> ScriptedModel:
+    return ScriptedModel(
+        {
+            "plan": [{"tool_input": PLAN}],
+            "code": [{"tool_input": EDIT_APP}, {"tool_input": FIX_TEST}],
+            "review": [{"tool_input": CHANGES}, {"tool_input": APPROVE}],
+        }
+    )
+
+
+@pytest.fixture
+def gone(tmp_path: Path) -> Path:
+    """A two-round run whose workspace was deleted afterwards."""
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    assert Supervisor(CONFIG, model=model()).run("greet with hi", run, workspace=repo).ok
+    shutil.rmtree(repo)
+    return run
+
+
+def test_the_revision_round_builds_on_the_first_change(gone: Path) -> None:
+    _, result, _ = run_change(gone)
+    assert "'hi x'" in result.text("tests/test_app.py")
+    assert 'return "hi "' in result.text("src/app.py")
+    first = render_diff(run_change(gone, round=0)[2])
+    assert "tests/test_app.py" not in first
+
+
+def test_the_tests_ran_against_the_changed_tree(gone: Path) -> None:
+    from events import TestsRan
+
+    runs = [ev for ev in EventLog(gone).read() if isinstance(ev, TestsRan)]
+    assert [r.exit_code == 0 for r in runs] == [False, True]
+    assert runs[0].command == ("sh", "-c", CONFIG.test_cmd)
+
+
+def test_replay_needs_no_workspace(gone: Path) -> None:
+    report = replay(gone)
+    assert report.ok, report.verdict
+
+
+def test_fork_continues_from_the_recorded_base(gone: Path, tmp_path: Path) -> None:
+    events = list(EventLog(gone).read())
+    at = next(ev.seq for ev in events if type(ev).__name__ == "PlanProduced")
+    result = fork(gone, at=at, new_run_dir=tmp_path / "fork", model=model())
+    assert result.ok
+    shutil.rmtree(gone)  # the fork keeps its own objects
+    assert render_diff(run_change(tmp_path / "fork")[2]) != ""
+    assert replay(tmp_path / "fork").ok
+
+
+def test_resume_finishes_a_killed_run_from_the_recorded_base(gone: Path, tmp_path: Path) -> None:
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    lines = (gone / "events.jsonl").read_bytes().splitlines(keepends=True)
+    cut = kinds(gone).index("CodeProduced") + 1  # killed right after the first change
+    (killed / "events.jsonl").write_bytes(b"".join(lines[:cut]))
+    shutil.copytree(gone / "objects", killed / "objects")
+    result = Supervisor.resume(killed, model=model())
+    assert result.ok
+    assert (killed / "files" / "src" / "app.py").read_text() == (
+        gone / "files" / "src" / "app.py"
+    ).read_text()
