@@ -101,6 +101,7 @@ def summarize(result: WorkflowResult, seconds: float) -> int:
         f"{result.status}: verdict {result.verdict or '-'}, {files} files, "
         f"{tokens:,} tokens, {seconds:.1f} s"
     )
+    _summarize_change(result.run_dir)
     if result.failed_steps:
         print(f"failed steps passed over: {', '.join(result.failed_steps)}")
     if result.error is not None:
@@ -109,6 +110,19 @@ def summarize(result: WorkflowResult, seconds: float) -> int:
         f"run: {result.run_dir}   (agentlog log {result.run_dir} · agentlog stats {result.run_dir})"
     )
     return 0 if result.ok else 1
+
+
+def _summarize_change(run_dir: str) -> None:
+    """For a workspace run: the change in one line and how to read and apply it."""
+    from actors.workspace.apply import NoWorkspace, run_change
+    from store import diff_stat
+
+    try:
+        _, _, diffs = run_change(run_dir)
+    except NoWorkspace:
+        return
+    print(f"change:{diff_stat(diffs).splitlines()[-1]}")
+    print(f"  agentlog diff {run_dir} · agentlog apply {run_dir} [--branch NAME]")
 
 
 def _go(
