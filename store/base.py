@@ -51,8 +51,8 @@ def record_base(
     if not root.is_dir():
         raise WorkspaceError(f"{root}: the workspace is not a directory")
     root = root.resolve()
-    git = _git_state(root)
-    candidates = _git_files(root) if git is not None else _walk_unignored(root)
+    status = _git_status(root)  # runs while the files are read
+    candidates = _git_files(root) if status is not None else _walk_unignored(root)
     taken: list[tuple[str, int, bytes]] = []
     left_out: list[LeftOut] = []
     for rel in candidates:
@@ -67,9 +67,9 @@ def record_base(
         BaseFile(path=rel, size=len(data), mode=mode, hash=digest)
         for (rel, mode, data), (digest, _) in zip(taken, hashes, strict=True)
     )
-    contents = {rel: data for rel, _, data in taken if "/" not in rel or rel.endswith(".py")}
+    contents = {rel: data for rel, _, data in taken if "/" not in rel or _is_test_file(rel)}
     command, source = _test_command(test_cmd, contents)
-    commit, dirty = git if git is not None else (None, False)
+    commit, dirty = status.result() if status is not None else (None, False)
     return WorkspaceBase(
         root=str(root),
         commit=commit,
@@ -95,14 +95,19 @@ def detect_tests(contents: dict[str, bytes]) -> tuple[tuple[str, ...], TestSourc
     )
     if not uses_pytest:
         uses_pytest = any(
-            path.endswith(".py") and (b"import pytest" in data or b"from pytest" in data)
+            _is_test_file(path) and (b"import pytest" in data or b"from pytest" in data)
             for path, data in contents.items()
         )
     if uses_pytest:
         return ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider"), "pytest"
-    if any(name.startswith("test") and name.endswith(".py") for name in names):
+    if any(_is_test_file(name) for name in names):
         return ("python", "-m", "unittest", "discover", "-q"), "unittest"
     return (), "none"
+
+
+def _is_test_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".py") and (name.startswith("test") or name.endswith("_test.py"))
 
 
 def _test_command(test_cmd: str, contents: dict[str, bytes]) -> tuple[tuple[str, ...], TestSource]:
@@ -120,20 +125,37 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     )
 
 
-def _git_state(root: Path) -> tuple[str | None, bool] | None:
-    """(HEAD commit or None, dirty) when ``root`` is inside a git work tree, else None."""
+class _Status:
+    """``git status`` of a work tree, started at once and read when needed."""
+
+    def __init__(self, root: Path, commit: str | None) -> None:
+        self.root = root
+        self.commit = commit
+        self.proc = subprocess.Popen(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "."],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def result(self) -> tuple[str | None, bool]:
+        """(HEAD commit or None, whether tracked files differ from it)."""
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            raise WorkspaceError(f"{self.root}: git status failed: {err.decode().strip()}")
+        return self.commit, bool(out.strip())
+
+
+def _git_status(root: Path) -> _Status | None:
+    """The git state of ``root`` being read, or None when it is not in a git work tree."""
     try:
-        inside = _git(root, "rev-parse", "--is-inside-work-tree")
+        head = _git(root, "rev-parse", "--is-inside-work-tree", "--verify", "-q", "HEAD")
     except FileNotFoundError:
         return None  # no git on this machine: treat the tree as plain files
-    if inside.returncode != 0 or inside.stdout.strip() != b"true":
+    lines = head.stdout.decode().split()
+    if not lines or lines[0] != "true":
         return None
-    head = _git(root, "rev-parse", "--verify", "-q", "HEAD")
-    commit = head.stdout.decode().strip() if head.returncode == 0 else None
-    status = _git(root, "status", "--porcelain", "--untracked-files=no", "--", ".")
-    if status.returncode != 0:
-        raise WorkspaceError(f"{root}: git status failed: {status.stderr.decode().strip()}")
-    return commit, bool(status.stdout.strip())
+    return _Status(root, lines[1] if len(lines) > 1 and head.returncode == 0 else None)
 
 
 def _git_files(root: Path) -> list[str]:

@@ -55,5 +55,5 @@ def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -
         seen.add(ref.hash)
         problem = store.problem(ref.hash)
         if problem is not None:
-            issues.append(ObjectIssue(ref=ref, file=str(store.path(ref.hash)), reason=problem))
+            issues.append(ObjectIssue(ref=ref, file=store.location(ref.hash), reason=problem))
     return issues

@@ -64,11 +64,12 @@ class ChangeRejected(AgentlogError):
 
 
 class Entry(NamedTuple):
-    """One file of a tree: its mode and either its object hash (unchanged) or new bytes."""
+    """One file of a tree: mode, size, content hash, and new bytes (None: in the store)."""
 
     mode: int
     hash: str
     data: bytes | None = None
+    size: int = 0
 
 
 class Tree:
@@ -92,6 +93,11 @@ class Tree:
         """The bytes of ``path`` (from the object store for an unchanged base file)."""
         entry = self.entries[path]
         return entry.data if entry.data is not None else self.objects.get(entry.hash)
+
+    def size(self, path: str) -> int:
+        """The size of ``path`` in bytes (without reading it)."""
+        entry = self.entries[path]
+        return len(entry.data) if entry.data is not None else entry.size
 
     def text(self, path: str) -> str:
         """The text of ``path`` (every file taken in is UTF-8)."""
@@ -185,7 +191,7 @@ def workspace_base(events: Iterable[Event | UnknownEvent]) -> WorkspaceBase | No
 
 def base_tree(base: WorkspaceBase, objects: ObjectStore) -> Tree:
     """The tree of the recorded base."""
-    entries = {f.path: Entry(mode=f.mode, hash=f.hash) for f in base.files}
+    entries = {f.path: Entry(mode=f.mode, hash=f.hash, size=f.size) for f in base.files}
     blocked = {lo.path: lo.reason for lo in base.left_out}
     return Tree(entries, blocked, objects)
 

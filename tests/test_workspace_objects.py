@@ -21,13 +21,28 @@ def test_put_returns_the_sha256_and_get_gives_the_bytes_back(tmp_path: Path) -> 
     assert store.path(digest) == tmp_path / "objects" / digest[:2] / digest[2:]
 
 
-def test_the_same_bytes_are_stored_once(tmp_path: Path) -> None:
+def test_a_batch_goes_into_one_pack_and_the_same_bytes_are_stored_once(tmp_path: Path) -> None:
     store = ObjectStore(tmp_path)
     first = store.put_many([b"a", b"b", b"a"])
-    again = store.put_many([b"a", b"b"])
+    files = sorted((tmp_path / "objects").rglob("*"))
+    again = ObjectStore(tmp_path).put_many([b"a", b"b"])
     assert [new for _, new in first] == [True, True, False]
     assert [new for _, new in again] == [False, False]
-    assert len(list((tmp_path / "objects").rglob("*"))) == 4  # 2 fan-out dirs, 2 objects
+    assert sorted((tmp_path / "objects").rglob("*")) == files
+    assert [p.suffix for p in files if p.is_file()] == [".idx", ".pack"]
+    assert ObjectStore(tmp_path).get(object_hash(b"b")) == b"b"
+
+
+def test_a_changed_packed_object_is_named_by_pack_and_offset(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path)
+    store.put_many([b"first", b"second"])
+    (pack,) = (tmp_path / "objects" / "packs").glob("*.pack")
+    os.chmod(pack, 0o644)
+    pack.write_bytes(b"first" + b"SECOND")
+    with pytest.raises(ObjectProblem, match="no longer match") as info:
+        ObjectStore(tmp_path).get(object_hash(b"second"))
+    assert str(pack) in str(info.value) and "at offset 5" in str(info.value)
+    assert ObjectStore(tmp_path).get(object_hash(b"first")) == b"first"
 
 
 @given(st.binary(max_size=512))
@@ -84,24 +99,47 @@ def test_verify_passes_when_every_object_is_intact(
 
 def test_verify_names_a_changed_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = _workspace_run(tmp_path)
-    victim = next(p for p in (run / "objects").rglob("*") if p.is_file())
-    os.chmod(victim, 0o644)
-    victim.write_bytes(b"changed")
+    from store import EventLog, workspace_base
+
+    base = workspace_base(EventLog(run).read())
+    assert base is not None
+    (pack,) = (run / "objects" / "packs").glob("*.pack")
+    data = bytearray(pack.read_bytes())
+    data[-1] ^= 0xFF  # the last byte of the last object
+    os.chmod(pack, 0o644)
+    pack.write_bytes(bytes(data))
     assert main(["verify", str(run)]) == 1
     err = capsys.readouterr().err
-    assert str(victim) in err and "no longer match" in err and "named by seq 1" in err
+    assert str(pack) in err and "no longer match" in err and "named by seq 1" in err
 
 
 def test_verify_names_a_missing_object_and_the_file_it_holds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = _workspace_run(tmp_path)
-    from store import EventLog, ObjectStore, workspace_base
-
-    base = workspace_base(EventLog(run).read())
-    assert base is not None
-    app = next(f for f in base.files if f.path == "src/app.py")
-    ObjectStore(run).path(app.hash).unlink()
+    for pack in (run / "objects" / "packs").glob("*.pack"):
+        pack.unlink()
     assert main(["verify", str(run)]) == 1
     err = capsys.readouterr().err
-    assert "missing" in err and "'src/app.py'" in err and app.hash[2:] in err
+    assert "missing" in err and "'src/app.py'" in err
+
+
+def test_verify_names_a_missing_loose_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from _repo import write
+
+    from store import EventLog, record_base
+
+    repo = tmp_path / "one"
+    repo.mkdir()
+    write(repo, {"only.py": "x = 1\n"})
+    base = record_base(repo, tmp_path / "run")  # one file: a loose object
+    ObjectStore(tmp_path / "run").path(base.files[0].hash).unlink()
+    from events import WorkflowStarted
+
+    with EventLog(tmp_path / "run").writer() as writer:
+        writer.append(WorkflowStarted(task="t", workspace=base))
+    assert main(["verify", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "missing" in err and "'only.py'" in err and base.files[0].hash[2:] in err

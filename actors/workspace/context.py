@@ -9,8 +9,8 @@ functions of the recorded tree: the live workspace is never read.
 
 from __future__ import annotations
 
-import ast
 import math
+import re
 from dataclasses import dataclass, field
 
 from events import LeftOut
@@ -21,6 +21,9 @@ __all__ = ["Packed", "estimate_tokens", "file_texts", "outline", "repository_map
 
 _OUTLINE_LINES = 40
 _OUTLINED = (".py",)
+_DEFINITION = re.compile(r"^(async def|def|class)[ \t]+(\w+)[ \t]*(\([^)\n]*\)?)?", re.MULTILINE)
+_OUTLINE_CACHE = 100_000
+_OUTLINES: dict[str, list[str]] = {}
 
 
 def estimate_tokens(text: str) -> int:
@@ -39,26 +42,31 @@ class Packed:
 
 
 def outline(path: str, source: str) -> list[str]:
-    """The top-level definitions of a Python file (``def f(a, b)``, ``class C``), else []."""
+    """The top-level definitions of a Python file (``def f(a, b)``, ``class C(Base)``).
+
+    Read from the lines that start a definition at column 0, not by parsing: a
+    repository map outlines thousands of files, and this is ~100x faster than ``ast``.
+    """
     if not path.endswith(_OUTLINED):
         return []
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    lines: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            args = ", ".join(a.arg for a in node.args.args)
-            prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
-            lines.append(f"{prefix} {node.name}({args})")
-        elif isinstance(node, ast.ClassDef):
-            methods = [n.name for n in node.body if isinstance(n, ast.FunctionDef)]
-            tail = f": {', '.join(methods)}" if methods else ""
-            lines.append(f"class {node.name}{tail}")
+    lines = [f"{m.group(1)} {m.group(2)}{m.group(3) or ''}" for m in _DEFINITION.finditer(source)]
     if len(lines) > _OUTLINE_LINES:
         lines = [*lines[:_OUTLINE_LINES], f"… {len(lines) - _OUTLINE_LINES} more"]
     return lines
+
+
+def _outline_of(tree: Tree, path: str) -> list[str]:
+    """``outline`` of a file of ``tree``, cached by content hash (it is a pure function)."""
+    if not path.endswith(_OUTLINED):
+        return []
+    entry = tree.entries[path]
+    cached = _OUTLINES.get(entry.hash)
+    if cached is None:
+        cached = outline(path, tree.text(path))
+        if len(_OUTLINES) >= _OUTLINE_CACHE:
+            _OUTLINES.clear()
+        _OUTLINES[entry.hash] = cached
+    return cached
 
 
 def repository_map(tree: Tree, budget: int) -> Packed:
@@ -69,8 +77,8 @@ def repository_map(tree: Tree, budget: int) -> Packed:
     path order while they fit (the rest left out as "not listed").
     """
     paths = tree.paths()
-    heads = [f"{p} ({len(tree.read(p))} bytes)" for p in paths]
-    outlines = [outline(p, tree.text(p)) for p in paths]
+    heads = [f"{p} ({tree.size(p)} bytes)" for p in paths]
+    outlines = [_outline_of(tree, p) for p in paths]
     blocks = [
         "\n".join([head, *(f"    {line}" for line in lines)])
         for head, lines in zip(heads, outlines, strict=True)
