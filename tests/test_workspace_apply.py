@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,12 +19,24 @@ from store import render_diff
 TASK = "greet with hi"
 
 
-@pytest.fixture
-def done(tmp_path: Path) -> tuple[Path, Path]:
-    """(repo, run): a completed run that edited src/app.py and created src/extra.py."""
-    repo = make_repo(tmp_path / "repo")
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(repo, run, pristine copy of the repo): one run that edited src/app.py and created
+    src/extra.py, shared by the tests of this module (they only read the run)."""
+    tmp = tmp_path_factory.mktemp("apply")
+    repo = make_repo(tmp / "repo")
+    run = tmp / "run"
     assert Supervisor(FAST, model=workspace_model()).run(TASK, run, workspace=repo).ok
+    pristine = Path(shutil.copytree(repo, tmp / "pristine", symlinks=True))
+    return repo, run, pristine
+
+
+@pytest.fixture
+def done(recorded: tuple[Path, Path, Path]) -> tuple[Path, Path]:
+    """(repo, run) with the repository as it was when the run recorded it."""
+    repo, run, pristine = recorded
+    shutil.rmtree(repo)
+    shutil.copytree(pristine, repo, symlinks=True)
     return repo, run
 
 

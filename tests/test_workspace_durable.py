@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 from _repo import EDIT_APP, FIX_TEST, make_repo
 from _workflow import kinds
@@ -39,14 +40,21 @@ def model() -> ScriptedModel:
     )
 
 
-@pytest.fixture
-def gone(tmp_path: Path) -> Path:
-    """A two-round run whose workspace was deleted afterwards."""
-    repo = make_repo(tmp_path / "repo")
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-round run (its tests run twice) whose workspace was deleted afterwards."""
+    tmp = tmp_path_factory.mktemp("durable")
+    repo = make_repo(tmp / "repo")
+    run = tmp / "run"
     assert Supervisor(CONFIG, model=model()).run("greet with hi", run, workspace=repo).ok
     shutil.rmtree(repo)
     return run
+
+
+@pytest.fixture
+def gone(recorded: Path, tmp_path: Path) -> Path:
+    """A copy of the recorded run for one test."""
+    return Path(shutil.copytree(recorded, tmp_path / "run", symlinks=True))
 
 
 def test_the_revision_round_builds_on_the_first_change(gone: Path) -> None:
@@ -73,7 +81,8 @@ def test_replay_needs_no_workspace(gone: Path) -> None:
 def test_fork_continues_from_the_recorded_base(gone: Path, tmp_path: Path) -> None:
     events = list(EventLog(gone).read())
     at = next(ev.seq for ev in events if type(ev).__name__ == "PlanProduced")
-    result = fork(gone, at=at, new_run_dir=tmp_path / "fork", model=model())
+    untested = msgspec.structs.replace(CONFIG, test_cmd="")  # the fork runs no tests
+    result = fork(gone, at=at, new_run_dir=tmp_path / "fork", model=model(), config=untested)
     assert result.ok
     shutil.rmtree(gone)  # the fork keeps its own objects
     assert render_diff(run_change(tmp_path / "fork")[2]) != ""
