@@ -71,3 +71,11 @@ def test_diff_and_apply_have_help_with_an_example(tmp_path: Path) -> None:
     for command in ("diff", "apply"):
         shown = agentlog(command, "--help", cwd=tmp_path)
         assert shown.returncode == 0 and "example:" in shown.stdout
+
+
+def test_a_diff_for_a_terminal_is_coloured_and_escapes_what_the_model_wrote() -> None:
+    from actors.cli.diff_cmds import colour_diff
+
+    shown = colour_diff("+++ b/x\n+print('\x1b]52;c;evil\x07')\n-old\n")
+    assert "\x1b]52" not in shown and "\\x1b]52;c;evil\\x07" in shown
+    assert "\033[32m+print" in shown and "\033[31m-old" in shown
