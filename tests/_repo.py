@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from actors.models import ScriptedModel
+
+#: Mark for tests that make real git repositories.
+needs_git = pytest.mark.skipif(
+    shutil.which("git") is None, reason="needs the git command line: apt-get install git"
+)
 
 #: A git identity and no user config, so commits work on any machine.
 GIT_ENV = {

@@ -8,13 +8,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _repo import GIT_ENV, commit_all, git, make_repo, workspace_model, write
+from _repo import GIT_ENV, commit_all, git, make_repo, needs_git, workspace_model, write
 from _workflow import FAST
 
 from actors import Supervisor
 from actors.cli import main
 from actors.workspace.apply import ApplyRefused, apply_run, commit_run, run_change
 from store import render_diff
+
+pytestmark = needs_git
 
 TASK = "greet with hi"
 

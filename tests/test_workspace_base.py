@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _repo import git, make_messy_repo, make_repo, write
+from _repo import git, make_messy_repo, make_repo, needs_git, write
 
 from store import ObjectStore, WorkspaceError, detect_tests, record_base
+
+pytestmark = needs_git
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _repo import EDIT_APP, PLAN_APP, make_repo
+from _repo import EDIT_APP, PLAN_APP, make_repo, needs_git
+
+pytestmark = needs_git
 
 SCRIPT = {
     "plan": [{"tool_input": PLAN_APP}],

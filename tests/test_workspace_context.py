@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _repo import EDIT_APP, PLAN_APP, commit_all, git, make_big_tree, make_repo
+from _repo import EDIT_APP, PLAN_APP, commit_all, git, make_big_tree, make_repo, needs_git
 from _workflow import FAST, KEY, of_type
 from fake_anthropic import FakeAnthropic
 
@@ -15,6 +15,8 @@ from actors.models import AnthropicModel, ScriptedModel
 from actors.workspace.context import outline, repository_map
 from events import ContextPacked, FilesRequested, ModelCalled, WorkflowConfig
 from store import ObjectStore, base_tree, record_base
+
+pytestmark = needs_git
 
 APPROVE = {"verdict": "approve", "summary": "ok"}
 

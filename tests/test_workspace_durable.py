@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from _repo import EDIT_APP, FIX_TEST, make_repo
+from _repo import EDIT_APP, FIX_TEST, make_repo, needs_git
 from _workflow import kinds
 
 from actors import Supervisor, fork, replay
@@ -15,6 +15,8 @@ from actors.models import ScriptedModel
 from actors.workspace.apply import run_change
 from events import WorkflowConfig
 from store import EventLog, render_diff
+
+pytestmark = needs_git
 
 CHANGES = {"verdict": "request_changes", "summary": "fix the test", "comments": []}
 APPROVE = {"verdict": "approve", "summary": "ok"}

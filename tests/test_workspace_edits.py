@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from _repo import EDIT_APP, make_repo, workspace_model
+from _repo import EDIT_APP, make_repo, needs_git, workspace_model
 from _workflow import FAST, of_type
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from actors import Supervisor
 from events import ChangeSet, CodeProduced, StepFailed
 from store import ChangeRejected, ObjectStore, Tree, base_tree, record_base
+
+pytestmark = needs_git
 
 
 @pytest.fixture(scope="module")

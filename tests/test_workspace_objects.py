@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from _repo import needs_git
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -89,6 +90,7 @@ def _workspace_run(tmp_path: Path) -> Path:
     return run
 
 
+@needs_git
 def test_verify_passes_when_every_object_is_intact(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -97,6 +99,7 @@ def test_verify_passes_when_every_object_is_intact(
     assert "ok" in capsys.readouterr().out
 
 
+@needs_git
 def test_verify_names_a_changed_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = _workspace_run(tmp_path)
     from store import EventLog, workspace_base
@@ -113,6 +116,7 @@ def test_verify_names_a_changed_object(tmp_path: Path, capsys: pytest.CaptureFix
     assert str(pack) in err and "no longer match" in err and "named by seq 1" in err
 
 
+@needs_git
 def test_verify_names_a_missing_object_and_the_file_it_holds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -95,13 +95,15 @@ def summarize(result: WorkflowResult, seconds: float) -> int:
     tokens = sum(
         s.total_usage.input_tokens + s.total_usage.output_tokens for s in result.steps.values()
     )
-    files = len(result.code.files) if result.code else 0
+    change = _change_lines(result.run_dir)
+    files = f"{len(result.code.files) if result.code else 0} files, " if change is None else ""
     print()
     print(
-        f"{result.status}: verdict {result.verdict or '-'}, {files} files, "
+        f"{result.status}: verdict {result.verdict or '-'}, {files}"
         f"{tokens:,} tokens, {seconds:.1f} s"
     )
-    _summarize_change(result.run_dir)
+    if change is not None:
+        print(change)
     if result.failed_steps:
         print(f"failed steps passed over: {', '.join(result.failed_steps)}")
     if result.error is not None:
@@ -112,7 +114,7 @@ def summarize(result: WorkflowResult, seconds: float) -> int:
     return 0 if result.ok else 1
 
 
-def _summarize_change(run_dir: str) -> None:
+def _change_lines(run_dir: str) -> str | None:
     """For a workspace run: the change in one line and how to read and apply it."""
     from actors.workspace.apply import NoWorkspace, run_change
     from store import diff_stat
@@ -120,9 +122,11 @@ def _summarize_change(run_dir: str) -> None:
     try:
         _, _, diffs = run_change(run_dir)
     except NoWorkspace:
-        return
-    print(f"change:{diff_stat(diffs).splitlines()[-1]}")
-    print(f"  agentlog diff {run_dir} · agentlog apply {run_dir} [--branch NAME]")
+        return None
+    return (
+        f"change:{diff_stat(diffs).splitlines()[-1]}\n"
+        f"  agentlog diff {run_dir} · agentlog apply {run_dir} [--branch NAME]"
+    )
 
 
 def _go(
