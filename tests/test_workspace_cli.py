@@ -56,7 +56,10 @@ def test_run_diff_verify_apply_from_the_command_line(tmp_path: Path) -> None:
     assert applied.returncode == 0, applied.stderr
     assert (repo / "src" / "extra.py").read_text() == "X = 1\n"
     again = agentlog("apply", "run", cwd=tmp_path)
-    assert again.returncode == 1 and "src/app.py: changed since the run's base" in again.stderr
+    assert again.returncode == 0 and "already holds the change" in again.stdout
+    (repo / "src" / "app.py").write_text("# changed meanwhile\n")
+    moved = agentlog("apply", "run", cwd=tmp_path)
+    assert moved.returncode == 1 and "src/app.py: changed since the run's base" in moved.stderr
 
 
 def test_a_workspace_that_is_no_directory_is_a_usage_error(tmp_path: Path) -> None:

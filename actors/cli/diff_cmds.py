@@ -97,6 +97,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
             f"(`git switch {report.branch}` to check it out)"
         )
     else:
+        if not report.written and not report.deleted:
+            print(f"{report.target}: already holds the change; nothing to do")
+            return 0
         merged = f", {len(report.merged)} merged" if report.merged else ""
         print(
             f"{report.target}: applied: {len(report.written)} written, "

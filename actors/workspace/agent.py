@@ -272,7 +272,9 @@ def test_argv(command: tuple[str, ...]) -> tuple[str, ...]:
 def _tests(at: _Attempt, base: WorkspaceBase) -> tuple[TestsRan | None, str]:
     """The test run of the changed tree (reused when recorded), or why there is none."""
     work = at.work
-    if not base.test_command:
+    # A fork may set another --test-cmd than the one recorded with the base.
+    command = ("sh", "-c", work.config.test_cmd) if work.config.test_cmd else base.test_command
+    if not command:
         return None, "No test command: none was given (--test-cmd) and none was detected."
     if not (work.config.run_tests or work.config.test_cmd):
         return None, "The tests were not run (run with --run-tests or --test-cmd)."
@@ -285,7 +287,7 @@ def _tests(at: _Attempt, base: WorkspaceBase) -> tuple[TestsRan | None, str]:
         Path(work.workspace),
         timeout=work.config.test_timeout,
         round=work.round,
-        command=test_argv(base.test_command),
+        command=test_argv(command),
     )
     at.answer.append(tests)
     return tests, ""

@@ -39,6 +39,9 @@ from store import (
 __all__ = ["ApplyRefused", "ApplyReport", "NoWorkspace", "apply_run", "commit_run", "run_change"]
 
 
+_MISSING = "missing in the target"
+
+
 class NoWorkspace(AgentlogError):
     """The run did not start from a workspace, so it has no change to hand back."""
 
@@ -106,9 +109,12 @@ def apply_run(
         if diff.status in ("deleted", "renamed"):
             gone = diff.old_path or diff.path
             why = _differs(root, gone, start.entries[gone].hash)
-            if why is not None:
+            if why == _MISSING:
+                pass  # already gone: nothing to delete
+            elif why is not None:
                 problems.append((gone, why))
-            deletes.append(gone)
+            else:
+                deletes.append(gone)
         if diff.status in ("added", "renamed"):
             why = _occupied(root, diff.path, result.read(diff.path))
             if why is not None:
@@ -118,6 +124,8 @@ def apply_run(
         if diff.status == "modified":
             why = _differs(root, diff.path, start.entries[diff.path].hash)
             new = result.read(diff.path)
+            if why is not None and _holds_bytes(root, diff.path, new):
+                continue  # already the result (applied before): nothing to write
             if why is not None and three_way and why.startswith("changed"):
                 data, conflict = _merge(root / diff.path, start.read(diff.path), new)
                 if conflict:
@@ -154,7 +162,7 @@ def _differs(root: Path, rel: str, digest: str) -> str | None:
     try:
         st = path.lstat()
     except FileNotFoundError:
-        return "missing in the target"
+        return _MISSING
     if not stat.S_ISREG(st.st_mode):
         return "no longer a regular file"
     if object_hash(path.read_bytes()) != digest:
