@@ -225,3 +225,13 @@ def test_apply_cli_refusal_exits_1_and_names_the_file(
     assert main(["apply", str(run)]) == 1
     err = capfd.readouterr().err
     assert "src/app.py: changed since the run's base" in err and "--3way" in err
+
+
+def test_a_new_file_under_a_path_that_is_a_file_in_the_target_is_refused(
+    done: tuple[Path, Path],
+) -> None:
+    repo, run = done
+    shutil.rmtree(repo / "src")
+    write(repo, {"src": "now a file\n"})
+    with pytest.raises(ApplyRefused, match="its directory src is not a directory"):
+        apply_run(run)

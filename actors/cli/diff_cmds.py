@@ -87,6 +87,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except ApplyRefused as exc:
         raise WorkFailed(_visible(str(exc))) from None
+    except OSError as exc:  # the transaction put everything back before this reached us
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise WorkFailed(f"not applied, nothing changed: {exc.strerror}{where}") from None
     except AgentlogError:
         raise
     if args.json:

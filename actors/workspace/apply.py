@@ -161,7 +161,7 @@ def _differs(root: Path, rel: str, digest: str) -> str | None:
     path = _confined(root, rel)
     try:
         st = path.lstat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return _MISSING
     if not stat.S_ISREG(st.st_mode):
         return "no longer a regular file"
@@ -173,6 +173,10 @@ def _differs(root: Path, rel: str, digest: str) -> str | None:
 def _occupied(root: Path, rel: str, data: bytes) -> str | None:
     """Why the new file ``rel`` cannot be created (None: free, or already these bytes)."""
     path = _confined(root, rel)
+    for parent in path.relative_to(root).parents:
+        where = root / parent
+        if parent != Path(".") and os.path.lexists(where) and not where.is_dir():
+            return f"its directory {parent} is not a directory in the target"
     if not os.path.lexists(path):
         return None
     if _holds_bytes(root, rel, data):
