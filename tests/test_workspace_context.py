@@ -83,6 +83,7 @@ def test_the_planner_is_told_what_did_not_fit_and_it_is_recorded(
     assert packed["code"].full == ("pkg0/mod_0.py",)
     planner, coder = model.calls[0], model.calls[1]
     assert "<left_out>" in planner.messages[0]["content"]
+    assert len(planner.messages[0]["content"]) / 4 < 8_000 + 1_000  # the note is short too
     assert packed["plan"].left_out[0].path in planner.messages[0]["content"]
     assert "def func_0(x):\n    return x + 0" in coder.messages[0]["content"]
 

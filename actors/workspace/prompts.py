@@ -85,6 +85,7 @@ TOOLS: dict[Step, tuple[str, str, Any]] = {
     "review": ("submit_review", "Submit the review of the change. Call this exactly once.", Review),
 }
 _SCHEMAS: dict[Step, dict[str, Any]] = {}
+_NAMED = 20  # paths named per reason in a left-out note
 
 
 @dataclass
@@ -121,8 +122,16 @@ def _tag(name: str, text: str) -> str:
 
 
 def _left_out_note(left: Sequence[LeftOut], what: str) -> str:
+    """What was left out, grouped by reason, at most ``_NAMED`` paths named per reason
+    (the event records them all; the note must not undo the budget it reports on)."""
+    by_reason: dict[str, list[str]] = {}
+    for lo in left:
+        by_reason.setdefault(lo.reason, []).append(lo.path)
     lines = [f"These {what} were left out (you were not shown them):"]
-    lines.extend(f"- {lo.path}: {lo.reason}" for lo in left)
+    for reason, paths in by_reason.items():
+        named = ", ".join(paths[:_NAMED])
+        more = f" and {len(paths) - _NAMED} more" if len(paths) > _NAMED else ""
+        lines.append(f"- {reason} ({len(paths)}): {named}{more}")
     return "\n".join(lines)
 
 
