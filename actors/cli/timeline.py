@@ -95,7 +95,11 @@ def summarize(event: Event | UnknownEvent) -> str:
             return f"{len(change.changes)} changes: {ops}{more}"
         case ContextPacked(step=step, attempt=a, round=r, full=full, mapped=mapped):
             left = len(event.left_out)
-            shown = f"{len(full)} files whole, {mapped} map entries"
+            shown = (
+                f"{len(full)} file diffs"
+                if step == "review"
+                else f"{len(full)} files whole, {mapped} map entries"
+            )
             return f"{_step(step, a, r)} {shown}, {left} left out, ~{event.tokens} tok"
         case FilesRequested(step=step, attempt=a, round=r, served=served):
             asked = len(event.paths)
