@@ -21,7 +21,7 @@ import msgspec
 from events import ChangeSet, CodeChange, Event, Plan, Review, UnknownEvent
 from store.paths import UnsafePath, normalize_rel, safe_path
 from store.projections import artifacts
-from store.tree import workspace_result
+from store.tree import set_modes, workspace_result
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -116,6 +116,8 @@ def materialize(
         try:
             removed.extend(f"{FILES_DIR}/{p}" for p in _remove_stale(root_fd, plan_files, sync))
             written.extend(f"{FILES_DIR}/{p}" for p in _write_files(root_fd, plan_files, sync))
+            if workspace is not None:
+                set_modes(root_fd, workspace.modes)  # executable files stay executable
         finally:
             os.close(root_fd)
     return MaterializeReport(written=tuple(written), removed=tuple(removed))

@@ -9,6 +9,7 @@ live workspace is never read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -41,12 +42,14 @@ __all__ = [
     "base_tree",
     "change_sets",
     "normal_path",
+    "set_modes",
     "tree_at",
     "workspace_base",
     "workspace_result",
 ]
 
 _SHOWN = 200  # characters of a search text quoted in an error
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class ChangeRejected(AgentlogError):
@@ -222,11 +225,33 @@ def tree_at(
 
 
 class WorkspaceResult(NamedTuple):
-    """What a workspace run projects: ``files/`` (the whole result tree, as a file set)
-    and ``code.json`` (the latest change set, None before the Coder made one)."""
+    """What a workspace run projects: ``files/`` (the whole result tree, as a file set,
+    and the modes that are not 0644) and ``code.json`` (the latest change set, None
+    before the Coder made one)."""
 
     files: CodeChange
     change: ChangeSet | None
+    modes: dict[str, int]
+
+
+def set_modes(root_fd: int, modes: dict[str, int]) -> None:
+    """Give each file below ``root_fd`` its mode, never following a symlink."""
+    for path, mode in modes.items():
+        parts = path.split("/")
+        dir_fd = root_fd
+        opened: list[int] = []
+        try:
+            for part in parts[:-1]:
+                dir_fd = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
+                opened.append(dir_fd)
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+            try:
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
+        finally:
+            for fd in opened:
+                os.close(fd)
 
 
 def workspace_result(
@@ -240,6 +265,9 @@ def workspace_result(
     _, tree = trees
     sets = change_sets(events)
     files = tuple(FileChange(path=p, content=tree.text(p)) for p in tree.paths())
+    modes = {p: e.mode for p, e in tree.entries.items() if e.mode != 0o644}
     return WorkspaceResult(
-        files=CodeChange(files=files, notes=""), change=sets[-1][1] if sets else None
+        files=CodeChange(files=files, notes=""),
+        change=sets[-1][1] if sets else None,
+        modes=modes,
     )

@@ -134,3 +134,16 @@ def test_a_change_in_the_old_whole_file_format_is_refused_for_a_workspace(tmp_pa
     result = Supervisor(FAST, model=model).run("x", run, workspace=make_repo(tmp_path / "r"))
     assert result.status == "failed"
     assert all(f.error_kind == "invalid_output" for f in of_type(run, StepFailed))
+
+
+def test_files_keeps_an_executable_file_executable(tmp_path: Path) -> None:
+    from _repo import commit_all, write
+
+    repo = make_repo(tmp_path / "r")
+    write(repo, {"run.sh": "#!/bin/sh\necho ok\n"})
+    (repo / "run.sh").chmod(0o755)
+    commit_all(repo, "a script")
+    run = tmp_path / "run"
+    assert Supervisor(FAST, model=workspace_model()).run("x", run, workspace=repo).ok
+    assert (run / "files" / "run.sh").stat().st_mode & 0o777 == 0o755
+    assert (run / "files" / "src" / "extra.py").stat().st_mode & 0o777 == 0o644
