@@ -103,3 +103,33 @@ def test_resume_finishes_a_killed_run_from_the_recorded_base(gone: Path, tmp_pat
     assert (killed / "files" / "src" / "app.py").read_text() == (
         gone / "files" / "src" / "app.py"
     ).read_text()
+
+
+def test_resume_after_a_file_request_neither_asks_nor_records_it_twice(tmp_path: Path) -> None:
+    def reading_model() -> ScriptedModel:
+        return ScriptedModel(
+            {
+                "plan": [{"tool_input": PLAN}],
+                "code": [{"tool_input": {"read_files": ["README.md"]}}, {"tool_input": EDIT_APP}],
+                "review": [{"tool_input": APPROVE}],
+            }
+        )
+
+    repo = make_repo(tmp_path / "repo")
+    whole = tmp_path / "whole"
+    config = WorkflowConfig(backoff_base=0, step_timeout=20)
+    assert Supervisor(config, model=reading_model()).run("hi", whole, workspace=repo).ok
+    shutil.rmtree(repo)
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    lines = (whole / "events.jsonl").read_bytes().splitlines(keepends=True)
+    cut = kinds(whole).index("FilesRequested") + 1  # died before the second call
+    (killed / "events.jsonl").write_bytes(b"".join(lines[:cut]))
+    shutil.copytree(whole / "objects", killed / "objects")
+    rest = ScriptedModel(  # what the killed run had not asked yet
+        {"code": [{"tool_input": EDIT_APP}], "review": [{"tool_input": APPROVE}]}
+    )
+    assert Supervisor.resume(killed, model=rest).ok
+    assert len(rest.calls) == 2  # the second code call and the review; nothing asked twice
+    assert kinds(killed) == kinds(whole)
+    assert replay(killed).ok
