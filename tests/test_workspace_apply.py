@@ -235,3 +235,36 @@ def test_a_new_file_under_a_path_that_is_a_file_in_the_target_is_refused(
     write(repo, {"src": "now a file\n"})
     with pytest.raises(ApplyRefused, match="its directory src is not a directory"):
         apply_run(run)
+
+
+def test_diff_json_is_one_object_per_changed_file(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    _, run = done
+    assert main(["diff", str(run), "--json"]) == 0
+    rows = json.loads(capfd.readouterr().out)
+    assert [(r["path"], r["status"]) for r in rows] == [
+        ("src/app.py", "modified"),
+        ("src/extra.py", "added"),
+    ]
+
+
+def test_diff_round_must_not_be_negative(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, run = done
+    assert main(["diff", str(run), "--round", "-1"]) == 2
+    assert "--round must be 0 or more" in capfd.readouterr().err
+
+
+def test_apply_branch_from_the_command_line(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, run = done
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    assert main(["apply", str(run), "--branch", "agentlog/cli"]) == 0
+    assert "git switch agentlog/cli" in capfd.readouterr().out
+    assert git(repo, "log", "-1", "--format=%s", "agentlog/cli").strip() == TASK
