@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from actors.agents import CoderActor, PlannerActor, ReviewerActor, StepWork
-    from actors.durable import ReplayReport, fork, replay
-    from actors.supervisor import SupervisorActor
-    from actors.workflow import RunHandle, Supervisor, WorkflowResult
+    from actors.forking import fork
+    from actors.replaying import ReplayReport, replay
+    from actors.supervisor import RunHandle, Supervisor, WorkflowResult
+    from actors.supervisor_actor import SupervisorActor
     from events import WorkflowConfig
 
 __all__ = [
@@ -37,13 +38,13 @@ _HOMES = {
     "PlannerActor": "actors.agents",
     "ReviewerActor": "actors.agents",
     "StepWork": "actors.agents",
-    "ReplayReport": "actors.durable",
-    "fork": "actors.durable",
-    "replay": "actors.durable",
-    "SupervisorActor": "actors.supervisor",
-    "RunHandle": "actors.workflow",
-    "Supervisor": "actors.workflow",
-    "WorkflowResult": "actors.workflow",
+    "ReplayReport": "actors.replaying",
+    "fork": "actors.forking",
+    "replay": "actors.replaying",
+    "SupervisorActor": "actors.supervisor_actor",
+    "RunHandle": "actors.supervisor",
+    "Supervisor": "actors.supervisor",
+    "WorkflowResult": "actors.supervisor",
     "WorkflowConfig": "events",
 }
 

@@ -1,9 +1,9 @@
-"""The three agents as pykka actors: each projects the log it is handed and answers with events.
+"""The three agents as pykka actors: each reads the state it is handed and answers with events.
 
 Agents never talk to each other and never write the log: the supervisor sends a
-:class:`StepWork` (the log so far plus which attempt to make) and appends whatever events
-the agent answers, after checking they fit the order. An agent that raises is replaced by
-the supervisor.
+:class:`StepWork` (the fold of the log so far plus which attempt to make) and appends
+whatever events the agent answers, after checking they fit the order. An agent that
+raises is replaced by the supervisor.
 """
 
 from __future__ import annotations
@@ -39,10 +39,9 @@ from events import (
     Step,
     StepFailed,
     TestsRan,
-    UnknownEvent,
     WorkflowConfig,
 )
-from store import UnsafePath, artifacts, safe_path, workflow_state
+from store import UnsafePath, WorkflowState, safe_path
 from store._logging import get_logger
 
 __all__ = [
@@ -62,15 +61,16 @@ log = get_logger("agentlog.agents")
 class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     """One attempt at a step, as the supervisor hands it to an agent.
 
-    ``events`` is the log so far (the agent's only input); ``recorded`` is what this attempt
-    already recorded before a crash (or, in a replay, the recorded test run) to reuse.
+    ``state`` is the fold of the log so far (the agent's only input: task in force,
+    latest artifacts); ``recorded`` is what this attempt already recorded before a crash
+    (or, in a replay, the recorded test run) to reuse.
     """
 
     step: Step
     attempt: int
     round: int
     timeout: float
-    events: tuple[Event | UnknownEvent, ...]
+    state: WorkflowState = WorkflowState()
     recorded: tuple[Event, ...] = ()
     workspace: str = "files"
     config: WorkflowConfig = WorkflowConfig()
@@ -111,9 +111,9 @@ class Agent(pykka.ThreadingActor, ABC):
 
     def perform(self, work: StepWork) -> list[Event]:
         """Make the attempt ``work`` describes; failures come back as ``StepFailed``."""
-        from actors.workspace.agent import perform_in_workspace, run_has_workspace
+        if work.state.workspace is not None:  # a run on an existing repository
+            from actors.workspace.agent import perform_in_workspace
 
-        if run_has_workspace(work.events):
             return perform_in_workspace(self, work)
         answer: list[Event] = []
         evidence = self.evidence(work, answer)
@@ -139,11 +139,10 @@ class Agent(pykka.ThreadingActor, ABC):
         return None
 
     def request(self, work: StepWork, tests: TestsRan | None) -> ModelRequest:
-        state = workflow_state(work.events)
-        made = artifacts(work.events)
+        made = work.state.artifacts
         return build_request(
             self.step,
-            task=state.task,
+            task=work.state.task,
             plan=made.plan,
             code=made.code,
             review=made.review if work.round > 0 or self.step == "review" else None,
@@ -206,7 +205,7 @@ class ReviewerActor(Agent):
     kind = Review
 
     def evidence(self, work: StepWork, answer: list[Event]) -> TestsRan | None:
-        if not work.config.run_tests or artifacts(work.events).code is None:
+        if not work.config.run_tests or work.state.artifacts.code is None:
             return None
         for ev in work.recorded:
             if isinstance(ev, TestsRan):

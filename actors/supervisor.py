@@ -1,378 +1,258 @@
-"""The supervisor: one pykka actor per workflow, sole writer of its log, keeper of the order.
+"""The Python entry point: ``Supervisor`` starts, resumes, retries and reports on workflows.
 
-It asks :func:`~actors.orchestration.next_action` what to do, hands each attempt to the
-agent for the step, checks the answer fits the order, appends it durably and materializes
-the artifacts. Error boundaries live here: a per-step timeout no hung call can defeat, a
-crashed agent replaced, retries with backoff, and a final event on every path the
-process survives.
+``Supervisor(config).run(task)`` starts a :class:`~actors.supervisor_actor.SupervisorActor`
+for a new run directory and waits for it; ``start`` returns a handle instead, so many
+workflows can run at once; ``Supervisor.resume(run_dir)`` continues a killed run from its
+log and ``Supervisor.retry(run_dir)`` gives a failed run a fresh retry budget from its
+failed step. The actor itself (one per workflow, sole writer of its log) lives in
+:mod:`actors.supervisor_actor`.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import time
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+import weakref
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import msgspec
 import pykka
 
-from actors.agents import AGENTS, Agent, AgentPool, StepWork, failure
-from actors.logs import redact_event
-from actors.models import Model, NonDeterminism
-from actors.orchestration import (
-    Complete,
-    ContinueAttempt,
-    Fail,
-    Finished,
-    Skip,
-    StartAttempt,
-    next_action,
+from actors.agents import AgentPool
+from actors.models import Model, default_model
+from actors.supervisor_actor import (
+    DRIVE,
+    EventListener,
+    FailureScript,
+    ModelChooser,
+    RunStopped,
+    SupervisorActor,
+    SupervisorOptions,
+    new_workflow_id,
+    order_violation,
 )
 from events import (
-    CodeProduced,
-    ContextPacked,
-    Event,
-    FilesRequested,
-    ModelCalled,
-    PlanProduced,
-    ReviewProduced,
+    AgentlogError,
+    CodeChange,
+    Plan,
+    RetryRequested,
+    Review,
     Step,
-    StepFailed,
-    StepSkipped,
-    StepStarted,
-    TestsRan,
-    UnknownEvent,
-    WorkflowCompleted,
+    Verdict,
     WorkflowConfig,
-    WorkflowFailed,
     WorkflowStarted,
 )
-from store import EventLog, LogWriter
-from store._logging import get_logger
-from store.materialize import materialize, write_artifact
+from store import ErrorInfo, EventLog, StepState, WorkflowState, workflow_state
 
-if TYPE_CHECKING:
-    from store.convex_mirror import ConvexMirror
-
-__all__ = ["DRIVE", "EventListener", "FailureScript", "SupervisorActor", "new_workflow_id"]
-
-log = get_logger("agentlog.supervisor")
-
-#: Called with each event once it is durable (progress display, Convex mirror).
-EventListener = Callable[[Event], None]
-#: Replay hook: the recorded failure of an attempt that never reached the model, if any.
-FailureScript = Callable[[Step, int, int], StepFailed | None]
-
-_ALLOWED: dict[Step, tuple[type[Event], ...]] = {
-    "plan": (ModelCalled, PlanProduced, StepFailed, ContextPacked),
-    "code": (ModelCalled, CodeProduced, StepFailed, ContextPacked, FilesRequested),
-    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed, ContextPacked),
-}
+__all__ = [
+    "DRIVE",
+    "EventListener",
+    "FailureScript",
+    "RunHandle",
+    "RunStopped",
+    "Supervisor",
+    "SupervisorActor",
+    "SupervisorOptions",
+    "WorkflowResult",
+    "new_workflow_id",
+    "order_violation",
+    "result_of",
+]
 
 
-#: The message that makes a SupervisorActor drive its workflow to the end.
-DRIVE = object()
+class WorkflowResult(msgspec.Struct, frozen=True, kw_only=True):
+    """How a workflow ended: status, per-step outcomes, artifacts and the final review."""
+
+    run_dir: str
+    workflow_id: str
+    status: str
+    steps: dict[Step, StepState]
+    plan: Plan | None
+    code: CodeChange | None
+    review: Review | None
+    verdict: Verdict | None
+    failed_steps: tuple[Step, ...] = ()
+    error: ErrorInfo | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the workflow completed with no step passed over as failed."""
+        return self.status == "completed" and not self.failed_steps
 
 
-def new_workflow_id() -> str:
-    """A sortable, unique workflow id: UTC time plus 6 random hex digits."""
-    return datetime.now(UTC).strftime("wf-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+def result_of(run_dir: Path, state: WorkflowState | None = None) -> WorkflowResult:
+    """A :class:`WorkflowResult` from a run's state (folded from its log unless given)."""
+    if state is None:
+        state = workflow_state(EventLog(run_dir).read())
+    failed = state.failed_steps if state.status == "completed" else ()
+    made = state.artifacts
+    return WorkflowResult(
+        run_dir=str(run_dir),
+        workflow_id=state.workflow_id,
+        status=state.status,
+        steps=state.steps,
+        plan=made.plan,
+        code=made.code,
+        review=made.review,
+        verdict=state.verdict,
+        failed_steps=failed,
+        error=state.last_error if state.status != "completed" or failed else None,
+    )
 
 
-def order_violation(answer: Iterable[Event], work: StepWork) -> str | None:
-    """Why an agent's answer breaks the order, or None when it fits the attempt it was given."""
-    for ev in answer:
-        if not isinstance(ev, _ALLOWED[work.step]):
-            return f"{type(ev).__name__} is not an answer to step {work.step!r}"
-        step = getattr(ev, "step", work.step)
-        if step != work.step or getattr(ev, "attempt", work.attempt) != work.attempt:
-            return (
-                f"{type(ev).__name__} names another step or attempt than {work.step}#{work.attempt}"
-            )
-        if getattr(ev, "round", work.round) != work.round:
-            return f"{type(ev).__name__} names round {getattr(ev, 'round', '?')}, not {work.round}"
-    return None
+class RunHandle:
+    """A workflow running in its own actor; ``result()`` waits for it."""
+
+    def __init__(self, run_dir: Path, ref: pykka.ActorRef[SupervisorActor]) -> None:
+        self.run_dir = run_dir
+        self._ref = ref
+        self._future = ref.ask(DRIVE, block=False)
+
+    def result(self, timeout: float | None = None) -> WorkflowResult:
+        """Wait for the final event (re-raising a replay's ``NonDeterminism``).
+
+        ``timeout`` raises ``pykka.Timeout`` and leaves the workflow running; an interrupt
+        (Ctrl-C) returns at once and leaves the run to ``resume``; a log or projection
+        that cannot be written raises :class:`RunStopped` (the run is resumable).
+        """
+        try:
+            state: WorkflowState = self._future.get(timeout=timeout)
+        except pykka.Timeout:
+            raise
+        except BaseException:
+            self._ref.stop(block=False)
+            raise
+        if self._ref.is_alive():
+            self._ref.stop()
+        return result_of(self.run_dir, state)
 
 
-class SupervisorActor(pykka.ThreadingActor):
-    """Drives one workflow in ``run_dir`` to its final event; see the module docstring."""
+class Supervisor:
+    """Starts workflows with one configuration and model.
 
-    # Ctrl-C on the main thread ends the process without waiting for the workflow: what
-    # is in the log stays there (written lines survive the process) and `resume` goes on.
-    use_daemon_thread = True
+    ``model`` defaults to Claude through the ``anthropic`` SDK (``AnthropicModel``) with
+    ``config.model``, ``$AGENTLOG_MODEL`` or the built-in default; pass a
+    ``ScriptedModel`` for offline runs. ``listeners`` receive every event once durable.
+    """
 
     def __init__(
         self,
-        run_dir: Path,
-        model: Model,
+        config: WorkflowConfig | None = None,
         *,
-        start: WorkflowStarted | None = None,
+        model: Model | None = None,
         listeners: Iterable[EventListener] = (),
-        sleep: Callable[[float], None] = time.sleep,
-        failures: FailureScript | None = None,
-        evidence: Callable[[Step, int, int], tuple[Event, ...]] | None = None,
-        mirror_convex: bool = True,
-        project: bool = True,
-        durable: bool = True,
-        pool: AgentPool | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
-        super().__init__()
-        self.run_dir = run_dir
+        self.config = config or WorkflowConfig()
         self.model = model
-        self.start_event = start
         self.listeners = tuple(listeners)
         self.sleep = sleep
-        self.failures = failures
-        self.evidence = evidence
-        self.mirror_convex = mirror_convex and bool(os.environ.get("CONVEX_URL"))
-        self.project = project  # write plan.json ... files/ (a replay compares events only)
-        self.durable = durable  # fsync the log (a replay's throwaway log needs no fsync)
-        self.own_pool = pool is None
-        self.pool = pool or AgentPool()
-        self.mirror: ConvexMirror | None = None
-        self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
-        self.config = WorkflowConfig()
-        self.workflow_id = ""
-        # Opened here, in the caller's thread, so a torn tail, a held lock or a damaged
-        # log raises to whoever starts the actor instead of silently killing the actor.
-        log_ = EventLog(run_dir)
-        self.writer: LogWriter | None = log_.writer()
-        try:
-            self.events: list[Event | UnknownEvent] = list(log_.read())
-        except BaseException:
-            self.writer.close()
-            raise
+        self._pool = AgentPool()
+        weakref.finalize(self, self._pool.close)  # idle agents stop with their supervisor
 
-    # -- lifecycle ---------------------------------------------------------------------
+    def _model(self, name: str) -> Model:
+        if self.model is None:
+            from actors.models import AnthropicModel
 
-    def on_start(self) -> None:
-        assert self.writer is not None
-        for listener in self.listeners:
-            self.writer.on_append(_each(listener))
-        if self.mirror_convex:
-            from store.convex_mirror import ConvexMirror  # only when CONVEX_URL is set
+            self.model = AnthropicModel(name or default_model())  # one client, reused
+        return self.model
 
-            self.mirror = ConvexMirror.from_env(self.run_dir)
-            if self.mirror is not None:
-                self.mirror.attach(self.writer)
+    def start(
+        self, task: str, run_dir: str | Path | None = None, *, workspace: str | Path | None = None
+    ) -> RunHandle:
+        """Start a workflow for ``task`` in ``run_dir`` (default ``runs/<workflow id>``).
 
-    def on_stop(self) -> None:
-        for step, ref in self.agents.items():
-            self.pool.release(step, self.model, ref)
-        self.agents.clear()
-        if self.own_pool:
-            self.pool.close()
-        if self.writer is not None:
-            self.writer.close()
-        if self.mirror is not None:
-            self.mirror.close(flush_timeout=2.0)
-            self.mirror = None
-
-    def on_failure(self, *_: object) -> None:
-        self.on_stop()
-
-    # -- the loop ------------------------------------------------------------------------
-
-    def on_receive(self, message: object) -> list[Event | UnknownEvent] | None:
-        """``ask(DRIVE)`` runs :meth:`drive` and answers with the run's events (no re-read)."""
-        if message is DRIVE:
-            self.drive()
-            return list(self.events)
-        return None
-
-    def drive(self) -> None:
-        """Run the workflow to its final event (a no-op for a run that already ended)."""
-        try:
-            if not self.events:
-                if self.start_event is None:
-                    raise ValueError("a new run needs its WorkflowStarted event")
-                self._append(self.start_event)
-            elif self.project:
-                # Resuming: the dead process may have appended an artifact event but not
-                # yet written the projection of it (plan.json ..., files/).
-                materialize(self.run_dir, self.events)
-            self._adopt_config()
-            log.info(
-                "workflow driving",
-                workflow_id=self.workflow_id,
-                run_dir=str(self.run_dir),
-                resumed_at=len(self.events) if self.start_event is None else 0,
+        With ``workspace`` (a directory, usually a git repository) the run records it as
+        its base first (files into ``run_dir/objects``) and changes that; the directory is
+        only read.
+        """
+        workflow_id = new_workflow_id()
+        path = Path(run_dir) if run_dir is not None else Path("runs") / workflow_id
+        log_file = path / "events.jsonl"
+        if log_file.exists() and log_file.stat().st_size > 0:  # an empty log: died at birth
+            raise AgentlogError(
+                f"{path}: already holds a run; use `agentlog resume {path}` or another --run-dir"
             )
-            self._loop()
-        except NonDeterminism as err:
-            self._finish_failed(err.step if err.step in AGENTS else None, "nondeterminism", err)
-            raise
-        except Exception as err:
-            log.exception("supervisor failed", run_dir=str(self.run_dir))
-            self._finish_failed(None, "internal", err)
+        path.mkdir(parents=True, exist_ok=True)
+        model = self._model(self.config.model)
+        config = msgspec.structs.replace(self.config, model=self.config.model or model.name)
+        base = None
+        if workspace is not None:
+            from store.base import record_base
 
-    def _adopt_config(self) -> None:
-        from store import workflow_state
+            base = record_base(workspace, path, test_cmd=config.test_cmd)
+        started = WorkflowStarted(workflow_id=workflow_id, task=task, config=config, workspace=base)
+        return self._launch(path, model, started)
 
-        state = workflow_state(self.events)
-        self.config, self.workflow_id = state.config, state.workflow_id
+    def run(
+        self, task: str, run_dir: str | Path | None = None, *, workspace: str | Path | None = None
+    ) -> WorkflowResult:
+        """Run a workflow to its end and return how it ended (``workspace`` as in ``start``)."""
+        return self.start(task, run_dir, workspace=workspace).result()
 
-    def _loop(self) -> None:
-        while True:
-            action = next_action(self.events)
-            match action:
-                case Finished():
-                    return
-                case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
-                    if delay:
-                        self._sync()  # everything so far is durable before any wait
-                        self.sleep(delay)
-                    self._append(StepStarted(step=step, attempt=attempt, round=round_))
-                    self._attempt(step, attempt, round_, ())
-                case ContinueAttempt(step=step, attempt=attempt, round=round_, recorded=rec):
-                    self._attempt(step, attempt, round_, rec)
-                case Skip(step=step, reason=reason, round=round_):
-                    self._append(StepSkipped(step=step, reason=reason, round=round_))
-                case Complete(verdict=verdict, revisions=revisions, failed_steps=failed):
-                    done = WorkflowCompleted(
-                        verdict=verdict, revisions=revisions, failed_steps=failed
-                    )
-                    self._append_many([done], sync=True)
-                case Fail(step=step, kind=kind, message=message):
-                    failed_ = WorkflowFailed(step=step, error_kind=kind, message=message)
-                    self._append_many([failed_], sync=True)
-
-    def _attempt(self, step: Step, attempt: int, round_: int, recorded: tuple[Event, ...]) -> None:
-        scripted = self.failures(step, round_, attempt) if self.failures else None
-        if scripted is not None:
-            self._append(_bare(scripted))
-            return
-        if self.evidence is not None and not recorded:
-            # A replay: the recorded evidence (test runs) is logged again, not re-gathered.
-            recorded = tuple(self._append_many(list(self.evidence(step, round_, attempt))))
-        work = StepWork(
-            step=step,
-            attempt=attempt,
-            round=round_,
-            timeout=self.config.step_timeout,
-            events=tuple(self.events),
-            recorded=recorded,
-            workspace=str(self.run_dir / "files"),
-            config=self.config,
+    def _launch(
+        self, path: Path, model: Model | ModelChooser, started: WorkflowStarted | None
+    ) -> RunHandle:
+        options = SupervisorOptions(sleep=self.sleep) if self.sleep else SupervisorOptions()
+        ref = SupervisorActor.start(
+            path, model, start=started, listeners=self.listeners, pool=self._pool, options=options
         )
-        answer = self._ask(work)
-        violation = order_violation(answer, work)
-        if violation is not None:
-            answer = [failure(work, "order", f"rejected: {violation}", True)]
-        self._append_many(answer)
-        if self.project:
-            self._project(answer)
+        return RunHandle(path, ref)
 
-    def _project(self, answer: list[Event]) -> None:
-        """Write what the answer changed; no fsync: the durable log rebuilds projections."""
-        for ev in answer:
-            if isinstance(ev, CodeProduced):
-                materialize(self.run_dir, self.events, durable=False)  # code.json, files/
-            elif isinstance(ev, PlanProduced):
-                write_artifact(self.run_dir, ev.plan, durable=False)
-            elif isinstance(ev, ReviewProduced):
-                write_artifact(self.run_dir, ev.review, durable=False)
+    @classmethod
+    def resume(
+        cls,
+        run_dir: str | Path,
+        *,
+        model: Model | None = None,
+        listeners: Iterable[EventListener] = (),
+    ) -> WorkflowResult:
+        """Continue a killed run from its log; a run that already ended is returned as is."""
+        path = _run_path(run_dir)
+        sup = cls(model=model, listeners=listeners)
 
-    def _ask(self, work: StepWork) -> list[Event]:
-        """The agent's answer, or a ``StepFailed`` for a timeout or a crash (agent replaced)."""
-        agent = self._agent(work.step)
-        self._sync()  # the attempt is on disk before a call that may cost money or hang
-        try:
-            answer: list[Event] = agent.ask(work, block=True, timeout=work.timeout)
-            return answer
-        except pykka.Timeout:
-            self._replace(work.step)
-            message = f"no answer within the step timeout of {work.timeout:g} s"
-            return [failure(work, "timeout", message, True)]
-        except NonDeterminism:
-            raise
-        except Exception as exc:
-            self._replace(work.step)
-            log.warning("agent crashed; replaced", step=work.step, error=repr(exc))
-            return [failure(work, "crash", f"agent crashed: {type(exc).__name__}: {exc}", True)]
+        def choose(state: WorkflowState) -> Model:
+            sup.config = state.config
+            return sup._model(state.config.model)
 
-    def _agent(self, step: Step) -> pykka.ActorRef[Agent]:
-        ref = self.agents.get(step)
-        if ref is None or not ref.is_alive():
-            ref = self.agents[step] = self.pool.acquire(step, self.model)
-        return ref
+        # The actor streams the log once: its fold gives the config (and so the model).
+        return sup._launch(path, choose, None).result()
 
-    def _replace(self, step: Step) -> None:
-        ref = self.agents.pop(step, None)
-        if ref is not None:
-            ref.stop(block=False)
+    @classmethod
+    def retry(
+        cls,
+        run_dir: str | Path,
+        *,
+        model: Model | None = None,
+        listeners: Iterable[EventListener] = (),
+        reason: str = "",
+    ) -> WorkflowResult:
+        """Give a failed run a fresh retry budget from its failed step, and continue it.
 
-    # -- writing -------------------------------------------------------------------------
-
-    def _stamp(self, event: Event) -> Event:
-        # Every event passes here before it is written: mask any secret it quotes (an
-        # exception message, a task or a response that repeats a key).
-        event = redact_event(event)
-        return msgspec.structs.replace(event, workflow_id=self.workflow_id or event.workflow_id)
-
-    def _append(self, event: Event) -> None:
-        self._append_many([event])
-
-    def _append_many(self, events: list[Event], *, sync: bool = False) -> list[Event]:
-        """Append (group commit: synced before every wait and at the end, see ``_sync``)."""
-        if not events:
-            return []
-        assert self.writer is not None
-        stamped = self.writer.append_many(
-            [self._stamp(ev) for ev in events], sync=sync and self.durable
-        )
-        self.events.extend(stamped)
-        for ev in stamped:
-            if isinstance(ev, StepFailed | WorkflowFailed | WorkflowCompleted):
-                self._report(ev)
-        return stamped
-
-    def _report(self, ev: Event) -> None:
-        """One structured log record per failure and per end of the workflow."""
-        fields = {"workflow_id": self.workflow_id, "seq": ev.seq}
-        if isinstance(ev, StepFailed):
-            log.info(
-                "step attempt failed",
-                step=ev.step,
-                attempt=ev.attempt,
-                round=ev.round,
-                error_kind=ev.error_kind,
-                retryable=ev.retryable,
-                error=ev.message,
-                **fields,
-            )
-        elif isinstance(ev, WorkflowFailed):
-            log.warning("workflow failed", step=ev.step, error_kind=ev.error_kind, **fields)
-        elif isinstance(ev, WorkflowCompleted):
-            log.info("workflow completed", verdict=ev.verdict, revisions=ev.revisions, **fields)
-
-    def _sync(self) -> None:
-        assert self.writer is not None
-        if self.durable:
-            self.writer.sync()
-
-    def _finish_failed(self, step: Step | None, kind: str, err: Exception) -> None:
-        """Best effort: end the log with ``WorkflowFailed`` unless it already ended."""
-        if self.writer is None or isinstance(next_action(self.events), Finished):
-            return
-        try:
-            failed = WorkflowFailed(step=step, error_kind=kind, message=str(err))
-            self._append_many([failed], sync=True)
-        except Exception:
-            log.exception("could not record WorkflowFailed", run_dir=str(self.run_dir))
+        Like Temporal's reset, the history is kept: a ``RetryRequested`` event is
+        appended, after which every failed step may again make ``max_retries`` retries
+        (its attempt numbers go on counting) and steps skipped because of it run again.
+        Only a failed run can be retried; a killed one is resumed instead.
+        """
+        path = _run_path(run_dir)
+        log = EventLog(path)
+        state = workflow_state(log.read())
+        if state.status != "failed":
+            hint = {
+                "running": f"it has not ended; `agentlog resume {path}` continues it",
+                "completed": "it completed; `agentlog fork` starts a variant of it",
+                "pending": "the log holds no WorkflowStarted event",
+            }[state.status]
+            raise AgentlogError(f"{path}: only a failed run can be retried: {hint}")
+        sup = cls(state.config, model=model, listeners=listeners)
+        chosen = sup._model(state.config.model)
+        with log.writer() as writer:
+            event = RetryRequested(workflow_id=state.workflow_id, actor="person", reason=reason)
+            recorded = writer.append(event)  # durable once appended
+        for listener in sup.listeners:
+            listener(recorded)
+        return sup._launch(path, chosen, None).result()
 
 
-def _each(listener: EventListener) -> Callable[[Sequence[Event]], None]:
-    def deliver(events: Sequence[Event]) -> None:
-        for ev in events:
-            listener(ev)
-
-    return deliver
-
-
-def _bare(event: StepFailed) -> StepFailed:
-    return msgspec.structs.replace(event, seq=0, id="", ts="")
+def _run_path(run_dir: str | Path) -> Path:
+    path = Path(run_dir)
+    return path.parent if path.name == "events.jsonl" else path

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actors import Supervisor
 from actors.demo import demo_model, demo_task
-from store import ConvexMirror
+from store.convex import ConvexMirror
 
 
 def closed_port() -> int:

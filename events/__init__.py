@@ -16,7 +16,15 @@ from events.artifacts import (
     Verdict,
     artifact_schema,
 )
-from events.codec import CRC_FIELD, decode_line, encode_line, line_body, to_dict
+from events.codec import (
+    CRC_FIELD,
+    MAX_DEPTH,
+    UnloggableEvent,
+    decode_line,
+    encode_line,
+    line_body,
+    to_dict,
+)
 from events.config import WorkflowConfig
 from events.errors import AgentlogError, CorruptLine
 from events.types import (
@@ -30,6 +38,7 @@ from events.types import (
     Forked,
     ModelCalled,
     PlanProduced,
+    RetryRequested,
     ReviewProduced,
     Step,
     StepFailed,
@@ -60,6 +69,7 @@ __all__ = [
     "ARTIFACT_TOOLS",
     "CRC_FIELD",
     "EVENT_TYPES",
+    "MAX_DEPTH",
     "STEPS",
     "AgentlogError",
     "Artifact",
@@ -85,6 +95,7 @@ __all__ = [
     "PlanStep",
     "RenameFile",
     "ReplaceFile",
+    "RetryRequested",
     "Review",
     "ReviewComment",
     "ReviewProduced",
@@ -96,6 +107,7 @@ __all__ = [
     "TestSource",
     "TestsRan",
     "UnknownEvent",
+    "UnloggableEvent",
     "Usage",
     "Verdict",
     "WorkflowCompleted",

@@ -8,6 +8,7 @@ that older lines still decode.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import msgspec
@@ -27,6 +28,7 @@ __all__ = [
     "Forked",
     "ModelCalled",
     "PlanProduced",
+    "RetryRequested",
     "ReviewProduced",
     "Step",
     "StepFailed",
@@ -65,12 +67,41 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     @property
     def total(self) -> int:
+        """Every token of the call: input, output and both kinds of cache tokens."""
         return (
             self.input_tokens
             + self.output_tokens
             + self.cache_creation_input_tokens
             + self.cache_read_input_tokens
         )
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_creation_input_tokens=(
+                self.cache_creation_input_tokens + other.cache_creation_input_tokens
+            ),
+            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens - other.input_tokens,
+            output_tokens=self.output_tokens - other.output_tokens,
+            cache_creation_input_tokens=(
+                self.cache_creation_input_tokens - other.cache_creation_input_tokens
+            ),
+            cache_read_input_tokens=self.cache_read_input_tokens - other.cache_read_input_tokens,
+        )
+
+    @classmethod
+    def sum(cls, usages: Iterable[Usage]) -> Usage:
+        """The sum of ``usages`` (zero for none)."""
+        total = cls()
+        for u in usages:
+            total = total + u
+        return total
 
 
 class WorkflowStarted(EventBase, frozen=True, kw_only=True):
@@ -209,6 +240,17 @@ class WorkflowCompleted(EventBase, frozen=True, kw_only=True):
     failed_steps: tuple[Step, ...] = ()
 
 
+class RetryRequested(EventBase, frozen=True, kw_only=True):
+    """A person asked a failed run to go on (``agentlog retry``), as Temporal's reset does.
+
+    The history before it is kept. From here on every step that had failed gets a fresh
+    retry budget (its next attempt number continues the count) and every step skipped
+    because of that failure may run again. ``reason`` is free text for the timeline.
+    """
+
+    reason: str = ""
+
+
 class WorkflowFailed(EventBase, frozen=True, kw_only=True):
     """The workflow ended in failure at ``step`` (None: outside any step)."""
 
@@ -261,6 +303,7 @@ Event = (
     | StepSkipped
     | WorkflowCompleted
     | WorkflowFailed
+    | RetryRequested
     | ContextPacked
     | FilesRequested
 )
@@ -281,6 +324,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         StepSkipped,
         WorkflowCompleted,
         WorkflowFailed,
+        RetryRequested,
         ContextPacked,
         FilesRequested,
     )

@@ -28,7 +28,7 @@ from convex.http_client import ConvexHttpClient  # noqa: E402
 
 from actors import Supervisor  # noqa: E402
 from actors.demo import demo_model, demo_task  # noqa: E402
-from store import sync_runs  # noqa: E402
+from store.convex import sync_runs  # noqa: E402
 
 
 @contextmanager

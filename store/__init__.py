@@ -1,9 +1,12 @@
-"""agentlog's store: the append-only JSONL event log and the projections built from it."""
+"""agentlog's store: the append-only JSONL event log and the projections built from it.
+
+The Convex integration lives apart, in :mod:`store.convex`; its names are still reachable
+here (imported on first use) for code written before it moved.
+"""
+
+from typing import Any
 
 from store.base import DEFAULT_MAX_FILE_BYTES, WorkspaceError, detect_tests, record_base
-from store.convex_errors import ConvexCallError
-from store.convex_mirror import ConvexMirror, MirrorReport
-from store.convex_sync import RunSync, SyncProgress, SyncReport, sync_runs
 from store.diff import FileDiff, diff_stat, render_diff, tree_diff
 from store.errors import LogCorrupt, LogError, LogLocked, NotALog, TornTail
 from store.log import (
@@ -13,18 +16,21 @@ from store.log import (
     LogWriter,
     RepairReport,
     VerifyReport,
+    log_file_problem,
     resolve_log_path,
 )
-from store.materialize import MaterializeReport, encode_artifact, materialize
+from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
 from store.object_refs import ObjectIssue, ObjectRef, check_objects, object_refs
 from store.objects import OBJECTS_DIR, ObjectProblem, ObjectStore, object_hash
 from store.paths import UnsafePath, safe_path
+from store.projection_sync import check_projections, repair_projections, sync_projections
 from store.projections import (
     Artifacts,
     ErrorInfo,
     ForkOrigin,
     StepState,
     StepStats,
+    WorkflowFold,
     WorkflowState,
     artifacts,
     step_stats,
@@ -40,8 +46,6 @@ __all__ = [
     "AppendListener",
     "Artifacts",
     "ChangeRejected",
-    "ConvexCallError",
-    "ConvexMirror",
     "Entry",
     "ErrorInfo",
     "EventLog",
@@ -52,43 +56,65 @@ __all__ = [
     "LogLocked",
     "LogWriter",
     "MaterializeReport",
-    "MirrorReport",
     "NotALog",
     "ObjectIssue",
     "ObjectProblem",
     "ObjectRef",
     "ObjectStore",
+    "ProjectionError",
     "RepairReport",
-    "RunSync",
     "StepState",
     "StepStats",
-    "SyncProgress",
-    "SyncReport",
     "TornTail",
     "Tree",
     "UnsafePath",
     "VerifyReport",
+    "WorkflowFold",
     "WorkflowState",
     "WorkspaceError",
     "artifacts",
     "base_tree",
     "change_sets",
     "check_objects",
+    "check_projections",
     "detect_tests",
     "diff_stat",
     "encode_artifact",
+    "log_file_problem",
     "materialize",
     "object_hash",
     "object_refs",
     "record_base",
     "render_diff",
+    "repair_projections",
     "resolve_log_path",
     "safe_path",
     "step_stats",
-    "sync_runs",
+    "sync_projections",
     "total_stats",
     "tree_at",
     "tree_diff",
     "workflow_state",
     "workspace_base",
 ]
+
+_CONVEX = frozenset(
+    {
+        "ConvexCallError",
+        "ConvexMirror",
+        "MirrorReport",
+        "RunSync",
+        "SyncProgress",
+        "SyncReport",
+        "sync_runs",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The Convex names moved to :mod:`store.convex`; import them from there."""
+    if name in _CONVEX:
+        import store.convex
+
+        return getattr(store.convex, name)
+    raise AttributeError(f"module 'store' has no attribute {name!r}")

@@ -57,6 +57,23 @@ class LogLock:
             os.setxattr(fd, PID_XATTR, str(os.getpid()).encode())
         return cls(log_path, fd, created)
 
+    @staticmethod
+    def is_held(log_path: Path) -> bool:
+        """Whether a writer holds the log's lock now (a shared lock, tried and dropped)."""
+        try:
+            fd = os.open(log_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)  # drops the shared lock at once
+        return False
+
     @property
     def held(self) -> bool:
         """Whether this object still holds the lock."""

@@ -21,8 +21,9 @@ from typing import cast
 import msgspec
 
 from events import CorruptLine, Event, UnknownEvent, decode_line, line_body
+from events.codec import deepest_lines
 
-__all__ = ["EVENT_START", "BadLine", "LineScanner", "decode_block", "decode_one"]
+__all__ = ["EVENT_START", "SEAL_SHAPE", "BadLine", "LineScanner", "decode_block", "decode_one"]
 
 AnyEvent = Event | UnknownEvent
 
@@ -30,7 +31,8 @@ AnyEvent = Event | UnknownEvent
 EVENT_START = b'{"type":"'
 _SEAL = b',"crc":"%08x"}'
 _SEAL_LEN = 18  # len(_SEAL % 0)
-_SEAL_SHAPE = re.compile(rb',"crc":"[0-9A-Fa-f]{8}"\}\Z')
+#: How a sealed line ends (any hex case: a changed letter case is still a seal, changed).
+SEAL_SHAPE = re.compile(rb',"crc":"[0-9A-Fa-f]{8}"\}\Z')
 _seal = _SEAL.__mod__
 _tail = itemgetter(slice(-_SEAL_LEN, None))
 # A line is body[:-1] + ',"crc":"xxxxxxxx"}' with xxxxxxxx = CRC-32(body), body ending in
@@ -77,7 +79,7 @@ def decode_block(block: bytes, first_line_no: int, first_seq: int) -> list[AnyEv
     lines = block.split(b"\n")
     n = len(lines)
     crcs = map(xor, map(_crc32, map(_head_comma, lines)), repeat(_CLOSE))
-    if list(map(_tail, lines)) == list(map(_seal, crcs)):
+    if list(map(_tail, lines)) == list(map(_seal, crcs)) and not deepest_lines(block):
         # A raw newline cannot occur inside JSON, so the block is the array's elements;
         # struct decoding skips the unknown "crc" member.
         events = _decode_array(b"[%b]" % block.replace(b"\n", b","))
@@ -101,8 +103,8 @@ def _decode_array(array: bytes) -> list[AnyEvent] | None:
         gc.disable()
     try:
         return cast(list[AnyEvent], _batch.decode(array))
-    except msgspec.DecodeError:
-        return None  # e.g. an unknown event type: the line-by-line pass sorts it out
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None  # e.g. an unknown event type: the line-by-line pass names the reason
     finally:
         if paused:
             gc.enable()
@@ -116,7 +118,7 @@ def _decode_lines(lines: list[bytes], first_line_no: int, first_seq: int) -> lis
         try:
             event = decode_one(line)
         except CorruptLine as exc:
-            foreign = not (line.startswith(b"{") and _SEAL_SHAPE.search(line))
+            foreign = not (line.startswith(b"{") and SEAL_SHAPE.search(line))
             raise BadLine(line_no, str(exc), foreign, good) from None
         if event.seq != expect:
             raise BadLine(line_no, _seq_reason(expect, event.seq), False, good)

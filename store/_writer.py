@@ -2,8 +2,11 @@
 
 An append is one ``os.write`` of complete lines to a file opened ``O_APPEND`` followed by
 one ``fdatasync``; only then is the stamped event returned and are listeners told, so an
-acknowledged event survives a crash. A failed write is rolled back and closes the writer,
-because after an I/O error nothing more can be promised about what reached the disk.
+acknowledged event survives a crash. With group commit (``sync=False``) listeners hear of
+the events at the ``sync`` that makes them durable, never before: what a listener saw
+(the progress display, the Convex mirror) is never rewritten by a later ``resume``. A
+failed write is rolled back and closes the writer, because after an I/O error nothing
+more can be promised about what reached the disk.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class LogWriter:
         self._listeners: list[AppendListener] = []
         self._closed = False
         self._dirty = False  # written but not yet fsynced (group commit)
+        self._unheard: list[Event] = []  # written, not yet durable: listeners wait for them
 
     @property
     def last_seq(self) -> int:
@@ -79,9 +83,10 @@ class LogWriter:
         return self._closed
 
     def on_append(self, callback: AppendListener) -> Callable[[], None]:
-        """Call ``callback`` with each append's stamped events once they are written.
+        """Call ``callback`` with stamped events once they are durable, in log order.
 
-        They are durable by then, unless the append asked for ``sync=False``.
+        A synced append is heard at once; a group-commit append (``sync=False``) when the
+        next synced append or :meth:`sync` covers it (one call for the whole group).
 
         A listener that raises is logged and skipped; the append still succeeds.
         Returns a function that removes the listener.
@@ -115,7 +120,9 @@ class LogWriter:
             data = b"".join([encode_line(cast(Event, ev)) for ev in stamped])
             self._write(data, sync)
             self._last_seq += len(stamped)
-            self._notify(cast(list[Event], stamped))
+            self._unheard.extend(cast(list[Event], stamped))
+            if sync:
+                self._notify()
             return stamped
 
     def sync(self) -> None:
@@ -128,6 +135,7 @@ class LogWriter:
                 except OSError as exc:
                     self._fail(exc)
                 self._dirty = False
+            self._notify()
 
     def close(self) -> None:
         """Close the file and release the lock; calling it again does nothing."""
@@ -137,8 +145,11 @@ class LogWriter:
             self._closed = True
             try:
                 if self._dirty:
-                    with contextlib.suppress(OSError):
-                        _sync(self._fd)
+                    _sync(self._fd)
+                    self._dirty = False
+                self._notify()
+            except OSError:
+                self._unheard.clear()  # not durable: no listener may hear of them
             finally:
                 self._lock.release()
 
@@ -188,6 +199,7 @@ class LogWriter:
 
     def _fail(self, exc: OSError) -> NoReturn:
         """Roll the file back to its last durable size, close, and report the failure."""
+        self._unheard.clear()  # what was not synced is not promised: no listener hears it
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, self._size)  # drops only this call's partial write
             _sync(self._fd)
@@ -198,7 +210,11 @@ class LogWriter:
             "permissions?), run `agentlog verify`, then open a new writer."
         ) from exc
 
-    def _notify(self, stamped: list[Event]) -> None:
+    def _notify(self) -> None:
+        """Tell every listener of the events made durable since the last notification."""
+        if not self._unheard:
+            return
+        stamped, self._unheard = self._unheard, []
         for listener in list(self._listeners):
             try:
                 listener(stamped)

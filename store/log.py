@@ -5,12 +5,19 @@ The log is ``events.jsonl``: one sealed event per ``\\n``-terminated line (see
 memory that does not grow with the log; every line is checked as it is read. A last line
 without its newline is a crash's torn write: readers skip it, ``verify`` reports it, the
 writer refuses to append after it and ``repair`` moves it aside.
+
+A power cut can leave more than a torn line after the last synced event: a tail of zero
+bytes (a file size that reached the disk before its data) or of stale blocks. Damage
+confined to the tail like that -- no good event after it, and no line that is an event
+with changed bytes -- is crash debris that ``repair`` moves aside as well; damage with a
+good event after it stays an error naming its line.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +28,8 @@ import msgspec
 
 from events import CorruptLine, Event, UnknownEvent
 from store._lock import LogLock
-from store._scan import EVENT_START, BadLine, LineScanner, decode_one
+from store._scan import BadLine, LineScanner, decode_one
+from store._tail import CHUNK, debris, is_debris, line_offset, may_start_event, torn_size
 from store._writer import AppendListener, LogWriter
 from store.errors import LogCorrupt, LogError, NotALog, TornTail
 
@@ -32,27 +40,57 @@ __all__ = [
     "LogWriter",
     "RepairReport",
     "VerifyReport",
+    "log_file_problem",
     "resolve_log_path",
 ]
 
 #: The log's file name inside a run directory.
 LOG_NAME = "events.jsonl"
-# Read size: blocks this small stay in the CPU cache and below malloc's mmap threshold;
-# 64 KiB measured ~1.5x faster than 1 MiB (benchmarks/log_bench.py).
-_CHUNK = 1 << 16
 _TAIL_WINDOW = 1 << 16
 
 AnyEvent = Event | UnknownEvent
 
 
 def resolve_log_path(run: str | Path) -> Path:
-    """The events file of RUN: a run directory (existing or not) or the file itself."""
+    """The events file of RUN: a run directory (existing or not) or the file itself.
+
+    A path named ``events.jsonl`` is the log's even when something else sits there, so
+    the error can say what (see :func:`log_file_problem`).
+    """
     path = Path(run)
-    if path.is_dir():
+    if path.is_dir() and path.name != LOG_NAME:
         return path / LOG_NAME
     if path.exists() or path.suffix == ".jsonl":
         return path
     return path / LOG_NAME
+
+
+def log_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an event log file (None if it is a regular file).
+
+    Says what is there instead: nothing, a directory, a FIFO, a socket, a device.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such event log"
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    return f"is {_kind_of(mode)}, not an event log file"
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
 
 
 class VerifyReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,7 +98,9 @@ class VerifyReport(msgspec.Struct, frozen=True, kw_only=True):
 
     ``first_bad_line``/``reason`` name the first damaged complete line (None if there is
     none). A torn last line is reported apart from that, by ``torn_bytes`` (its size),
-    ``torn_line`` (its number) and ``reason``, because only it can be repaired.
+    ``torn_line`` (its number) and ``reason``. ``repairable`` says :meth:`EventLog.repair`
+    can fix the log: the damage is a torn line or crash debris confined to the tail, whose
+    ``torn_bytes`` it moves aside.
     """
 
     ok: bool
@@ -70,14 +110,27 @@ class VerifyReport(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
     torn_bytes: int = 0
     torn_line: int | None = None
+    repairable: bool = False
 
 
 class RepairReport(msgspec.Struct, frozen=True, kw_only=True):
-    """What :meth:`EventLog.repair` did: events kept, torn bytes moved, and where to."""
+    """What :meth:`EventLog.repair` did: events kept, bytes moved (from line ``from_line``
+    on, ``moved_lines`` lines counting a last one without newline), and where to."""
 
     kept_events: int
     moved_bytes: int
     side_file: Path | None
+    from_line: int | None = None
+    moved_lines: int = 0
+
+    def __str__(self) -> str:
+        if self.side_file is None:
+            return f"nothing to repair: {self.kept_events} events"
+        lines = "line" if self.moved_lines == 1 else "lines"
+        return (
+            f"kept {self.kept_events} events, moved {self.moved_bytes} bytes "
+            f"({self.moved_lines} {lines} from line {self.from_line} on) to {self.side_file}"
+        )
 
 
 @dataclass
@@ -89,6 +142,10 @@ class _Scan:
     bad: BadLine | None = None
     tail: bytes = b""
     tail_line: int = 1
+    #: The damage runs to the end of the file and is crash debris: ``debris`` bytes (in
+    #: ``debris_lines`` lines) from the first bad line on can be moved aside.
+    debris: int = 0
+    debris_lines: int = 0
 
 
 class EventLog:
@@ -143,20 +200,26 @@ class EventLog:
             if f is not None:
                 f.close()
 
+    def being_written(self) -> bool:
+        """Whether a writer (a run, a repair) holds the log right now."""
+        return LogLock.is_held(self.path)
+
     def torn_bytes(self) -> int:
         """Bytes after the last newline: a torn last line (0 when the log ends cleanly).
 
         Reads only the end of the file, so it is cheap on any log size.
         """
         with self._open() as f:
-            return _torn_size(f.fileno())
+            return torn_size(f.fileno())
 
     def verify(self) -> VerifyReport:
         """Check every line: seal, ``seq`` from 1 without gaps or repeats, a torn tail."""
         scan = self._scan_all()
         if scan.bad is not None:
+            if scan.debris:
+                return self._debris_report(scan, scan.bad.line_no, scan.bad.reason)
             with self._open() as f:
-                torn = _torn_size(f.fileno())
+                torn = torn_size(f.fileno())
             return VerifyReport(
                 ok=False,
                 events=scan.events,
@@ -168,13 +231,16 @@ class EventLog:
         if not scan.tail:
             return VerifyReport(ok=True, events=scan.events, last_seq=scan.last_seq)
         size = len(scan.tail)
-        if not _may_start_event(scan.tail):
+        if not may_start_event(scan.tail):
+            reason = f"the last line ({size} bytes, no newline) is not an agentlog event"
+            if scan.debris:
+                return self._debris_report(scan, scan.tail_line, reason)
             return VerifyReport(
                 ok=False,
                 events=scan.events,
                 last_seq=scan.last_seq,
                 first_bad_line=scan.tail_line,
-                reason=f"the last line ({size} bytes, no newline) is not an agentlog event",
+                reason=reason,
                 torn_bytes=size,
             )
         return VerifyReport(
@@ -187,31 +253,70 @@ class EventLog:
             ),
             torn_bytes=size,
             torn_line=scan.tail_line,
+            repairable=True,
+        )
+
+    def _debris_report(self, scan: _Scan, line: int, reason: str) -> VerifyReport:
+        return VerifyReport(
+            ok=False,
+            events=scan.events,
+            last_seq=scan.last_seq,
+            first_bad_line=line,
+            reason=(
+                f"{reason}; it and everything after it ({scan.debris} bytes) is crash debris "
+                "after the last good event (a power cut can leave zero bytes or stale data "
+                "there); `agentlog verify --repair` moves it to a side file"
+            ),
+            torn_bytes=scan.debris,
+            torn_line=line,
+            repairable=True,
         )
 
     def repair(self) -> RepairReport:
-        """Move a torn last line to ``events.jsonl.torn-<n>`` and truncate the log to it.
+        """Move a torn last line, or crash debris after the last good event, to
+        ``events.jsonl.torn-<n>`` and truncate the log to the last good event.
 
-        Every complete event is kept. Any other damage is refused with
-        :class:`LogCorrupt` (or :class:`NotALog`) and nothing is changed. Takes the writer
-        lock, so it raises :class:`LogLocked` while a run is writing.
+        Every good event is kept. Any other damage (a changed event, or damage with a good
+        event after it) is refused with :class:`LogCorrupt` (or :class:`NotALog`) and
+        nothing is changed. Takes the writer lock, so it raises :class:`LogLocked` while a
+        run is writing.
         """
-        if not self.path.is_file():
-            raise LogError(f"{self.path}: no such event log")
+        problem = log_file_problem(self.path)
+        if problem is not None:
+            raise LogError(f"{self.path}: {problem}")
         lock = LogLock.acquire(self.path, create=False)
         try:
             scan = self._scan_all()
-            refusal = "; `agentlog verify --repair` only removes a torn last line, nothing changed"
+            refusal = (
+                "; `agentlog verify --repair` only removes a torn last line or crash debris "
+                "after the last good event, nothing changed"
+            )
+            if scan.debris:
+                first = scan.bad.line_no if scan.bad is not None else scan.tail_line
+                side = self._move_tail(scan.debris)
+                return RepairReport(
+                    kept_events=scan.events,
+                    moved_bytes=scan.debris,
+                    side_file=side,
+                    from_line=first,
+                    moved_lines=scan.debris_lines,
+                )
             if scan.bad is not None:
                 raise self._error(scan.bad, refusal)
-            if scan.tail and not _may_start_event(scan.tail):
+            if scan.tail and not may_start_event(scan.tail):
                 raise NotALog(
                     self.path, scan.tail_line, f"its last line is no agentlog event{refusal}"
                 )
             if not scan.tail:
                 return RepairReport(kept_events=scan.events, moved_bytes=0, side_file=None)
             side = self._move_tail(len(scan.tail))
-            return RepairReport(kept_events=scan.events, moved_bytes=len(scan.tail), side_file=side)
+            return RepairReport(
+                kept_events=scan.events,
+                moved_bytes=len(scan.tail),
+                side_file=side,
+                from_line=scan.tail_line,
+                moved_lines=1,
+            )
         finally:
             lock.release()
 
@@ -223,16 +328,17 @@ class EventLog:
         """
         path = self.path
         try:
-            if not path.parent.is_dir():
-                path.parent.mkdir(parents=True)
-                _fsync_dir(path.parent.parent)
+            _make_dirs(path.parent)
         except OSError as exc:
             raise LogError(f"cannot create {path.parent}: {exc.strerror or exc}") from exc
         lock = LogLock.acquire(path)
         try:
             last_seq = self._last_seq(lock.fd)
             if lock.created:
+                # The log's entry, and the run directory's own entry in its parent: whoever
+                # made the directory (the supervisor does) did not sync its parent.
                 _fsync_dir(path.parent)
+                _fsync_dir(path.parent.parent)
         except BaseException:
             lock.release()
             raise
@@ -241,12 +347,19 @@ class EventLog:
     # -- internals -------------------------------------------------------------------
 
     def _open(self) -> BinaryIO:
+        """The log opened for reading; a FIFO or directory in its place is named as such
+        (opened without blocking, so a FIFO with no writer cannot hang a reader)."""
         try:
-            return open(self.path, "rb", buffering=0)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             raise LogError(f"{self.path}: no such event log") from None
         except OSError as exc:
             raise LogError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise LogError(f"{self.path}: is {_kind_of(mode)}, not an event log file")
+        return open(fd, "rb", buffering=0)
 
     def _error(self, bad: BadLine, extra: str = "") -> LogError:
         if bad.foreign and bad.line_no == 1:
@@ -256,7 +369,7 @@ class EventLog:
     def _drain(self, f: BinaryIO, scanner: LineScanner, from_seq: int) -> Iterator[AnyEvent]:
         """Yield the events of everything readable from ``f`` now, from ``from_seq`` on."""
         read = f.read
-        while data := read(_CHUNK):
+        while data := read(CHUNK):
             try:
                 events = scanner.feed(data)
             except BadLine as bad:
@@ -270,7 +383,7 @@ class EventLog:
         scanner = LineScanner()
         with self._open() as f:
             try:
-                while data := f.read(_CHUNK):
+                while data := f.read(CHUNK):
                     events = scanner.feed(data)
                     if events:
                         scan.events += len(events)
@@ -280,9 +393,13 @@ class EventLog:
                 if bad.good:
                     scan.last_seq = bad.good[-1].seq
                 scan.bad = bad
+                f.seek(line_offset(f, bad.line_no))
+                scan.debris, scan.debris_lines = debris(f, scan.events)
                 return scan
         scan.tail = scanner.pending
         scan.tail_line = scanner.next_line
+        if scan.tail and not may_start_event(scan.tail) and is_debris(scan.tail, scan.events):
+            scan.debris, scan.debris_lines = len(scan.tail), 1
         return scan
 
     def _last_seq(self, fd: int) -> int:
@@ -297,6 +414,7 @@ class EventLog:
                 window *= 4
                 continue
             if end != len(buf) - 1:
+                self._refuse_damaged_tail()
                 raise TornTail(self.path, start + end + 1, len(buf) - end - 1)
             begin = buf.rfind(b"\n", 0, end)
             if begin == -1 and start:
@@ -306,10 +424,21 @@ class EventLog:
                 return decode_one(buf[begin + 1 : end]).seq
             except CorruptLine:
                 scan = self._scan_all()
+                if scan.debris:
+                    raise TornTail(self.path, size - scan.debris, scan.debris) from None
                 if scan.bad is None:  # pragma: no cover - the lock keeps the file still
                     raise LogError(f"{self.path} changed while being opened") from None
                 raise self._error(scan.bad) from None
         return 0
+
+    def _refuse_damaged_tail(self) -> None:
+        """Before calling a tail without newline torn: if nothing can repair the log (real
+        damage, or a file that is no log), say that instead."""
+        scan = self._scan_all()
+        if scan.bad is not None and not scan.debris:
+            raise self._error(scan.bad)
+        if scan.tail and not scan.debris and not may_start_event(scan.tail):
+            raise NotALog(self.path, scan.tail_line, "its last line is no agentlog event")
 
     def _move_tail(self, torn: int) -> Path:
         fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
@@ -339,23 +468,14 @@ def _since(events: list[AnyEvent], from_seq: int) -> list[AnyEvent]:
     return events[from_seq - events[0].seq :]
 
 
-def _may_start_event(tail: bytes) -> bool:
-    """Whether torn bytes begin the way every line agentlog writes begins."""
-    head = tail[: len(EVENT_START)]
-    return EVENT_START.startswith(head)
-
-
-def _torn_size(fd: int) -> int:
-    """How many bytes follow the file's last newline (scanning back from the end)."""
-    size = os.fstat(fd).st_size
-    pos = size
-    while pos:
-        start = max(0, pos - _CHUNK)
-        cut = os.pread(fd, pos - start, start).rfind(b"\n")
-        if cut != -1:
-            return size - (start + cut + 1)
-        pos = start
-    return size
+def _make_dirs(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, syncing each new entry's parent."""
+    if directory.is_dir():
+        return
+    _make_dirs(directory.parent)
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir()
+        _fsync_dir(directory.parent)
 
 
 def _create_side_file(path: Path) -> tuple[Path, int]:

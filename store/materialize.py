@@ -5,12 +5,17 @@ replaced atomically (temp file in the same directory, fsync, rename, fsync the d
 and nothing under ``files/`` is ever reached through a symlink. A file that already holds
 exactly the bytes it should is left alone, so re-materializing after each step costs only
 the writes (and fsyncs) of what that step changed.
+
+With ``dry_run`` it only reports what it would change, which is how
+:mod:`store.projection_sync` compares a run's projections with its log. Temp files a
+crash left behind are removed by the next :func:`materialize`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable, Iterable
@@ -18,8 +23,8 @@ from pathlib import Path
 
 import msgspec
 
-from events import ChangeSet, CodeChange, Event, Plan, Review, UnknownEvent
-from store.paths import UnsafePath, normalize_rel, safe_path
+from events import AgentlogError, ChangeSet, CodeChange, Event, Plan, Review, UnknownEvent
+from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
 from store.projections import artifacts
 from store.tree import set_modes, workspace_result
 
@@ -27,6 +32,7 @@ __all__ = [
     "ARTIFACT_FILES",
     "FILES_DIR",
     "MaterializeReport",
+    "ProjectionError",
     "encode_artifact",
     "materialize",
     "write_artifact",
@@ -41,6 +47,15 @@ _encoder = msgspec.json.Encoder()
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 _FILE_MODE = 0o644
 _PEEK_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO never blocks
+_TMP_SUFFIX = ".tmp"
+#: A temp file of :func:`_write_atomic_at`: ``.<name>.<12 hex>.tmp``.
+_STALE_TMP = re.compile(r"\.(?:plan|code|review)\.json\.[0-9a-f]{12}\.tmp")
+#: Bytes of the target's name kept in a temp name, so ``.`` + it + ``.<12 hex>.tmp`` fits.
+_TMP_NAME_BYTES = MAX_NAME_BYTES - len("..") - 12 - len(_TMP_SUFFIX)
+
+
+class ProjectionError(AgentlogError):
+    """A projection cannot be written: something else is in its place, or the disk said no."""
 
 
 class MaterializeReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,7 +78,11 @@ def _no_sync(_fd: int) -> None:
 
 
 def materialize(
-    run_dir: Path, events: Iterable[Event | UnknownEvent], *, durable: bool = True
+    run_dir: Path,
+    events: Iterable[Event | UnknownEvent],
+    *,
+    durable: bool = True,
+    dry_run: bool = False,
 ) -> MaterializeReport:
     """Rebuild a run's artifacts and ``files/`` from its events.
 
@@ -78,13 +97,16 @@ def materialize(
     - ``files/`` becomes exactly the file set of the latest ``CodeProduced`` (empty if
       there is none): files and directories not in that set are removed (symlinks are
       unlinked, never followed), then every file is written atomically. For a run with a
-      workspace, ``files/`` is the recorded base with every change applied and
-      ``code.json`` the latest change set (:func:`~store.tree.workspace_result`).
+      workspace, ``files/`` is the recorded base with every change applied (modes kept)
+      and ``code.json`` the latest change set (:func:`~store.tree.workspace_result`).
     - Every path of the set is validated first (:func:`~store.paths.safe_path`, no
       symlinked component under ``files/``, no file that is also another's directory);
       one bad path raises :class:`~store.paths.UnsafePath` before anything is written.
 
-    Within one set a later entry for the same path wins.
+    Within one set a later entry for the same path wins. Temp files of an earlier write
+    cut short are removed. With ``dry_run`` nothing is changed: the report says what
+    would be written and removed (see :mod:`store.projection_sync`). Anything else in
+    the way (``plan.json`` as a directory) or an OS error raises :class:`ProjectionError`.
     """
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
     events = list(events)
@@ -95,32 +117,101 @@ def materialize(
     plan_files = _validate_files(files_root, arts.code if workspace is None else workspace.files)
     if workspace is not None:
         code = workspace.change
+    wanted = {
+        name: None if artifact is None else encode_artifact(artifact)
+        for name, artifact in zip(ARTIFACT_FILES, (arts.plan, code, arts.review), strict=True)
+    }
+    for name in wanted:
+        _refuse_non_file(run_dir / name)
+    try:
+        modes = workspace.modes if workspace is not None else {}
+        return _apply(run_dir, wanted, plan_files, sync, dry_run, modes)
+    except OSError as exc:
+        where = run_dir / Path(exc.filename).name if exc.filename else run_dir
+        raise _cannot_write(where, exc) from exc
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+
+def _cannot_write(path: Path, exc: OSError) -> ProjectionError:
+    return ProjectionError(
+        f"{path}: cannot write it ({exc.strerror or exc}); the log holds everything: fix "
+        "the cause and run `agentlog project` on the run"
+    )
+
+
+def _apply(
+    run_dir: Path,
+    wanted: dict[str, bytes | None],
+    plan_files: dict[tuple[str, ...], bytes],
+    sync: Callable[[int], None],
+    dry: bool,
+    modes: dict[str, int],
+) -> MaterializeReport:
+    files_root = run_dir / FILES_DIR
+    if not dry:
+        run_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
-    removed: list[str] = []
-    for name, artifact in zip(ARTIFACT_FILES, (arts.plan, code, arts.review), strict=True):
-        if artifact is not None:
-            if _put_artifact(run_dir, name, artifact, sync):
+    removed = _remove_stale_temps(run_dir, dry)
+    for name, data in wanted.items():
+        if data is not None:
+            if not _holds(run_dir / name, data):
                 written.append(name)
-        elif (run_dir / name).is_symlink() or (run_dir / name).exists():
-            (run_dir / name).unlink()
+                if not dry:
+                    _write_atomic(run_dir, name, data, sync)
+        elif os.path.lexists(run_dir / name):
             removed.append(name)
-    if written or removed:
+            if not dry:
+                (run_dir / name).unlink()
+    if (written or removed) and not dry:
         _fsync_dir(run_dir, sync)
 
     if plan_files or os.path.lexists(files_root):
-        with contextlib.suppress(FileExistsError):
-            files_root.mkdir()
+        if not os.path.lexists(files_root):
+            if dry:
+                written.extend(f"{FILES_DIR}/{'/'.join(p)}" for p in plan_files)
+                return MaterializeReport(written=tuple(written), removed=tuple(removed))
+            with contextlib.suppress(FileExistsError):
+                files_root.mkdir()
         root_fd = os.open(files_root, _DIR_FLAGS)
         try:
-            removed.extend(f"{FILES_DIR}/{p}" for p in _remove_stale(root_fd, plan_files, sync))
-            written.extend(f"{FILES_DIR}/{p}" for p in _write_files(root_fd, plan_files, sync))
-            if workspace is not None:
-                set_modes(root_fd, workspace.modes)  # executable files stay executable
+            stale = _remove_stale(root_fd, plan_files, sync, dry)
+            removed.extend(f"{FILES_DIR}/{p}" for p in stale)
+            fresh = _write_files(root_fd, plan_files, sync, dry)
+            written.extend(f"{FILES_DIR}/{p}" for p in fresh)
+            if modes and not dry:
+                set_modes(root_fd, modes)  # a workspace's executable files stay executable
         finally:
             os.close(root_fd)
     return MaterializeReport(written=tuple(written), removed=tuple(removed))
+
+
+def _refuse_non_file(path: Path) -> None:
+    """Refuse a directory (or FIFO, socket ...) where an artifact file goes: it may hold
+    someone's data, so it is neither replaced nor removed."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return
+    kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+    raise ProjectionError(
+        f"{path} is {kind}, where agentlog writes its {path.name}; move it away and run "
+        "`agentlog project` again"
+    )
+
+
+def _remove_stale_temps(run_dir: Path, dry: bool) -> list[str]:
+    """Temp files of an artifact write that a crash cut between create and rename."""
+    try:
+        names = os.listdir(run_dir)
+    except FileNotFoundError:
+        return []
+    stale = sorted(n for n in names if _STALE_TMP.fullmatch(n))
+    if not dry:
+        for name in stale:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(run_dir / name)
+    return stale
 
 
 def write_artifact(
@@ -133,23 +224,16 @@ def write_artifact(
     """
     name = ARTIFACT_FILES[(Plan, CodeChange, Review).index(type(artifact))]
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
-    run_dir.mkdir(parents=True, exist_ok=True)
-    changed = _put_artifact(run_dir, name, artifact, sync)
-    if changed:
-        _fsync_dir(run_dir, sync)
-    return changed
-
-
-def _put_artifact(
-    run_dir: Path,
-    name: str,
-    artifact: Plan | CodeChange | ChangeSet | Review,
-    sync: Callable[[int], None],
-) -> bool:
+    _refuse_non_file(run_dir / name)
     data = encode_artifact(artifact)
     if _holds(run_dir / name, data):
         return False
-    _write_atomic(run_dir, name, data, sync)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(run_dir, name, data, sync)
+        _fsync_dir(run_dir, sync)
+    except OSError as exc:
+        raise _cannot_write(run_dir / name, exc) from exc
     return True
 
 
@@ -165,17 +249,19 @@ def _validate_files(root: Path, code: CodeChange | None) -> dict[tuple[str, ...]
             raise UnsafePath(str(root), f"the files directory is {kind}")
     if code is None:
         return {}
+    found = change_set_problem([change.path for change in code.files], repeats=True)
+    if found is not None:
+        raise found[1]
+    guard = PathGuard(root)
     out: dict[tuple[str, ...], bytes] = {}
     for change in code.files:
-        safe_path(root, change.path)
         parts = normalize_rel(change.path)
+        guard.check(change.path, parts)
         _refuse_symlinked_components(root, parts, change.path)
-        out[parts] = change.content.encode("utf-8")
-    dirs = {parts[:i] for parts in out for i in range(1, len(parts))}
-    for parts in out:
-        if parts in dirs:
-            rel = "/".join(parts)
-            raise UnsafePath(rel, "it is a file and also the directory of another file")
+        try:
+            out[parts] = change.content.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnsafePath(change.path, "its content holds a lone surrogate") from None
     return out
 
 
@@ -199,7 +285,10 @@ def _refuse_symlinked_components(root: Path, parts: tuple[str, ...], rel: str) -
 
 
 def _remove_stale(
-    root_fd: int, keep: dict[tuple[str, ...], bytes], sync: Callable[[int], None]
+    root_fd: int,
+    keep: dict[tuple[str, ...], bytes],
+    sync: Callable[[int], None],
+    dry: bool = False,
 ) -> list[str]:
     """Remove every entry under ``files/`` that is not a kept file or one of its directories.
 
@@ -222,12 +311,14 @@ def _remove_stale(
                 finally:
                     os.close(sub)
                 if parts not in dirs:
-                    os.rmdir(name, dir_fd=dir_fd)
+                    if not dry:
+                        os.rmdir(name, dir_fd=dir_fd)
                     removed.append("/".join(parts))
             elif parts not in keep or not stat.S_ISREG(st.st_mode):
-                os.unlink(name, dir_fd=dir_fd)
+                if not dry:
+                    os.unlink(name, dir_fd=dir_fd)
                 removed.append("/".join(parts))
-        if len(removed) > before:
+        if len(removed) > before and not dry:
             sync(dir_fd)
 
     sweep(root_fd, ())
@@ -235,15 +326,21 @@ def _remove_stale(
 
 
 def _write_files(
-    root_fd: int, files: dict[tuple[str, ...], bytes], sync: Callable[[int], None]
+    root_fd: int,
+    files: dict[tuple[str, ...], bytes],
+    sync: Callable[[int], None],
+    dry: bool = False,
 ) -> list[str]:
     """Write each file atomically below ``root_fd``, creating directories without following
-    links; each touched directory is fsynced once at the end."""
+    links; each touched directory is fsynced once at the end. ``dry``: only list them."""
     written: list[str] = []
-    with _DirCache(root_fd, sync) as dirs:
+    with _DirCache(root_fd, sync, create=not dry) as dirs:
         for parts, data in files.items():
             dir_fd = dirs.open(parts[:-1])
-            if _holds(parts[-1], data, dir_fd=dir_fd):
+            if dir_fd is not None and _holds(parts[-1], data, dir_fd=dir_fd):
+                continue
+            if dry or dir_fd is None:
+                written.append("/".join(parts))
                 continue
             _write_atomic_at(dir_fd, parts[-1], data, sync)
             dirs.touched.add(parts[:-1])
@@ -255,8 +352,9 @@ class _DirCache:
     """Directory descriptors below a root, opened (and created) one component at a time
     with ``O_NOFOLLOW`` so no symlink is traversed; fsyncs touched ones on exit."""
 
-    def __init__(self, root_fd: int, sync: Callable[[int], None]) -> None:
+    def __init__(self, root_fd: int, sync: Callable[[int], None], *, create: bool = True) -> None:
         self._sync = sync
+        self._create = create
         self._fds: dict[tuple[str, ...], int] = {(): root_fd}
         self._owned: list[int] = []
         self.touched: set[tuple[str, ...]] = set()
@@ -273,20 +371,25 @@ class _DirCache:
             for fd in self._owned:
                 os.close(fd)
 
-    def open(self, parts: tuple[str, ...]) -> int:
-        fd = self._fds.get(parts)
-        if fd is not None:
-            return fd
+    def open(self, parts: tuple[str, ...]) -> int | None:
+        """The directory's descriptor; None if it is missing and may not be created."""
+        if parts in self._fds:
+            return self._fds[parts]
         parent = self.open(parts[:-1])
+        if parent is None:
+            return None
         name = parts[-1]
-        try:
-            os.mkdir(name, 0o755, dir_fd=parent)
-            self.touched.add(parts[:-1])
-        except FileExistsError:
-            pass
+        if self._create:
+            try:
+                os.mkdir(name, 0o755, dir_fd=parent)
+                self.touched.add(parts[:-1])
+            except FileExistsError:
+                pass
         try:
             fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
         except OSError as exc:
+            if not self._create:
+                return None  # a dry run: missing, or not a directory it could enter
             rel = "/".join(parts)
             raise UnsafePath(rel, f"it is not a plain directory ({exc.strerror})") from None
         self._owned.append(fd)
@@ -321,7 +424,7 @@ def _write_atomic(directory: Path, name: str, data: bytes, sync: Callable[[int],
 def _write_atomic_at(dir_fd: int, name: str, data: bytes, sync: Callable[[int], None]) -> None:
     """Write ``data`` to a fresh temp file beside ``name``, fsync it and rename it over
     ``name``; a symlink at ``name`` is replaced, not written through."""
-    tmp = f".{name[:200]}.{secrets.token_hex(6)}.tmp"
+    tmp = f".{_prefix(name)}.{secrets.token_hex(6)}{_TMP_SUFFIX}"
     fd = os.open(
         tmp,
         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
@@ -341,6 +444,11 @@ def _write_atomic_at(dir_fd: int, name: str, data: bytes, sync: Callable[[int], 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp, dir_fd=dir_fd)
         raise
+
+
+def _prefix(name: str) -> str:
+    """As much of ``name`` as a temp name can hold within :data:`MAX_NAME_BYTES`."""
+    return name.encode("utf-8")[:_TMP_NAME_BYTES].decode("utf-8", "ignore")
 
 
 def _fsync_dir(directory: Path, sync: Callable[[int], None]) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "normal_path",
     "set_modes",
     "tree_at",
+    "trees_of",
     "workspace_base",
     "workspace_result",
 ]
@@ -215,9 +216,21 @@ def tree_at(
     base = workspace_base(events)
     if base is None:
         return None
+    return trees_of(base, change_sets(events), objects, round=round)
+
+
+def trees_of(
+    base: WorkspaceBase,
+    changes: Iterable[tuple[int, ChangeSet]],
+    objects: ObjectStore,
+    *,
+    round: int | None = None,
+) -> tuple[Tree, Tree]:
+    """(base tree, tree after ``changes`` through ``round``): what :func:`tree_at`
+    computes, from the fold's ``workspace`` and ``changes``."""
     start = base_tree(base, objects)
     tree = start
-    for made_in, change in change_sets(events):
+    for made_in, change in changes:
         if round is not None and made_in > round:
             break
         tree = tree.apply(change)

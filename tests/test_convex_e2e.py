@@ -26,10 +26,11 @@ import structlog
 from _events import code_events_with_retry, plan_events, review_events, started
 from convex.http_client import ConvexHttpClient
 
-from actors import Supervisor
-from actors.demo import demo_model, demo_task
+from actors import Supervisor, fork
+from actors.demo import DEMO_CONFIG, demo_model, demo_task
 from events import Event, WorkflowCompleted
-from store import ConvexMirror, EventLog, sync_runs
+from store import EventLog, workflow_state
+from store.convex import ConvexMirror, sync_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKING = ROOT / "tracking"
@@ -151,12 +152,10 @@ def mirrored(client: ConvexHttpClient, workflow_id: str) -> dict[str, Any]:
 
 def assert_fully_mirrored(client: ConvexHttpClient, run: Path) -> dict[str, Any]:
     events = list(EventLog(run).read())
-    wf = mirrored(client, events[0].workflow_id)
+    wf = mirrored(client, workflow_state(events).workflow_id)
     assert wf["lastSeq"] == float(events[-1].seq)
     sessions = sorted((s["step"], s["round"], s["attempt"]) for s in wf["sessions"])
     assert sessions == expected_sessions(run)  # none missing, none twice
-    from store import workflow_state
-
     state = workflow_state(events)
     assert wf["status"] == state.status
     return wf
@@ -281,3 +280,115 @@ def test_the_deploy_key_authenticates_and_is_never_logged(tmp_path: Path) -> Non
         assert_fully_mirrored(admin, run)
     finally:
         srv.kill()
+
+
+def demo_with_forks(
+    root: Path, monkeypatch: pytest.MonkeyPatch, mirror_url: str = ""
+) -> tuple[Path, Path, Path]:
+    """The demo (tests off: fast), A = fork at 3 with a new task, B = fork of A at 6.
+
+    With ``mirror_url`` the forks (not the demo) run with ``CONVEX_URL`` set: they mirror
+    live (their model answers after 50 ms, so the mirror has connected before they end;
+    a mirror still unconnected when its workflow ends is left to ``agentlog sync``).
+    """
+    demo, a, b = root / "demo", root / "A", root / "B"
+    monkeypatch.delenv("CONVEX_URL", raising=False)
+    quick = msgspec.structs.replace(DEMO_CONFIG, run_tests=False)
+    Supervisor(quick, model=demo_model()).run(demo_task(), demo)
+    delay = 0.0
+    if mirror_url:
+        monkeypatch.setenv("CONVEX_URL", mirror_url)
+        delay = 0.05
+    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model(delay))
+    fork(a, at=6, new_run_dir=b, model=demo_model(delay))
+    return demo, a, b
+
+
+def test_a_fork_of_a_fork_is_mirrored_live_under_its_own_id(
+    server: ConvexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, a, b = demo_with_forks(tmp_path, monkeypatch, mirror_url=server.url)
+    ids = [workflow_state(EventLog(run).read()).workflow_id for run in (a, b)]
+    live = {w["workflowId"] for w in server.dump()["workflows"]}
+    assert live and live <= set(ids)  # no row under the source's id, not even in passing
+    assert sync_runs([a, b], url=server.url).ok  # whatever a closing mirror left behind
+    client = ConvexHttpClient(server.url)
+    assert sorted(w["workflowId"] for w in server.dump()["workflows"]) == sorted(ids)
+    wf_b = assert_fully_mirrored(client, b)
+    assert wf_b["forkedFrom"] == ids[0]
+    assert wf_b["task"] == "T2: a haiku module"
+    assert wf_b["status"] == "completed"
+
+
+def test_sync_mirrors_each_fork_under_the_id_in_force(
+    server: ConvexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo, a, b = demo_with_forks(tmp_path, monkeypatch)
+    report = sync_runs([demo, a, b], url=server.url)
+    assert report.ok
+    ids = [workflow_state(EventLog(run).read()).workflow_id for run in (demo, a, b)]
+    assert [r.workflow_id for r in report.runs] == ids
+    assert sorted(w["workflowId"] for w in server.dump()["workflows"]) == sorted(ids)
+    client = ConvexHttpClient(server.url)
+    for run in (demo, a, b):
+        assert_fully_mirrored(client, run)
+
+
+def test_a_log_rewritten_after_a_cut_replaces_what_convex_held(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    events = unstamped("wf-cut")
+    with EventLog(run).writer() as writer:
+        writer.append_many(events)
+    assert sync_runs([run], url=server.url).ok
+    # A power cut loses the unsynced tail; resume gives seqs 6.. to different events.
+    path = run / "events.jsonl"
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:5]))
+    with EventLog(run).writer() as writer:
+        writer.append_many(events[5:8])  # new ids at seqs 6..8; Convex holds 6..N
+    with structlog.testing.capture_logs() as logs:
+        report = sync_runs([run], url=server.url)
+    assert report.ok and report.runs[0].mirrored_seq == 8
+    assert any(e["event"].startswith("convex holds events the log no longer has") for e in logs)
+    wf = assert_fully_mirrored(ConvexHttpClient(server.url), run)
+    assert wf["status"] == "running"
+
+
+def test_a_live_mirror_replaces_a_diverged_row_before_sending(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    events = unstamped("wf-live-cut")
+    with EventLog(run).writer() as writer:
+        writer.append_many(events)
+    assert sync_runs([run], url=server.url).ok
+    path = run / "events.jsonl"
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:4]))
+    mirror = ConvexMirror(run, url=server.url, workflow_id="wf-live-cut", **FAST)
+    with EventLog(run).writer() as writer:
+        mirror.attach(writer)
+        writer.append_many(events[4:6])
+        wait_for(lambda: mirror.mirrored_seq == 6)
+        mirror.close(flush_timeout=5)
+    assert_fully_mirrored(ConvexHttpClient(server.url), run)
+
+
+def test_a_live_mirror_sends_nothing_the_writer_has_not_synced(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    events = unstamped("wf-unsynced")
+    mirror = ConvexMirror(run, url=server.url, **FAST)
+    with EventLog(run).writer() as writer:
+        writer.append_many(events[:2])
+        mirror.attach(writer)
+        writer.append_many(events[2:5], sync=False)  # in the file, not yet durable
+        assert mirror.wait_caught_up(2, timeout=10)
+        assert not mirror.wait_caught_up(3, timeout=0.5)
+        writer.sync()
+        assert mirror.wait_caught_up(5, timeout=10)
+        mirror.close(flush_timeout=5)

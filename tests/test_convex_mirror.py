@@ -12,7 +12,8 @@ import pytest
 import structlog
 from _events import completed_run
 
-from store import ConvexMirror, EventLog
+from store import EventLog
+from store.convex import ConvexMirror
 
 FAST = {"backoff_base": 0.05, "backoff_max": 0.2, "poll_interval": 0.05, "read_timeout": 0.5}
 
@@ -71,7 +72,7 @@ def test_unreachable_convex_is_logged_and_close_leaves_at_once(tmp_path: Path) -
     assert not report.caught_up and report.mirrored_seq == 0 and report.last_seq == last
     assert report.last_error is not None and "unreachable" in report.last_error
     failed = [e for e in logs if e["log_level"] == "warning" and e.get("url") == url]
-    assert failed[0]["function"] == "mirror:lastSeq"
+    assert failed[0]["function"] == "mirror:head"
     assert len(failed) == 1  # retries of the same failure are not logged again
     assert any("agentlog sync" in e["event"] for e in logs)
 

@@ -8,7 +8,9 @@ import pytest
 from _events import START, completed_run, failed_run, forked_run, stamp, started
 
 from events import TestsRan, UnknownEvent
-from store.convex_rows import batch_payload, mirror_event, ts_ms
+from store.convex.cursor import seq_of
+from store.convex.errors import ConvexCallError
+from store.convex.rows import batch_payload, mirror_event, ts_ms
 
 
 def test_timestamps_become_epoch_milliseconds() -> None:
@@ -89,3 +91,14 @@ def test_events_the_tables_ignore_still_count_in_the_range() -> None:
 def test_an_empty_batch_is_refused() -> None:
     with pytest.raises(ValueError):
         batch_payload("wf", [])
+
+
+@pytest.mark.parametrize("answer", [{"lastSeq": "7"}, {"lastSeq": None}, {}, 7, {"lastSeq": 1.5}])
+def test_a_malformed_convex_answer_is_a_call_error_not_a_crash(answer: object) -> None:
+    with pytest.raises(ConvexCallError, match="mirror:head"):
+        seq_of("mirror:head", answer)
+
+
+def test_a_numeric_last_seq_is_read_as_a_seq() -> None:
+    assert seq_of("mirror:apply", {"lastSeq": 12.0, "applied": 3.0}) == 12
+    assert seq_of("mirror:apply", {"lastSeq": 12.0, "applied": 3.0}, "applied") == 3

@@ -234,3 +234,17 @@ def test_replay_cli_exits_1_naming_seq_and_step_of_a_nondeterminism(run_dir: Pat
     done = cli("replay", run_dir)
     assert done.returncode == 1
     assert f"NonDeterminism at seq {seq} (step review)" in done.stdout
+
+
+@pytest.mark.parametrize("kept", [2, 6])
+def test_replay_of_an_unfinished_run_gives_one_verdict_and_no_warning(
+    kept: int, run_dir: Path
+) -> None:
+    record("happy path", run_dir)
+    path = run_dir / "events.jsonl"
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:kept]))
+    done = cli("replay", run_dir)
+    assert done.returncode == 0
+    assert done.stdout.startswith("replay ok:") and done.stdout.count("\n") == 1
+    assert "had not finished" in done.stdout
+    assert done.stderr == ""

@@ -1,24 +1,26 @@
-"""Kill ``agentlog run`` at many points with SIGKILL, then ``verify`` and ``resume`` it.
+"""Kill ``agentlog run`` with SIGKILL at every file-system step, then ``verify`` and ``resume``.
 
-Each kill point is one of: a fixed delay after the run's first event reached the log
-(spread over the whole run: model calls, appends, materializing, between steps), right
-after the log reaches N complete events, in the middle of the Nth append's write (a torn
-last line, see ``_killer.py``), or right after the Nth append's write returned (every
-move of the supervisor, step boundaries included, hit exactly). The script has one answer per
-step (no errors, no revisions): a resumed process starts the script from its first
-answer, so one answer per step keeps the live and resumed answers the same.
+Each kill point is exact (see ``_killer.py``): in the middle of the Nth append's write (a
+torn last line), right after the Nth append's write returned (every move of the
+supervisor, step boundaries and the final event included), and just before or after each
+rename that replaces a projection (``plan.json`` ... ``files/``). A kill at a time offset
+lands between two of these steps, where the files are as the step before left them, so
+these points cover every state a kill can leave. The script has one answer per step (no
+errors, no revisions): a resumed process starts the script from its first answer, so one
+answer per step keeps the live and resumed answers the same.
 
-All kills run once, in parallel, in a module fixture; each test checks one property of
-every outcome.
+All kills run once, in parallel, in a module fixture; verify and resume then run in this
+process; each test checks one property of every outcome.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ import pytest
 from _workflow import APPROVE, CODE, PLAN
 
 from actors import replay
+from actors.cli import main
 from events import (
     CodeProduced,
     ModelCalled,
@@ -40,33 +43,33 @@ from events import (
 from store import EventLog
 
 TASK = "add a greeting module"
-STEP_DELAY = 0.2
 SCRIPT = {
-    "plan": [{"tool_input": PLAN, "delay": STEP_DELAY}],
-    "code": [{"tool_input": CODE, "delay": STEP_DELAY}],
-    "review": [{"tool_input": APPROVE, "delay": STEP_DELAY}],
+    "plan": [{"tool_input": PLAN}],
+    "code": [{"tool_input": CODE}],
+    "review": [{"tool_input": APPROVE}],
 }
 #: Events of an uninterrupted run: Started, 3 x (StepStarted, ModelCalled, Produced), Completed.
 EVENTS = 11
 #: Its appends (one write each): Started, then per step StepStarted and the agent's answer
 #: (ModelCalled with the artifact, one batch), then Completed.
 APPENDS = 8
-CLI = [sys.executable, "-c", "import sys; from actors.cli import main; sys.exit(main())"]
+#: Its projection renames: plan.json, code.json, files/hello.py, files/pkg/util.py, review.json.
+RENAMES = 5
 KILLER = [sys.executable, str(Path(__file__).with_name("_killer.py"))]
 
-#: (kind, value): "offset" seconds after the first event, "after" N events, "append" N
-#: (torn mid-write), "settled" N (just after the Nth write).
-POINTS: list[tuple[str, float]] = [
-    *[("offset", round(i * 0.025, 3)) for i in range(32)],
-    *[("after", n) for n in range(1, EVENTS)],
-    *[("append", n) for n in range(2, APPENDS + 1)],
-    *[("settled", n) for n in range(1, APPENDS)],
+#: Every exact point: torn appends (the first one, which leaves no run, is tested apart),
+#: every settled append, and just before and after every projection rename.
+POINTS: list[str] = [
+    *[f"append:{n}" for n in range(2, APPENDS + 1)],
+    *[f"append:{n}+" for n in range(1, APPENDS + 1)],
+    *[f"rename:{n}" for n in range(1, RENAMES + 1)],
+    *[f"rename:{n}+" for n in range(1, RENAMES + 1)],
 ]
 
 
 @dataclass
 class Outcome:
-    point: tuple[str, float]
+    point: str
     before: bytes  # the log's complete lines when the process died
     torn: bool
     verify_rc: int
@@ -77,6 +80,7 @@ class Outcome:
     resume_out: str
     after: bytes  # the log once resumed
     artifacts: dict[str, bytes]
+    leftovers: list[str]  # temp files still in the run directory after resume
     run_dir: Path
 
 
@@ -94,69 +98,44 @@ def artifact_bytes(run_dir: Path) -> dict[str, bytes]:
     return found
 
 
-def complete_lines(path: Path) -> int:
-    try:
-        return path.read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
+def _cli(*args: str | Path) -> tuple[int, str, str]:
+    """Run the CLI in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
 
 
-def _wait_lines(proc: subprocess.Popen[bytes], path: Path, n: int) -> None:
-    deadline = time.monotonic() + 30
-    while complete_lines(path) < n and proc.poll() is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} never reached {n} lines")
-        time.sleep(0.001)
-
-
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *map(str, args)], capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def kill_and_resume(point: tuple[str, float], run_dir: Path, script: Path) -> Outcome:
-    kind, value = point
-    log = run_dir / "events.jsonl"
+def kill(point: str, run_dir: Path, script: Path) -> None:
+    """Run the workflow in a child process that SIGKILLs itself at ``point``."""
     args = ["run", TASK, "--script", str(script), "--run-dir", str(run_dir)]
-    if kind in ("append", "settled"):
-        nth = f"{int(value)}{'+' if kind == 'settled' else ''}"
-        proc = subprocess.Popen(
-            [*KILLER, nth, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        proc.wait(timeout=60)
-        assert proc.returncode == -signal.SIGKILL
-    else:
-        proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if kind == "offset":
-            _wait_lines(proc, log, 1)
-            time.sleep(value)
-        else:
-            _wait_lines(proc, log, int(value))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    data = log.read_bytes()
+    proc = subprocess.run([*KILLER, point, *args], capture_output=True, timeout=120, check=False)
+    assert proc.returncode == -signal.SIGKILL, (point, proc.stderr)
+
+
+def verify_and_resume(point: str, run_dir: Path, script: Path) -> Outcome:
+    data = (run_dir / "events.jsonl").read_bytes()
     before = data[: data.rfind(b"\n") + 1]
     torn = len(before) < len(data)
-    verify = _cli("verify", run_dir)
+    verify_rc, verify_out, _ = _cli("verify", run_dir)
     torn_resume_rc, torn_resume_err = None, ""
     if torn:
-        refused = _cli("resume", run_dir, "--script", script)
-        torn_resume_rc, torn_resume_err = refused.returncode, refused.stderr
-        assert _cli("verify", run_dir, "--repair").returncode == 0
-    resumed = _cli("resume", run_dir, "--script", script)
+        torn_resume_rc, _, torn_resume_err = _cli("resume", run_dir, "--script", script)
+        assert _cli("verify", run_dir, "--repair")[0] == 0
+    resume_rc, out, err = _cli("resume", run_dir, "--script", script)
     return Outcome(
         point=point,
         before=before,
         torn=torn,
-        verify_rc=verify.returncode,
-        verify_out=verify.stdout,
+        verify_rc=verify_rc,
+        verify_out=verify_out,
         torn_resume_rc=torn_resume_rc,
         torn_resume_err=torn_resume_err,
-        resume_rc=resumed.returncode,
-        resume_out=resumed.stdout + resumed.stderr,
-        after=log.read_bytes(),
+        resume_rc=resume_rc,
+        resume_out=out + err,
+        after=(run_dir / "events.jsonl").read_bytes(),
         artifacts=artifact_bytes(run_dir),
+        leftovers=sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*.tmp")),
         run_dir=run_dir,
     )
 
@@ -171,46 +150,64 @@ def script_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory, script_file: Path) -> Path:
     run_dir = tmp_path_factory.mktemp("clean") / "run"
-    done = _cli("run", TASK, "--script", script_file, "--run-dir", run_dir)
-    assert done.returncode == 0, done.stderr
+    code, _, err = _cli("run", TASK, "--script", script_file, "--run-dir", run_dir)
+    assert code == 0, err
     return run_dir
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory, script_file: Path) -> list[Outcome]:
     root = tmp_path_factory.mktemp("kills")
+    dirs = [root / f"{i:02d}-{point.replace(':', '-')}" for i, point in enumerate(POINTS)]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [
-            pool.submit(kill_and_resume, point, root / f"{i:02d}-{point[0]}", script_file)
-            for i, point in enumerate(POINTS)
-        ]
-        return [f.result() for f in futures]
+        list(pool.map(kill, POINTS, dirs, [script_file] * len(POINTS)))
+    return [verify_and_resume(p, d, script_file) for p, d in zip(POINTS, dirs, strict=True)]
 
 
 def events_of(data: bytes) -> list[object]:
     return [decode_line(line) for line in data.splitlines(keepends=True)]
 
 
-def test_the_kill_plan_has_at_least_30_distinct_points() -> None:
-    assert len(set(POINTS)) >= 30
-    assert len(set(POINTS)) == len(POINTS)
+def test_the_kill_plan_covers_every_append_and_every_projection_rename(
+    uninterrupted: Path,
+) -> None:
+    log = (uninterrupted / "events.jsonl").read_bytes()
+    assert log.count(b"\n") == EVENTS
+    assert len(set(POINTS)) == len(POINTS) == (APPENDS - 1) + APPENDS + 2 * RENAMES
 
 
-def test_kills_land_during_model_calls_appends_and_between_steps(
+def test_kills_land_before_model_calls_mid_append_between_steps_and_mid_projection(
     outcomes: list[Outcome],
 ) -> None:
-    where = Counter()
+    where: Counter[str] = Counter()
     for o in outcomes:
         last = events_of(o.before)[-1] if o.before else None
         if o.torn:
             where["append"] += 1
+        elif o.point.startswith("rename"):
+            where["projection"] += 1
         elif isinstance(last, StepStarted):
             where["model call"] += 1
         elif isinstance(last, PlanProduced | CodeProduced | ReviewProduced):
             where["between steps"] += 1
-    assert where["append"] >= 5
-    assert where["model call"] >= 5
-    assert where["between steps"] >= 3
+        elif isinstance(last, WorkflowCompleted):
+            where["after the end"] += 1
+    assert where == {
+        "append": APPENDS - 1,
+        "projection": 2 * RENAMES,
+        "model call": 3,
+        "between steps": 3,
+        "after the end": 1,
+    }, where
+
+
+def test_a_run_torn_at_its_first_append_never_started(tmp_path: Path, script_file: Path) -> None:
+    run_dir = tmp_path / "run"
+    kill("append:1", run_dir, script_file)
+    assert _cli("verify", run_dir, "--repair")[0] == 0
+    code, _, err = _cli("resume", run_dir, "--script", script_file)
+    assert code == 2
+    assert "never started" in err and "run it again" in err
 
 
 def test_a_torn_tail_is_reported_by_verify_with_the_repair_hint(
@@ -232,9 +229,18 @@ def test_resume_refuses_a_torn_tail_naming_verify_repair(outcomes: list[Outcome]
 
 
 def test_a_log_killed_between_appends_verifies_clean(outcomes: list[Outcome]) -> None:
+    """The log is intact; projections the kill cut short are reported, not a damaged log."""
     for o in outcomes:
         if not o.torn:
-            assert o.verify_rc == 0, (o.point, o.verify_out)
+            events = len(o.before.splitlines())
+            assert f": ok, {events} events" in o.verify_out, o.point
+            stale = "projections differ from the log" in o.verify_out
+            assert o.verify_rc == (1 if stale else 0), (o.point, o.verify_out)
+
+
+def test_no_temp_file_is_left_after_resume(outcomes: list[Outcome]) -> None:
+    for o in outcomes:
+        assert o.leftovers == [], o.point
 
 
 def test_every_killed_run_completes_after_resume(outcomes: list[Outcome]) -> None:
@@ -288,6 +294,6 @@ def test_final_artifacts_equal_those_of_an_uninterrupted_run(
 
 
 def test_a_resumed_run_replays_identically(outcomes: list[Outcome]) -> None:
-    for o in outcomes[::4]:
+    for o in outcomes[::3]:
         report = replay(o.run_dir)
         assert report.ok, (o.point, report.verdict)

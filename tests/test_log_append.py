@@ -188,3 +188,19 @@ def test_resolve_log_path_accepts_run_dir_or_file(tmp_path: Path) -> None:
 def test_reading_a_missing_log_is_a_log_error(tmp_path: Path) -> None:
     with pytest.raises(LogError, match="no such event log"):
         list(EventLog(tmp_path / "nope").read())
+
+
+def test_listeners_get_unsynced_appends_only_once_they_are_synced(tmp_path: Path) -> None:
+    seen: list[list[int]] = []
+    with EventLog(tmp_path).writer() as writer:
+        writer.on_append(lambda evs: seen.append([ev.seq for ev in evs]))
+        writer.append_many(run_events()[:2], sync=False)
+        writer.append_many(run_events()[2:3], sync=False)
+        assert seen == []  # in the file, not yet durable: a power cut could take them
+        writer.sync()
+        assert seen == [[1, 2, 3]]
+        writer.append_many(run_events()[3:4], sync=False)
+        writer.append(run_events()[4])  # a synced append makes the earlier one durable too
+        assert seen == [[1, 2, 3], [4, 5]]
+        writer.append_many(run_events()[5:6], sync=False)
+    assert seen == [[1, 2, 3], [4, 5], [6]]  # close syncs and delivers the rest

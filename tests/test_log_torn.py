@@ -114,15 +114,16 @@ def test_repair_refuses_a_damaged_complete_line(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.torn-*"))
 
 
-def test_repair_refuses_a_tail_that_is_no_event(tmp_path: Path) -> None:
+def test_repair_moves_a_tail_that_is_no_event_aside(tmp_path: Path) -> None:
     log = make_log(tmp_path)
+    before = log.path.read_bytes()
     with log.path.open("ab") as f:
         f.write(b"garbage without newline")
-    before = log.path.read_bytes()
     report = log.verify()
     assert report.first_bad_line == len(run_events()) + 1
-    with pytest.raises(NotALog):
-        log.repair()
+    assert report.repairable
+    fixed = log.repair()
+    assert (fixed.moved_bytes, fixed.from_line) == (23, len(run_events()) + 1)
     assert log.path.read_bytes() == before
 
 

@@ -83,7 +83,7 @@ def test_event_of_another_step_is_rejected(run_dir: Path, monkeypatch: pytest.Mo
 
 
 def work(step: str = "plan", attempt: int = 1, round_: int = 0) -> StepWork:
-    return StepWork(step=step, attempt=attempt, round=round_, timeout=1, events=())  # type: ignore[arg-type]
+    return StepWork(step=step, attempt=attempt, round=round_, timeout=1)  # type: ignore[arg-type]
 
 
 def plan_event(**fields: Any) -> PlanProduced:

@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--repair",
         action="store_true",
-        help="move a torn last line to a side file and truncate the log",
+        help="move a torn last line or crash debris to a side file and rebuild projections "
+        "that differ from the log",
     )
 
     p = _cmd(
@@ -224,6 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
         "agentlog resume runs/primes",
     )
     _run_arg(p)
+    _script_arg(p)
+
+    p = _cmd(
+        sub,
+        "retry",
+        "actors.cli.run_cmds:cmd_retry",
+        "retry a failed run from its failed step with a fresh retry budget (history kept)",
+        "agentlog retry runs/primes --reason 'rate limit lifted'",
+    )
+    _run_arg(p)
+    p.add_argument("--reason", default="", help="why, recorded in the RetryRequested event")
     _script_arg(p)
 
     p = _cmd(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -13,7 +14,7 @@ import msgspec
 from actors.cli.app import UsageError, WorkFailed
 from actors.cli.timeline import format_event
 from events import EVENT_TYPES, Event, UnknownEvent, to_dict
-from store import EventLog, materialize, resolve_log_path
+from store import EventLog, log_file_problem, materialize, resolve_log_path
 
 __all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
 
@@ -26,12 +27,13 @@ def open_log(run: str, *, wait: bool = False) -> EventLog:
     With ``wait`` a missing log is waited for (``log --follow`` started before the run).
     """
     path = resolve_log_path(run)
-    if wait and not path.is_file():
+    if wait and not os.path.lexists(path):  # something else in its place is named below
         print(f"agentlog: waiting for {path} to appear…", file=sys.stderr)
-        while not path.is_file():
+        while not os.path.lexists(path):
             time.sleep(0.1)
-    if not path.is_file():
-        raise UsageError(f"{path}: no such event log")
+    problem = log_file_problem(path)
+    if problem is not None:
+        raise UsageError(f"{path}: {problem}")
     return EventLog(path)
 
 
@@ -98,15 +100,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if report.ok:
         _verify_objects(log)
         print(f"{log.path}: ok, {report.events} events, last seq {report.last_seq}")
-        return 0
-    if report.torn_bytes and report.first_bad_line is None:
+        return _verify_projections(log, args.repair)
+    if report.repairable:
         if args.repair:
-            fixed = log.repair()
-            print(
-                f"{log.path}: repaired: kept {fixed.kept_events} events, moved "
-                f"{fixed.moved_bytes} torn bytes to {fixed.side_file}"
-            )
+            print(f"{log.path}: repaired: {log.repair()}")
             return 0
+        if report.first_bad_line is not None:
+            print(f"{log.path}:{report.first_bad_line}: {report.reason}")
+            return 1
         print(
             f"{log.path}: torn last line ({report.torn_bytes} bytes after {report.events} "
             "complete events), left by a crash; run `agentlog verify --repair`"
@@ -125,6 +126,30 @@ def _verify_objects(log: EventLog) -> None:
     if issues:
         more = f" ({len(issues) - 1} more above)" if len(issues) > 1 else ""
         raise WorkFailed(f"{issues[0]}{more}")
+
+
+def _verify_projections(log: EventLog, repair: bool) -> int:
+    """The run's projections against its intact log: report (1) or, with repair, rebuild."""
+    from store import LOG_NAME, check_projections, repair_projections
+
+    run_dir = log.path.parent
+    if log.path.name != LOG_NAME:
+        return 0  # a log outside a run directory has no projections beside it
+    if log.being_written():
+        print(f"{run_dir}: projections not checked: a run is writing this log")
+        return 0
+    wrong = repair_projections(log) if repair else check_projections(run_dir, log.read())
+    if not wrong:
+        return 0
+    shown = "; ".join(wrong[:3]) + (f"; and {len(wrong) - 3} more" if len(wrong) > 3 else "")
+    if repair:
+        print(f"{run_dir}: rebuilt {len(wrong)} projections from the log ({shown})")
+        return 0
+    print(
+        f"{run_dir}: {len(wrong)} projections differ from the log ({shown}); "
+        "`agentlog verify --repair` rebuilds them"
+    )
+    return 1
 
 
 def cmd_project(args: argparse.Namespace) -> int:

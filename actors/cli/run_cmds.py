@@ -16,7 +16,15 @@ from actors.models import Model, ScriptedModel
 from actors.workflow import Supervisor, WorkflowResult
 from events import WorkflowConfig
 
-__all__ = ["cmd_demo", "cmd_fork", "cmd_resume", "cmd_run", "config_from_args", "read_task"]
+__all__ = [
+    "cmd_demo",
+    "cmd_fork",
+    "cmd_resume",
+    "cmd_retry",
+    "cmd_run",
+    "config_from_args",
+    "read_task",
+]
 
 _OVERRIDES = (
     "model",
@@ -169,14 +177,43 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     log = open_log(args.run)
     state = workflow_state(log.read())
+    if state.status == "pending":
+        raise UsageError(
+            f"{log.path.parent}: the run never started (its log holds no WorkflowStarted "
+            "event, e.g. a power cut before the first sync); run it again"
+        )
     if state.status in ("completed", "failed"):
-        print(f"{log.path.parent}: the run already ended ({state.status}); nothing to resume")
+        from store import repair_projections
+
+        fixed = repair_projections(log)
+        rebuilt = f"; rebuilt {len(fixed)} projections from the log" if fixed else ""
+        print(
+            f"{log.path.parent}: the run already ended ({state.status}); nothing to resume{rebuilt}"
+        )
+        if state.status == "failed":
+            print(f"`agentlog retry {log.path.parent}` retries it from its failed step")
         return 0
     log.writer().close()  # a torn tail or another writer is reported before anything else
     model = _model_for(args, state.config.model)
     started = time.monotonic()
     with Progress() as progress:
         result = Supervisor.resume(log.path.parent, model=model, listeners=(progress,))
+    return summarize(result, time.monotonic() - started)
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from actors.cli.read_cmds import open_log
+    from store import workflow_state
+
+    log = open_log(args.run)
+    state = workflow_state(log.read())
+    log.writer().close()  # a torn tail or another writer is reported before anything else
+    model = _model_for(args, state.config.model) if state.status == "failed" else None
+    started = time.monotonic()
+    with Progress() as progress:
+        result = Supervisor.retry(
+            log.path.parent, model=model, listeners=(progress,), reason=args.reason
+        )
     return summarize(result, time.monotonic() - started)
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 
 from actors.cli.app import UsageError
-from store.convex_sync import SyncProgress, sync_runs
+from store.convex.sync import SyncProgress, sync_runs
 
 __all__ = ["cmd_sync"]
 

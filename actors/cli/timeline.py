@@ -13,6 +13,7 @@ from events import (
     Forked,
     ModelCalled,
     PlanProduced,
+    RetryRequested,
     ReviewProduced,
     StepFailed,
     StepSkipped,
@@ -123,6 +124,8 @@ def summarize(event: Event | UnknownEvent) -> str:
             return text + (f" failed={','.join(failed)}" if failed else "")
         case WorkflowFailed(step=step, error_kind=kind, message=msg):
             return f"at {step or '-'}: {kind}: {_clip(msg, 70)}"
+        case RetryRequested(reason=reason):
+            return f"retry with a fresh budget: {_clip(reason, 70)}" if reason else "retry"
         case UnknownEvent(type=kind):
             return f"unknown event type {kind!r} (written by a newer agentlog?)"
     return ""

@@ -112,6 +112,10 @@ class AnthropicModel:
         latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
         return _response(message, latency_ms)
 
+    def prepare(self) -> None:
+        """Import the SDK and build the client now, so no step timeout pays for it."""
+        self._get_client()
+
     def _get_client(self) -> anthropic.Anthropic:
         with self._lock:
             if self._client is None:

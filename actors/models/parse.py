@@ -8,7 +8,6 @@ here rather than when the files are written.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Any, overload
 
 import msgspec
@@ -16,6 +15,8 @@ import msgspec
 from actors.models.base import ModelResponse
 from actors.models.errors import ModelError
 from events import ARTIFACT_TOOLS, ChangeSet, CodeChange, Plan, Review, Step
+from events.codec import encoding_problem
+from store.paths import change_set_problem, path_problem
 
 __all__ = ["STEP_ARTIFACTS", "parse_artifact", "path_problem"]
 
@@ -74,6 +75,12 @@ def parse_artifact(
             kind="invalid_output",
             response=response,
         ) from None
+    if (problem := encoding_problem(artifact)) is not None:
+        raise ModelError(
+            f"the model's {tool} input is invalid: {problem}",
+            kind="invalid_output",
+            response=response,
+        )
     if isinstance(artifact, CodeChange):
         _check_paths(artifact, response)
     return artifact
@@ -93,43 +100,14 @@ def _tool_input(response: ModelResponse, tool: str) -> Any:
     )
 
 
-def path_problem(path: str) -> str | None:
-    """Why ``path`` cannot name a file inside the workspace, or None if it can.
-
-    Paths are POSIX, relative, without ``..``, backslashes or NUL characters.
-    """
-    if "\x00" in path:
-        return "contains a NUL character"
-    if "\\" in path:
-        return "contains a backslash (use '/' separators)"
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or (len(path) > 1 and path[1] == ":"):
-        return "is absolute (paths are relative to the workspace)"
-    if ".." in pure.parts:
-        return "contains '..' (paths must stay inside the workspace)"
-    if not pure.parts or pure.parts == (".",):
-        return "names no file"
-    return None
-
-
 def _check_paths(code: CodeChange, response: ModelResponse) -> None:
-    seen: set[str] = set()
-    for index, file in enumerate(code.files):
-        problem = path_problem(file.path)
-        where = f"`$.files[{index}].path`"
-        if problem is not None:
-            raise ModelError(
-                f"the model's submit_code input is invalid: path {file.path!r} {problem} "
-                f"- at {where}",
-                kind="invalid_output",
-                response=response,
-            )
-        normal = str(PurePosixPath(file.path))
-        if normal in seen:
-            raise ModelError(
-                f"the model's submit_code input is invalid: path {file.path!r} appears twice "
-                f"- at {where}",
-                kind="invalid_output",
-                response=response,
-            )
-        seen.add(normal)
+    """The one path validator (:func:`store.paths.change_set_problem`), which the writer of
+    ``files/`` also applies: a set that passes here can be materialized."""
+    found = change_set_problem([file.path for file in code.files])
+    if found is not None:
+        index, err = found
+        raise ModelError(
+            f"the model's submit_code input is invalid: {err} - at `$.files[{index}].path`",
+            kind="invalid_output",
+            response=response,
+        )

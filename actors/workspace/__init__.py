@@ -6,7 +6,7 @@ how the change is handed back (``agentlog diff``, ``agentlog apply``).
 base, all or nothing); ``commit_run(run, branch)`` commits it on a new git branch.
 """
 
-from actors.workspace.agent import MAX_READS, perform_in_workspace, run_has_workspace
+from actors.workspace.agent import MAX_READS, perform_in_workspace
 from actors.workspace.apply import (
     ApplyRefused,
     ApplyReport,
@@ -25,5 +25,4 @@ __all__ = [
     "commit_run",
     "perform_in_workspace",
     "run_change",
-    "run_has_workspace",
 ]

@@ -46,7 +46,6 @@ from events import (
     Review,
     ReviewProduced,
     TestsRan,
-    UnknownEvent,
     WorkspaceBase,
 )
 from store import (
@@ -54,26 +53,17 @@ from store import (
     ObjectProblem,
     ObjectStore,
     Tree,
-    artifacts,
-    change_sets,
-    tree_at,
     tree_diff,
-    workflow_state,
-    workspace_base,
 )
+from store.tree import trees_of
 
 if TYPE_CHECKING:
     from actors.agents import Agent, StepWork
 
-__all__ = ["MAX_READS", "perform_in_workspace", "run_has_workspace"]
+__all__ = ["MAX_READS", "perform_in_workspace", "test_argv"]
 
 #: ``read_files`` requests one Coder attempt may make before it must submit its change.
 MAX_READS = 3
-
-
-def run_has_workspace(events: tuple[Event | UnknownEvent, ...]) -> bool:
-    """Whether the run these events belong to started from a workspace."""
-    return workspace_base(events[:1]) is not None
 
 
 class _Attempt:
@@ -83,16 +73,10 @@ class _Attempt:
         self.agent = agent
         self.work = work
         self.answer: list[Event] = []
+        # What this attempt recorded before a crash (the fold's evidence of the step).
         self.unused = [ev for ev in work.recorded if isinstance(ev, ModelCalled)]
-        mine = [
-            ev
-            for ev in work.events
-            if getattr(ev, "step", None) == work.step
-            and getattr(ev, "attempt", None) == work.attempt
-            and getattr(ev, "round", None) == work.round
-        ]
-        self.logged_context = any(isinstance(ev, ContextPacked) for ev in mine)
-        self.logged_reads = sum(isinstance(ev, FilesRequested) for ev in mine)
+        self.logged_context = any(isinstance(ev, ContextPacked) for ev in work.recorded)
+        self.logged_reads = sum(isinstance(ev, FilesRequested) for ev in work.recorded)
 
     def context(self, context: Context) -> None:
         if not self.logged_context:
@@ -152,15 +136,11 @@ def perform_in_workspace(agent: Agent, work: StepWork) -> list[Event]:
 
 def _perform(at: _Attempt) -> list[Event]:
     work = at.work
-    events = work.events
-    base = workspace_base(events)
+    state = work.state
+    base = state.workspace
     assert base is not None
-    objects = ObjectStore(Path(work.workspace).parent)
-    trees = tree_at(events, objects)
-    assert trees is not None
-    start, tree = trees
-    state = workflow_state(events)
-    made = artifacts(events)
+    start, tree = trees_of(base, state.changes, ObjectStore(Path(work.workspace).parent))
+    made = state.artifacts
     config = work.config
     model = config.model or at.agent.model.name
     common: dict[str, Any] = {
@@ -177,12 +157,10 @@ def _perform(at: _Attempt) -> list[Event]:
     if work.step == "code":
         return _code(at, state.task, made.plan, tree, start, made.review, common)
     tests, note = _tests(at, base)
-    sets = change_sets(events)
-    coded = [ev for ev in events if isinstance(ev, CodeProduced) and ev.round == work.round]
-    notes = coded[-1].code.notes if coded else None
-    request, context = review_request(
-        state.task, made.plan, notes, tree_diff(start, tree) if sets else [], tests, note, **common
-    )
+    coded = state.steps["code"].status == "done" and made.code is not None
+    notes = made.code.notes if coded and made.code is not None else None
+    diffs = tree_diff(start, tree) if state.changes else []
+    request, context = review_request(state.task, made.plan, notes, diffs, tests, note, **common)
     at.context(context)
     review = parse_artifact(at.ask(request), Review)
     at.answer.append(
@@ -278,7 +256,7 @@ def _tests(at: _Attempt, base: WorkspaceBase) -> tuple[TestsRan | None, str]:
         return None, "No test command: none was given (--test-cmd) and none was detected."
     if not (work.config.run_tests or work.config.test_cmd):
         return None, "The tests were not run (run with --run-tests or --test-cmd)."
-    if artifacts(work.events).code is None:
+    if work.state.artifacts.code is None:
         return None, "The tests were not run: the Coder produced no change."
     for ev in work.recorded:
         if isinstance(ev, TestsRan):

@@ -155,3 +155,32 @@ describe("mirror:apply", () => {
     });
   });
 });
+
+describe("mirror:head and mirror:rewind", () => {
+  test("head names the log's event id at lastSeq, as the last batch gave it", async () => {
+    const t = newBackend();
+    expect(await t.query(api.mirror.head, { workflowId: "wf-1" })).toEqual({
+      lastSeq: 0,
+      lastEventId: null,
+    });
+    await t.mutation(api.mirror.apply, { ...batch("wf-1", completeRun()), toId: "id-14" });
+    expect(await t.query(api.mirror.head, { workflowId: "wf-1" })).toEqual({
+      lastSeq: 14,
+      lastEventId: "id-14",
+    });
+  });
+
+  test("rewind removes a workflow's rows so the log can be sent again from seq 1", async () => {
+    const t = newBackend();
+    await t.mutation(api.mirror.apply, { ...batch("wf-1", completeRun()), toId: "old" });
+    await t.mutation(api.mirror.apply, { ...batch("wf-2", completeRun()), toId: "other" });
+    const { removed } = await t.mutation(api.mirror.rewind, { workflowId: "wf-1" });
+    expect(removed).toBe(5); // the workflow row and its four sessions
+    expect(await t.query(api.mirror.lastSeq, { workflowId: "wf-1" })).toBe(0);
+    const { workflows, sessions } = await snapshot(t);
+    expect(workflows.map((w) => w.workflowId)).toEqual(["wf-2"]);
+    expect(new Set(sessions.map((s) => s.workflowId))).toEqual(new Set(["wf-2"]));
+    const again = await t.mutation(api.mirror.apply, batch("wf-1", completeRun()));
+    expect(again).toEqual({ lastSeq: 14, applied: 14 });
+  });
+});

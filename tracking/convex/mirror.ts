@@ -8,7 +8,13 @@
  * `lastSeq + 1` would leave a hole, so it is refused with a `SeqGap` ConvexError that
  * carries `lastSeq`; the mirror then resumes from there.
  *
- * The batch payload is produced by agentlog's `store.convex_rows.batch_payload`; the
+ * Each batch also names the log's event `id` at `toSeq` (`toId`), kept as the row's
+ * `lastEventId`. A mirror reads it back with `head` and compares it with its log: after
+ * a power cut, `resume` may have given a seq to a different event, and the row then
+ * holds events the log no longer has; the mirror calls `rewind` (the workflow's rows
+ * are removed) and sends the log again from seq 1, replacing them.
+ *
+ * The batch payload is produced by agentlog's `store.convex.rows.batch_payload`; the
  * validators below and that function describe the same shapes.
  */
 import { ConvexError, v, type Infer } from "convex/values";
@@ -259,10 +265,11 @@ export const apply = mutation({
     workflowId: v.string(),
     fromSeq: v.number(),
     toSeq: v.number(),
+    toId: v.optional(v.string()),
     events: v.array(mirrorEvent),
   },
   returns: v.object({ lastSeq: v.number(), applied: v.number() }),
-  handler: async (ctx, { workflowId, fromSeq, toSeq, events }) => {
+  handler: async (ctx, { workflowId, fromSeq, toSeq, toId, events }) => {
     let previous = fromSeq - 1;
     for (const ev of events) {
       if (ev.seq <= previous || ev.seq > toSeq) {
@@ -297,6 +304,8 @@ export const apply = mutation({
       wf.updatedAt = ev.ts;
     }
     wf.lastSeq = toSeq;
+    if (toId !== undefined) wf.lastEventId = toId;
+    else delete wf.lastEventId;
     if (row === null) await ctx.db.insert("workflows", wf);
     else await ctx.db.replace(row._id, wf);
     return { lastSeq: toSeq, applied: fresh.length };
@@ -308,4 +317,40 @@ export const lastSeq = query({
   args: { workflowId: v.string() },
   returns: v.number(),
   handler: async (ctx, { workflowId }) => (await findWorkflow(ctx, workflowId))?.lastSeq ?? 0,
+});
+
+/** Where the mirror of `workflowId` stands: its last seq and the log's event id there. */
+export const head = query({
+  args: { workflowId: v.string() },
+  returns: v.object({ lastSeq: v.number(), lastEventId: v.union(v.string(), v.null()) }),
+  handler: async (ctx, { workflowId }) => {
+    const row = await findWorkflow(ctx, workflowId);
+    return { lastSeq: row?.lastSeq ?? 0, lastEventId: row?.lastEventId ?? null };
+  },
+});
+
+/**
+ * Forget everything mirrored for `workflowId` (its workflow row and agent sessions), so
+ * a mirror that found the log rewritten can send it again from seq 1.
+ */
+export const rewind = mutation({
+  args: { workflowId: v.string() },
+  returns: v.object({ removed: v.number() }),
+  handler: async (ctx, { workflowId }) => {
+    let removed = 0;
+    const sessions = await ctx.db
+      .query("agentSessions")
+      .withIndex("by_workflow", (q) => q.eq("workflowId", workflowId))
+      .collect();
+    for (const s of sessions) {
+      await ctx.db.delete(s._id);
+      removed += 1;
+    }
+    const row = await findWorkflow(ctx, workflowId);
+    if (row !== null) {
+      await ctx.db.delete(row._id);
+      removed += 1;
+    }
+    return { removed };
+  },
 });

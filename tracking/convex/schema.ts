@@ -54,6 +54,8 @@ export default defineSchema({
     error: v.union(v.string(), v.null()),
     forkedFrom: v.union(v.string(), v.null()),
     lastSeq: v.number(),
+    /** The log's event id at `lastSeq`: a mirror compares it to detect a rewritten log. */
+    lastEventId: v.optional(v.string()),
     updatedAt: v.number(),
   })
     .index("by_workflowId", ["workflowId"])

@@ -1,12 +1,13 @@
 """Mirror a running workflow's log to Convex from a daemon thread that never blocks it.
 
 The workflow only ever calls :meth:`ConvexMirror.notify` (as a ``LogWriter.on_append``
-listener): it puts the stamped events in a bounded in-memory queue and wakes the
-thread. The thread asks Convex for the run's last mirrored ``seq`` and sends the
-events after it, in order, in batches to ``mirror:apply``. Anything the queue does
-not hold (it overflowed during an outage, or the run began before the mirror) is
-read back from ``events.jsonl``, so an outage costs no memory beyond the queue's bound
-and catch-up resumes from what Convex itself recorded. Failures are logged (logger
+listener, so it hears only durable events): it puts them in a bounded in-memory queue
+and wakes the thread. The thread asks Convex for the run's last mirrored ``seq``
+(checked against the log, see :mod:`store.convex.cursor`) and sends the events after
+it, in order, in batches to ``mirror:apply``. Anything the queue does not hold (it
+overflowed during an outage, or the run began before the mirror) is read back from
+``events.jsonl``, so an outage costs no memory beyond the queue's bound and catch-up
+resumes from what Convex itself recorded. Failures are logged (logger
 ``agentlog.convex``) and retried with capped exponential backoff.
 
 :meth:`close` gives a healthy mirror a short bounded flush; a failing or still
@@ -20,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from itertools import islice
+from itertools import islice, takewhile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,10 +30,12 @@ import msgspec
 
 from events import Event, UnknownEvent
 from store._logging import get_logger
-from store.convex_errors import ConvexCallError
-from store.convex_rows import APPLY, LAST_SEQ, batch_payload
+from store.convex.cursor import checked_cursor, seq_of
+from store.convex.errors import ConvexCallError
+from store.convex.rows import APPLY, batch_payload
 from store.errors import LogError
 from store.log import EventLog, LogWriter, resolve_log_path
+from store.projections import workflow_state
 
 __all__ = ["ENV_DEPLOY_KEY", "ENV_URL", "ConvexMirror", "MirrorReport"]
 
@@ -77,6 +80,7 @@ class ConvexMirror:
         backoff_base: float = 0.25,
         backoff_max: float = 15.0,
         poll_interval: float = 1.0,
+        workflow_id: str = "",
     ) -> None:
         self.log = EventLog(resolve_log_path(run))
         self.url = url
@@ -94,9 +98,10 @@ class ConvexMirror:
         self._closing = threading.Event()
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._workflow_id = ""
+        self._workflow_id = workflow_id
         self._mirrored = 0
         self._seen = 0
+        self._durable_limit: int | None = None  # set by attach: send nothing past it
         self._healthy = False
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="agentlog-convex", daemon=True)
@@ -144,7 +149,16 @@ class ConvexMirror:
         return self
 
     def attach(self, writer: LogWriter) -> Callable[[], None]:
-        """Listen to ``writer``'s appends and start; returns a function that detaches."""
+        """Listen to ``writer``'s appends and start; returns a function that detaches.
+
+        From then on the mirror sends nothing past what it heard was durable: the events
+        already in the log when it attached, then those the writer reports synced (a
+        catch-up read from ``events.jsonl`` stops there too, leaving out lines written
+        but not yet synced).
+        """
+        with self._lock:
+            self._durable_limit = max(self._seen, writer.last_seq)
+            self._seen = self._durable_limit
         remove = writer.on_append(self.notify)
         self.start()
         return remove
@@ -156,6 +170,8 @@ class ConvexMirror:
         with self._lock:
             self._queue.extend(events)
             self._seen = max(self._seen, events[-1].seq)
+            if self._durable_limit is not None:
+                self._durable_limit = self._seen
         self._wake.set()
 
     def close(self, flush_timeout: float = 2.0) -> MirrorReport:
@@ -194,7 +210,7 @@ class ConvexMirror:
     # -- the thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
-        from store.convex_client import ConvexCalls  # the HTTP stack loads on this thread
+        from store.convex.client import ConvexCalls  # the HTTP stack loads on this thread
 
         calls = ConvexCalls(self.url, **self._client_options)
         failures = 0
@@ -209,7 +225,7 @@ class ConvexMirror:
                         self._wake.wait(self._poll)
                         continue
                     if cursor is None:
-                        cursor = int(calls.query(LAST_SEQ, {"workflowId": self._workflow_id}))
+                        cursor = checked_cursor(calls, self.log, self._workflow_id)
                         self._confirmed(cursor, failures)
                         failures = 0
                     batch = self._next_batch(cursor)
@@ -219,7 +235,7 @@ class ConvexMirror:
                         self._wake.wait(self._poll)
                         continue
                     result = calls.mutation(APPLY, batch_payload(self._workflow_id, batch))
-                    cursor = int(result["lastSeq"])
+                    cursor = seq_of(APPLY, result)
                     self._confirmed(cursor, failures)
                     failures = 0
                 except ConvexCallError as exc:
@@ -238,12 +254,9 @@ class ConvexMirror:
             self._done.set()
 
     def _learn_workflow_id(self) -> bool:
-        with self._lock:
-            first = self._queue[0] if self._queue and self._queue[0].seq == 1 else None
-        if first is None and self.log.path.exists():
-            first = next(iter(self.log.read(1)), None)  # CPython closes the reader on drop
-        if first is not None:
-            self._workflow_id = first.workflow_id
+        """The workflow id in force (a fork's own, not its source's), from the log's fold."""
+        if self.log.path.exists():
+            self._workflow_id = workflow_state(self.log.read()).workflow_id
         return bool(self._workflow_id)
 
     def _next_batch(self, cursor: int) -> list[AnyEvent]:
@@ -253,9 +266,13 @@ class ConvexMirror:
                 self._queue.popleft()
             if self._queue and self._queue[0].seq == cursor + 1:
                 return list(islice(self._queue, self._batch_size))
-        if not self.log.path.exists():
+            limit = self._durable_limit
+        if not self.log.path.exists() or (limit is not None and limit <= cursor):
             return []
-        return list(islice(self.log.read(cursor + 1), self._batch_size))
+        events = self.log.read(cursor + 1)
+        if limit is not None:
+            events = takewhile(lambda ev: ev.seq <= limit, events)
+        return list(islice(events, self._batch_size))
 
     def _confirmed(self, seq: int, failures: int) -> None:
         self._mirrored = seq

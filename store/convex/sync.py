@@ -9,26 +9,28 @@ retried with backoff; a run that still fails is reported and the next one goes o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
-from events import Event, UnknownEvent
 from store._logging import get_logger
-from store.convex_errors import ConvexCallError
-from store.convex_rows import APPLY, LAST_SEQ, batch_payload
+from store.convex.cursor import checked_cursor, seq_of
+from store.convex.errors import ConvexCallError
+from store.convex.rows import APPLY, batch_payload
 from store.errors import LogError
 from store.log import EventLog
+from store.projections import workflow_state
 
 if TYPE_CHECKING:
-    from store.convex_client import ConvexCalls
+    from store.convex.client import ConvexCalls
 
 __all__ = ["RunSync", "SyncProgress", "SyncReport", "sync_runs"]
 
-AnyEvent = Event | UnknownEvent
+T = TypeVar("T")
 _log = get_logger("agentlog.convex")
 
 
@@ -82,7 +84,7 @@ def sync_runs(
 
     ``progress`` is called once per run before sending and after every batch.
     """
-    from store.convex_client import ConvexCalls  # loads requests only when syncing
+    from store.convex.client import ConvexCalls  # loads requests only when syncing
 
     calls = ConvexCalls(url, deploy_key=deploy_key, read_timeout=read_timeout)
     runs = [Path(p) for p in paths]
@@ -119,7 +121,7 @@ def _sync_one(
     workflow_id, last_seq, mirrored, sent = "", 0, 0, 0
     try:
         workflow_id, last_seq = _identify(log)
-        mirrored = int(_retry(attempts, calls.query, LAST_SEQ, {"workflowId": workflow_id}))
+        mirrored = _retry(attempts, lambda: checked_cursor(calls, log, workflow_id))
         report(workflow_id, min(mirrored, last_seq), last_seq)
         while mirrored < last_seq:
             batch = list(islice(log.read(mirrored + 1), batch_size))
@@ -127,14 +129,14 @@ def _sync_one(
                 break
             payload = batch_payload(workflow_id, batch)
             try:
-                result = _retry(attempts, calls.mutation, APPLY, payload)
+                result = _retry(attempts, partial(calls.mutation, APPLY, payload))
             except ConvexCallError as exc:
                 if exc.code != "SeqGap" or not isinstance(exc.data, dict):
                     raise
-                mirrored = int(exc.data.get("lastSeq", 0))
+                mirrored = seq_of(APPLY, exc.data)
                 continue
-            sent += int(result["applied"])
-            mirrored = int(result["lastSeq"])
+            sent += seq_of(APPLY, result, "applied")
+            mirrored = seq_of(APPLY, result)
             report(workflow_id, mirrored, last_seq)
     except (ConvexCallError, LogError) as exc:
         _log.warning("convex sync of a run failed", run=str(run), error=str(exc))
@@ -152,25 +154,19 @@ def _sync_one(
 
 
 def _identify(log: EventLog) -> tuple[str, int]:
-    """The run's workflow id and last seq, in one pass over the log."""
-    events: Iterator[AnyEvent] = log.read(1)
-    first = next(events, None)
-    if first is None:
+    """The workflow id in force (a fork's own) and the last seq, in one pass over the log."""
+    state = workflow_state(log.read())
+    if state.last_seq == 0:
         raise LogError(f"{log.path}: the log has no events")
-    last = first.seq
-    for ev in events:
-        last = ev.seq
-    return first.workflow_id, last
+    return state.workflow_id, state.last_seq
 
 
-def _retry(
-    attempts: int, fn: Callable[[str, dict[str, Any]], Any], function: str, args: dict[str, Any]
-) -> Any:
-    """``fn(function, args)``, retried with backoff while no answer comes (transport errors)."""
+def _retry(attempts: int, call: Callable[[], T]) -> T:
+    """``call()``, retried with backoff while no answer comes (transport errors)."""
     attempts = max(1, attempts)
     for attempt in range(1, attempts + 1):
         try:
-            return fn(function, args)
+            return call()
         except ConvexCallError as exc:
             if not exc.transport or attempt == attempts:
                 raise

@@ -30,11 +30,23 @@ from events import (
     WorkflowStarted,
 )
 
-__all__ = ["APPLY", "LAST_SEQ", "Batch", "MirrorEvent", "batch_payload", "mirror_event", "ts_ms"]
+__all__ = [
+    "APPLY",
+    "HEAD",
+    "LAST_SEQ",
+    "REWIND",
+    "Batch",
+    "MirrorEvent",
+    "batch_payload",
+    "mirror_event",
+    "ts_ms",
+]
 
 #: Convex function paths (module ``tracking/convex/mirror.ts``).
 APPLY = "mirror:apply"
 LAST_SEQ = "mirror:lastSeq"
+HEAD = "mirror:head"
+REWIND = "mirror:rewind"
 
 JsonScalar: TypeAlias = str | float | bool | None
 MirrorEvent: TypeAlias = dict[str, JsonScalar]
@@ -129,6 +141,7 @@ def batch_payload(workflow_id: str, events: Sequence[Event | UnknownEvent]) -> B
         "workflowId": workflow_id,
         "fromSeq": float(events[0].seq),
         "toSeq": float(events[-1].seq),
+        "toId": events[-1].id,
         "events": records,
     }
 

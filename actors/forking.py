@@ -1,0 +1,78 @@
+"""Forking a run: a new run whose log shares a source's first events and continues live.
+
+The new log is the source's first ``at`` lines, copied byte for byte, then a ``Forked``
+marker naming the source (absolute path, so it is found from anywhere), the new
+workflow id, and the task and config changed from there on. Forks chain: the fold of
+the new log keeps every earlier fork's task and config in force unless this one
+changes them. The source is only read, and only up to the fork point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from actors.models import Model
+from actors.replaying import copy_lines
+from actors.supervisor import Supervisor, WorkflowResult
+from actors.supervisor_actor import EventListener, new_workflow_id
+from events import AgentlogError, Forked, WorkflowConfig
+from store import LOG_NAME, EventLog, WorkflowFold
+from store.materialize import materialize
+from store.objects import share_objects
+
+__all__ = ["check_fork_point", "fork"]
+
+
+def check_fork_point(path: Path, events: int, at: int) -> None:
+    """Refuse a fork point outside the log's ``events`` events."""
+    if not 1 <= at <= events:
+        raise AgentlogError(f"{path}: --at must be between 1 and {events}, got {at}")
+
+
+def fork(
+    run_dir: str | Path,
+    *,
+    at: int,
+    new_run_dir: str | Path | None = None,
+    task: str | None = None,
+    config: WorkflowConfig | None = None,
+    overrides: Callable[[WorkflowConfig], WorkflowConfig] | None = None,
+    model: Model | None = None,
+    listeners: Iterable[EventListener] = (),
+) -> WorkflowResult:
+    """Start a run sharing ``run_dir``'s first ``at`` events, continued live from there.
+
+    ``task`` and ``config`` (or ``overrides``, a function of the configuration in force
+    at the fork point) change the run from the fork point on; the source is only read.
+    """
+    source = EventLog(run_dir)
+    fold = WorkflowFold()
+    for ev in source.read():
+        if ev.seq > at:
+            break
+        fold.apply(ev)
+    if not 1 <= at <= fold.last_seq:
+        events = fold.last_seq if at > 0 else source.verify().last_seq
+        check_fork_point(source.path, events, at)
+    state = fold.snapshot()
+    new_config = config or (overrides(state.config) if overrides else None)
+    workflow_id = new_workflow_id()
+    out = Path(new_run_dir or Path("runs") / workflow_id)
+    if (out / LOG_NAME).exists():
+        raise AgentlogError(f"{out}: already holds a run; choose another --run-dir")
+    out.mkdir(parents=True, exist_ok=True)
+    marker = Forked(
+        workflow_id=workflow_id,
+        source=str(source.path.parent.resolve()),
+        source_workflow_id=state.workflow_id,
+        at_seq=at,
+        task=task,
+        config=new_config if new_config is not None and new_config != state.config else None,
+    )
+    share_objects(source.path.parent, out)  # a workspace's base, before the log names it
+    copy_lines(source.path, out / LOG_NAME, at)
+    with EventLog(out).writer() as writer:
+        writer.append(marker)
+    materialize(out, fold.artifact_events())
+    return Supervisor.resume(out, model=model, listeners=listeners)

@@ -1,0 +1,243 @@
+"""Deterministic replay: re-run a recorded workflow against its own answers, offline.
+
+The agents run again in a scratch directory with a :class:`~actors.models.ReplayModel`
+serving the recorded ``ModelCalled`` responses (no network), and the events that come
+out are compared with the recorded ones, ignoring ``id`` and ``ts``. A fork (or a fork
+of a fork) replays only its own events: everything up to its last ``Forked`` marker
+was made by its sources and is copied, byte for byte. A recorded ``RetryRequested`` (a
+person's decision) is appended again where it was, as the recorded run got it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from actors.models import NonDeterminism, ReplayModel
+from actors.supervisor_actor import DRIVE, SupervisorActor, SupervisorOptions
+from events import (
+    AgentlogError,
+    Event,
+    Forked,
+    ModelCalled,
+    RetryRequested,
+    ReviewProduced,
+    Step,
+    StepFailed,
+    StepStarted,
+    TestsRan,
+    UnknownEvent,
+    WorkflowStarted,
+    to_dict,
+)
+from store import LOG_NAME, EventLog, WorkflowFold
+from store.objects import share_objects
+
+__all__ = ["ReplayReport", "first_difference", "replay"]
+
+AnyEvent = Event | UnknownEvent
+_IGNORED = ("id", "ts")
+# What the replay model and the recorded evidence need from the run's own events.
+_ANSWERS = (ModelCalled, StepFailed, StepStarted, TestsRan, ReviewProduced, WorkflowStarted)
+
+
+class ReplayReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The verdict of a replay: ``ok``, or the first event that came out differently."""
+
+    ok: bool
+    recorded: int
+    replayed: int
+    seq: int | None = None
+    step: str | None = None
+    detail: str = ""
+    finished: bool = True
+
+    @property
+    def verdict(self) -> str:
+        """One line for a terminal."""
+        if self.ok:
+            tail = "" if self.finished else " (the recorded run had not finished)"
+            return f"replay ok: {self.replayed} events identical, no network{tail}"
+        where = f"seq {self.seq}" if self.seq is not None else "the end"
+        return f"NonDeterminism at {where} (step {self.step or '-'}): {self.detail}"
+
+
+def _comparable(event: AnyEvent) -> dict[str, Any]:
+    data = to_dict(event)
+    for key in _IGNORED:
+        data.pop(key, None)
+    return data
+
+
+def first_difference(
+    recorded: Iterable[AnyEvent], replayed: Iterable[AnyEvent]
+) -> tuple[int, str] | None:
+    """The seq and a description of the first difference (ignoring ids and times), or None.
+
+    Both sides are streamed once, side by side.
+    """
+    old_events, new_events = iter(recorded), iter(replayed)
+    for same, (old, new) in enumerate(zip_longest(old_events, new_events)):
+        if old is None or new is None:
+            rest = 1 + sum(1 for _ in (new_events if old is None else old_events))
+            old_n, new_n = (same, same + rest) if old is None else (same + rest, same)
+            return same + 1, f"recorded {old_n} events, replay produced {new_n}"
+        a, b = _comparable(old), _comparable(new)
+        if a != b:
+            if a.get("type") != b.get("type"):
+                return old.seq, f"recorded {a.get('type')}, replay produced {b.get('type')}"
+            fields = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+            return old.seq, f"{a.get('type')} differs in {', '.join(fields)}"
+    return None
+
+
+def _evidence(events: Iterable[AnyEvent]) -> Callable[[Step, int, int], tuple[Event, ...]]:
+    """The recorded test runs, served to the replayed Reviewer instead of running tests."""
+    runs: dict[tuple[int, int], TestsRan] = {}
+    attempt = 0
+    for ev in events:
+        if getattr(ev, "step", None) == "review" and hasattr(ev, "attempt"):
+            attempt = ev.attempt
+        if isinstance(ev, TestsRan):
+            runs[(ev.round, attempt)] = ev
+
+    def serve(step: Step, round_: int, attempt_: int) -> tuple[Event, ...]:
+        found = runs.get((round_, attempt_)) if step == "review" else None
+        return (_bare(found),) if found is not None else ()
+
+    return serve
+
+
+def _bare(event: Event) -> Event:
+    return msgspec.structs.replace(event, seq=0, id="", ts="")
+
+
+def copy_lines(source: Path, dest: Path, count: int) -> None:
+    """Copy the first ``count`` lines of ``source`` to a new ``dest``, byte for byte."""
+    with open(source, "rb") as src, open(dest, "xb") as dst:
+        for _ in range(count):
+            dst.write(src.readline())
+        dst.flush()
+        os.fsync(dst.fileno())
+
+
+def replay(run_dir: str | Path) -> ReplayReport:
+    """Re-run a recorded workflow against its own answers and compare the events."""
+    log = EventLog(run_dir)
+    # One pass: fold the log, and keep what the replay serves. Only answers recorded
+    # after the copied prefix (through the last Forked) are served: a fork's copied calls
+    # were made by its sources and must not answer the fork's own later requests.
+    fold = WorkflowFold()
+    answers: list[AnyEvent] = []
+    retries: set[int] = set()
+    for ev in log.read():
+        fold.apply(ev)
+        if isinstance(ev, _ANSWERS):
+            answers.append(ev)
+        elif isinstance(ev, RetryRequested):
+            retries.add(ev.seq)
+        elif isinstance(ev, Forked):
+            answers.clear()
+            retries.clear()
+    state = fold.snapshot()
+    if state.last_seq == 0:
+        raise AgentlogError(f"{run_dir}: the log is empty; nothing to replay")
+    own = state.own_from_seq
+    model = ReplayModel(answers)
+    options = SupervisorOptions(
+        sleep=lambda _s: None,
+        failures=model.recorded_failure,
+        evidence=_evidence(answers),
+        project=False,
+        durable=False,
+        mirror_convex=False,
+        log_events=False,
+        # An unfinished recording (a killed run) is replayed as far as it went, no further.
+        stop_at=None if state.ended else state.last_seq,
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="agentlog-replay-"))
+    try:
+        copy_lines(log.path, scratch / LOG_NAME, max(1, own - 1))
+        share_objects(log.path.parent, scratch, link_dir=True)  # a workspace's base
+        error = _drive(scratch, model, options, retries, log)
+        return _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _drive(
+    scratch: Path,
+    model: ReplayModel,
+    options: SupervisorOptions,
+    retries: set[int],
+    recorded: EventLog,
+) -> NonDeterminism | None:
+    """Drive the scratch run; at each recorded ``RetryRequested``, append it and go on."""
+    while True:
+        ref = SupervisorActor.start(scratch, model, options=options)
+        try:
+            ref.ask(DRIVE)
+        except NonDeterminism as exc:
+            return exc
+        finally:
+            ref.stop()
+        last = EventLog(scratch).verify().last_seq
+        if last + 1 not in retries:
+            return None
+        decision = next(iter(recorded.read(last + 1)))
+        assert isinstance(decision, RetryRequested)
+        with EventLog(scratch).writer() as writer:
+            writer.append(decision)
+
+
+def _verdict(
+    recorded: EventLog,
+    replayed: EventLog,
+    finished: bool,
+    recorded_count: int,
+    error: NonDeterminism | None,
+) -> ReplayReport:
+    replayed_count = replayed.verify().last_seq
+    if error is not None:
+        return ReplayReport(
+            ok=False,
+            recorded=recorded_count,
+            replayed=replayed_count,
+            seq=error.seq,
+            step=error.step,
+            detail=error.reason,
+        )
+    # An unfinished recording is checked as a prefix of the replay: the replay goes one
+    # answer past the recording's last event when that was a ModelCalled whose artifact
+    # was never written.
+    compared: Iterator[AnyEvent] = replayed.read()
+    if not finished:
+        compared = (ev for ev in compared if ev.seq <= recorded_count)
+    diff = first_difference(recorded.read(), compared)
+    if diff is None:
+        count = recorded_count if not finished else replayed_count
+        return ReplayReport(ok=True, recorded=recorded_count, replayed=count, finished=finished)
+    seq, detail = diff
+    step = _step_at(recorded, seq)
+    return ReplayReport(
+        ok=False,
+        recorded=recorded_count,
+        replayed=replayed_count,
+        seq=seq,
+        step=step,
+        detail=detail,
+        finished=finished,
+    )
+
+
+def _step_at(log: EventLog, seq: int) -> str | None:
+    event = next(iter(log.read(seq)), None)
+    step: str | None = getattr(event, "step", None)
+    return step

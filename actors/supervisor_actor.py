@@ -1,0 +1,502 @@
+"""The supervisor actor: one pykka actor per workflow, sole writer of its log, keeper of the order.
+
+It folds each event it appends into the run's :class:`~store.WorkflowFold` once, asks
+:func:`~actors.orchestration.next_action` what to do from the fold's snapshot, hands each
+attempt to the agent for the step, checks the answer fits the order, appends it and
+materializes the artifacts. Error boundaries live here: a per-step timeout no hung call
+can defeat, a crashed agent replaced, retries with backoff, and a final event on every
+path the process survives -- except when the log or a projection cannot be written (a
+full disk): then the run stops with :class:`RunStopped` and no final event, because the
+log still holds the work and ``agentlog resume`` goes on once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+import pykka
+
+from actors.agents import AGENTS, Agent, AgentPool, StepWork, failure
+from actors.logs import redact_event
+from actors.models import Model, NonDeterminism
+from actors.orchestration import (
+    Complete,
+    ContinueAttempt,
+    Fail,
+    Finished,
+    Skip,
+    StartAttempt,
+    next_action,
+)
+from events import (
+    AgentlogError,
+    CodeProduced,
+    ContextPacked,
+    Event,
+    FilesRequested,
+    ModelCalled,
+    PlanProduced,
+    ReviewProduced,
+    Step,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+    TestsRan,
+    WorkflowCompleted,
+    WorkflowFailed,
+    WorkflowStarted,
+)
+from store import EventLog, LogError, LogWriter, WorkflowFold, WorkflowState
+from store._logging import get_logger
+from store.materialize import ProjectionError, materialize, write_artifact
+from store.projection_sync import sync_projections
+
+if TYPE_CHECKING:
+    from store.convex import ConvexMirror
+
+__all__ = [
+    "DRIVE",
+    "EventListener",
+    "EvidenceScript",
+    "FailureScript",
+    "ModelChooser",
+    "RunStopped",
+    "SupervisorActor",
+    "SupervisorOptions",
+    "new_workflow_id",
+    "order_violation",
+]
+
+log = get_logger("agentlog.supervisor")
+
+#: Called with each event once it is durable (progress display, Convex mirror).
+EventListener = Callable[[Event], None]
+#: Replay hook: the recorded failure of an attempt that never reached the model, if any.
+FailureScript = Callable[[Step, int, int], StepFailed | None]
+#: Chooses the model for a run from its state (a resume: the config in force decides).
+ModelChooser = Callable[[WorkflowState], Model]
+#: Replay hook: the evidence (test runs) an attempt recorded, logged again, not gathered.
+EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
+
+_ALLOWED: dict[Step, tuple[type[Event], ...]] = {
+    "plan": (ModelCalled, PlanProduced, StepFailed, ContextPacked),
+    "code": (ModelCalled, CodeProduced, StepFailed, ContextPacked, FilesRequested),
+    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed, ContextPacked),
+}
+
+#: The message that makes a SupervisorActor drive its workflow to the end.
+DRIVE = object()
+
+
+@dataclass(frozen=True)
+class SupervisorOptions:
+    """How a supervisor runs its workflow: live (the defaults) or as a replay's re-run.
+
+    ``sleep`` waits out retry backoff. A replay serves recorded ``failures`` (attempts
+    that never reached the model) and ``evidence`` (test runs), writes no projections
+    (``project``), needs no fsync for its throwaway log (``durable``), mirrors nothing
+    (``mirror_convex``; live runs mirror only when ``CONVEX_URL`` is set), logs no
+    records of its own (``log_events``: the replay's verdict is the one report) and
+    stops where an unfinished recording stopped (``stop_at``, a seq).
+    """
+
+    sleep: Callable[[float], None] = time.sleep
+    failures: FailureScript | None = None
+    evidence: EvidenceScript | None = None
+    project: bool = True
+    durable: bool = True
+    mirror_convex: bool = True
+    log_events: bool = True
+    stop_at: int | None = None
+
+
+class RunStopped(LogError):
+    """The run stopped without a final event: its log or a projection could not be written.
+
+    The log holds every event acknowledged so far; ``agentlog resume`` continues once the
+    cause (usually a full disk) is fixed.
+    """
+
+
+def new_workflow_id() -> str:
+    """A sortable, unique workflow id: UTC time plus 6 random hex digits."""
+    return datetime.now(UTC).strftime("wf-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def order_violation(answer: Iterable[Event], work: StepWork) -> str | None:
+    """Why an agent's answer breaks the order, or None when it fits the attempt it was given."""
+    for ev in answer:
+        if not isinstance(ev, _ALLOWED[work.step]):
+            return f"{type(ev).__name__} is not an answer to step {work.step!r}"
+        step = getattr(ev, "step", work.step)
+        if step != work.step or getattr(ev, "attempt", work.attempt) != work.attempt:
+            return (
+                f"{type(ev).__name__} names another step or attempt than {work.step}#{work.attempt}"
+            )
+        if getattr(ev, "round", work.round) != work.round:
+            return f"{type(ev).__name__} names round {getattr(ev, 'round', '?')}, not {work.round}"
+    return None
+
+
+class SupervisorActor(pykka.ThreadingActor):
+    """Drives one workflow in ``run_dir`` to its final event; see the module docstring."""
+
+    # Ctrl-C on the main thread ends the process without waiting for the workflow: what
+    # is in the log stays there (written lines survive the process) and `resume` goes on.
+    use_daemon_thread = True
+
+    def __init__(
+        self,
+        run_dir: Path,
+        model: Model | ModelChooser,
+        *,
+        start: WorkflowStarted | None = None,
+        listeners: Iterable[EventListener] = (),
+        options: SupervisorOptions | None = None,
+        pool: AgentPool | None = None,
+    ) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.start_event = start
+        self.listeners = tuple(listeners)
+        self.options = options or SupervisorOptions()
+        self.own_pool = pool is None
+        self.pool = pool or AgentPool()
+        self.mirror: ConvexMirror | None = None
+        self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
+        # Opened here, in the caller's thread, so a torn tail, a held lock or a damaged
+        # log raises to whoever starts the actor instead of silently killing the actor.
+        # The log is streamed once into the fold; no event is kept.
+        log_ = EventLog(run_dir)
+        self.writer: LogWriter | None = log_.writer()
+        self.fold = WorkflowFold()
+        try:
+            self.fold.extend(log_.read())
+            if start is None and self.fold.status == "pending":
+                raise AgentlogError(
+                    f"{run_dir}: the log holds no WorkflowStarted event; nothing to resume"
+                )
+            # A resume may choose its model from the state (the config in force).
+            self.model: Model = _chosen(model, self.fold.snapshot())
+        except BaseException:
+            self.writer.close()
+            raise
+        self.resumed_at = self.fold.last_seq
+        self._prepared = False
+
+    @property
+    def state(self) -> WorkflowState:
+        """The run's state as of the last appended event."""
+        return self.fold.snapshot()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        assert self.writer is not None
+        for listener in self.listeners:
+            self.writer.on_append(_each(listener))
+        if self.options.mirror_convex and os.environ.get("CONVEX_URL"):
+            from store.convex import ConvexMirror  # only when CONVEX_URL is set
+
+            workflow_id = self.fold.workflow_id or getattr(self.start_event, "workflow_id", "")
+            self.mirror = ConvexMirror.from_env(self.run_dir, workflow_id=workflow_id)
+            if self.mirror is not None:
+                self.mirror.attach(self.writer)
+
+    def on_stop(self) -> None:
+        for step, ref in self.agents.items():
+            self.pool.release(step, self.model, ref)
+        self.agents.clear()
+        if self.own_pool:
+            self.pool.close()
+        if self.writer is not None:
+            with contextlib.suppress(LogError):
+                self.writer.close()
+        if self.mirror is not None:
+            self.mirror.close(flush_timeout=2.0)
+            self.mirror = None
+
+    def on_failure(self, *_: object) -> None:
+        self.on_stop()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def on_receive(self, message: object) -> WorkflowState | None:
+        """``ask(DRIVE)`` runs :meth:`drive` and answers with the final state (no re-read)."""
+        if message is DRIVE:
+            self.drive()
+            return self.state
+        return None
+
+    def drive(self) -> None:
+        """Run the workflow to its final event (a no-op for a run that already ended)."""
+        try:
+            if self.fold.last_seq == 0:
+                if self.start_event is None:
+                    raise ValueError("a new run needs its WorkflowStarted event")
+                self._append(self.start_event)
+            elif self.options.project:
+                # Resuming: the dead process may have appended an artifact event but not
+                # yet written the projection of it (plan.json ..., files/).
+                self._materialize()
+            log.info(
+                "workflow driving",
+                workflow_id=self.fold.workflow_id,
+                run_dir=str(self.run_dir),
+                resumed_at=self.resumed_at,
+            )
+            self._loop()
+        except NonDeterminism as err:
+            self._finish_failed(err.step if err.step in AGENTS else None, "nondeterminism", err)
+            raise
+        except RunStopped as err:
+            # A projection failed but the log may still be writable: make what it holds
+            # durable (and heard by listeners) before stopping.
+            if self.writer is not None and not self.writer.closed:
+                with contextlib.suppress(RunStopped):
+                    self._sync()
+            log.info("workflow stopped resumably", run_dir=str(self.run_dir), error=str(err))
+            raise
+        except Exception as err:
+            log.exception("supervisor failed", run_dir=str(self.run_dir))
+            self._finish_failed(None, "internal", err)
+
+    def _loop(self) -> None:
+        while not self._at_stop():
+            action = next_action(self.state)
+            match action:
+                case Finished():
+                    if self.options.project and self.options.durable:
+                        self._sync_projections()  # once: durable at the run's end
+                    return
+                case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
+                    if delay:
+                        self._sync()  # everything so far is durable before any wait
+                        self.options.sleep(delay)
+                    self._append(StepStarted(step=step, attempt=attempt, round=round_))
+                    if not self._at_stop():
+                        self._attempt(step, attempt, round_, ())
+                case ContinueAttempt(step=step, attempt=attempt, round=round_, recorded=rec):
+                    self._attempt(step, attempt, round_, rec)
+                case Skip(step=step, reason=reason, round=round_):
+                    self._append(StepSkipped(step=step, reason=reason, round=round_))
+                case Complete(verdict=verdict, revisions=revisions, failed_steps=failed):
+                    done = WorkflowCompleted(
+                        verdict=verdict, revisions=revisions, failed_steps=failed
+                    )
+                    self._append_many([done], sync=True)
+                case Fail(step=step, kind=kind, message=message):
+                    failed_ = WorkflowFailed(step=step, error_kind=kind, message=message)
+                    self._append_many([failed_], sync=True)
+
+    def _at_stop(self) -> bool:
+        """Whether a replay of an unfinished recording reached where the recording stopped."""
+        stop_at = self.options.stop_at
+        return stop_at is not None and self.fold.last_seq >= stop_at
+
+    def _attempt(self, step: Step, attempt: int, round_: int, recorded: tuple[Event, ...]) -> None:
+        if not self._prepared:  # once, before the first step's clock starts
+            _prepare(self.model)
+            self._prepared = True
+        opts = self.options
+        scripted = opts.failures(step, round_, attempt) if opts.failures else None
+        if scripted is not None:
+            self._append(_bare(scripted))
+            return
+        if opts.evidence is not None and not recorded:
+            # A replay: the recorded evidence (test runs) is logged again, not re-gathered.
+            recorded = tuple(self._append_many(list(opts.evidence(step, round_, attempt))))
+        state = self.state
+        work = StepWork(
+            step=step,
+            attempt=attempt,
+            round=round_,
+            timeout=state.config.step_timeout,
+            state=state,
+            recorded=recorded,
+            workspace=str(self.run_dir / "files"),
+            config=state.config,
+        )
+        answer = self._ask(work)
+        violation = order_violation(answer, work)
+        if violation is not None:
+            answer = [failure(work, "order", f"rejected: {violation}", True)]
+        self._append_many(answer)
+        if opts.project:
+            self._project(answer)
+
+    def _project(self, answer: list[Event]) -> None:
+        """Write what the answer changed; no fsync: the durable log rebuilds projections."""
+        try:
+            for ev in answer:
+                if isinstance(ev, CodeProduced):
+                    self._materialize(durable=False)  # code.json, files/
+                elif isinstance(ev, PlanProduced):
+                    write_artifact(self.run_dir, ev.plan, durable=False)
+                elif isinstance(ev, ReviewProduced):
+                    write_artifact(self.run_dir, ev.review, durable=False)
+        except (OSError, ProjectionError) as exc:
+            raise self._stopped("could not write the artifacts", exc) from exc
+
+    def _materialize(self, *, durable: bool = True) -> None:
+        """Rebuild every projection from the events that carry the latest artifacts."""
+        try:
+            materialize(self.run_dir, self.fold.artifact_events(), durable=durable)
+        except (OSError, ProjectionError) as exc:
+            raise self._stopped("could not write the artifacts", exc) from exc
+
+    def _sync_projections(self) -> None:
+        try:
+            sync_projections(self.run_dir)
+        except (OSError, ProjectionError) as exc:
+            raise self._stopped("could not sync the artifacts", exc) from exc
+
+    def _ask(self, work: StepWork) -> list[Event]:
+        """The agent's answer, or a ``StepFailed`` for a timeout or a crash (agent replaced)."""
+        agent = self._agent(work.step)
+        self._sync()  # the attempt is on disk before a call that may cost money or hang
+        try:
+            answer: list[Event] = agent.ask(work, block=True, timeout=work.timeout)
+            return answer
+        except pykka.Timeout:
+            self._replace(work.step)
+            message = f"no answer within the step timeout of {work.timeout:g} s"
+            return [failure(work, "timeout", message, True)]
+        except NonDeterminism:
+            raise
+        except Exception as exc:
+            self._replace(work.step)
+            log.warning("agent crashed; replaced", step=work.step, error=repr(exc))
+            return [failure(work, "crash", f"agent crashed: {type(exc).__name__}: {exc}", True)]
+
+    def _agent(self, step: Step) -> pykka.ActorRef[Agent]:
+        ref = self.agents.get(step)
+        if ref is None or not ref.is_alive():
+            ref = self.agents[step] = self.pool.acquire(step, self.model)
+        return ref
+
+    def _replace(self, step: Step) -> None:
+        ref = self.agents.pop(step, None)
+        if ref is not None:
+            ref.stop(block=False)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _stamp(self, event: Event) -> Event:
+        # Every event passes here before it is written: mask any secret it quotes (an
+        # exception message, a task or a response that repeats a key).
+        event = redact_event(event)
+        return msgspec.structs.replace(
+            event, workflow_id=self.fold.workflow_id or event.workflow_id
+        )
+
+    def _append(self, event: Event) -> None:
+        self._append_many([event])
+
+    def _append_many(self, events: list[Event], *, sync: bool = False) -> list[Event]:
+        """Append (group commit: synced before every wait and at the end, see ``_sync``)."""
+        if not events:
+            return []
+        assert self.writer is not None
+        try:
+            stamped = self.writer.append_many(
+                [self._stamp(ev) for ev in events], sync=sync and self.options.durable
+            )
+        except LogError as exc:
+            raise self._stopped("could not append to the log", exc) from exc
+        for ev in stamped:
+            self.fold.apply(ev)
+            if self.options.log_events and isinstance(
+                ev, StepFailed | WorkflowFailed | WorkflowCompleted
+            ):
+                self._report(ev)
+        return stamped
+
+    def _report(self, ev: Event) -> None:
+        """One structured log record per failure and per end of the workflow."""
+        fields = {"workflow_id": self.fold.workflow_id, "seq": ev.seq}
+        if isinstance(ev, StepFailed):
+            log.info(
+                "step attempt failed",
+                step=ev.step,
+                attempt=ev.attempt,
+                round=ev.round,
+                error_kind=ev.error_kind,
+                retryable=ev.retryable,
+                error=ev.message,
+                **fields,
+            )
+        elif isinstance(ev, WorkflowFailed):
+            log.warning("workflow failed", step=ev.step, error_kind=ev.error_kind, **fields)
+        elif isinstance(ev, WorkflowCompleted):
+            log.info("workflow completed", verdict=ev.verdict, revisions=ev.revisions, **fields)
+
+    def _sync(self) -> None:
+        assert self.writer is not None
+        if self.options.durable:
+            try:
+                self.writer.sync()
+            except LogError as exc:
+                raise self._stopped("could not sync the log", exc) from exc
+
+    def _stopped(self, what: str, exc: Exception) -> RunStopped:
+        """The one-line error for a write that failed: what, why, and how to go on."""
+        wrapped = isinstance(exc, LogError | ProjectionError) and exc.__cause__
+        cause = exc.__cause__ if wrapped and exc.__cause__ else exc
+        why = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        return RunStopped(
+            f"{self.run_dir}: {what} ({why}); the run stopped and the log keeps what was "
+            f"done: fix the cause (free disk space?), then `agentlog resume {self.run_dir}`"
+        )
+
+    def _finish_failed(self, step: Step | None, kind: str, err: Exception) -> None:
+        """Best effort: end the log with ``WorkflowFailed`` unless it already ended."""
+        if self.writer is None or self.writer.closed or self.state.ended:
+            return
+        try:
+            failed = WorkflowFailed(step=step, error_kind=kind, message=str(err))
+            self._append_many([failed], sync=True)
+        except RunStopped as exc:
+            log.warning(
+                "could not record WorkflowFailed", run_dir=str(self.run_dir), error=str(exc)
+            )
+
+
+def _chosen(model: Model | ModelChooser, state: WorkflowState) -> Model:
+    """``model`` itself, or the model a chooser picks for ``state``."""
+    if hasattr(model, "call"):
+        return model  # type: ignore[return-value]
+    return model(state)
+
+
+def _prepare(model: Model) -> None:
+    """Let the model get ready (import its SDK, build its client) before any step's clock.
+
+    Optional (``prepare()`` on the model); a failure here is ignored, because the first
+    call meets it again inside a step, where it is recorded as that step's failure.
+    """
+    prepare = getattr(model, "prepare", None)
+    if callable(prepare):
+        with contextlib.suppress(Exception):
+            prepare()
+
+
+def _each(listener: EventListener) -> Callable[[Sequence[Event]], None]:
+    def deliver(events: Sequence[Event]) -> None:
+        for ev in events:
+            listener(ev)
+
+    return deliver
+
+
+def _bare(event: StepFailed) -> StepFailed:
+    return msgspec.structs.replace(event, seq=0, id="", ts="")

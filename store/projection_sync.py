@@ -1,0 +1,84 @@
+"""Keep a run's projections on disk in step with its log across a power cut.
+
+While a run goes on the supervisor writes ``plan.json`` ... ``files/`` without fsync (the
+synced log is the truth). :func:`sync_projections` makes them durable once, when the run
+ends; after a cut before that, :func:`check_projections` finds what differs from the log
+(a file left empty, a rename lost, a stray temp file) and :func:`repair_projections`
+rebuilds it, for ``agentlog verify --repair`` and ``resume``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from events import Event, UnknownEvent
+from store.log import EventLog
+from store.materialize import ARTIFACT_FILES, FILES_DIR, materialize
+
+__all__ = ["check_projections", "repair_projections", "sync_projections"]
+
+
+def check_projections(run_dir: Path, events: Iterable[Event | UnknownEvent]) -> list[str]:
+    """What on disk differs from the log's projection, one ``path: problem`` each.
+
+    Empty when ``plan.json``, ``code.json``, ``review.json`` and ``files/`` are exactly
+    what :func:`materialize` would write. Reads only; a path the log itself refuses
+    raises :class:`~store.paths.UnsafePath` as :func:`materialize` would.
+    """
+    report = materialize(run_dir, events, dry_run=True)
+    return [f"{path}: missing or not what the log says" for path in report.written] + [
+        f"{path}: not in the log's projection" for path in report.removed
+    ]
+
+
+def repair_projections(log: EventLog) -> list[str]:
+    """Rebuild, durably, the projections of ``log``'s run that differ from the log.
+
+    Returns what was wrong (see :func:`check_projections`); nothing is written when that
+    is empty. For ``verify --repair`` and for resuming a run that already ended.
+    """
+    run_dir = log.path.parent
+    wrong = check_projections(run_dir, log.read())
+    if wrong:
+        materialize(run_dir, log.read(), durable=True)
+        sync_projections(run_dir)
+    return wrong
+
+
+def sync_projections(run_dir: Path) -> int:
+    """fsync every projection file and directory of a run once; returns how many.
+
+    For the end of a run whose projections were written without fsync: afterwards a
+    power cut leaves them as they are. Symlinks are never followed.
+    """
+    count = 0
+    for name in ARTIFACT_FILES:
+        count += _sync_entry(run_dir / name)
+    files_root = run_dir / FILES_DIR
+    if os.path.isdir(files_root) and not os.path.islink(files_root):
+        # bottom-up, so a directory is synced after the entries it holds; links not followed
+        for dirpath, _dirnames, filenames in os.walk(files_root, topdown=False):
+            for name in filenames:
+                count += _sync_entry(Path(dirpath, name))
+            count += _sync_entry(Path(dirpath))
+    count += _sync_entry(run_dir)
+    return count
+
+
+def _sync_entry(path: Path) -> int:
+    """fsync a regular file or directory (not through a symlink); 1 if it was synced."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return 0
+        os.fsync(fd)
+        return 1
+    finally:
+        os.close(fd)

@@ -1,0 +1,541 @@
+"""The one fold of a run's log: where the run stands, as every reader and the supervisor see it.
+
+:class:`WorkflowFold` is an incremental reducer: ``apply(event)`` folds one event in
+(constant time), ``snapshot()`` returns the frozen :class:`WorkflowState`. The supervisor
+keeps one per run and folds each event it appends once; readers fold a whole log with
+:func:`workflow_state`. Both go through the same ``apply``, so the supervisor's decisions
+(:func:`actors.orchestration.next_action`) and what ``stats``, ``resume``, ``fork``,
+``replay`` and the Convex mirror report can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+import msgspec
+
+from events import (
+    STEPS,
+    ChangeSet,
+    CodeProduced,
+    ContextPacked,
+    Event,
+    FilesRequested,
+    Forked,
+    ModelCalled,
+    PlanProduced,
+    RetryRequested,
+    ReviewProduced,
+    Step,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+    TestsRan,
+    UnknownEvent,
+    Usage,
+    Verdict,
+    WorkflowCompleted,
+    WorkflowConfig,
+    WorkflowFailed,
+    WorkflowStarted,
+    WorkspaceBase,
+)
+from store.projections.artifacts import Artifacts
+
+__all__ = [
+    "ErrorInfo",
+    "ForkOrigin",
+    "StepState",
+    "StepStatus",
+    "WorkflowFold",
+    "WorkflowState",
+    "WorkflowStatus",
+    "workflow_state",
+]
+
+WorkflowStatus = Literal["pending", "running", "completed", "failed"]
+StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
+AnyEvent = Event | UnknownEvent
+
+
+class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """The latest failure: of a step attempt (``StepFailed``) or of the workflow."""
+
+    step: Step | None
+    kind: str
+    message: str
+    seq: int
+
+
+class StepState(msgspec.Struct, frozen=True, kw_only=True):
+    """One step as of the current revision round, plus its totals over every round.
+
+    ``attempts``, ``failures``, ``failures_by_kind``, ``model_calls``, ``usage``,
+    ``latency_ms``, ``first_ts`` and ``last_ts`` count the current round only; the
+    ``total_*`` fields count all rounds (what ``stats`` reports).
+
+    What the supervisor decides from: ``attempt`` is the number of the round's latest
+    attempt (0: none yet); ``error`` and ``retryable`` describe its latest failure;
+    ``budget_from`` is the attempt number after which the retry budget counts (a
+    ``RetryRequested`` moves it, giving a fresh budget); ``evidence`` is what a running
+    attempt already recorded (``ModelCalled``, ``TestsRan``), to be reused on resume.
+    """
+
+    step: Step
+    status: StepStatus = "pending"
+    attempts: int = 0
+    failures: int = 0
+    failures_by_kind: dict[str, int] = {}
+    model_calls: int = 0
+    usage: Usage = Usage()
+    latency_ms: float = 0.0
+    first_ts: str | None = None
+    last_ts: str | None = None
+    total_attempts: int = 0
+    total_failures: int = 0
+    total_model_calls: int = 0
+    total_usage: Usage = Usage()
+    total_latency_ms: float = 0.0
+    attempt: int = 0
+    retryable: bool = False
+    error: ErrorInfo | None = None
+    budget_from: int = 0
+    evidence: tuple[Event, ...] = ()
+
+    @property
+    def retries_used(self) -> int:
+        """Attempts made since the retry budget was last (re)started."""
+        return self.attempt - self.budget_from
+
+
+class ForkOrigin(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a forked run came from: the source run (absolute path), its id, events shared.
+
+    A fork of a fork names its direct source; that source's own log names the next one.
+    """
+
+    source: str
+    source_workflow_id: str
+    at_seq: int
+
+
+class WorkflowState(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the fold knows about a run; see :class:`WorkflowFold` for the rules."""
+
+    workflow_id: str = ""
+    task: str = ""
+    config: WorkflowConfig = WorkflowConfig()
+    status: WorkflowStatus = "pending"
+    current_step: Step | None = None
+    round: int = 0
+    steps: dict[Step, StepState] = {}
+    usage: Usage = Usage()
+    model_calls: int = 0
+    last_error: ErrorInfo | None = None
+    verdict: Verdict | None = None
+    last_seq: int = 0
+    forked_from: ForkOrigin | None = None
+    unknown_events: int = 0
+    artifacts: Artifacts = Artifacts()
+    failed_steps: tuple[Step, ...] = ()
+    revisions: int = 0
+    own_from_seq: int = 1
+    workspace: WorkspaceBase | None = None
+    changes: tuple[tuple[int, ChangeSet], ...] = ()
+
+    @property
+    def done_steps(self) -> tuple[Step, ...]:
+        """The steps finished successfully in the current round, in workflow order."""
+        return tuple(s for s in STEPS if self.steps[s].status == "done")
+
+    @property
+    def ended(self) -> bool:
+        """Whether the log ends the workflow (completed or failed, not reopened since)."""
+        return self.status in ("completed", "failed")
+
+
+class _StepAcc:
+    """Mutable per-step accumulator; counters are cumulative over all rounds.
+
+    The ``b_*`` fields hold the cumulative values when the current round began, so the
+    round's own figures are ``cumulative - baseline`` and each event updates one counter.
+    """
+
+    __slots__ = (
+        "attempt",
+        "attempts",
+        "b_attempts",
+        "b_calls",
+        "b_failures",
+        "b_kinds",
+        "b_latency",
+        "b_usage",
+        "budget_from",
+        "calls",
+        "cc",
+        "cr",
+        "error",
+        "evidence",
+        "failures",
+        "first_ts",
+        "inp",
+        "kinds",
+        "last_ts",
+        "latency",
+        "out",
+        "retryable",
+        "status",
+    )
+
+    def __init__(self) -> None:
+        self.status: StepStatus = "pending"
+        self.attempts = self.failures = self.calls = 0
+        self.inp = self.out = self.cc = self.cr = 0  # token counters (Usage made at freeze)
+        self.latency = 0.0
+        self.kinds: dict[str, int] = {}
+        self.first_ts: str | None = None
+        self.last_ts: str | None = None
+        self.b_attempts = self.b_failures = self.b_calls = 0
+        self.b_usage = Usage()
+        self.b_latency = 0.0
+        self.b_kinds: dict[str, int] = {}
+        self.attempt = self.budget_from = 0
+        self.retryable = False
+        self.error: ErrorInfo | None = None
+        self.evidence: list[Event] = []
+
+    def new_round(self) -> None:
+        """Start a revision round: the step is pending again and round figures restart."""
+        self.status = "pending"
+        self.first_ts = self.last_ts = None
+        self.b_attempts, self.b_failures, self.b_calls = self.attempts, self.failures, self.calls
+        self.b_usage = self.usage()
+        self.b_latency = self.latency
+        self.b_kinds = dict(self.kinds)
+        self.attempt = self.budget_from = 0
+        self.retryable = False
+        self.error = None
+        self.evidence = []
+
+    def settle(self, status: StepStatus, ts: str) -> None:
+        """The running attempt ended (``done``, ``failed`` or ``skipped``)."""
+        self.status = status
+        self.last_ts = ts
+        self.evidence = []
+
+    def usage(self) -> Usage:
+        """Tokens over every round so far."""
+        return Usage(
+            input_tokens=self.inp,
+            output_tokens=self.out,
+            cache_creation_input_tokens=self.cc,
+            cache_read_input_tokens=self.cr,
+        )
+
+    def freeze(self, step: Step) -> StepState:
+        base = self.b_kinds
+        usage = self.usage()
+        round_kinds = {k: n - base.get(k, 0) for k, n in self.kinds.items()}
+        return StepState(
+            step=step,
+            status=self.status,
+            attempts=self.attempts - self.b_attempts,
+            failures=self.failures - self.b_failures,
+            failures_by_kind={k: n for k, n in round_kinds.items() if n},
+            model_calls=self.calls - self.b_calls,
+            usage=usage - self.b_usage,
+            latency_ms=self.latency - self.b_latency,
+            first_ts=self.first_ts,
+            last_ts=self.last_ts,
+            total_attempts=self.attempts,
+            total_failures=self.failures,
+            total_model_calls=self.calls,
+            total_usage=usage,
+            total_latency_ms=self.latency,
+            attempt=self.attempt,
+            retryable=self.retryable,
+            error=self.error,
+            budget_from=self.budget_from,
+            evidence=tuple(self.evidence),
+        )
+
+
+class WorkflowFold:
+    """The incremental reducer of a run's log; :meth:`apply` each event in log order.
+
+    Rules:
+
+    - ``WorkflowStarted`` sets workflow id, task and config; status becomes ``running``.
+    - ``Forked`` (a fork's marker, after the events it copied) records ``forked_from``;
+      its ``task``/``config`` (when set) and its ``workflow_id`` (when non-empty) replace
+      the ones in force, so along a chain of forks each fork's changes stay in force
+      until a later fork changes them again. Status becomes ``running`` (a fork continues
+      live, even from a finished run) and the run's own events start after it
+      (``own_from_seq``).
+    - ``StepStarted`` with ``round`` above the current round starts a revision round:
+      the ``code`` and ``review`` steps become ``pending`` with zeroed round figures
+      (``total_*`` keep counting). Then the step is ``running``, its attempt is counted,
+      ``attempt`` takes the event's number and it becomes ``current_step``.
+    - ``ModelCalled`` adds usage and latency to its step and counts a model call;
+      ``ModelCalled`` and ``TestsRan`` of a running step are its ``evidence``.
+    - ``PlanProduced``/``CodeProduced``/``ReviewProduced`` mark their step ``done`` and
+      become the latest artifact; ``StepFailed`` marks it ``failed`` (a retry's
+      ``StepStarted`` makes it ``running`` again), counts the failure by ``error_kind``
+      and sets ``error``/``retryable``/``last_error``; ``StepSkipped`` marks it
+      ``skipped``. Each of these clears ``current_step`` if it names that step.
+    - ``ReviewProduced`` sets ``verdict``; ``WorkflowCompleted`` sets status
+      ``completed`` (and ``verdict``, ``failed_steps``, ``revisions``); ``WorkflowFailed``
+      sets status ``failed`` and ``last_error``. Both clear ``current_step``.
+    - ``RetryRequested`` reopens a run: status ``running``; every step ``failed`` in the
+      current round gets a fresh retry budget (``budget_from = attempt``), and every step
+      ``skipped`` becomes ``pending``.
+    - A workspace run: ``WorkflowStarted``'s recorded base is ``workspace``; every
+      ``CodeProduced`` with a change set adds it (with its round) to ``changes``, the
+      tree is the base with all of them applied in order; ``ContextPacked`` and
+      ``FilesRequested`` of a running step are evidence too (not recorded twice on resume).
+    - ``UnknownEvent`` is only counted.
+
+    ``last_seq`` is the seq of the last event; ``usage`` and ``model_calls`` are totals
+    over all rounds.
+    """
+
+    def __init__(self) -> None:
+        self._steps: dict[Step, _StepAcc] = {s: _StepAcc() for s in STEPS}
+        self.workflow_id = ""
+        self.task = ""
+        self.config = WorkflowConfig()
+        self.status: WorkflowStatus = "pending"
+        self.current: Step | None = None
+        self.round = 0
+        self.last_error: ErrorInfo | None = None
+        self.verdict: Verdict | None = None
+        self.last_seq = 0
+        self.forked_from: ForkOrigin | None = None
+        self.own_from_seq = 1
+        self.unknown = 0
+        self.failed_steps: tuple[Step, ...] = ()
+        self.revisions = 0
+        self._produced_by: dict[Step, PlanProduced | CodeProduced | ReviewProduced] = {}
+        self._snapshot: WorkflowState | None = None
+        self.workspace: WorkspaceBase | None = None
+        self._started_event: WorkflowStarted | None = None
+        self._changes: list[CodeProduced] = []
+
+    def extend(self, events: Iterable[AnyEvent]) -> WorkflowFold:
+        """Fold every event of ``events`` in order; returns ``self``.
+
+        The same as :meth:`apply` on each, with the dispatch inlined (whole-log reads).
+        """
+        self._snapshot = None
+        handlers = _HANDLERS
+        for ev in events:
+            self.last_seq = ev.seq
+            handler = handlers.get(type(ev))
+            if handler is not None:
+                handler(self, ev)
+        return self
+
+    def apply(self, ev: AnyEvent) -> None:
+        """Fold one event in (constant time)."""
+        self._snapshot = None
+        self.last_seq = ev.seq
+        handler = _HANDLERS.get(type(ev))
+        if handler is not None:
+            handler(self, ev)
+
+    def snapshot(self) -> WorkflowState:
+        """The state so far, frozen (cached until the next :meth:`apply`)."""
+        if self._snapshot is None:
+            steps = {s: self._steps[s].freeze(s) for s in STEPS}
+            self._snapshot = WorkflowState(
+                workflow_id=self.workflow_id,
+                task=self.task,
+                config=self.config,
+                status=self.status,
+                current_step=self.current,
+                round=self.round,
+                steps=steps,
+                usage=Usage.sum(st.total_usage for st in steps.values()),
+                model_calls=sum(st.total_model_calls for st in steps.values()),
+                last_error=self.last_error,
+                verdict=self.verdict,
+                last_seq=self.last_seq,
+                forked_from=self.forked_from,
+                unknown_events=self.unknown,
+                artifacts=self.artifacts(),
+                failed_steps=self.failed_steps,
+                revisions=self.revisions,
+                own_from_seq=self.own_from_seq,
+                workspace=self.workspace,
+                changes=tuple((ev.round, ev.change) for ev in self._changes if ev.change),
+            )
+        return self._snapshot
+
+    def artifacts(self) -> Artifacts:
+        """The latest plan, code change and review."""
+        plan, code, review = (self._produced_by.get(s) for s in STEPS)
+        return Artifacts(
+            plan=plan.plan if isinstance(plan, PlanProduced) else None,
+            code=code.code if isinstance(code, CodeProduced) else None,
+            review=review.review if isinstance(review, ReviewProduced) else None,
+        )
+
+    def artifact_events(self) -> tuple[Event, ...]:
+        """The events carrying the latest artifacts: they alone project to the same files.
+
+        For a workspace run also the recorded base and every change set, in log order.
+        """
+        latest = [self._produced_by[s] for s in STEPS if s in self._produced_by]
+        if self._started_event is None or self._started_event.workspace is None:
+            return tuple(latest)
+        chosen = {ev.seq: ev for ev in (self._started_event, *self._changes, *latest)}
+        return tuple(chosen[seq] for seq in sorted(chosen))
+
+    # -- one handler per event type ------------------------------------------------------
+
+    def _started(self, ev: WorkflowStarted) -> None:
+        self.workflow_id, self.task, self.config = ev.workflow_id, ev.task, ev.config
+        self.status = "running"
+        self.workspace = ev.workspace
+        self._started_event = ev
+
+    def _forked(self, ev: Forked) -> None:
+        self.forked_from = ForkOrigin(
+            source=ev.source, source_workflow_id=ev.source_workflow_id, at_seq=ev.at_seq
+        )
+        if ev.task is not None:
+            self.task = ev.task
+        if ev.config is not None:
+            self.config = ev.config
+        self.workflow_id = ev.workflow_id or self.workflow_id
+        self.status = "running"
+        self.own_from_seq = ev.seq + 1
+
+    def _step_started(self, ev: StepStarted) -> None:
+        if ev.round > self.round:
+            self.round = ev.round
+            self._steps["code"].new_round()
+            self._steps["review"].new_round()
+        acc = self._steps[ev.step]
+        acc.status = "running"
+        acc.attempts += 1
+        acc.attempt = ev.attempt
+        acc.evidence = []
+        if acc.first_ts is None:
+            acc.first_ts = ev.ts
+        acc.last_ts = ev.ts
+        self.current = ev.step
+
+    def _model_called(self, ev: ModelCalled) -> None:
+        acc = self._steps[ev.step]
+        acc.calls += 1
+        u = ev.usage
+        acc.inp += u.input_tokens
+        acc.out += u.output_tokens
+        acc.cc += u.cache_creation_input_tokens
+        acc.cr += u.cache_read_input_tokens
+        acc.latency += ev.latency_ms
+        acc.last_ts = ev.ts
+        if acc.status == "running":
+            acc.evidence.append(ev)
+
+    def _tests_ran(self, ev: TestsRan) -> None:
+        acc = self._steps["review"]
+        if acc.status == "running":
+            acc.evidence.append(ev)
+
+    def _produced(self, ev: PlanProduced | CodeProduced | ReviewProduced, step: Step) -> None:
+        acc = self._steps[step]
+        acc.status = "done"
+        acc.last_ts = ev.ts
+        acc.evidence = []
+        self._produced_by[step] = ev
+        if self.current == step:
+            self.current = None
+
+    def _plan_produced(self, ev: PlanProduced) -> None:
+        self._produced(ev, "plan")
+
+    def _code_produced(self, ev: CodeProduced) -> None:
+        self._produced(ev, "code")
+        if ev.change is not None:
+            self._changes.append(ev)
+
+    def _workspace_evidence(self, ev: ContextPacked | FilesRequested) -> None:
+        acc = self._steps[ev.step]
+        if acc.status == "running":
+            acc.evidence.append(ev)
+
+    def _review_produced(self, ev: ReviewProduced) -> None:
+        self._produced(ev, "review")
+        self.verdict = ev.review.verdict
+
+    def _step_failed(self, ev: StepFailed) -> None:
+        acc = self._steps[ev.step]
+        acc.settle("failed", ev.ts)
+        acc.failures += 1
+        acc.kinds[ev.error_kind] = acc.kinds.get(ev.error_kind, 0) + 1
+        acc.retryable = ev.retryable
+        acc.error = self.last_error = ErrorInfo(
+            step=ev.step, kind=ev.error_kind, message=ev.message, seq=ev.seq
+        )
+        if self.current == ev.step:
+            self.current = None
+
+    def _step_skipped(self, ev: StepSkipped) -> None:
+        self._steps[ev.step].settle("skipped", ev.ts)
+        if self.current == ev.step:
+            self.current = None
+
+    def _completed(self, ev: WorkflowCompleted) -> None:
+        self.status = "completed"
+        if ev.verdict is not None:
+            self.verdict = ev.verdict
+        self.failed_steps = ev.failed_steps
+        self.revisions = ev.revisions
+        self.current = None
+
+    def _failed(self, ev: WorkflowFailed) -> None:
+        self.status = "failed"
+        self.last_error = ErrorInfo(
+            step=ev.step, kind=ev.error_kind, message=ev.message, seq=ev.seq
+        )
+        self.current = None
+
+    def _retry(self, ev: RetryRequested) -> None:
+        self.status = "running"
+        for acc in self._steps.values():
+            if acc.status == "failed":
+                acc.budget_from = acc.attempt
+                acc.retryable = True
+            elif acc.status == "skipped":
+                acc.status = "pending"
+
+    def _unknown(self, ev: UnknownEvent) -> None:
+        self.unknown += 1
+
+
+_HANDLERS: dict[type, Callable[[WorkflowFold, AnyEvent], None]] = {
+    WorkflowStarted: WorkflowFold._started,  # type: ignore[dict-item]
+    Forked: WorkflowFold._forked,  # type: ignore[dict-item]
+    StepStarted: WorkflowFold._step_started,  # type: ignore[dict-item]
+    ModelCalled: WorkflowFold._model_called,  # type: ignore[dict-item]
+    TestsRan: WorkflowFold._tests_ran,  # type: ignore[dict-item]
+    PlanProduced: WorkflowFold._plan_produced,  # type: ignore[dict-item]
+    CodeProduced: WorkflowFold._code_produced,  # type: ignore[dict-item]
+    ReviewProduced: WorkflowFold._review_produced,  # type: ignore[dict-item]
+    StepFailed: WorkflowFold._step_failed,  # type: ignore[dict-item]
+    StepSkipped: WorkflowFold._step_skipped,  # type: ignore[dict-item]
+    WorkflowCompleted: WorkflowFold._completed,  # type: ignore[dict-item]
+    WorkflowFailed: WorkflowFold._failed,  # type: ignore[dict-item]
+    RetryRequested: WorkflowFold._retry,  # type: ignore[dict-item]
+    ContextPacked: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
+    FilesRequested: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
+    UnknownEvent: WorkflowFold._unknown,  # type: ignore[dict-item]
+}
+
+
+def workflow_state(events: Iterable[AnyEvent]) -> WorkflowState:
+    """Fold a run's events (streamed once, nothing kept) into its current state."""
+    return WorkflowFold().extend(events).snapshot()

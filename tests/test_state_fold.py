@@ -1,0 +1,155 @@
+"""The one fold of a log (``WorkflowFold``) and the supervisor's decisions made from it.
+
+``next_action`` is a pure function of the fold's snapshot; the supervisor folds each
+event once as it appends it, readers fold a whole log, and both see the same state.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from _events import (
+    FORK_CONFIG,
+    FORK_TASK,
+    MODEL,
+    called,
+    completed_run,
+    failed_run,
+    forked_run,
+    revision_run,
+    stamp,
+    started,
+)
+
+from actors.orchestration import (
+    Complete,
+    ContinueAttempt,
+    Finished,
+    Skip,
+    StartAttempt,
+    next_action,
+)
+from events import (
+    Event,
+    Forked,
+    RetryRequested,
+    StepStarted,
+    TestsRan,
+    WorkflowConfig,
+)
+from store import WorkflowFold, artifacts, workflow_state
+
+RUNS = {
+    "completed": completed_run,
+    "failed": failed_run,
+    "revision": revision_run,
+    "forked": forked_run,
+}
+
+
+def decide(events: list[Event]) -> object:
+    return next_action(workflow_state(events))
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_folding_event_by_event_gives_the_state_of_every_prefix(name: str) -> None:
+    events = RUNS[name]()
+    fold = WorkflowFold()
+    for i, ev in enumerate(events, 1):
+        fold.apply(ev)
+        assert fold.snapshot() == workflow_state(events[:i])
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_the_folds_artifacts_are_the_latest_of_each_kind(name: str) -> None:
+    events = RUNS[name]()
+    assert workflow_state(events).artifacts == artifacts(events)
+
+
+def test_a_running_attempt_carries_what_it_recorded_as_evidence() -> None:
+    tests = TestsRan(command=("pytest",), exit_code=0, output="ok")
+    events = completed_run()[:10] + stamp([StepStarted(step="review", attempt=1), tests])
+    events = [*events, *stamp([called("review", 1)])]
+    events = [msgspec.structs.replace(ev, seq=i) for i, ev in enumerate(events, 1)]
+    action = decide(events)
+    assert isinstance(action, ContinueAttempt)
+    assert (action.step, action.attempt) == ("review", 1)
+    assert [type(ev).__name__ for ev in action.recorded] == ["TestsRan", "ModelCalled"]
+
+
+def test_a_finished_attempts_evidence_is_dropped() -> None:
+    state = workflow_state(completed_run())
+    assert all(st.evidence == () for st in state.steps.values())
+
+
+def test_a_completed_log_is_finished_and_a_failed_one_too() -> None:
+    assert decide(completed_run()) == Finished(completed=True)
+    assert decide(failed_run()) == Finished(completed=False)
+
+
+def test_a_retry_request_gives_the_failed_step_a_fresh_budget_and_unskips_the_rest() -> None:
+    events = [*failed_run(), *stamp([RetryRequested(reason="fixed")])]
+    events = [msgspec.structs.replace(ev, seq=i) for i, ev in enumerate(events, 1)]
+    state = workflow_state(events)
+    assert state.status == "running"
+    code, review = state.steps["code"], state.steps["review"]
+    assert (code.status, code.attempt, code.budget_from, code.retryable) == ("failed", 2, 2, True)
+    assert review.status == "pending"
+    assert decide(events) == StartAttempt("code", 3, 0, 0.0)
+
+
+def test_a_retried_step_that_fails_again_is_retried_within_its_new_budget() -> None:
+    config = WorkflowConfig(model=MODEL, max_retries=1, backoff_base=0)
+    events = stamp(
+        [
+            started(config),
+            StepStarted(step="plan", attempt=1),
+            *_failed("plan", 1),
+            StepStarted(step="plan", attempt=2),
+            *_failed("plan", 2),
+        ]
+    )
+    assert isinstance(decide(events), Skip)  # budget used: code and review are skipped
+    retried = [*events, *stamp([RetryRequested()])]
+    retried = [msgspec.structs.replace(ev, seq=i) for i, ev in enumerate(retried, 1)]
+    assert decide(retried) == StartAttempt("plan", 3, 0, 0.0)
+    again = [*retried, StepStarted(step="plan", attempt=3), *_failed("plan", 3)]
+    assert decide(again) == StartAttempt("plan", 4, 0, 0.0)
+    spent = [*again, StepStarted(step="plan", attempt=4), *_failed("plan", 4)]
+    assert isinstance(decide(spent), Skip)
+
+
+def _failed(step: str, attempt: int) -> list[Event]:
+    from events import StepFailed
+
+    return [
+        StepFailed(
+            step=step,  # type: ignore[arg-type]
+            attempt=attempt,
+            error_kind="overloaded",
+            message="529",
+            retryable=True,
+        )
+    ]
+
+
+def test_a_fork_of_a_fork_keeps_the_task_and_config_in_force_along_the_chain() -> None:
+    first = forked_run(at_seq=4)  # its Forked sets FORK_TASK and FORK_CONFIG
+    second = Forked(
+        source="/runs/a", source_workflow_id="wf-fork", at_seq=len(first), workflow_id="wf-b"
+    )
+    events = [*first, msgspec.structs.replace(second, seq=len(first) + 1)]
+    state = workflow_state(events)
+    assert state.task == FORK_TASK
+    assert state.config == FORK_CONFIG
+    assert state.workflow_id == "wf-b"
+    assert state.own_from_seq == len(first) + 2
+    assert state.forked_from is not None and state.forked_from.source == "/runs/a"
+
+
+def test_a_fork_of_a_finished_run_continues_it() -> None:
+    done = completed_run()
+    marker = Forked(source="/r", source_workflow_id="wf-test", at_seq=len(done), workflow_id="f")
+    events = [*done, msgspec.structs.replace(marker, seq=len(done) + 1)]
+    assert workflow_state(events).status == "running"
+    assert isinstance(decide(events), Complete)
