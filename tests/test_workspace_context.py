@@ -152,3 +152,25 @@ def test_the_real_sdk_runs_a_workspace_against_the_fake_server(
     assert 'return "hi " + name' in (run / "files" / "src" / "app.py").read_text()
     assert KEY not in (run / "events.jsonl").read_text()
     assert replay(run).ok
+
+
+def test_the_reviewer_is_told_when_there_is_no_test_command(tmp_path: Path) -> None:
+    from _repo import APP, workspace_model
+
+    repo = make_repo(tmp_path / "repo", {"src/app.py": APP})  # no tests at all
+    model = workspace_model()
+    config = WorkflowConfig(backoff_base=0, step_timeout=10, run_tests=True)
+    assert Supervisor(config, model=model).run("hi", tmp_path / "run", workspace=repo).ok
+    review = model.calls[-1].messages[0]["content"]
+    assert (
+        "<test_run>\nNo test command: none was given (--test-cmd) and none was detected." in review
+    )
+
+
+def test_the_reviewer_is_told_when_the_tests_were_not_run(tmp_path: Path) -> None:
+    from _repo import workspace_model
+
+    model = workspace_model()
+    run = tmp_path / "run"
+    assert Supervisor(FAST, model=model).run("hi", run, workspace=make_repo(tmp_path / "r")).ok
+    assert "The tests were not run (run with --run-tests" in model.calls[-1].messages[0]["content"]
