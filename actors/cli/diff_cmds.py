@@ -73,9 +73,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log
     from actors.workspace.apply import ApplyRefused, NoWorkspace, apply_run, commit_run
+    from store import workflow_state
 
     log = open_log(args.run)
     run = log.path.parent
+    state = workflow_state(log.read())
+    if state.verdict != "approve" or state.status != "completed":
+        verdict = state.verdict or "none"
+        print(f"agentlog: note: the run is {state.status}, verdict {verdict}", file=sys.stderr)
     try:
         if args.branch is not None:
             if args.three_way:
