@@ -77,7 +77,13 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def failure(
-    work: StepWork, kind: str, message: str, retryable: bool, *, actor: str = "supervisor"
+    work: StepWork,
+    kind: str,
+    message: str,
+    retryable: bool,
+    *,
+    actor: str = "supervisor",
+    retry_after: float | None = None,
 ) -> StepFailed:
     """The ``StepFailed`` ending the attempt ``work`` describes."""
     return StepFailed(
@@ -88,6 +94,7 @@ def failure(
         error_kind=kind,
         message=message,
         retryable=retryable,
+        retry_after_s=retry_after,
     )
 
 
@@ -123,7 +130,8 @@ class Agent(pykka.ThreadingActor, ABC):
         except ModelError as err:
             if err.response is not None:
                 answer.append(self._called(request, err.response, work))
-            return [*answer, self._failed(work, err.kind, err.message, err.retryable)]
+            failed = self._failed(work, err.kind, err.message, err.retryable, err.retry_after)
+            return [*answer, failed]
         if fresh:
             answer.append(self._called(request, response, work))
         try:
@@ -169,8 +177,15 @@ class Agent(pykka.ThreadingActor, ABC):
             request, response, attempt=work.attempt, round=work.round, actor=self.name
         )
 
-    def _failed(self, work: StepWork, kind: str, message: str, retryable: bool) -> StepFailed:
-        return failure(work, kind, message, retryable, actor=self.name)
+    def _failed(
+        self,
+        work: StepWork,
+        kind: str,
+        message: str,
+        retryable: bool,
+        retry_after: float | None = None,
+    ) -> StepFailed:
+        return failure(work, kind, message, retryable, actor=self.name, retry_after=retry_after)
 
 
 class PlannerActor(Agent):

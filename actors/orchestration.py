@@ -90,12 +90,25 @@ class Finished:
 Action = StartAttempt | ContinueAttempt | Skip | Complete | Fail | Finished
 
 
-def backoff_delay(config: WorkflowConfig, failed_attempt: int) -> float:
-    """Exponential backoff with full jitter in [50%, 100%] of the capped exponential."""
-    if config.backoff_base <= 0:
-        return 0.0
-    ceiling = min(config.backoff_max, config.backoff_base * 2.0 ** (failed_attempt - 1))
-    return ceiling * random.uniform(0.5, 1.0)
+#: The longest wait a server's ``retry-after`` can impose before the next attempt.
+RETRY_AFTER_CAP = 120.0
+
+
+def backoff_delay(
+    config: WorkflowConfig, failed_attempt: int, retry_after: float | None = None
+) -> float:
+    """Exponential backoff with full jitter in [50%, 100%] of the capped exponential.
+
+    A server's ``retry_after`` (seconds) is honoured: the delay is at least that, bounded
+    by the step timeout and :data:`RETRY_AFTER_CAP`.
+    """
+    delay = 0.0
+    if config.backoff_base > 0:
+        ceiling = min(config.backoff_max, config.backoff_base * 2.0 ** (failed_attempt - 1))
+        delay = ceiling * random.uniform(0.5, 1.0)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, min(retry_after, config.step_timeout, RETRY_AFTER_CAP))
+    return delay
 
 
 def _step_action(st: StepState, round_: int, config: WorkflowConfig) -> Action | None:
@@ -105,7 +118,7 @@ def _step_action(st: StepState, round_: int, config: WorkflowConfig) -> Action |
     if st.status == "running":
         return ContinueAttempt(st.step, st.attempt, round_, st.evidence)
     if st.status == "failed" and st.retryable and st.retries_used <= config.max_retries:
-        delay = backoff_delay(config, st.retries_used) if st.retries_used else 0.0
+        delay = backoff_delay(config, st.retries_used, st.retry_after) if st.retries_used else 0.0
         return StartAttempt(st.step, st.attempt + 1, round_, delay)
     return None
 

@@ -64,6 +64,9 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    #: The part of ``cache_creation_input_tokens`` written to the 1-hour cache (priced
+    #: higher than the default 5-minute cache); 0 when the API gave no split.
+    cache_creation_1h_input_tokens: int = 0
 
     @property
     def total(self) -> int:
@@ -134,7 +137,11 @@ class StepStarted(EventBase, frozen=True, kw_only=True):
 
 
 class ModelCalled(EventBase, frozen=True, kw_only=True):
-    """One call to the model, with the full response so it can be replayed offline."""
+    """One call to the model, with the full response so it can be replayed offline.
+
+    ``stop_details`` is the API's structured reason for the stop, when it gave one (a
+    refusal's ``{"type": "refusal", "category", "explanation"}``).
+    """
 
     step: Step
     attempt: int
@@ -146,6 +153,7 @@ class ModelCalled(EventBase, frozen=True, kw_only=True):
     usage: Usage = Usage()
     latency_ms: float = 0.0
     response_id: str = ""
+    stop_details: dict[str, Any] | None = None
 
 
 class PlanProduced(EventBase, frozen=True, kw_only=True):
@@ -211,7 +219,11 @@ class ReviewProduced(EventBase, frozen=True, kw_only=True):
 
 
 class StepFailed(EventBase, frozen=True, kw_only=True):
-    """An attempt at a step failed; ``retryable`` says whether another attempt may follow."""
+    """An attempt at a step failed; ``retryable`` says whether another attempt may follow.
+
+    ``retry_after_s`` is how long the server asked to wait before trying again (HTTP
+    ``retry-after``), if it said; the supervisor waits at least that long, within bounds.
+    """
 
     step: Step
     attempt: int
@@ -219,6 +231,7 @@ class StepFailed(EventBase, frozen=True, kw_only=True):
     error_kind: str
     message: str
     retryable: bool
+    retry_after_s: float | None = None
 
 
 class StepSkipped(EventBase, frozen=True, kw_only=True):

@@ -2,8 +2,10 @@
 
 ``FakeAnthropic`` runs a ``ThreadingHTTPServer`` on 127.0.0.1 (a free port) in a thread.
 Each ``POST /v1/messages`` takes the next queued reply (a success with a ``tool_use``
-block, an error status with Anthropic's error body, or raw JSON), optionally after a
-delay, and every request is recorded (headers lowercased, JSON body) for assertions.
+block, an error status with Anthropic's error body, raw JSON, or one of the recorded API
+shapes in ``tests/fixtures/messages_api/``: status, headers and body as the API sends
+them), optionally after a delay, and every request is recorded (headers lowercased, JSON
+body) for assertions.
 With nothing queued it answers 500 ``api_error`` "no reply queued". Delays wait on an
 event that shutdown sets, so a slow reply never holds up the end of a test.
 
@@ -20,9 +22,20 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FakeAnthropic", "FakeReply", "RecordedRequest"]
+__all__ = [
+    "FIXTURES",
+    "FakeAnthropic",
+    "FakeReply",
+    "RecordedRequest",
+    "fixture_names",
+    "load_fixture",
+]
+
+#: Messages API response shapes (status, headers, body), written from the API docs.
+FIXTURES = Path(__file__).parent / "fixtures" / "messages_api"
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,18 @@ class FakeReply:
     body: Any | Callable[[Any], Any] = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    request_id: str | None = "req_fake_1"  # sent as ``request-id``; None: headers say all
+
+
+def fixture_names(prefix: str = "") -> list[str]:
+    """The names of the recorded API shapes (file stems) starting with ``prefix``."""
+    return sorted(p.stem for p in FIXTURES.glob(f"{prefix}*.json"))
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    """One recorded shape: ``{"about", "status", "headers", "body"}``."""
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return data
 
 
 class FakeAnthropic:
@@ -54,6 +79,8 @@ class FakeAnthropic:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._count = 0
+        #: Play a model that answers a forced ``tool_choice`` with a 400 (queue untouched).
+        self.reject_forced_tool_choice = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -123,7 +150,7 @@ class FakeAnthropic:
         counts.setdefault("cache_read_input_tokens", 0)
 
         def body(request: Any) -> Any:
-            tool = name or request.get("tool_choice", {}).get("name", "unknown_tool")
+            tool = name or _asked_tool(request)
             blocks: list[dict[str, Any]] = []
             if text is not None:
                 blocks.append({"type": "text", "text": text})
@@ -163,7 +190,20 @@ class FakeAnthropic:
         body = {"type": "error", "error": {"type": error_type, "message": message}}
         self.push(FakeReply(status=status, body=body, headers=dict(headers or {}), delay=delay))
 
-    def reply_rate_limited(self, retry_after: float = 7) -> None:
+    def reply_fixture(self, name: str) -> dict[str, Any]:
+        """Serve the recorded shape ``name`` exactly: its status, headers and body."""
+        fixture = load_fixture(name)
+        self.push(
+            FakeReply(
+                status=fixture["status"],
+                body=fixture["body"],
+                headers=fixture["headers"],
+                request_id=None,
+            )
+        )
+        return fixture
+
+    def reply_rate_limited(self, retry_after: float = 0) -> None:
         self.reply_error(
             429,
             "rate_limit_error",
@@ -197,10 +237,33 @@ class FakeAnthropic:
     def _take(self, recorded: RecordedRequest) -> FakeReply:
         with self._lock:
             self._requests.append(recorded)
+            if self.reject_forced_tool_choice and _forces_a_tool(recorded.body):
+                error = {"type": "invalid_request_error", "message": FORCING_REJECTION}
+                return FakeReply(status=400, body={"type": "error", "error": error})
             if self._replies:
                 return self._replies.popleft()
         body = {"type": "error", "error": {"type": "api_error", "message": "no reply queued"}}
         return FakeReply(status=500, body=body)
+
+
+def _asked_tool(request: Any) -> str:
+    """The tool a request forces, else the first it offers."""
+    forced = request.get("tool_choice", {}).get("name")
+    tools = request.get("tools") or [{}]
+    return str(forced or tools[0].get("name", "unknown_tool"))
+
+
+def _forces_a_tool(request: Any) -> bool:
+    return isinstance(request, dict) and request.get("tool_choice", {}).get("type") in (
+        "tool",
+        "any",
+    )
+
+
+#: What the fake answers a forced tool choice with when it plays a model that rejects it.
+FORCING_REJECTION = (
+    'tool_choice: forcing a tool is not supported for this model; use tool_choice "auto"'
+)
 
 
 def _message(
@@ -247,7 +310,8 @@ def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                 self.send_response(reply.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
-                self.send_header("request-id", "req_fake_1")
+                if reply.request_id is not None:
+                    self.send_header("request-id", reply.request_id)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()

@@ -102,15 +102,74 @@ def test_response_keeps_content_blocks_as_plain_dicts(
     assert response.latency_ms > 0
 
 
-def test_request_forces_the_artifact_tool(
+def test_request_offers_only_the_artifact_tool(
     server: FakeAnthropic, model: AnthropicModel, request_: ModelRequest
 ) -> None:
     server.reply_tool_use(PLAN_INPUT)
     model.call(request_, timeout=10)
-    body = server.requests[0].body
-    assert body["tool_choice"]["type"] == "tool"
-    assert body["tool_choice"]["name"] == "submit_plan"
-    assert [tool["name"] for tool in body["tools"]] == ["submit_plan"]
+    assert [tool["name"] for tool in server.requests[0].body["tools"]] == ["submit_plan"]
+
+
+def test_a_model_that_allows_it_is_forced_to_call_the_artifact_tool(
+    server: FakeAnthropic, model: AnthropicModel
+) -> None:
+    server.reply_tool_use(PLAN_INPUT)
+    request = build_request("plan", task="greet", model="claude-opus-4-8", max_tokens=1024)
+    model.call(request, timeout=10)
+    assert server.requests[0].body["tool_choice"] == {
+        "type": "tool",
+        "name": "submit_plan",
+        "disable_parallel_tool_use": True,
+    }
+
+
+@pytest.mark.parametrize("name", ["claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1"])
+def test_a_model_known_to_reject_forcing_is_offered_the_tool_with_auto(
+    server: FakeAnthropic, model: AnthropicModel, name: str
+) -> None:
+    server.reject_forced_tool_choice = True
+    server.reply_tool_use(PLAN_INPUT)
+    request = build_request("plan", task="greet", model=name, max_tokens=1024)
+    plan = parse_artifact(model.call(request, timeout=10), Plan)
+    assert plan.summary == PLAN_INPUT["summary"]
+    assert len(server.requests) == 1
+    assert server.requests[0].body["tool_choice"] == {
+        "type": "auto",
+        "disable_parallel_tool_use": True,
+    }
+
+
+def test_a_model_rejecting_forcing_is_asked_again_at_once_with_auto(
+    server: FakeAnthropic, model: AnthropicModel
+) -> None:
+    server.reject_forced_tool_choice = True
+    server.reply_tool_use(PLAN_INPUT)
+    request = build_request("plan", task="greet", model="claude-newer-9", max_tokens=1024)
+    parse_artifact(model.call(request, timeout=10), Plan)
+    sent = [r.body["tool_choice"]["type"] for r in server.requests]
+    assert sent == ["tool", "auto"]
+
+
+def test_after_one_rejection_the_model_is_asked_with_auto_straight_away(
+    server: FakeAnthropic, model: AnthropicModel
+) -> None:
+    server.reject_forced_tool_choice = True
+    server.reply_tool_use(PLAN_INPUT)
+    server.reply_tool_use(PLAN_INPUT)
+    request = build_request("plan", task="greet", model="claude-newer-9", max_tokens=1024)
+    model.call(request, timeout=10)
+    model.call(request, timeout=10)
+    assert [r.body["tool_choice"]["type"] for r in server.requests] == ["tool", "auto", "auto"]
+
+
+def test_another_bad_request_is_not_asked_again(
+    server: FakeAnthropic, model: AnthropicModel
+) -> None:
+    server.reply_bad_request("messages: at least one message is required")
+    request = build_request("plan", task="greet", model="claude-newer-9", max_tokens=1024)
+    with pytest.raises(ModelError):
+        model.call(request, timeout=10)
+    assert len(server.requests) == 1
 
 
 def test_request_input_schema_is_the_plan_schema(
@@ -342,3 +401,12 @@ def test_fake_server_shutdown_does_not_wait_for_a_delayed_reply(request_: ModelR
         call_error(model, request_, timeout=0.3)
         started = time.monotonic()
     assert time.monotonic() - started < 5
+
+
+def test_a_model_offered_auto_is_not_asked_again_on_a_400_naming_tool_choice(
+    server: FakeAnthropic, model: AnthropicModel, request_: ModelRequest
+) -> None:
+    server.reply_bad_request("tool_choice: some other problem")
+    with pytest.raises(ModelError):
+        model.call(request_, timeout=10)
+    assert len(server.requests) == 1

@@ -106,9 +106,28 @@ def test_full_context_window_is_not_retryable() -> None:
     assert (err.kind, err.retryable) == ("max_tokens", False)
 
 
-def test_refusal_is_invalid_output_saying_so() -> None:
+def test_refusal_is_its_own_kind_and_not_retryable() -> None:
     response = ModelResponse(content=(), stop_reason="refusal")
-    assert "refused" in str(parse_error(response, Plan))
+    err = parse_error(response, Plan)
+    assert (err.kind, err.retryable, err.response) == ("refusal", False, response)
+    assert "refused" in str(err)
+
+
+def test_refusal_names_the_category_and_explanation_of_its_stop_details() -> None:
+    details = {"type": "refusal", "category": "cyber", "explanation": "could enable\nharm."}
+    response = ModelResponse(content=(), stop_reason="refusal", stop_details=details)
+    assert "(category cyber: could enable harm.)" in str(parse_error(response, Plan))
+
+
+def test_refusal_wins_over_a_tool_call_in_the_same_answer() -> None:
+    response = answer("submit_plan", PLAN_INPUT, stop_reason="refusal")
+    assert parse_error(response, Plan).kind == "refusal"
+
+
+def test_refusal_with_null_details_says_no_category() -> None:
+    details = {"type": "refusal", "category": None, "explanation": None}
+    response = ModelResponse(content=(), stop_reason="refusal", stop_details=details)
+    assert "category" not in str(parse_error(response, Plan))
 
 
 @pytest.mark.parametrize("path", ["../evil.py", "/etc/passwd", "a/../../b", "C:/x.py", "a\\b.py"])

@@ -14,7 +14,7 @@ from _workflow import APPROVE, CODE, FAST, PLAN
 
 from actors import Supervisor
 from actors.models import ScriptedModel
-from actors.pricing import PRICES
+from actors.pricing import price_for
 from events import ModelCalled
 from store import EventLog
 
@@ -48,7 +48,8 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def price(calls: int) -> float:
-    p = PRICES["sonnet"]
+    p = price_for(SONNET)
+    assert p is not None
     per_call = (
         USAGE["input_tokens"] * p[0]
         + USAGE["output_tokens"] * p[1]

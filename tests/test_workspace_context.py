@@ -139,11 +139,11 @@ def test_the_real_sdk_runs_a_workspace_against_the_fake_server(
     run = tmp_path / "run"
     assert Supervisor(FAST, model=model).run("greet with hi", run, workspace=repo).ok
     bodies = [r.body for r in fake_anthropic.requests]
-    assert [b["tool_choice"]["name"] for b in bodies] == [
-        "submit_plan",
-        "submit_code",
-        "submit_code",
-        "submit_review",
+    assert [[t["name"] for t in b["tools"]] for b in bodies] == [
+        ["submit_plan"],
+        ["submit_code"],
+        ["submit_code"],
+        ["submit_review"],
     ]
     third = bodies[2]["messages"]
     assert third[1]["role"] == "assistant" and third[1]["content"][0]["type"] == "tool_use"

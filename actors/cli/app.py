@@ -68,6 +68,9 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
         "--step-timeout", type=float, metavar="S", help="seconds one step attempt may take"
     )
     parser.add_argument(
+        "--max-tokens", type=int, metavar="N", help="most tokens one model answer may use"
+    )
+    parser.add_argument(
         "--run-tests",
         action="store_true",
         default=None,

@@ -34,6 +34,7 @@ _OVERRIDES = (
     "step_timeout",
     "run_tests",
     "test_cmd",
+    "max_tokens",
 )
 
 

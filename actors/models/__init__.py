@@ -21,7 +21,7 @@ from actors.models.base import (
     response_from_event,
 )
 from actors.models.claude import AnthropicModel, scrub_secrets
-from actors.models.defaults import DEFAULT_MODEL, MODEL_ENV, default_model
+from actors.models.defaults import DEFAULT_MODEL, MODEL_ENV, default_model, model_key
 from actors.models.errors import (
     ERROR_KINDS,
     RETRYABLE_KINDS,
@@ -60,6 +60,7 @@ __all__ = [
     "build_request",
     "default_model",
     "model_called_event",
+    "model_key",
     "parse_artifact",
     "path_problem",
     "request_digest",

@@ -46,7 +46,8 @@ class ModelResponse(msgspec.Struct, frozen=True, kw_only=True):
     """A model's answer as the API gave it: content blocks, stop reason, usage, timing.
 
     ``content`` blocks are plain dicts such as ``{"type": "tool_use", "id", "name",
-    "input"}`` or ``{"type": "text", "text"}``.
+    "input"}`` or ``{"type": "text", "text"}``. ``stop_details`` is the API's structured
+    reason for the stop, when it gives one (a refusal's category and explanation).
     """
 
     content: tuple[dict[str, Any], ...]
@@ -55,6 +56,7 @@ class ModelResponse(msgspec.Struct, frozen=True, kw_only=True):
     model: str = ""
     latency_ms: float = 0.0
     response_id: str = ""
+    stop_details: dict[str, Any] | None = None
 
 
 class Model(Protocol):
@@ -102,6 +104,7 @@ def model_called_event(
         usage=response.usage,
         latency_ms=response.latency_ms,
         response_id=response.response_id,
+        stop_details=response.stop_details,
     )
 
 
@@ -114,4 +117,5 @@ def response_from_event(event: ModelCalled) -> ModelResponse:
         model=event.model,
         latency_ms=event.latency_ms,
         response_id=event.response_id,
+        stop_details=event.stop_details,
     )

@@ -1,4 +1,4 @@
-"""Claude through the official ``anthropic`` SDK, with structured output by forced tool use.
+"""Claude through the official ``anthropic`` SDK, with structured output by tool use.
 
 The SDK is imported on first use only, so read-side commands (``agentlog log`` ...) that
 import :mod:`actors.models` stay fast. The SDK's own retries are off by default: the
@@ -9,22 +9,35 @@ is not chained (``from None``) because it holds the request and its auth header.
 
 from __future__ import annotations
 
+import email.utils
+import math
 import os
 import re
 import threading
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from actors.models.base import ModelRequest, ModelResponse
-from actors.models.defaults import MODEL_ENV, default_model
+from actors.models.defaults import MODEL_ENV, default_model, model_key
 from actors.models.errors import ErrorKind, ModelError
+from actors.models.tool_choice import rejects_forcing, tool_choice
 from events import Usage
+from store._logging import get_logger
 
 if TYPE_CHECKING:
     import anthropic
-    from anthropic.types import Message, MessageParam, TextBlockParam, ToolParam
+    from anthropic.types import (
+        Message,
+        MessageParam,
+        TextBlockParam,
+        ToolChoiceParam,
+        ToolParam,
+    )
 
-__all__ = ["AnthropicModel", "scrub_secrets"]
+__all__ = ["AnthropicModel", "parse_retry_after", "scrub_secrets"]
+
+log = get_logger("agentlog.models")
 
 _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
 _SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
@@ -65,12 +78,18 @@ class AnthropicModel:
         self._max_retries = max_retries_sdk
         self._client: anthropic.Anthropic | None = None
         self._lock = threading.Lock()
+        self._unforced: set[str] = set()  # models seen rejecting a forced tool choice
 
     def __repr__(self) -> str:
         return f"AnthropicModel(name={self.name!r}, max_retries_sdk={self._max_retries})"
 
     def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse:
-        """Ask Claude once, forcing a call of ``request.tool_name``; see :class:`ModelError`."""
+        """Ask Claude for a call of ``request.tool_name``; see :class:`ModelError`.
+
+        The call is forced where the model allows it (see :mod:`actors.models.tool_choice`);
+        a model that turns out to reject forcing is asked again at once without it, within
+        the same ``timeout``.
+        """
         client = self._get_client()
         import anthropic
 
@@ -84,21 +103,34 @@ class AnthropicModel:
                 "input_schema": request.input_schema,
             }
         ]
+        model = request.model or self.name
+        key = model_key(model)
         started = time.perf_counter()
-        try:
-            message = client.messages.create(
-                model=request.model or self.name,
+
+        def send(force: bool) -> Message:
+            left = max(0.001, timeout - (time.perf_counter() - started))
+            choice = tool_choice(model, request.tool_name, force=force)
+            return client.messages.create(
+                model=model,
                 max_tokens=request.max_tokens,
                 system=system,
                 messages=cast("list[MessageParam]", list(request.messages)),
                 tools=tools,
-                tool_choice={
-                    "type": "tool",
-                    "name": request.tool_name,
-                    "disable_parallel_tool_use": True,
-                },
-                timeout=timeout,
+                tool_choice=cast("ToolChoiceParam", choice),
+                timeout=left,
             )
+
+        try:
+            forced = tool_choice(model, request.tool_name)["type"] == "tool"
+            forced = forced and key not in self._unforced
+            try:
+                message = send(forced)
+            except anthropic.BadRequestError as exc:
+                if not (forced and rejects_forcing(exc.status_code, exc.api_message)):
+                    raise
+                log.info("model rejects a forced tool choice; asking with auto", model=model)
+                self._unforced.add(key)
+                message = send(False)
         except anthropic.AnthropicError as exc:
             raise self._error(exc, timeout) from None
         except TypeError as exc:
@@ -167,18 +199,17 @@ class AnthropicModel:
         request_id = f", request {exc.request_id}" if exc.request_id else ""
         head = f"(HTTP {status}{request_id}): {detail}"
         kind: ErrorKind
-        hint = ""
-        retry_after = None
+        retry_after = parse_retry_after(exc.response.headers)
+        hint = f"; the server asks to wait {retry_after:g}s" if retry_after is not None else ""
         if isinstance(exc, anthropic.RateLimitError):
-            kind, retry_after = "rate_limit", _retry_after(exc)
-            hint = f"; the server asks to wait {retry_after:g}s" if retry_after is not None else ""
+            kind = "rate_limit"
             text = f"Claude rate limit reached {head}{hint}"
         elif isinstance(exc, anthropic.OverloadedError) or status == 529:
-            kind, retry_after = "overloaded", _retry_after(exc)
-            text = f"Claude is overloaded {head}"
+            kind = "overloaded"
+            text = f"Claude is overloaded {head}{hint}"
         elif isinstance(exc, anthropic.InternalServerError) or status >= 500:
             kind = "server_error"
-            text = f"Anthropic API server error {head}"
+            text = f"Anthropic API server error {head}{hint}"
         elif isinstance(exc, anthropic.AuthenticationError):
             kind = "auth"
             text = f"Anthropic API rejected the credentials {head}; check ANTHROPIC_API_KEY"
@@ -194,7 +225,13 @@ class AnthropicModel:
         elif isinstance(exc, anthropic.RequestTimeoutError):
             kind = "timeout"
             text = f"the Anthropic API timed out the request {head}"
-        elif status in (400, 413, 422):
+        elif status == 413:
+            kind = "bad_request"
+            text = (
+                f"the request is larger than the Anthropic API accepts {head}; "
+                "give the step fewer or smaller files"
+            )
+        elif status in (400, 422):
             kind = "bad_request"
             text = f"Anthropic API refused the request {head}"
         else:
@@ -203,20 +240,40 @@ class AnthropicModel:
         return ModelError(self._scrub(text), kind=kind, retry_after=retry_after, status_code=status)
 
 
-def _retry_after(exc: anthropic.APIStatusError) -> float | None:
-    """The server's ``retry-after-ms`` / ``retry-after`` (seconds) hint, if numeric."""
-    headers = exc.response.headers
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            value = float(raw) * scale
-        except ValueError:
-            continue
-        if value >= 0:
-            return value
-    return None
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds the server asks to wait: ``retry-after-ms``, else ``retry-after``.
+
+    ``retry-after`` is a number of seconds or an HTTP date (RFC 9110); a date in the past
+    means 0. Anything unparsable, negative or not finite is no hint (None). Header names
+    are matched case-insensitively when ``headers`` is an HTTP headers object.
+    """
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        value = _seconds(raw_ms)
+        if value is not None:
+            return value / 1000.0
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    value = _seconds(raw)
+    if value is not None:
+        return value
+    try:
+        when = email.utils.parsedate_to_datetime(raw.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return None  # RFC 9110 dates are GMT; a date without a zone is no valid hint
+    wait = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, wait)
+
+
+def _seconds(raw: str) -> float | None:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _response(message: Message, latency_ms: float) -> ModelResponse:
@@ -225,6 +282,8 @@ def _response(message: Message, latency_ms: float) -> ModelResponse:
         cast("dict[str, Any]", block.to_dict(mode="json", exclude_none=True))
         for block in message.content
     )
+    split = usage.cache_creation
+    stop_details = message.stop_details
     return ModelResponse(
         content=content,
         stop_reason=message.stop_reason,
@@ -233,8 +292,14 @@ def _response(message: Message, latency_ms: float) -> ModelResponse:
             output_tokens=usage.output_tokens,
             cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
             cache_read_input_tokens=usage.cache_read_input_tokens or 0,
+            cache_creation_1h_input_tokens=split.ephemeral_1h_input_tokens if split else 0,
         ),
         model=message.model,
         latency_ms=latency_ms,
         response_id=message.id,
+        stop_details=(
+            cast("dict[str, Any]", stop_details.to_dict(mode="json"))
+            if stop_details is not None
+            else None
+        ),
     )

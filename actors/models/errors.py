@@ -32,6 +32,7 @@ ErrorKind = Literal[
     "connection",
     "invalid_output",
     "max_tokens",
+    "refusal",
     "auth",
     "bad_request",
     "permission",

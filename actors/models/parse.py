@@ -27,6 +27,9 @@ STEP_ARTIFACTS: dict[Step, type[Plan] | type[CodeChange] | type[Review]] = {
     "review": Review,
 }
 
+#: How much of a refusal's explanation goes into the failure message.
+_EXPLANATION_MAX = 300
+
 
 @overload
 def parse_artifact(response: ModelResponse, kind: type[Plan]) -> Plan: ...
@@ -42,6 +45,8 @@ def parse_artifact(
 ) -> Plan | CodeChange | Review | ChangeSet:
     """Validate the artifact in ``response``; raise :class:`ModelError` if there is none.
 
+    - stop reason ``refusal``: kind ``refusal``, not retryable (the same request would be
+      refused again), naming the ``stop_details`` category and explanation if given;
     - stop reason ``max_tokens`` (or a full context window): kind ``max_tokens``, not
       retryable, since the same request would be cut off again;
     - no call of the artifact's tool, or an input that does not validate: kind
@@ -50,10 +55,18 @@ def parse_artifact(
     The error carries ``response`` so the answer can still be recorded.
     """
     tool = ARTIFACT_TOOLS[kind]
+    if response.stop_reason == "refusal":
+        raise ModelError(
+            f"the model refused to give its {tool} answer{_refusal_details(response)}; "
+            "the same request would be refused again, so change the task",
+            kind="refusal",
+            retryable=False,
+            response=response,
+        )
     if response.stop_reason == "max_tokens":
         raise ModelError(
             f"the model stopped at max_tokens before finishing its {tool} answer; "
-            "raise max_tokens (WorkflowConfig.max_tokens) and run again",
+            "raise max_tokens (--max-tokens, or WorkflowConfig.max_tokens) and run again",
             kind="max_tokens",
             retryable=False,
             response=response,
@@ -92,12 +105,22 @@ def _tool_input(response: ModelResponse, tool: str) -> Any:
             return block.get("input")
     called = [str(b.get("name")) for b in response.content if b.get("type") == "tool_use"]
     found = f"it called {', '.join(called)}" if called else "it answered without a tool call"
-    refusal = " (it refused)" if response.stop_reason == "refusal" else ""
     raise ModelError(
-        f"the model did not call {tool}: {found}{refusal}",
+        f"the model did not call {tool}: {found}",
         kind="invalid_output",
         response=response,
     )
+
+
+def _refusal_details(response: ModelResponse) -> str:
+    """`` (category cyber: explanation)`` from the response's ``stop_details``, or ""."""
+    details = response.stop_details or {}
+    category, explanation = details.get("category"), details.get("explanation")
+    parts = [f"category {category}" if isinstance(category, str) and category else ""]
+    if isinstance(explanation, str) and explanation.strip():
+        parts.append(" ".join(explanation.split())[:_EXPLANATION_MAX])
+    said = ": ".join(p for p in parts if p)
+    return f" ({said})" if said else ""
 
 
 def _check_paths(code: CodeChange, response: ModelResponse) -> None:

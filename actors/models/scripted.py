@@ -8,7 +8,9 @@ repeats. A spec is one of::
     {"content": [...], "stop_reason": "end_turn"}         # raw content blocks
 
 each with an optional ``"delay"`` in seconds (``"stop_reason"`` and ``"usage"`` may
-override the generated ones). Answers, ids and token counts are deterministic.
+override the generated ones; ``"stop_details"`` is passed through, as for a refusal's
+``{"type": "refusal", "category": ..., "explanation": ...}``). Answers, ids and token
+counts are deterministic.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class ResponseSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit
     error: ErrorSpec | None = None
     content: tuple[dict[str, Any], ...] | None = None
     stop_reason: str | None = None
+    stop_details: dict[str, Any] | None = None
     usage: Usage | None = None
     delay: NonNegative = 0.0
 
@@ -160,6 +163,7 @@ class ScriptedModel:
             model=request.model or self.name,
             latency_ms=round(delay * 1000.0, 3),
             response_id=f"msg_scripted_{number:04d}",
+            stop_details=spec.stop_details,
         )
 
     def _usage(self, request: ModelRequest, spec: ResponseSpec) -> Usage:

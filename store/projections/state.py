@@ -102,6 +102,7 @@ class StepState(msgspec.Struct, frozen=True, kw_only=True):
     error: ErrorInfo | None = None
     budget_from: int = 0
     evidence: tuple[Event, ...] = ()
+    retry_after: float | None = None
 
     @property
     def retries_used(self) -> int:
@@ -184,6 +185,7 @@ class _StepAcc:
         "last_ts",
         "latency",
         "out",
+        "retry_after",
         "retryable",
         "status",
     )
@@ -202,6 +204,7 @@ class _StepAcc:
         self.b_kinds: dict[str, int] = {}
         self.attempt = self.budget_from = 0
         self.retryable = False
+        self.retry_after: float | None = None
         self.error: ErrorInfo | None = None
         self.evidence: list[Event] = []
 
@@ -215,6 +218,7 @@ class _StepAcc:
         self.b_kinds = dict(self.kinds)
         self.attempt = self.budget_from = 0
         self.retryable = False
+        self.retry_after = None
         self.error = None
         self.evidence = []
 
@@ -258,6 +262,7 @@ class _StepAcc:
             error=self.error,
             budget_from=self.budget_from,
             evidence=tuple(self.evidence),
+            retry_after=self.retry_after,
         )
 
 
@@ -477,6 +482,7 @@ class WorkflowFold:
         acc.failures += 1
         acc.kinds[ev.error_kind] = acc.kinds.get(ev.error_kind, 0) + 1
         acc.retryable = ev.retryable
+        acc.retry_after = ev.retry_after_s
         acc.error = self.last_error = ErrorInfo(
             step=ev.step, kind=ev.error_kind, message=ev.message, seq=ev.seq
         )
