@@ -16,6 +16,7 @@ from pathlib import Path
 
 from events import AgentlogError, BaseFile, LeftOut, TestSource, WorkspaceBase
 from store.objects import ObjectStore
+from store.paths import path_problem
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -56,6 +57,10 @@ def record_base(
     taken: list[tuple[str, int, bytes]] = []
     left_out: list[LeftOut] = []
     for rel in candidates:
+        problem = path_problem(rel)  # files/ and apply must be able to write it back
+        if problem is not None:
+            left_out.append(LeftOut(path=rel, reason=f"a path agentlog cannot write: {problem}"))
+            continue
         reason, mode, data = _take(root, rel, max_file_bytes)
         if reason is not None:
             left_out.append(LeftOut(path=rel, reason=reason))

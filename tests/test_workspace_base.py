@@ -123,3 +123,13 @@ def test_the_test_command_is_detected(files: dict[str, bytes], source: str) -> N
 def test_a_given_test_command_wins_and_is_recorded(tmp_path: Path) -> None:
     base = record_base(make_repo(tmp_path / "repo"), tmp_path / "run", test_cmd="make test")
     assert (base.test_command, base.test_source) == (("sh", "-c", "make test"), "config")
+
+
+def test_a_path_agentlog_could_not_write_back_is_left_out(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    deep = "/".join(["d"] * 70) + "/f.txt"
+    write(root, {"ok.txt": "ok\n", deep: "deep\n"})
+    base = record_base(root, tmp_path / "run")
+    assert [f.path for f in base.files] == ["ok.txt"]
+    (left,) = base.left_out
+    assert left.path == deep and left.reason.startswith("a path agentlog cannot write")
