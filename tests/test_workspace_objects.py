@@ -147,3 +147,15 @@ def test_verify_names_a_missing_loose_object(
     assert main(["verify", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
     assert "missing" in err and "'only.py'" in err and base.files[0].hash[2:] in err
+
+
+@needs_git
+def test_diff_of_a_run_whose_base_is_gone_names_the_object_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _workspace_run(tmp_path)
+    for pack in (run / "objects" / "packs").glob("*.pack"):
+        pack.unlink()
+    assert main(["diff", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("agentlog: ") and "missing" in err and "Traceback" not in err

@@ -302,9 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _exit_code(exc: AgentlogError) -> int:
     """1 for a damaged log or failed work, 2 for everything the user can fix in the call."""
-    from store import LogCorrupt, TornTail
+    from store import LogCorrupt, ObjectProblem, TornTail
 
-    return 1 if isinstance(exc, LogCorrupt | TornTail | WorkFailed) else 2
+    return 1 if isinstance(exc, LogCorrupt | TornTail | WorkFailed | ObjectProblem) else 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
