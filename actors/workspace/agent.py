@@ -157,7 +157,7 @@ def _perform(at: _Attempt) -> list[Event]:
     if work.step == "code":
         return _code(at, state.task, made.plan, tree, start, made.review, common)
     tests, note = _tests(at, base)
-    coded = state.steps["code"].status == "done" and made.code is not None
+    coded = state.steps["code"].status == "done"  # this round's Coder made a change
     notes = made.code.notes if coded and made.code is not None else None
     diffs = tree_diff(start, tree) if state.changes else []
     request, context = review_request(state.task, made.plan, notes, diffs, tests, note, **common)
