@@ -118,6 +118,10 @@ class Agent(pykka.ThreadingActor, ABC):
 
     def perform(self, work: StepWork) -> list[Event]:
         """Make the attempt ``work`` describes; failures come back as ``StepFailed``."""
+        if work.state.workspace is not None:  # a run on an existing repository
+            from actors.workspace.agent import perform_in_workspace
+
+            return perform_in_workspace(self, work)
         answer: list[Event] = []
         evidence = self.evidence(work, answer)
         request = self.request(work, evidence)

@@ -20,6 +20,7 @@ from actors.testrun import require_sandbox
 from events import Forked, UsageError, WorkflowConfig
 from store import LOG_NAME, EventLog, WorkflowFold
 from store.materialize import materialize
+from store.objects import share_objects
 
 __all__ = ["check_fork_point", "fork"]
 
@@ -71,6 +72,7 @@ def fork(
         task=task,
         config=new_config if new_config is not None and new_config != state.config else None,
     )
+    share_objects(source.path.parent, out)  # a workspace's base, before the log names it
     copy_lines(source.path, out / LOG_NAME, at)
     with EventLog(out).writer() as writer:
         writer.append(marker)

@@ -39,6 +39,7 @@ from events import (
     to_dict,
 )
 from store import LOG_NAME, EventLog, WorkflowFold
+from store.objects import share_objects
 
 __all__ = ["ReplayReport", "first_difference", "replay"]
 
@@ -168,6 +169,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
     scratch = Path(tempfile.mkdtemp(prefix="agentlog-replay-"))
     try:
         copy_lines(log.path, scratch / LOG_NAME, max(1, own - 1))
+        share_objects(log.path.parent, scratch, link_dir=True)  # a workspace's base
         error = _drive(scratch, model, options, retries, log)
         report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
         if report.ok:  # served recorded test results: say if they came from another sandbox

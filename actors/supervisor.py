@@ -157,8 +157,15 @@ class Supervisor:
             self.model = AnthropicModel(name or default_model())  # one client, reused
         return self.model
 
-    def start(self, task: str, run_dir: str | Path | None = None) -> RunHandle:
-        """Start a workflow for ``task`` in ``run_dir`` (default ``runs/<workflow id>``)."""
+    def start(
+        self, task: str, run_dir: str | Path | None = None, *, workspace: str | Path | None = None
+    ) -> RunHandle:
+        """Start a workflow for ``task`` in ``run_dir`` (default ``runs/<workflow id>``).
+
+        With ``workspace`` (a directory, usually a git repository) the run records it as
+        its base first (files into ``run_dir/objects``) and changes that; the directory is
+        only read.
+        """
         workflow_id = new_workflow_id()
         path = Path(run_dir) if run_dir is not None else Path("runs") / workflow_id
         log_file = path / "events.jsonl"
@@ -170,12 +177,19 @@ class Supervisor:
         path.mkdir(parents=True, exist_ok=True)
         model = self._model(self.config.model)
         config = msgspec.structs.replace(self.config, model=self.config.model or model.name)
-        started = WorkflowStarted(workflow_id=workflow_id, task=task, config=config)
+        base = None
+        if workspace is not None:
+            from store.base import record_base
+
+            base = record_base(workspace, path, test_cmd=config.test_cmd)
+        started = WorkflowStarted(workflow_id=workflow_id, task=task, config=config, workspace=base)
         return self._launch(path, model, started)
 
-    def run(self, task: str, run_dir: str | Path | None = None) -> WorkflowResult:
-        """Run a workflow to its end and return how it ended."""
-        return self.start(task, run_dir).result()
+    def run(
+        self, task: str, run_dir: str | Path | None = None, *, workspace: str | Path | None = None
+    ) -> WorkflowResult:
+        """Run a workflow to its end and return how it ended (``workspace`` as in ``start``)."""
+        return self.start(task, run_dir, workspace=workspace).result()
 
     def _launch(
         self, path: Path, model: Model | ModelChooser, started: WorkflowStarted | None

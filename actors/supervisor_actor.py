@@ -39,7 +39,9 @@ from actors.orchestration import (
 )
 from events import (
     CodeProduced,
+    ContextPacked,
     Event,
+    FilesRequested,
     ModelCalled,
     PlanProduced,
     ReviewProduced,
@@ -86,9 +88,9 @@ ModelChooser = Callable[[WorkflowState], Model]
 EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
 
 _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
-    "plan": (ModelCalled, PlanProduced, StepFailed),
-    "code": (ModelCalled, CodeProduced, StepFailed),
-    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed),
+    "plan": (ModelCalled, PlanProduced, StepFailed, ContextPacked),
+    "code": (ModelCalled, CodeProduced, StepFailed, ContextPacked, FilesRequested),
+    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed, ContextPacked),
 }
 
 #: The message that makes a SupervisorActor drive its workflow to the end.

@@ -60,7 +60,7 @@ def require_sandbox(config: WorkflowConfig) -> None:
     accept the risk with ``--sandbox none``) when ``run_tests`` is on and the policy cannot
     be met here.
     """
-    if config.run_tests:
+    if config.run_tests or config.test_cmd:
         resolve(config.sandbox)
 
 
@@ -70,12 +70,22 @@ def stop_running_tests() -> int:
 
 
 def run_workspace_tests(
-    workspace: Path, *, timeout: float, round: int = 0, policy: SandboxPolicy = "auto"
+    workspace: Path,
+    *,
+    timeout: float,
+    round: int = 0,
+    policy: SandboxPolicy = "auto",
+    command: Sequence[str] | None = None,
 ) -> TestsRan:
-    """The Reviewer's test run: the default command on a copy of ``workspace``; the run
-    directory holding it stays out of the sandbox's view."""
+    """The Reviewer's test run: ``command`` (default :func:`tests_command`) on a copy of
+    ``workspace``; the run directory holding it stays out of the sandbox's view."""
     return run_tests(
-        workspace, timeout=timeout, policy=policy, round=round, hidden=(workspace.parent,)
+        workspace,
+        command,
+        timeout=timeout,
+        policy=policy,
+        round=round,
+        hidden=(workspace.parent,),
     )
 
 

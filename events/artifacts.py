@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from events.workspace import ChangeSet
+
 __all__ = [
     "ARTIFACT_TOOLS",
     "Artifact",
@@ -83,10 +85,11 @@ ARTIFACT_TOOLS: dict[type[Any], str] = {
     Plan: "submit_plan",
     CodeChange: "submit_code",
     Review: "submit_review",
+    ChangeSet: "submit_code",  # the Coder's answer in a workspace run
 }
 
 
-def artifact_schema(kind: type[Plan] | type[CodeChange] | type[Review]) -> dict[str, Any]:
+def artifact_schema(kind: type[msgspec.Struct]) -> dict[str, Any]:
     """JSON Schema of an artifact type with the object at the root (as tool ``input_schema``).
 
     msgspec puts every struct under ``$defs`` and refers to the root; tools want the root

@@ -34,3 +34,7 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     backoff_base: Annotated[float, msgspec.Meta(ge=0)] = 1.0
     backoff_max: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     max_tokens: Annotated[int, msgspec.Meta(gt=0)] = 32000
+    #: A workspace's test command (``--test-cmd``, run by ``sh -c``); empty: detected.
+    test_cmd: str = ""
+    #: Tokens of workspace context (repository map, file texts) one request may carry.
+    context_tokens: Annotated[int, msgspec.Meta(gt=0)] = 60000

@@ -15,13 +15,16 @@ import msgspec
 
 from events.artifacts import CodeChange, Plan, Review, Verdict
 from events.config import WorkflowConfig
+from events.workspace import ChangeSet, LeftOut, WorkspaceBase
 
 __all__ = [
     "EVENT_TYPES",
     "STEPS",
     "CodeProduced",
+    "ContextPacked",
     "Event",
     "EventBase",
+    "FilesRequested",
     "Forked",
     "ModelCalled",
     "PlanProduced",
@@ -112,6 +115,7 @@ class WorkflowStarted(EventBase, frozen=True, kw_only=True):
 
     task: str
     config: WorkflowConfig = WorkflowConfig()
+    workspace: WorkspaceBase | None = None
 
 
 class Forked(EventBase, frozen=True, kw_only=True):
@@ -168,11 +172,16 @@ class PlanProduced(EventBase, frozen=True, kw_only=True):
 
 
 class CodeProduced(EventBase, frozen=True, kw_only=True):
-    """The Coder's validated file set."""
+    """The Coder's validated file set; for a workspace run, its ``change`` to the tree.
+
+    A workspace run's ``code`` holds no files (only the notes): ``change`` applies to the
+    tree left by the previous ``CodeProduced`` (the recorded base at first).
+    """
 
     code: CodeChange
     attempt: int = 1
     round: int = 0
+    change: ChangeSet | None = None
 
     @property
     def step(self) -> Step:
@@ -276,6 +285,37 @@ class WorkflowFailed(EventBase, frozen=True, kw_only=True):
     message: str
 
 
+class ContextPacked(EventBase, frozen=True, kw_only=True):
+    """What of a workspace an attempt showed its model, within the context budget.
+
+    ``full`` lists the files given whole; ``mapped`` counts the entries of the repository
+    map; ``left_out`` names what did not fit (or could not be shown) and why; the model is
+    told the same. ``tokens`` is the estimate of what was shown.
+    """
+
+    step: Step
+    attempt: int
+    round: int = 0
+    full: tuple[str, ...] = ()
+    mapped: int = 0
+    left_out: tuple[LeftOut, ...] = ()
+    tokens: int = 0
+
+
+class FilesRequested(EventBase, frozen=True, kw_only=True):
+    """The model asked to read files during an attempt; what it was served from the base.
+
+    ``served`` are the paths whose full text was given, ``left_out`` the rest, with why.
+    """
+
+    step: Step
+    attempt: int
+    round: int = 0
+    paths: tuple[str, ...]
+    served: tuple[str, ...] = ()
+    left_out: tuple[LeftOut, ...] = ()
+
+
 Event = (
     WorkflowStarted
     | Forked
@@ -290,6 +330,8 @@ Event = (
     | WorkflowCompleted
     | WorkflowFailed
     | RetryRequested
+    | ContextPacked
+    | FilesRequested
 )
 
 #: Tag -> class for every known event type.
@@ -309,6 +351,8 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         WorkflowCompleted,
         WorkflowFailed,
         RetryRequested,
+        ContextPacked,
+        FilesRequested,
     )
 }
 

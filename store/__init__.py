@@ -6,6 +6,8 @@ here (imported on first use) for code written before it moved.
 
 from typing import Any
 
+from store.base import DEFAULT_MAX_FILE_BYTES, WorkspaceError, detect_tests, record_base
+from store.diff import FileDiff, diff_stat, render_diff, tree_diff
 from store.errors import LogCorrupt, LogError, LogLocked, NotALog, TornTail
 from store.log import (
     LOG_NAME,
@@ -18,6 +20,8 @@ from store.log import (
     resolve_log_path,
 )
 from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
+from store.object_refs import ObjectIssue, ObjectRef, check_objects, object_refs
+from store.objects import OBJECTS_DIR, ObjectProblem, ObjectStore, object_hash
 from store.paths import UnsafePath, safe_path
 from store.projection_sync import check_projections, repair_projections, sync_projections
 from store.projections import (
@@ -33,13 +37,19 @@ from store.projections import (
     total_stats,
     workflow_state,
 )
+from store.tree import ChangeRejected, Entry, Tree, base_tree, change_sets, tree_at, workspace_base
 
 __all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
     "LOG_NAME",
+    "OBJECTS_DIR",
     "AppendListener",
     "Artifacts",
+    "ChangeRejected",
+    "Entry",
     "ErrorInfo",
     "EventLog",
+    "FileDiff",
     "ForkOrigin",
     "LogCorrupt",
     "LogError",
@@ -47,27 +57,45 @@ __all__ = [
     "LogWriter",
     "MaterializeReport",
     "NotALog",
+    "ObjectIssue",
+    "ObjectProblem",
+    "ObjectRef",
+    "ObjectStore",
     "ProjectionError",
     "RepairReport",
     "StepState",
     "StepStats",
     "TornTail",
+    "Tree",
     "UnsafePath",
     "VerifyReport",
     "WorkflowFold",
     "WorkflowState",
+    "WorkspaceError",
     "artifacts",
+    "base_tree",
+    "change_sets",
+    "check_objects",
     "check_projections",
+    "detect_tests",
+    "diff_stat",
     "encode_artifact",
     "log_file_problem",
     "materialize",
+    "object_hash",
+    "object_refs",
+    "record_base",
+    "render_diff",
     "repair_projections",
     "resolve_log_path",
     "safe_path",
     "step_stats",
     "sync_projections",
     "total_stats",
+    "tree_at",
+    "tree_diff",
     "workflow_state",
+    "workspace_base",
 ]
 
 _CONVEX = frozenset(

@@ -23,9 +23,19 @@ from pathlib import Path
 
 import msgspec
 
-from events import EXIT_USAGE, AgentlogError, CodeChange, Event, Plan, Review, UnknownEvent
+from events import (
+    EXIT_USAGE,
+    AgentlogError,
+    ChangeSet,
+    CodeChange,
+    Event,
+    Plan,
+    Review,
+    UnknownEvent,
+)
 from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
 from store.projections import artifacts
+from store.tree import set_modes, workspace_result
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -73,7 +83,7 @@ class MaterializeReport(msgspec.Struct, frozen=True, kw_only=True):
         return f"wrote {len(self.written)} files, removed {len(self.removed)} stale entries"
 
 
-def encode_artifact(obj: Plan | CodeChange | Review) -> bytes:
+def encode_artifact(obj: Plan | CodeChange | ChangeSet | Review) -> bytes:
     """Deterministic bytes of an artifact: msgspec JSON, 2-space indent, trailing newline."""
     return msgspec.json.format(_encoder.encode(obj), indent=2) + b"\n"
 
@@ -101,7 +111,9 @@ def materialize(
       equals the log's projection.
     - ``files/`` becomes exactly the file set of the latest ``CodeProduced`` (empty if
       there is none): files and directories not in that set are removed (symlinks are
-      unlinked, never followed), then every file is written atomically.
+      unlinked, never followed), then every file is written atomically. For a run with a
+      workspace, ``files/`` is the recorded base with every change applied (modes kept)
+      and ``code.json`` the latest change set (:func:`~store.tree.workspace_result`).
     - Every path of the set is validated first (:func:`~store.paths.safe_path`, no
       symlinked component under ``files/``, no file that is also another's directory);
       one bad path raises :class:`~store.paths.UnsafePath` before anything is written.
@@ -112,17 +124,23 @@ def materialize(
     the way (``plan.json`` as a directory) or an OS error raises :class:`ProjectionError`.
     """
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
+    events = list(events)
     arts = artifacts(events)
     files_root = run_dir / FILES_DIR
-    plan_files = _validate_files(files_root, arts.code)
+    code: CodeChange | ChangeSet | None = arts.code
+    workspace = workspace_result(run_dir, events)  # base + changes, for a workspace run
+    plan_files = _validate_files(files_root, arts.code if workspace is None else workspace.files)
+    if workspace is not None:
+        code = workspace.change
     wanted = {
         name: None if artifact is None else encode_artifact(artifact)
-        for name, artifact in zip(ARTIFACT_FILES, (arts.plan, arts.code, arts.review), strict=True)
+        for name, artifact in zip(ARTIFACT_FILES, (arts.plan, code, arts.review), strict=True)
     }
     for name in wanted:
         _refuse_non_file(run_dir / name)
     try:
-        return _apply(run_dir, wanted, plan_files, sync, dry_run)
+        modes = workspace.modes if workspace is not None else {}
+        return _apply(run_dir, wanted, plan_files, sync, dry_run, modes)
     except OSError as exc:
         where = run_dir / Path(exc.filename).name if exc.filename else run_dir
         raise _cannot_write(where, exc) from exc
@@ -141,6 +159,7 @@ def _apply(
     plan_files: dict[tuple[str, ...], bytes],
     sync: Callable[[int], None],
     dry: bool,
+    modes: dict[str, int],
 ) -> MaterializeReport:
     files_root = run_dir / FILES_DIR
     if not dry:
@@ -173,6 +192,8 @@ def _apply(
             removed.extend(f"{FILES_DIR}/{p}" for p in stale)
             fresh = _write_files(root_fd, plan_files, sync, dry)
             written.extend(f"{FILES_DIR}/{p}" for p in fresh)
+            if modes and not dry:
+                set_modes(root_fd, modes)  # a workspace's executable files stay executable
         finally:
             os.close(root_fd)
     return MaterializeReport(written=tuple(written), removed=tuple(removed))

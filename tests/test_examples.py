@@ -19,6 +19,14 @@ EXPECTED = {
     "custom_config.py": ["verdict=approve", "{'timeout': 1}", "{'overloaded': 1}"],
     "replay_log.py": ["replay ok", "NonDeterminism at seq"],
     "debug_failed_run.py": ["failed at step 'code'", "missing required field `content`"],
+    "edit_existing_repo.py": [
+        "status: completed, verdict: approve",
+        "tests: python -m pytest -q -p no:cacheprovider -> exit 0",
+        '+    if "--verbose" in argv:',
+        "new file mode 100644",
+        " M app.py",
+        "?? test_verbose.py",
+    ],
 }
 
 

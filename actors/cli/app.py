@@ -172,6 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
         "task", metavar="TASK", help="the task as text, @FILE to read it, or - to read stdin"
     )
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<id>)")
+    p.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="change this repository: its files are recorded as the base (it is only read)",
+    )
+    p.add_argument(
+        "--test-cmd",
+        metavar="CMD",
+        help="the workspace's test command, run by sh -c (default: detected)",
+    )
     _config_args(p)
     _json_arg(p, "only the outcome, no timeline,")
 
@@ -313,6 +323,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_args(p)
     _json_arg(p, "only the outcome, no timeline,")
+
+    p = _cmd(
+        sub,
+        "diff",
+        "actors.cli.diff_cmds:cmd_diff",
+        "the change of a workspace run as a unified diff (git apply accepts it)",
+        "agentlog diff runs/fix --stat",
+    )
+    _run_arg(p)
+    p.add_argument("--round", type=int, metavar="N", help="the change as of revision round N")
+    p.add_argument("--stat", action="store_true", help="files changed, insertions, deletions")
+    p.add_argument("--json", action="store_true", help="one object per changed file")
+
+    p = _cmd(
+        sub,
+        "apply",
+        "actors.cli.diff_cmds:cmd_apply",
+        "apply a workspace run's change (refused when the target moved on from the base)",
+        "agentlog apply runs/fix --branch agentlog/fix",
+    )
+    _run_arg(p)
+    p.add_argument("--to", metavar="DIR", help="the directory to change (default: the workspace)")
+    p.add_argument(
+        "--branch",
+        metavar="NAME",
+        help="commit the change on a new branch at the base commit (working tree untouched)",
+    )
+    p.add_argument(
+        "--3way",
+        dest="three_way",
+        action="store_true",
+        help="merge files that changed since the base; refuse only on a conflict",
+    )
+    p.add_argument("--round", type=int, metavar="N", help="the change as of revision round N")
+    p.add_argument("--json", action="store_true", help="what was written, as JSON")
 
     p = _cmd(
         sub,

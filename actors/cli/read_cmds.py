@@ -159,6 +159,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 0 if data["ok"] else 1
     path = _shown(log.path)
     if report.ok:
+        _verify_objects(log)
         say(f"{path}: ok, {report.events} events, last seq {report.last_seq}")
         return _verify_projections(log, args.repair)
     if report.repairable:
@@ -174,6 +175,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         return 1
     raise WorkFailed(f"{path}:{report.first_bad_line}: {report.reason}")
+
+
+def _verify_objects(log: EventLog) -> None:
+    """Every object the log names must exist with its bytes; name each one that does not."""
+    from store import check_objects
+
+    issues = check_objects(log.path.parent, log.read())
+    for issue in issues[1:]:
+        print(f"agentlog: {issue}", file=sys.stderr)
+    if issues:
+        more = f" ({len(issues) - 1} more above)" if len(issues) > 1 else ""
+        raise WorkFailed(f"{issues[0]}{more}")
 
 
 def _verify_projections(log: EventLog, repair: bool) -> int:

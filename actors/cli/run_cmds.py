@@ -40,6 +40,7 @@ _OVERRIDES = (
     "max_retries",
     "step_timeout",
     "run_tests",
+    "test_cmd",
     "max_tokens",
     "sandbox",
 )
@@ -173,13 +174,17 @@ def summarize(result: WorkflowResult, seconds: float, *, as_json: bool = False) 
         data = outcome(result, seconds)
         say(inert(msgspec.json.encode(data).decode(), json=True))
         return code
+    change = _change_lines(result.run_dir)
     files = len(result.code.files) if result.code else 0
     run = inert(result.run_dir)
+    shown = f"{plural(files, 'file')}, " if change is None else ""
     lines = [
         "",
-        f"{result.status}: verdict {result.verdict or '-'}, {plural(files, 'file')}, "
+        f"{result.status}: verdict {result.verdict or '-'}, {shown}"
         f"{result_tokens(result):,} tokens, {seconds:.1f} s",
     ]
+    if change is not None:
+        lines.append(change)
     if result.failed_steps:
         lines.append(f"failed steps passed over: {', '.join(result.failed_steps)}")
     if result.error is not None:
@@ -205,7 +210,28 @@ def _resumable(run_dir: Callable[[], Path | str | None]) -> Iterator[None]:
         raise
 
 
-def _go(supervisor: Supervisor, task: str, run_dir: str | None, as_json: bool) -> int:
+def _change_lines(run_dir: str) -> str | None:
+    """For a workspace run: the change in one line and how to read and apply it."""
+    from actors.workspace.apply import NoWorkspace, run_change
+    from store import diff_stat
+
+    try:
+        _, _, diffs = run_change(run_dir)
+    except NoWorkspace:
+        return None
+    return (
+        f"change:{diff_stat(diffs).splitlines()[-1]}\n"
+        f"  agentlog diff {inert(run_dir)} · agentlog apply {inert(run_dir)} [--branch NAME]"
+    )
+
+
+def _go(
+    supervisor: Supervisor,
+    task: str,
+    run_dir: str | None,
+    as_json: bool,
+    workspace: str | None = None,
+) -> int:
     if run_dir is not None:
         check_new_run_dir(run_dir)
     started = time.monotonic()
@@ -215,7 +241,7 @@ def _go(supervisor: Supervisor, task: str, run_dir: str | None, as_json: bool) -
         _resumable(lambda: handle.run_dir if handle else None),
     ):
         supervisor.listeners = (*supervisor.listeners, progress)
-        handle = supervisor.start(task, run_dir)
+        handle = supervisor.start(task, run_dir, workspace=workspace)
         result = handle.result()
     return summarize(result, time.monotonic() - started, as_json=as_json)
 
@@ -225,7 +251,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = scripted_model(args)
     _require_key(model)
     config = config_from_args(args, WorkflowConfig())
-    return _go(Supervisor(config, model=model), task, args.run_dir, args.json)
+    workspace = getattr(args, "workspace", None)
+    if workspace is not None and not Path(workspace).is_dir():
+        raise UsageError(f"--workspace {workspace}: not a directory")
+    return _go(Supervisor(config, model=model), task, args.run_dir, args.json, workspace)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from actors.cli.terminal import inert, plural
 from events import (
     CodeProduced,
+    ContextPacked,
     Event,
+    FilesRequested,
     Forked,
     ModelCalled,
     PlanProduced,
@@ -22,9 +24,10 @@ from events import (
     WorkflowCompleted,
     WorkflowFailed,
     WorkflowStarted,
+    WorkspaceBase,
 )
 
-__all__ = ["format_event", "summarize", "when"]
+__all__ = ["describe_base", "format_event", "summarize", "when"]
 
 _RESET = "\033[0m"
 _DIM = "\033[2m"
@@ -35,6 +38,8 @@ _COLOURS: dict[str, str] = {
     "ModelCalled": "\033[36m",
     "PlanProduced": "\033[32m",
     "CodeProduced": "\033[32m",
+    "ContextPacked": "\033[2;36m",
+    "FilesRequested": "\033[36m",
     "ReviewProduced": "\033[32m",
     "TestsRan": "\033[35m",
     "StepFailed": "\033[31m",
@@ -64,11 +69,26 @@ def when(ts: str) -> str:
     return ts  # not ours to reformat: shown as written (made inert with the line)
 
 
+def describe_base(base: WorkspaceBase) -> str:
+    """A workspace's recorded base in one line: where, which commit, files, tests."""
+    commit = f"git {base.commit[:12]}" if base.commit else "no git"
+    dirty = " (dirty)" if base.dirty else ""
+    source = "given" if base.test_source == "config" else "detected"
+    tests = f"{' '.join(base.test_command)} ({source})" if base.test_command else "no test command"
+    return (
+        f"{base.root} {commit}{dirty}, {len(base.files)} files, "
+        f"{len(base.left_out)} left out; tests: {tests}"
+    )
+
+
 def summarize(event: Event | UnknownEvent) -> str:
     """A one-line, human summary of what the event says (whole: the caller may clip it)."""
     match event:
-        case WorkflowStarted(task=task, config=config):
+        case WorkflowStarted(task=task, config=config, workspace=None):
             return f"model={config.model or 'default'} task {_flat(task)!r}"
+        case WorkflowStarted(task=task, config=config, workspace=base) if base is not None:
+            head = f"model={config.model or 'default'} task {_flat(task)!r}"
+            return f"{head} workspace: {describe_base(base)}"
         case Forked(source=source, at_seq=at_seq, task=task):
             extra = f", task {_flat(task)!r}" if task else ""
             return f"forked from {source} at seq {at_seq}{extra}"
@@ -81,6 +101,21 @@ def summarize(event: Event | UnknownEvent) -> str:
             return f"{_step(step, a, r)} {model} {tokens} {ms:.0f} ms stop={event.stop_reason}"
         case PlanProduced(plan=plan):
             return f"{plural(len(plan.steps), 'step')}: {_flat(plan.summary)}"
+        case CodeProduced(change=change) if change is not None:
+            ops = ", ".join(f"{op.__struct_config__.tag} {op.path}" for op in change.changes[:3])
+            more = f" +{len(change.changes) - 3}" if len(change.changes) > 3 else ""
+            return f"{plural(len(change.changes), 'change')}: {ops}{more}"
+        case ContextPacked(step=step, attempt=a, round=r, full=full, mapped=mapped):
+            left = len(event.left_out)
+            shown = (
+                f"{plural(len(full), 'file diff')}"
+                if step == "review"
+                else f"{plural(len(full), 'file')} whole, {mapped} map entries"
+            )
+            return f"{_step(step, a, r)} {shown}, {left} left out, ~{event.tokens} tok"
+        case FilesRequested(step=step, attempt=a, round=r, served=served):
+            asked = len(event.paths)
+            return f"{_step(step, a, r)} asked for {plural(asked, 'file')}, served {len(served)}"
         case CodeProduced(code=code):
             paths = ", ".join(f.path for f in code.files[:4])
             more = f" +{len(code.files) - 4}" if len(code.files) > 4 else ""

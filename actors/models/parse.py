@@ -14,7 +14,7 @@ import msgspec
 
 from actors.models.base import ModelResponse
 from actors.models.errors import ModelError
-from events import ARTIFACT_TOOLS, CodeChange, Plan, Review, Step
+from events import ARTIFACT_TOOLS, ChangeSet, CodeChange, Plan, Review, Step
 from events.codec import encoding_problem
 from store.paths import change_set_problem, path_problem
 
@@ -37,9 +37,12 @@ def parse_artifact(response: ModelResponse, kind: type[Plan]) -> Plan: ...
 def parse_artifact(response: ModelResponse, kind: type[CodeChange]) -> CodeChange: ...
 @overload
 def parse_artifact(response: ModelResponse, kind: type[Review]) -> Review: ...
+@overload
+def parse_artifact(response: ModelResponse, kind: type[ChangeSet]) -> ChangeSet: ...
 def parse_artifact(
-    response: ModelResponse, kind: type[Plan] | type[CodeChange] | type[Review]
-) -> Plan | CodeChange | Review:
+    response: ModelResponse,
+    kind: type[Plan] | type[CodeChange] | type[Review] | type[ChangeSet],
+) -> Plan | CodeChange | Review | ChangeSet:
     """Validate the artifact in ``response``; raise :class:`ModelError` if there is none.
 
     - stop reason ``refusal``: kind ``refusal``, not retryable (the same request would be

@@ -17,8 +17,11 @@ import msgspec
 
 from events import (
     STEPS,
+    ChangeSet,
     CodeProduced,
+    ContextPacked,
     Event,
+    FilesRequested,
     Forked,
     ModelCalled,
     PlanProduced,
@@ -36,6 +39,7 @@ from events import (
     WorkflowConfig,
     WorkflowFailed,
     WorkflowStarted,
+    WorkspaceBase,
 )
 from store.projections.artifacts import Artifacts
 
@@ -138,6 +142,8 @@ class WorkflowState(msgspec.Struct, frozen=True, kw_only=True):
     failed_steps: tuple[Step, ...] = ()
     revisions: int = 0
     own_from_seq: int = 1
+    workspace: WorkspaceBase | None = None
+    changes: tuple[tuple[int, ChangeSet], ...] = ()
 
     @property
     def done_steps(self) -> tuple[Step, ...]:
@@ -289,6 +295,10 @@ class WorkflowFold:
     - ``RetryRequested`` reopens a run: status ``running``; every step ``failed`` in the
       current round gets a fresh retry budget (``budget_from = attempt``), and every step
       ``skipped`` becomes ``pending``.
+    - A workspace run: ``WorkflowStarted``'s recorded base is ``workspace``; every
+      ``CodeProduced`` with a change set adds it (with its round) to ``changes``, the
+      tree is the base with all of them applied in order; ``ContextPacked`` and
+      ``FilesRequested`` of a running step are evidence too (not recorded twice on resume).
     - ``UnknownEvent`` is only counted.
 
     ``last_seq`` is the seq of the last event; ``usage`` and ``model_calls`` are totals
@@ -313,6 +323,9 @@ class WorkflowFold:
         self.revisions = 0
         self._produced_by: dict[Step, PlanProduced | CodeProduced | ReviewProduced] = {}
         self._snapshot: WorkflowState | None = None
+        self.workspace: WorkspaceBase | None = None
+        self._started_event: WorkflowStarted | None = None
+        self._changes: list[CodeProduced] = []
 
     def extend(self, events: Iterable[AnyEvent]) -> WorkflowFold:
         """Fold every event of ``events`` in order; returns ``self``.
@@ -359,6 +372,8 @@ class WorkflowFold:
                 failed_steps=self.failed_steps,
                 revisions=self.revisions,
                 own_from_seq=self.own_from_seq,
+                workspace=self.workspace,
+                changes=tuple((ev.round, ev.change) for ev in self._changes if ev.change),
             )
         return self._snapshot
 
@@ -372,14 +387,23 @@ class WorkflowFold:
         )
 
     def artifact_events(self) -> tuple[Event, ...]:
-        """The events carrying the latest artifacts: they alone project to the same files."""
-        return tuple(self._produced_by[s] for s in STEPS if s in self._produced_by)
+        """The events carrying the latest artifacts: they alone project to the same files.
+
+        For a workspace run also the recorded base and every change set, in log order.
+        """
+        latest = [self._produced_by[s] for s in STEPS if s in self._produced_by]
+        if self._started_event is None or self._started_event.workspace is None:
+            return tuple(latest)
+        chosen = {ev.seq: ev for ev in (self._started_event, *self._changes, *latest)}
+        return tuple(chosen[seq] for seq in sorted(chosen))
 
     # -- one handler per event type ------------------------------------------------------
 
     def _started(self, ev: WorkflowStarted) -> None:
         self.workflow_id, self.task, self.config = ev.workflow_id, ev.task, ev.config
         self.status = "running"
+        self.workspace = ev.workspace
+        self._started_event = ev
 
     def _forked(self, ev: Forked) -> None:
         self.forked_from = ForkOrigin(
@@ -440,6 +464,13 @@ class WorkflowFold:
 
     def _code_produced(self, ev: CodeProduced) -> None:
         self._produced(ev, "code")
+        if ev.change is not None:
+            self._changes.append(ev)
+
+    def _workspace_evidence(self, ev: ContextPacked | FilesRequested) -> None:
+        acc = self._steps[ev.step]
+        if acc.status == "running":
+            acc.evidence.append(ev)
 
     def _review_produced(self, ev: ReviewProduced) -> None:
         self._produced(ev, "review")
@@ -505,6 +536,8 @@ _HANDLERS: dict[type, Callable[[WorkflowFold, AnyEvent], None]] = {
     WorkflowCompleted: WorkflowFold._completed,  # type: ignore[dict-item]
     WorkflowFailed: WorkflowFold._failed,  # type: ignore[dict-item]
     RetryRequested: WorkflowFold._retry,  # type: ignore[dict-item]
+    ContextPacked: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
+    FilesRequested: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
     UnknownEvent: WorkflowFold._unknown,  # type: ignore[dict-item]
 }
 

@@ -1,0 +1,118 @@
+"""``agentlog diff`` and ``agentlog apply``: a workspace run's change, handed back."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+import msgspec
+
+from actors.cli.app import UsageError, WorkFailed
+from events import AgentlogError
+from store import FileDiff
+
+__all__ = ["cmd_apply", "cmd_diff", "colour_diff"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+_RESET = "\033[0m"
+_STYLES = (
+    ("diff --git", "\033[1m"),
+    ("---", "\033[1m"),
+    ("+++", "\033[1m"),
+    ("@@", "\033[36m"),
+    ("+", "\033[32m"),
+    ("-", "\033[31m"),
+)
+
+
+def _visible(text: str) -> str:
+    """Model-written text made safe for a terminal: control characters shown escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def colour_diff(text: str) -> str:
+    """A diff for a terminal: escaped, headers bold, hunks cyan, additions green, removals red."""
+    out: list[str] = []
+    for line in text.splitlines():
+        style = next((s for prefix, s in _STYLES if line.startswith(prefix)), "")
+        shown = _visible(line)
+        out.append(f"{style}{shown}{_RESET}" if style else shown)
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def _change(args: argparse.Namespace) -> list[FileDiff]:
+    from actors.cli.read_cmds import open_log
+    from actors.workspace.apply import NoWorkspace, run_change
+
+    log = open_log(args.run)
+    if args.round is not None and args.round < 0:
+        raise UsageError(f"--round must be 0 or more, got {args.round}")
+    try:
+        _, _, diffs = run_change(log.path.parent, args.round)
+    except NoWorkspace as exc:
+        raise UsageError(str(exc)) from None
+    return diffs
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from store import diff_stat, render_diff
+
+    diffs = _change(args)
+    if args.json:
+        data = msgspec.json.encode([msgspec.to_builtins(d) for d in diffs])
+        print(data.decode())
+        return 0
+    text = diff_stat(diffs) if args.stat else render_diff(diffs)
+    if sys.stdout.isatty():
+        text = _visible(text) if args.stat else colour_diff(text)
+    sys.stdout.write(text)
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from actors.cli.read_cmds import open_log
+    from actors.workspace.apply import ApplyRefused, NoWorkspace, apply_run, commit_run
+    from store import workflow_state
+
+    log = open_log(args.run)
+    run = log.path.parent
+    state = workflow_state(log.read())
+    if state.verdict != "approve" or state.status != "completed":
+        verdict = state.verdict or "none"
+        print(f"agentlog: note: the run is {state.status}, verdict {verdict}", file=sys.stderr)
+    try:
+        if args.branch is not None:
+            if args.three_way:
+                raise UsageError("--branch commits at the base commit; --3way does not apply")
+            report = commit_run(run, args.branch, args.to, round=args.round)
+        else:
+            report = apply_run(run, args.to, three_way=args.three_way, round=args.round)
+    except NoWorkspace as exc:
+        raise UsageError(str(exc)) from None
+    except ApplyRefused as exc:
+        raise WorkFailed(_visible(str(exc))) from None
+    except OSError as exc:  # the transaction put everything back before this reached us
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise WorkFailed(f"not applied, nothing changed: {exc.strerror}{where}") from None
+    except AgentlogError:
+        raise
+    if args.json:
+        print(msgspec.json.encode(report).decode())
+    elif report.branch is not None:
+        print(
+            f"{report.target}: branch {report.branch} at {report.commit} "
+            f"(`git switch {report.branch}` to check it out)"
+        )
+    else:
+        if not report.written and not report.deleted:
+            print(f"{report.target}: already holds the change; nothing to do")
+            return 0
+        merged = f", {len(report.merged)} merged" if report.merged else ""
+        print(
+            f"{report.target}: applied: {len(report.written)} written, "
+            f"{len(report.deleted)} deleted{merged}"
+        )
+        for path in (*report.written, *report.deleted):
+            print(f"  {_visible(path)}")
+    return 0

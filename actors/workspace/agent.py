@@ -1,0 +1,272 @@
+"""How an agent makes its attempt in a run on a workspace.
+
+The Planner and the Reviewer ask once, as in any run, with the workspace packed into
+their request; the Coder may first ask to read more files (``read_files``), each request
+answered from the recorded tree and recorded as ``FilesRequested``, then submits a
+:class:`~events.ChangeSet` that must apply to the tree exactly (else a retryable
+``invalid_output`` naming the path and the search). What each request showed is recorded
+as ``ContextPacked``. A resumed attempt reuses recorded answers and does not record the
+same context twice.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from actors.models import (
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    model_called_event,
+    parse_artifact,
+    request_digest,
+    response_from_event,
+)
+from actors.testrun import run_workspace_tests
+from actors.workspace.context import file_texts
+from actors.workspace.prompts import (
+    Context,
+    code_request,
+    files_answer,
+    plan_request,
+    review_request,
+)
+from events import (
+    ChangeSet,
+    CodeChange,
+    CodeProduced,
+    ContextPacked,
+    Event,
+    FilesRequested,
+    ModelCalled,
+    Plan,
+    PlanProduced,
+    Review,
+    ReviewProduced,
+    TestsRan,
+    WorkspaceBase,
+)
+from store import (
+    ChangeRejected,
+    ObjectProblem,
+    ObjectStore,
+    Tree,
+    tree_diff,
+)
+from store.tree import trees_of
+
+if TYPE_CHECKING:
+    from actors.agents import Agent, StepWork
+
+__all__ = ["MAX_READS", "perform_in_workspace", "test_argv"]
+
+#: ``read_files`` requests one Coder attempt may make before it must submit its change.
+MAX_READS = 3
+
+
+class _Attempt:
+    """One attempt's bookkeeping: the answer so far and the recorded calls to reuse."""
+
+    def __init__(self, agent: Agent, work: StepWork) -> None:
+        self.agent = agent
+        self.work = work
+        self.answer: list[Event] = []
+        # What this attempt recorded before a crash (the fold's evidence of the step).
+        self.unused = [ev for ev in work.recorded if isinstance(ev, ModelCalled)]
+        self.logged_context = any(isinstance(ev, ContextPacked) for ev in work.recorded)
+        self.logged_reads = sum(isinstance(ev, FilesRequested) for ev in work.recorded)
+
+    def context(self, context: Context) -> None:
+        if not self.logged_context:
+            self.answer.append(
+                ContextPacked(
+                    actor=self.agent.name,
+                    step=self.work.step,
+                    attempt=self.work.attempt,
+                    round=self.work.round,
+                    full=context.full,
+                    mapped=context.mapped,
+                    left_out=context.left_out,
+                    tokens=context.tokens,
+                )
+            )
+            self.logged_context = True
+
+    def ask(self, request: ModelRequest) -> ModelResponse:
+        """The recorded answer to this exact request, else a call (recorded)."""
+        digest = request_digest(request)
+        for i, ev in enumerate(self.unused):
+            if ev.request_digest == digest:
+                del self.unused[i]
+                return response_from_event(ev)
+        try:
+            response = self.agent.model.call(request, timeout=self.work.timeout)
+        except ModelError as err:
+            if err.response is not None:
+                self.answer.append(self._called(request, err.response))
+            raise
+        self.answer.append(self._called(request, response))
+        return response
+
+    def _called(self, request: ModelRequest, response: ModelResponse) -> ModelCalled:
+        work = self.work
+        return model_called_event(
+            request, response, attempt=work.attempt, round=work.round, actor=self.agent.name
+        )
+
+    def failed(self, kind: str, message: str, retryable: bool) -> list[Event]:
+        from actors.agents import failure
+
+        failed = failure(self.work, kind, message, retryable, actor=self.agent.name)
+        return [*self.answer, failed]
+
+
+def perform_in_workspace(agent: Agent, work: StepWork) -> list[Event]:
+    """Make ``work``'s attempt for a workspace run; failures come back as ``StepFailed``."""
+    attempt = _Attempt(agent, work)
+    try:
+        return _perform(attempt)
+    except ModelError as err:
+        return attempt.failed(err.kind, err.message, err.retryable)
+    except ObjectProblem as err:
+        return attempt.failed("object", f"the recorded workspace is damaged: {err}", False)
+
+
+def _perform(at: _Attempt) -> list[Event]:
+    work = at.work
+    state = work.state
+    base = state.workspace
+    assert base is not None
+    start, tree = trees_of(base, state.changes, ObjectStore(Path(work.workspace).parent))
+    made = state.artifacts
+    config = work.config
+    model = config.model or at.agent.model.name
+    common: dict[str, Any] = {
+        "budget": config.context_tokens,
+        "model": model,
+        "max_tokens": config.max_tokens,
+    }
+    if work.step == "plan":
+        request, context = plan_request(state.task, base, tree, **common)
+        at.context(context)
+        plan = parse_artifact(at.ask(request), Plan)
+        at.answer.append(PlanProduced(actor=at.agent.name, plan=plan, attempt=work.attempt))
+        return at.answer
+    if work.step == "code":
+        return _code(at, state.task, made.plan, tree, start, made.review, common)
+    tests, note = _tests(at, base)
+    coded = state.steps["code"].status == "done"  # this round's Coder made a change
+    notes = made.code.notes if coded and made.code is not None else None
+    diffs = tree_diff(start, tree) if state.changes else []
+    request, context = review_request(state.task, made.plan, notes, diffs, tests, note, **common)
+    at.context(context)
+    review = parse_artifact(at.ask(request), Review)
+    at.answer.append(
+        ReviewProduced(actor=at.agent.name, review=review, attempt=work.attempt, round=work.round)
+    )
+    return at.answer
+
+
+def _code(
+    at: _Attempt,
+    task: str,
+    plan: Plan | None,
+    tree: Tree,
+    start: Tree,
+    review: Review | None,
+    common: dict[str, Any],
+) -> list[Event]:
+    work = at.work
+    if plan is None:
+        return at.failed("prompt", "the code step needs the plan; produce a plan first", False)
+    changed = [d.path for d in tree_diff(start, tree)]
+    extra: tuple[dict[str, Any], ...] = ()
+    reads = 0
+    while True:
+        request, context = code_request(
+            task,
+            plan,
+            tree,
+            changed=changed,
+            review=review if work.round > 0 else None,
+            extra=extra,
+            **common,
+        )
+        at.context(context)
+        response = at.ask(request)
+        change = parse_artifact(response, ChangeSet)
+        if not change.read_files:
+            break
+        if reads >= MAX_READS:
+            return at.failed(
+                "invalid_output",
+                f"the model asked to read files {reads + 1} times; it must submit its change "
+                f"after at most {MAX_READS} requests",
+                True,
+            )
+        packed = file_texts(tree, list(change.read_files), common["budget"] // 2)
+        if reads >= at.logged_reads:
+            at.answer.append(
+                FilesRequested(
+                    actor=at.agent.name,
+                    step="code",
+                    attempt=work.attempt,
+                    round=work.round,
+                    paths=change.read_files,
+                    served=tuple(packed.shown),
+                    left_out=tuple(packed.left_out),
+                )
+            )
+        reads += 1
+        call = next(b for b in response.content if b.get("type") == "tool_use")
+        extra = (*extra, *files_answer(call, packed))
+    try:
+        tree.apply(change)
+    except ChangeRejected as err:
+        return at.failed(
+            "invalid_output", f"the model's submit_code change does not apply: {err}", True
+        )
+    at.answer.append(
+        CodeProduced(
+            actor=at.agent.name,
+            code=CodeChange(files=(), notes=change.notes),
+            attempt=work.attempt,
+            round=work.round,
+            change=change,
+        )
+    )
+    return at.answer
+
+
+def test_argv(command: tuple[str, ...]) -> tuple[str, ...]:
+    """A recorded test command as it runs: ``python`` is this interpreter."""
+    if command and command[0] == "python":
+        return (sys.executable, *command[1:])
+    return command
+
+
+def _tests(at: _Attempt, base: WorkspaceBase) -> tuple[TestsRan | None, str]:
+    """The test run of the changed tree (reused when recorded), or why there is none."""
+    work = at.work
+    # A fork may set another --test-cmd than the one recorded with the base.
+    command = ("sh", "-c", work.config.test_cmd) if work.config.test_cmd else base.test_command
+    if not command:
+        return None, "No test command: none was given (--test-cmd) and none was detected."
+    if not (work.config.run_tests or work.config.test_cmd):
+        return None, "The tests were not run (run with --run-tests or --test-cmd)."
+    if work.state.artifacts.code is None:
+        return None, "The tests were not run: the Coder produced no change."
+    for ev in work.recorded:
+        if isinstance(ev, TestsRan):
+            return ev, ""
+    tests = run_workspace_tests(
+        Path(work.workspace),
+        timeout=work.config.test_timeout,
+        round=work.round,
+        policy=work.config.sandbox,
+        command=test_argv(command),
+    )
+    at.answer.append(tests)
+    return tests, ""

@@ -1,0 +1,253 @@
+"""Record a workspace as a run finds it: which files, their bytes in ``objects/``, git state.
+
+:func:`record_base` is read-only on the workspace. Files taken in are those git tracks
+(outside git: the tree minus ``.gitignore`` patterns); binaries, symlinks, files over the
+size limit and anything that is not a regular file are left out, each with its reason.
+The bytes of every file taken in are stored (and synced) before the caller writes the
+event that names them. The test command is detected from the same files.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+from events import AgentlogError, BaseFile, LeftOut, TestSource, WorkspaceBase
+from store.objects import ObjectStore
+from store.paths import path_problem
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "WorkspaceError",
+    "detect_tests",
+    "record_base",
+]
+
+#: Files larger than this are left out of the base (and of the model's view).
+DEFAULT_MAX_FILE_BYTES = 1_000_000
+_BINARY_PEEK = 8000
+_PYTEST_MARKERS = {
+    "pyproject.toml": b"[tool.pytest",
+    "setup.cfg": b"[tool:pytest]",
+    "tox.ini": b"[pytest]",
+}
+
+
+class WorkspaceError(AgentlogError):
+    """The workspace cannot be recorded (missing, not a directory, unreadable)."""
+
+
+def record_base(
+    workspace: str | Path,
+    run_dir: str | Path,
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    test_cmd: str = "",
+) -> WorkspaceBase:
+    """Take in ``workspace``: store its files' bytes in ``run_dir/objects`` (synced) and
+    return the record to put in ``WorkflowStarted``."""
+    root = Path(workspace)
+    if not root.is_dir():
+        raise WorkspaceError(f"{root}: the workspace is not a directory")
+    root = root.resolve()
+    status = _git_status(root)  # runs while the files are read
+    candidates = _git_files(root) if status is not None else _walk_unignored(root)
+    taken: list[tuple[str, int, bytes]] = []
+    left_out: list[LeftOut] = []
+    for rel in candidates:
+        problem = path_problem(rel)  # files/ and apply must be able to write it back
+        if problem is not None:
+            left_out.append(LeftOut(path=rel, reason=f"a path agentlog cannot write: {problem}"))
+            continue
+        reason, mode, data = _take(root, rel, max_file_bytes)
+        if reason is not None:
+            left_out.append(LeftOut(path=rel, reason=reason))
+        else:
+            assert data is not None
+            taken.append((rel, mode, data))
+    hashes = ObjectStore(run_dir).put_many(data for _, _, data in taken)
+    files = tuple(
+        BaseFile(path=rel, size=len(data), mode=mode, hash=digest)
+        for (rel, mode, data), (digest, _) in zip(taken, hashes, strict=True)
+    )
+    contents = {rel: data for rel, _, data in taken if "/" not in rel or _is_test_file(rel)}
+    command, source = _test_command(test_cmd, contents)
+    commit, dirty = status.result() if status is not None else (None, False)
+    return WorkspaceBase(
+        root=str(root),
+        commit=commit,
+        dirty=dirty,
+        files=files,
+        left_out=tuple(left_out),
+        max_file_bytes=max_file_bytes,
+        test_command=command,
+        test_source=source,
+    )
+
+
+def detect_tests(contents: dict[str, bytes]) -> tuple[tuple[str, ...], TestSource]:
+    """The test command a workspace's files call for: pytest, else unittest, else none.
+
+    ``contents`` maps paths to bytes (top-level files and Python files are enough).
+    pytest when a config names it (``pytest.ini``, ``conftest.py``, a ``[tool.pytest…]``
+    section) or a Python file imports it; unittest when there are ``test*.py`` files.
+    """
+    names = {path.rsplit("/", 1)[-1] for path in contents}
+    uses_pytest = bool({"pytest.ini", "conftest.py"} & names) or any(
+        marker in contents.get(name, b"") for name, marker in _PYTEST_MARKERS.items()
+    )
+    if not uses_pytest:
+        uses_pytest = any(
+            _is_test_file(path) and (b"import pytest" in data or b"from pytest" in data)
+            for path, data in contents.items()
+        )
+    if uses_pytest:
+        return ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider"), "pytest"
+    if any(_is_test_file(name) for name in names):
+        return ("python", "-m", "unittest", "discover", "-q"), "unittest"
+    return (), "none"
+
+
+def _is_test_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".py") and (name.startswith("test") or name.endswith("_test.py"))
+
+
+def _test_command(test_cmd: str, contents: dict[str, bytes]) -> tuple[tuple[str, ...], TestSource]:
+    if test_cmd.strip():
+        return ("sh", "-c", test_cmd), "config"
+    return detect_tests(contents)
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["git", "-C", str(root), *args],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+class _Status:
+    """``git status`` of a work tree, started at once and read when needed."""
+
+    def __init__(self, root: Path, commit: str | None) -> None:
+        self.root = root
+        self.commit = commit
+        self.proc = subprocess.Popen(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "."],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def result(self) -> tuple[str | None, bool]:
+        """(HEAD commit or None, whether tracked files differ from it)."""
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            raise WorkspaceError(f"{self.root}: git status failed: {err.decode().strip()}")
+        return self.commit, bool(out.strip())
+
+
+def _git_status(root: Path) -> _Status | None:
+    """The git state of ``root`` being read, or None when it is not in a git work tree."""
+    try:
+        head = _git(root, "rev-parse", "--is-inside-work-tree", "--verify", "-q", "HEAD")
+    except FileNotFoundError:
+        return None  # no git on this machine: treat the tree as plain files
+    lines = head.stdout.decode().split()
+    if not lines or lines[0] != "true":
+        return None
+    return _Status(root, lines[1] if len(lines) > 1 and head.returncode == 0 else None)
+
+
+def _git_files(root: Path) -> list[str]:
+    listed = _git(root, "ls-files", "-z", "--cached", "--", ".")
+    if listed.returncode != 0:
+        raise WorkspaceError(f"{root}: git ls-files failed: {listed.stderr.decode().strip()}")
+    paths = {p.decode("utf-8", "surrogateescape") for p in listed.stdout.split(b"\0") if p}
+    return sorted(paths)
+
+
+def _walk_unignored(root: Path) -> list[str]:
+    """Every file under ``root`` not matched by a ``.gitignore`` (nested ones included)."""
+    import pathspec
+
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+
+    def ignored(rel: str, is_dir: bool) -> bool:
+        probe = rel + "/" if is_dir else rel
+        return any(
+            spec.match_file(probe[len(base) + 1 :] if base else probe)
+            for base, spec in specs
+            if not base or probe.startswith(base + "/")
+        )
+
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
+        if ".gitignore" in filenames:
+            try:
+                lines = (Path(dirpath) / ".gitignore").read_text("utf-8", "replace").splitlines()
+            except OSError:
+                lines = []
+            specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
+        joined = [f"{rel_dir}/{d}" if rel_dir else d for d in dirnames]
+        kept = zip(dirnames, joined, strict=True)
+        dirnames[:] = sorted(d for d, rel in kept if d != ".git" and not ignored(rel, True))
+        for name in filenames:
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if not ignored(rel, False):
+                out.append(rel)
+    return sorted(out)
+
+
+def _take(root: Path, rel: str, limit: int) -> tuple[str | None, int, bytes | None]:
+    """(reason it is left out or None, mode, bytes) for one candidate path."""
+    path = root / rel
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return "deleted in the working tree", 0, None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})", 0, None
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):
+            return "a symlink that cannot be resolved", 0, None
+        if root != target and root not in target.parents:
+            return "a symlink leaving the workspace", 0, None
+        return "a symlink (links are not taken in)", 0, None
+    if stat.S_ISDIR(st.st_mode):
+        return "a directory (a git submodule?)", 0, None
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file", 0, None
+    if st.st_size > limit:
+        return f"larger than {limit} bytes ({st.st_size})", 0, None
+    try:
+        data = _read(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})", 0, None
+    if b"\0" in data[:_BINARY_PEEK]:
+        return "binary", 0, None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary (not UTF-8 text)", 0, None
+    mode = 0o755 if st.st_mode & stat.S_IXUSR else 0o644
+    return None, mode, data
+
+
+def _read(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        chunks: list[bytes] = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -1,0 +1,134 @@
+"""The change of a workspace run as a unified diff that ``git apply`` accepts.
+
+:func:`tree_diff` compares two trees (the recorded base and the result) and returns one
+:class:`FileDiff` per changed path, with git's headers (``new file mode``, ``deleted file
+mode``, exact renames as ``rename from``/``rename to``). Pure text: colouring and escaping
+for a terminal happen in the CLI.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import msgspec
+
+from store.tree import Tree
+
+__all__ = ["FileDiff", "diff_stat", "render_diff", "tree_diff"]
+
+_NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+class FileDiff(msgspec.Struct, frozen=True, kw_only=True):
+    """One changed path: how (``added``/``deleted``/``modified``/``renamed``) and its patch."""
+
+    path: str
+    status: str
+    old_path: str | None = None
+    added: int = 0
+    removed: int = 0
+    patch: str = ""
+
+
+def tree_diff(old: Tree, new: Tree) -> list[FileDiff]:
+    """The per-file differences from ``old`` to ``new``, by path (renames by new path)."""
+    gone = [p for p in old.paths() if p not in new.entries]
+    born = [p for p in new.paths() if p not in old.entries]
+    renames: dict[str, str] = {}
+    by_hash: dict[str, list[str]] = {}
+    for path in gone:
+        by_hash.setdefault(old.entries[path].hash, []).append(path)
+    for path in born:
+        sources = by_hash.get(new.entries[path].hash)
+        if sources:
+            renames[path] = sources.pop(0)
+    renamed_from = set(renames.values())
+    out: list[FileDiff] = []
+    for path in sorted(set(old.entries) | set(new.entries)):
+        if path in renamed_from:
+            continue
+        if path in renames:
+            out.append(_renamed(renames[path], path, new.entries[path].mode))
+        elif path not in new.entries:
+            out.append(_patch(path, old.read(path), None, old.entries[path].mode))
+        elif path not in old.entries:
+            out.append(_patch(path, None, new.read(path), new.entries[path].mode))
+        elif old.entries[path].hash != new.entries[path].hash:
+            out.append(_patch(path, old.read(path), new.read(path), new.entries[path].mode))
+    return out
+
+
+def render_diff(diffs: list[FileDiff]) -> str:
+    """The whole diff as text (empty when nothing changed)."""
+    return "".join(d.patch for d in diffs)
+
+
+def diff_stat(diffs: list[FileDiff]) -> str:
+    """git's ``--stat``: one line per file and a summary line."""
+    if not diffs:
+        return "0 files changed\n"
+    names = [d.path if d.old_path is None else f"{d.old_path} => {d.path}" for d in diffs]
+    width = max(len(n) for n in names)
+    lines = [
+        f" {name.ljust(width)} | {d.added + d.removed:>4} {'+' * min(d.added, 40)}"
+        f"{'-' * min(d.removed, 40)}"
+        for name, d in zip(names, diffs, strict=True)
+    ]
+    added = sum(d.added for d in diffs)
+    removed = sum(d.removed for d in diffs)
+    files = f"{len(diffs)} file{'s' if len(diffs) != 1 else ''} changed"
+    lines.append(f" {files}, {added} insertions(+), {removed} deletions(-)")
+    return "\n".join(lines) + "\n"
+
+
+def _renamed(old_path: str, path: str, mode: int) -> FileDiff:
+    patch = (
+        f"diff --git a/{old_path} b/{path}\n"
+        f"similarity index 100%\nrename from {old_path}\nrename to {path}\n"
+    )
+    return FileDiff(path=path, status="renamed", old_path=old_path, patch=patch)
+
+
+def _patch(path: str, before: bytes | None, after: bytes | None, mode: int) -> FileDiff:
+    head = [f"diff --git a/{path} b/{path}\n"]
+    if before is None:
+        head.append(f"new file mode {_git_mode(mode)}\n")
+        status = "added"
+    elif after is None:
+        head.append(f"deleted file mode {_git_mode(mode)}\n")
+        status = "deleted"
+    else:
+        status = "modified"
+    a = _lines(before)
+    b = _lines(after)
+    body: list[str] = []
+    added = removed = 0
+    if a or b:
+        body.append("--- /dev/null\n" if before is None else f"--- a/{path}\n")
+        body.append("+++ /dev/null\n" if after is None else f"+++ b/{path}\n")
+        for line in list(difflib.unified_diff(a, b, n=3, lineterm=""))[2:]:
+            if line.startswith("@@"):
+                body.append(line + "\n")
+                continue
+            if line.startswith("+"):
+                added += 1
+            elif line.startswith("-"):
+                removed += 1
+            body.append(line if line.endswith("\n") else line + "\n" + _NO_NEWLINE)
+    return FileDiff(
+        path=path, status=status, added=added, removed=removed, patch="".join(head + body)
+    )
+
+
+def _lines(data: bytes | None) -> list[str]:
+    if data is None:
+        return []
+    parts = data.decode("utf-8", "replace").split("\n")  # git splits on \n only
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def _git_mode(mode: int) -> str:
+    return "100755" if mode & 0o111 else "100644"

@@ -1,0 +1,59 @@
+"""Which objects a log names, and whether each is there with the bytes its name promises.
+
+``agentlog verify`` runs :func:`check_objects` after the log itself checks out, so a
+missing or changed object is named (with the event and the path that point at it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from events import Event, UnknownEvent, WorkflowStarted
+from store.objects import ObjectStore
+
+__all__ = ["ObjectIssue", "ObjectRef", "check_objects", "object_refs"]
+
+
+class ObjectRef(msgspec.Struct, frozen=True, kw_only=True):
+    """An object named by an event: its hash, the event's seq and the path it holds."""
+
+    hash: str
+    seq: int
+    path: str
+
+
+class ObjectIssue(msgspec.Struct, frozen=True, kw_only=True):
+    """An object that is missing or changed, and who names it."""
+
+    ref: ObjectRef
+    file: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason} (named by seq {self.ref.seq} for {self.ref.path!r})"
+
+
+def object_refs(events: Iterable[Event | UnknownEvent]) -> Iterator[ObjectRef]:
+    """Every object reference of the log, in log order (a workspace's base files)."""
+    for ev in events:
+        if type(ev) is WorkflowStarted and ev.workspace is not None:
+            for f in ev.workspace.files:
+                yield ObjectRef(hash=f.hash, seq=ev.seq, path=f.path)
+
+
+def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -> list[ObjectIssue]:
+    """Every named object that is missing or changed (each hash checked once)."""
+    store = ObjectStore(run_dir)
+    seen: set[str] = set()
+    issues: list[ObjectIssue] = []
+    for ref in object_refs(events):
+        if ref.hash in seen:
+            continue
+        seen.add(ref.hash)
+        problem = store.problem(ref.hash)
+        if problem is not None:
+            issues.append(ObjectIssue(ref=ref, file=store.location(ref.hash), reason=problem))
+    return issues

@@ -1,0 +1,270 @@
+"""Handing the change back: a diff git accepts, and an apply that checks before it writes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from _repo import GIT_ENV, commit_all, git, make_repo, needs_git, workspace_model, write
+from _workflow import FAST
+
+from actors import Supervisor
+from actors.cli import main
+from actors.workspace.apply import ApplyRefused, apply_run, commit_run, run_change
+from store import render_diff
+
+pytestmark = needs_git
+
+TASK = "greet with hi"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(repo, run, pristine copy of the repo): one run that edited src/app.py and created
+    src/extra.py, shared by the tests of this module (they only read the run)."""
+    tmp = tmp_path_factory.mktemp("apply")
+    repo = make_repo(tmp / "repo")
+    run = tmp / "run"
+    assert Supervisor(FAST, model=workspace_model()).run(TASK, run, workspace=repo).ok
+    pristine = Path(shutil.copytree(repo, tmp / "pristine", symlinks=True))
+    return repo, run, pristine
+
+
+@pytest.fixture
+def done(recorded: tuple[Path, Path, Path]) -> tuple[Path, Path]:
+    """(repo, run) with the repository as it was when the run recorded it."""
+    repo, run, pristine = recorded
+    shutil.rmtree(repo)
+    shutil.copytree(pristine, repo, symlinks=True)
+    return repo, run
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
+
+
+def test_files_holds_the_workspace_after_the_change(done: tuple[Path, Path]) -> None:
+    _, run = done
+    files = tree_bytes(run / "files")
+    assert set(files) == {
+        "README.md",
+        "conftest.py",
+        "src/app.py",
+        "src/extra.py",
+        "tests/test_app.py",
+    }
+    assert b'return "hi " + name' in files["src/app.py"]
+
+
+def test_the_diff_is_accepted_by_git_apply(done: tuple[Path, Path], tmp_path: Path) -> None:
+    repo, run = done
+    patch = tmp_path / "change.diff"
+    patch.write_text(render_diff(run_change(run)[2]))
+    git(repo, "apply", "--check", str(patch))
+    git(repo, "apply", str(patch))
+    assert tree_bytes(repo) == tree_bytes(run / "files")
+
+
+def test_diff_prints_plain_text_when_piped(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, run = done
+    assert main(["diff", str(run)]) == 0
+    out = capfd.readouterr().out
+    assert "\033[" not in out
+    assert "+++ b/src/app.py" in out and '+    return "hi " + name' in out
+    assert "new file mode 100644" in out
+
+
+def test_diff_stat_counts_the_lines(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, run = done
+    assert main(["diff", str(run), "--stat"]) == 0
+    out = capfd.readouterr().out
+    assert "2 files changed, 2 insertions(+), 1 deletions(-)" in out
+
+
+def test_diff_of_a_run_without_workspace_is_a_usage_error(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    fixture = Path(__file__).parent / "fixtures" / "v1-demo"
+    assert main(["diff", str(fixture)]) == 2
+    assert "has no workspace" in capfd.readouterr().err
+
+
+def test_apply_changes_the_recorded_workspace_to_the_result(done: tuple[Path, Path]) -> None:
+    repo, run = done
+    report = apply_run(run)
+    assert set(report.written) == {"src/app.py", "src/extra.py"}
+    assert tree_bytes(repo) == tree_bytes(run / "files")
+
+
+def test_apply_onto_a_moved_on_tree_is_refused_naming_the_file_and_writes_nothing(
+    done: tuple[Path, Path],
+) -> None:
+    repo, run = done
+    write(repo, {"src/app.py": (repo / "src/app.py").read_text() + "\n# moved on\n"})
+    commit_all(repo, "moved on")
+    before = tree_bytes(repo)
+    with pytest.raises(ApplyRefused, match=r"src/app\.py: changed since the run's base"):
+        apply_run(run)
+    assert tree_bytes(repo) == before
+
+
+def test_three_way_merges_a_moved_on_tree(done: tuple[Path, Path]) -> None:
+    repo, run = done
+    write(repo, {"src/app.py": "# a header added upstream\n" + (repo / "src/app.py").read_text()})
+    report = apply_run(run, three_way=True)
+    assert report.merged == ("src/app.py",)
+    text = (repo / "src/app.py").read_text()
+    assert text.startswith("# a header added upstream\n") and 'return "hi " + name' in text
+
+
+def test_three_way_refuses_a_conflict_and_writes_nothing(done: tuple[Path, Path]) -> None:
+    repo, run = done
+    write(repo, {"src/app.py": (repo / "src/app.py").read_text().replace('"hello "', '"hey "')})
+    before = tree_bytes(repo)
+    with pytest.raises(ApplyRefused, match="three-way merge conflicts"):
+        apply_run(run, three_way=True)
+    assert tree_bytes(repo) == before
+
+
+def test_apply_onto_a_dirty_tree_refuses_only_when_a_touched_file_is_dirty(
+    done: tuple[Path, Path],
+) -> None:
+    repo, run = done
+    write(repo, {"README.md": "# local edit, not committed\n"})
+    apply_run(run)  # README.md is not part of the change: the dirty file is left as it is
+    assert (repo / "README.md").read_text() == "# local edit, not committed\n"
+    git(repo, "checkout", "--", "src/app.py")
+    (repo / "src/extra.py").unlink()
+    write(repo, {"src/app.py": "# dirty\n"})
+    with pytest.raises(ApplyRefused, match=r"src/app\.py"):
+        apply_run(run)
+
+
+def test_a_file_to_create_that_exists_in_the_target_is_refused(done: tuple[Path, Path]) -> None:
+    repo, run = done
+    write(repo, {"src/extra.py": "mine\n"})
+    with pytest.raises(ApplyRefused, match=r"src/extra\.py: already exists"):
+        apply_run(run)
+    assert (repo / "src/extra.py").read_text() == "mine\n"
+
+
+def test_a_failure_mid_apply_leaves_the_tree_as_it_was(
+    done: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, run = done
+    before = tree_bytes(repo)
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(src: object, dst: object, **kw: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        real(src, dst, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(OSError, match="No space"):
+        apply_run(run)
+    monkeypatch.undo()
+    assert tree_bytes(repo) == before
+    assert not [p for p in repo.rglob("*agentlog-*")]
+
+
+def test_apply_to_another_directory(done: tuple[Path, Path], tmp_path: Path) -> None:
+    repo, run = done
+    other = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", str(repo), str(other)], check=True, env={**os.environ, **GIT_ENV}
+    )
+    assert main(["apply", str(run), "--to", str(other)]) == 0
+    assert tree_bytes(other) == tree_bytes(run / "files")
+    assert not (repo / "src/extra.py").exists()
+
+
+def test_branch_commits_the_change_at_the_base_commit_with_the_task(
+    done: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, run = done
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    base = git(repo, "rev-parse", "HEAD").strip()
+    write(repo, {"later.txt": "x\n"})
+    commit_all(repo, "the repository moved on")
+    status_before = git(repo, "status", "--porcelain")
+    report = commit_run(run, "agentlog/hi")
+    assert git(repo, "rev-parse", "agentlog/hi^").strip() == base
+    assert git(repo, "log", "-1", "--format=%B", "agentlog/hi").strip() == TASK
+    assert 'return "hi "' in git(repo, "show", "agentlog/hi:src/app.py")
+    assert git(repo, "show", "agentlog/hi:src/extra.py") == "X = 1\n"
+    assert git(repo, "status", "--porcelain") == status_before  # working tree untouched
+    assert report.commit == git(repo, "rev-parse", "agentlog/hi").strip()
+
+
+def test_branch_refuses_an_existing_branch(done: tuple[Path, Path]) -> None:
+    _, run = done
+    with pytest.raises(ApplyRefused, match="already exists"):
+        commit_run(run, "main")
+
+
+def test_apply_cli_refusal_exits_1_and_names_the_file(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    repo, run = done
+    write(repo, {"src/app.py": "# changed\n"})
+    assert main(["apply", str(run)]) == 1
+    err = capfd.readouterr().err
+    assert "src/app.py: changed since the run's base" in err and "--3way" in err
+
+
+def test_a_new_file_under_a_path_that_is_a_file_in_the_target_is_refused(
+    done: tuple[Path, Path],
+) -> None:
+    repo, run = done
+    shutil.rmtree(repo / "src")
+    write(repo, {"src": "now a file\n"})
+    with pytest.raises(ApplyRefused, match="its directory src is not a directory"):
+        apply_run(run)
+
+
+def test_diff_json_is_one_object_per_changed_file(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    _, run = done
+    assert main(["diff", str(run), "--json"]) == 0
+    rows = json.loads(capfd.readouterr().out)
+    assert [(r["path"], r["status"]) for r in rows] == [
+        ("src/app.py", "modified"),
+        ("src/extra.py", "added"),
+    ]
+
+
+def test_diff_round_must_not_be_negative(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, run = done
+    assert main(["diff", str(run), "--round", "-1"]) == 2
+    assert "--round must be 0 or more" in capfd.readouterr().err
+
+
+def test_apply_branch_from_the_command_line(
+    done: tuple[Path, Path], capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, run = done
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    assert main(["apply", str(run), "--branch", "agentlog/cli"]) == 0
+    assert "git switch agentlog/cli" in capfd.readouterr().out
+    assert git(repo, "log", "-1", "--format=%s", "agentlog/cli").strip() == TASK

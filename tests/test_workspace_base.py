@@ -1,0 +1,135 @@
+"""Recording a workspace's base: which files, why others are left out, git state, tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _repo import git, make_messy_repo, make_repo, needs_git, write
+
+from store import ObjectStore, WorkspaceError, detect_tests, record_base
+
+pytestmark = needs_git
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Path:
+    return make_messy_repo(tmp_path / "repo", tmp_path / "outside.txt")
+
+
+def test_git_tracked_files_are_taken_in_with_size_mode_and_hash(
+    messy: Path, tmp_path: Path
+) -> None:
+    base = record_base(messy, tmp_path / "run")
+    files = {f.path: f for f in base.files}
+    assert set(files) >= {"src/app.py", "tests/test_app.py", "README.md", ".gitignore"}
+    app = files["src/app.py"]
+    assert app.size == len((messy / "src/app.py").read_bytes())
+    assert app.mode == 0o644
+    assert ObjectStore(tmp_path / "run").get(app.hash) == (messy / "src/app.py").read_bytes()
+
+
+def test_the_commit_and_the_dirty_flag_are_recorded(messy: Path, tmp_path: Path) -> None:
+    base = record_base(messy, tmp_path / "run")
+    assert base.commit == git(messy, "rev-parse", "HEAD").strip()
+    assert base.dirty
+    readme = next(f for f in base.files if f.path == "README.md")
+    assert ObjectStore(tmp_path / "run").get(readme.hash).startswith(b"# demo, edited")
+
+
+def test_a_clean_checkout_is_not_dirty(tmp_path: Path) -> None:
+    base = record_base(make_repo(tmp_path / "repo"), tmp_path / "run")
+    assert base.commit is not None and not base.dirty
+
+
+def test_binaries_symlinks_and_big_files_are_left_out_with_the_reason(
+    messy: Path, tmp_path: Path
+) -> None:
+    base = record_base(messy, tmp_path / "run")
+    reasons = {lo.path: lo.reason for lo in base.left_out}
+    assert reasons["logo.png"] == "binary"
+    assert reasons["escape"] == "a symlink leaving the workspace"
+    assert reasons["inside"].startswith("a symlink")
+    assert reasons["big.txt"].startswith("larger than 1000000 bytes")
+    taken = {f.path for f in base.files}
+    assert not taken & set(reasons)
+
+
+def test_in_git_the_ignored_and_untracked_files_are_not_taken_in(
+    messy: Path, tmp_path: Path
+) -> None:
+    write(messy, {"untracked.py": "x = 1\n"})
+    base = record_base(messy, tmp_path / "run")
+    taken = {f.path for f in base.files}
+    assert "debug.log" not in taken and "untracked.py" not in taken
+    assert "build/out.txt" in taken  # force-added: git tracks it, so it is taken in
+
+
+def test_outside_git_the_gitignore_patterns_are_honoured(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    write(
+        root,
+        {
+            ".gitignore": "*.log\nbuild/\n",
+            "a.py": "A = 1\n",
+            "debug.log": "x\n",
+            "build/x.py": "x\n",
+            "sub/.gitignore": "secret.txt\n",
+            "sub/secret.txt": "s\n",
+            "sub/keep.txt": "k\n",
+        },
+    )
+    base = record_base(root, tmp_path / "run")
+    assert base.commit is None and not base.dirty
+    assert {f.path for f in base.files} == {".gitignore", "a.py", "sub/.gitignore", "sub/keep.txt"}
+
+
+def test_a_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="not a directory"):
+        record_base(tmp_path / "nope", tmp_path / "run")
+
+
+def test_recording_the_same_tree_twice_stores_no_object_twice(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    record_base(repo, tmp_path / "run")
+    before = sorted((tmp_path / "run" / "objects").rglob("*"))
+    record_base(repo, tmp_path / "run")
+    assert sorted((tmp_path / "run" / "objects").rglob("*")) == before
+
+
+def test_the_recording_never_writes_into_the_workspace(messy: Path, tmp_path: Path) -> None:
+    before = {p: p.lstat().st_mtime_ns for p in messy.rglob("*") if ".git" not in p.parts}
+    record_base(messy, tmp_path / "run")
+    after = {p: p.lstat().st_mtime_ns for p in messy.rglob("*") if ".git" not in p.parts}
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("files", "source"),
+    [
+        ({"pyproject.toml": b"[tool.pytest.ini_options]\n", "a.py": b""}, "pytest"),
+        ({"conftest.py": b""}, "pytest"),
+        ({"tests/test_a.py": b"import pytest\n"}, "pytest"),
+        ({"test_a.py": b"import unittest\n"}, "unittest"),
+        ({"a.py": b"print(1)\n"}, "none"),
+    ],
+)
+def test_the_test_command_is_detected(files: dict[str, bytes], source: str) -> None:
+    command, found = detect_tests(files)
+    assert found == source
+    assert bool(command) == (source != "none")
+
+
+def test_a_given_test_command_wins_and_is_recorded(tmp_path: Path) -> None:
+    base = record_base(make_repo(tmp_path / "repo"), tmp_path / "run", test_cmd="make test")
+    assert (base.test_command, base.test_source) == (("sh", "-c", "make test"), "config")
+
+
+def test_a_path_agentlog_could_not_write_back_is_left_out(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    deep = "/".join(["d"] * 70) + "/f.txt"
+    write(root, {"ok.txt": "ok\n", deep: "deep\n"})
+    base = record_base(root, tmp_path / "run")
+    assert [f.path for f in base.files] == ["ok.txt"]
+    (left,) = base.left_out
+    assert left.path == deep and left.reason.startswith("a path agentlog cannot write")

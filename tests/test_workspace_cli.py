@@ -1,0 +1,86 @@
+"""``agentlog run --workspace``, then ``diff``, ``verify`` and ``apply``, from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from _repo import EDIT_APP, PLAN_APP, make_repo, needs_git
+
+pytestmark = needs_git
+
+SCRIPT = {
+    "plan": [{"tool_input": PLAN_APP}],
+    "code": [{"tool_input": EDIT_APP}],
+    "review": [{"tool_input": {"verdict": "approve", "summary": "ok"}}],
+}
+
+
+def agentlog(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CONVEX_"))}
+    return subprocess.run(
+        [sys.executable, "-c", "from actors.cli import main; raise SystemExit(main())", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_run_diff_verify_apply_from_the_command_line(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    run = agentlog(
+        "run",
+        "greet with hi",
+        "--workspace",
+        str(repo),
+        "--script",
+        str(script),
+        "--run-dir",
+        "run",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "tests: python -m pytest -q -p no:cacheprovider (detected)" in run.stdout
+    assert "change: 2 files changed, 2 insertions(+), 1 deletions(-)" in run.stdout
+    diff = agentlog("diff", "run", cwd=tmp_path)
+    assert diff.returncode == 0 and "+++ b/src/extra.py" in diff.stdout
+    assert agentlog("verify", "run", cwd=tmp_path).returncode == 0
+    applied = agentlog("apply", "run", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    assert (repo / "src" / "extra.py").read_text() == "X = 1\n"
+    again = agentlog("apply", "run", cwd=tmp_path)
+    assert again.returncode == 0 and "already holds the change" in again.stdout
+    (repo / "src" / "app.py").write_text("# changed meanwhile\n")
+    moved = agentlog("apply", "run", cwd=tmp_path)
+    assert moved.returncode == 1 and "src/app.py: changed since the run's base" in moved.stderr
+
+
+def test_a_workspace_that_is_no_directory_is_a_usage_error(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    done = agentlog(
+        "run", "x", "--workspace", "nope", "--script", str(script), "--run-dir", "r", cwd=tmp_path
+    )
+    assert done.returncode == 2 and "--workspace nope: not a directory" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_diff_and_apply_have_help_with_an_example(tmp_path: Path) -> None:
+    for command in ("diff", "apply"):
+        shown = agentlog(command, "--help", cwd=tmp_path)
+        assert shown.returncode == 0 and "example:" in shown.stdout
+
+
+def test_a_diff_for_a_terminal_is_coloured_and_escapes_what_the_model_wrote() -> None:
+    from actors.cli.diff_cmds import colour_diff
+
+    shown = colour_diff("+++ b/x\n+print('\x1b]52;c;evil\x07')\n-old\n")
+    assert "\x1b]52" not in shown and "\\x1b]52;c;evil\\x07" in shown
+    assert "\033[32m+print" in shown and "\033[31m-old" in shown
