@@ -237,6 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
         "CONVEX_URL=https://x.convex.cloud agentlog sync runs/*",
     )
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
+
+    p = _cmd(
+        sub,
+        "export",
+        "actors.otel.cli:cmd_export",
+        "runs as OpenTelemetry GenAI traces: OTLP/HTTP to a collector or OTLP/JSON to a file",
+        "agentlog export runs/* --otlp http://localhost:4318",
+    )
+    p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
+    p.add_argument(
+        "--otlp", metavar="URL", help="collector URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"
+    )
+    p.add_argument("--file", metavar="OUT.json", help="write OTLP/JSON lines (one run a line)")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
     return parser
 
 
