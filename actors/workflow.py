@@ -16,6 +16,7 @@ import pykka
 
 from actors.agents import AgentPool
 from actors.models import Model, default_model
+from actors.otel.live import live_listeners
 from actors.supervisor import DRIVE, EventListener, SupervisorActor, new_workflow_id
 from events import (
     AgentlogError,
@@ -154,8 +155,9 @@ class Supervisor:
 
     def _launch(self, path: Path, model: Model, started: WorkflowStarted | None) -> RunHandle:
         extra = {"sleep": self.sleep} if self.sleep is not None else {}
+        listeners = (*self.listeners, *live_listeners(path))  # OTLP export when configured
         ref = SupervisorActor.start(
-            path, model, start=started, listeners=self.listeners, pool=self._pool, **extra
+            path, model, start=started, listeners=listeners, pool=self._pool, **extra
         )
         return RunHandle(path, ref)
 

@@ -250,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--otlp", metavar="URL", help="collector URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"
     )
     p.add_argument("--file", metavar="OUT.json", help="write OTLP/JSON lines (one run a line)")
+    p.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="seconds per run, retries included"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable report")
     return parser
 

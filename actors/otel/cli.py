@@ -18,6 +18,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from actors.cli.app import UsageError, WorkFailed
 
     require_sdk()
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be more than 0 seconds")
     if args.otlp and args.file:
         raise UsageError("give --otlp URL or --file OUT.json, not both")
     if not args.otlp and not args.file and live_endpoint() is None:
@@ -43,7 +45,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         bar.update(task, completed=p.index + 1)
 
     with bar:
-        report = export_runs(args.runs, otlp=args.otlp, file=args.file, progress=progress)
+        report = export_runs(
+            args.runs, otlp=args.otlp, file=args.file, timeout=args.timeout, progress=progress
+        )
     if args.json:
         sys.stdout.write(msgspec.json.encode(report).decode("utf-8") + "\n")
     else:

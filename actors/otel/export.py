@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -74,6 +73,8 @@ def trace_of_run(run: str | Path, *, content: bool = False) -> Trace:
 
 
 def _write_atomic(path: Path, lines: Iterable[str]) -> None:
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -228,7 +228,9 @@ class LiveExporter:
             _log.warning("live trace export stopped: the log cannot be read", error=str(exc))
         except Exception as exc:  # the SDK failed in a way it does not report; never raise
             self._last_error = f"{type(exc).__name__}: {exc}"
-            _log.warning("live trace export stopped", error=self._last_error)
+            exiting = isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc)
+            if not (self._stop.is_set() or exiting):  # at exit the HTTP stack stops under us
+                _log.warning("live trace export stopped", error=self._last_error)
         finally:
             if client is not None:
                 client.shutdown()  # type: ignore[no-untyped-call]
@@ -288,9 +290,12 @@ class LiveExporter:
 def _flush_at_exit() -> None:
     """Give healthy live exporters a bounded moment to send their last spans."""
     deadline = time.monotonic() + 2.0
-    for live in list(_live):
+    exporters = list(_live)
+    for live in exporters:
         if live._thread.is_alive() and live.healthy:
             live._thread.join(max(0.0, deadline - time.monotonic()))
+    for live in exporters:
+        live._stop.set()  # what is left is `agentlog export`'s; no noise while exiting
 
 
 atexit.register(_flush_at_exit)

@@ -14,7 +14,6 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from functools import cache
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -72,6 +71,8 @@ def require_sdk() -> None:
 
 @cache
 def _version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("agentlog")
     except metadata.PackageNotFoundError:
