@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +16,8 @@ import pytest
 pytest.importorskip("opentelemetry.proto", reason="needs the otel extra: pip install -e '.[dev]'")
 
 import structlog
-from _otlp import OtlpReceiver, Span
-from _workflow import FAST, scripted
+from _otlp import OtlpReceiver, Span, outline
+from _workflow import APPROVE, CODE, FAST, PLAN, answer, scripted
 
 import actors.otel.live as live
 from actors import Supervisor
@@ -23,6 +26,7 @@ from actors.models import ModelRequest, ModelResponse
 from actors.otel import export_runs, live_endpoint
 
 ROOT = "invoke_workflow planner_coder_reviewer"
+CLI = [sys.executable, "-c", "import sys; from actors.cli import main; sys.exit(main())"]
 
 
 def has(name: str) -> object:
@@ -159,3 +163,29 @@ def test_without_the_extra_a_run_warns_once_and_goes_on(
     warnings = [line for line in logs.getvalue().splitlines() if "otel extra" in line]
     assert len(warnings) == 1
     assert "pip install 'agentlog[otel]'" in warnings[0]
+
+
+def test_agentlog_run_delivers_the_whole_trace_before_the_process_exits(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps({"plan": [answer(PLAN)], "code": [answer(CODE)], "review": [answer(APPROVE)]})
+    )
+    with OtlpReceiver() as r:
+        env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": r.url}
+        done = subprocess.run(
+            [*CLI, "run", "a task", "--run-dir", str(tmp_path / "run"), "--script", str(script)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert outline(list(r.unique().values())) == [
+            ROOT,
+            "  invoke_agent planner",
+            "    chat scripted",
+            "  invoke_agent coder",
+            "    chat scripted",
+            "  invoke_agent reviewer",
+            "    chat scripted",
+        ]

@@ -113,6 +113,7 @@ def test_a_model_call_has_the_genai_client_attributes() -> None:
     assert chat.kind == "client"
     assert attrs["gen_ai.operation.name"] == "chat"
     assert attrs["gen_ai.provider.name"] == "anthropic"
+    assert attrs["openinference.span.kind"] == "LLM"  # so Phoenix shows it as an LLM call
     assert attrs["gen_ai.request.model"] == MODEL
     assert attrs["gen_ai.response.model"] == MODEL
     assert attrs["gen_ai.response.finish_reasons"] == ("tool_use",)

@@ -33,6 +33,7 @@ from actors.otel.sdk import (
     last_sdk_message,
     quiet_sdk_logs,
     sdk_available,
+    sdk_reported_problem,
 )
 from actors.otel.spans import SpanData, run_trace
 from events import Event, UnknownEvent, WorkflowCompleted, WorkflowFailed
@@ -108,6 +109,7 @@ class LiveExporter:
     ``endpoint`` None uses the standard OTLP variables (endpoint and headers). Call it
     with each durable event; :meth:`close` (or the run's final event and process exit)
     ends it, giving a healthy exporter up to ``flush_timeout`` seconds to send the rest.
+    Events arriving within ``batch_delay`` seconds of each other leave in one request.
     """
 
     def __init__(
@@ -121,12 +123,14 @@ class LiveExporter:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         flush_timeout: float = 2.0,
+        batch_delay: float = 0.05,
     ) -> None:
         self.log = EventLog(resolve_log_path(run))
         self.endpoint = endpoint
         self.content = content
         self.flush_timeout = flush_timeout
         self._timeout = timeout
+        self._batch_delay = batch_delay
         self._backoff = (backoff_base, backoff_max)
         self._queue: deque[AnyEvent] = deque(maxlen=max_queued)
         self._lock = threading.Lock()
@@ -151,6 +155,11 @@ class LiveExporter:
     def healthy(self) -> bool:
         """True once an export succeeded, until one fails."""
         return self._healthy
+
+    @property
+    def failing(self) -> bool:
+        """True when the last export failed or the one under way is being retried."""
+        return self._last_error is not None or sdk_reported_problem(self._thread.ident)
 
     @property
     def exported_spans(self) -> int:
@@ -208,6 +217,8 @@ class LiveExporter:
             quiet_sdk_logs()
             client = exporter(self.endpoint, self._timeout)
             while not self._stop.is_set():
+                if not (self._final.is_set() or self._closing.is_set()):
+                    self._stop.wait(self._batch_delay)  # gather a burst into one request
                 self._wake.clear()
                 self._take(events)
                 pending = self._pending(events)
@@ -288,12 +299,18 @@ class LiveExporter:
 
 
 def _flush_at_exit() -> None:
-    """Give healthy live exporters a bounded moment to send their last spans."""
-    deadline = time.monotonic() + 2.0
+    """Give live exporters a bounded moment to send their last spans.
+
+    At most 2 s in all, and 0.5 s for a collector that has not answered yet (it may be
+    hung); none for one that is failing. What is left is for ``agentlog export``.
+    """
+    start = time.monotonic()
     exporters = list(_live)
     for live in exporters:
-        if live._thread.is_alive() and live.healthy:
-            live._thread.join(max(0.0, deadline - time.monotonic()))
+        if not live._thread.is_alive() or live.failing:
+            continue
+        budget = 2.0 if live.healthy else 0.5
+        live._thread.join(max(0.0, min(start + 2.0, time.monotonic() + budget) - time.monotonic()))
     for live in exporters:
         live._stop.set()  # what is left is `agentlog export`'s; no noise while exiting
 

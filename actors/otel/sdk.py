@@ -39,6 +39,7 @@ __all__ = [
     "quiet_sdk_logs",
     "require_sdk",
     "sdk_available",
+    "sdk_reported_problem",
     "traces_endpoint",
 ]
 
@@ -79,7 +80,10 @@ def _version() -> str:
         return "0"
 
 
+@cache
 def _resource() -> Resource:
+    """This process's resource, made once (the SDK builds it on a thread pool, which is
+    closed by the time an exporting thread flushes at interpreter exit)."""
     from opentelemetry.sdk.resources import Resource
 
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, take precedence.
@@ -173,6 +177,7 @@ def exporter(endpoint: str | None, timeout: float) -> OTLPSpanExporter:
     """
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
+    _resource()  # now, while the interpreter is sure to be up
     return OTLPSpanExporter(
         endpoint=traces_endpoint(endpoint) if endpoint else None, timeout=timeout
     )
@@ -221,6 +226,12 @@ def quiet_sdk_logs() -> None:
             for name in _SDK_LOGGERS:
                 logging.getLogger(name).addFilter(_FILTER)
         _FILTER.threads.add(threading.get_ident())
+
+
+def sdk_reported_problem(thread: int | None) -> bool:
+    """Whether the SDK reported a problem on ``thread`` that was not taken yet (a retry)."""
+    with _FILTER_LOCK:
+        return thread in _FILTER.last
 
 
 def last_sdk_message() -> str | None:

@@ -61,6 +61,8 @@ PROVIDER = "anthropic"
 WORKFLOW_NAME = "planner_coder_reviewer"
 #: ``gen_ai.agent.name`` of each step's agent.
 AGENT_NAMES: dict[Step, str] = {"plan": "planner", "code": "coder", "review": "reviewer"}
+#: Phoenix (OpenInference) classifies spans by this attribute: CHAIN, AGENT, LLM, TOOL.
+OPENINFERENCE_KIND = "openinference.span.kind"
 #: ``gen_ai.tool.name`` of the Reviewer's test run.
 TESTS_TOOL = "run_tests"
 
@@ -287,6 +289,7 @@ class _Fold:
         attrs: dict[str, AttrValue] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": PROVIDER,
+            OPENINFERENCE_KIND: "LLM",
             "gen_ai.request.model": request_model,
             "gen_ai.response.model": ev.model,
             **_usage_attrs(ev.usage),
@@ -329,6 +332,7 @@ class _Fold:
         attrs: dict[str, AttrValue] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": TESTS_TOOL,
+            OPENINFERENCE_KIND: "TOOL",
             "gen_ai.tool.type": "function",
             **self.common(ev.seq, ev.seq),
             "agentlog.round": ev.round,
@@ -380,6 +384,7 @@ class _Fold:
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.provider.name": PROVIDER,
             "gen_ai.agent.name": AGENT_NAMES[start.step],
+            OPENINFERENCE_KIND: "AGENT",
         }
         if self.request_model:
             attrs["gen_ai.request.model"] = self.request_model
@@ -464,6 +469,7 @@ def _root(
     attrs: dict[str, AttrValue] = {
         "gen_ai.operation.name": "invoke_workflow",
         "gen_ai.workflow.name": WORKFLOW_NAME,
+        OPENINFERENCE_KIND: "CHAIN",
         **fold.costs.attrs(),
         **fold.common(identity.seq, last.seq),
     }
