@@ -307,10 +307,13 @@ def _flush_at_exit() -> None:
     start = time.monotonic()
     exporters = list(_live)
     for live in exporters:
-        if not live._thread.is_alive() or live.failing:
-            continue
-        budget = 2.0 if live.healthy else 0.5
-        live._thread.join(max(0.0, min(start + 2.0, time.monotonic() + budget) - time.monotonic()))
+        unproven_until = time.monotonic() + 0.5
+        while live._thread.is_alive() and not live.failing:  # re-checked: a failure ends it
+            end = start + 2.0 if live.healthy else min(start + 2.0, unproven_until)
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            live._thread.join(min(0.02, left))
     for live in exporters:
         live._stop.set()  # what is left is `agentlog export`'s; no noise while exiting
 
