@@ -278,3 +278,20 @@ def test_without_the_extra_export_says_so_in_one_line(
     assert capsys.readouterr().err.strip().splitlines() == [
         "agentlog: OpenTelemetry export needs the otel extra: pip install 'agentlog[otel]'"
     ]
+
+
+def test_an_otlp_address_that_is_no_url_is_a_usage_error(
+    demo_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert export(str(demo_run), "--otlp", "localhost:4318") == 2
+    assert "not an http(s) URL" in capsys.readouterr().err
+
+
+def test_a_file_that_cannot_be_written_is_one_line_naming_it(
+    demo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "taken").mkdir()
+    assert export(str(demo_run), "--file", str(tmp_path / "taken")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "taken: cannot write here" in err[0]
+    assert list((tmp_path).iterdir()) == [tmp_path / "taken"]  # no temp file left

@@ -189,3 +189,23 @@ def test_agentlog_run_delivers_the_whole_trace_before_the_process_exits(tmp_path
             "  invoke_agent reviewer",
             "    chat scripted",
         ]
+
+
+def test_a_resumed_run_exports_what_closes_after_the_resume_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    Supervisor(FAST, model=scripted()).run("a task", tmp_path / "whole")
+    lines = (tmp_path / "whole" / "events.jsonl").read_bytes().splitlines(keepends=True)
+    (tmp_path / "killed").mkdir()
+    (tmp_path / "killed" / "events.jsonl").write_bytes(b"".join(lines[:7]))  # code done
+    with OtlpReceiver() as r:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", r.url)
+        result = Supervisor.resume(tmp_path / "killed", model=scripted())
+        assert result.status == "completed"
+        assert r.wait_for(has(ROOT))
+        assert outline(list(r.unique().values())) == [
+            ROOT,
+            "  invoke_agent reviewer",
+            "    chat scripted",
+        ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -20,6 +21,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     require_sdk()
     if args.timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds")
+    if args.otlp:
+        parts = urlsplit(args.otlp)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(
+                f"--otlp {args.otlp!r} is not an http(s) URL (e.g. http://localhost:4318)"
+            )
     if args.otlp and args.file:
         raise UsageError("give --otlp URL or --file OUT.json, not both")
     if not args.otlp and not args.file and live_endpoint() is None:

@@ -75,8 +75,11 @@ def trace_of_run(run: str | Path, *, content: bool = False) -> Trace:
 def _write_atomic(path: Path, lines: Iterable[str]) -> None:
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise AgentlogError(f"{path}: cannot write here: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             for line in lines:
@@ -84,6 +87,9 @@ def _write_atomic(path: Path, lines: Iterable[str]) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise AgentlogError(f"{path}: cannot write here: {exc.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
