@@ -295,3 +295,11 @@ def test_a_file_that_cannot_be_written_is_one_line_naming_it(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "taken: cannot write here" in err[0]
     assert list((tmp_path).iterdir()) == [tmp_path / "taken"]  # no temp file left
+
+
+def test_the_standard_headers_variable_reaches_the_collector(
+    demo_run: Path, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-token=abc123")
+    export(str(demo_run), "--otlp", receiver.url)
+    assert receiver.headers[0]["x-collector-token"] == "abc123"

@@ -80,6 +80,7 @@ def test_spans_arrive_while_the_workflow_is_still_running(
     result = Supervisor(FAST, model=model).run("a task", tmp_path / "run")
     assert result.status == "completed"
     assert model.seen_before_review
+    assert receiver.wait_for(has(ROOT))
 
 
 def test_a_live_run_sends_the_same_trace_an_export_would(
