@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -29,6 +30,9 @@ from actors.otel.sdk import (
 from actors.otel.spans import Trace, run_trace
 from events import AgentlogError
 from store import EventLog, resolve_log_path
+
+if TYPE_CHECKING:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
 __all__ = ["ExportProgress", "ExportReport", "RunExport", "export_runs", "trace_of_run"]
 
@@ -64,12 +68,16 @@ class ExportReport(msgspec.Struct, frozen=True, kw_only=True):
         return all(run.error is None for run in self.runs)
 
 
-def trace_of_run(run: str | Path, *, content: bool = False) -> Trace:
-    """The trace of the run at ``run`` (a run directory or its ``events.jsonl``)."""
+def _log_of(run: str | Path) -> Path:
     path = resolve_log_path(run)
     if not path.is_file():
         raise AgentlogError(f"{run}: no events.jsonl here; RUN is a run directory or its log")
-    return run_trace(EventLog(path).read(), content=content)
+    return path
+
+
+def trace_of_run(run: str | Path, *, content: bool = False) -> Trace:
+    """The trace of the run at ``run`` (a run directory or its ``events.jsonl``)."""
+    return run_trace(EventLog(_log_of(run)).read(), content=content)
 
 
 def _write_atomic(path: Path, lines: Iterable[str]) -> None:
@@ -106,26 +114,27 @@ def export_runs(
 ) -> ExportReport:
     """Project each run and send it to ``otlp`` (a collector URL; None: the OTLP env vars).
 
-    With ``file`` the traces are written there as OTLP/JSON lines instead (atomically,
-    once every run is projected). ``content`` defaults to the conventions' opt-in
-    variable. A collector that refuses a run is reported and the next run goes on.
+    With ``file`` the traces are written there as OTLP/JSON lines instead (streamed to a
+    temporary file that replaces ``file`` once every run is in). ``content`` defaults to
+    the conventions' opt-in variable. A collector that refuses a run is reported and the
+    next run goes on. One run is in memory at a time.
     """
     require_sdk()
     paths = list(runs)
     capture = capture_content() if content is None else content
-    traces = [trace_of_run(run, content=capture) for run in paths]  # bad input fails first
+    for run in paths:  # a wrong path fails before anything is sent
+        _log_of(run)
     results: list[RunExport] = []
-    lines: list[str] = []
-    client = exporter(otlp, timeout) if file is None else None
-    quiet_sdk_logs()  # failures are reported per run, not as the SDK's retry chatter
-    try:
-        for index, (run, trace) in enumerate(zip(paths, traces, strict=True)):
+
+    def each(client: OTLPSpanExporter | None) -> Iterator[str]:
+        """Export run after run; yields the OTLP/JSON line of each when there is no client."""
+        for index, run in enumerate(paths):
+            trace = trace_of_run(run, content=capture)
             error: str | None = None
-            if client is not None:
-                if not export_spans(client, trace.spans):
-                    error = last_sdk_message() or "the collector did not accept the spans"
-            else:
-                lines.append(json.dumps(otlp_json(encode_traces([trace])), sort_keys=True))
+            if client is None:
+                yield json.dumps(otlp_json(encode_traces([trace])), sort_keys=True)
+            elif not export_spans(client, trace.spans):
+                error = last_sdk_message() or "the collector did not accept the spans"
             results.append(
                 RunExport(
                     run=str(run),
@@ -138,11 +147,17 @@ def export_runs(
             )
             if progress is not None:
                 progress(ExportProgress(run=str(run), index=index, runs=len(paths)))
-    finally:
-        if client is not None:
-            client.shutdown()  # type: ignore[no-untyped-call]
+
     if file is not None:
-        _write_atomic(Path(file), lines)
+        _write_atomic(Path(file), each(None))
+    else:
+        client = exporter(otlp, timeout)
+        quiet_sdk_logs()  # failures are reported per run, not as the SDK's retry chatter
+        try:
+            for _ in each(client):
+                pass
+        finally:
+            client.shutdown()  # type: ignore[no-untyped-call]
     return ExportReport(
         runs=tuple(results),
         otlp=None if file is not None else _where(otlp),
