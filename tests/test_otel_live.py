@@ -157,7 +157,7 @@ def test_without_the_extra_a_run_warns_once_and_goes_on(
     for name in [m for m in sys.modules if m == "opentelemetry" or m.startswith("opentelemetry.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "opentelemetry", None)  # type: ignore[arg-type]
-    monkeypatch.setattr(live, "_warned_missing", False)
+    monkeypatch.setattr(live, "_warned", set())
     supervisor = Supervisor(FAST, model=scripted())
     assert supervisor.run("a task", tmp_path / "one").status == "completed"
     assert supervisor.run("a task", tmp_path / "two").status == "completed"
@@ -210,3 +210,14 @@ def test_a_resumed_run_exports_what_closes_after_the_resume_point(
             "  invoke_agent reviewer",
             "    chat scripted",
         ]
+
+
+def test_a_grpc_protocol_setting_is_warned_about_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
+) -> None:
+    monkeypatch.setattr(live, "_warned", set())
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+    assert len(live.live_listeners(tmp_path / "a", env)) == 1
+    assert len(live.live_listeners(tmp_path / "b", env)) == 1
+    warnings = [line for line in logs.getvalue().splitlines() if "not gRPC" in line]
+    assert len(warnings) == 1

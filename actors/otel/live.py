@@ -50,7 +50,7 @@ ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPO
 
 AnyEvent = Event | UnknownEvent
 _log = get_logger("agentlog.otel")
-_warned_missing = False
+_warned: set[str] = set()  # what was already said once in this process
 _live: weakref.WeakSet[LiveExporter] = weakref.WeakSet()
 
 
@@ -87,20 +87,37 @@ def live_listeners(
 ) -> tuple[LiveExporter, ...]:
     """The live exporter for a run when an OTLP endpoint is configured, else nothing.
 
-    When the endpoint is set but the ``otel`` extra is missing, one warning says so.
+    When the endpoint is set but the ``otel`` extra is missing, one warning says so (once
+    a process); so does a gRPC protocol setting, which agentlog does not speak. ``env``
+    decides whether to export; the exporter reads endpoint and headers from the process
+    environment, as the SDK does.
     """
-    global _warned_missing
+    env = os.environ if env is None else env
     if live_endpoint(env) is None:
         return ()
     if not sdk_available():
-        if not _warned_missing:
-            _warned_missing = True
-            _log.warning(
-                f"OTEL_EXPORTER_OTLP_ENDPOINT is set but the otel extra is missing "
-                f"({EXTRA_HINT}); runs are not exported live"
-            )
+        _warn_once(
+            "missing",
+            f"OTEL_EXPORTER_OTLP_ENDPOINT is set but the otel extra is missing "
+            f"({EXTRA_HINT}); runs are not exported live",
+        )
         return ()
+    protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", ""
+    )
+    if protocol.strip().lower().startswith("grpc"):
+        _warn_once(
+            "grpc",
+            "agentlog exports OTLP over HTTP (http/protobuf), not gRPC: point "
+            "OTEL_EXPORTER_OTLP_ENDPOINT at the collector's HTTP port (usually 4318)",
+        )
     return (LiveExporter(run, content=capture_content(env)),)
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        _log.warning(message)
 
 
 class LiveExporter:
@@ -224,8 +241,8 @@ class LiveExporter:
                 pending = self._pending(events)
                 if pending and not self._send(client, pending):
                     failures += 1
-                    if self._closing.is_set() or (self._final.is_set() and failures > 3):
-                        return
+                    if self._closing.is_set() or self._final.is_set():
+                        return  # the SDK retried already; the rest is `agentlog export`'s
                     self._stop.wait(self._delay(failures))
                     continue
                 failures = 0
