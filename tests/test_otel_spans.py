@@ -116,6 +116,7 @@ def test_a_model_call_has_the_genai_client_attributes() -> None:
     assert attrs["openinference.span.kind"] == "LLM"  # so Phoenix shows it as an LLM call
     assert attrs["gen_ai.request.model"] == MODEL
     assert attrs["gen_ai.response.model"] == MODEL
+    assert attrs["gen_ai.request.max_tokens"] == 32000  # the configuration's
     assert attrs["gen_ai.response.finish_reasons"] == ("tool_use",)
     assert attrs["gen_ai.usage.input_tokens"] == 130  # cached tokens included, per the spec
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 30

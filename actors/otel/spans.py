@@ -217,9 +217,15 @@ class _Fold:
     """Walks the events once, building spans; see :func:`run_trace`."""
 
     def __init__(
-        self, workflow_id: str, identity_seq: int, request_model: str, content: bool
+        self,
+        workflow_id: str,
+        identity_seq: int,
+        request_model: str,
+        max_tokens: int,
+        content: bool,
     ) -> None:
         self.workflow_id = workflow_id
+        self.max_tokens = max_tokens
         self.trace_id = trace_id_for(workflow_id)
         self.root_id = root_span_id(workflow_id)
         self.identity_seq = identity_seq
@@ -291,6 +297,7 @@ class _Fold:
             "gen_ai.provider.name": PROVIDER,
             OPENINFERENCE_KIND: "LLM",
             "gen_ai.request.model": request_model,
+            "gen_ai.request.max_tokens": self.max_tokens,
             "gen_ai.response.model": ev.model,
             **_usage_attrs(ev.usage),
             **self.common(ev.seq, ev.seq),
@@ -436,6 +443,7 @@ def run_trace(
         identity.workflow_id,
         identity.seq if isinstance(identity, Forked) else 0,
         state.config.model,
+        state.config.max_tokens,
         content,
     )
     final: WorkflowCompleted | WorkflowFailed | None = None
