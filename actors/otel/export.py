@@ -152,10 +152,10 @@ def export_runs(
         _write_atomic(Path(file), each(None))
     else:
         client = exporter(otlp, timeout)
-        quiet_sdk_logs()  # failures are reported per run, not as the SDK's retry chatter
         try:
-            for _ in each(client):
-                pass
+            with quiet_sdk_logs():  # failures are reported per run, not as retry chatter
+                for _ in each(client):
+                    pass
         finally:
             client.shutdown()  # type: ignore[no-untyped-call]
     return ExportReport(

@@ -227,11 +227,14 @@ class LiveExporter:
     # -- the thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        with quiet_sdk_logs():
+            self._export_until_done()
+
+    def _export_until_done(self) -> None:
         client: OTLPSpanExporter | None = None
         events: list[AnyEvent] = []
         failures = 0
         try:
-            quiet_sdk_logs()
             client = exporter(self.endpoint, self._timeout)
             while not self._stop.is_set():
                 if not (self._final.is_set() or self._closing.is_set()):
@@ -302,7 +305,7 @@ class LiveExporter:
         error = last_sdk_message() or "the collector did not accept the spans"
         if error != self._last_error:
             _log.warning(
-                "live trace export failed; the workflow goes on and export will retry",
+                "live trace export failed; the workflow goes on (`agentlog export RUN` catches up)",
                 workflow_id=self._workflow_id,
                 error=error,
             )

@@ -12,7 +12,8 @@ import base64
 import importlib.util
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -215,17 +216,25 @@ _SDK_LOGGERS = (
 )
 
 
-def quiet_sdk_logs() -> None:
-    """Silence the SDK exporter's retry/failure records on the calling thread only.
+@contextmanager
+def quiet_sdk_logs() -> Iterator[None]:
+    """Silence the SDK exporter's retry/failure records on the calling thread, meanwhile.
 
     agentlog reports export failures itself (once, through structlog); the SDK would
     print a line per failed batch to stderr. Other threads' records are untouched.
     """
+    ident = threading.get_ident()
     with _FILTER_LOCK:
         if not _FILTER.threads:
             for name in _SDK_LOGGERS:
                 logging.getLogger(name).addFilter(_FILTER)
-        _FILTER.threads.add(threading.get_ident())
+        _FILTER.threads.add(ident)
+    try:
+        yield
+    finally:
+        with _FILTER_LOCK:
+            _FILTER.threads.discard(ident)
+            _FILTER.last.pop(ident, None)
 
 
 def sdk_reported_problem(thread: int | None) -> bool:
