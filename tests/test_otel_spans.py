@@ -14,6 +14,7 @@ from _events import (
     completed_run,
     failed_run,
     forked_run,
+    review_events,
     revision_run,
     stamp,
     started,
@@ -22,6 +23,7 @@ from _workflow import KEY
 
 from actors.otel import SpanData, Trace, root_span_id, run_trace, trace_id_for
 from events import (
+    Forked,
     ModelCalled,
     PlanProduced,
     ReviewProduced,
@@ -377,3 +379,17 @@ def test_content_never_carries_a_secret() -> None:
     encoded = msgspec.json.encode(run_trace(events, content=True)).decode()
     assert KEY not in encoded
     assert "[redacted]" in encoded
+
+
+def test_a_fork_of_a_finished_run_ends_at_its_own_final_event() -> None:
+    head = completed_run()  # ends in the source's WorkflowCompleted, copied into the fork
+    fork = Forked(
+        source="/runs/original",
+        source_workflow_id=WORKFLOW_ID,
+        at_seq=len(head),
+        workflow_id="wf-fork",
+    )
+    tail = [fork, *review_events("approve", round_=1), WorkflowCompleted(verdict="approve")]
+    trace = run_trace(stamp([*head, *tail], workflow_id=""))
+    assert outline(trace) == [ROOT, "  invoke_agent reviewer", f"    chat {MODEL}"]
+    assert trace.spans[0].closed and trace.spans[0].attributes["agentlog.seq.first"] == 15

@@ -448,8 +448,8 @@ def run_trace(
     )
     final: WorkflowCompleted | WorkflowFailed | None = None
     for ev in evs:
-        if isinstance(ev, WorkflowCompleted | WorkflowFailed):
-            final = ev
+        if isinstance(ev, WorkflowCompleted | WorkflowFailed) and ev.seq > fold.identity_seq:
+            final = ev  # (a fork of a finished run copies its source's final event too)
             break
         fold.feed(ev)
     last = final or evs[-1]
