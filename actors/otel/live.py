@@ -161,6 +161,7 @@ class LiveExporter:
         self._sent: set[int] = set()
         self._workflow_id = ""
         self._healthy = False  # until the collector accepted something
+        self._sending_since: float | None = None  # monotonic start of the request under way
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="agentlog-otel", daemon=True)
         _live.add(self)
@@ -295,7 +296,12 @@ class LiveExporter:
         return pending
 
     def _send(self, client: OTLPSpanExporter, spans: list[SpanData]) -> bool:
-        if export_spans(client, spans):
+        self._sending_since = time.monotonic()
+        try:
+            sent = export_spans(client, spans)
+        finally:
+            self._sending_since = None
+        if sent:
             self._sent.update(span.span_id for span in spans)
             if self._last_error is not None:
                 _log.info("live trace export recovered", workflow_id=self._workflow_id)
@@ -321,21 +327,21 @@ class LiveExporter:
 def _flush_at_exit() -> None:
     """Give live exporters a bounded moment to send their last spans.
 
-    At most 2 s in all, and 0.5 s for a collector that has not answered yet (it may be
-    hung); none for one that is failing. What is left is for ``agentlog export``.
+    At most 2 s in all; a request to a collector that has not answered yet gets 0.5 s
+    (it may be hung), and an exporter that reports a failure is left at once. What is
+    left is for ``agentlog export``.
     """
-    start = time.monotonic()
-    exporters = list(_live)
-    for live in exporters:
-        unproven_until = time.monotonic() + 0.5
+    deadline = time.monotonic() + 2.0
+    for live in list(_live):
         while live._thread.is_alive() and not live.failing:  # re-checked: a failure ends it
-            end = start + 2.0 if live.healthy else min(start + 2.0, unproven_until)
+            end = deadline
+            since = live._sending_since
+            if not live.healthy and since is not None:
+                end = min(end, since + 0.5)
             left = end - time.monotonic()
             if left <= 0:
                 break
             live._thread.join(min(0.02, left))
-    for live in exporters:
-        live._stop.set()  # what is left is `agentlog export`'s; no noise while exiting
 
 
 atexit.register(_flush_at_exit)
