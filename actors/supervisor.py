@@ -19,6 +19,7 @@ import pykka
 
 from actors.agents import AgentPool
 from actors.models import Model, default_model
+from actors.otel.live import live_listeners
 from actors.supervisor_actor import (
     DRIVE,
     EventListener,
@@ -195,8 +196,9 @@ class Supervisor:
         self, path: Path, model: Model | ModelChooser, started: WorkflowStarted | None
     ) -> RunHandle:
         options = SupervisorOptions(sleep=self.sleep) if self.sleep else SupervisorOptions()
+        listeners = (*self.listeners, *live_listeners(path))  # OTLP export when configured
         ref = SupervisorActor.start(
-            path, model, start=started, listeners=self.listeners, pool=self._pool, options=options
+            path, model, start=started, listeners=listeners, pool=self._pool, options=options
         )
         return RunHandle(path, ref)
 

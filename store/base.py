@@ -14,7 +14,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from events import AgentlogError, BaseFile, LeftOut, TestSource, WorkspaceBase
+from events import EXIT_USAGE, AgentlogError, BaseFile, LeftOut, TestSource, WorkspaceBase
 from store.objects import ObjectStore
 from store.paths import path_problem
 
@@ -37,6 +37,8 @@ _PYTEST_MARKERS = {
 
 class WorkspaceError(AgentlogError):
     """The workspace cannot be recorded (missing, not a directory, unreadable)."""
+
+    exit_code = EXIT_USAGE
 
 
 def record_base(

@@ -368,6 +368,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
     _json_arg(p, "one report per run")
+
+    p = _cmd(
+        sub,
+        "export",
+        "actors.otel.cli:cmd_export",
+        "runs as OpenTelemetry GenAI traces: OTLP/HTTP to a collector or OTLP/JSON to a file",
+        "agentlog export runs/* --otlp http://localhost:4318",
+    )
+    p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
+    p.add_argument(
+        "--otlp", metavar="URL", help="collector URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"
+    )
+    p.add_argument("--file", metavar="OUT.json", help="write OTLP/JSON lines (one run a line)")
+    p.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="seconds per run, retries included"
+    )
+    _json_arg(p, "one report per run")
     return parser
 
 

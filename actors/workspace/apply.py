@@ -21,7 +21,7 @@ from pathlib import Path
 
 import msgspec
 
-from events import AgentlogError
+from events import EXIT_USAGE, AgentlogError
 from store import (
     EventLog,
     FileDiff,
@@ -44,6 +44,8 @@ _MISSING = "missing in the target"
 
 class NoWorkspace(AgentlogError):
     """The run did not start from a workspace, so it has no change to hand back."""
+
+    exit_code = EXIT_USAGE
 
 
 class ApplyRefused(AgentlogError):

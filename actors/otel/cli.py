@@ -1,0 +1,68 @@
+"""``agentlog export``: runs as OpenTelemetry GenAI traces, to a collector or an OTLP/JSON file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from urllib.parse import urlsplit
+
+import msgspec
+
+from actors.otel.export import ExportProgress, export_runs
+from actors.otel.live import live_endpoint
+from actors.otel.sdk import require_sdk
+
+__all__ = ["cmd_export"]
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from actors.cli.app import UsageError, WorkFailed
+
+    require_sdk()
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be more than 0 seconds")
+    if args.otlp:
+        parts = urlsplit(args.otlp)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(
+                f"--otlp {args.otlp!r} is not an http(s) URL (e.g. http://localhost:4318)"
+            )
+    if args.otlp and args.file:
+        raise UsageError("give --otlp URL or --file OUT.json, not both")
+    if not args.otlp and not args.file and live_endpoint() is None:
+        raise UsageError(
+            "say where the traces go: --otlp URL, --file OUT.json,"
+            " or set OTEL_EXPORTER_OTLP_ENDPOINT"
+        )
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        disable=not sys.stderr.isatty() or len(args.runs) < 2,
+    )
+    task: TaskID | None = None
+
+    def progress(p: ExportProgress) -> None:
+        nonlocal task
+        if task is None:
+            task = bar.add_task("exporting runs", total=p.runs)
+        bar.update(task, completed=p.index + 1)
+
+    with bar:
+        report = export_runs(
+            args.runs, otlp=args.otlp, file=args.file, timeout=args.timeout, progress=progress
+        )
+    if args.json:
+        sys.stdout.write(msgspec.json.encode(report).decode("utf-8") + "\n")
+    else:
+        where = f"-> {report.file}" if report.file else f"-> {report.otlp}"
+        for run in report.runs:
+            opened = f" ({run.open_spans} still open)" if run.open_spans else ""
+            state = f"FAILED: {run.error}" if run.error else "ok"
+            print(f"{run.run}: trace {run.trace_id}, {run.spans} spans{opened} {where}: {state}")
+    if not report.ok:
+        raise WorkFailed(f"{sum(r.error is not None for r in report.runs)} run(s) not exported")
+    return 0

@@ -1,0 +1,355 @@
+"""Export a running workflow's spans as they close, from a thread that never blocks it.
+
+With ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) set, every workflow
+gets a :class:`LiveExporter` as an event listener. Like the Convex mirror, the workflow
+only ever appends the event to a bounded in-memory queue and wakes the thread; the
+thread projects the events so far (:func:`~actors.otel.spans.run_trace`) and sends the
+spans that closed since its last successful export. A collector that is down or hung
+costs a failed or timed-out request on that thread and a capped backoff, never the
+workflow's time; events the queue dropped are read back from the log, and whatever is
+still unsent when the process ends is what ``agentlog export RUN`` sends later (same
+ids, so nothing doubles).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from actors.otel.content import capture_content
+from actors.otel.sdk import (
+    EXTRA_HINT,
+    export_spans,
+    exporter,
+    last_sdk_message,
+    quiet_sdk_logs,
+    sdk_available,
+    sdk_reported_problem,
+)
+from actors.otel.spans import SpanData, run_trace
+from events import Event, UnknownEvent, WorkflowCompleted, WorkflowFailed
+from store import EventLog, LogError, resolve_log_path
+from store._logging import get_logger
+
+if TYPE_CHECKING:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+__all__ = ["ENDPOINT_VARS", "LiveExporter", "LiveReport", "live_endpoint", "live_listeners"]
+
+#: The standard variables that switch live export on (the traces-specific one wins).
+ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+AnyEvent = Event | UnknownEvent
+_log = get_logger("agentlog.otel")
+_warned: set[str] = set()  # what was already said once in this process
+_live: weakref.WeakSet[LiveExporter] = weakref.WeakSet()
+
+
+class LiveReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a live exporter stood when closed; ``caught_up`` says nothing is left over."""
+
+    workflow_id: str
+    exported_spans: int
+    last_seq: int
+    caught_up: bool
+    last_error: str | None
+
+
+def live_endpoint(env: Mapping[str, str] | None = None) -> str | None:
+    """The collector live export goes to, or None when it is off.
+
+    Off unless an OTLP endpoint variable is set; ``OTEL_SDK_DISABLED=true`` or
+    ``OTEL_TRACES_EXPORTER=none`` switch it off as they do for the SDK.
+    """
+    env = os.environ if env is None else env
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    if "none" in env.get("OTEL_TRACES_EXPORTER", "").lower().split(","):
+        return None
+    for name in ENDPOINT_VARS:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def live_listeners(
+    run: str | Path, env: Mapping[str, str] | None = None
+) -> tuple[LiveExporter, ...]:
+    """The live exporter for a run when an OTLP endpoint is configured, else nothing.
+
+    When the endpoint is set but the ``otel`` extra is missing, one warning says so (once
+    a process); so does a gRPC protocol setting, which agentlog does not speak. ``env``
+    decides whether to export; the exporter reads endpoint and headers from the process
+    environment, as the SDK does.
+    """
+    env = os.environ if env is None else env
+    if live_endpoint(env) is None:
+        return ()
+    if not sdk_available():
+        _warn_once(
+            "missing",
+            f"OTEL_EXPORTER_OTLP_ENDPOINT is set but the otel extra is missing "
+            f"({EXTRA_HINT}); runs are not exported live",
+        )
+        return ()
+    protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", ""
+    )
+    if protocol.strip().lower().startswith("grpc"):
+        _warn_once(
+            "grpc",
+            "agentlog exports OTLP over HTTP (http/protobuf), not gRPC: point "
+            "OTEL_EXPORTER_OTLP_ENDPOINT at the collector's HTTP port (usually 4318)",
+        )
+    return (LiveExporter(run, content=capture_content(env)),)
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        _log.warning(message)
+
+
+class LiveExporter:
+    """Sends one run's spans to the collector as they close; an event listener.
+
+    ``endpoint`` None uses the standard OTLP variables (endpoint and headers). Call it
+    with each durable event; :meth:`close` (or the run's final event and process exit)
+    ends it, giving a healthy exporter up to ``flush_timeout`` seconds to send the rest.
+    Events arriving within ``batch_delay`` seconds of each other leave in one request.
+    """
+
+    def __init__(
+        self,
+        run: str | Path,
+        *,
+        endpoint: str | None = None,
+        content: bool = False,
+        timeout: float = 5.0,
+        max_queued: int = 10_000,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        flush_timeout: float = 2.0,
+        batch_delay: float = 0.05,
+    ) -> None:
+        self.log = EventLog(resolve_log_path(run))
+        self.endpoint = endpoint
+        self.content = content
+        self.flush_timeout = flush_timeout
+        self._timeout = timeout
+        self._batch_delay = batch_delay
+        self._backoff = (backoff_base, backoff_max)
+        self._queue: deque[AnyEvent] = deque(maxlen=max_queued)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._final = threading.Event()
+        self._closing = threading.Event()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._first_seq: int | None = None
+        self._seen = 0
+        self._sent: set[int] = set()
+        self._workflow_id = ""
+        self._healthy = False  # until the collector accepted something
+        self._sending_since: float | None = None  # monotonic start of the request under way
+        self._last_error: str | None = None
+        # Built here, in the caller's thread: importing the SDK from the background thread
+        # could meet an interpreter already shutting down after a short run.
+        self._client: OTLPSpanExporter | None = None
+        try:
+            self._client = exporter(self.endpoint, self._timeout)
+        except Exception as exc:  # never fail a workflow over its traces
+            self._last_error = f"{type(exc).__name__}: {exc}"
+        self._thread = threading.Thread(target=self._run, name="agentlog-otel", daemon=True)
+        _live.add(self)
+
+    def __repr__(self) -> str:
+        return f"LiveExporter({str(self.log.path)!r}, endpoint={self.endpoint!r})"
+
+    @property
+    def healthy(self) -> bool:
+        """True once an export succeeded, until one fails."""
+        return self._healthy
+
+    @property
+    def failing(self) -> bool:
+        """True when the last export failed or the one under way is being retried."""
+        return self._last_error is not None or sdk_reported_problem(self._thread.ident)
+
+    @property
+    def exported_spans(self) -> int:
+        """How many spans the collector accepted so far."""
+        return len(self._sent)
+
+    def __call__(self, event: AnyEvent) -> None:
+        """Queue a durable event and wake the thread; never blocks on the collector."""
+        with self._lock:
+            if self._first_seq is None:
+                self._first_seq = event.seq
+            self._queue.append(event)
+            self._seen = max(self._seen, event.seq)
+        if isinstance(event, WorkflowCompleted | WorkflowFailed):
+            self._final.set()
+        if not self._thread.is_alive() and not self._done.is_set():
+            self._thread.start()  # the HTTP stack loads on that thread, not the caller's
+        self._wake.set()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until the thread ended after the final event."""
+        return self._done.wait(timeout)
+
+    def close(self, flush_timeout: float | None = None) -> LiveReport:
+        """Stop; a healthy exporter first gets up to ``flush_timeout`` s to send the rest."""
+        wait = self.flush_timeout if flush_timeout is None else flush_timeout
+        self._closing.set()
+        self._wake.set()
+        if self._thread.is_alive() and self._healthy:
+            self._thread.join(max(0.0, wait))
+        self._stop.set()
+        self._wake.set()
+        caught_up = self._done.is_set() and self._last_error is None
+        if not caught_up and self._seen:
+            _log.info(
+                "live trace export left spans behind; `agentlog export RUN` sends them",
+                run=str(self.log.path.parent),
+                exported_spans=len(self._sent),
+            )
+        return LiveReport(
+            workflow_id=self._workflow_id,
+            exported_spans=len(self._sent),
+            last_seq=self._seen,
+            caught_up=caught_up,
+            last_error=self._last_error,
+        )
+
+    # -- the thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        with quiet_sdk_logs():
+            self._export_until_done()
+
+    def _export_until_done(self) -> None:
+        client = self._client
+        events: list[AnyEvent] = []
+        failures = 0
+        try:
+            if client is None:
+                client = self._client = exporter(self.endpoint, self._timeout)
+            while not self._stop.is_set():
+                if not (self._final.is_set() or self._closing.is_set()):
+                    self._stop.wait(self._batch_delay)  # gather a burst into one request
+                self._wake.clear()
+                self._take(events)
+                pending = self._pending(events)
+                if pending and not self._send(client, pending):
+                    failures += 1
+                    if self._closing.is_set() or self._final.is_set():
+                        return  # the SDK retried already; the rest is `agentlog export`'s
+                    self._stop.wait(self._delay(failures))
+                    continue
+                failures = 0
+                if self._final.is_set() and not self._queue:
+                    return
+                if self._closing.is_set():
+                    return
+                self._wake.wait(1.0)
+        except LogError as exc:
+            self._last_error = str(exc)
+            _log.warning("live trace export stopped: the log cannot be read", error=str(exc))
+        except Exception as exc:  # the SDK failed in a way it does not report; never raise
+            self._last_error = f"{type(exc).__name__}: {exc}"
+            exiting = isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc)
+            if not (self._stop.is_set() or exiting):  # at exit the HTTP stack stops under us
+                _log.warning("live trace export stopped", error=self._last_error)
+        finally:
+            if client is not None:
+                client.shutdown()  # type: ignore[no-untyped-call]
+            self._done.set()
+
+    def _take(self, events: list[AnyEvent]) -> None:
+        """Move queued events into ``events``, reading from the log what the queue lacks."""
+        with self._lock:
+            queued = list(self._queue)
+            self._queue.clear()
+        for ev in queued:
+            expected = len(events) + 1
+            if ev.seq < expected:
+                continue
+            if ev.seq > expected:  # before this exporter attached, or dropped by the queue
+                for old in self.log.read(expected):
+                    if old.seq >= ev.seq:
+                        break
+                    events.append(old)
+            events.append(ev)
+
+    def _pending(self, events: list[AnyEvent]) -> list[SpanData]:
+        trace = run_trace(events, content=self.content, include_open=False)
+        self._workflow_id = trace.workflow_id
+        first = self._first_seq or 1
+        pending = []
+        for span in trace.spans:
+            last = span.attributes.get("agentlog.seq.last", first)
+            if span.span_id not in self._sent and isinstance(last, int) and last >= first:
+                pending.append(span)
+        return pending
+
+    def _send(self, client: OTLPSpanExporter, spans: list[SpanData]) -> bool:
+        self._sending_since = time.monotonic()
+        try:
+            sent = export_spans(client, spans)
+        finally:
+            self._sending_since = None
+        if sent:
+            self._sent.update(span.span_id for span in spans)
+            if self._last_error is not None:
+                _log.info("live trace export recovered", workflow_id=self._workflow_id)
+            self._healthy = True
+            self._last_error = None
+            return True
+        error = last_sdk_message() or "the collector did not accept the spans"
+        if error != self._last_error:
+            _log.warning(
+                "live trace export failed; the workflow goes on (`agentlog export RUN` catches up)",
+                workflow_id=self._workflow_id,
+                error=error,
+            )
+        self._healthy = False
+        self._last_error = error
+        return False
+
+    def _delay(self, failures: int) -> float:
+        base, cap = self._backoff
+        return float(min(cap, base * 2 ** min(failures - 1, 16)))
+
+
+def _flush_at_exit() -> None:
+    """Give live exporters a bounded moment to send their last spans.
+
+    At most 2 s in all; a request to a collector that has not answered yet gets 0.5 s
+    (it may be hung), and an exporter that reports a failure is left at once. What is
+    left is for ``agentlog export``.
+    """
+    deadline = time.monotonic() + 2.0
+    for live in list(_live):
+        while live._thread.is_alive() and not live.failing:  # re-checked: a failure ends it
+            end = deadline
+            since = live._sending_since
+            if not live.healthy and since is not None:
+                end = min(end, since + 0.5)
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            live._thread.join(min(0.02, left))
+
+
+atexit.register(_flush_at_exit)

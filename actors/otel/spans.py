@@ -1,0 +1,535 @@
+"""A run as one OpenTelemetry GenAI trace: a pure function of its events, no SDK needed.
+
+:func:`run_trace` folds a run's events into span data following the GenAI semantic
+conventions: a root ``invoke_workflow`` span, one ``invoke_agent {agent}`` span per step
+attempt, one ``chat {model}`` span per model call and one ``execute_tool run_tests`` span
+per test run, timed from the events. Trace and span ids are hashes of the workflow id and
+event ids, so projecting (and exporting) the same run twice gives the same ids and a
+backend de-duplicates. A fork's trace holds only what happened after its ``Forked`` event
+and links to its source's root span.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import msgspec
+
+from actors.otel.content import output_messages, redact_text, task_messages
+from actors.pricing import cost_usd
+from events import (
+    CodeProduced,
+    Event,
+    Forked,
+    ModelCalled,
+    PlanProduced,
+    ReviewProduced,
+    Step,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+    TestsRan,
+    UnknownEvent,
+    Usage,
+    WorkflowCompleted,
+    WorkflowFailed,
+    WorkflowStarted,
+)
+from store import workflow_state
+
+__all__ = [
+    "AGENT_NAMES",
+    "PROVIDER",
+    "WORKFLOW_NAME",
+    "AttrValue",
+    "SpanData",
+    "SpanEvent",
+    "SpanLink",
+    "Trace",
+    "root_span_id",
+    "run_trace",
+    "span_id_for",
+    "trace_id_for",
+]
+
+#: ``gen_ai.provider.name``: agentlog talks to Claude only.
+PROVIDER = "anthropic"
+#: ``gen_ai.workflow.name``: low-cardinality name of the one workflow agentlog runs.
+WORKFLOW_NAME = "planner_coder_reviewer"
+#: ``gen_ai.agent.name`` of each step's agent.
+AGENT_NAMES: dict[Step, str] = {"plan": "planner", "code": "coder", "review": "reviewer"}
+#: Phoenix (OpenInference) classifies spans by this attribute: CHAIN, AGENT, LLM, TOOL.
+OPENINFERENCE_KIND = "openinference.span.kind"
+#: ``gen_ai.tool.name`` of the Reviewer's test run.
+TESTS_TOOL = "run_tests"
+
+AttrValue = str | bool | int | float | tuple[str, ...]
+SpanKind = Literal["internal", "client"]
+Status = Literal["unset", "ok", "error"]
+AnyEvent = Event | UnknownEvent
+_STATUS_MESSAGE_MAX = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SpanEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A timestamped annotation on a span (e.g. a step skipped)."""
+
+    name: str
+    time_ns: int
+    attributes: dict[str, AttrValue] = {}
+
+
+class SpanLink(msgspec.Struct, frozen=True, kw_only=True):
+    """A link to a span of another trace (a fork's source)."""
+
+    trace_id: int
+    span_id: int
+    attributes: dict[str, AttrValue] = {}
+
+
+class SpanData(msgspec.Struct, frozen=True, kw_only=True):
+    """One span, in the SDK-independent form the exporters turn into OTLP.
+
+    ``closed`` is False for a span whose end the log does not hold yet (a run still
+    running, parked or killed); its ``end_ns`` is then the last event's time.
+    """
+
+    name: str
+    trace_id: int
+    span_id: int
+    parent_id: int | None
+    kind: SpanKind
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, AttrValue]
+    status: Status = "unset"
+    status_message: str = ""
+    events: tuple[SpanEvent, ...] = ()
+    links: tuple[SpanLink, ...] = ()
+    closed: bool = True
+
+
+class Trace(msgspec.Struct, frozen=True, kw_only=True):
+    """The spans of one run, root first, then in the order their events were logged."""
+
+    workflow_id: str
+    trace_id: int
+    spans: tuple[SpanData, ...]
+
+    @property
+    def trace_id_hex(self) -> str:
+        return f"{self.trace_id:032x}"
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("\x1f".join(("agentlog", *parts)).encode("utf-8")).digest()
+
+
+def trace_id_for(workflow_id: str) -> int:
+    """The trace id of a workflow: 128 bits of a hash of its id (never 0)."""
+    return int.from_bytes(_digest("trace", workflow_id)[:16], "big") or 1
+
+
+def span_id_for(workflow_id: str, key: str) -> int:
+    """The span id for ``key`` (an event id) in a workflow: 64 bits of a hash (never 0)."""
+    return int.from_bytes(_digest("span", workflow_id, key)[:8], "big") or 1
+
+
+def root_span_id(workflow_id: str) -> int:
+    """The id of a workflow's root span, known without reading its log (fork links)."""
+    return span_id_for(workflow_id, "workflow")
+
+
+def _ns(ts: str) -> int:
+    """Nanoseconds since the epoch of an RFC 3339 UTC timestamp (0 when missing)."""
+    if not ts:
+        return 0
+    moment = datetime.fromisoformat(ts)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        input_tokens=a.input_tokens + b.input_tokens,
+        output_tokens=a.output_tokens + b.output_tokens,
+        cache_creation_input_tokens=a.cache_creation_input_tokens + b.cache_creation_input_tokens,
+        cache_read_input_tokens=a.cache_read_input_tokens + b.cache_read_input_tokens,
+    )
+
+
+def _usage_attrs(usage: Usage) -> dict[str, AttrValue]:
+    """GenAI usage attributes; ``input_tokens`` includes cached tokens, as the spec asks."""
+    return {
+        "gen_ai.usage.input_tokens": usage.input_tokens
+        + usage.cache_creation_input_tokens
+        + usage.cache_read_input_tokens,
+        "gen_ai.usage.output_tokens": usage.output_tokens,
+        "gen_ai.usage.cache_creation.input_tokens": usage.cache_creation_input_tokens,
+        "gen_ai.usage.cache_read.input_tokens": usage.cache_read_input_tokens,
+    }
+
+
+class _Costs:
+    """Usage per model, for a span's token totals and its cost from the price table."""
+
+    def __init__(self) -> None:
+        self.by_model: dict[str, Usage] = {}
+
+    def add(self, model: str, usage: Usage) -> None:
+        self.by_model[model] = _add(self.by_model.get(model, Usage()), usage)
+
+    def merge(self, other: _Costs) -> None:
+        for model, usage in other.by_model.items():
+            self.add(model, usage)
+
+    def attrs(self) -> dict[str, AttrValue]:
+        total = Usage()
+        for usage in self.by_model.values():
+            total = _add(total, usage)
+        out = _usage_attrs(total)
+        cost = cost_usd(self.by_model)
+        if cost is not None:
+            out["agentlog.cost_usd"] = cost
+        return out
+
+
+def _status_message(text: str) -> str:
+    text = redact_text(text)
+    return text if len(text) <= _STATUS_MESSAGE_MAX else text[: _STATUS_MESSAGE_MAX - 1] + "…"
+
+
+class _Attempt:
+    """A step attempt whose span is open while its events are folded."""
+
+    def __init__(self, start: StepStarted, span_id: int) -> None:
+        self.start = start
+        self.span_id = span_id
+        self.costs = _Costs()
+        self.children: list[SpanData] = []
+
+
+class _Fold:
+    """Walks the events once, building spans; see :func:`run_trace`."""
+
+    def __init__(
+        self,
+        workflow_id: str,
+        identity_seq: int,
+        request_model: str,
+        max_tokens: int,
+        content: bool,
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.max_tokens = max_tokens
+        self.trace_id = trace_id_for(workflow_id)
+        self.root_id = root_span_id(workflow_id)
+        self.identity_seq = identity_seq
+        self.request_model = request_model
+        self.content = content
+        self.open: dict[tuple[Step, int, int], _Attempt] = {}
+        self.spans: list[tuple[int, SpanData]] = []  # (end seq, span)
+        self.costs = _Costs()
+        self.root_events: list[SpanEvent] = []
+
+    def span_id(self, event: Event) -> int:
+        return span_id_for(self.workflow_id, event.id or f"seq-{event.seq}")
+
+    def common(self, first: int, last: int) -> dict[str, AttrValue]:
+        return {
+            "agentlog.workflow.id": self.workflow_id,
+            "agentlog.seq.first": first,
+            "agentlog.seq.last": last,
+        }
+
+    def keep(self, end_seq: int, span: SpanData) -> None:
+        if end_seq > self.identity_seq or end_seq == 0:  # a fork keeps what came after it
+            self.spans.append((end_seq, span))
+
+    def feed(self, ev: Event) -> None:
+        if isinstance(ev, StepStarted):
+            self.open[(ev.step, ev.attempt, ev.round)] = _Attempt(ev, self.span_id(ev))
+        elif isinstance(ev, ModelCalled):
+            self.model_called(ev)
+        elif isinstance(ev, TestsRan):
+            self.tests_ran(ev)
+        elif isinstance(ev, PlanProduced | CodeProduced | ReviewProduced):
+            key = (ev.step, ev.attempt, getattr(ev, "round", 0))
+            extra: dict[str, AttrValue] = {}
+            if isinstance(ev, ReviewProduced):
+                extra["agentlog.verdict"] = ev.review.verdict
+            self.close(key, ev, extra)
+        elif isinstance(ev, StepFailed):
+            extra = {
+                "error.type": ev.error_kind,
+                "agentlog.error.retryable": ev.retryable,
+            }
+            self.close((ev.step, ev.attempt, ev.round), ev, extra, error=ev.message)
+        elif isinstance(ev, StepSkipped) and ev.seq > self.identity_seq:
+            self.root_events.append(
+                SpanEvent(
+                    name="agentlog.step_skipped",
+                    time_ns=_ns(ev.ts),
+                    attributes={
+                        "agentlog.step": ev.step,
+                        "agentlog.round": ev.round,
+                        "agentlog.reason": redact_text(ev.reason),
+                    },
+                )
+            )
+
+    def parent_of(self, step: Step, attempt: int | None, round_: int) -> _Attempt | None:
+        if attempt is not None:
+            return self.open.get((step, attempt, round_))
+        found = [a for (s, _, r), a in self.open.items() if s == step and r == round_]
+        return found[-1] if found else None
+
+    def model_called(self, ev: ModelCalled) -> None:
+        parent = self.parent_of(ev.step, ev.attempt, ev.round)
+        end = _ns(ev.ts)
+        request_model = self.request_model or ev.model
+        attrs: dict[str, AttrValue] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": PROVIDER,
+            OPENINFERENCE_KIND: "LLM",
+            "gen_ai.request.model": request_model,
+            "gen_ai.request.max_tokens": self.max_tokens,
+            "gen_ai.response.model": ev.model,
+            **_usage_attrs(ev.usage),
+            **self.common(ev.seq, ev.seq),
+            "agentlog.step": ev.step,
+            "agentlog.attempt": ev.attempt,
+            "agentlog.round": ev.round,
+            "agentlog.request_digest": ev.request_digest,
+            "agentlog.latency_ms": ev.latency_ms,
+        }
+        if ev.response_id:
+            attrs["gen_ai.response.id"] = ev.response_id
+        if ev.stop_reason:
+            attrs["gen_ai.response.finish_reasons"] = (ev.stop_reason,)
+        cost = cost_usd({ev.model: ev.usage})
+        if cost is not None:
+            attrs["agentlog.cost_usd"] = cost
+        if self.content:
+            attrs["gen_ai.output.messages"] = output_messages(ev.content, ev.stop_reason)
+        span = SpanData(
+            name=f"chat {request_model}",
+            trace_id=self.trace_id,
+            span_id=self.span_id(ev),
+            parent_id=parent.span_id if parent else self.root_id,
+            kind="client",
+            start_ns=end - round(ev.latency_ms * 1_000_000),
+            end_ns=end,
+            attributes=attrs,
+        )
+        if parent is not None:
+            parent.costs.add(ev.model, ev.usage)
+            parent.children.append(span)
+        else:
+            self.costs.add(ev.model, ev.usage)
+            self.keep(ev.seq, span)
+
+    def tests_ran(self, ev: TestsRan) -> None:
+        parent = self.parent_of("review", None, ev.round)
+        end = _ns(ev.ts)
+        attrs: dict[str, AttrValue] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": TESTS_TOOL,
+            OPENINFERENCE_KIND: "TOOL",
+            "gen_ai.tool.type": "function",
+            **self.common(ev.seq, ev.seq),
+            "agentlog.round": ev.round,
+            "agentlog.tests.command": tuple(redact_text(part) for part in ev.command),
+            "agentlog.tests.timed_out": ev.timed_out,
+            "agentlog.tests.truncated": ev.truncated,
+        }
+        if ev.exit_code is not None:
+            attrs["agentlog.tests.exit_code"] = ev.exit_code
+            attrs["agentlog.tests.passed"] = ev.exit_code == 0
+        status: Status = "unset"
+        message = ""
+        if ev.timed_out or ev.exit_code is None:
+            attrs["error.type"] = "timeout" if ev.timed_out else "_OTHER"
+            status, message = "error", "the tests timed out" if ev.timed_out else "no exit code"
+        if self.content:
+            attrs["gen_ai.tool.call.result"] = redact_text(ev.output)
+        span = SpanData(
+            name=f"execute_tool {TESTS_TOOL}",
+            trace_id=self.trace_id,
+            span_id=self.span_id(ev),
+            parent_id=parent.span_id if parent else self.root_id,
+            kind="internal",
+            start_ns=end - round(ev.duration_ms * 1_000_000),
+            end_ns=end,
+            attributes=attrs,
+            status=status,
+            status_message=message,
+        )
+        if parent is not None:
+            parent.children.append(span)
+        else:
+            self.keep(ev.seq, span)
+
+    def close(
+        self,
+        key: tuple[Step, int, int],
+        ev: Event,
+        extra: dict[str, AttrValue],
+        *,
+        error: str | None = None,
+        closed: bool = True,
+    ) -> None:
+        attempt = self.open.pop(key, None)
+        if attempt is None:
+            return
+        start = attempt.start
+        attrs: dict[str, AttrValue] = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.provider.name": PROVIDER,
+            "gen_ai.agent.name": AGENT_NAMES[start.step],
+            OPENINFERENCE_KIND: "AGENT",
+        }
+        if self.request_model:
+            attrs["gen_ai.request.model"] = self.request_model
+        attrs.update(attempt.costs.attrs())
+        attrs.update(self.common(start.seq, ev.seq))
+        attrs["agentlog.step"] = start.step
+        attrs["agentlog.attempt"] = start.attempt
+        attrs["agentlog.round"] = start.round
+        attrs.update(extra)
+        if not closed:
+            attrs["agentlog.open"] = True
+        span = SpanData(
+            name=f"invoke_agent {AGENT_NAMES[start.step]}",
+            trace_id=self.trace_id,
+            span_id=attempt.span_id,
+            parent_id=self.root_id,
+            kind="internal",
+            start_ns=_ns(start.ts),
+            end_ns=_ns(ev.ts),
+            attributes=attrs,
+            status="error" if error is not None else "unset",
+            status_message=_status_message(error) if error else "",
+            closed=closed,
+        )
+        self.costs.merge(attempt.costs)
+        self.keep(ev.seq, span)
+        for child in attempt.children:
+            self.keep(ev.seq, child)
+
+
+def run_trace(
+    events: Iterable[AnyEvent], *, content: bool = False, include_open: bool = True
+) -> Trace:
+    """The trace of a run's events (see the module docstring).
+
+    ``content`` attaches the task, the model's responses and the test output (secrets
+    masked); ``include_open`` keeps spans the log has not closed yet, ended at the last
+    event (the live exporter leaves them out and sends them once they close).
+    """
+    evs = [ev for ev in events if not isinstance(ev, UnknownEvent)]
+    identity: WorkflowStarted | Forked | None = None
+    for ev in evs:
+        if isinstance(ev, WorkflowStarted | Forked):
+            identity = ev
+    if identity is None:
+        return Trace(workflow_id="", trace_id=0, spans=())
+    state = workflow_state(evs)
+    fold = _Fold(
+        identity.workflow_id,
+        identity.seq if isinstance(identity, Forked) else 0,
+        state.config.model,
+        state.config.max_tokens,
+        content,
+    )
+    final: WorkflowCompleted | WorkflowFailed | None = None
+    for ev in evs:
+        if isinstance(ev, WorkflowCompleted | WorkflowFailed) and ev.seq > fold.identity_seq:
+            final = ev  # (a fork of a finished run copies its source's final event too)
+            break
+        fold.feed(ev)
+    last = final or evs[-1]
+    for key in list(fold.open):  # attempts the final event cut short, or still running
+        if isinstance(final, WorkflowFailed) and final.step == key[0]:
+            fold.close(key, last, {"error.type": final.error_kind}, error=final.message)
+        else:
+            fold.close(key, last, {}, closed=final is not None)
+    spans = sorted(fold.spans, key=lambda item: item[0])
+    root = _root(fold, identity, state.task, last, final, content)
+    kept = [span for _, span in spans if include_open or span.closed]
+    if include_open or root.closed:
+        kept.insert(0, root)
+    return Trace(workflow_id=fold.workflow_id, trace_id=fold.trace_id, spans=tuple(kept))
+
+
+def _root(
+    fold: _Fold,
+    identity: WorkflowStarted | Forked,
+    task: str,
+    last: Event,
+    final: WorkflowCompleted | WorkflowFailed | None,
+    content: bool,
+) -> SpanData:
+    attrs: dict[str, AttrValue] = {
+        "gen_ai.operation.name": "invoke_workflow",
+        "gen_ai.workflow.name": WORKFLOW_NAME,
+        OPENINFERENCE_KIND: "CHAIN",
+        **fold.costs.attrs(),
+        **fold.common(identity.seq, last.seq),
+    }
+    if fold.request_model:
+        attrs["agentlog.model"] = fold.request_model
+    status: Status = "unset"
+    message = ""
+    links: tuple[SpanLink, ...] = ()
+    if isinstance(final, WorkflowCompleted):
+        attrs["agentlog.status"] = "completed"
+        attrs["agentlog.revisions"] = final.revisions
+        if final.verdict is not None:
+            attrs["agentlog.verdict"] = final.verdict
+        if final.failed_steps:
+            attrs["agentlog.failed_steps"] = tuple(final.failed_steps)
+    elif isinstance(final, WorkflowFailed):
+        attrs["agentlog.status"] = "failed"
+        attrs["error.type"] = final.error_kind
+        if final.step is not None:
+            attrs["agentlog.step"] = final.step
+        status, message = "error", _status_message(final.message)
+    else:
+        attrs["agentlog.status"] = "running"
+        attrs["agentlog.open"] = True
+    if isinstance(identity, Forked):
+        attrs["agentlog.fork.source"] = identity.source
+        attrs["agentlog.fork.source_workflow_id"] = identity.source_workflow_id
+        attrs["agentlog.fork.at_seq"] = identity.at_seq
+        links = (
+            SpanLink(
+                trace_id=trace_id_for(identity.source_workflow_id),
+                span_id=root_span_id(identity.source_workflow_id),
+                attributes={"agentlog.fork.at_seq": identity.at_seq},
+            ),
+        )
+    if content and task:
+        attrs["gen_ai.input.messages"] = task_messages(task)
+    start = _ns(identity.ts)
+    if fold.spans:
+        start = min(start, *(span.start_ns for _, span in fold.spans))
+    return SpanData(
+        name=f"invoke_workflow {WORKFLOW_NAME}",
+        trace_id=fold.trace_id,
+        span_id=fold.root_id,
+        parent_id=None,
+        kind="internal",
+        start_ns=start,
+        end_ns=_ns(last.ts),
+        attributes=attrs,
+        status=status,
+        status_message=message,
+        events=tuple(fold.root_events),
+        links=links,
+        closed=final is not None,
+    )

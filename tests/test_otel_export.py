@@ -1,0 +1,305 @@
+"""``agentlog export``: real runs sent through the SDK's OTLP exporter to a local receiver."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+pytest.importorskip("opentelemetry.proto", reason="needs the otel extra: pip install -e '.[dev]'")
+
+from _otlp import OtlpReceiver, Span, outline
+from _workflow import APPROVE, CHANGES, FAST, KEY, answer, error, scripted
+
+from actors import Supervisor, fork
+from actors.cli import main
+from actors.demo import DEMO_CONFIG, demo_model, demo_task
+from actors.otel import CAPTURE_ENV
+from events import ModelCalled, StepStarted, WorkflowStarted
+from store import EventLog
+
+INTERNAL, CLIENT = 1, 3  # OTLP span kinds
+ERROR = 2  # OTLP status code
+ROOT = "invoke_workflow planner_coder_reviewer"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo: a retry, tests run twice, a revision round."""
+    run = tmp_path_factory.mktemp("otel") / "demo"
+    result = Supervisor(DEMO_CONFIG, model=demo_model()).run(demo_task(), run)
+    assert result.status == "completed"
+    return run
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as r:
+        yield r
+
+
+def export(*args: str) -> int:
+    return main(["export", *args])
+
+
+def by_name(spans: list[Span], name: str) -> list[Span]:
+    return sorted((s for s in spans if s.name == name), key=lambda s: s.start_ns)
+
+
+def test_the_demo_arrives_as_one_tree_nested_as_the_workflow_ran(
+    demo_run: Path, receiver: OtlpReceiver
+) -> None:
+    assert export(str(demo_run), "--otlp", receiver.url) == 0
+    assert outline(receiver.spans) == [
+        ROOT,
+        "  invoke_agent planner",  # overloaded, retried
+        "  invoke_agent planner",
+        "    chat scripted-demo",
+        "  invoke_agent coder",
+        "    chat scripted-demo",
+        "  invoke_agent reviewer",
+        "    execute_tool run_tests",
+        "    chat scripted-demo",
+        "  invoke_agent coder",  # the revision round
+        "    chat scripted-demo",
+        "  invoke_agent reviewer",
+        "    execute_tool run_tests",
+        "    chat scripted-demo",
+    ]
+
+
+def test_the_demos_spans_carry_genai_attributes_kinds_and_status(
+    demo_run: Path, receiver: OtlpReceiver
+) -> None:
+    export(str(demo_run), "--otlp", receiver.url)
+    spans = receiver.spans
+    root = by_name(spans, ROOT)[0]
+    assert root.kind == INTERNAL and root.parent_id == ""
+    assert root.attributes["gen_ai.operation.name"] == "invoke_workflow"
+    assert root.attributes["agentlog.verdict"] == "approve"
+    assert root.attributes["agentlog.seq.first"] == 1
+    assert root.resource["service.name"] == "agentlog"
+    failed_plan = by_name(spans, "invoke_agent planner")[0]
+    assert failed_plan.status_code == ERROR
+    assert failed_plan.attributes["error.type"] == "overloaded"
+    chat = by_name(spans, "chat scripted-demo")[0]
+    assert chat.kind == CLIENT
+    assert chat.parent_id == by_name(spans, "invoke_agent planner")[1].span_id
+    assert chat.attributes["gen_ai.provider.name"] == "anthropic"
+    assert chat.attributes["gen_ai.request.model"] == "scripted-demo"
+    assert chat.attributes["gen_ai.response.id"].startswith("msg_scripted_")
+    assert chat.attributes["gen_ai.response.finish_reasons"] == ("tool_use",)
+    assert chat.attributes["gen_ai.usage.output_tokens"] > 0
+    tests = by_name(spans, "execute_tool run_tests")
+    assert [t.attributes["agentlog.tests.passed"] for t in tests] == [False, True]
+    assert all(
+        t.parent_id == r.span_id
+        for t, r in zip(tests, by_name(spans, "invoke_agent reviewer"), strict=True)
+    )
+    assert {s.trace_id for s in spans} == {root.trace_id}
+
+
+def test_exporting_again_sends_the_same_ids(demo_run: Path, receiver: OtlpReceiver) -> None:
+    export(str(demo_run), "--otlp", receiver.url)
+    first = sorted((s.trace_id, s.span_id, s.parent_id) for s in receiver.spans)
+    receiver.clear()
+    export(str(demo_run), "--otlp", receiver.url)
+    assert sorted((s.trace_id, s.span_id, s.parent_id) for s in receiver.spans) == first
+
+
+def test_a_failed_run_with_retries_shows_each_attempt_and_the_final_error(
+    tmp_path: Path, receiver: OtlpReceiver
+) -> None:
+    model = scripted(code=[error("overloaded"), error("overloaded"), error("bad_request")])
+    result = Supervisor(FAST, model=model).run("a task", tmp_path / "run")
+    assert result.status == "failed"
+    export(str(tmp_path / "run"), "--otlp", receiver.url)
+    spans = receiver.spans
+    coders = by_name(spans, "invoke_agent coder")
+    assert [c.attributes["error.type"] for c in coders] == [
+        "overloaded",
+        "overloaded",
+        "bad_request",
+    ]
+    assert all(c.status_code == ERROR for c in coders)
+    root = by_name(spans, ROOT)[0]
+    assert root.status_code == ERROR
+    assert root.attributes["agentlog.status"] == "failed"
+    assert root.attributes["error.type"] == "bad_request"
+
+
+def test_a_revision_round_is_a_second_coder_and_reviewer(
+    tmp_path: Path, receiver: OtlpReceiver
+) -> None:
+    model = scripted(review=[answer(CHANGES), answer(APPROVE)])
+    config = msgspec.structs.replace(FAST, max_revisions=1)
+    Supervisor(config, model=model).run("a task", tmp_path / "run")
+    export(str(tmp_path / "run"), "--otlp", receiver.url)
+    agents = [
+        (s.name, s.attributes["agentlog.round"], s.attributes.get("agentlog.verdict"))
+        for s in sorted(receiver.spans, key=lambda s: s.start_ns)
+        if s.name.startswith("invoke_agent")
+    ]
+    assert agents == [
+        ("invoke_agent planner", 0, None),
+        ("invoke_agent coder", 0, None),
+        ("invoke_agent reviewer", 0, "request_changes"),
+        ("invoke_agent coder", 1, None),
+        ("invoke_agent reviewer", 1, "approve"),
+    ]
+
+
+def test_a_forks_trace_links_to_its_sources_root(
+    demo_run: Path, tmp_path: Path, receiver: OtlpReceiver
+) -> None:
+    forked = tmp_path / "fork"
+    fork(demo_run, at=9, new_run_dir=forked, model=demo_model())
+    export(str(demo_run), str(forked), "--otlp", receiver.url)
+    roots = by_name(receiver.spans, ROOT)
+    assert len(roots) == 2 and roots[0].trace_id != roots[1].trace_id
+    source, child = sorted(roots, key=lambda r: "agentlog.fork.at_seq" in r.attributes)
+    assert child.links == ((source.trace_id, source.span_id, {"agentlog.fork.at_seq": 9}),)
+    assert (
+        child.attributes["agentlog.fork.source_workflow_id"]
+        == source.attributes["agentlog.workflow.id"]
+    )
+    assert child.attributes["agentlog.seq.first"] == 10  # its Forked event
+
+
+def test_a_file_export_is_otlp_json_with_the_same_hex_ids(
+    demo_run: Path, tmp_path: Path, receiver: OtlpReceiver
+) -> None:
+    out = tmp_path / "traces.json"
+    assert export(str(demo_run), "--file", str(out)) == 0
+    export(str(demo_run), "--otlp", receiver.url)
+    (line,) = out.read_text().splitlines()
+    request = json.loads(line)
+    spans = [s for rs in request["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert {s["spanId"] for s in spans} == {s.span_id for s in receiver.spans}
+    assert {s["traceId"] for s in spans} == {s.trace_id for s in receiver.spans}
+    assert all(s["kind"] in (INTERNAL, CLIENT) for s in spans)
+
+
+def test_the_json_report_names_each_runs_trace(
+    demo_run: Path, receiver: OtlpReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export(str(demo_run), "--otlp", receiver.url, "--json")
+    report = json.loads(capsys.readouterr().out)
+    (run,) = report["runs"]
+    assert run["spans"] == 14 and run["error"] is None
+    assert run["trace_id"] == receiver.spans[0].trace_id
+
+
+def test_message_content_is_off_by_default(demo_run: Path, receiver: OtlpReceiver) -> None:
+    export(str(demo_run), "--otlp", receiver.url)
+    assert not any("gen_ai.output.messages" in s.attributes for s in receiver.spans)
+    assert not any("gen_ai.input.messages" in s.attributes for s in receiver.spans)
+
+
+def test_message_content_is_sent_when_asked(
+    demo_run: Path, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CAPTURE_ENV, "true")
+    export(str(demo_run), "--otlp", receiver.url)
+    chats = by_name(receiver.spans, "chat scripted-demo")
+    parts = json.loads(chats[0].attributes["gen_ai.output.messages"])[0]["parts"]
+    assert parts[0]["type"] == "tool_call" and parts[0]["name"] == "submit_plan"
+    assert demo_task() in by_name(receiver.spans, ROOT)[0].attributes["gen_ai.input.messages"]
+
+
+def test_no_secret_reaches_the_collector(
+    tmp_path: Path, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even from a log that holds one (written before the scrubber knew the key)."""
+    run = tmp_path / "leaky"
+    with EventLog(run).writer() as writer:
+        writer.append(WorkflowStarted(workflow_id="wf-leaky", task=f"use {KEY}"))
+        writer.append(StepStarted(workflow_id="wf-leaky", step="plan", attempt=1))
+        writer.append(
+            ModelCalled(
+                workflow_id="wf-leaky",
+                step="plan",
+                attempt=1,
+                request_digest="d",
+                model="claude-x",
+                content=({"type": "text", "text": f"here: {KEY}"},),
+                stop_reason="end_turn",
+            )
+        )
+    monkeypatch.setenv(CAPTURE_ENV, "true")
+    export(str(run), "--otlp", receiver.url)
+    assert receiver.bodies and not any(KEY.encode() in body for body in receiver.bodies)
+
+
+def test_a_collector_that_refuses_is_exit_1_naming_the_run(
+    demo_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with OtlpReceiver(mode="refuse") as refusing:
+        assert export(str(demo_run), "--otlp", refusing.url, "--timeout", "0.5") == 1
+    out, err = capsys.readouterr()
+    assert f"{demo_run}:" in out and "FAILED" in out
+    assert err.strip().splitlines() == ["agentlog: 1 run(s) not exported"]
+
+
+def test_no_destination_is_a_usage_error(
+    demo_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    assert export(str(demo_run)) == 2
+    assert "--otlp URL" in capsys.readouterr().err
+
+
+def test_a_missing_run_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert export(str(tmp_path / "nope"), "--file", str(tmp_path / "x.json")) == 2
+    assert "no events.jsonl" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+
+
+def hide_opentelemetry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the extra look uninstalled for this test (the modules are restored after)."""
+    for name in [m for m in sys.modules if m == "opentelemetry" or m.startswith("opentelemetry.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # type: ignore[arg-type]
+
+
+def test_without_the_extra_export_says_so_in_one_line(
+    demo_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hide_opentelemetry(monkeypatch)
+    assert export(str(demo_run), "--file", str(tmp_path / "x.json")) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "agentlog: OpenTelemetry export needs the otel extra: pip install 'agentlog[otel]'"
+    ]
+
+
+def test_an_otlp_address_that_is_no_url_is_a_usage_error(
+    demo_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert export(str(demo_run), "--otlp", "localhost:4318") == 2
+    assert "not an http(s) URL" in capsys.readouterr().err
+
+
+def test_a_file_that_cannot_be_written_is_one_line_naming_it(
+    demo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "taken").mkdir()
+    assert export(str(demo_run), "--file", str(tmp_path / "taken")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "taken: cannot write here" in err[0]
+    assert list((tmp_path).iterdir()) == [tmp_path / "taken"]  # no temp file left
+
+
+def test_the_standard_headers_variable_reaches_the_collector(
+    demo_run: Path, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-token=abc123")
+    export(str(demo_run), "--otlp", receiver.url)
+    assert receiver.headers[0]["x-collector-token"] == "abc123"
