@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from actors.viewer.summary import CACHE_NAME, ForkRef, RunSummary, find_runs, list_runs
 
 if TYPE_CHECKING:
-    pass
+    from actors.viewer.app import create_app
+    from actors.viewer.serve import serve
 
 __all__ = [
     "CACHE_NAME",

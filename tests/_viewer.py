@@ -1,0 +1,47 @@
+"""A runs directory for the viewer tests: the committed demo run, a fork of it, a request."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import msgspec
+from _runs import write_run
+
+from events import Forked, ModelCalled, encode_line
+from store import EventLog
+
+SAMPLE = Path(__file__).parent.parent / "examples" / "sample-run"
+#: The demo's second-round Coder call: its request is recorded in the fixture's objects/.
+RECORDED_SEQ = 15
+REQUEST = {
+    "model": "scripted-demo",
+    "system": "You are the Coder. <script>alert(1)</script>",
+    "messages": [{"role": "user", "content": "Fix the case folding the review asked for."}],
+    "max_tokens": 32000,
+}
+
+
+def make_runs(root: Path) -> Path:
+    """``root`` with ``demo`` (the committed sample run, one request recorded) and
+    ``demo-fork`` (its first 12 events, a ``Forked`` marker and nothing more yet)."""
+    demo = root / "demo"
+    shutil.copytree(SAMPLE, demo)
+    events = list(EventLog(demo).read())
+    call = events[RECORDED_SEQ - 1]
+    assert isinstance(call, ModelCalled)
+    objects = demo / "objects"
+    objects.mkdir()
+    (objects / call.request_digest).write_bytes(msgspec.json.encode(REQUEST))
+    head = list(events[:12])
+    marker = Forked(
+        seq=13,
+        id="fork-13",
+        ts=head[-1].ts,
+        workflow_id="wf-fork",
+        source=str(demo),
+        source_workflow_id=head[0].workflow_id,
+        at_seq=12,
+    )
+    write_run(root / "demo-fork", [], extra=[*(encode_line(e) for e in head), encode_line(marker)])
+    return root
