@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import msgspec
+from _events import failed_run
 from _runs import write_run
 
 from events import Forked, ModelCalled, encode_line
@@ -16,15 +17,23 @@ SAMPLE = Path(__file__).parent.parent / "examples" / "sample-run"
 RECORDED_SEQ = 15
 REQUEST = {
     "model": "scripted-demo",
-    "system": "You are the Coder. <script>alert(1)</script>",
-    "messages": [{"role": "user", "content": "Fix the case folding the review asked for."}],
+    "system": "You are the Coder of a Planner -> Coder -> Reviewer workflow. <b>Answer</b> "
+    "with submit_code.",
+    "messages": [
+        {
+            "role": "user",
+            "content": "Task: top_words(text, n)...\n\nThe review asked for changes:\n"
+            "Counting is case-sensitive, so test_ignores_case fails. Lower-case the text.",
+        }
+    ],
     "max_tokens": 32000,
 }
 
 
 def make_runs(root: Path) -> Path:
     """``root`` with ``demo`` (the committed sample run, one request recorded) and
-    ``demo-fork`` (its first 12 events, a ``Forked`` marker and nothing more yet)."""
+    ``demo-fork`` (its first 12 events, a ``Forked`` marker and nothing more yet) and
+    ``rate-limited`` (a run whose Coder failed for good)."""
     demo = root / "demo"
     shutil.copytree(SAMPLE, demo)
     events = list(EventLog(demo).read())
@@ -44,4 +53,5 @@ def make_runs(root: Path) -> Path:
         at_seq=12,
     )
     write_run(root / "demo-fork", [], extra=[*(encode_line(e) for e in head), encode_line(marker)])
+    write_run(root / "rate-limited", failed_run())
     return root

@@ -90,6 +90,11 @@ def test_a_fork_names_its_parent_and_the_shared_seq(runs: Path) -> None:
     assert fork["task"] == "add a farewell module instead"
 
 
+def test_a_failure_the_run_recovered_from_is_no_error(runs: Path) -> None:
+    assert ls_json(runs)["done"]["error"] is None
+    assert ls_json(runs)["cut"]["error"] is None
+
+
 def test_a_damaged_line_is_reported_with_its_number(runs: Path) -> None:
     log = runs / "done" / "events.jsonl"
     lines = log.read_bytes().splitlines(keepends=True)

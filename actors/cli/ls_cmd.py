@@ -33,8 +33,11 @@ def terminal_safe(text: str) -> str:
     Control and format characters (escape sequences, carriage returns, bidi overrides)
     become visible ``\\x..``/``\\u....`` escapes; runs of whitespace become one space.
     """
+    flat = " ".join(text.split())
+    if flat.isprintable():  # the common case: no control, format or separator character
+        return flat
     out: list[str] = []
-    for ch in " ".join(text.split()):
+    for ch in flat:
         if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
             code = ord(ch)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")

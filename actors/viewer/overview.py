@@ -67,6 +67,28 @@ def _tail(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"items": items[-LIST_LIMIT:], "total": len(items)}
 
 
+def _rounds(versions: list[CodeProduced]) -> list[dict[str, Any]]:
+    """The last :data:`LIST_LIMIT` code versions, each diffed against the one before it
+    (diffs are computed only for the versions sent)."""
+    first = max(0, len(versions) - LIST_LIMIT)
+    previous = {f.path: f.content for f in versions[first - 1].code.files} if first else {}
+    out = []
+    for n, ev in enumerate(versions[first:], start=first):
+        files = {f.path: f.content for f in ev.code.files}
+        out.append(
+            {
+                "seq": ev.seq,
+                "round": ev.round,
+                "attempt": ev.attempt,
+                "notes": ev.code.notes,
+                "against": "previous round" if n else "nothing (first version)",
+                "files": file_diffs(previous, files),
+            }
+        )
+        previous = files
+    return out
+
+
 def run_overview(run_dir: Path) -> dict[str, Any]:
     """Everything the run page shows besides the timeline, JSON-ready."""
     events, damage = _read(EventLog(run_dir))
@@ -74,11 +96,10 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
     per_step = step_stats(events)
     plans: list[dict[str, Any]] = []
     reviews: list[dict[str, Any]] = []
-    rounds: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
-    previous: dict[str, str] = {}
+    versions: list[CodeProduced] = []
     for ev in events:
         t = type(ev)
         if t is ModelCalled:
@@ -102,18 +123,7 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
             )
         elif t is CodeProduced:
             assert isinstance(ev, CodeProduced)
-            files = {f.path: f.content for f in ev.code.files}
-            rounds.append(
-                {
-                    "seq": ev.seq,
-                    "round": ev.round,
-                    "attempt": ev.attempt,
-                    "notes": ev.code.notes,
-                    "against": "previous round" if rounds else "nothing (first version)",
-                    "files": file_diffs(previous, files),
-                }
-            )
-            previous = files
+            versions.append(ev)
         elif t is ReviewProduced:
             assert isinstance(ev, ReviewProduced)
             reviews.append(
@@ -154,6 +164,7 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
                     "workflow": True,
                 }
             )
+    rounds = _rounds(versions)
     return {
         "state": {
             "workflow_id": state.workflow_id,
@@ -171,7 +182,7 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
         "stats": [_stats_row(s) for s in [*per_step, total_stats(per_step)]],
         "plans": _tail(plans),
         "reviews": _tail(reviews),
-        "rounds": _tail(rounds),
+        "rounds": {"items": rounds, "total": len(versions)},
         "tests": _tail(tests),
         "failures": _tail(failures),
         "calls": _tail(calls),

@@ -22,9 +22,11 @@ import msgspec
 from actors.pricing import cost_usd
 from actors.viewer.liveness import WriterTable
 from events import (
+    CodeProduced,
     CorruptLine,
     Forked,
     ModelCalled,
+    PlanProduced,
     ReviewProduced,
     StepFailed,
     UnknownEvent,
@@ -60,7 +62,8 @@ class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
     last event asks a person to decide), ``running`` (a writer holds the log) and
     ``interrupted`` (no writer: ``agentlog resume`` continues it) from the log's tail and
     its lock; ``empty`` when no event is written yet; ``damaged`` when a line fails its
-    integrity check (``damaged_line`` names it; the rest is what came before).
+    integrity check (``damaged_line`` names it; the rest is what came before). ``error``
+    is the last failure the run has not recovered from.
     """
 
     id: str
@@ -130,8 +133,11 @@ def _feed(fold: _Fold, ev: object) -> None:
         fold.task = ev.task if ev.task is not None else fold.task
         fold.started = ev.ts or fold.started  # a fork starts when it is forked
         fold.final = None
+    elif isinstance(ev, PlanProduced | CodeProduced):
+        fold.error = None  # the step recovered from its failures
     elif isinstance(ev, ReviewProduced):
         fold.verdict = ev.review.verdict
+        fold.error = None
     elif isinstance(ev, StepFailed):
         fold.error = f"{ev.step}: {ev.error_kind}: {ev.message}"
     elif isinstance(ev, WorkflowCompleted):
