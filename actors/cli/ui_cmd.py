@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from actors.cli.app import UsageError
@@ -23,5 +24,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
             f"agentlog ui needs the viewer's packages ({exc.name} is missing): "
             "pip install 'agentlog[ui]'"
         ) from None
-    serve(root, args.host, args.port, announce=lambda line: print(line, flush=True))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a viewer is meant to stop
+        serve(root, args.host, args.port, announce=lambda line: print(line, flush=True))
+    print("agentlog ui: stopped", flush=True)
     return 0
