@@ -16,6 +16,7 @@ const state = {
   overview: null,
   codeRound: null,
   source: null,
+  generation: 0,      // bumped by every reload: answers to older requests are dropped
 };
 
 // ---- filters ----------------------------------------------------------------------------
@@ -57,7 +58,9 @@ async function loadPage(params, mode) {
   const query = filterQuery();
   for (const [k, v] of Object.entries(params)) query.set(k, v);
   query.set("limit", PAGE);
+  const generation = mode === "replace" ? ++state.generation : state.generation;
   const page = await getJSON(`${API}/events?${query}`);
+  if (generation !== state.generation) return [];  // the filters changed meanwhile
   const list = document.getElementById("events");
   const rows = page.events;
   state.lastSeq = page.last_seq;
@@ -77,8 +80,7 @@ async function loadPage(params, mode) {
   } else if (seqs.length) {
     state.last = seqs[seqs.length - 1];
   }
-  const tailReached = mode !== "prepend" && rows.length < (mode === "replace" && params.around ? PAGE : PAGE);
-  if (mode !== "prepend") state.atEnd = tailReached || state.last >= state.lastSeq;
+  if (mode !== "prepend") state.atEnd = rows.length < PAGE || state.last >= state.lastSeq;
   if (mode === "replace" && state.atEnd) state.last = Math.max(state.last, state.lastSeq);
   document.getElementById("load-more").hidden = state.atEnd;
   document.getElementById("load-earlier").hidden = !(state.first && state.first > 1) || (mode === "prepend" && rows.length < PAGE);
