@@ -30,7 +30,9 @@ from _viewer import RECORDED_SEQ, make_runs  # noqa: E402
 from _workflow import FAST, scripted  # noqa: E402
 
 from actors import Supervisor  # noqa: E402
+from actors.models import ModelRequest, ModelResponse  # noqa: E402
 from actors.viewer.serve import RunningViewer, start  # noqa: E402
+from store import EventLog  # noqa: E402
 
 ARGS = [
     "--no-sandbox",
@@ -153,21 +155,40 @@ def test_failures_stats_and_forks_are_rendered(page: Any, viewer: RunningViewer)
     expect(page.locator(".card.test")).to_have_count(2)
 
 
+class GatedModel:
+    """A ScriptedModel whose Reviewer waits until the test opens the gate, so the page is
+    surely open on a running run (a Model like any other: ``name`` and ``call``)."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        self.inner = scripted()
+        self.name = self.inner.name
+        self.gate = gate
+
+    def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse:
+        if request.step == "review":
+            self.gate.wait(timeout)
+        return self.inner.call(request, timeout=timeout)
+
+
 def test_a_live_run_is_followed_to_completion(page: Any, root: Path, viewer: RunningViewer) -> None:
     run_dir = root / "live"
-    model = scripted(delay=0.4)
-    worker = threading.Thread(
-        target=lambda: Supervisor(FAST, model=model).run("a live task", run_dir), daemon=True
-    )
+    gate = threading.Event()
+    supervisor = Supervisor(FAST, model=GatedModel(gate))
+    worker = threading.Thread(target=supervisor.run, args=("a live task", run_dir), daemon=True)
     worker.start()
-    deadline = time.monotonic() + 10
-    while not (run_dir / "events.jsonl").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    page.goto(viewer.url + "/runs/live")
-    expect(page.locator("#live")).to_have_text("● live")
+    try:
+        deadline = time.monotonic() + 10
+        while not (run_dir / "events.jsonl").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        page.goto(viewer.url + "/runs/live")
+        expect(page.locator("#live")).to_have_text("● live")
+        expect(page.locator("#status")).to_have_text("running")
+        expect(page.locator("#events li.type-WorkflowCompleted")).to_have_count(0)
+    finally:
+        gate.set()
     expect(page.locator("#events li.type-WorkflowCompleted")).to_have_count(1, timeout=20_000)
     expect(page.locator("#status")).to_have_text("completed")
     expect(page.locator("#live")).to_have_text("● finished")
     worker.join(timeout=10)
     count = page.locator("#events li.event").count()
-    assert count == int(page.evaluate("state.lastSeq"))
+    assert count == len(list(EventLog(run_dir).read()))
