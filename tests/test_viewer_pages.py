@@ -140,3 +140,10 @@ def test_rows_carry_what_the_timeline_shows(log: Path) -> None:
         "round": 0,
         "summary": "plan#2",
     }
+
+
+def test_a_damaged_last_line_still_counts_the_lines(tmp_path: Path) -> None:
+    path = make_log(tmp_path / "run", 5)
+    data = path.read_bytes()
+    path.write_bytes(data[:-5] + b"X" + data[-4:])
+    assert LogPager(path).last_seq() == 5

@@ -176,7 +176,7 @@ def create_app(root: Path, *, poll: float = 0.05, hosts: list[str] | None = None
                     yield b"event: runs\ndata: " + data + b"\n\n"
                 else:
                     yield b": idle\n\n"
-                await asyncio.sleep(max(0.5, poll * 10))
+                await asyncio.sleep(max(1.0, poll * 20))
 
         return _sse(gen())
 

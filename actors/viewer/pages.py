@@ -55,26 +55,31 @@ class LogPager:
         self._lock = threading.Lock()
 
     def last_seq(self) -> int:
-        """The seq of the last complete line (read from the end of the file)."""
+        """The seq of the last complete line, decoded from the end of the file.
+
+        When that line is damaged, the number of complete lines (``seq`` ``n`` is line
+        ``n`` of a sound log), counted.
+        """
         with open(self.path, "rb", buffering=0) as f:
             fd = f.fileno()
             size = os.fstat(fd).st_size
             window = 1 << 16
-            while size:
+            while True:
                 start = max(0, size - window)
                 buf = os.pread(fd, size - start, start)
                 end = buf.rfind(b"\n")
-                begin = buf.rfind(b"\n", 0, end) if end > 0 else -1
-                if (end == -1 or begin == -1) and start:
-                    window *= 4
+                begin = buf.rfind(b"\n", 0, max(end, 0)) if end > 0 else -1
+                if begin == -1 and start:
+                    window *= 4  # the last line is longer than the window
                     continue
                 if end == -1:
                     return 0
                 try:
                     return decode_line(buf[begin + 1 : end]).seq
                 except CorruptLine:
-                    return buf.count(b"\n") if not start else 0
-            return 0
+                    return sum(
+                        os.pread(fd, _CHUNK, pos).count(b"\n") for pos in range(0, size, _CHUNK)
+                    )
 
     def events(self, from_seq: int) -> Iterator[AnyEvent | CorruptLine]:
         """Events from ``from_seq`` on; a damaged line ends it as a ``CorruptLine``."""
