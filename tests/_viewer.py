@@ -30,6 +30,15 @@ REQUEST = {
 }
 
 
+#: A task that would run script if the page ever parsed model text as HTML.
+HOSTILE_TASK = "<img src=x onerror=\"document.title='pwned'\"> \x1b[2J task"
+
+
+def write_hostile(run_dir: Path) -> Path:
+    """A run of one event whose task is :data:`HOSTILE_TASK`."""
+    return write_run(run_dir, [msgspec.structs.replace(failed_run()[0], task=HOSTILE_TASK)])
+
+
 def make_runs(root: Path) -> Path:
     """``root`` with ``demo`` (the committed sample run, one request recorded) and
     ``demo-fork`` (its first 12 events, a ``Forked`` marker and nothing more yet) and

@@ -26,7 +26,9 @@ sync_api = pytest.importorskip(
 )
 pytest.importorskip("starlette", reason="the viewer needs its extra: pip install -e '.[ui]'")
 
-from _viewer import RECORDED_SEQ, make_runs  # noqa: E402
+from _events import failed_run  # noqa: E402
+from _runs import write_run  # noqa: E402
+from _viewer import HOSTILE_TASK, RECORDED_SEQ, make_runs, write_hostile  # noqa: E402
 from _workflow import FAST, scripted  # noqa: E402
 
 from actors import Supervisor  # noqa: E402
@@ -88,6 +90,21 @@ def test_the_runs_list_shows_each_run(page: Any, viewer: RunningViewer) -> None:
     expect(demo).to_contain_text("approve")
     expect(page.locator("tr[data-run='demo-fork']")).to_contain_text("demo @ 12")
     shot(page, "ui-runs.png")
+
+
+def test_model_text_in_the_list_stays_text(page: Any, root: Path, viewer: RunningViewer) -> None:
+    write_hostile(root / "hostile")
+    page.goto(viewer.url + "/")
+    expect(page.locator("tr[data-run='hostile'] .task-line")).to_have_text(HOSTILE_TASK)
+    assert page.locator("#runs img").count() == 0
+    assert page.title() != "pwned"
+
+
+def test_the_runs_list_is_live(page: Any, root: Path, viewer: RunningViewer) -> None:
+    page.goto(viewer.url + "/")
+    expect(page.locator("#live")).to_have_text("● live")
+    write_run(root / "newcomer", failed_run())
+    expect(page.locator("tr[data-run='newcomer']")).to_contain_text("failed", timeout=10_000)
 
 
 def test_a_run_opens_from_the_list(page: Any, viewer: RunningViewer) -> None:

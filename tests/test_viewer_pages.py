@@ -77,6 +77,15 @@ def test_a_filter_skips_to_the_wanted_events(log: Path) -> None:
     assert [r["seq"] for r in rows] == [1000, 2000]
 
 
+def test_the_first_page_never_reads_as_far_as_a_late_damaged_line(tmp_path: Path) -> None:
+    path = make_log(tmp_path / "run", 5000)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[3999] = lines[3999].replace(b'"attempt":4000', b'"attempt":4001')
+    path.write_bytes(b"".join(lines))
+    rows = LogPager(path).page_after(0, 200, every)
+    assert [r["seq"] for r in rows] == list(range(1, 201))
+
+
 def test_a_torn_last_line_is_not_served(tmp_path: Path) -> None:
     path = make_log(tmp_path / "run", 5)
     append_lines(path.parent, [encode_line(StepStarted(seq=6, step="plan", attempt=9))[:20]])
