@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("starlette", reason="the viewer needs its extra: pip install -e '.[ui]'")
 
 from _events import completed_run
-from _runs import append_lines, write_run
+from _runs import append_lines, raw_line, write_run
 from _viewer import RECORDED_SEQ, REQUEST, make_runs
 
 from actors.viewer.serve import RunningViewer, ViewerError, listen, start
@@ -189,3 +189,39 @@ def test_the_stream_follows_appends_until_the_final_event(tmp_path: Path) -> Non
 def test_the_stream_of_a_finished_run_ends_at_once(viewer: RunningViewer) -> None:
     status, _, body = get(viewer, "/api/runs/demo/stream?from_seq=22")
     assert status == 200 and body.startswith(b"event: end")
+
+
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningViewer]:
+    """Runs a viewer must survive: damaged, empty, and one waiting for a person."""
+    root = tmp_path_factory.mktemp("odd")
+    events = completed_run()
+    damaged = write_run(root / "damaged", events)
+    lines = (damaged / "events.jsonl").read_bytes().splitlines(keepends=True)
+    lines[4] = lines[4].replace(b'"attempt":1', b'"attempt":2', 1)
+    (damaged / "events.jsonl").write_bytes(b"".join(lines))
+    write_run(root / "empty", [])
+    ask = {"type": "ApprovalRequested", "seq": 5, "id": "a", "ts": "2026-01-01T00:00:00Z"}
+    write_run(root / "waiting", events[:4], extra=[raw_line(ask)])
+    with start(root) as running:
+        yield running
+
+
+def test_a_damaged_log_shows_what_came_before_and_where_it_broke(odd: RunningViewer) -> None:
+    overview = get_json(odd, "/api/runs/damaged/overview")
+    assert overview["state"]["last_seq"] == 4 and "events.jsonl:5:" in overview["damage"]
+    rows = get_json(odd, "/api/runs/damaged/events")["events"]
+    assert [r["type"] for r in rows][-1] == "damaged"
+    assert overview["summary"]["status"] == "damaged"
+
+
+def test_an_empty_log_is_an_empty_run(odd: RunningViewer) -> None:
+    assert get_json(odd, "/api/runs/empty/events") == {"events": [], "last_seq": 0}
+    assert get_json(odd, "/api/runs/empty/overview")["summary"]["status"] == "empty"
+
+
+def test_an_event_type_from_a_newer_version_is_shown(odd: RunningViewer) -> None:
+    rows = get_json(odd, "/api/runs/waiting/events")["events"]
+    assert rows[-1]["type"] == "ApprovalRequested"
+    assert get_json(odd, "/api/runs/waiting/overview")["summary"]["status"] == "waiting"
+    assert get_json(odd, "/api/runs/waiting/events/5")["event"]["type"] == "ApprovalRequested"
