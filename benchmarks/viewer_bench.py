@@ -140,6 +140,7 @@ def bench_first_page(base: Path, events: int) -> None:
         page_ms = timed(first_page)
         deep_cold = deep(events - 10_000)
         deep_warm = timed(lambda: deep(events - 10_000))
+        browser_ms = in_browser(viewer.url + "/runs/long")
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
         t0 = time.perf_counter()
         get(conn, "/api/runs/long/overview")
@@ -150,11 +151,40 @@ def bench_first_page(base: Path, events: int) -> None:
         f"  deep link near the end (seq {events - 10_000:,}): first {deep_cold:.1f} ms "
         f"(counts lines, builds the sparse index), then {deep_warm:.1f} ms"
     )
+    if browser_ms is not None:
+        print(
+            "  in Chromium, navigation until 200 timeline rows are drawn: median of 5 "
+            f"{statistics.median(browser_ms):.1f} ms (first {browser_ms[0]:.1f} ms)"
+        )
     print(
         f"  baseline: reading the whole log {full_ms:.0f} ms "
         f"({full_ms / page_ms:.0f}x the first page); the overview tab (whole log, "
         f"loaded in parallel) {overview_ms:.0f} ms"
     )
+
+
+def in_browser(url: str) -> list[float] | None:
+    """Milliseconds from navigation to the first 200 rows drawn, in Chromium (if present)."""
+    chromium = shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if chromium is None:
+        return None
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+    times = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page()
+        for _ in range(5):
+            t0 = time.perf_counter()
+            page.goto(url)
+            page.locator("#events li.event").nth(199).wait_for()
+            times.append((time.perf_counter() - t0) * 1000)
+            page.goto("about:blank")
+        browser.close()
+    return times
 
 
 def bench_live(base: Path, n: int) -> None:

@@ -225,3 +225,11 @@ def test_an_event_type_from_a_newer_version_is_shown(odd: RunningViewer) -> None
     assert rows[-1]["type"] == "ApprovalRequested"
     assert get_json(odd, "/api/runs/waiting/overview")["summary"]["status"] == "waiting"
     assert get_json(odd, "/api/runs/waiting/events/5")["event"]["type"] == "ApprovalRequested"
+
+
+def test_static_files_are_revalidated_and_data_never_cached(viewer: RunningViewer) -> None:
+    status, headers, _ = get(viewer, "/static/run.js")
+    assert status == 200 and headers["cache-control"] == "no-cache" and headers["etag"]
+    again = get(viewer, "/static/run.js", **{"If-None-Match": headers["etag"]})
+    assert again[0] == 304
+    assert get(viewer, "/api/runs")[1]["cache-control"] == "no-store"

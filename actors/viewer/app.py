@@ -32,8 +32,15 @@ from actors.viewer.forks import fork_tree
 from actors.viewer.overview import run_overview
 from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
 from actors.viewer.summary import find_runs, list_runs
-from events import EVENT_TYPES, ModelCalled, WorkflowCompleted, WorkflowFailed, to_dict
-from store import LOG_NAME, EventLog, LogError
+from events import (
+    EVENT_TYPES,
+    CorruptLine,
+    ModelCalled,
+    WorkflowCompleted,
+    WorkflowFailed,
+    to_dict,
+)
+from store import LOG_NAME
 
 __all__ = ["STATIC", "create_app"]
 
@@ -65,11 +72,17 @@ class _SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Static files may be kept and revalidated (their ETag makes that a 304); the rest
+        # is data that changes while a run is written.
+        static = scope.get("path", "").startswith("/static/")
+        extra = [
+            (k.lower().encode(), ("no-cache" if static and k == "Cache-Control" else v).encode())
+            for k, v in _HEADERS.items()
+        ]
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [(k.lower().encode(), v.encode()) for k, v in _HEADERS.items()]
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -247,7 +260,7 @@ def create_app(root: Path, *, poll: float = 0.05, hosts: list[str] | None = None
             return _bad(f"bad query: {exc}")
         if from_seq > 1 and isinstance(viewer.pager(run_dir).event(from_seq - 1), _FINAL):
             return _sse(_ended())  # nothing will follow a final event
-        return _sse(_follow(EventLog(run_dir), from_seq, viewer.poll))
+        return _sse(_follow(viewer.pager(run_dir), from_seq, viewer.poll))
 
     routes = [
         Route("/", index),
@@ -278,23 +291,24 @@ async def _ended() -> AsyncIterator[bytes]:
     yield b"event: end\ndata: {}\n\n"
 
 
-async def _follow(log: EventLog, from_seq: int, poll: float) -> AsyncIterator[bytes]:
+async def _follow(pager: LogPager, from_seq: int, poll: float) -> AsyncIterator[bytes]:
     """Server-sent events of the log from ``from_seq``, as another process appends them.
 
-    ``EventLog.follow`` runs in a thread and hands events over to the event loop; it stops
-    after a final event, or when the browser goes away (the generator is closed).
+    The pager follows the log in a thread and hands events over to the event loop; it
+    stops after a final event, at a damaged line, or when the browser goes away (the
+    generator is closed).
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[AnyEvent | BaseException | None] = asyncio.Queue()
+    queue: asyncio.Queue[AnyEvent | CorruptLine | OSError | None] = asyncio.Queue()
     stop = threading.Event()
 
     def pump() -> None:
         try:
-            for ev in log.follow(from_seq=from_seq, poll=poll, until=stop.is_set):
+            for ev in pager.follow(from_seq, poll, until=stop.is_set):
                 loop.call_soon_threadsafe(queue.put_nowait, ev)
-                if isinstance(ev, _FINAL):
+                if isinstance(ev, _FINAL) or stop.is_set():
                     break
-        except LogError as exc:
+        except OSError as exc:
             loop.call_soon_threadsafe(queue.put_nowait, exc)
         finally:
             with contextlib.suppress(RuntimeError):  # the loop closed first
@@ -312,7 +326,7 @@ async def _follow(log: EventLog, from_seq: int, poll: float) -> AsyncIterator[by
             if item is None:
                 yield b"event: end\ndata: {}\n\n"
                 return
-            if isinstance(item, BaseException):
+            if isinstance(item, CorruptLine | OSError):
                 yield b"event: failure\ndata: " + _json.encode({"error": str(item)}) + b"\n\n"
                 return
             yield b"id: %d\nevent: append\ndata: %b\n\n" % (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,27 @@ class LogPager:
                     seq += 1
                     begin = end + 1
                 pending = block[begin:]
+
+    def follow(
+        self, from_seq: int, poll: float, until: Callable[[], bool]
+    ) -> Iterator[AnyEvent | CorruptLine]:
+        """Events from ``from_seq`` on, then each one appended later, until ``until()``.
+
+        Like ``EventLog.follow``, but it starts at ``from_seq`` through the sparse index
+        instead of reading the log from its first line, so following the end of a long
+        log costs no more than following a short one.
+        """
+        next_seq = max(1, from_seq)
+        while True:
+            done = until()
+            for ev in self.events(next_seq):
+                yield ev
+                if isinstance(ev, CorruptLine):
+                    return
+                next_seq = ev.seq + 1
+            if done:
+                return
+            time.sleep(poll)
 
     def page_after(self, after: int, limit: int, wanted: EventFilter) -> list[dict[str, Any]]:
         """Up to ``limit`` rows of wanted events with ``seq > after``."""

@@ -461,11 +461,12 @@ async function start() {
   document.getElementById("load-more").addEventListener("click", () => loadPage({ after: state.last }, "append"));
   document.getElementById("load-earlier").addEventListener("click", () => loadPage({ before: state.first }, "prepend"));
   window.addEventListener("hashchange", route);
-  const overview = loadOverview();  // in parallel: the first page must not wait for it
+  // The timeline's page first: the overview reads the whole log, and on a long run the
+  // first page must not wait for (or share the server with) it.
   if (/^#seq-\d+$/.test(location.hash)) await route();
   else { await reloadTimeline(); await route(); }
   follow();
-  await overview;
+  await loadOverview();
 }
 
 start().catch((e) => {
