@@ -162,7 +162,7 @@ def _filter(request: Request) -> Callable[[AnyEvent], bool]:
     return wanted
 
 
-def create_app(root: Path, *, poll: float = 0.05, hosts: list[str] | None = None) -> Starlette:
+def create_app(root: Path, *, poll: float = 0.025, hosts: list[str] | None = None) -> Starlette:
     """The viewer of the runs under ``root``; ``poll`` is how often live views look for
     new events (seconds); ``hosts`` are the acceptable ``Host`` names (None: any)."""
     viewer = _Viewer(root, poll)
@@ -189,7 +189,7 @@ def create_app(root: Path, *, poll: float = 0.05, hosts: list[str] | None = None
                     yield b"event: runs\ndata: " + data + b"\n\n"
                 else:
                     yield b": idle\n\n"
-                await asyncio.sleep(max(1.0, poll * 20))
+                await asyncio.sleep(1.0)
 
         return _sse(gen())
 

@@ -17,6 +17,10 @@ from events import AgentlogError
 __all__ = ["RunningViewer", "ViewerError", "is_loopback", "listen", "serve", "start"]
 
 
+#: How often a live view looks for appended events (seconds).
+_POLL = 0.025
+
+
 class ViewerError(AgentlogError):
     """The viewer cannot start (its address is taken or invalid)."""
 
@@ -80,7 +84,7 @@ def serve(
 ) -> None:
     """Serve the runs under ``root`` until interrupted (Ctrl-C)."""
     sock = listen(host, port)
-    server = _server(root, host, poll=0.05)
+    server = _server(root, host, poll=_POLL)
     scope = (
         f"bound to {host} only: other machines cannot connect"
         if is_loopback(host)
@@ -97,7 +101,7 @@ def serve(
 class RunningViewer:
     """A viewer serving in a background thread (tests, benchmarks); ``stop()`` ends it."""
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, poll: float = 0.05):
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, poll: float = _POLL):
         self._sock = listen(host, port)
         self.url = _url(self._sock).rstrip("/")
         self._server = _server(root, host, poll)
