@@ -161,6 +161,18 @@ def test_a_deep_link_selects_its_event(page: Any, viewer: RunningViewer) -> None
     expect(page.locator("#inspector .inspector-head")).to_contain_text("ModelCalled")
 
 
+def test_keys_move_the_inspected_event(page: Any, viewer: RunningViewer) -> None:
+    page.goto(viewer.url + "/runs/demo#seq-5")
+    expect(page.locator("#ev-5.selected")).to_be_visible()
+    page.keyboard.press("j")
+    expect(page.locator("#ev-6.selected")).to_be_visible()
+    expect(page.locator("#inspector .inspector-head")).to_contain_text("PlanProduced")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("k")
+    expect(page.locator("#ev-4.selected")).to_be_visible()
+    assert page.evaluate("location.hash") == "#seq-4"
+
+
 def test_failures_stats_and_forks_are_rendered(page: Any, viewer: RunningViewer) -> None:
     page.goto(viewer.url + "/runs/demo#failures")
     expect(page.locator("table.failures tbody tr")).to_contain_text(["overloaded"])

@@ -427,6 +427,25 @@ function follow() {
 }
 
 // ---- navigation -------------------------------------------------------------------------
+// j / k (or the arrow keys) move the inspected event down / up the timeline.
+function stepSelection(e) {
+  if (document.getElementById("tab-timeline").hidden) return;
+  if (e.target.closest && e.target.closest("input, select, textarea")) return;
+  const down = e.key === "j" || e.key === "ArrowDown";
+  const up = e.key === "k" || e.key === "ArrowUp";
+  if (!down && !up) return;
+  const rows = [...document.querySelectorAll("#events li.event[data-seq]")].filter((r) => r.dataset.seq);
+  if (!rows.length) return;
+  const at = rows.findIndex((r) => Number(r.dataset.seq) === state.selected);
+  const next = rows[at === -1 ? 0 : Math.min(rows.length - 1, Math.max(0, at + (down ? 1 : -1)))];
+  e.preventDefault();
+  const pane = document.querySelector(".timeline-pane");
+  if (next.offsetTop < pane.scrollTop || next.offsetTop + next.offsetHeight > pane.scrollTop + pane.clientHeight) {
+    pane.scrollTop = next.offsetTop - pane.clientHeight / 2;
+  }
+  selectEvent(Number(next.dataset.seq), true);
+}
+
 function showTab(name) {
   for (const tab of document.querySelectorAll("section.tab")) tab.hidden = tab.id !== `tab-${name}`;
   for (const link of document.querySelectorAll("#tabs a")) link.classList.toggle("active", link.dataset.tab === name);
@@ -461,6 +480,7 @@ async function start() {
   document.getElementById("load-more").addEventListener("click", () => loadPage({ after: state.last }, "append"));
   document.getElementById("load-earlier").addEventListener("click", () => loadPage({ before: state.first }, "prepend"));
   window.addEventListener("hashchange", route);
+  document.addEventListener("keydown", stepSelection);
   // The timeline's page first: the overview reads the whole log, and on a long run the
   // first page must not wait for (or share the server with) it.
   if (/^#seq-\d+$/.test(location.hash)) await route();
