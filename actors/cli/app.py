@@ -245,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the runs under a directory, one line each: status, verdict, time, tokens, cost",
         "agentlog ls runs --json",
     )
-    p.add_argument("dir", metavar="DIR", nargs="?", default="runs", help="default: runs")
+    p.add_argument(
+        "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument(
         "--no-cache",
@@ -260,8 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
         "a local, read-only web viewer of the runs under a directory (needs agentlog[ui])",
         "agentlog ui runs --port 8321   # then open http://127.0.0.1:8321/",
     )
-    p.add_argument("dir", metavar="DIR", nargs="?", default="runs", help="default: runs")
-    p.add_argument("--port", type=int, default=8321, metavar="N", help="0 picks a free port")
+    p.add_argument(
+        "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8321, metavar="N", help="default 8321; 0 picks a free port"
+    )
     p.add_argument(
         "--host",
         default="127.0.0.1",
