@@ -104,6 +104,15 @@ def test_a_damaged_line_is_reported_with_its_number(runs: Path) -> None:
     assert (done["status"], done["damaged_line"], done["events"]) == ("damaged", 3, 2)
 
 
+def test_a_mended_line_is_read_again(runs: Path) -> None:
+    log = runs / "done" / "events.jsonl"
+    good = log.read_bytes()
+    log.write_bytes(good.replace(b'"attempt":1', b'"attempt":7', 1))
+    assert ls_json(runs)["done"]["status"] == "damaged"
+    log.write_bytes(good)
+    assert ls_json(runs)["done"]["status"] == "completed"
+
+
 def test_the_table_has_a_header_and_a_line_per_run(runs: Path) -> None:
     code, out, _ = ls(str(runs))
     lines = out.splitlines()

@@ -181,13 +181,15 @@ def _advance(fold: _Fold, fd: int) -> tuple[_Fold, bool]:
     size = os.fstat(fd).st_size
     if fold.offset and (
         fold.offset > size
+        or fold.offset < _SEAL_TAIL
         or os.pread(fd, _SEAL_TAIL, fold.offset - _SEAL_TAIL).decode("ascii", "replace")
         != fold.tail
     ):
         fold = _Fold()  # the log is not the one this state was folded from: start over
-    if fold.offset == size or fold.damaged_line is not None:
+    if fold.offset == size:
         return fold, False
-    changed = False
+    changed = fold.damaged_line is not None
+    fold.damaged_line = None  # read the damaged line again: it may have been mended
     for end, line in _lines(fd, fold.offset, size):
         try:
             ev = decode_line(line)
