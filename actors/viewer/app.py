@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from actors.viewer.exchange import model_exchange
 from actors.viewer.forks import fork_tree
 from actors.viewer.overview import run_overview
 from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
-from actors.viewer.summary import find_runs, list_runs
+from actors.viewer.summary import RunSummary, find_runs, list_runs, summarize_run
 from events import (
     EVENT_TYPES,
     CorruptLine,
@@ -58,6 +59,7 @@ _HEADERS = {
     "Cache-Control": "no-store",
 }
 _FINAL = (WorkflowCompleted, WorkflowFailed)
+_LISTING_TTL = 0.5
 
 
 class _Json(JSONResponse):
@@ -89,17 +91,39 @@ class _SecurityHeaders:
 
 
 class _Viewer:
-    """The routes' shared state: the runs directory and a pager per log."""
+    """The routes' shared state: the runs directory, its listing, a pager per log.
+
+    The listing (``list_runs``, a ``stat`` and a cache file per run) is shared by every
+    request for :data:`_LISTING_TTL` seconds, so many open pages on a directory of
+    thousands of runs do not each list it again.
+    """
 
     def __init__(self, root: Path, poll: float) -> None:
         self.root = root
         self.poll = poll
         self._pagers: dict[Path, LogPager] = {}
         self._overviews: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._dirs: dict[str, Path] = {}
+        self._listing: tuple[float, list[RunSummary]] | None = None
         self._lock = threading.Lock()
 
     def run_dir(self, run_id: str) -> Path | None:
-        return find_runs(self.root).get(run_id)
+        """The directory of ``run_id``, looking again when it is unknown or gone."""
+        path = self._dirs.get(run_id)
+        if path is not None and (path / LOG_NAME).is_file():
+            return path
+        self._dirs = find_runs(self.root)
+        return self._dirs.get(run_id)
+
+    def runs(self) -> list[RunSummary]:
+        now = time.monotonic()
+        with self._lock:
+            if self._listing is not None and now - self._listing[0] < _LISTING_TTL:
+                return self._listing[1]
+        runs = list_runs(self.root)
+        with self._lock:
+            self._listing = (now, runs)
+        return runs
 
     def pager(self, run_dir: Path) -> LogPager:
         with self._lock:
@@ -119,8 +143,8 @@ class _Viewer:
             data = run_overview(run_dir)
             with self._lock:
                 self._overviews[run_dir] = (key, data)
-        runs = list_runs(self.root)
-        summary = next((s for s in runs if s.id == run_id), None)
+        summary = summarize_run(run_id, run_dir)  # fresh: the shared listing may lag
+        runs = [summary if s.id == run_id else s for s in self.runs()]
         return {
             "id": run_id,
             "summary": msgspec.to_builtins(summary),
@@ -176,13 +200,13 @@ def create_app(root: Path, *, poll: float = 0.025, hosts: list[str] | None = Non
         return FileResponse(STATIC / "run.html")
 
     def api_runs(request: Request) -> Response:
-        return _Json({"root": str(root), "runs": list_runs(root)})
+        return _Json({"root": str(root), "runs": viewer.runs()})
 
     async def api_runs_stream(request: Request) -> Response:
         async def gen() -> AsyncIterator[bytes]:
             last = b""
             while True:
-                runs = await anyio.to_thread.run_sync(list_runs, root)
+                runs = await anyio.to_thread.run_sync(viewer.runs)
                 data = _json.encode({"root": str(root), "runs": runs})
                 if data != last:
                     last = data
