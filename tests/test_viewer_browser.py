@@ -155,6 +155,13 @@ def test_the_code_tab_diffs_a_round_against_the_previous(page: Any, viewer: Runn
     expect(page.locator(".diff-head")).to_contain_text("nothing (first version)")
 
 
+def test_a_code_event_links_to_its_diff(page: Any, viewer: RunningViewer) -> None:
+    page.goto(viewer.url + "/runs/demo#seq-9")
+    page.click("#inspector a.to-diff")
+    expect(page.locator(".round-picker button.chosen")).to_contain_text("round 0")
+    expect(page.locator(".diff-head")).to_contain_text("nothing (first version)")
+
+
 def test_a_deep_link_selects_its_event(page: Any, viewer: RunningViewer) -> None:
     page.goto(viewer.url + "/runs/demo#seq-12")
     expect(page.locator("#ev-12.selected")).to_be_visible()

@@ -149,9 +149,13 @@ function renderInspector(detail) {
 }
 
 function renderCodeEvent(event) {
-  const round = (state.overview?.rounds.items || []).find((r) => r.seq === event.seq);
   return el("div", {},
-    round ? el("p", {}, el("a", { href: "#code", onclick: () => { state.codeRound = event.seq; }, text: "View the diff of this round →" })) : null,
+    el("p", {}, el("a", {
+      href: "#code",
+      className: "to-diff",
+      onclick: () => { state.codeRound = event.seq; if (state.overview) renderCode(state.overview); },
+      text: "View the diff of this round →",
+    })),
     renderCodeFiles(event.code));
 }
 
