@@ -34,6 +34,7 @@ from _workflow import FAST, scripted  # noqa: E402
 from actors import Supervisor  # noqa: E402
 from actors.models import ModelRequest, ModelResponse  # noqa: E402
 from actors.viewer.serve import RunningViewer, start  # noqa: E402
+from events import StepStarted, WorkflowStarted  # noqa: E402
 from store import EventLog  # noqa: E402
 
 ARGS = [
@@ -228,3 +229,24 @@ def test_a_live_run_is_followed_to_completion(page: Any, root: Path, viewer: Run
     worker.join(timeout=10)
     count = page.locator("#events li.event").count()
     assert count == len(list(EventLog(run_dir).read()))
+
+
+def test_scrolling_a_long_run_loads_the_next_page(
+    page: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("long")
+    events = [WorkflowStarted(seq=1, id="e1", ts="2026-01-01T00:00:00Z", task="long")]
+    events += [
+        StepStarted(seq=i, id=f"e{i}", ts="2026-01-01T00:00:01Z", step="plan", attempt=i)
+        for i in range(2, 1001)
+    ]
+    write_run(root / "long", events)
+    with start(root) as running:
+        page.goto(running.url + "/runs/long")
+        expect(page.locator("#events li.event")).to_have_count(200)
+        expect(page.locator("#event-count")).to_contain_text("1,000 events in the log")
+        page.locator(".timeline-pane").evaluate("pane => { pane.scrollTop = pane.scrollHeight; }")
+        expect(page.locator("#events li.event")).to_have_count(400)
+        page.goto(running.url + "/runs/long#seq-900")
+        expect(page.locator("#ev-900.selected")).to_be_visible()
+        expect(page.locator("#ev-1")).to_have_count(0)

@@ -483,6 +483,14 @@ async function start() {
   }
   document.getElementById("load-more").addEventListener("click", () => loadPage({ after: state.last }, "append"));
   document.getElementById("load-earlier").addEventListener("click", () => loadPage({ before: state.first }, "prepend"));
+  // Scrolling to the end of the timeline loads the next page (one request at a time).
+  const pane = document.querySelector(".timeline-pane");
+  let loading = false;
+  pane.addEventListener("scroll", async () => {
+    if (loading || state.atEnd || pane.scrollTop + pane.clientHeight < pane.scrollHeight - 200) return;
+    loading = true;
+    try { await loadPage({ after: state.last }, "append"); } finally { loading = false; }
+  });
   window.addEventListener("hashchange", route);
   document.addEventListener("keydown", stepSelection);
   // The timeline's page first: the overview reads the whole log, and on a long run the
