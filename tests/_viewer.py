@@ -17,8 +17,8 @@ SAMPLE = Path(__file__).parent.parent / "examples" / "sample-run"
 RECORDED_SEQ = 15
 REQUEST = {
     "model": "scripted-demo",
-    "system": "You are the Coder of a Planner -> Coder -> Reviewer workflow. <b>Answer</b> "
-    "with submit_code.",
+    "system": "You are the Coder of a Planner -> Coder -> Reviewer workflow. Answer with "
+    "submit_code.",
     "messages": [
         {
             "role": "user",
@@ -27,6 +27,7 @@ REQUEST = {
         }
     ],
     "max_tokens": 32000,
+    "metadata": {"note": "<b>markup from a log stays text</b>"},
 }
 
 

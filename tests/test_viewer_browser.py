@@ -131,13 +131,15 @@ def test_a_model_exchange_shows_request_response_and_artifact(
     page.goto(viewer.url + "/runs/demo")
     page.click(f"#ev-{RECORDED_SEQ}")
     inspector = page.locator("#inspector")
-    expect(inspector.locator(".role-system pre")).to_contain_text("<b>Answer</b> with submit_code")
+    expect(inspector.locator(".role-system pre")).to_contain_text("Answer with submit_code")
+    expect(inspector.locator(".request details pre")).to_contain_text("<b>markup from a log")
     expect(inspector.locator(".tool-use code").first).to_have_text("submit_code")
     expect(inspector.locator(".tool-use .file summary code")).to_have_text(
         ["wordfreq.py", "test_wordfreq.py"]
     )
     expect(inspector.locator(".became a")).to_have_text(f"#{RECORDED_SEQ + 1}")
     assert page.evaluate("document.querySelectorAll('#inspector b').length") == 0
+    expect(page.locator("#facts")).to_contain_text("5,319")  # the overview has arrived
     shot(page, "ui-run.png")
     page.click("#ev-5")
     expect(inspector.locator(".request.missing")).to_contain_text("Request not recorded.")
