@@ -385,6 +385,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=10.0, metavar="S", help="seconds per run, retries included"
     )
     _json_arg(p, "one report per run")
+
+    p = _cmd(
+        sub,
+        "ls",
+        "actors.cli.ls_cmd:cmd_ls",
+        "the runs under a directory, one line each: status, verdict, time, tokens, cost",
+        "agentlog ls runs --json",
+    )
+    p.add_argument(
+        "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read every log whole instead of using and updating the runs' .ls-cache.json",
+    )
+
+    p = _cmd(
+        sub,
+        "ui",
+        "actors.cli.ui_cmd:cmd_ui",
+        "a local, read-only web viewer of the runs under a directory (needs agentlog[ui])",
+        "agentlog ui runs --port 8321   # then open http://127.0.0.1:8321/",
+    )
+    p.add_argument(
+        "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8321, metavar="N", help="default 8321; 0 picks a free port"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: only this machine can connect)",
+    )
     return parser
 
 

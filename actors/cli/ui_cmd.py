@@ -1,0 +1,30 @@
+"""``agentlog ui [DIR]``: the local web viewer (needs the ``ui`` extra)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+from actors.cli.app import UsageError
+
+__all__ = ["cmd_ui"]
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such directory")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0..65535, got {args.port}")
+    try:
+        from actors.viewer.serve import serve
+    except ImportError as exc:
+        raise UsageError(
+            f"agentlog ui needs the viewer's packages ({exc.name} is missing): "
+            "pip install 'agentlog[ui]'"
+        ) from None
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a viewer is meant to stop
+        serve(root, args.host, args.port, announce=lambda line: print(line, flush=True))
+    print("agentlog ui: stopped", flush=True)
+    return 0

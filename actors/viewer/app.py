@@ -1,0 +1,361 @@
+"""The viewer's web application: read-only JSON endpoints, server-sent events, static pages.
+
+Every route is a GET. Pages are static files (no build step, no network); the browser
+fetches JSON and renders model text with ``textContent`` only. Responses forbid inline
+script and any other origin (Content-Security-Policy), and the ``Host`` header must name
+this machine when bound to loopback, so a web page elsewhere cannot read runs through
+DNS rebinding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from actors.viewer.exchange import model_exchange
+from actors.viewer.forks import fork_tree
+from actors.viewer.overview import run_overview
+from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
+from actors.viewer.summary import RunSummary, find_runs, list_runs, summarize_run
+from events import (
+    EVENT_TYPES,
+    CorruptLine,
+    ModelCalled,
+    WorkflowCompleted,
+    WorkflowFailed,
+    to_dict,
+)
+from store import LOG_NAME
+
+__all__ = ["STATIC", "create_app"]
+
+#: The front end, shipped as package data.
+STATIC = Path(__file__).parent / "static"
+_json = msgspec.json.Encoder()
+_MAX_PAGE = 1000
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+_FINAL = (WorkflowCompleted, WorkflowFailed)
+_LISTING_TTL = 0.5
+
+
+class _Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return _json.encode(content)
+
+
+class _SecurityHeaders:
+    """Adds :data:`_HEADERS` to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Static files may be kept and revalidated (their ETag makes that a 304); the rest
+        # is data that changes while a run is written.
+        static = scope.get("path", "").startswith("/static/")
+        extra = [
+            (k.lower().encode(), ("no-cache" if static and k == "Cache-Control" else v).encode())
+            for k, v in _HEADERS.items()
+        ]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _Viewer:
+    """The routes' shared state: the runs directory, its listing, a pager per log.
+
+    The listing (``list_runs``, a ``stat`` and a cache file per run) is shared by every
+    request for :data:`_LISTING_TTL` seconds, so many open pages on a directory of
+    thousands of runs do not each list it again.
+    """
+
+    def __init__(self, root: Path, poll: float) -> None:
+        self.root = root
+        self.poll = poll
+        self._pagers: dict[Path, LogPager] = {}
+        self._overviews: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._dirs: dict[str, Path] = {}
+        self._listing: tuple[float, list[RunSummary]] | None = None
+        self._lock = threading.Lock()
+
+    def run_dir(self, run_id: str) -> Path | None:
+        """The directory of ``run_id``, looking again when it is unknown or gone."""
+        path = self._dirs.get(run_id)
+        if path is not None and (path / LOG_NAME).is_file():
+            return path
+        self._dirs = find_runs(self.root)
+        return self._dirs.get(run_id)
+
+    def runs(self) -> list[RunSummary]:
+        now = time.monotonic()
+        with self._lock:
+            if self._listing is not None and now - self._listing[0] < _LISTING_TTL:
+                return self._listing[1]
+        runs = list_runs(self.root)
+        with self._lock:
+            self._listing = (now, runs)
+        return runs
+
+    def pager(self, run_dir: Path) -> LogPager:
+        with self._lock:
+            pager = self._pagers.get(run_dir)
+            if pager is None:
+                pager = self._pagers[run_dir] = LogPager(run_dir / LOG_NAME)
+            return pager
+
+    def overview(self, run_id: str, run_dir: Path) -> dict[str, Any]:
+        st = (run_dir / LOG_NAME).stat()
+        key = (st.st_size, st.st_mtime_ns)
+        with self._lock:
+            cached = self._overviews.get(run_dir)
+        if cached is not None and cached[0] == key:
+            data = cached[1]
+        else:
+            data = run_overview(run_dir)
+            with self._lock:
+                self._overviews[run_dir] = (key, data)
+        summary = summarize_run(run_id, run_dir)  # fresh: the shared listing may lag
+        runs = [summary if s.id == run_id else s for s in self.runs()]
+        return {
+            "id": run_id,
+            "summary": msgspec.to_builtins(summary),
+            "forks": fork_tree(run_id, runs),
+            **data,
+        }
+
+
+def _not_found(what: str) -> Response:
+    return _Json({"error": f"{what} not found"}, status_code=404)
+
+
+def _bad(message: str) -> Response:
+    return _Json({"error": message}, status_code=400)
+
+
+def _int(request: Request, name: str, default: int | None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    value = int(raw)  # ValueError -> 400 below
+    if value < 0:
+        raise ValueError(name)
+    return value
+
+
+def _filter(request: Request) -> Callable[[AnyEvent], bool]:
+    steps = set(request.query_params.getlist("step"))
+    types = set(request.query_params.getlist("type"))
+    unknown = types - EVENT_TYPES.keys()
+    if unknown:
+        raise ValueError(f"unknown event type {sorted(unknown)[0]!r}")
+
+    def wanted(ev: AnyEvent) -> bool:
+        return (not types or event_type(ev) in types) and (
+            not steps or getattr(ev, "step", None) in steps
+        )
+
+    return wanted
+
+
+def create_app(root: Path, *, poll: float = 0.025, hosts: list[str] | None = None) -> Starlette:
+    """The viewer of the runs under ``root``; ``poll`` is how often live views look for
+    new events (seconds); ``hosts`` are the acceptable ``Host`` names (None: any)."""
+    viewer = _Viewer(root, poll)
+
+    def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    def run_page(request: Request) -> Response:
+        if viewer.run_dir(request.path_params["run_id"]) is None:
+            return Response("no such run", status_code=404, media_type="text/plain")
+        return FileResponse(STATIC / "run.html")
+
+    def api_runs(request: Request) -> Response:
+        return _Json({"root": str(root), "runs": viewer.runs()})
+
+    async def api_runs_stream(request: Request) -> Response:
+        async def gen() -> AsyncIterator[bytes]:
+            last = b""
+            while True:
+                runs = await anyio.to_thread.run_sync(viewer.runs)
+                data = _json.encode({"root": str(root), "runs": runs})
+                if data != last:
+                    last = data
+                    yield b"event: runs\ndata: " + data + b"\n\n"
+                else:
+                    yield b": idle\n\n"
+                await asyncio.sleep(1.0)
+
+        return _sse(gen())
+
+    def api_overview(request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        run_dir = viewer.run_dir(run_id)
+        if run_dir is None:
+            return _not_found("run")
+        return _Json(viewer.overview(run_id, run_dir))
+
+    def api_events(request: Request) -> Response:
+        run_dir = viewer.run_dir(request.path_params["run_id"])
+        if run_dir is None:
+            return _not_found("run")
+        try:
+            limit = min(_int(request, "limit", 200) or 200, _MAX_PAGE)
+            after = _int(request, "after", None)
+            before = _int(request, "before", None)
+            around = _int(request, "around", None)
+            wanted = _filter(request)
+        except ValueError as exc:
+            return _bad(f"bad query: {exc}")
+        pager = viewer.pager(run_dir)
+        if around is not None:
+            earlier = pager.page_before(around, limit // 2, wanted)
+            rows = earlier + pager.page_after(around - 1, limit - len(earlier), wanted)
+        elif before is not None:
+            rows = pager.page_before(before, limit, wanted)
+        else:
+            rows = pager.page_after(after or 0, limit, wanted)
+        return _Json({"events": rows, "last_seq": pager.last_seq()})
+
+    def api_event(request: Request) -> Response:
+        run_dir = viewer.run_dir(request.path_params["run_id"])
+        if run_dir is None:
+            return _not_found("run")
+        seq = request.path_params["seq"]
+        pager = viewer.pager(run_dir)
+        following: list[AnyEvent] = []
+        event: AnyEvent | None = None
+        for ev in pager.events(seq):
+            if isinstance(ev, Exception):
+                break
+            if event is None:
+                if ev.seq != seq:
+                    break
+                event = ev
+                if not isinstance(ev, ModelCalled):
+                    break
+                continue
+            following.append(ev)
+            if len(following) >= 8:
+                break
+        if event is None:
+            return _not_found(f"event {seq}")
+        body: dict[str, Any] = {"row": event_row(event), "event": to_dict(event)}
+        if isinstance(event, ModelCalled):
+            body["exchange"] = model_exchange(run_dir, event, following)
+        return _Json(body)
+
+    async def api_stream(request: Request) -> Response:
+        run_dir = viewer.run_dir(request.path_params["run_id"])
+        if run_dir is None:
+            return _not_found("run")
+        try:
+            from_seq = _int(request, "from_seq", 1) or 1
+        except ValueError as exc:
+            return _bad(f"bad query: {exc}")
+        if from_seq > 1 and isinstance(viewer.pager(run_dir).event(from_seq - 1), _FINAL):
+            return _sse(_ended())  # nothing will follow a final event
+        return _sse(_follow(viewer.pager(run_dir), from_seq, viewer.poll))
+
+    routes = [
+        Route("/", index),
+        Route("/runs/{run_id}", run_page),
+        Route("/api/runs", api_runs),
+        Route("/api/runs-stream", api_runs_stream),
+        Route("/api/runs/{run_id}/overview", api_overview),
+        Route("/api/runs/{run_id}/events", api_events),
+        Route("/api/runs/{run_id}/events/{seq:int}", api_event),
+        Route("/api/runs/{run_id}/stream", api_stream),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [Middleware(_SecurityHeaders)]
+    if hosts is not None:
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _sse(gen: AsyncIterator[bytes]) -> Response:
+    return StreamingResponse(
+        gen,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _ended() -> AsyncIterator[bytes]:
+    yield b"event: end\ndata: {}\n\n"
+
+
+async def _follow(pager: LogPager, from_seq: int, poll: float) -> AsyncIterator[bytes]:
+    """Server-sent events of the log from ``from_seq``, as another process appends them.
+
+    The pager follows the log in a thread and hands events over to the event loop; it
+    stops after a final event, at a damaged line, or when the browser goes away (the
+    generator is closed).
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[AnyEvent | CorruptLine | OSError | None] = asyncio.Queue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for ev in pager.follow(from_seq, poll, until=stop.is_set):
+                loop.call_soon_threadsafe(queue.put_nowait, ev)
+                if isinstance(ev, _FINAL) or stop.is_set():
+                    break
+        except OSError as exc:
+            loop.call_soon_threadsafe(queue.put_nowait, exc)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop closed first
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="viewer-follow", daemon=True).start()
+    try:
+        yield b"retry: 1000\n\n"
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=15)
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            if item is None:
+                yield b"event: end\ndata: {}\n\n"
+                return
+            if isinstance(item, CorruptLine | OSError):
+                yield b"event: failure\ndata: " + _json.encode({"error": str(item)}) + b"\n\n"
+                return
+            yield b"id: %d\nevent: append\ndata: %b\n\n" % (
+                item.seq,
+                _json.encode(event_row(item)),
+            )
+    finally:
+        stop.set()

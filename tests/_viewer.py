@@ -1,0 +1,67 @@
+"""A runs directory for the viewer tests: the committed demo run, a fork of it, a request."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import msgspec
+from _events import failed_run
+from _runs import write_run
+
+from events import Forked, ModelCalled, encode_line
+from store import EventLog
+
+SAMPLE = Path(__file__).parent.parent / "examples" / "sample-run"
+#: The demo's second-round Coder call: its request is recorded in the fixture's objects/.
+RECORDED_SEQ = 15
+REQUEST = {
+    "model": "scripted-demo",
+    "system": "You are the Coder of a Planner -> Coder -> Reviewer workflow. Answer with "
+    "submit_code.",
+    "messages": [
+        {
+            "role": "user",
+            "content": "Task: top_words(text, n)...\n\nThe review asked for changes:\n"
+            "Counting is case-sensitive, so test_ignores_case fails. Lower-case the text.",
+        }
+    ],
+    "max_tokens": 32000,
+    "metadata": {"note": "<b>markup from a log stays text</b>"},
+}
+
+
+#: A task that would run script if the page ever parsed model text as HTML.
+HOSTILE_TASK = "<img src=x onerror=\"document.title='pwned'\"> \x1b[2J task"
+
+
+def write_hostile(run_dir: Path) -> Path:
+    """A run of one event whose task is :data:`HOSTILE_TASK`."""
+    return write_run(run_dir, [msgspec.structs.replace(failed_run()[0], task=HOSTILE_TASK)])
+
+
+def make_runs(root: Path) -> Path:
+    """``root`` with ``demo`` (the committed sample run, one request recorded) and
+    ``demo-fork`` (its first 12 events, a ``Forked`` marker and nothing more yet) and
+    ``rate-limited`` (a run whose Coder failed for good)."""
+    demo = root / "demo"
+    shutil.copytree(SAMPLE, demo)
+    events = list(EventLog(demo).read())
+    call = events[RECORDED_SEQ - 1]
+    assert isinstance(call, ModelCalled)
+    objects = demo / "objects"
+    objects.mkdir()
+    (objects / call.request_digest).write_bytes(msgspec.json.encode(REQUEST))
+    head = list(events[:12])
+    marker = Forked(
+        seq=13,
+        id="fork-13",
+        ts=head[-1].ts,
+        workflow_id="wf-fork",
+        source=str(demo),
+        source_workflow_id=head[0].workflow_id,
+        at_seq=12,
+    )
+    write_run(root / "demo-fork", [], extra=[*(encode_line(e) for e in head), encode_line(marker)])
+    write_run(root / "rate-limited", failed_run())
+    return root
