@@ -17,11 +17,15 @@ from events.artifacts import (
     artifact_schema,
 )
 from events.codec import CRC_FIELD, decode_line, encode_line, line_body, to_dict
-from events.config import WorkflowConfig
+from events.config import Gate, WorkflowConfig
 from events.errors import AgentlogError, CorruptLine
 from events.types import (
     EVENT_TYPES,
+    PERSON_EVENTS,
     STEPS,
+    ApprovalDecided,
+    ApprovalRequested,
+    ChangesRequested,
     CodeProduced,
     Event,
     EventBase,
@@ -40,15 +44,20 @@ from events.types import (
     WorkflowCompleted,
     WorkflowFailed,
     WorkflowStarted,
+    artifact_digest,
 )
 
 __all__ = [
     "ARTIFACT_TOOLS",
     "CRC_FIELD",
     "EVENT_TYPES",
+    "PERSON_EVENTS",
     "STEPS",
     "AgentlogError",
+    "ApprovalDecided",
+    "ApprovalRequested",
     "Artifact",
+    "ChangesRequested",
     "CodeChange",
     "CodeProduced",
     "CorruptLine",
@@ -56,6 +65,7 @@ __all__ = [
     "EventBase",
     "FileChange",
     "Forked",
+    "Gate",
     "ModelCalled",
     "Plan",
     "PlanProduced",
@@ -77,6 +87,7 @@ __all__ = [
     "WorkflowConfig",
     "WorkflowFailed",
     "WorkflowStarted",
+    "artifact_digest",
     "artifact_schema",
     "decode_line",
     "encode_line",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ["WorkflowConfig"]
+__all__ = ["Gate", "WorkflowConfig"]
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
+
+
+#: Where a run may wait for a person: the plan before any code, the code before its review.
+Gate = Literal["plan", "code"]
 
 
 class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
@@ -29,3 +33,5 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     backoff_base: Annotated[float, msgspec.Meta(ge=0)] = 1.0
     backoff_max: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     max_tokens: Annotated[int, msgspec.Meta(gt=0)] = 32000
+    #: Gates where a person approves before the run goes on: after the plan, after the code.
+    approve: tuple[Gate, ...] = ()
