@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from events import Event, Step, Verdict, WorkflowConfig
+from events import Event, Gate, Step, Verdict, WorkflowConfig
 from store import StepState, WorkflowState
 
 __all__ = [
@@ -22,6 +22,8 @@ __all__ = [
     "ContinueAttempt",
     "Fail",
     "Finished",
+    "Park",
+    "RequestApproval",
     "Skip",
     "StartAttempt",
     "backoff_delay",
@@ -81,13 +83,28 @@ class Fail:
 
 
 @dataclass(frozen=True)
+class RequestApproval:
+    """Write ``ApprovalRequested`` for the artifact now awaiting a person at ``step``."""
+
+    step: Gate
+    round: int
+
+
+@dataclass(frozen=True)
+class Park:
+    """Stop driving: the run waits for a person's decision at ``step`` (holding nothing)."""
+
+    step: Gate
+
+
+@dataclass(frozen=True)
 class Finished:
     """The log already ends the workflow: nothing to do."""
 
     completed: bool
 
 
-Action = StartAttempt | ContinueAttempt | Skip | Complete | Fail | Finished
+Action = StartAttempt | ContinueAttempt | Skip | Complete | Fail | Finished | RequestApproval | Park
 
 
 #: The longest wait a server's ``retry-after`` can impose before the next attempt.
@@ -134,6 +151,21 @@ def _fail(st: StepState) -> Fail:
     return Fail(st.step, st.error.kind if st.error else "", _gave_up(st))
 
 
+def _gate(state: WorkflowState, step: Gate, round_: int) -> Action | None:
+    """What a gate asks for: its request, a wait, a failure (rejected), or nothing (passed)."""
+    if step not in state.config.approve:
+        return None
+    gate = state.gates.get(step)
+    if gate is None or gate.round != round_:
+        return RequestApproval(step, round_)
+    if gate.decision is None:
+        return Park(step)
+    if gate.decision == "rejected":
+        why = f": {gate.comment}" if gate.comment else ""
+        return Fail(step, "rejected", f"the {step} was rejected by {gate.by}{why}")
+    return None
+
+
 def next_action(state: WorkflowState) -> Action:
     """The supervisor's next move for a run whose log folds to ``state``."""
     if state.ended:
@@ -151,6 +183,9 @@ def next_action(state: WorkflowState) -> Action:
             if later.status == "pending":
                 return Skip(later.step, "the plan step failed", round_)
         return _fail(plan)
+    action = _gate(state, "plan", 0)
+    if action is not None:
+        return action
 
     action = _step_action(code, round_, config)
     if action is not None:
@@ -160,6 +195,12 @@ def next_action(state: WorkflowState) -> Action:
         if review.status == "pending":
             return Skip("review", "the code step failed (continue_on_error is off)", round_)
         return _fail(code)
+    if not code_failed:
+        action = _gate(state, "code", round_)
+        if action is not None:
+            return action
+    if state.changes_requested_by is not None:  # a person's review: a round of its own
+        return StartAttempt("code", 1, round_ + 1)
 
     action = _step_action(review, round_, config)
     if action is not None:

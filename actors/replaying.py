@@ -4,8 +4,9 @@ The agents run again in a scratch directory with a :class:`~actors.models.Replay
 serving the recorded ``ModelCalled`` responses (no network), and the events that come
 out are compared with the recorded ones, ignoring ``id`` and ``ts``. A fork (or a fork
 of a fork) replays only its own events: everything up to its last ``Forked`` marker
-was made by its sources and is copied, byte for byte. A recorded ``RetryRequested`` (a
-person's decision) is appended again where it was, as the recorded run got it.
+was made by its sources and is copied, byte for byte. What a person added (a
+``RetryRequested``, an approval decision, a review requesting changes) is appended again
+where it was recorded, as the recorded run got it, without asking anyone.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from actors.models import NonDeterminism, ReplayModel
 from actors.sandbox import sandbox_change
 from actors.supervisor_actor import DRIVE, SupervisorActor, SupervisorOptions
 from events import (
+    PERSON_EVENTS,
     Event,
     Forked,
     ModelCalled,
-    RetryRequested,
     ReviewProduced,
     Step,
     StepFailed,
@@ -140,16 +141,16 @@ def replay(run_dir: str | Path) -> ReplayReport:
     # were made by its sources and must not answer the fork's own later requests.
     fold = WorkflowFold()
     answers: list[AnyEvent] = []
-    retries: set[int] = set()
+    decisions: set[int] = set()
     for ev in log.read():
         fold.apply(ev)
         if isinstance(ev, _ANSWERS):
             answers.append(ev)
-        elif isinstance(ev, RetryRequested):
-            retries.add(ev.seq)
+        elif isinstance(ev, PERSON_EVENTS):
+            decisions.add(ev.seq)
         elif isinstance(ev, Forked):
             answers.clear()
-            retries.clear()
+            decisions.clear()
     state = fold.snapshot()
     if state.last_seq == 0:
         raise UsageError(f"{run_dir}: the log is empty; nothing to replay")
@@ -170,7 +171,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
     try:
         copy_lines(log.path, scratch / LOG_NAME, max(1, own - 1))
         share_objects(log.path.parent, scratch, link_dir=True)  # a workspace's base
-        error = _drive(scratch, model, options, retries, log)
+        error = _drive(scratch, model, options, decisions, log)
         report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
         if report.ok:  # served recorded test results: say if they came from another sandbox
             report = msgspec.structs.replace(report, sandbox=sandbox_change(answers))
@@ -183,10 +184,10 @@ def _drive(
     scratch: Path,
     model: ReplayModel,
     options: SupervisorOptions,
-    retries: set[int],
+    decisions: set[int],
     recorded: EventLog,
 ) -> NonDeterminism | None:
-    """Drive the scratch run; at each recorded ``RetryRequested``, append it and go on."""
+    """Drive the scratch run; where a person's events were recorded, append them, go on."""
     while True:
         ref = SupervisorActor.start(scratch, model, options=options)
         try:
@@ -196,12 +197,15 @@ def _drive(
         finally:
             ref.stop()
         last = EventLog(scratch).verify().last_seq
-        if last + 1 not in retries:
+        if last + 1 not in decisions:
             return None
-        decision = next(iter(recorded.read(last + 1)))
-        assert isinstance(decision, RetryRequested)
+        made: list[Event] = []
+        for ev in recorded.read(last + 1):
+            if ev.seq not in decisions or isinstance(ev, UnknownEvent):
+                break
+            made.append(ev)
         with EventLog(scratch).writer() as writer:
-            writer.append(decision)
+            writer.append_many(made)
 
 
 def _verdict(

@@ -43,7 +43,7 @@ from events import (
     WorkflowConfig,
     WorkflowStarted,
 )
-from store import ErrorInfo, EventLog, StepState, WorkflowState, workflow_state
+from store import ErrorInfo, EventLog, GateState, StepState, WorkflowState, workflow_state
 
 __all__ = [
     "DRIVE",
@@ -74,11 +74,17 @@ class WorkflowResult(msgspec.Struct, frozen=True, kw_only=True):
     verdict: Verdict | None
     failed_steps: tuple[Step, ...] = ()
     error: ErrorInfo | None = None
+    waiting_at: GateState | None = None
 
     @property
     def ok(self) -> bool:
         """True when the workflow completed with no step passed over as failed."""
         return self.status == "completed" and not self.failed_steps
+
+    @property
+    def waiting(self) -> bool:
+        """True when the run is parked at a gate until a person decides (``waiting_at``)."""
+        return self.status == "waiting"
 
 
 def result_of(run_dir: Path, state: WorkflowState | None = None) -> WorkflowResult:
@@ -97,7 +103,8 @@ def result_of(run_dir: Path, state: WorkflowState | None = None) -> WorkflowResu
         review=made.review,
         verdict=state.verdict,
         failed_steps=failed,
-        error=state.last_error if state.status != "completed" or failed else None,
+        error=state.last_error if state.status not in ("completed", "waiting") or failed else None,
+        waiting_at=state.waiting_at,
     )
 
 
@@ -247,6 +254,7 @@ class Supervisor:
                 "running": f"it has not ended; `agentlog resume {path}` continues it",
                 "completed": "it completed; `agentlog fork` starts a variant of it",
                 "pending": "the log holds no WorkflowStarted event",
+                "waiting": f"it waits for a person; `agentlog approve {path}` or `reject`",
             }[state.status]
             raise UsageError(f"{path}: only a failed run can be retried: {hint}")
         sup = cls(state.config, model=model, listeners=listeners)
@@ -257,6 +265,76 @@ class Supervisor:
         for listener in sup.listeners:
             listener(recorded)
         return sup._launch(path, chosen, None).result()
+
+    @classmethod
+    def approve(
+        cls,
+        run_dir: str | Path,
+        *,
+        by: str | None = None,
+        comment: str = "",
+        edit: Plan | CodeChange | None = None,
+        digest: str | None = None,
+        proceed: bool = True,
+        model: Model | None = None,
+        listeners: Iterable[EventListener] = (),
+    ) -> WorkflowResult:
+        """Approve what the run waits for (optionally an edited version), then continue it.
+
+        ``digest`` is the artifact the person looked at (refused when it no longer waits);
+        ``proceed=False`` records the decision and leaves the run for ``resume``.
+        """
+        from actors.approvals import decide
+
+        decide(run_dir, "approved", by=by, comment=comment, edit=edit, digest=digest)
+        return cls._after_decision(run_dir, proceed, model, listeners)
+
+    @classmethod
+    def reject(
+        cls,
+        run_dir: str | Path,
+        comment: str,
+        *,
+        by: str | None = None,
+        digest: str | None = None,
+        proceed: bool = True,
+        model: Model | None = None,
+        listeners: Iterable[EventListener] = (),
+    ) -> WorkflowResult:
+        """Reject what the run waits for; continuing ends the run as failed (``rejected``)."""
+        from actors.approvals import decide
+
+        decide(run_dir, "rejected", by=by, comment=comment, digest=digest)
+        return cls._after_decision(run_dir, proceed, model, listeners)
+
+    @classmethod
+    def request_changes(
+        cls,
+        run_dir: str | Path,
+        comment: str,
+        *,
+        by: str | None = None,
+        proceed: bool = True,
+        model: Model | None = None,
+        listeners: Iterable[EventListener] = (),
+    ) -> WorkflowResult:
+        """A person's review sending the code back to the Coder (one more revision round)."""
+        from actors.approvals import request_changes
+
+        request_changes(run_dir, comment, by=by)
+        return cls._after_decision(run_dir, proceed, model, listeners)
+
+    @classmethod
+    def _after_decision(
+        cls,
+        run_dir: str | Path,
+        proceed: bool,
+        model: Model | None,
+        listeners: Iterable[EventListener],
+    ) -> WorkflowResult:
+        if not proceed:
+            return result_of(_run_path(run_dir))
+        return cls.resume(run_dir, model=model, listeners=listeners)
 
 
 def _run_path(run_dir: str | Path) -> Path:

@@ -33,11 +33,14 @@ from actors.orchestration import (
     ContinueAttempt,
     Fail,
     Finished,
+    Park,
+    RequestApproval,
     Skip,
     StartAttempt,
     next_action,
 )
 from events import (
+    ApprovalRequested,
     CodeProduced,
     ContextPacked,
     Event,
@@ -54,6 +57,7 @@ from events import (
     WorkflowCompleted,
     WorkflowFailed,
     WorkflowStarted,
+    artifact_digest,
 )
 from store import EventLog, LogError, LogWriter, WorkflowFold, WorkflowState
 from store._logging import get_logger
@@ -274,10 +278,17 @@ class SupervisorActor(pykka.ThreadingActor):
         while not self._at_stop():
             action = next_action(self.state)
             match action:
-                case Finished():
+                case Finished() | Park():  # ended, or waiting for a person (holding nothing)
                     if self.options.project and self.options.durable:
-                        self._sync_projections()  # once: durable at the run's end
+                        self._sync_projections()  # once: durable however long it waits
                     return
+                case RequestApproval(step=step, round=round_):
+                    made = self.state.artifacts
+                    awaiting = made.plan if step == "plan" else made.code
+                    assert awaiting is not None  # a gate follows its step's artifact
+                    digest = artifact_digest(awaiting)
+                    asked = ApprovalRequested(step=step, round=round_, digest=digest)
+                    self._append_many([asked], sync=True)
                 case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
                     if delay:
                         self._sync()  # everything so far is durable before any wait

@@ -25,11 +25,15 @@ from events.codec import (
     line_body,
     to_dict,
 )
-from events.config import SandboxPolicy, WorkflowConfig
+from events.config import Gate, SandboxPolicy, WorkflowConfig
 from events.errors import EXIT_FAILED, EXIT_USAGE, AgentlogError, CorruptLine, UsageError
 from events.types import (
     EVENT_TYPES,
+    PERSON_EVENTS,
     STEPS,
+    ApprovalDecided,
+    ApprovalRequested,
+    ChangesRequested,
     CodeProduced,
     ContextPacked,
     Event,
@@ -51,6 +55,7 @@ from events.types import (
     WorkflowCompleted,
     WorkflowFailed,
     WorkflowStarted,
+    artifact_digest,
 )
 from events.workspace import (
     BaseFile,
@@ -73,11 +78,15 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_USAGE",
     "MAX_DEPTH",
+    "PERSON_EVENTS",
     "STEPS",
     "AgentlogError",
+    "ApprovalDecided",
+    "ApprovalRequested",
     "Artifact",
     "BaseFile",
     "ChangeSet",
+    "ChangesRequested",
     "CodeChange",
     "CodeProduced",
     "ContextPacked",
@@ -91,6 +100,7 @@ __all__ = [
     "FileOp",
     "FilesRequested",
     "Forked",
+    "Gate",
     "LeftOut",
     "ModelCalled",
     "Plan",
@@ -121,6 +131,7 @@ __all__ = [
     "WorkflowFailed",
     "WorkflowStarted",
     "WorkspaceBase",
+    "artifact_digest",
     "artifact_schema",
     "decode_line",
     "encode_line",

@@ -6,12 +6,16 @@ from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ["SandboxPolicy", "WorkflowConfig"]
+__all__ = ["Gate", "SandboxPolicy", "WorkflowConfig"]
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 #: Values of ``WorkflowConfig.sandbox``.
 SandboxPolicy = Literal["auto", "bwrap", "none"]
+
+
+#: Where a run may wait for a person: the plan before any code, the code before its review.
+Gate = Literal["plan", "code"]
 
 
 class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
@@ -38,3 +42,5 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     test_cmd: str = ""
     #: Tokens of workspace context (repository map, file texts) one request may carry.
     context_tokens: Annotated[int, msgspec.Meta(gt=0)] = 60000
+    #: Gates where a person approves before the run goes on: after the plan, after the code.
+    approve: tuple[Gate, ...] = ()

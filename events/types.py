@@ -14,12 +14,16 @@ from typing import Any, Literal
 import msgspec
 
 from events.artifacts import CodeChange, Plan, Review, Verdict
-from events.config import WorkflowConfig
+from events.config import Gate, WorkflowConfig
 from events.workspace import ChangeSet, LeftOut, WorkspaceBase
 
 __all__ = [
     "EVENT_TYPES",
+    "PERSON_EVENTS",
     "STEPS",
+    "ApprovalDecided",
+    "ApprovalRequested",
+    "ChangesRequested",
     "CodeProduced",
     "ContextPacked",
     "Event",
@@ -41,6 +45,7 @@ __all__ = [
     "WorkflowCompleted",
     "WorkflowFailed",
     "WorkflowStarted",
+    "artifact_digest",
 ]
 
 Step = Literal["plan", "code", "review"]
@@ -277,6 +282,49 @@ class RetryRequested(EventBase, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class ApprovalRequested(EventBase, frozen=True, kw_only=True):
+    """The run parks at a gate until a person decides; nothing waits in memory meanwhile.
+
+    ``digest`` names the artifact awaiting approval (:func:`artifact_digest` of the plan,
+    or of the round's code change), so a decision about another version is refused.
+    """
+
+    step: Gate
+    round: int = 0
+    digest: str
+
+
+class ApprovalDecided(EventBase, frozen=True, kw_only=True):
+    """A person's decision at a gate (``agentlog approve`` / ``reject``).
+
+    ``by`` is who decided; ``comment`` is free text for the timeline. An approval may
+    carry the person's edited artifact (``plan`` or ``code``), validated before it was
+    written, which is the artifact from here on.
+    """
+
+    step: Gate
+    round: int = 0
+    digest: str
+    decision: Literal["approved", "rejected"]
+    by: str
+    comment: str = ""
+    plan: Plan | None = None
+    code: CodeChange | None = None
+
+
+class ChangesRequested(EventBase, frozen=True, kw_only=True):
+    """A person's review sending the work back to the Coder (``agentlog review``).
+
+    Allowed while the run waits at the code gate, or after it completed; it counts as a
+    revision round (beyond ``max_revisions``: a person asked) and is the review the Coder
+    addresses next.
+    """
+
+    round: int = 0
+    by: str
+    comment: str
+
+
 class WorkflowFailed(EventBase, frozen=True, kw_only=True):
     """The workflow ended in failure at ``step`` (None: outside any step)."""
 
@@ -332,6 +380,9 @@ Event = (
     | RetryRequested
     | ContextPacked
     | FilesRequested
+    | ApprovalRequested
+    | ApprovalDecided
+    | ChangesRequested
 )
 
 #: Tag -> class for every known event type.
@@ -353,8 +404,22 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         RetryRequested,
         ContextPacked,
         FilesRequested,
+        ApprovalRequested,
+        ApprovalDecided,
+        ChangesRequested,
     )
 }
+
+#: Events a person adds to a run (not an agent or the supervisor): replay appends them
+#: again where they were recorded instead of expecting the re-run to make them.
+PERSON_EVENTS: tuple[type[EventBase], ...] = (RetryRequested, ApprovalDecided, ChangesRequested)
+
+
+def artifact_digest(artifact: Plan | CodeChange) -> str:
+    """The content digest a gate names: sha256 of the artifact's canonical JSON."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(msgspec.json.encode(artifact)).hexdigest()
 
 
 class UnknownEvent(msgspec.Struct, frozen=True, kw_only=True):

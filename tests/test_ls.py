@@ -74,7 +74,14 @@ def test_a_run_whose_log_has_a_writer_is_running(runs: Path) -> None:
 
 
 def test_a_run_asking_a_person_is_waiting(runs: Path) -> None:
-    ask = {"type": "ApprovalRequested", "seq": 7, "id": "x", "ts": ts_at(7), "step": "plan"}
+    ask = {
+        "type": "ApprovalRequested",
+        "seq": 7,
+        "id": "x",
+        "ts": ts_at(7),
+        "step": "plan",
+        "digest": "sha256:" + "0" * 64,
+    }
     append_lines(runs / "cut", [raw_line(ask)])
     assert ls_json(runs)["cut"]["status"] == "waiting"
 

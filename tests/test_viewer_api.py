@@ -202,7 +202,10 @@ def odd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningViewer]:
     (damaged / "events.jsonl").write_bytes(b"".join(lines))
     write_run(root / "empty", [])
     ask = {"type": "ApprovalRequested", "seq": 5, "id": "a", "ts": "2026-01-01T00:00:00Z"}
+    ask.update(step="plan", digest="sha256:" + "0" * 64)
     write_run(root / "waiting", events[:4], extra=[raw_line(ask)])
+    later = {"type": "FromTheFuture", "seq": 5, "id": "b", "ts": "2026-01-01T00:00:00Z"}
+    write_run(root / "newer", events[:4], extra=[raw_line(later)])
     with start(root) as running:
         yield running
 
@@ -220,11 +223,17 @@ def test_an_empty_log_is_an_empty_run(odd: RunningViewer) -> None:
     assert get_json(odd, "/api/runs/empty/overview")["summary"]["status"] == "empty"
 
 
-def test_an_event_type_from_a_newer_version_is_shown(odd: RunningViewer) -> None:
+def test_a_run_waiting_for_a_person_is_shown_waiting(odd: RunningViewer) -> None:
     rows = get_json(odd, "/api/runs/waiting/events")["events"]
     assert rows[-1]["type"] == "ApprovalRequested"
     assert get_json(odd, "/api/runs/waiting/overview")["summary"]["status"] == "waiting"
     assert get_json(odd, "/api/runs/waiting/events/5")["event"]["type"] == "ApprovalRequested"
+
+
+def test_an_event_type_from_a_newer_version_is_shown(odd: RunningViewer) -> None:
+    rows = get_json(odd, "/api/runs/newer/events")["events"]
+    assert rows[-1]["type"] == "FromTheFuture"
+    assert get_json(odd, "/api/runs/newer/events/5")["event"]["type"] == "FromTheFuture"
 
 
 def test_static_files_are_revalidated_and_data_never_cached(viewer: RunningViewer) -> None:

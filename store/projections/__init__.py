@@ -12,6 +12,7 @@ from store.projections.artifacts import Artifacts, artifacts
 from store.projections.state import (
     ErrorInfo,
     ForkOrigin,
+    GateState,
     StepState,
     StepStatus,
     WorkflowFold,
@@ -25,6 +26,7 @@ __all__ = [
     "Artifacts",
     "ErrorInfo",
     "ForkOrigin",
+    "GateState",
     "StepState",
     "StepStats",
     "StepStatus",

@@ -17,15 +17,20 @@ import msgspec
 
 from events import (
     STEPS,
+    ApprovalDecided,
+    ApprovalRequested,
     ChangeSet,
+    ChangesRequested,
     CodeProduced,
     ContextPacked,
     Event,
     FilesRequested,
     Forked,
+    Gate,
     ModelCalled,
     PlanProduced,
     RetryRequested,
+    Review,
     ReviewProduced,
     Step,
     StepFailed,
@@ -46,6 +51,7 @@ from store.projections.artifacts import Artifacts
 __all__ = [
     "ErrorInfo",
     "ForkOrigin",
+    "GateState",
     "StepState",
     "StepStatus",
     "WorkflowFold",
@@ -54,7 +60,8 @@ __all__ = [
     "workflow_state",
 ]
 
-WorkflowStatus = Literal["pending", "running", "completed", "failed"]
+WorkflowStatus = Literal["pending", "running", "waiting", "completed", "failed"]
+Decision = Literal["approved", "rejected", "changes_requested"]
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
 AnyEvent = Event | UnknownEvent
 
@@ -110,6 +117,24 @@ class StepState(msgspec.Struct, frozen=True, kw_only=True):
         return self.attempt - self.budget_from
 
 
+class GateState(msgspec.Struct, frozen=True, kw_only=True):
+    """A gate of the current round: what awaits approval and, once decided, the decision.
+
+    ``decision`` is None while the run waits; ``by``, ``comment`` and ``decided_ts`` say
+    who decided, why and when.
+    """
+
+    step: Gate
+    round: int
+    digest: str
+    requested_seq: int
+    requested_ts: str
+    decision: Decision | None = None
+    by: str = ""
+    comment: str = ""
+    decided_ts: str | None = None
+
+
 class ForkOrigin(msgspec.Struct, frozen=True, kw_only=True):
     """Where a forked run came from: the source run (absolute path), its id, events shared.
 
@@ -144,6 +169,16 @@ class WorkflowState(msgspec.Struct, frozen=True, kw_only=True):
     own_from_seq: int = 1
     workspace: WorkspaceBase | None = None
     changes: tuple[tuple[int, ChangeSet], ...] = ()
+    gates: dict[Gate, GateState] = {}
+    changes_requested_by: str | None = None
+
+    @property
+    def waiting_at(self) -> GateState | None:
+        """The gate the run waits at for a person's decision, if any."""
+        for gate in self.gates.values():
+            if gate.decision is None:
+                return gate
+        return None
 
     @property
     def done_steps(self) -> tuple[Step, ...]:
@@ -299,6 +334,12 @@ class WorkflowFold:
       ``CodeProduced`` with a change set adds it (with its round) to ``changes``, the
       tree is the base with all of them applied in order; ``ContextPacked`` and
       ``FilesRequested`` of a running step are evidence too (not recorded twice on resume).
+    - ``ApprovalRequested`` opens the step's gate for the round (status ``waiting``);
+      ``ApprovalDecided`` records the decision (status ``running``), and an edited plan
+      or code change it carries becomes the latest artifact.
+    - ``ChangesRequested`` (a person's review) settles a waiting code gate, reopens a
+      completed run, sets ``verdict`` to ``request_changes``, becomes the latest review
+      and sets ``changes_requested_by`` until the next revision round starts.
     - ``UnknownEvent`` is only counted.
 
     ``last_seq`` is the seq of the last event; ``usage`` and ``model_calls`` are totals
@@ -322,6 +363,8 @@ class WorkflowFold:
         self.failed_steps: tuple[Step, ...] = ()
         self.revisions = 0
         self._produced_by: dict[Step, PlanProduced | CodeProduced | ReviewProduced] = {}
+        self.gates: dict[Gate, GateState] = {}
+        self.changes_requested_by: str | None = None
         self._snapshot: WorkflowState | None = None
         self.workspace: WorkspaceBase | None = None
         self._started_event: WorkflowStarted | None = None
@@ -374,6 +417,8 @@ class WorkflowFold:
                 own_from_seq=self.own_from_seq,
                 workspace=self.workspace,
                 changes=tuple((ev.round, ev.change) for ev in self._changes if ev.change),
+                gates=dict(self.gates),
+                changes_requested_by=self.changes_requested_by,
             )
         return self._snapshot
 
@@ -414,7 +459,8 @@ class WorkflowFold:
         if ev.config is not None:
             self.config = ev.config
         self.workflow_id = ev.workflow_id or self.workflow_id
-        self.status = "running"
+        waiting = any(g.decision is None for g in self.gates.values())
+        self.status = "waiting" if waiting else "running"
         self.own_from_seq = ev.seq + 1
 
     def _step_started(self, ev: StepStarted) -> None:
@@ -422,6 +468,7 @@ class WorkflowFold:
             self.round = ev.round
             self._steps["code"].new_round()
             self._steps["review"].new_round()
+            self.changes_requested_by = None
         acc = self._steps[ev.step]
         acc.status = "running"
         acc.attempts += 1
@@ -518,6 +565,49 @@ class WorkflowFold:
             elif acc.status == "skipped":
                 acc.status = "pending"
 
+    def _approval_requested(self, ev: ApprovalRequested) -> None:
+        self.gates[ev.step] = GateState(
+            step=ev.step,
+            round=ev.round,
+            digest=ev.digest,
+            requested_seq=ev.seq,
+            requested_ts=ev.ts,
+        )
+        self.status = "waiting"
+
+    def _approval_decided(self, ev: ApprovalDecided) -> None:
+        gate = self.gates.get(ev.step)
+        if gate is not None:
+            self.gates[ev.step] = msgspec.structs.replace(
+                gate, decision=ev.decision, by=ev.by, comment=ev.comment, decided_ts=ev.ts
+            )
+        self.status = "running"
+        if ev.plan is not None:
+            self._produced_by["plan"] = PlanProduced(
+                seq=ev.seq, id=ev.id, ts=ev.ts, workflow_id=ev.workflow_id, actor=ev.actor,
+                plan=ev.plan,
+            )  # fmt: skip
+        if ev.code is not None:
+            self._produced_by["code"] = CodeProduced(
+                seq=ev.seq, id=ev.id, ts=ev.ts, workflow_id=ev.workflow_id, actor=ev.actor,
+                code=ev.code, round=ev.round,
+            )  # fmt: skip
+
+    def _changes_requested(self, ev: ChangesRequested) -> None:
+        gate = self.gates.get("code")
+        if gate is not None and gate.decision is None:
+            self.gates["code"] = msgspec.structs.replace(
+                gate, decision="changes_requested", by=ev.by, comment=ev.comment, decided_ts=ev.ts
+            )
+        self.status = "running"
+        self.verdict = "request_changes"
+        self.changes_requested_by = ev.by
+        review = Review(verdict="request_changes", summary=ev.comment)
+        self._produced_by["review"] = ReviewProduced(
+            seq=ev.seq, id=ev.id, ts=ev.ts, workflow_id=ev.workflow_id, actor=ev.actor,
+            review=review, round=ev.round,
+        )  # fmt: skip
+
     def _unknown(self, ev: UnknownEvent) -> None:
         self.unknown += 1
 
@@ -538,6 +628,9 @@ _HANDLERS: dict[type, Callable[[WorkflowFold, AnyEvent], None]] = {
     RetryRequested: WorkflowFold._retry,  # type: ignore[dict-item]
     ContextPacked: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
     FilesRequested: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
+    ApprovalRequested: WorkflowFold._approval_requested,  # type: ignore[dict-item]
+    ApprovalDecided: WorkflowFold._approval_decided,  # type: ignore[dict-item]
+    ChangesRequested: WorkflowFold._changes_requested,  # type: ignore[dict-item]
     UnknownEvent: WorkflowFold._unknown,  # type: ignore[dict-item]
 }
 
