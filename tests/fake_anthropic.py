@@ -54,6 +54,7 @@ class FakeAnthropic:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._count = 0
+        self._by_tool: FakeReply | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -183,6 +184,27 @@ class FakeAnthropic:
     def reply_bad_request(self, message: str = "max_tokens: field required") -> None:
         self.reply_error(400, "invalid_request_error", message)
 
+    def answer_by_tool(self, inputs: Mapping[str, Any], *, delay: float = 0.0) -> None:
+        """Once the queue is empty, answer every request with ``inputs[forced tool]``.
+
+        For many concurrent workflows, whose requests arrive in no fixed order.
+        """
+
+        def body(request: Any) -> Any:
+            tool = request.get("tool_choice", {}).get("name", "unknown_tool")
+            number = self._next_number()
+            block = {
+                "type": "tool_use",
+                "id": f"toolu_fake_{number:04d}",
+                "name": tool,
+                "input": inputs.get(tool, {}),
+            }
+            usage = {"input_tokens": 120, "output_tokens": 45}
+            return _message(request, [block], "tool_use", usage, number)
+
+        with self._lock:
+            self._by_tool = FakeReply(body=body, delay=delay)
+
     # Serving -----------------------------------------------------------------------------
 
     def _next_number(self) -> int:
@@ -199,6 +221,8 @@ class FakeAnthropic:
             self._requests.append(recorded)
             if self._replies:
                 return self._replies.popleft()
+            if self._by_tool is not None:
+                return self._by_tool
         body = {"type": "error", "error": {"type": "api_error", "message": "no reply queued"}}
         return FakeReply(status=500, body=body)
 

@@ -237,6 +237,28 @@ def build_parser() -> argparse.ArgumentParser:
         "CONVEX_URL=https://x.convex.cloud agentlog sync runs/*",
     )
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
+
+    p = _cmd(
+        sub,
+        "batch",
+        "actors.cli.batch_cmds:cmd_batch",
+        "many runs from a JSONL tasks file, one directory each; run again to continue",
+        "agentlog batch tasks.jsonl --runs-dir runs/eval --concurrency 16",
+    )
+    p.add_argument("tasks", metavar="TASKS", help='JSONL, one run a line: {"id": …, "task": …}')
+    p.add_argument("--runs-dir", metavar="DIR", required=True, help="one run directory per id")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: runs share this process; ray: one Ray task per run (agentlog[ray])",
+    )
+    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: local Ray)")
+    p.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="runs at once (default: 8)"
+    )
+    p.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    _config_args(p)
     return parser
 
 
