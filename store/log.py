@@ -32,6 +32,7 @@ from store._scan import BadLine, LineScanner, decode_one
 from store._tail import CHUNK, debris, is_debris, line_offset, may_start_event, torn_size
 from store._writer import AppendListener, LogWriter
 from store.errors import LogCorrupt, LogError, NotALog, TornTail
+from store.seek import seek_line
 
 __all__ = [
     "LOG_NAME",
@@ -164,7 +165,12 @@ class EventLog:
         is no log at all) after the events before it. A torn last line is not yielded.
         """
         with self._open() as f:
-            yield from self._drain(f, LineScanner(), from_seq)
+            scanner = LineScanner()
+            if from_seq > 1:  # jump near it instead of decoding every line before it
+                offset, seq = seek_line(f.fileno(), from_seq)
+                f.seek(offset)
+                scanner.next_line = scanner.next_seq = seq
+            yield from self._drain(f, scanner, from_seq)
 
     def follow(
         self,

@@ -81,6 +81,7 @@ class FakeAnthropic:
         self._count = 0
         #: Play a model that answers a forced ``tool_choice`` with a 400 (queue untouched).
         self.reject_forced_tool_choice = False
+        self._by_tool: FakeReply | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -223,6 +224,28 @@ class FakeAnthropic:
     def reply_bad_request(self, message: str = "max_tokens: field required") -> None:
         self.reply_error(400, "invalid_request_error", message)
 
+    def answer_by_tool(self, inputs: Mapping[str, Any], *, delay: float = 0.0) -> None:
+        """Once the queue is empty, answer every request with ``inputs[forced tool]``.
+
+        For many concurrent workflows, whose requests arrive in no fixed order.
+        """
+
+        def body(request: Any) -> Any:
+            tools = request.get("tools") or [{}]  # auto tool choice: the one tool offered
+            tool = request.get("tool_choice", {}).get("name") or tools[0].get("name", "")
+            number = self._next_number()
+            block = {
+                "type": "tool_use",
+                "id": f"toolu_fake_{number:04d}",
+                "name": tool,
+                "input": inputs.get(tool, {}),
+            }
+            usage = {"input_tokens": 120, "output_tokens": 45}
+            return _message(request, [block], "tool_use", usage, number)
+
+        with self._lock:
+            self._by_tool = FakeReply(body=body, delay=delay)
+
     # Serving -----------------------------------------------------------------------------
 
     def _next_number(self) -> int:
@@ -242,6 +265,8 @@ class FakeAnthropic:
                 return FakeReply(status=400, body={"type": "error", "error": error})
             if self._replies:
                 return self._replies.popleft()
+            if self._by_tool is not None:
+                return self._by_tool
         body = {"type": "error", "error": {"type": "api_error", "message": "no reply queued"}}
         return FakeReply(status=500, body=body)
 

@@ -396,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
     )
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _json_arg(p, "the runs")
     p.add_argument(
         "--no-cache",
         action="store_true",
@@ -421,6 +421,28 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to bind (default 127.0.0.1: only this machine can connect)",
     )
+
+    p = _cmd(
+        sub,
+        "batch",
+        "actors.cli.batch_cmds:cmd_batch",
+        "many runs from a JSONL tasks file, one directory each; run again to continue",
+        "agentlog batch tasks.jsonl --runs-dir runs/eval --concurrency 16",
+    )
+    p.add_argument("tasks", metavar="TASKS", help='JSONL, one run a line: {"id": …, "task": …}')
+    p.add_argument("--runs-dir", metavar="DIR", required=True, help="one run directory per id")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: runs share this process; ray: one Ray task per run (agentlog[ray])",
+    )
+    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: local Ray)")
+    p.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="runs at once (default: 8)"
+    )
+    _json_arg(p, "the outcomes")
+    _config_args(p)
     return parser
 
 

@@ -1,0 +1,72 @@
+"""The local engine: a batch's runs share this process, ``concurrency`` at a time.
+
+Workers are daemon threads, each taking the next task and running it to its end with
+:func:`~actors.batch.runner.run_one`; outcomes come back through a queue in the order
+runs finish. Ctrl-C ends the process at once: every run's log stays resumable, and
+running the batch again continues them.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from actors.batch.runner import ModelSpec, RunOutcome, run_one
+from actors.batch.tasks import BatchTask
+from events import WorkflowConfig
+
+__all__ = ["failed_outcome", "run_local"]
+
+
+def failed_outcome(task: BatchTask, runs_dir: Path, exc: BaseException) -> RunOutcome:
+    """The outcome of a task whose run could not be started or continued at all."""
+    message = str(exc) or type(exc).__name__
+    return RunOutcome(
+        id=task.id,
+        run_dir=str(runs_dir / task.id),
+        action="started",
+        status="error",
+        error=message if isinstance(exc, Exception) else f"{type(exc).__name__}: {message}",
+    )
+
+
+def run_local(
+    tasks: Sequence[BatchTask],
+    runs_dir: Path,
+    config: WorkflowConfig,
+    model: ModelSpec,
+    *,
+    concurrency: int,
+    on_start: Callable[[BatchTask], None] = lambda task: None,
+) -> Iterator[RunOutcome]:
+    """Run ``tasks`` in this process, yielding each outcome as its run ends."""
+    todo: queue.SimpleQueue[BatchTask] = queue.SimpleQueue()
+    for task in tasks:
+        todo.put(task)
+    done: queue.SimpleQueue[RunOutcome] = queue.SimpleQueue()
+
+    def work() -> None:
+        while True:
+            try:
+                task = todo.get_nowait()
+            except queue.Empty:
+                return
+            on_start(task)
+            try:
+                outcome = run_one(task, runs_dir, config, model)
+            except Exception as exc:  # one run's failure never stops the batch
+                outcome = failed_outcome(task, runs_dir, exc)
+            done.put(outcome)
+
+    for n in range(max(1, min(concurrency, len(tasks)))):
+        threading.Thread(target=work, name=f"agentlog-batch-{n}", daemon=True).start()
+    for _ in tasks:
+        while True:  # a timed get keeps the main thread responsive to Ctrl-C
+            try:
+                yield done.get(timeout=0.2)
+                break
+            except queue.Empty:
+                time.sleep(0)

@@ -1,0 +1,128 @@
+"""``agentlog batch``: many runs from a JSONL tasks file, with progress and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+import msgspec
+
+from actors.batch import Batch, BatchTask, ModelSpec, RunOutcome
+from actors.cli.run_cmds import config_from_args
+from events import WorkflowConfig
+
+__all__ = ["cmd_batch"]
+
+
+class _Tally:
+    """Running totals for the progress bar; updated from worker threads."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = self.failed = self.running = self.tokens = 0
+        self.cost = 0.0
+        self._lock = threading.Lock()
+
+    def started(self, task: BatchTask) -> None:
+        with self._lock:
+            self.running += 1
+
+    def ended(self, outcome: RunOutcome) -> None:
+        with self._lock:
+            self.running -= 1
+            self.done += 1
+            self.failed += not outcome.ok
+            self.tokens += outcome.tokens
+            self.cost += outcome.cost_usd or 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.done}/{self.total} done · {self.failed} failed · {self.running} running · "
+            f"{self.tokens:,} tokens · ${self.cost:.4f}"
+        )
+
+
+def _model(args: argparse.Namespace) -> ModelSpec:
+    import os
+
+    script = args.script or os.environ.get("AGENTLOG_SCRIPT")
+    if script:
+        return ModelSpec(
+            script=str(Path(script).resolve()),
+            delay=float(os.environ.get("AGENTLOG_SCRIPT_DELAY", 0)),
+        )
+    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        from actors.cli.app import UsageError
+
+        raise UsageError("no API key: set ANTHROPIC_API_KEY (or pass --script FILE)")
+    return ModelSpec()
+
+
+def _summary(outcomes: list[RunOutcome]) -> None:
+    from actors.cli.terminal import inert
+
+    width = max((len(o.id) for o in outcomes), default=2)
+    print(f"{'id':<{width}}  {'status':<9} {'verdict':<15} {'action':<8} {'tokens':>9} {'cost':>9}")
+    for o in sorted(outcomes, key=lambda o: o.id):
+        cost = f"${o.cost_usd:.4f}" if o.cost_usd is not None else "-"
+        print(
+            f"{o.id:<{width}}  {o.status:<9} {o.verdict or '-':<15} {o.action:<8} "
+            f"{o.tokens:>9,} {cost:>9}"
+        )
+        if o.error:
+            print(f"{'':<{width}}  {inert(o.error)}")
+    waiting = sum(o.status == "waiting" for o in outcomes)
+    failed = sum(not o.ok for o in outcomes) - waiting
+    tail = f", {waiting} waiting for a person (agentlog approve RUN)" if waiting else ""
+    print(f"\n{len(outcomes)} runs: {len(outcomes) - failed - waiting} ok, {failed} failed{tail}")
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    config = config_from_args(args, WorkflowConfig())
+    batch = Batch(
+        args.tasks,
+        args.runs_dir,
+        engine=args.engine,
+        concurrency=args.concurrency,
+        config=config,
+        model=_model(args),
+        ray_address=args.ray_address,
+    )
+    tally = _Tally(len(batch.tasks))
+    batch.on_start = tally.started
+    outcomes: list[RunOutcome] = []
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("batch"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        transient=True,
+        disable=args.json or not sys.stderr.isatty(),
+    )
+    try:
+        with bar:
+            row = bar.add_task(tally.line(), total=tally.total)
+            for outcome in batch:
+                tally.ended(outcome)
+                outcomes.append(outcome)
+                bar.update(row, completed=tally.done, description=tally.line())
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted after {tally.done}/{tally.total} runs: run the same command "
+            "again to continue (finished runs are skipped, the others resume)",
+            file=sys.stderr,
+        )
+        raise
+    if args.json:
+        json.dump([msgspec.to_builtins(o) for o in outcomes], sys.stdout, indent=2)
+        print()
+    else:
+        _summary(outcomes)
+    if any(not o.ok and o.status != "waiting" for o in outcomes):
+        return 1
+    return 3 if any(o.status == "waiting" for o in outcomes) else 0  # 3: waiting for a person
