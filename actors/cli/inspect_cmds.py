@@ -15,7 +15,7 @@ from actors.cli.usage import tokens
 from actors.pricing import cost_usd
 from store import StepStats, step_stats, total_stats
 
-__all__ = ["cmd_replay", "cmd_stats"]
+__all__ = ["cmd_replay", "cmd_stats", "stats_row"]
 
 
 def _duration(ms: float | None) -> str:
@@ -40,7 +40,8 @@ def _count(n: int) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
-def _row(s: StepStats) -> dict[str, object]:
+def stats_row(s: StepStats) -> dict[str, object]:
+    """One step's statistics as data: what `stats --json` and the viewer show."""
     cost = cost_usd(s.usage_by_model)
     return {
         "step": s.step,
@@ -122,7 +123,7 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
 def cmd_stats(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     per_step = step_stats(log.read())
-    rows = [_row(s) for s in [*per_step, total_stats(per_step)]]
+    rows = [stats_row(s) for s in [*per_step, total_stats(per_step)]]
     if args.json:
         say(inert(msgspec.json.encode(rows).decode(), json=True))
         return 0

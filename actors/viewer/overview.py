@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from actors.pricing import cost_usd
+from actors.cli.inspect_cmds import stats_row
 from actors.viewer.diffs import file_diffs
 from events import (
     CodeProduced,
@@ -25,31 +25,12 @@ from events import (
     UnknownEvent,
     WorkflowFailed,
 )
-from store import EventLog, LogError, StepStats, step_stats, total_stats, workflow_state
+from store import EventLog, LogError, step_stats, total_stats, workflow_state
 
 __all__ = ["LIST_LIMIT", "run_overview"]
 
 #: How many entries of each list (calls, failures, rounds, tests, reviews) are sent.
 LIST_LIMIT = 500
-
-
-def _stats_row(s: StepStats) -> dict[str, Any]:
-    u = s.usage
-    return {
-        "step": s.step,
-        "attempts": s.attempts,
-        "failures": s.failures,
-        "failures_by_kind": s.failures_by_kind,
-        "wall_ms": s.wall_ms,
-        "latency_ms": s.latency_ms,
-        "model_calls": s.model_calls,
-        "input_tokens": u.input_tokens,
-        "output_tokens": u.output_tokens,
-        "cache_read_input_tokens": u.cache_read_input_tokens,
-        "cache_creation_input_tokens": u.cache_creation_input_tokens,
-        "tokens": u.total,
-        "cost_usd": cost_usd(s.usage_by_model),
-    }
 
 
 def _read(log: EventLog) -> tuple[list[Event | UnknownEvent], str | None]:
@@ -179,7 +160,7 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
             "unknown_events": state.unknown_events,
         },
         "damage": damage,
-        "stats": [_stats_row(s) for s in [*per_step, total_stats(per_step)]],
+        "stats": [stats_row(s) for s in [*per_step, total_stats(per_step)]],
         "plans": _tail(plans),
         "reviews": _tail(reviews),
         "rounds": {"items": rounds, "total": len(versions)},
