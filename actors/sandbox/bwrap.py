@@ -138,7 +138,8 @@ def bwrap_args(
         # bwrap would make the missing parents 0700, closed to an unprivileged user.
         for parent in reversed(Path(path).parents[:-1]):
             name = str(parent)
-            if name not in made and not any(_within(name, top) for top in ("/usr", TMP)):
+            # Under the scratch /tmp too (a venv in /tmp/x/.venv): only /tmp itself is bound.
+            if name not in made and name != TMP and not _within(name, "/usr"):
                 made.add(name)
                 args += ["--perms", "0755", "--dir", name]
         args += ["--ro-bind", path, path]
