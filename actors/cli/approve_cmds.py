@@ -24,7 +24,7 @@ from actors.cli.terminal import inert
 from actors.models import Model
 from actors.workflow import Supervisor
 from events import ApprovalDecided, ChangesRequested, Gate, WorkflowConfig
-from store import workflow_state
+from store import LogLocked, workflow_state
 
 __all__ = ["cmd_approve", "cmd_reject", "cmd_review"]
 
@@ -78,8 +78,13 @@ def _finish(
     if not args.json:
         say(inert(_said(event)))
     started = time.monotonic()
-    with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
-        result = Supervisor.resume(run_dir, model=model, listeners=(progress,))
+    try:
+        with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
+            result = Supervisor.resume(run_dir, model=model, listeners=(progress,))
+    except LogLocked as exc:  # a `run --wait` (or a resume) took it on first: it goes on
+        holder = f"process {exc.pid}" if exc.pid is not None else "another process"
+        say(f"{holder} continues the run; `agentlog log {run} --follow` shows it")
+        return 0
     return summarize(result, time.monotonic() - started, as_json=args.json)
 
 
