@@ -504,7 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "ui",
         "actors.cli.ui_cmd:cmd_ui",
-        "a local, read-only web viewer of the runs under a directory (needs agentlog[ui])",
+        "a local web viewer of the runs under a directory (needs agentlog[ui]); the token "
+        "URL it prints also lets you approve or reject waiting runs",
         "agentlog ui runs --port 8321   # then open http://127.0.0.1:8321/",
     )
     p.add_argument(
