@@ -38,7 +38,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         default = action.default
         if default is None and action.dest in WorkflowConfig.__struct_fields__:
             default = getattr(WorkflowConfig(), action.dest)
-        if default is None or default is argparse.SUPPRESS or default == "":
+        if default is None or default is argparse.SUPPRESS or default in ("", ()):
             return text
         return f"{text} (default: {default})"
 
