@@ -60,7 +60,9 @@ def current_user() -> str:
 
 def waiting_hint(run_dir: Path, gate: GateState) -> str:
     """The lines that tell a person how to continue a run parked at ``gate``."""
-    what = "the plan" if gate.step == "plan" else f"the code of round {gate.round}"
+    what = "the plan" if gate.step == "plan" else "the code"
+    if gate.round:
+        what += f" of revision round {gate.round}"
     lines = [
         f"waiting for a person: approve or reject {what} ({gate.digest[:19]})",
         f"  agentlog show {run_dir} {gate.requested_seq}      # what waits",

@@ -392,3 +392,25 @@ def test_a_live_mirror_sends_nothing_the_writer_has_not_synced(
         writer.sync()
         assert mirror.wait_caught_up(5, timeout=10)
         mirror.close(flush_timeout=5)
+
+
+def test_a_waiting_run_is_mirrored_as_waiting_until_a_person_decides(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    from _workflow import FAST as FAST_RUN
+    from _workflow import scripted
+
+    from actors.approvals import decide
+
+    run = tmp_path / "gated"
+    gate = msgspec.structs.replace(FAST_RUN, approve=("plan",))
+    assert Supervisor(gate, model=scripted()).run("a task", run).waiting
+    client = ConvexHttpClient(server.url)
+    assert sync_runs([run], url=server.url).ok
+    assert assert_fully_mirrored(client, run)["status"] == "waiting"
+    decide(run, "approved", by="alice")
+    assert sync_runs([run], url=server.url).ok
+    assert assert_fully_mirrored(client, run)["status"] == "running"
+    Supervisor.resume(run, model=scripted())
+    assert sync_runs([run], url=server.url).ok
+    assert assert_fully_mirrored(client, run)["status"] == "completed"

@@ -142,11 +142,11 @@ def test_a_foreign_host_header_is_refused(viewer: RunningViewer) -> None:
     assert get(viewer, "/api/runs", Host="evil.example")[0] == 400
 
 
-def test_the_viewer_only_answers_gets(viewer: RunningViewer) -> None:
+def test_a_viewer_started_without_a_token_refuses_every_write(viewer: RunningViewer) -> None:
     request = urllib.request.Request(viewer.url + "/api/runs", data=b"{}", method="POST")
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(request, timeout=10)
-    assert err.value.code == 405
+    assert err.value.code == 403
 
 
 def test_a_taken_port_is_a_clear_error(viewer: RunningViewer) -> None:

@@ -55,7 +55,9 @@ def test_the_command_serves_on_loopback_says_so_and_stops_on_interrupt(tmp_path:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert "bound to 127.0.0.1 only" in line and "read-only" in line
+        assert "bound to 127.0.0.1 only" in line
+        token_line = proc.stdout.readline()  # decisions need the token it prints
+        assert re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{24,}", token_line), token_line
         url = re.search(r"http://127\.0\.0\.1:\d+/", line)
         assert url is not None, line
         with urllib.request.urlopen(url.group(0) + "api/runs", timeout=10) as response:

@@ -1,9 +1,10 @@
 """The ``agentlog`` command line: argument parsing, dispatch and exit codes.
 
 Exit codes follow the contract: 0 success, 1 the work failed or the log is damaged,
-2 bad usage or input, 130/143 interrupted (Ctrl-C, SIGTERM) and resumable. Each error
-class carries its own ``exit_code``; :func:`main` only translates. Command bodies live
-in sibling modules imported only when a command runs, so ``agentlog --help`` stays fast.
+2 bad usage or input, 3 waiting for a person (an approval gate), 130/143 interrupted
+(Ctrl-C, SIGTERM) and resumable. Each error class carries its own ``exit_code``;
+:func:`main` only translates. Command bodies live in sibling modules imported only
+when a command runs, so ``agentlog --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         default = action.default
         if default is None and action.dest in WorkflowConfig.__struct_fields__:
             default = getattr(WorkflowConfig(), action.dest)
-        if default is None or default is argparse.SUPPRESS or default == "":
+        if default is None or default is argparse.SUPPRESS or default in ("", ()):
             return text
         return f"{text} (default: {default})"
 
@@ -138,7 +139,47 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
         help="where --run-tests runs the model's code: bubblewrap (auto, bwrap; refused "
         "when missing) or none (unconfined, at your risk); recorded in the log",
     )
+    parser.add_argument(
+        "--approve",
+        action=_Gates,
+        metavar="GATE",
+        help="stop for a person's approval after the plan or the code (plan, code, or "
+        "plan,code; repeatable); the run then exits 3 until `agentlog approve`",
+    )
     _script_arg(parser)
+
+
+class _Gates(argparse.Action):
+    """``--approve plan --approve code`` or ``--approve plan,code``: the gates, in order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        gates = list(getattr(namespace, self.dest, None) or ())
+        for gate in str(values).split(","):
+            if gate.strip() not in ("plan", "code"):
+                parser.error(f"--approve {values}: a gate is plan or code")
+            if gate.strip() not in gates:
+                gates.append(gate.strip())
+        setattr(namespace, self.dest, tuple(gates))
+
+
+def _decision_args(parser: argparse.ArgumentParser) -> None:
+    """What ``approve``, ``reject`` and ``review`` share: who, the run, and continuing."""
+    _run_arg(parser)
+    parser.add_argument("--by", metavar="NAME", help="who decides (default: the OS user)")
+    parser.add_argument(
+        "--no-continue",
+        dest="proceed",
+        action="store_false",
+        help="only record the decision; `agentlog resume` (or a `run --wait`) continues",
+    )
+    _script_arg(parser)
+    _json_arg(parser, "only the outcome, no timeline,")
 
 
 def _script_arg(parser: argparse.ArgumentParser) -> None:
@@ -181,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--test-cmd",
         metavar="CMD",
         help="the workspace's test command, run by sh -c (default: detected)",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="at an approval gate, wait in the foreground (polling the log) for a decision "
+        "made elsewhere (`agentlog approve RUN --no-continue`) instead of exiting 3",
     )
     _config_args(p)
     _json_arg(p, "only the outcome, no timeline,")
@@ -326,6 +373,56 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _cmd(
         sub,
+        "approve",
+        "actors.cli.approve_cmds:cmd_approve",
+        "approve what a waiting run waits for (optionally edited), then continue it",
+        "agentlog approve runs/fix --comment 'go ahead' --edit my-plan.json",
+    )
+    _decision_args(p)
+    p.add_argument(
+        "--edit",
+        metavar="FILE",
+        help="approve this edited artifact instead (JSON: a Plan or a CodeChange)",
+    )
+    p.add_argument("--comment", default="", help="why, shown in the timeline")
+    p.add_argument(
+        "--digest",
+        metavar="D",
+        help="the digest of what you looked at: refused if something else waits now",
+    )
+
+    p = _cmd(
+        sub,
+        "reject",
+        "actors.cli.approve_cmds:cmd_reject",
+        "reject what a waiting run waits for; the run ends as failed (rejected)",
+        "agentlog reject runs/fix --comment 'wrong approach: use the stdlib'",
+    )
+    _decision_args(p)
+    p.add_argument("--comment", required=True, help="why, shown in the timeline")
+    p.add_argument(
+        "--digest",
+        metavar="D",
+        help="the digest of what you looked at: refused if something else waits now",
+    )
+
+    p = _cmd(
+        sub,
+        "review",
+        "actors.cli.approve_cmds:cmd_review",
+        "a person's review sending the code back to the Coder (one more revision round)",
+        "agentlog review runs/fix --request-changes 'handle the empty name too'",
+    )
+    _decision_args(p)
+    p.add_argument(
+        "--request-changes",
+        metavar="TEXT",
+        required=True,
+        help="what to change, given to the Coder as the review",
+    )
+
+    p = _cmd(
+        sub,
         "diff",
         "actors.cli.diff_cmds:cmd_diff",
         "the change of a workspace run as a unified diff (git apply accepts it)",
@@ -407,7 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "ui",
         "actors.cli.ui_cmd:cmd_ui",
-        "a local, read-only web viewer of the runs under a directory (needs agentlog[ui])",
+        "a local web viewer of the runs under a directory (needs agentlog[ui]); the token "
+        "URL it prints also lets you approve or reject waiting runs",
         "agentlog ui runs --port 8321   # then open http://127.0.0.1:8321/",
     )
     p.add_argument(

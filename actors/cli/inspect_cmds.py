@@ -13,7 +13,7 @@ from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.cli.usage import tokens
 from actors.pricing import cost_usd
-from store import StepStats, step_stats, total_stats
+from store import StepStats, WorkflowState, step_stats, total_stats, workflow_state
 
 __all__ = ["cmd_replay", "cmd_stats", "stats_row"]
 
@@ -127,9 +127,25 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         say(inert(msgspec.json.encode(rows).decode(), json=True))
         return 0
-    for line in _table(rows):
+    for line in [*_table(rows), *_people(workflow_state(log.read()))]:
         say(line)
     return 0
+
+
+def _people(state: WorkflowState) -> list[str]:
+    """The run's gates: who decided what, and the gate it waits at, if any."""
+    lines = []
+    for gate in state.gates.values():
+        if gate.decision is None:
+            lines.append(
+                f"waiting for a person at the {gate.step} gate (since seq {gate.requested_seq})"
+            )
+        else:
+            said = f": {gate.comment}" if gate.comment else ""
+            lines.append(
+                f"{gate.step} gate: {str(gate.decision).replace('_', ' ')} by {gate.by}{said}"
+            )
+    return ["", *(inert(line) for line in lines)] if lines else []
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

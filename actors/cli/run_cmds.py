@@ -1,4 +1,8 @@
-"""Commands that run workflows: ``run``, ``demo``, ``resume`` and ``fork``."""
+"""Commands that run workflows: ``run``, ``demo``, ``resume``, ``retry`` and ``fork``.
+
+A run parked at an approval gate exits 3 ("waiting for a person") after printing the
+commands that continue it; ``run --wait`` waits for the decision instead.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,13 @@ from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
 from actors.cli.usage import tokens
 from actors.models import Model, ScriptedModel
+from actors.supervisor import result_of
 from actors.workflow import RunHandle, Supervisor, WorkflowResult
-from events import AgentlogError, UsageError, WorkflowConfig
+from events import AgentlogError, UnknownEvent, UsageError, WorkflowConfig
 from store import LOG_NAME
 
 __all__ = [
+    "EXIT_WAITING",
     "check_new_run_dir",
     "cmd_demo",
     "cmd_fork",
@@ -32,6 +38,12 @@ __all__ = [
     "config_from_args",
     "read_task",
 ]
+
+#: The exit code of a run parked at an approval gate, waiting for a person.
+EXIT_WAITING = 3
+
+#: Seconds between two looks at the log while ``run --wait`` waits for a decision.
+WAIT_POLL = 0.2
 
 _OVERRIDES = (
     "model",
@@ -43,6 +55,7 @@ _OVERRIDES = (
     "test_cmd",
     "max_tokens",
     "sandbox",
+    "approve",
 )
 
 
@@ -153,6 +166,7 @@ def result_tokens(result: WorkflowResult) -> int:
 def outcome(result: WorkflowResult, seconds: float) -> dict[str, Any]:
     """The run's outcome as data (``--json``)."""
     error = result.error
+    gate = result.waiting_at
     return {
         "run_dir": result.run_dir,
         "workflow_id": result.workflow_id,
@@ -164,12 +178,13 @@ def outcome(result: WorkflowResult, seconds: float) -> dict[str, Any]:
         "tokens": result_tokens(result),
         "seconds": round(seconds, 3),
         "error": msgspec.to_builtins(error) if error is not None else None,
+        "waiting_at": msgspec.to_builtins(gate) if gate is not None else None,
     }
 
 
 def summarize(result: WorkflowResult, seconds: float, *, as_json: bool = False) -> int:
     """Print the final summary of a run and return the exit code."""
-    code = 0 if result.ok else 1
+    code = EXIT_WAITING if result.waiting else 0 if result.ok else 1
     if as_json:
         data = outcome(result, seconds)
         say(inert(msgspec.json.encode(data).decode(), json=True))
@@ -191,6 +206,11 @@ def summarize(result: WorkflowResult, seconds: float, *, as_json: bool = False) 
         err = result.error
         lines.append(f"error at {err.step or '-'}: {err.kind}: {inert(err.message)}")
     lines.append(f"run: {run}   (agentlog log {run} · agentlog stats {run})")
+    if result.waiting_at is not None:
+        from actors.approvals import waiting_hint
+
+        hint = waiting_hint(Path(result.run_dir), result.waiting_at)
+        lines.extend(inert(line) for line in hint.splitlines())
     for line in lines:
         say(line)
     return code
@@ -225,12 +245,60 @@ def _change_lines(run_dir: str) -> str | None:
     )
 
 
+def await_decision(run_dir: Path, model: Model | None, progress: Progress) -> WorkflowResult:
+    """Wait for a parked run to be decided elsewhere, then see it to its end or next gate.
+
+    The log is polled (nothing is held while waiting). Once a decision is in and no
+    process writes the run, this one continues it (as ``resume``); when another process
+    took the writer lock to continue it (``agentlog approve`` without ``--no-continue``),
+    this one follows the log instead, showing its events, until the run ends or parks.
+    """
+    from store import EventLog, LogLocked, workflow_state
+    from store._lock import LogLock
+
+    log = EventLog(run_dir)
+    seen = result_last_seq(run_dir)  # what the caller's progress already showed
+    waited_at = None
+    while True:
+        events = list(log.read())
+        for event in events[seen:]:
+            if not isinstance(event, UnknownEvent):
+                progress(event)
+        seen = len(events)
+        state = workflow_state(events)
+        if state.ended:
+            return result_of(run_dir, state)
+        gate = state.waiting_at
+        if gate is not None and gate != waited_at:
+            waited_at = gate
+            if progress.lines:
+                say(f"waiting for a person at the {gate.step} gate (polling the log)")
+        if gate is None and not LogLock.is_held(log.path):
+            try:
+                result = Supervisor.resume(run_dir, model=model, listeners=(progress,))
+            except LogLocked:  # another process started continuing it first: follow it
+                pass
+            else:
+                seen = result_last_seq(run_dir)
+                if not result.waiting:
+                    return result
+        time.sleep(WAIT_POLL)
+
+
+def result_last_seq(run_dir: Path) -> int:
+    """How many events the run's log holds now."""
+    from store import EventLog
+
+    return sum(1 for _ in EventLog(run_dir).read())
+
+
 def _go(
     supervisor: Supervisor,
     task: str,
     run_dir: str | None,
     as_json: bool,
     workspace: str | None = None,
+    wait: bool = False,
 ) -> int:
     if run_dir is not None:
         check_new_run_dir(run_dir)
@@ -243,6 +311,8 @@ def _go(
         supervisor.listeners = (*supervisor.listeners, progress)
         handle = supervisor.start(task, run_dir, workspace=workspace)
         result = handle.result()
+        if wait and result.waiting:
+            result = await_decision(handle.run_dir, supervisor.model, progress)
     return summarize(result, time.monotonic() - started, as_json=as_json)
 
 
@@ -254,7 +324,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     workspace = getattr(args, "workspace", None)
     if workspace is not None and not Path(workspace).is_dir():
         raise UsageError(f"--workspace {workspace}: not a directory")
-    return _go(Supervisor(config, model=model), task, args.run_dir, args.json, workspace)
+    supervisor = Supervisor(config, model=model)
+    return _go(supervisor, task, args.run_dir, args.json, workspace, wait=args.wait)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -292,6 +363,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if state.status == "failed":
             say(f"`agentlog retry {inert(str(run_dir))}` retries it from its failed step")
         return 0
+    if state.status == "waiting" and state.waiting_at is not None:
+        from actors.approvals import waiting_hint
+
+        say(f"{inert(str(run_dir))}: the run is parked at the {state.waiting_at.step} gate")
+        for line in waiting_hint(run_dir, state.waiting_at).splitlines():
+            say(inert(line))
+        return EXIT_WAITING
     log.writer().close()  # a torn tail or another writer is reported before anything else
     model = _model_for(args, state.config.model)
     started = time.monotonic()

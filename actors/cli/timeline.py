@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from actors.cli.terminal import inert, plural
 from events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    ChangesRequested,
     CodeProduced,
     ContextPacked,
     Event,
@@ -144,6 +147,15 @@ def summarize(event: Event | UnknownEvent) -> str:
             return text + (f" failed={','.join(failed)}" if failed else "")
         case WorkflowFailed(step=step, error_kind=kind, message=msg):
             return f"at {step or '-'}: {kind}: {_flat(msg)}"
+        case ApprovalRequested(step=step, round=round_, digest=digest):
+            again = f" (revision round {round_})" if round_ else ""
+            return f"waiting for a person to approve the {step}{again} {digest[:19]}"
+        case ApprovalDecided(step=step, decision=decision, by=by, comment=comment):
+            edited = " (edited)" if event.plan is not None or event.code is not None else ""
+            said = f": {_flat(comment)}" if comment else ""
+            return f"{by} {decision} the {step}{edited}{said}"
+        case ChangesRequested(by=by, comment=comment):
+            return f"{by} requested changes: {_flat(comment)}"
         case RetryRequested(reason=reason):
             return f"retry with a fresh budget: {_flat(reason)}" if reason else "retry"
         case UnknownEvent(type=kind):

@@ -1,10 +1,11 @@
-"""The viewer's web application: read-only JSON endpoints, server-sent events, static pages.
+"""The viewer's web application: JSON endpoints, server-sent events, static pages.
 
-Every route is a GET. Pages are static files (no build step, no network); the browser
-fetches JSON and renders model text with ``textContent`` only. Responses forbid inline
-script and any other origin (Content-Security-Policy), and the ``Host`` header must name
-this machine when bound to loopback, so a web page elsewhere cannot read runs through
-DNS rebinding.
+Every route but one is a GET; the one POST records a person's decision and is guarded
+by a token and an ``Origin`` check (:mod:`actors.viewer.decisions`). Pages are static
+files (no build step, no network); the browser fetches JSON and renders model text
+with ``textContent`` only. Responses forbid inline script and any other origin
+(Content-Security-Policy), and the ``Host`` header must name this machine when bound to
+loopback, so a web page elsewhere cannot read runs through DNS rebinding.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors.viewer.decisions import WriteGuard, record_decision
 from actors.viewer.exchange import model_exchange
 from actors.viewer.forks import fork_tree
 from actors.viewer.overview import run_overview
@@ -186,9 +188,16 @@ def _filter(request: Request) -> Callable[[AnyEvent], bool]:
     return wanted
 
 
-def create_app(root: Path, *, poll: float = 0.025, hosts: list[str] | None = None) -> Starlette:
+def create_app(
+    root: Path,
+    *,
+    poll: float = 0.025,
+    hosts: list[str] | None = None,
+    token: str | None = None,
+) -> Starlette:
     """The viewer of the runs under ``root``; ``poll`` is how often live views look for
-    new events (seconds); ``hosts`` are the acceptable ``Host`` names (None: any)."""
+    new events (seconds); ``hosts`` are the acceptable ``Host`` names (None: any);
+    ``token`` lets a person decide from the run page (None: read-only)."""
     viewer = _Viewer(root, poll)
 
     def index(request: Request) -> Response:
@@ -222,7 +231,7 @@ def create_app(root: Path, *, poll: float = 0.025, hosts: list[str] | None = Non
         run_dir = viewer.run_dir(run_id)
         if run_dir is None:
             return _not_found("run")
-        return _Json(viewer.overview(run_id, run_dir))
+        return _Json({**viewer.overview(run_id, run_dir), "writable": token is not None})
 
     def api_events(request: Request) -> Response:
         run_dir = viewer.run_dir(request.path_params["run_id"])
@@ -286,8 +295,15 @@ def create_app(root: Path, *, poll: float = 0.025, hosts: list[str] | None = Non
             return _sse(_ended())  # nothing will follow a final event
         return _sse(_follow(viewer.pager(run_dir), from_seq, viewer.poll))
 
+    async def api_decision(request: Request) -> Response:
+        run_dir = viewer.run_dir(request.path_params["run_id"])
+        if run_dir is None:
+            return _not_found("run")
+        return await record_decision(request, run_dir)
+
     routes = [
         Route("/", index),
+        Route("/api/runs/{run_id}/decision", api_decision, methods=["POST"]),
         Route("/runs/{run_id}", run_page),
         Route("/api/runs", api_runs),
         Route("/api/runs-stream", api_runs_stream),
@@ -297,7 +313,7 @@ def create_app(root: Path, *, poll: float = 0.025, hosts: list[str] | None = Non
         Route("/api/runs/{run_id}/stream", api_stream),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = [Middleware(_SecurityHeaders)]
+    middleware = [Middleware(_SecurityHeaders), Middleware(WriteGuard, token=token)]
     if hosts is not None:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
     return Starlette(routes=routes, middleware=middleware)

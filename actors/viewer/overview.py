@@ -158,6 +158,8 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
             "last_seq": state.last_seq,
             "model_calls": state.model_calls,
             "unknown_events": state.unknown_events,
+            "gates": [msgspec.to_builtins(g) for g in state.gates.values()],
+            "waiting_at": msgspec.to_builtins(state.waiting_at) if state.waiting_at else None,
         },
         "damage": damage,
         "stats": [stats_row(s) for s in [*per_step, total_stats(per_step)]],

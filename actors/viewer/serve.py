@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import socket
 import threading
 import time
@@ -14,7 +15,15 @@ import uvicorn
 from actors.viewer.app import create_app
 from events import AgentlogError
 
-__all__ = ["RunningViewer", "ViewerError", "is_loopback", "listen", "serve", "start"]
+__all__ = [
+    "RunningViewer",
+    "ViewerError",
+    "is_loopback",
+    "listen",
+    "new_token",
+    "serve",
+    "start",
+]
 
 
 #: How often a live view looks for appended events (seconds).
@@ -56,9 +65,14 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(root: Path, host: str, poll: float) -> uvicorn.Server:
+def new_token() -> str:
+    """A fresh secret for one viewer's lifetime: whoever holds it may record decisions."""
+    return secrets.token_urlsafe(24)
+
+
+def _server(root: Path, host: str, poll: float, token: str | None) -> uvicorn.Server:
     hosts = ["127.0.0.1", "localhost"] if is_loopback(host) else None
-    app = create_app(root, poll=poll, hosts=hosts)
+    app = create_app(root, poll=poll, hosts=hosts, token=token)
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -82,15 +96,21 @@ def serve(
     *,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Serve the runs under ``root`` until interrupted (Ctrl-C)."""
+    """Serve the runs under ``root`` until interrupted (Ctrl-C).
+
+    The URL announced carries a new token: opening it lets that browser approve, reject
+    and comment on waiting runs; without it the pages are read-only.
+    """
     sock = listen(host, port)
-    server = _server(root, host, poll=_POLL)
+    token = new_token()
+    server = _server(root, host, poll=_POLL, token=token)
     scope = (
         f"bound to {host} only: other machines cannot connect"
         if is_loopback(host)
         else f"bound to {host}: other machines CAN connect"
     )
-    announce(f"agentlog ui: viewing the runs under {root} at {_url(sock)} ({scope}; read-only)")
+    announce(f"agentlog ui: viewing the runs under {root} at {_url(sock)} ({scope})")
+    announce(f"to approve or reject from the browser, open {_url(sock)}?token={token}")
     announce("press Ctrl-C to stop")
     try:
         server.run(sockets=[sock])
@@ -101,10 +121,18 @@ def serve(
 class RunningViewer:
     """A viewer serving in a background thread (tests, benchmarks); ``stop()`` ends it."""
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, poll: float = _POLL):
+    def __init__(
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        poll: float = _POLL,
+        token: str | None = None,
+    ):
         self._sock = listen(host, port)
         self.url = _url(self._sock).rstrip("/")
-        self._server = _server(root, host, poll)
+        self.token = token
+        self._server = _server(root, host, poll, token)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
@@ -127,6 +155,9 @@ class RunningViewer:
         self.stop()
 
 
-def start(root: Path, host: str = "127.0.0.1", port: int = 0) -> RunningViewer:
-    """Start serving ``root`` in a background thread; the result's ``url`` is its address."""
-    return RunningViewer(root, host, port)
+def start(
+    root: Path, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None
+) -> RunningViewer:
+    """Start serving ``root`` in a background thread; the result's ``url`` is its address
+    (``token``: decisions allowed to whoever presents it; None: read-only)."""
+    return RunningViewer(root, host, port, token=token)

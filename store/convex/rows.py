@@ -15,6 +15,9 @@ from datetime import datetime
 from typing import TypeAlias
 
 from events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    ChangesRequested,
     CodeProduced,
     Event,
     Forked,
@@ -128,6 +131,18 @@ def mirror_event(ev: Event | UnknownEvent) -> MirrorEvent | None:
                 "errorKind": ev.error_kind,
                 "message": ev.message,
             }
+        case ApprovalRequested():
+            return {"kind": "approvalRequested", **head, "step": ev.step, "round": float(ev.round)}
+        case ApprovalDecided():
+            return {
+                "kind": "approvalDecided",
+                **head,
+                "step": ev.step,
+                "decision": ev.decision,
+                "by": ev.by,
+            }
+        case ChangesRequested():
+            return {"kind": "changesRequested", **head, "by": ev.by}
         case _:
             return None
 

@@ -76,6 +76,15 @@ export const mirrorEvent = v.union(
     errorKind: v.string(),
     message: v.string(),
   }),
+  v.object({ kind: v.literal("approvalRequested"), ...envelope, step, round: v.number() }),
+  v.object({
+    kind: v.literal("approvalDecided"),
+    ...envelope,
+    step,
+    decision: v.string(),
+    by: v.string(),
+  }),
+  v.object({ kind: v.literal("changesRequested"), ...envelope, by: v.string() }),
 );
 export type MirrorEvent = Infer<typeof mirrorEvent>;
 
@@ -238,6 +247,15 @@ async function fold(ctx: MutationCtx, wf: WorkflowFields, ev: MirrorEvent): Prom
       await ctx.db.patch(id, { status: "skipped", endedAt: ev.ts, error: ev.reason });
       return;
     }
+    case "approvalRequested": // parked until a person decides (agentlog approve)
+      Object.assign(wf, { status: "waiting", currentStep: ev.step });
+      return;
+    case "approvalDecided":
+      wf.status = "running";
+      return;
+    case "changesRequested": // a person's review: back to the Coder, even after completion
+      Object.assign(wf, { status: "running", endedAt: null, verdict: "request_changes" });
+      return;
     case "workflowCompleted":
       Object.assign(wf, { status: "completed", endedAt: ev.ts, currentStep: null });
       if (ev.verdict !== null) wf.verdict = ev.verdict;

@@ -10,6 +10,7 @@ import { v } from "convex/values";
 
 export const workflowStatus = v.union(
   v.literal("running"),
+  v.literal("waiting"),
   v.literal("completed"),
   v.literal("failed"),
 );

@@ -272,6 +272,47 @@ function renderSummary(o) {
   damage.textContent = o.damage ? `This log is damaged: ${o.damage}` : "";
 }
 
+// ---- a person's decision ---------------------------------------------------------------
+// Shown while the run waits at a gate. Writing needs the token URL `agentlog ui` printed
+// (it set an HttpOnly cookie); the server also checks this page's Origin.
+function renderDecision(o) {
+  const box = document.getElementById("decision");
+  const gate = o.state.waiting_at;
+  box.hidden = !gate;
+  if (!gate) return;
+  const what = gate.step === "plan" ? "the plan" : "the code";
+  document.getElementById("decision-what").textContent =
+    `Waiting for a person: approve or reject ${what} (${gate.digest.slice(0, 19)}, event ${gate.requested_seq})`;
+  document.getElementById("decision-form").hidden = !o.writable;
+  document.getElementById("decision-changes").hidden = gate.step !== "code";
+  if (!o.writable) {
+    document.getElementById("decision-result").textContent =
+      `read-only viewer: agentlog approve ${o.summary?.path || RUN_ID}`;
+  }
+}
+
+async function sendDecision(action) {
+  const gate = state.overview?.state.waiting_at;
+  const out = document.getElementById("decision-result");
+  const body = {
+    action,
+    comment: document.getElementById("decision-comment").value,
+    by: document.getElementById("decision-by").value,
+    digest: gate ? gate.digest : null,
+  };
+  const response = await fetch(`${API}/decision`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  out.textContent = response.ok
+    ? `recorded (event ${answer.recorded.seq}); continue with: ${answer.next}`
+    : `refused: ${answer.error}`;
+  scheduleOverview(0);
+}
+
 function moreNote(list, what) {
   return list.total > list.items.length ? el("p", { className: "muted", text: `Showing the last ${list.items.length} of ${fmtInt(list.total)} ${what}; the timeline has them all.` }) : null;
 }
@@ -409,7 +450,7 @@ async function loadOverview() {
   const o = await getJSON(`${API}/overview`);
   state.overview = o;
   renderSummary(o); renderArtifacts(o); renderCode(o); renderTestsPane(o);
-  renderFailures(o); renderStats(o); renderForks(o);
+  renderFailures(o); renderStats(o); renderForks(o); renderDecision(o);
   document.body.dataset.status = o.summary?.status || o.state.status;
 }
 
@@ -493,6 +534,9 @@ async function start() {
   });
   window.addEventListener("hashchange", route);
   document.addEventListener("keydown", stepSelection);
+  document.getElementById("decision-approve").addEventListener("click", () => sendDecision("approve"));
+  document.getElementById("decision-reject").addEventListener("click", () => sendDecision("reject"));
+  document.getElementById("decision-changes").addEventListener("click", () => sendDecision("request_changes"));
   // The timeline's page first: the overview reads the whole log, and on a long run the
   // first page must not wait for (or share the server with) it.
   if (/^#seq-\d+$/.test(location.hash)) await route();

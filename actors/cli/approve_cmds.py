@@ -1,0 +1,123 @@
+"""A person's decisions from the command line: ``approve``, ``reject`` and ``review``.
+
+Each appends its event through the log's single-writer lock (see
+:mod:`actors.approvals`), says what it recorded, then continues the run in the
+foreground with progress, as ``resume`` does, unless ``--no-continue``. A decision that
+cannot be recorded (not waiting, stale digest, bad edit, someone else deciding at the
+same moment) writes nothing and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+
+from actors.approvals import decide, load_edit, request_changes
+from actors.cli.progress import Progress
+from actors.cli.run_cmds import _model_for, _resumable, summarize
+from actors.cli.streams import say
+from actors.cli.terminal import inert
+from actors.models import Model
+from actors.workflow import Supervisor
+from events import ApprovalDecided, ChangesRequested, Gate, WorkflowConfig
+from store import LogLocked, workflow_state
+
+__all__ = ["cmd_approve", "cmd_reject", "cmd_review"]
+
+Recorded = ApprovalDecided | ChangesRequested
+
+
+def _open(args: argparse.Namespace) -> tuple[Path, WorkflowConfig, Gate | None]:
+    """The run's directory, its configuration and the step it waits at (None: not)."""
+    from actors.cli.read_cmds import open_log
+
+    log = open_log(args.run)
+    state = workflow_state(log.read())
+    gate = state.waiting_at
+    return log.path.parent, state.config, gate.step if gate is not None else None
+
+
+def _said(event: Recorded) -> str:
+    if isinstance(event, ChangesRequested):
+        what = "requested changes to the code"
+    else:
+        artifact = "the plan" if event.step == "plan" else "the code"
+        edited = " (edited)" if event.plan is not None or event.code is not None else ""
+        what = f"{event.decision} {artifact}{edited}"
+    return f"{event.by} {what} (seq {event.seq})"
+
+
+def _finish(
+    args: argparse.Namespace,
+    run_dir: Path,
+    config: WorkflowConfig,
+    waiting: Gate | None,
+    record: Callable[[], Recorded],
+) -> int:
+    """Check the model can be had, record the decision, then continue unless told not to.
+
+    A run that waits for nothing is refused first (``record`` raises why, writing
+    nothing): that, not a missing model, is what the person needs to hear.
+    """
+    if waiting is None and args.command != "review":
+        record()
+    model: Model | None = _model_for(args, config.model) if args.proceed else None
+    event = record()
+    run = inert(str(run_dir))
+    if not args.proceed:
+        if args.json:
+            data = {"run_dir": str(run_dir), "recorded": msgspec.to_builtins(event)}
+            say(inert(msgspec.json.encode(data).decode(), json=True))
+        else:
+            say(f"{inert(_said(event))}; `agentlog resume {run}` continues the run")
+        return 0
+    if not args.json:
+        say(inert(_said(event)))
+    started = time.monotonic()
+    try:
+        with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
+            result = Supervisor.resume(run_dir, model=model, listeners=(progress,))
+    except LogLocked as exc:  # a `run --wait` (or a resume) took it on first: it goes on
+        holder = f"process {exc.pid}" if exc.pid is not None else "another process"
+        say(f"{holder} continues the run; `agentlog log {run} --follow` shows it")
+        return 0
+    return summarize(result, time.monotonic() - started, as_json=args.json)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    run_dir, config, step = _open(args)
+    edit = load_edit(args.edit, step) if args.edit and step is not None else None
+
+    def record() -> Recorded:
+        return decide(
+            run_dir,
+            "approved",
+            by=args.by,
+            comment=args.comment,
+            edit=edit,
+            digest=args.digest,
+        )
+
+    return _finish(args, run_dir, config, step, record)
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    run_dir, config, step = _open(args)
+
+    def record() -> Recorded:
+        return decide(run_dir, "rejected", by=args.by, comment=args.comment, digest=args.digest)
+
+    return _finish(args, run_dir, config, step, record)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    run_dir, config, step = _open(args)
+
+    def record() -> Recorded:
+        return request_changes(run_dir, args.request_changes, by=args.by)
+
+    return _finish(args, run_dir, config, step, record)
