@@ -35,7 +35,6 @@ from events import (
 )
 from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
 from store.projections import artifacts
-from store.tree import set_modes, workspace_result
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -123,6 +122,8 @@ def materialize(
     would be written and removed (see :mod:`store.projection_sync`). Anything else in
     the way (``plan.json`` as a directory) or an OS error raises :class:`ProjectionError`.
     """
+    from store.tree import workspace_result  # workspaces only: not on read paths
+
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
     events = list(events)
     arts = artifacts(events)
@@ -193,6 +194,8 @@ def _apply(
             fresh = _write_files(root_fd, plan_files, sync, dry)
             written.extend(f"{FILES_DIR}/{p}" for p in fresh)
             if modes and not dry:
+                from store.tree import set_modes
+
                 set_modes(root_fd, modes)  # a workspace's executable files stay executable
         finally:
             os.close(root_fd)
