@@ -26,7 +26,6 @@ import msgspec
 import pykka
 
 from actors.agents import AGENTS, AgentPool, Assignment, StepWork, failure
-from actors.logs import redact_event
 from actors.models import Model, NonDeterminism
 from actors.orchestration import (
     Complete,
@@ -39,6 +38,7 @@ from actors.orchestration import (
     StartAttempt,
     next_action,
 )
+from actors.secrets import scrub_line
 from events import (
     ApprovalRequested,
     CodeProduced,
@@ -408,14 +408,6 @@ class SupervisorActor(pykka.ThreadingActor):
 
     # -- writing -------------------------------------------------------------------------
 
-    def _stamp(self, event: Event) -> Event:
-        # Every event passes here before it is written: mask any secret it quotes (an
-        # exception message, a task or a response that repeats a key).
-        event = redact_event(event)
-        return msgspec.structs.replace(
-            event, workflow_id=self.fold.workflow_id or event.workflow_id
-        )
-
     def _append(self, event: Event) -> None:
         self._append_many([event])
 
@@ -425,8 +417,14 @@ class SupervisorActor(pykka.ThreadingActor):
             return []
         assert self.writer is not None
         try:
+            # Every event is masked of any secret it quotes (an exception message, a task or
+            # a response that repeats a key) as it is encoded, and gets the run's id.
+            workflow_id = self.fold.workflow_id
             stamped = self.writer.append_many(
-                [self._stamp(ev) for ev in events], sync=sync and self.options.durable
+                events,
+                sync=sync and self.options.durable,
+                stamp={"workflow_id": workflow_id} if workflow_id else None,
+                scrub=scrub_line,
             )
         except LogError as exc:
             raise self._stopped("could not append to the log", exc) from exc
