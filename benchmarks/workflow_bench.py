@@ -169,13 +169,17 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=100, help="workflows started for (b)")
     parser.add_argument("--delay", type=float, default=0.2, help="model latency for (b), s")
     parser.add_argument("--repeat", type=int, default=10, help="CLI runs for (c)")
+    parser.add_argument("--parts", default="abc", help="which parts to run, e.g. c")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix=".workflow-bench-", dir=ROOT))
     try:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, runs in {root}")
-        bench_overhead(root, args.runs)
-        bench_concurrency(root, args.concurrent, args.delay)
-        bench_cli(root, args.repeat)
+        if "a" in args.parts:
+            bench_overhead(root, args.runs)
+        if "b" in args.parts:
+            bench_concurrency(root, args.concurrent, args.delay)
+        if "c" in args.parts:
+            bench_cli(root, args.repeat)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
