@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -442,7 +441,7 @@ def _write_atomic(directory: Path, name: str, data: bytes, sync: Callable[[int],
 def _write_atomic_at(dir_fd: int, name: str, data: bytes, sync: Callable[[int], None]) -> None:
     """Write ``data`` to a fresh temp file beside ``name``, fsync it and rename it over
     ``name``; a symlink at ``name`` is replaced, not written through."""
-    tmp = f".{_prefix(name)}.{secrets.token_hex(6)}{_TMP_SUFFIX}"
+    tmp = f".{_prefix(name)}.{os.urandom(6).hex()}{_TMP_SUFFIX}"  # os: no `secrets` import
     fd = os.open(
         tmp,
         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
