@@ -22,12 +22,12 @@ def limits() -> Iterator[None]:
 
 
 class CountingModel:
-    """A scripted model (20 ms a call) that remembers the most calls it had in flight."""
+    """A scripted model (50 ms a call) that remembers the most calls it had in flight."""
 
     name = "scripted"
 
     def __init__(self) -> None:
-        self.inner = scripted(delay=0.02)
+        self.inner = scripted(delay=0.05)
         self.in_flight = 0
         self.most = 0
         self._gauge = threading.Lock()
@@ -87,7 +87,7 @@ def test_model_calls_in_flight_never_exceed_the_limit(tmp_path: Path, limits: No
     sup = Supervisor(FAST, model=model)
     handles = [sup.start(f"task {n}", tmp_path / f"r{n}") for n in range(6)]
     assert [h.result(timeout=60).status for h in handles] == ["completed"] * 6
-    assert model.most == 2
+    assert 1 <= model.most <= 2
 
 
 def test_a_call_slot_not_freed_in_time_is_refused(limits: None) -> None:
