@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import msgspec
 import pykka
 
+from actors.drivers import call_slot
 from actors.models import (
     Model,
     ModelError,
@@ -48,6 +50,7 @@ __all__ = [
     "AGENTS",
     "Agent",
     "AgentPool",
+    "Assignment",
     "CoderActor",
     "PlannerActor",
     "ReviewerActor",
@@ -74,6 +77,14 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     recorded: tuple[Event, ...] = ()
     workspace: str = "files"
     config: WorkflowConfig = WorkflowConfig()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An attempt and the model to make it with: agents are shared by workflows and models."""
+
+    work: StepWork
+    model: Model
 
 
 def failure(
@@ -106,12 +117,15 @@ class Agent(pykka.ThreadingActor, ABC):
     name: ClassVar[str]
     kind: ClassVar[type[Plan] | type[CodeChange] | type[Review]]
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model | None = None) -> None:
         super().__init__()
-        self.model = model
+        self.model: Model = model  # type: ignore[assignment]  # set by each Assignment
 
     def on_receive(self, message: object) -> list[Event]:
-        """``ask(StepWork)`` performs it (cheaper than a proxy call)."""
+        """``ask(Assignment)`` (or ``ask(StepWork)`` with its own model) performs it."""
+        if isinstance(message, Assignment):
+            self.model = message.model  # one message at a time: safe to switch
+            return self.perform(message.work)
         if not isinstance(message, StepWork):
             raise TypeError(f"an agent takes StepWork, not {type(message).__name__}")
         return self.perform(message)
@@ -170,7 +184,11 @@ class Agent(pykka.ThreadingActor, ABC):
                 if ev.request_digest == request_digest(request):
                     return response_from_event(ev), False
                 log.warning("recorded call differs from the request; calling again", seq=ev.seq)
-        return self.model.call(request, timeout=work.timeout), True
+        with call_slot(work.timeout) as held:  # AGENTLOG_MAX_CALLS: calls in flight
+            if not held:
+                message = f"no model-call slot freed within {work.timeout:g} s (AGENTLOG_MAX_CALLS)"
+                raise ModelError(message, kind="rate_limit")
+            return self.model.call(request, timeout=work.timeout), True
 
     def _called(self, request: ModelRequest, response: Any, work: StepWork) -> ModelCalled:
         return model_called_event(
@@ -241,44 +259,56 @@ class ReviewerActor(Agent):
 
 
 class AgentPool:
-    """Idle agent actors kept for the next workflows of the same model, thread-safe.
+    """Idle agent actors kept for the next attempts of any workflow and model, thread-safe.
 
-    Starting an actor starts a thread; reusing idle agents saves three per workflow.
-    Agents carry no workflow state (everything comes in :class:`StepWork`), so a released
-    agent can serve any later workflow. A crashed or hung agent is never released back:
-    the supervisor stops it and the pool starts a fresh one.
+    Starting an actor starts a thread. Agents carry no workflow state (everything comes
+    in an :class:`Assignment`), so one process-wide pool (:meth:`shared`) serves every
+    supervisor: a supervisor takes an agent for one attempt and gives it back, so busy
+    agents never outnumber the driver threads, and at most ``max_idle`` per step wait.
+    A crashed or hung agent is never released back: the supervisor stops it.
     """
 
-    def __init__(self, max_idle: int = 4) -> None:
+    _shared: ClassVar[AgentPool | None] = None
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, max_idle: int = 32) -> None:
         self._max_idle = max_idle
-        self._idle: dict[Step, list[tuple[Model, pykka.ActorRef[Agent]]]] = {}
+        self._idle: dict[Step, list[pykka.ActorRef[Agent]]] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, step: Step, model: Model) -> pykka.ActorRef[Agent]:
-        """An idle agent for ``step`` answering with ``model``, or a new one."""
+    @classmethod
+    def shared(cls) -> AgentPool:
+        """The process's pool, kept for its life."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def acquire(self, step: Step) -> pykka.ActorRef[Agent]:
+        """An idle agent for ``step`` (of the class serving it now), or a new one."""
+        kind = AGENTS[step]
         with self._lock:
             idle = self._idle.get(step, [])
-            for i, (owner, ref) in enumerate(idle):
-                if owner is model:
-                    del idle[i]
-                    if ref.is_alive():
-                        return ref
-                    break
-        return AGENTS[step].start(model)
+            while idle:
+                ref = idle.pop()
+                if ref.actor_class is kind and ref.is_alive():
+                    return ref
+                ref.stop(block=False)
+        return kind.start()
 
-    def release(self, step: Step, model: Model, ref: pykka.ActorRef[Agent]) -> None:
+    def release(self, step: Step, ref: pykka.ActorRef[Agent]) -> None:
         """Keep a healthy agent for reuse (or stop it when enough are idle)."""
         with self._lock:
             idle = self._idle.setdefault(step, [])
             if ref.is_alive() and len(idle) < self._max_idle:
-                idle.append((model, ref))
+                idle.append(ref)
                 return
         ref.stop(block=False)
 
     def close(self) -> None:
         """Stop every idle agent."""
         with self._lock:
-            refs = [ref for idle in self._idle.values() for _, ref in idle]
+            refs = [ref for idle in self._idle.values() for ref in idle]
             self._idle.clear()
         for ref in refs:
             ref.stop(block=False)

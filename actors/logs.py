@@ -7,7 +7,6 @@ message carries it.
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import MutableMapping
 from typing import Any, Literal
@@ -49,6 +48,8 @@ def configure_logging(
 
 
 def _configure(fmt: str, level: str, stream: Any) -> None:
+    import logging  # with structlog, only once something logs: not on a read command's path
+
     import structlog
 
     renderer: Any

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import msgspec
 
-__all__ = ["MASK", "SECRET_ENV_VARS", "redact", "redact_event"]
+__all__ = ["MASK", "SECRET_ENV_VARS", "holds_secret", "redact", "redact_event", "scrub_line"]
 
 E = TypeVar("E", bound=msgspec.Struct)
 
@@ -39,15 +39,41 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
     return _KEY_SHAPE.sub(MASK, text)
 
 
+def holds_secret(data: bytes) -> bool:
+    """Whether encoded text may hold what :func:`redact` masks (a cheap bytes search).
+
+    False means :func:`redact` would change nothing; True may be a false alarm (then the
+    slow path finds nothing and changes nothing).
+    """
+    if b"sk-ant-" in data:
+        return True
+    for name in SECRET_ENV_VARS:
+        value = os.environ.get(name, "")
+        if len(value) >= _MIN_SECRET and value.encode("utf-8", "replace") in data:
+            return True
+    return False
+
+
 def redact_event(event: E) -> E:
     """``event`` with secrets masked in every string field (task, messages, responses, files).
 
-    The event's JSON is searched once; only an event that holds a secret is rebuilt, so
-    the common case costs one encode.
+    The event's JSON is searched once, as bytes; only an event that holds a secret is
+    decoded, masked and rebuilt.
     """
     data = msgspec.json.encode(event)
+    if not holds_secret(data):
+        return event
     text = data.decode("utf-8")
     clean = redact(text)
     if clean == text:
         return event
     return msgspec.json.decode(clean.encode("utf-8"), type=type(event))
+
+
+def scrub_line(event: E, line: bytes) -> E | None:
+    """The log writer's scrub: ``event`` with secrets masked when its encoded ``line`` holds
+    one, else None, so a clean event is encoded only once (for the log)."""
+    if not holds_secret(line):
+        return None
+    clean = redact_event(event)
+    return None if clean is event else clean

@@ -10,14 +10,15 @@ failed step. The actor itself (one per workflow, sole writer of its log) lives i
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import msgspec
 import pykka
 
-from actors.agents import AgentPool
+from actors.drivers import drivers
 from actors.models import Model, default_model
 from actors.otel.live import live_listeners
 from actors.supervisor_actor import (
@@ -109,12 +110,11 @@ def result_of(run_dir: Path, state: WorkflowState | None = None) -> WorkflowResu
 
 
 class RunHandle:
-    """A workflow running in its own actor; ``result()`` waits for it."""
+    """A workflow driven by one of the process's driver threads; ``result()`` waits for it."""
 
-    def __init__(self, run_dir: Path, ref: pykka.ActorRef[SupervisorActor]) -> None:
+    def __init__(self, run_dir: Path, supervisor: SupervisorActor) -> None:
         self.run_dir = run_dir
-        self._ref = ref
-        self._future = ref.ask(DRIVE, block=False)
+        self._future: Future[WorkflowState] = drivers().submit(supervisor.run_here)
 
     def result(self, timeout: float | None = None) -> WorkflowResult:
         """Wait for the final event (re-raising a replay's ``NonDeterminism``).
@@ -124,14 +124,9 @@ class RunHandle:
         that cannot be written raises :class:`RunStopped` (the run is resumable).
         """
         try:
-            state: WorkflowState = self._future.get(timeout=timeout)
-        except pykka.Timeout:
-            raise
-        except BaseException:
-            self._ref.stop(block=False)
-            raise
-        if self._ref.is_alive():
-            self._ref.stop()
+            state = self._future.result(timeout=timeout)
+        except FutureTimeout:
+            raise pykka.Timeout(f"{self.run_dir}: still running after {timeout} s") from None
         return result_of(self.run_dir, state)
 
 
@@ -155,8 +150,6 @@ class Supervisor:
         self.model = model
         self.listeners = tuple(listeners)
         self.sleep = sleep
-        self._pool = AgentPool()
-        weakref.finalize(self, self._pool.close)  # idle agents stop with their supervisor
 
     def _model(self, name: str) -> Model:
         if self.model is None:
@@ -203,11 +196,14 @@ class Supervisor:
         self, path: Path, model: Model | ModelChooser, started: WorkflowStarted | None
     ) -> RunHandle:
         options = SupervisorOptions(sleep=self.sleep) if self.sleep else SupervisorOptions()
-        listeners = (*self.listeners, *live_listeners(path))  # OTLP export when configured
-        ref = SupervisorActor.start(
-            path, model, start=started, listeners=listeners, pool=self._pool, options=options
+        listeners: tuple[EventListener, ...] = (
+            *self.listeners,
+            *live_listeners(path),
+        )  # OTLP export when configured
+        supervisor = SupervisorActor(
+            path, model, start=started, listeners=listeners, options=options
         )
-        return RunHandle(path, ref)
+        return RunHandle(path, supervisor)
 
     @classmethod
     def resume(

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import pykka
 
-from actors.agents import AGENTS, Agent, AgentPool, StepWork, failure
-from actors.logs import redact_event
+from actors.agents import AGENTS, AgentPool, Assignment, StepWork, failure
 from actors.models import Model, NonDeterminism
 from actors.orchestration import (
     Complete,
@@ -39,6 +38,7 @@ from actors.orchestration import (
     StartAttempt,
     next_action,
 )
+from actors.secrets import scrub_line
 from events import (
     ApprovalRequested,
     CodeProduced,
@@ -173,10 +173,8 @@ class SupervisorActor(pykka.ThreadingActor):
         self.start_event = start
         self.listeners = tuple(listeners)
         self.options = options or SupervisorOptions()
-        self.own_pool = pool is None
-        self.pool = pool or AgentPool()
+        self.pool = pool or AgentPool.shared()
         self.mirror: ConvexMirror | None = None
-        self.agents: dict[Step, pykka.ActorRef[Agent]] = {}
         # Opened here, in the caller's thread, so a torn tail, a held lock or a damaged
         # log raises to whoever starts the actor instead of silently killing the actor.
         # The log is streamed once into the fold; no event is kept.
@@ -217,11 +215,6 @@ class SupervisorActor(pykka.ThreadingActor):
                 self.mirror.attach(self.writer)
 
     def on_stop(self) -> None:
-        for step, ref in self.agents.items():
-            self.pool.release(step, self.model, ref)
-        self.agents.clear()
-        if self.own_pool:
-            self.pool.close()
         if self.writer is not None:
             with contextlib.suppress(LogError):
                 self.writer.close()
@@ -233,6 +226,19 @@ class SupervisorActor(pykka.ThreadingActor):
         self.on_stop()
 
     # -- the loop ------------------------------------------------------------------------
+
+    def run_here(self) -> WorkflowState:
+        """Drive the workflow in the calling thread (a driver's), without the actor's own.
+
+        The same lifecycle as ``start()`` then ``ask(DRIVE)``: listeners attached, the
+        run driven to its end (or to where it must stop), everything closed.
+        """
+        try:
+            self.on_start()
+            self.drive()
+            return self.state
+        finally:
+            self.on_stop()
 
     def on_receive(self, message: object) -> WorkflowState | None:
         """``ask(DRIVE)`` runs :meth:`drive` and answers with the final state (no re-read)."""
@@ -372,43 +378,35 @@ class SupervisorActor(pykka.ThreadingActor):
             raise self._stopped("could not sync the artifacts", exc) from exc
 
     def _ask(self, work: StepWork) -> list[Event]:
-        """The agent's answer, or a ``StepFailed`` for a timeout or a crash (agent replaced)."""
-        agent = self._agent(work.step)
-        self._sync()  # the attempt is on disk before a call that may cost money or hang
+        """The agent's answer, or a ``StepFailed`` for a timeout or a crash (agent replaced).
+
+        The agent comes from the shared pool for this one attempt and goes back after it;
+        one that hung or crashed is stopped instead, and the next attempt gets a fresh one.
+        """
+        agent = self.pool.acquire(work.step)
         try:
-            answer: list[Event] = agent.ask(work, block=True, timeout=work.timeout)
-            return answer
+            self._sync()  # the attempt is on disk before a call that may cost money or hang
+            answer: list[Event] = agent.ask(
+                Assignment(work, self.model), block=True, timeout=work.timeout
+            )
         except pykka.Timeout:
-            self._replace(work.step)
+            agent.stop(block=False)
             message = f"no answer within the step timeout of {work.timeout:g} s"
             return [failure(work, "timeout", message, True)]
         except NonDeterminism:
+            self.pool.release(work.step, agent)
+            raise
+        except RunStopped:
+            self.pool.release(work.step, agent)
             raise
         except Exception as exc:
-            self._replace(work.step)
+            agent.stop(block=False)
             log.warning("agent crashed; replaced", step=work.step, error=repr(exc))
             return [failure(work, "crash", f"agent crashed: {type(exc).__name__}: {exc}", True)]
-
-    def _agent(self, step: Step) -> pykka.ActorRef[Agent]:
-        ref = self.agents.get(step)
-        if ref is None or not ref.is_alive():
-            ref = self.agents[step] = self.pool.acquire(step, self.model)
-        return ref
-
-    def _replace(self, step: Step) -> None:
-        ref = self.agents.pop(step, None)
-        if ref is not None:
-            ref.stop(block=False)
+        self.pool.release(work.step, agent)
+        return answer
 
     # -- writing -------------------------------------------------------------------------
-
-    def _stamp(self, event: Event) -> Event:
-        # Every event passes here before it is written: mask any secret it quotes (an
-        # exception message, a task or a response that repeats a key).
-        event = redact_event(event)
-        return msgspec.structs.replace(
-            event, workflow_id=self.fold.workflow_id or event.workflow_id
-        )
 
     def _append(self, event: Event) -> None:
         self._append_many([event])
@@ -419,8 +417,14 @@ class SupervisorActor(pykka.ThreadingActor):
             return []
         assert self.writer is not None
         try:
+            # Every event is masked of any secret it quotes (an exception message, a task or
+            # a response that repeats a key) as it is encoded, and gets the run's id.
+            workflow_id = self.fold.workflow_id
             stamped = self.writer.append_many(
-                [self._stamp(ev) for ev in events], sync=sync and self.options.durable
+                events,
+                sync=sync and self.options.durable,
+                stamp={"workflow_id": workflow_id} if workflow_id else None,
+                scrub=scrub_line,
             )
         except LogError as exc:
             raise self._stopped("could not append to the log", exc) from exc

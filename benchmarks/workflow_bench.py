@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -140,26 +141,37 @@ def bench_concurrency(root: Path, m: int, delay: float) -> None:
     print(f"    ratio            {many / one:8.2f}x   (target <= 1.5x)")
 
 
-def median_wall(argv: list[str], repeat: int) -> float:
-    times: list[float] = []
+def median_wall_cpu(argv: list[str], repeat: int) -> tuple[float, float]:
+    """Median wall and CPU (user + system, the child's rusage) milliseconds of ``argv``."""
+    walls: list[float] = []
+    cpus: list[float] = []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(ms(time.perf_counter() - start))
-    return statistics.median(times)
+        walls.append(ms(time.perf_counter() - start))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(ms(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime))
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def bench_cli(root: Path, repeat: int) -> None:
     run = root / "small-run"
     workflow_once(run)
     agentlog = shutil.which("agentlog") or "agentlog"
-    base = median_wall([sys.executable, "-c", "pass"], repeat)
-    help_ = median_wall([agentlog, "--help"], repeat)
-    log = median_wall([agentlog, "log", str(run)], repeat)
-    print(f"(c) CLI wall time, median of {repeat}")
-    print(f"    python -c pass     {base:7.1f} ms")
-    print(f"    agentlog --help    {help_:7.1f} ms   (+{help_ - base:.1f} ms, {help_ / base:.1f}x)")
-    print(f"    agentlog log RUN   {log:7.1f} ms   (+{log - base:.1f} ms, {log / base:.1f}x)")
+    base, base_cpu = median_wall_cpu([sys.executable, "-c", "pass"], repeat)
+    help_, help_cpu = median_wall_cpu([agentlog, "--help"], repeat)
+    log, log_cpu = median_wall_cpu([agentlog, "log", str(run)], repeat)
+    print(f"(c) CLI wall time (and CPU), median of {repeat}")
+    print(f"    python -c pass     {base:7.1f} ms   (CPU {base_cpu:.1f} ms)")
+    print(
+        f"    agentlog --help    {help_:7.1f} ms   (+{help_ - base:.1f} ms, {help_ / base:.1f}x;"
+        f" CPU {help_cpu:.1f} ms, +{help_cpu - base_cpu:.1f})"
+    )
+    print(
+        f"    agentlog log RUN   {log:7.1f} ms   (+{log - base:.1f} ms, {log / base:.1f}x;"
+        f" CPU {log_cpu:.1f} ms, +{log_cpu - base_cpu:.1f})"
+    )
     print("    target             --help within 150 ms of python -c pass")
 
 
@@ -169,13 +181,17 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=100, help="workflows started for (b)")
     parser.add_argument("--delay", type=float, default=0.2, help="model latency for (b), s")
     parser.add_argument("--repeat", type=int, default=10, help="CLI runs for (c)")
+    parser.add_argument("--parts", default="abc", help="which parts to run, e.g. c")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix=".workflow-bench-", dir=ROOT))
     try:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, runs in {root}")
-        bench_overhead(root, args.runs)
-        bench_concurrency(root, args.concurrent, args.delay)
-        bench_cli(root, args.repeat)
+        if "a" in args.parts:
+            bench_overhead(root, args.runs)
+        if "b" in args.parts:
+            bench_concurrency(root, args.concurrent, args.delay)
+        if "c" in args.parts:
+            bench_cli(root, args.repeat)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

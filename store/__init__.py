@@ -1,13 +1,13 @@
 """agentlog's store: the append-only JSONL event log and the projections built from it.
 
-The Convex integration lives apart, in :mod:`store.convex`; its names are still reachable
-here (imported on first use) for code written before it moved.
+Workspace, object and diff names are imported on first use, so reading a log pays only
+for the log. The Convex integration lives apart, in :mod:`store.convex`; its names are
+still reachable here (imported on first use) for code written before it moved.
 """
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from store.base import DEFAULT_MAX_FILE_BYTES, WorkspaceError, detect_tests, record_base
-from store.diff import FileDiff, diff_stat, render_diff, tree_diff
 from store.errors import LogCorrupt, LogError, LogLocked, NotALog, TornTail
 from store.log import (
     LOG_NAME,
@@ -20,10 +20,7 @@ from store.log import (
     resolve_log_path,
 )
 from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
-from store.object_refs import ObjectIssue, ObjectRef, check_objects, object_refs
-from store.objects import OBJECTS_DIR, ObjectProblem, ObjectStore, object_hash
 from store.paths import UnsafePath, safe_path
-from store.projection_sync import check_projections, repair_projections, sync_projections
 from store.projections import (
     Artifacts,
     ErrorInfo,
@@ -38,7 +35,22 @@ from store.projections import (
     total_stats,
     workflow_state,
 )
-from store.tree import ChangeRejected, Entry, Tree, base_tree, change_sets, tree_at, workspace_base
+
+if TYPE_CHECKING:
+    from store.base import DEFAULT_MAX_FILE_BYTES, WorkspaceError, detect_tests, record_base
+    from store.diff import FileDiff, diff_stat, render_diff, tree_diff
+    from store.object_refs import ObjectIssue, ObjectRef, check_objects, object_refs
+    from store.objects import OBJECTS_DIR, ObjectProblem, ObjectStore, object_hash
+    from store.projection_sync import check_projections, repair_projections, sync_projections
+    from store.tree import (
+        ChangeRejected,
+        Entry,
+        Tree,
+        base_tree,
+        change_sets,
+        tree_at,
+        workspace_base,
+    )
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -100,6 +112,37 @@ __all__ = [
     "workspace_base",
 ]
 
+#: Names whose modules are imported on first use (workspaces, diffs, objects):
+#: ``agentlog log`` and the supervisor never pay for them.
+_LAZY = {
+    "ChangeRejected": "store.tree",
+    "DEFAULT_MAX_FILE_BYTES": "store.base",
+    "Entry": "store.tree",
+    "FileDiff": "store.diff",
+    "OBJECTS_DIR": "store.objects",
+    "ObjectIssue": "store.object_refs",
+    "ObjectProblem": "store.objects",
+    "ObjectRef": "store.object_refs",
+    "ObjectStore": "store.objects",
+    "Tree": "store.tree",
+    "WorkspaceError": "store.base",
+    "base_tree": "store.tree",
+    "change_sets": "store.tree",
+    "check_objects": "store.object_refs",
+    "check_projections": "store.projection_sync",
+    "detect_tests": "store.base",
+    "diff_stat": "store.diff",
+    "object_hash": "store.objects",
+    "object_refs": "store.object_refs",
+    "record_base": "store.base",
+    "render_diff": "store.diff",
+    "repair_projections": "store.projection_sync",
+    "sync_projections": "store.projection_sync",
+    "tree_at": "store.tree",
+    "tree_diff": "store.diff",
+    "workspace_base": "store.tree",
+}
+
 _CONVEX = frozenset(
     {
         "ConvexCallError",
@@ -114,7 +157,12 @@ _CONVEX = frozenset(
 
 
 def __getattr__(name: str) -> Any:
-    """The Convex names moved to :mod:`store.convex`; import them from there."""
+    """Lazily imported names, and the Convex names that moved to :mod:`store.convex`."""
+    home = _LAZY.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
     if name in _CONVEX:
         import store.convex
 

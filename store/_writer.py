@@ -15,7 +15,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import NoReturn, TypeVar, cast
@@ -27,11 +27,14 @@ from store._lock import LogLock
 from store._logging import get_logger
 from store.errors import LogError
 
-__all__ = ["AppendListener", "LogWriter", "new_id", "utc_now"]
+__all__ = ["AppendListener", "LogWriter", "Scrub", "new_id", "utc_now"]
 
 E = TypeVar("E", bound=EventBase)
 #: Called with the stamped events of one append once they are durable.
 AppendListener = Callable[[Sequence[Event]], None]
+#: Given an event and its encoded line: the event to write instead (secrets masked), or
+#: None when the line is clean (the common case, which costs no second encode).
+Scrub = Callable[[E, bytes], E | None]
 
 _log = get_logger("agentlog.store")
 _EVENT_CLASSES = frozenset(EVENT_TYPES.values())
@@ -104,20 +107,39 @@ class LogWriter:
         """Stamp ``seq`` (and ``id``/``ts`` when empty), append durably, return the result."""
         return self.append_many((event,))[0]
 
-    def append_many(self, events: Iterable[E], *, sync: bool = True) -> list[E]:
+    def append_many(
+        self,
+        events: Iterable[E],
+        *,
+        sync: bool = True,
+        stamp: Mapping[str, object] | None = None,
+        scrub: Scrub[E] | None = None,
+    ) -> list[E]:
         """Stamp and append a group with one write and one fsync; all or nothing.
 
         ``sync=False`` writes without the fsync (group commit): the events are in the file,
         visible to readers and safe from a killed process, and become durable against a
-        power cut at the next synced append or :meth:`sync`.
+        power cut at the next synced append or :meth:`sync`. ``stamp`` adds fields to
+        every event (the supervisor's ``workflow_id``) in the same copy as ``seq``;
+        ``scrub`` sees each encoded line and returns a replacement event only when the
+        line holds a secret, so a clean event is encoded once.
         """
         with self._mutex:
             self._check_open()
             batch = list(events)
             if not batch:
                 return []
-            stamped = self._stamp(batch)
-            data = b"".join([encode_line(cast(Event, ev)) for ev in stamped])
+            stamped = self._stamp(batch, stamp)
+            lines = []
+            for i, ev in enumerate(stamped):
+                line = encode_line(cast(Event, ev))
+                if scrub is not None:
+                    fixed = scrub(ev, line)
+                    if fixed is not None:
+                        stamped[i] = fixed
+                        line = encode_line(cast(Event, fixed))
+                lines.append(line)
+            data = b"".join(lines)
             self._write(data, sync)
             self._last_seq += len(stamped)
             self._unheard.extend(cast(list[Event], stamped))
@@ -168,7 +190,7 @@ class LogWriter:
         if self._closed:
             raise LogError(f"{self.path}: this writer is closed; open a new one to append")
 
-    def _stamp(self, batch: list[E]) -> list[E]:
+    def _stamp(self, batch: list[E], extra: Mapping[str, object] | None = None) -> list[E]:
         for ev in batch:
             if type(ev) not in _EVENT_CLASSES:
                 raise TypeError(f"cannot append {type(ev).__name__}: not an agentlog event type")
@@ -177,7 +199,7 @@ class LogWriter:
         seq = self._last_seq
         out: list[E] = []
         for i, ev in enumerate(batch, 1):
-            changes: dict[str, object] = {"seq": seq + i}
+            changes: dict[str, object] = {**extra, "seq": seq + i} if extra else {"seq": seq + i}
             if not ev.id:
                 changes["id"] = ids[32 * (i - 1) : 32 * i]
             if not ev.ts:

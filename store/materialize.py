@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -35,7 +34,6 @@ from events import (
 )
 from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
 from store.projections import artifacts
-from store.tree import set_modes, workspace_result
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -123,6 +121,8 @@ def materialize(
     would be written and removed (see :mod:`store.projection_sync`). Anything else in
     the way (``plan.json`` as a directory) or an OS error raises :class:`ProjectionError`.
     """
+    from store.tree import workspace_result  # workspaces only: not on read paths
+
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
     events = list(events)
     arts = artifacts(events)
@@ -193,6 +193,8 @@ def _apply(
             fresh = _write_files(root_fd, plan_files, sync, dry)
             written.extend(f"{FILES_DIR}/{p}" for p in fresh)
             if modes and not dry:
+                from store.tree import set_modes
+
                 set_modes(root_fd, modes)  # a workspace's executable files stay executable
         finally:
             os.close(root_fd)
@@ -439,7 +441,7 @@ def _write_atomic(directory: Path, name: str, data: bytes, sync: Callable[[int],
 def _write_atomic_at(dir_fd: int, name: str, data: bytes, sync: Callable[[int], None]) -> None:
     """Write ``data`` to a fresh temp file beside ``name``, fsync it and rename it over
     ``name``; a symlink at ``name`` is replaced, not written through."""
-    tmp = f".{_prefix(name)}.{secrets.token_hex(6)}{_TMP_SUFFIX}"
+    tmp = f".{_prefix(name)}.{os.urandom(6).hex()}{_TMP_SUFFIX}"  # os: no `secrets` import
     fd = os.open(
         tmp,
         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,

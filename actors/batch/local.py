@@ -1,21 +1,23 @@
 """The local engine: a batch's runs share this process, ``concurrency`` at a time.
 
-Workers are daemon threads, each taking the next task and running it to its end with
-:func:`~actors.batch.runner.run_one`; outcomes come back through a queue in the order
-runs finish. Ctrl-C ends the process at once: every run's log stays resumable, and
-running the batch again continues them.
+Each task is a job for the process's driver threads (:mod:`actors.drivers`, at most
+``AGENTLOG_MAX_RUNNING``), which runs it to its end with
+:func:`~actors.batch.runner.run_one` -- the workflow itself is driven inline by that same
+thread, so a thousand concurrent runs need no thousand threads. Outcomes come back
+through a queue in the order runs finish. Ctrl-C ends the process at once: every run's
+log stays resumable, and running the batch again continues them.
 """
 
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from actors.batch.runner import ModelSpec, RunOutcome, run_one
 from actors.batch.tasks import BatchTask
+from actors.drivers import drivers
 from events import WorkflowConfig
 
 __all__ = ["failed_outcome", "run_local"]
@@ -49,7 +51,7 @@ def run_local(
     done: queue.SimpleQueue[RunOutcome] = queue.SimpleQueue()
 
     def work() -> None:
-        while True:
+        while True:  # one lane of ``concurrency``: its tasks one after another
             try:
                 task = todo.get_nowait()
             except queue.Empty:
@@ -61,8 +63,9 @@ def run_local(
                 outcome = failed_outcome(task, runs_dir, exc)
             done.put(outcome)
 
-    for n in range(max(1, min(concurrency, len(tasks)))):
-        threading.Thread(target=work, name=f"agentlog-batch-{n}", daemon=True).start()
+    pool = drivers()
+    for _ in range(max(1, min(concurrency, len(tasks)))):
+        pool.submit(work)
     for _ in tasks:
         while True:  # a timed get keeps the main thread responsive to Ctrl-C
             try:
