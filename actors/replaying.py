@@ -164,6 +164,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
         durable=False,
         mirror_convex=False,
         log_events=False,
+        record_requests=False,
         # An unfinished recording (a killed run) is replayed as far as it went, no further.
         stop_at=None if state.ended else state.last_seq,
     )

@@ -121,6 +121,8 @@ class SupervisorOptions:
     mirror_convex: bool = True
     log_events: bool = True
     stop_at: int | None = None
+    #: Keep each request in the run's objects (a replay keeps none: it writes nothing).
+    record_requests: bool = True
 
 
 class RunStopped(LogError):
@@ -336,6 +338,7 @@ class SupervisorActor(pykka.ThreadingActor):
             recorded=recorded,
             workspace=str(self.run_dir / "files"),
             config=state.config,
+            requests_to=str(self.run_dir) if opts.record_requests else "",
         )
         answer = self._ask(work)
         violation = order_violation(answer, work)

@@ -1,0 +1,116 @@
+"""The request of every model call, kept in the run's object store under its digest.
+
+An agent scrubs a request with the one secret scrubber before it sends it, so what the
+model sees, what ``ModelCalled.request_digest`` names and what ``objects/`` keeps are the
+same canonical bytes: the object's SHA-256 *is* the digest, and an identical request
+costs nothing twice. The object is written and synced before the event naming it is
+answered to the supervisor. A log written before requests were recorded says so
+(``WorkflowStarted.records_requests`` is false) and has no such objects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from actors.models.base import ModelRequest, request_bytes
+from actors.secrets import redact_event
+from store.objects import ObjectStore
+
+__all__ = [
+    "MAX_DIFF_LINES",
+    "load_request",
+    "record_request",
+    "request_difference",
+    "scrubbed",
+]
+
+#: How many lines of a request difference a NonDeterminism shows.
+MAX_DIFF_LINES = 40
+
+
+def scrubbed(request: ModelRequest) -> ModelRequest:
+    """``request`` with every secret masked (the one scrubber): what an agent sends."""
+    return redact_event(request)
+
+
+def record_request(run_dir: str | Path, request: ModelRequest) -> str:
+    """Keep ``request`` (already scrubbed) durably in ``run_dir/objects``; its digest."""
+    return ObjectStore(run_dir).put(request_bytes(request))
+
+
+def load_request(store: ObjectStore, digest: str) -> dict[str, Any] | None:
+    """The recorded request named ``digest`` as plain JSON data, or None when not kept.
+
+    A request that is there but changed raises :class:`~store.ObjectProblem`.
+    """
+    if digest not in store:
+        return None
+    data: dict[str, Any] = msgspec.json.decode(store.get(digest))
+    return data
+
+
+def request_difference(
+    recorded: dict[str, Any], new: dict[str, Any], *, limit: int = MAX_DIFF_LINES
+) -> str:
+    """What differs between two requests: the top-level fields, then a unified diff of
+    each differing field (each message on its own), at most ``limit`` lines."""
+    fields = sorted(k for k in recorded.keys() | new.keys() if recorded.get(k) != new.get(k))
+    if not fields:
+        return "the requests are identical"
+    lines = [f"fields that differ: {', '.join(fields)}"]
+    for field in fields:
+        if field == "messages":
+            old_msgs, new_msgs = recorded.get(field) or [], new.get(field) or []
+            for i in range(max(len(old_msgs), len(new_msgs))):
+                old = old_msgs[i] if i < len(old_msgs) else None
+                now = new_msgs[i] if i < len(new_msgs) else None
+                if old != now:
+                    lines += _unified(f"messages[{i}]", old, now)
+        else:
+            lines += _unified(field, recorded.get(field), new.get(field))
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
+    return "\n".join(lines)
+
+
+def _unified(name: str, old: Any, new: Any) -> list[str]:
+    return list(
+        difflib.unified_diff(
+            _text_lines(old),
+            _text_lines(new),
+            f"recorded {name}",
+            f"replay {name}",
+            n=2,
+            lineterm="",
+        )
+    )
+
+
+def _text_lines(value: Any, indent: str = "") -> list[str]:
+    """``value`` as lines a person diffs: strings split on their newlines, nesting indented."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [indent + line for line in value.splitlines()] or [indent]
+    if isinstance(value, dict):
+        out: list[str] = []
+        for key in sorted(value):
+            item = value[key]
+            if isinstance(item, str | dict | list) and item:
+                out.append(f"{indent}{key}:")
+                out += _text_lines(item, indent + "  ")
+            else:
+                out.append(f"{indent}{key}: {json.dumps(item)}")
+        return out
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            out.append(f"{indent}-")
+            out += _text_lines(item, indent + "  ")
+        return out
+    return [indent + json.dumps(value)]
