@@ -46,12 +46,15 @@ def record_request(run_dir: str | Path, request: ModelRequest) -> str:
 def load_request(store: ObjectStore, digest: str) -> dict[str, Any] | None:
     """The recorded request named ``digest`` as plain JSON data, or None when not kept.
 
-    A request that is there but changed raises :class:`~store.ObjectProblem`.
+    Its fields come in :class:`ModelRequest`'s order (step, model, system, messages, tool,
+    parameters), for a person reading it. A request that is there but changed raises
+    :class:`~store.ObjectProblem`.
     """
     if digest not in store:
         return None
-    data: dict[str, Any] = msgspec.json.decode(store.get(digest))
-    return data
+    raw: dict[str, Any] = msgspec.json.decode(store.get(digest))
+    order = ModelRequest.__struct_fields__
+    return {**{k: raw[k] for k in order if k in raw}, **raw}
 
 
 def request_difference(
