@@ -82,6 +82,8 @@ class ObjectStore:
         return f"{pack} (object {digest[:12]} at offset {offset})"
 
     def __contains__(self, digest: str) -> bool:
+        if len(digest) != 64 or not _HEX.issuperset(digest):
+            return False  # not an object name (and never a path to look at)
         if digest in self._index():
             return True
         return os.path.exists(f"{self.root}/{digest[:2]}/{digest[2:]}")
