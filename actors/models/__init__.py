@@ -38,6 +38,7 @@ from actors.models.errors import (
 from actors.models.parse import STEP_ARTIFACTS, parse_artifact, path_problem
 from actors.models.prompts import SYSTEM_PROMPTS, TOOL_DESCRIPTIONS, build_request
 from actors.models.recorded import (
+    MAX_DIFF_LINES,
     load_request,
     record_request,
     request_difference,
@@ -49,6 +50,7 @@ from actors.models.scripted import ErrorSpec, ResponseSpec, ScriptedModel
 __all__ = [
     "DEFAULT_MODEL",
     "ERROR_KINDS",
+    "MAX_DIFF_LINES",
     "MODEL_ENV",
     "RETRYABLE_KINDS",
     "STEP_ARTIFACTS",
