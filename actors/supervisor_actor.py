@@ -27,7 +27,7 @@ import pykka
 
 from actors.agents import AGENTS, Agent, AgentPool, StepWork, failure
 from actors.logs import redact_event
-from actors.models import Model, NonDeterminism
+from actors.models import Model, NonDeterminism, RequestNotKept
 from actors.orchestration import (
     Complete,
     ContinueAttempt,
@@ -387,6 +387,8 @@ class SupervisorActor(pykka.ThreadingActor):
             return [failure(work, "timeout", message, True)]
         except NonDeterminism:
             raise
+        except RequestNotKept as exc:  # a full disk: stop resumably, as for the log
+            raise self._stopped("could not keep the model request", exc) from exc
         except Exception as exc:
             self._replace(work.step)
             log.warning("agent crashed; replaced", step=work.step, error=repr(exc))

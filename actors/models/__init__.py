@@ -39,6 +39,7 @@ from actors.models.parse import STEP_ARTIFACTS, parse_artifact, path_problem
 from actors.models.prompts import SYSTEM_PROMPTS, TOOL_DESCRIPTIONS, build_request
 from actors.models.recorded import (
     MAX_DIFF_LINES,
+    RequestNotKept,
     load_request,
     record_request,
     request_difference,
@@ -66,6 +67,7 @@ __all__ = [
     "NonDeterminism",
     "PromptError",
     "ReplayModel",
+    "RequestNotKept",
     "ResponseSpec",
     "ScriptError",
     "ScriptedModel",

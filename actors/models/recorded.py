@@ -19,10 +19,12 @@ import msgspec
 
 from actors.models.base import ModelRequest, request_bytes
 from actors.secrets import redact_event
+from store.errors import LogError
 from store.objects import ObjectStore
 
 __all__ = [
     "MAX_DIFF_LINES",
+    "RequestNotKept",
     "load_request",
     "record_request",
     "request_difference",
@@ -38,9 +40,20 @@ def scrubbed(request: ModelRequest) -> ModelRequest:
     return redact_event(request)
 
 
+class RequestNotKept(LogError):
+    """A request could not be written to the run's objects (a full disk): like a log that
+    cannot grow, this stops the run resumably instead of failing a step."""
+
+
 def record_request(run_dir: str | Path, request: ModelRequest) -> str:
-    """Keep ``request`` (already scrubbed) durably in ``run_dir/objects``; its digest."""
-    return ObjectStore(run_dir).put(request_bytes(request))
+    """Keep ``request`` (already scrubbed) durably in ``run_dir/objects``; its digest.
+
+    Raises :class:`RequestNotKept` when the object cannot be written.
+    """
+    try:
+        return ObjectStore(run_dir).put(request_bytes(request))
+    except OSError as exc:
+        raise RequestNotKept(f"could not keep the model request: {exc.strerror}") from exc
 
 
 def load_request(store: ObjectStore, digest: str) -> dict[str, Any] | None:
