@@ -13,6 +13,8 @@ import pytest
 from _cli import cli
 from _repo import workspace_model, write
 from _workflow import FAST, KEY, PLAN, answer, of_type, scripted
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors import Supervisor, replay
 from actors.cli.read_cmds import NOT_RECORDED
@@ -206,3 +208,28 @@ def test_a_request_difference_names_only_the_fields_that_differ() -> None:
     lines = request_difference(old, new).splitlines()
     assert lines[0] == "fields that differ: model"
     assert "-a" in lines and "+b" in lines
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_REQUESTS = st.dictionaries(
+    st.sampled_from(["system", "messages", "model", "max_tokens", "input_schema"]), _JSON
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_REQUESTS, _REQUESTS)
+def test_any_request_difference_stays_within_its_cap(
+    old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    lines = request_difference(old, new, limit=12).splitlines()
+    assert 1 <= len(lines) <= 13
+    if old == new:
+        assert lines == ["the requests are identical"]
+    else:
+        assert lines[0].startswith("fields that differ: ")

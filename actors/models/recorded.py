@@ -75,20 +75,23 @@ def request_difference(
 ) -> str:
     """What differs between two requests: the top-level fields, then a unified diff of
     each differing field (each message on its own), at most ``limit`` lines."""
-    fields = sorted(k for k in recorded.keys() | new.keys() if recorded.get(k) != new.get(k))
+    absent = object()
+    fields = sorted(
+        k for k in recorded.keys() | new.keys() if recorded.get(k, absent) != new.get(k, absent)
+    )
     if not fields:
         return "the requests are identical"
-    lines = [f"fields that differ: {', '.join(fields)}"]
+    lines = [f"fields that differ: {', '.join(map(_name, fields))}"]
     for field in fields:
-        if field == "messages":
-            old_msgs, new_msgs = recorded.get(field) or [], new.get(field) or []
+        old_msgs, new_msgs = recorded.get(field), new.get(field)
+        if field == "messages" and isinstance(old_msgs, list) and isinstance(new_msgs, list):
             for i in range(max(len(old_msgs), len(new_msgs))):
                 old = old_msgs[i] if i < len(old_msgs) else None
                 now = new_msgs[i] if i < len(new_msgs) else None
                 if old != now:
                     lines += _unified(f"messages[{i}]", old, now)
         else:
-            lines += _unified(field, recorded.get(field), new.get(field))
+            lines += _unified(_name(field), recorded.get(field), new.get(field))
     if len(lines) > limit:
         lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
     return "\n".join(lines)
@@ -107,6 +110,11 @@ def _unified(name: str, old: Any, new: Any) -> list[str]:
     )
 
 
+def _name(key: str) -> str:
+    """A key as one line: itself when printable, else its JSON string (no line breaks)."""
+    return key if key.isprintable() else json.dumps(key)
+
+
 def _text_lines(value: Any, indent: str = "") -> list[str]:
     """``value`` as lines a person diffs: strings split on their newlines, nesting indented."""
     if value is None:
@@ -118,10 +126,10 @@ def _text_lines(value: Any, indent: str = "") -> list[str]:
         for key in sorted(value):
             item = value[key]
             if isinstance(item, str | dict | list) and item:
-                out.append(f"{indent}{key}:")
+                out.append(f"{indent}{_name(key)}:")
                 out += _text_lines(item, indent + "  ")
             else:
-                out.append(f"{indent}{key}: {json.dumps(item)}")
+                out.append(f"{indent}{_name(key)}: {json.dumps(item)}")
         return out
     if isinstance(value, list):
         out = []
