@@ -168,6 +168,16 @@ def test_a_packed_request_is_read_like_a_loose_one(recorded: Path) -> None:
     assert json.loads(done.stdout)["tool_name"] == "submit_plan"
 
 
+def test_the_viewer_says_a_changed_request_is_damaged(recorded: Path) -> None:
+    plan_call = calls(recorded)[0]
+    path = Path(ObjectStore(recorded).location(plan_call.request_digest))
+    path.unlink()
+    path.write_bytes(b'{"step": "plan"}')
+    request = model_exchange(recorded, plan_call, [])["request"]
+    assert request["recorded"] is False
+    assert request["problem"] == "changed: its bytes no longer match its name"
+
+
 def test_replay_writes_no_request_into_the_recorded_run(recorded: Path) -> None:
     before = sorted(p.name for p in request_files(recorded))
     assert replay(recorded).ok
