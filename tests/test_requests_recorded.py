@@ -16,7 +16,7 @@ from _workflow import FAST, KEY, PLAN, answer, of_type, scripted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors import Supervisor, replay
+from actors import Supervisor, fork, replay
 from actors.cli.read_cmds import NOT_RECORDED
 from actors.models import (
     MAX_DIFF_LINES,
@@ -26,7 +26,7 @@ from actors.models import (
 )
 from actors.viewer.exchange import model_exchange
 from events import Event, ModelCalled, UnknownEvent, WorkflowStarted, decode_line, encode_line
-from store import EventLog, ObjectStore, check_objects
+from store import EventLog, ObjectStore, check_objects, object_refs
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_RUNS = [ROOT / "tests" / "fixtures" / "v1-demo", ROOT / "examples" / "sample-run"]
@@ -166,6 +166,20 @@ def test_a_packed_request_is_read_like_a_loose_one(recorded: Path) -> None:
     assert exchange["request"]["body"]["tool_name"] == "submit_plan"
     done = cli("show", recorded, str(plan_call.seq), "--request")
     assert json.loads(done.stdout)["tool_name"] == "submit_plan"
+
+
+def test_a_fork_keeps_the_requests_it_shares_and_those_it_makes(
+    recorded: Path, tmp_path: Path
+) -> None:
+    plan_seq = calls(recorded)[0].seq
+    forked = tmp_path / "fork"
+    assert fork(recorded, at=plan_seq + 1, new_run_dir=forked, model=scripted()).ok
+    assert [c.step for c in calls(forked)] == ["plan", "code", "review"]
+    assert check_objects(forked, EventLog(forked).read()) == []
+    assert len(list(object_refs(EventLog(forked).read()))) == 3
+    for call in calls(forked):
+        done = cli("show", forked, str(call.seq), "--request", "--json")
+        assert json.loads(done.stdout)["request"]["step"] == call.step
 
 
 def test_the_viewer_says_a_changed_request_is_damaged(recorded: Path) -> None:
