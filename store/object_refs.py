@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 
 from events import Event, Forked, ModelCalled, UnknownEvent, WorkflowStarted
-from store.objects import ObjectStore
+from store.objects import ObjectProblem, ObjectStore
 
 __all__ = ["ObjectIssue", "ObjectRef", "check_objects", "object_refs"]
 
@@ -66,5 +66,9 @@ def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -
         seen.add(ref.hash)
         problem = store.problem(ref.hash)
         if problem is not None:
-            issues.append(ObjectIssue(ref=ref, file=store.location(ref.hash), reason=problem))
+            try:
+                where = store.location(ref.hash)
+            except ObjectProblem as exc:  # a hash that is no object name
+                where = str(exc.path)
+            issues.append(ObjectIssue(ref=ref, file=where, reason=problem))
     return issues

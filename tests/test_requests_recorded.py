@@ -153,6 +153,21 @@ def test_verify_names_a_missing_request_object(recorded: Path) -> None:
     assert shown.returncode == 1 and "missing" in shown.stderr
 
 
+def test_a_digest_that_names_no_object_is_reported_not_followed(recorded: Path) -> None:
+    def edit(ev: Event | UnknownEvent) -> Event | None:
+        if isinstance(ev, ModelCalled) and ev.step == "plan":
+            return msgspec.structs.replace(ev, request_digest="../../etc/passwd")
+        return None
+
+    rewrite(recorded, edit)
+    done = cli("show", recorded, str(calls(recorded)[0].seq), "--request")
+    assert done.returncode == 1
+    assert "not an object name" in done.stderr and "Traceback" not in done.stderr
+    checked = cli("verify", recorded)
+    assert checked.returncode == 1
+    assert "not an object name" in checked.stderr and "Traceback" not in checked.stderr
+
+
 def test_a_packed_request_is_read_like_a_loose_one(recorded: Path) -> None:
     blobs = []
     for path in request_files(recorded):

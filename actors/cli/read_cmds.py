@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from itertools import takewhile
 from pathlib import Path
 
 import msgspec
@@ -20,13 +21,11 @@ from actors.cli.timeline import format_event
 from events import (
     EVENT_TYPES,
     Event,
-    Forked,
     ModelCalled,
     UnknownEvent,
     UsageError,
     WorkflowCompleted,
     WorkflowFailed,
-    WorkflowStarted,
     to_dict,
 )
 from store import (
@@ -161,17 +160,10 @@ NOT_RECORDED = "the request was not recorded (written by an older agentlog)"
 def _show_request(log: EventLog, seq: int, *, as_json: bool) -> int:
     """The request the ``ModelCalled`` at ``seq`` answered, from the run's objects."""
     from actors.models import load_request
-    from store import ObjectProblem, ObjectStore
+    from store import ObjectProblem, ObjectStore, object_refs
 
-    records = False  # whether the run (or the fork in force) keeps its requests
-    call: Event | UnknownEvent | None = None
-    for event in log.read():
-        if event.seq == seq:
-            call = event
-            break
-        if isinstance(event, WorkflowStarted | Forked):
-            records = event.records_requests
-    if call is None:
+    call = next(iter(log.read(from_seq=seq)), None)
+    if call is None or call.seq != seq:
         raise UsageError(f"{_shown(log.path)}: no event with seq {seq}")
     if not isinstance(call, ModelCalled):
         kind = inert(str(to_dict(call).get("type")))
@@ -179,6 +171,9 @@ def _show_request(log: EventLog, seq: int, *, as_json: bool) -> int:
             f"{_shown(log.path)}: seq {seq} is a {kind}, not a ModelCalled; "
             "--request shows what a model call was asked"
         )
+    # The one rule of which requests a log keeps (the run or the fork in force says so).
+    upto = takewhile(lambda ev: ev.seq <= seq, log.read())
+    records = any(ref.seq == seq for ref in object_refs(upto))
     store = ObjectStore(log.path.parent)
     try:
         request = load_request(store, call.request_digest)

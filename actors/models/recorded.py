@@ -63,6 +63,7 @@ def load_request(store: ObjectStore, digest: str) -> dict[str, Any] | None:
     parameters), for a person reading it. A request that is there but changed raises
     :class:`~store.ObjectProblem`.
     """
+    store.path(digest)  # a name that is no object name is a problem, not "not recorded"
     if digest not in store:
         return None
     raw: dict[str, Any] = msgspec.json.decode(store.get(digest))
