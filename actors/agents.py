@@ -25,8 +25,10 @@ from actors.models import (
     build_request,
     model_called_event,
     parse_artifact,
+    record_request,
     request_digest,
     response_from_event,
+    scrubbed,
 )
 from actors.testrun import run_workspace_tests
 from events import (
@@ -56,6 +58,7 @@ __all__ = [
     "ReviewerActor",
     "StepWork",
     "failure",
+    "keep_request",
 ]
 
 log = get_logger("agentlog.agents")
@@ -77,6 +80,8 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     recorded: tuple[Event, ...] = ()
     workspace: str = "files"
     config: WorkflowConfig = WorkflowConfig()
+    #: The run directory whose ``objects/`` keeps each request answered ("" keeps none).
+    requests_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,12 @@ def failure(
     )
 
 
+def keep_request(work: StepWork, request: ModelRequest) -> None:
+    """Keep ``request`` durably in the run's objects before the event naming it is answered."""
+    if work.requests_to:
+        record_request(work.requests_to, request)
+
+
 class Agent(pykka.ThreadingActor, ABC):
     """Shared behaviour: build the request, call the model, validate, answer with events."""
 
@@ -138,7 +149,7 @@ class Agent(pykka.ThreadingActor, ABC):
             return perform_in_workspace(self, work)
         answer: list[Event] = []
         evidence = self.evidence(work, answer)
-        request = self.request(work, evidence)
+        request = scrubbed(self.request(work, evidence))
         try:
             response, fresh = self._respond(work, request)
         except ModelError as err:
@@ -191,6 +202,7 @@ class Agent(pykka.ThreadingActor, ABC):
             return self.model.call(request, timeout=work.timeout), True
 
     def _called(self, request: ModelRequest, response: Any, work: StepWork) -> ModelCalled:
+        keep_request(work, request)
         return model_called_event(
             request, response, attempt=work.attempt, round=work.round, actor=self.name
         )

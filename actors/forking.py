@@ -71,6 +71,7 @@ def fork(
         at_seq=at,
         task=task,
         config=new_config if new_config is not None and new_config != state.config else None,
+        records_requests=True,
     )
     share_objects(source.path.parent, out)  # a workspace's base, before the log names it
     copy_lines(source.path, out / LOG_NAME, at)

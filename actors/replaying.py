@@ -40,7 +40,7 @@ from events import (
     to_dict,
 )
 from store import LOG_NAME, EventLog, WorkflowFold
-from store.objects import share_objects
+from store.objects import ObjectStore, share_objects
 
 __all__ = ["ReplayReport", "first_difference", "replay"]
 
@@ -62,6 +62,9 @@ class ReplayReport(msgspec.Struct, frozen=True, kw_only=True):
     finished: bool = True
     #: How the recorded tests' sandbox differs from this machine's ("" when it does not).
     sandbox: str = ""
+    #: What differs between the recorded request and the replay's (several lines; "" when
+    #: the requests agree or the recorded one was not kept).
+    request_diff: str = ""
 
     @property
     def verdict(self) -> str:
@@ -155,7 +158,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
     if state.last_seq == 0:
         raise UsageError(f"{run_dir}: the log is empty; nothing to replay")
     own = state.own_from_seq
-    model = ReplayModel(answers)
+    model = ReplayModel(answers, objects=ObjectStore(log.path.parent))
     options = SupervisorOptions(
         sleep=lambda _s: None,
         failures=model.recorded_failure,
@@ -164,6 +167,7 @@ def replay(run_dir: str | Path) -> ReplayReport:
         durable=False,
         mirror_convex=False,
         log_events=False,
+        record_requests=False,
         # An unfinished recording (a killed run) is replayed as far as it went, no further.
         stop_at=None if state.ended else state.last_seq,
     )
@@ -224,6 +228,7 @@ def _verdict(
             seq=error.seq,
             step=error.step,
             detail=error.reason,
+            request_diff=error.difference,
         )
     # An unfinished recording is checked as a prefix of the replay: the replay goes one
     # answer past the recording's last event when that was a ModelCalled whose artifact

@@ -183,7 +183,9 @@ class Supervisor:
             from store.base import record_base
 
             base = record_base(workspace, path, test_cmd=config.test_cmd)
-        started = WorkflowStarted(workflow_id=workflow_id, task=task, config=config, workspace=base)
+        started = WorkflowStarted(
+            workflow_id=workflow_id, task=task, config=config, workspace=base, records_requests=True
+        )
         return self._launch(path, model, started)
 
     def run(

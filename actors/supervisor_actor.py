@@ -26,7 +26,7 @@ import msgspec
 import pykka
 
 from actors.agents import AGENTS, AgentPool, Assignment, StepWork, failure
-from actors.models import Model, NonDeterminism
+from actors.models import Model, NonDeterminism, RequestNotKept
 from actors.orchestration import (
     Complete,
     ContinueAttempt,
@@ -121,6 +121,8 @@ class SupervisorOptions:
     mirror_convex: bool = True
     log_events: bool = True
     stop_at: int | None = None
+    #: Keep each request in the run's objects (a replay keeps none: it writes nothing).
+    record_requests: bool = True
 
 
 class RunStopped(LogError):
@@ -342,6 +344,7 @@ class SupervisorActor(pykka.ThreadingActor):
             recorded=recorded,
             workspace=str(self.run_dir / "files"),
             config=state.config,
+            requests_to=str(self.run_dir) if opts.record_requests else "",
         )
         answer = self._ask(work)
         violation = order_violation(answer, work)
@@ -399,6 +402,8 @@ class SupervisorActor(pykka.ThreadingActor):
         except RunStopped:
             self.pool.release(work.step, agent)
             raise
+        except RequestNotKept as exc:  # a full disk: stop resumably, as for the log
+            raise self._stopped("could not keep the model request", exc) from exc
         except Exception as exc:
             agent.stop(block=False)
             log.warning("agent crashed; replaced", step=work.step, error=repr(exc))

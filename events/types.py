@@ -121,6 +121,9 @@ class WorkflowStarted(EventBase, frozen=True, kw_only=True):
     task: str
     config: WorkflowConfig = WorkflowConfig()
     workspace: WorkspaceBase | None = None
+    #: Each ``ModelCalled``'s request is kept in ``objects/`` under its digest (false in
+    #: logs written before requests were recorded).
+    records_requests: bool = False
 
 
 class Forked(EventBase, frozen=True, kw_only=True):
@@ -134,6 +137,9 @@ class Forked(EventBase, frozen=True, kw_only=True):
     at_seq: int
     task: str | None = None
     config: WorkflowConfig | None = None
+    #: The fork's own ``ModelCalled`` requests are kept in ``objects/`` (as for
+    #: ``WorkflowStarted``).
+    records_requests: bool = False
 
 
 class StepStarted(EventBase, frozen=True, kw_only=True):

@@ -39,9 +39,9 @@ from store.projections import (
 if TYPE_CHECKING:
     from store.base import DEFAULT_MAX_FILE_BYTES, WorkspaceError, detect_tests, record_base
     from store.diff import FileDiff, diff_stat, render_diff, tree_diff
-    from store.object_refs import ObjectIssue, ObjectRef, check_objects, object_refs
     from store.objects import OBJECTS_DIR, ObjectProblem, ObjectStore, object_hash
     from store.projection_sync import check_projections, repair_projections, sync_projections
+    from store.refs import ObjectIssue, ObjectRef, check_objects, object_refs
     from store.tree import (
         ChangeRejected,
         Entry,
@@ -120,20 +120,20 @@ _LAZY = {
     "Entry": "store.tree",
     "FileDiff": "store.diff",
     "OBJECTS_DIR": "store.objects",
-    "ObjectIssue": "store.object_refs",
+    "ObjectIssue": "store.refs",
     "ObjectProblem": "store.objects",
-    "ObjectRef": "store.object_refs",
+    "ObjectRef": "store.refs",
     "ObjectStore": "store.objects",
     "Tree": "store.tree",
     "WorkspaceError": "store.base",
     "base_tree": "store.tree",
     "change_sets": "store.tree",
-    "check_objects": "store.object_refs",
+    "check_objects": "store.refs",
     "check_projections": "store.projection_sync",
     "detect_tests": "store.base",
     "diff_stat": "store.diff",
     "object_hash": "store.objects",
-    "object_refs": "store.object_refs",
+    "object_refs": "store.refs",
     "record_base": "store.base",
     "render_diff": "store.diff",
     "repair_projections": "store.projection_sync",

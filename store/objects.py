@@ -82,6 +82,8 @@ class ObjectStore:
         return f"{pack} (object {digest[:12]} at offset {offset})"
 
     def __contains__(self, digest: str) -> bool:
+        if len(digest) != 64 or not _HEX.issuperset(digest):
+            return False  # not an object name (and never a path to look at)
         if digest in self._index():
             return True
         return os.path.exists(f"{self.root}/{digest[:2]}/{digest[2:]}")
@@ -107,13 +109,19 @@ class ObjectStore:
             out.append((digest, new))
         if len(fresh) == 1:
             ((digest, data),) = fresh.items()
-            target = self.path(digest)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _write_new(target, data)
-            _make_durable(self.root, [target], {target.parent})
+            self._write_loose(digest, data)
         elif fresh:
             self._write_pack(fresh)
         return out
+
+    def _write_loose(self, digest: str, data: bytes) -> None:
+        """One loose object, synced, then its directory entry and any directory it needed
+        (a request per model call: a few targeted fsyncs, no ``syncfs`` of the disk)."""
+        target = self.path(digest)
+        created = [d for d in (self.root, target.parent) if not d.exists()]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_new(target, data, sync=True)
+        _fsync_dirs([target.parent, *(d.parent for d in reversed(created))])
 
     def get(self, digest: str) -> bytes:
         """The bytes of object ``digest``; :class:`ObjectProblem` if missing or changed."""

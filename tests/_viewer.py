@@ -9,26 +9,32 @@ import msgspec
 from _events import failed_run
 from _runs import write_run
 
-from events import Forked, ModelCalled, encode_line
+from actors.models import ModelRequest, record_request, request_bytes
+from events import Forked, ModelCalled, decode_line, encode_line
 from store import EventLog
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "sample-run"
-#: The demo's second-round Coder call: its request is recorded in the fixture's objects/.
+#: The demo's second-round Coder call: its request is recorded in the fixture's objects/
+#: (the committed log predates recorded requests, so its call is re-sealed to name it).
 RECORDED_SEQ = 15
-REQUEST = {
-    "model": "scripted-demo",
-    "system": "You are the Coder of a Planner -> Coder -> Reviewer workflow. Answer with "
-    "submit_code.",
-    "messages": [
+REQUEST_SENT = ModelRequest(
+    step="code",
+    model="scripted-demo",
+    system="You are the Coder of a Planner -> Coder -> Reviewer workflow. Answer with submit_code.",
+    messages=(
         {
             "role": "user",
             "content": "Task: top_words(text, n)...\n\nThe review asked for changes:\n"
             "Counting is case-sensitive, so test_ignores_case fails. Lower-case the text.",
-        }
-    ],
-    "max_tokens": 32000,
-    "metadata": {"note": "<b>markup from a log stays text</b>"},
-}
+        },
+    ),
+    tool_name="submit_code",
+    tool_description="<b>markup from a log stays text</b>",
+    input_schema={"type": "object"},
+    max_tokens=32000,
+)
+#: The request as the viewer serves it (plain JSON data).
+REQUEST = msgspec.json.decode(request_bytes(REQUEST_SENT))
 
 
 #: A task that would run script if the page ever parsed model text as HTML.
@@ -46,12 +52,14 @@ def make_runs(root: Path) -> Path:
     ``rate-limited`` (a run whose Coder failed for good)."""
     demo = root / "demo"
     shutil.copytree(SAMPLE, demo)
-    events = list(EventLog(demo).read())
-    call = events[RECORDED_SEQ - 1]
+    digest = record_request(demo, REQUEST_SENT)
+    log = demo / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    call = decode_line(lines[RECORDED_SEQ - 1])
     assert isinstance(call, ModelCalled)
-    objects = demo / "objects"
-    objects.mkdir()
-    (objects / call.request_digest).write_bytes(msgspec.json.encode(REQUEST))
+    lines[RECORDED_SEQ - 1] = encode_line(msgspec.structs.replace(call, request_digest=digest))
+    log.write_bytes(b"".join(lines))
+    events = list(EventLog(demo).read())
     head = list(events[:12])
     marker = Forked(
         seq=13,

@@ -280,11 +280,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "show",
         "actors.cli.read_cmds:cmd_show",
-        "one event, whole",
-        "agentlog show runs/demo 4",
+        "one event, whole (or, with --request, what a model call was asked)",
+        "agentlog show runs/demo 4 --request",
     )
     _run_arg(p)
     p.add_argument("seq", metavar="SEQ", type=int, help="the event's seq")
+    p.add_argument(
+        "--request",
+        action="store_true",
+        help="print the request a ModelCalled answered (system, messages, tool, parameters)",
+    )
+    p.add_argument("--json", action="store_true", help="print it as one JSON line")
 
     p = _cmd(
         sub,

@@ -158,4 +158,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
         say(inert(msgspec.json.encode(data | msgspec.to_builtins(report)).decode(), json=True))
     else:
         say(inert(report.verdict))
+        for line in report.request_diff.splitlines():
+            say("  " + inert(line))
     return 0 if report.ok else 1

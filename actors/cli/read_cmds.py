@@ -1,4 +1,5 @@
-"""Read-side commands: ``log``, ``show``, ``verify`` and ``project``."""
+"""Read-side commands: ``log``, ``show`` (an event, or a call's request), ``verify`` and
+``project``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from itertools import takewhile
 from pathlib import Path
 
 import msgspec
@@ -19,6 +21,7 @@ from actors.cli.timeline import format_event
 from events import (
     EVENT_TYPES,
     Event,
+    ModelCalled,
     UnknownEvent,
     UsageError,
     WorkflowCompleted,
@@ -132,16 +135,61 @@ def cmd_show(args: argparse.Namespace) -> int:
     log = open_log(args.run)
     if args.seq < 1:
         raise UsageError(f"SEQ must be 1 or more, got {args.seq}")
+    if args.request:
+        return _show_request(log, args.seq, as_json=args.json)
     for event in log.read(from_seq=args.seq):
         if event.seq == args.seq:
-            say(
-                inert(
-                    msgspec.json.format(_json.encode(to_dict(event)), indent=2).decode(), json=True
-                )
-            )
+            _say_data(to_dict(event), as_json=args.json)
             return 0
         break
     raise UsageError(f"{_shown(log.path)}: no event with seq {args.seq}")
+
+
+def _say_data(data: object, *, as_json: bool) -> None:
+    """``data`` as one JSON line, or pretty JSON for a person (escaped either way)."""
+    if as_json:
+        say(_json_line(data))
+    else:
+        say(inert(msgspec.json.format(_json.encode(data), indent=2).decode(), json=True))
+
+
+#: What ``show --request`` says for a call made before requests were recorded.
+NOT_RECORDED = "the request was not recorded (written by an older agentlog)"
+
+
+def _show_request(log: EventLog, seq: int, *, as_json: bool) -> int:
+    """The request the ``ModelCalled`` at ``seq`` answered, from the run's objects."""
+    from actors.models import load_request
+    from store import ObjectProblem, ObjectStore, object_refs
+
+    call = next(iter(log.read(from_seq=seq)), None)
+    if call is None or call.seq != seq:
+        raise UsageError(f"{_shown(log.path)}: no event with seq {seq}")
+    if not isinstance(call, ModelCalled):
+        kind = inert(str(to_dict(call).get("type")))
+        raise UsageError(
+            f"{_shown(log.path)}: seq {seq} is a {kind}, not a ModelCalled; "
+            "--request shows what a model call was asked"
+        )
+    # The one rule of which requests a log keeps (the run or the fork in force says so).
+    upto = takewhile(lambda ev: ev.seq <= seq, log.read())
+    records = any(ref.seq == seq for ref in object_refs(upto))
+    store = ObjectStore(log.path.parent)
+    try:
+        request = load_request(store, call.request_digest)
+    except ObjectProblem as exc:
+        raise WorkFailed(f"{_shown(exc.path)}: {exc.reason} (the request of seq {seq})") from None
+    if request is None and records:
+        where = _shown(Path(store.location(call.request_digest)))
+        raise WorkFailed(f"{where}: missing (the request of seq {seq})")
+    if as_json:
+        data = {"seq": seq, "request_digest": call.request_digest, "recorded": request is not None}
+        say(_json_line({**data, "request": request} if request is not None else data))
+    elif request is None:
+        say(NOT_RECORDED)
+    else:
+        _say_data(request, as_json=False)
+    return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -1,6 +1,9 @@
 """The model layer: what agents ask Claude, how, and the stand-ins used offline.
 
 - :class:`ModelRequest` / :class:`ModelResponse` and :func:`request_digest`;
+- :func:`record_request` / :func:`load_request`: each request kept in ``objects/``
+  under its digest, scrubbed of secrets (:func:`scrubbed`), and
+  :func:`request_difference` for a replay that asked something else;
 - :class:`Model`, the protocol every backend follows: :class:`AnthropicModel` (Claude
   through the SDK), :class:`ScriptedModel` (canned answers), :class:`ReplayModel`
   (answers recorded in a log);
@@ -17,6 +20,7 @@ from actors.models.base import (
     ModelRequest,
     ModelResponse,
     model_called_event,
+    request_bytes,
     request_digest,
     response_from_event,
 )
@@ -33,12 +37,21 @@ from actors.models.errors import (
 )
 from actors.models.parse import STEP_ARTIFACTS, parse_artifact, path_problem
 from actors.models.prompts import SYSTEM_PROMPTS, TOOL_DESCRIPTIONS, build_request
+from actors.models.recorded import (
+    MAX_DIFF_LINES,
+    RequestNotKept,
+    load_request,
+    record_request,
+    request_difference,
+    scrubbed,
+)
 from actors.models.replay import ReplayModel
 from actors.models.scripted import ErrorSpec, ResponseSpec, ScriptedModel
 
 __all__ = [
     "DEFAULT_MODEL",
     "ERROR_KINDS",
+    "MAX_DIFF_LINES",
     "MODEL_ENV",
     "RETRYABLE_KINDS",
     "STEP_ARTIFACTS",
@@ -54,16 +67,22 @@ __all__ = [
     "NonDeterminism",
     "PromptError",
     "ReplayModel",
+    "RequestNotKept",
     "ResponseSpec",
     "ScriptError",
     "ScriptedModel",
     "build_request",
     "default_model",
+    "load_request",
     "model_called_event",
     "model_key",
     "parse_artifact",
     "path_problem",
+    "record_request",
+    "request_bytes",
+    "request_difference",
     "request_digest",
     "response_from_event",
     "scrub_secrets",
+    "scrubbed",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "model_called_event",
+    "request_bytes",
     "request_digest",
     "response_from_event",
 ]
@@ -72,15 +73,22 @@ class Model(Protocol):
     def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse: ...
 
 
+def request_bytes(request: ModelRequest) -> bytes:
+    """The request's canonical JSON: sorted keys, compact, UTF-8 (what the digest hashes,
+    and what the run's object store keeps)."""
+    return msgspec.json.encode(request, order="sorted")
+
+
 def request_digest(request: ModelRequest) -> str:
-    """SHA-256 (hex) of the request's canonical JSON: sorted keys, compact, UTF-8.
+    """SHA-256 (hex) of :func:`request_bytes`: the request's name in the log and in
+    ``objects/``.
 
     Every field is included, ``model`` and ``max_tokens`` too: each changes the answer,
     so a replay under another model is reported, not passed. A request holds no secret
-    (the API key travels in a header the SDK adds), so hashing all of it is safe.
+    (the API key travels in a header the SDK adds, and agents scrub what they send), so
+    hashing all of it is safe.
     """
-    canonical = msgspec.json.encode(request, order="sorted")
-    return hashlib.sha256(canonical).hexdigest()
+    return hashlib.sha256(request_bytes(request)).hexdigest()
 
 
 def model_called_event(

@@ -99,7 +99,9 @@ class NonDeterminism(AgentlogError):
     """A replay asked the model something the recorded run did not ask.
 
     ``seq`` is the recorded ``ModelCalled`` event the request was compared with (None when
-    the log has no call left for the step); ``expected`` / ``actual`` are request digests.
+    the log has no call left for the step); ``expected`` / ``actual`` are request digests;
+    ``difference`` says what differs between the recorded request and the new one, when
+    the recorded one was kept ("" otherwise).
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class NonDeterminism(AgentlogError):
         expected: str | None,
         actual: str,
         reason: str,
+        difference: str = "",
     ) -> None:
         where = f"seq {seq}" if seq is not None else "the end of the recorded calls"
         super().__init__(f"replay diverged at {where} (step {step!r}): {reason}")
@@ -118,6 +121,7 @@ class NonDeterminism(AgentlogError):
         self.expected = expected
         self.actual = actual
         self.reason = reason
+        self.difference = difference
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_nondeterminism, (self.__dict__.copy(),))
@@ -130,6 +134,7 @@ def _rebuild_nondeterminism(state: dict[str, Any]) -> NonDeterminism:
         expected=state["expected"],
         actual=state["actual"],
         reason=state["reason"],
+        difference=state.get("difference", ""),
     )
 
 

@@ -3,7 +3,8 @@
 Each step's recorded ``ModelCalled`` events are served in log order (their ``round`` and
 ``attempt`` follow that order, as the supervisor replays attempts in sequence). Every
 incoming request must hash to the recorded ``request_digest``; otherwise, or when the log
-has no call left for the step, :class:`NonDeterminism` is raised.
+has no call left for the step, :class:`NonDeterminism` is raised; it says what differs
+from the recorded request when the recorded run kept it in its objects.
 
 An attempt that failed without a model answer (a timeout, a connection error, a crashed
 agent) has no ``ModelCalled`` to serve. The supervisor asks :meth:`recorded_failure`
@@ -19,9 +20,19 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
-from actors.models.base import ModelRequest, ModelResponse, request_digest, response_from_event
+import msgspec
+
+from actors.models.base import (
+    ModelRequest,
+    ModelResponse,
+    request_bytes,
+    request_digest,
+    response_from_event,
+)
 from actors.models.errors import NonDeterminism
+from actors.models.recorded import load_request, request_difference
 from events import Event, ModelCalled, Step, StepFailed, UnknownEvent, WorkflowStarted
+from store.objects import ObjectProblem, ObjectStore
 
 __all__ = ["ReplayModel"]
 
@@ -32,9 +43,13 @@ class ReplayModel:
     """A :class:`~actors.models.base.Model` serving a log's recorded answers; thread-safe.
 
     ``name`` is the model the log recorded (its first call's, else its config's).
+    ``objects`` is the recorded run's object store (read only), where its requests are.
     """
 
-    def __init__(self, events: Iterable[Event | UnknownEvent]) -> None:
+    def __init__(
+        self, events: Iterable[Event | UnknownEvent], *, objects: ObjectStore | None = None
+    ) -> None:
+        self._objects = objects
         self._calls: dict[str, deque[ModelCalled]] = {}
         self._answered: set[_AttemptKey] = set()
         self._failures: dict[_AttemptKey, StepFailed] = {}
@@ -82,8 +97,21 @@ class ReplayModel:
                     f"now {actual[:12]}): the prompt, its inputs or the model changed since "
                     "the run was recorded"
                 ),
+                difference=self._difference(recorded.request_digest, request),
             )
         return response_from_event(recorded)
+
+    def _difference(self, digest: str, request: ModelRequest) -> str:
+        """What differs from the recorded request named ``digest`` ("" when it was not kept)."""
+        if self._objects is None:
+            return ""
+        try:
+            recorded = load_request(self._objects, digest)
+        except ObjectProblem as exc:
+            return f"the recorded request cannot be read: {exc.reason}"
+        if recorded is None:
+            return ""
+        return request_difference(recorded, msgspec.json.decode(request_bytes(request)))
 
     def recorded_failure(self, step: Step, round: int, attempt: int) -> StepFailed | None:
         """The ``StepFailed`` of an attempt that failed without a model answer, else None."""

@@ -1,28 +1,28 @@
 """One model call as a person reads it: what was asked, what came back, what it became.
 
 ``ModelCalled`` carries the request's digest and the whole response. The request itself
-is kept, when it is, as an object named by that digest in the run's ``objects/`` store;
-a run written before requests were recorded says so instead. A ``tool_use`` block's input
+is kept, when it is, as an object named by that digest in the run's ``objects/`` store
+(read through the store, loose or packed); a run written before requests were recorded
+says so instead. A ``tool_use`` block's input
 is the artifact the model submitted (``submit_plan`` -> plan, ``submit_code`` -> code,
 ``submit_review`` -> review); the event that accepted it is linked by its seq.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from actors.models.recorded import load_request
 from events import ARTIFACT_TOOLS, CodeProduced, ModelCalled, PlanProduced, ReviewProduced
-from store import UnsafePath, safe_path
+from store import ObjectProblem, ObjectStore
 
-__all__ = ["MAX_OBJECT_BYTES", "find_object", "model_exchange"]
+__all__ = ["MAX_OBJECT_BYTES", "model_exchange"]
 
 #: Objects larger than this are not sent to the browser whole.
 MAX_OBJECT_BYTES = 4 << 20
-_DIGEST = re.compile(r"[0-9a-f]{16,128}")
 _PRODUCED = {"plan": PlanProduced, "code": CodeProduced, "review": ReviewProduced}
 # The first class named for a tool is its kind (submit_code: a whole-file CodeChange); a
 # workspace run's Coder answers with a change set, told apart by its CodeProduced.
@@ -31,33 +31,19 @@ for _cls, _tool in ARTIFACT_TOOLS.items():
     _KIND_OF_TOOL.setdefault(_tool, _cls.__name__.lower())
 
 
-def find_object(run_dir: Path, digest: str) -> Path | None:
-    """The object named ``digest`` in ``run_dir/objects`` (flat or git-style fan-out)."""
-    digest = digest.removeprefix("sha256:").lower()
-    if not _DIGEST.fullmatch(digest):
-        return None
-    for rel in (f"objects/{digest}", f"objects/{digest[:2]}/{digest[2:]}"):
-        try:
-            path = safe_path(run_dir, rel)
-        except UnsafePath:
-            continue
-        if path.is_file():
-            return path
-    return None
-
-
 def _request(run_dir: Path, digest: str) -> dict[str, Any]:
-    path = find_object(run_dir, digest)
-    if path is None:
+    """The request named ``digest`` from the run's object store (loose or packed)."""
+    try:
+        body = load_request(ObjectStore(run_dir), digest)
+    except ObjectProblem as exc:
+        return {"recorded": False, "digest": digest, "problem": exc.reason}
+    except msgspec.DecodeError:
+        return {"recorded": False, "digest": digest, "problem": "not a request (invalid JSON)"}
+    if body is None:
         return {"recorded": False, "digest": digest}
-    size = path.stat().st_size
+    size = len(msgspec.json.encode(body))
     if size > MAX_OBJECT_BYTES:
         return {"recorded": True, "digest": digest, "size": size, "too_large": True}
-    data = path.read_bytes()
-    try:
-        body: Any = msgspec.json.decode(data)
-    except msgspec.DecodeError:
-        body = data.decode("utf-8", "replace")
     return {"recorded": True, "digest": digest, "size": size, "body": body}
 
 

@@ -23,6 +23,7 @@ from actors.models import (
     parse_artifact,
     request_digest,
     response_from_event,
+    scrubbed,
 )
 from actors.testrun import run_workspace_tests
 from actors.workspace.context import file_texts
@@ -96,6 +97,7 @@ class _Attempt:
 
     def ask(self, request: ModelRequest) -> ModelResponse:
         """The recorded answer to this exact request, else a call (recorded)."""
+        request = scrubbed(request)
         digest = request_digest(request)
         for i, ev in enumerate(self.unused):
             if ev.request_digest == digest:
@@ -111,7 +113,10 @@ class _Attempt:
         return response
 
     def _called(self, request: ModelRequest, response: ModelResponse) -> ModelCalled:
+        from actors.agents import keep_request
+
         work = self.work
+        keep_request(work, request)
         return model_called_event(
             request, response, attempt=work.attempt, round=work.round, actor=self.agent.name
         )

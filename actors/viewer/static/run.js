@@ -174,6 +174,11 @@ function renderForkedEvent(event) {
 }
 
 function renderRequest(request) {
+  if (request.problem) {
+    return el("div", { className: "request missing" },
+      el("p", {}, el("strong", { text: "Request damaged: " }), request.problem),
+      el("code", { className: "digest", text: request.digest }));
+  }
   if (!request.recorded) {
     return el("div", { className: "request missing" },
       el("p", {}, el("strong", { text: "Request not recorded." }),

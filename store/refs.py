@@ -11,14 +11,15 @@ from pathlib import Path
 
 import msgspec
 
-from events import Event, UnknownEvent, WorkflowStarted
-from store.objects import ObjectStore
+from events import Event, Forked, ModelCalled, UnknownEvent, WorkflowStarted
+from store.objects import ObjectProblem, ObjectStore
 
 __all__ = ["ObjectIssue", "ObjectRef", "check_objects", "object_refs"]
 
 
 class ObjectRef(msgspec.Struct, frozen=True, kw_only=True):
-    """An object named by an event: its hash, the event's seq and the path it holds."""
+    """An object named by an event: its hash, the event's seq and the path it holds (for a
+    model request, ``request of <step> call``)."""
 
     hash: str
     seq: int
@@ -37,11 +38,21 @@ class ObjectIssue(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def object_refs(events: Iterable[Event | UnknownEvent]) -> Iterator[ObjectRef]:
-    """Every object reference of the log, in log order (a workspace's base files)."""
+    """Every object reference of the log, in log order: a workspace's base files, and each
+    model request where the run (or the fork in force) records requests."""
+    requests = False
     for ev in events:
-        if type(ev) is WorkflowStarted and ev.workspace is not None:
-            for f in ev.workspace.files:
-                yield ObjectRef(hash=f.hash, seq=ev.seq, path=f.path)
+        if isinstance(ev, ModelCalled):
+            if requests:
+                what = f"request of {ev.step} call"
+                yield ObjectRef(hash=ev.request_digest, seq=ev.seq, path=what)
+        elif isinstance(ev, WorkflowStarted):
+            requests = ev.records_requests
+            if ev.workspace is not None:
+                for f in ev.workspace.files:
+                    yield ObjectRef(hash=f.hash, seq=ev.seq, path=f.path)
+        elif isinstance(ev, Forked):
+            requests = ev.records_requests
 
 
 def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -> list[ObjectIssue]:
@@ -55,5 +66,9 @@ def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -
         seen.add(ref.hash)
         problem = store.problem(ref.hash)
         if problem is not None:
-            issues.append(ObjectIssue(ref=ref, file=store.location(ref.hash), reason=problem))
+            try:
+                where = store.location(ref.hash)
+            except ObjectProblem as exc:  # a hash that is no object name
+                where = str(exc.path)
+            issues.append(ObjectIssue(ref=ref, file=where, reason=problem))
     return issues
