@@ -48,7 +48,7 @@ def test_run_diff_verify_apply_from_the_command_line(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "tests: python -m pytest -q -p no:cacheprovider (detected)" in run.stdout
-    assert "change: 2 files changed, 2 insertions(+), 1 deletions(-)" in run.stdout
+    assert "change: 2 files changed, 2 insertions(+), 1 deletion(-)" in run.stdout
     diff = agentlog("diff", "run", cwd=tmp_path)
     assert diff.returncode == 0 and "+++ b/src/extra.py" in diff.stdout
     assert agentlog("verify", "run", cwd=tmp_path).returncode == 0
@@ -70,6 +70,21 @@ def test_a_workspace_that_is_no_directory_is_a_usage_error(tmp_path: Path) -> No
     )
     assert done.returncode == 2 and "--workspace nope: not a directory" in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_apply_to_a_missing_directory_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    run = agentlog(
+        "run", "x", "--workspace", str(repo), "--script", str(script), "--run-dir", "r",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    done = agentlog("apply", "r", "--to", "nowhere", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "agentlog: --to nowhere: no such directory\n"
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_diff_and_apply_have_help_with_an_example(tmp_path: Path) -> None:

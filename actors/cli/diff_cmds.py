@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 
 import msgspec
 
@@ -81,6 +82,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if state.verdict != "approve" or state.status != "completed":
         verdict = state.verdict or "none"
         print(f"agentlog: note: the run is {state.status}, verdict {verdict}", file=sys.stderr)
+    if args.to is not None and not Path(args.to).is_dir():
+        raise UsageError(f"--to {_visible(str(args.to))}: no such directory")
     try:
         if args.branch is not None:
             if args.three_way:
