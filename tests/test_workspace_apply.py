@@ -256,7 +256,7 @@ def test_diff_round_must_not_be_negative(
 ) -> None:
     _, run = done
     assert main(["diff", str(run), "--round", "-1"]) == 2
-    assert "--round must be 0 or more" in capfd.readouterr().err
+    assert "--round must be between 0 and" in capfd.readouterr().err
 
 
 def test_apply_branch_from_the_command_line(
