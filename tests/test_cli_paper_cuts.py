@@ -190,3 +190,10 @@ def test_run_json_prints_the_outcome_only(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     assert outcome["status"] == "completed" and outcome["files"] == ["hello.py", "pkg/util.py"]
+
+
+def test_sync_with_a_convex_url_that_is_no_url_is_one_line_and_exit_2(run: Path) -> None:
+    done = cli("sync", run, env={**os.environ, "CONVEX_URL": "my-deployment"})
+    assert done.returncode == 2
+    assert done.stderr.startswith("agentlog: CONVEX_URL 'my-deployment' is not an http(s) URL")
+    assert done.stderr.count("\n") == 1
