@@ -81,19 +81,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from actors.cli.read_cmds import open_log
+    from actors.cli.read_cmds import open_log, require_directory
     from actors.workspace.apply import ApplyRefused, NoWorkspace, apply_run, commit_run
     from store import workflow_state
 
     log = open_log(args.run)
     _check_round(log, args.round)
+    if args.to is not None:
+        require_directory(Path(args.to), "--to ")
     run = log.path.parent
     state = workflow_state(log.read())
     if state.verdict != "approve" or state.status != "completed":
         verdict = state.verdict or "none"
         print(f"agentlog: note: the run is {state.status}, verdict {verdict}", file=sys.stderr)
-    if args.to is not None and not Path(args.to).is_dir():
-        raise UsageError(f"--to {_visible(str(args.to))}: no such directory")
     try:
         if args.branch is not None:
             if args.three_way:

@@ -34,7 +34,7 @@ from store import (
     resolve_log_path,
 )
 
-__all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
+__all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log", "require_directory"]
 
 _json = msgspec.json.Encoder()
 #: Events after which a workflow appends nothing more: ``log --follow`` stops there.
@@ -47,6 +47,13 @@ def _json_line(data: object) -> str:
 
 def _shown(path: Path) -> str:
     return inert(str(path))
+
+
+def require_directory(path: Path, label: str = "") -> None:
+    """A usage error unless ``path`` is a directory, saying if it is missing or something else."""
+    if not path.is_dir():
+        what = "not a directory" if path.exists() else "no such directory"
+        raise UsageError(f"{label}{_shown(path)}: {what}")
 
 
 def _check_waitable(path: Path) -> None:
