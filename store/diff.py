@@ -76,9 +76,16 @@ def diff_stat(diffs: list[FileDiff]) -> str:
     ]
     added = sum(d.added for d in diffs)
     removed = sum(d.removed for d in diffs)
-    files = f"{len(diffs)} file{'s' if len(diffs) != 1 else ''} changed"
-    lines.append(f" {files}, {added} insertions(+), {removed} deletions(-)")
+    lines.append(
+        f" {_counted(len(diffs), 'file')} changed, {_counted(added, 'insertion')}(+), "
+        f"{_counted(removed, 'deletion')}(-)"
+    )
     return "\n".join(lines) + "\n"
+
+
+def _counted(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``: git's wording in a stat line."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _renamed(old_path: str, path: str, mode: int) -> FileDiff:

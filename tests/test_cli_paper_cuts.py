@@ -190,3 +190,23 @@ def test_run_json_prints_the_outcome_only(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     assert outcome["status"] == "completed" and outcome["files"] == ["hello.py", "pkg/util.py"]
+
+
+def test_sync_with_a_convex_url_that_is_no_url_is_one_line_and_exit_2(run: Path) -> None:
+    done = cli("sync", run, env={**os.environ, "CONVEX_URL": "my-deployment"})
+    assert done.returncode == 2
+    assert done.stderr.startswith("agentlog: CONVEX_URL 'my-deployment' is not an http(s) URL")
+    assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["ls"], ["ui"], ["apply", "RUN", "--to"]], ids=" ".join)
+def test_a_file_where_a_directory_is_expected_is_named_as_such(
+    run: Path, tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes\x1b[2J").write_text("mine")
+    args = [str(run) if a == "RUN" else a for a in argv]
+    assert main([*args, str(tmp_path / "notes\x1b[2J")]) == 2
+    assert capsys.readouterr().err.endswith("notes\\u001b[2J: not a directory\n")
+    missing = cli(*args, tmp_path / "nowhere")
+    assert (missing.returncode, missing.stderr.count("\n")) == (2, 1)
+    assert missing.stderr.endswith("nowhere: no such directory\n")

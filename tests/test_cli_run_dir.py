@@ -89,3 +89,29 @@ def test_a_task_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path: Path, scr
     assert done.returncode == 2
     assert "not UTF-8" in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", ["project", "resume", "retry"])
+@pytest.mark.parametrize("content", [b"", None], ids=["empty file", "a copied log"])
+def test_a_writing_command_on_a_log_file_not_named_events_jsonl_leaves_its_directory_alone(
+    tmp_path: Path, script: Path, command: str, content: bytes | None
+) -> None:
+    assert _run(script, tmp_path / "run") == 0
+    mine = tmp_path / "mine"
+    (mine / "files").mkdir(parents=True)
+    (mine / "files" / "keep.py").write_text("precious\n")
+    (mine / "plan.json").write_text("{}\n")
+    log = mine / "notes.jsonl"
+    log.write_bytes(
+        (tmp_path / "run" / "events.jsonl").read_bytes() if content is None else content
+    )
+    done = cli(command, log)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "not a run's events.jsonl" in done.stderr
+    assert sorted(p.name for p in mine.rglob("*")) == [
+        "files",
+        "keep.py",
+        "notes.jsonl",
+        "plan.json",
+    ]
+    assert (mine / "plan.json").read_text() == "{}\n"

@@ -89,7 +89,7 @@ def test_diff_stat_counts_the_lines(
     _, run = done
     assert main(["diff", str(run), "--stat"]) == 0
     out = capfd.readouterr().out
-    assert "2 files changed, 2 insertions(+), 1 deletions(-)" in out
+    assert "2 files changed, 2 insertions(+), 1 deletion(-)" in out
 
 
 def test_diff_of_a_run_without_workspace_is_a_usage_error(
@@ -256,7 +256,7 @@ def test_diff_round_must_not_be_negative(
 ) -> None:
     _, run = done
     assert main(["diff", str(run), "--round", "-1"]) == 2
-    assert "--round must be 0 or more" in capfd.readouterr().err
+    assert "--round must be between 0 and" in capfd.readouterr().err
 
 
 def test_apply_branch_from_the_command_line(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from _repo import EDIT_APP, PLAN_APP, make_repo, needs_git
 
 pytestmark = needs_git
@@ -48,7 +49,7 @@ def test_run_diff_verify_apply_from_the_command_line(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "tests: python -m pytest -q -p no:cacheprovider (detected)" in run.stdout
-    assert "change: 2 files changed, 2 insertions(+), 1 deletions(-)" in run.stdout
+    assert "change: 2 files changed, 2 insertions(+), 1 deletion(-)" in run.stdout
     diff = agentlog("diff", "run", cwd=tmp_path)
     assert diff.returncode == 0 and "+++ b/src/extra.py" in diff.stdout
     assert agentlog("verify", "run", cwd=tmp_path).returncode == 0
@@ -70,6 +71,40 @@ def test_a_workspace_that_is_no_directory_is_a_usage_error(tmp_path: Path) -> No
     )
     assert done.returncode == 2 and "--workspace nope: not a directory" in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture
+def workspace_run(tmp_path: Path) -> Path:
+    """A finished workspace run in ``tmp_path / "r"``, made from the command line."""
+    repo = make_repo(tmp_path / "repo")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    run = agentlog(
+        "run", "x", "--workspace", str(repo), "--script", str(script), "--run-dir", "r",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return tmp_path / "r"
+
+
+def test_apply_to_a_missing_directory_is_a_usage_error_naming_it(
+    tmp_path: Path, workspace_run: Path
+) -> None:
+    done = agentlog("apply", "r", "--to", "nowhere", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "agentlog: --to nowhere: no such directory\n"
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_diff_and_apply_of_a_round_the_run_never_reached_are_usage_errors(
+    tmp_path: Path, workspace_run: Path
+) -> None:
+    assert agentlog("diff", "r", "--round", "0", cwd=tmp_path).stdout.startswith("diff --git")
+    done = agentlog("diff", "r", "--round", "1", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "agentlog: --round must be between 0 and 0 (this run's rounds)\n"
+    refused = agentlog("apply", "r", "--round", "1", cwd=tmp_path)
+    assert refused.returncode == 2 and "--round must be between 0 and 0" in refused.stderr
 
 
 def test_diff_and_apply_have_help_with_an_example(tmp_path: Path) -> None:

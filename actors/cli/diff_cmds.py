@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 
 import msgspec
 
 from actors.cli.app import UsageError, WorkFailed
 from events import AgentlogError
-from store import FileDiff
+from store import EventLog, FileDiff
 
 __all__ = ["cmd_apply", "cmd_diff", "colour_diff"]
 
@@ -41,13 +42,22 @@ def colour_diff(text: str) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
+def _check_round(log: EventLog, round: int | None) -> None:
+    """A ``--round`` the run never reached is a usage error, not silently its last round."""
+    from store import workflow_state
+
+    if round is not None:
+        last = workflow_state(log.read()).round
+        if not 0 <= round <= last:
+            raise UsageError(f"--round must be between 0 and {last} (this run's rounds)")
+
+
 def _change(args: argparse.Namespace) -> list[FileDiff]:
     from actors.cli.read_cmds import open_log
     from actors.workspace.apply import NoWorkspace, run_change
 
     log = open_log(args.run)
-    if args.round is not None and args.round < 0:
-        raise UsageError(f"--round must be 0 or more, got {args.round}")
+    _check_round(log, args.round)
     try:
         _, _, diffs = run_change(log.path.parent, args.round)
     except NoWorkspace as exc:
@@ -71,11 +81,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from actors.cli.read_cmds import open_log
+    from actors.cli.read_cmds import open_log, require_directory
     from actors.workspace.apply import ApplyRefused, NoWorkspace, apply_run, commit_run
     from store import workflow_state
 
     log = open_log(args.run)
+    _check_round(log, args.round)
+    if args.to is not None:
+        require_directory(Path(args.to), "--to ")
     run = log.path.parent
     state = workflow_state(log.read())
     if state.verdict != "approve" or state.status != "completed":

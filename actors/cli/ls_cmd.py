@@ -9,7 +9,6 @@ from pathlib import Path
 
 import msgspec
 
-from actors.cli.app import UsageError
 from actors.cli.terminal import inert
 from actors.viewer import RunSummary, list_runs
 
@@ -83,9 +82,10 @@ def format_runs(runs: list[RunSummary], *, colour: bool = False, width: int = 12
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    from actors.cli.read_cmds import require_directory
+
     root = Path(args.dir)
-    if not root.is_dir():
-        raise UsageError(f"{root}: no such directory")
+    require_directory(root)
     runs = list_runs(root, cache=not args.no_cache)
     if args.json:
         sys.stdout.write(msgspec.json.encode(runs).decode() + "\n")

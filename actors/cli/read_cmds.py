@@ -37,7 +37,7 @@ from store import (
     resolve_log_path,
 )
 
-__all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log"]
+__all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log", "require_directory"]
 
 _json = msgspec.json.Encoder()
 #: Events after which a workflow appends nothing more: ``log --follow`` stops there.
@@ -50,6 +50,13 @@ def _json_line(data: object) -> str:
 
 def _shown(path: Path) -> str:
     return inert(str(path))
+
+
+def require_directory(path: Path, label: str = "") -> None:
+    """A usage error unless ``path`` is a directory, saying if it is missing or something else."""
+    if not path.is_dir():
+        what = "not a directory" if path.exists() else "no such directory"
+        raise UsageError(f"{label}{_shown(path)}: {what}")
 
 
 def _check_waitable(path: Path) -> None:
@@ -67,14 +74,21 @@ def _check_waitable(path: Path) -> None:
         )
 
 
-def open_log(run: str, *, wait: bool = False) -> EventLog:
+def open_log(run: str, *, wait: bool = False, in_run_dir: bool = False) -> EventLog:
     """The log of RUN (a run directory or its events.jsonl), or a usage error naming it.
 
     With ``wait`` a missing log is waited for (``log --follow`` started before the run),
     as long as a run can still appear there: in an empty or not yet created directory
-    whose parent exists.
+    whose parent exists. With ``in_run_dir`` (commands that write projections beside the
+    log) a log file not named events.jsonl is refused: its directory is no run's, and
+    rebuilding there would replace the user's own ``plan.json`` or ``files/``.
     """
     path = resolve_log_path(run)
+    if in_run_dir and path.name != LOG_NAME:
+        raise UsageError(
+            f"{_shown(path)}: not a run's {LOG_NAME}; this command writes beside the log, "
+            "so pass a run directory"
+        )
     if path.parent.exists() and not path.parent.is_dir():
         raise UsageError(f"{_shown(path.parent)}: not a directory")
     if wait and not os.path.lexists(path):  # something else in its place is named below
@@ -262,7 +276,7 @@ def _verify_projections(log: EventLog, repair: bool) -> int:
 
 
 def cmd_project(args: argparse.Namespace) -> int:
-    log = open_log(args.run)
+    log = open_log(args.run, in_run_dir=True)
     result = materialize(log.path.parent, log.read())
     if args.json:
         say(_json_line({"run_dir": str(log.path.parent), **msgspec.to_builtins(result)}))

@@ -343,7 +343,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log
     from store import workflow_state
 
-    log = open_log(args.run)
+    log = open_log(args.run, in_run_dir=True)
     state = workflow_state(log.read())
     run_dir = log.path.parent
     if state.status == "pending":
@@ -382,7 +382,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log
     from store import workflow_state
 
-    log = open_log(args.run)
+    log = open_log(args.run, in_run_dir=True)
     state = workflow_state(log.read())
     log.writer().close()  # a torn tail or another writer is reported before anything else
     model = _model_for(args, state.config.model) if state.status == "failed" else None

@@ -20,6 +20,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     url = os.environ.get("CONVEX_URL", "").strip()
     if not url:
         raise UsageError("CONVEX_URL is not set: export your deployment's URL to sync runs")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"CONVEX_URL {inert(url)!r} is not an http(s) URL "
+            "(e.g. https://happy-animal-123.convex.cloud)"
+        )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     bar = Progress(

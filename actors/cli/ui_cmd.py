@@ -12,9 +12,10 @@ __all__ = ["cmd_ui"]
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from actors.cli.read_cmds import require_directory
+
     root = Path(args.dir)
-    if not root.is_dir():
-        raise UsageError(f"{root}: no such directory")
+    require_directory(root)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
     try:
