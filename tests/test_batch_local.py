@@ -178,7 +178,7 @@ def test_a_failed_run_makes_the_batch_exit_1(tmp_path: Path) -> None:
 def test_ctrl_c_stops_every_run_resumably_and_a_rerun_completes_them(tmp_path: Path) -> None:
     tasks = write_tasks(tmp_path / "tasks.jsonl", 4)
     runs, script = tmp_path / "runs", _script(tmp_path)
-    slow = {"AGENTLOG_SCRIPT_DELAY": "0.3"}
+    slow = {"AGENTLOG_SCRIPT_DELAY": "5"}  # longer than the test waits: stopped mid-way
     proc = _agentlog("batch", tasks, "--runs-dir", runs, "--script", script, env=slow)
     deadline = time.monotonic() + 30
     while not any(runs.glob("*/events.jsonl")) and time.monotonic() < deadline:
