@@ -57,7 +57,6 @@ class FakeReply:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     request_id: str | None = "req_fake_1"  # sent as ``request-id``; None: headers say all
-    hold: threading.Event | None = None  # answer only once this is set (or the server stops)
 
 
 def fixture_names(prefix: str = "") -> list[str]:
@@ -143,7 +142,6 @@ class FakeAnthropic:
         usage: Mapping[str, int] | None = None,
         text: str | None = None,
         delay: float = 0.0,
-        hold: threading.Event | None = None,
     ) -> None:
         """A message calling ``name`` (default: the tool the request forced) with ``tool_input``."""
         counts = dict(usage or {})
@@ -168,7 +166,7 @@ class FakeAnthropic:
             )
             return _message(request, blocks, stop_reason, counts, number)
 
-        self.push(FakeReply(body=body, delay=delay, hold=hold))
+        self.push(FakeReply(body=body, delay=delay))
 
     def reply_text(self, text: str, *, stop_reason: str = "end_turn", delay: float = 0.0) -> None:
         """A message with only a text block (no tool call)."""
@@ -331,9 +329,6 @@ def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                 reply = FakeReply(status=404, body={"type": "error", "error": error})
             if reply.delay and fake._stopping.wait(reply.delay):
                 return  # shutting down: drop the connection
-            while reply.hold is not None and not reply.hold.wait(0.05):
-                if fake._stopping.is_set():
-                    return
             payload = reply.body(body) if callable(reply.body) else reply.body
             data = json.dumps(payload).encode()
             try:

@@ -65,11 +65,8 @@ def test_read_yields_the_events_before_a_damaged_line(tmp_path: Path) -> None:
 
 
 def test_a_seal_in_upper_case_hex_counts_as_changed(tmp_path: Path) -> None:
-    for attempt in range(1, 100):  # a seal with a hex letter in it (1 in 40 is all digits)
-        log = make_log(tmp_path / str(attempt), [StepStarted(step="plan", attempt=attempt)])
-        line = log.path.read_bytes()
-        if any(c in b"abcdef" for c in line[-11:-3]):
-            break
+    log = make_log(tmp_path, [StepStarted(step="plan", attempt=1)])
+    line = log.path.read_bytes()
     cut = len(line) - 11
     log.path.write_bytes(line[:cut] + line[cut:].upper())
     assert log.path.read_bytes() != line
