@@ -1,7 +1,10 @@
-"""Shared fixtures: a fresh run directory, the offline fake Anthropic API, clean logging."""
+"""Shared fixtures: a fresh run directory, the offline fake Anthropic API, clean logging,
+and one ``agentlog demo`` run shared (read only) by the tests that only read it."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,3 +32,29 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
     """A running fake Messages API on 127.0.0.1; closed (delays woken) after the test."""
     with FakeAnthropic() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
+    """One ``agentlog demo`` run, made once (it runs tests twice): dir, exit code, stdout.
+
+    Tests must only read it (copy it to change it). The environment holds no key, base
+    URL, script, Convex or OTLP endpoint while it runs, as for a user trying agentlog.
+    """
+    from actors.cli import main
+
+    run_dir = tmp_path_factory.mktemp("demo") / "run"
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(out):
+        for name in (
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_AUTH_TOKEN",
+            "ANTHROPIC_BASE_URL",
+            "AGENTLOG_SCRIPT",
+            "CONVEX_URL",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ):
+            env.delenv(name, raising=False)
+        code = main(["demo", "--run-dir", str(run_dir)])
+    structlog.reset_defaults()  # the CLI configured logging; the next test starts clean
+    return run_dir, code, out.getvalue()

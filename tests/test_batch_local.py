@@ -16,6 +16,7 @@ from _workflow import APPROVE, CODE, PLAN
 from fake_anthropic import FakeAnthropic
 
 from actors.batch import Batch
+from actors.cli import main
 from events import WorkflowConfig
 from store import EventLog, workflow_state
 
@@ -146,12 +147,14 @@ def test_the_cli_prints_a_summary_and_exits_0(tmp_path: Path) -> None:
     assert out.count("completed") == 3
 
 
-def test_the_cli_json_lists_every_outcome(tmp_path: Path) -> None:
+def test_the_cli_json_lists_every_outcome(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tasks = write_tasks(tmp_path / "tasks.jsonl", 2)
     script = _script(tmp_path)
-    proc = _agentlog("batch", tasks, "--runs-dir", tmp_path / "runs", "--script", script, "--json")
-    out, _ = proc.communicate(timeout=60)
-    rows = json.loads(out)
+    args = ["batch", tasks, "--runs-dir", tmp_path / "runs", "--script", script, "--json"]
+    assert main([str(a) for a in args]) == 0  # in process: the exit codes have real ones
+    rows = json.loads(capsys.readouterr().out)
     assert sorted(r["id"] for r in rows) == ["t00", "t01"]
     assert {r["status"] for r in rows} == {"completed"}
 
@@ -168,20 +171,21 @@ def test_a_bad_tasks_line_exits_2_naming_the_line_and_runs_nothing(tmp_path: Pat
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_failed_run_makes_the_batch_exit_1(tmp_path: Path) -> None:
+def test_a_failed_run_makes_the_batch_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     script = tmp_path / "failing.json"
     script.write_text(json.dumps({"plan": [{"error": {"kind": "auth"}}]}), "utf-8")
     tasks = write_tasks(tmp_path / "tasks.jsonl", 1)
-    proc = _agentlog("batch", tasks, "--runs-dir", tmp_path / "runs", "--script", script)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 1
-    assert "1 runs: 0 ok, 1 failed" in out
+    args = ["batch", tasks, "--runs-dir", tmp_path / "runs", "--script", script]
+    assert main([str(a) for a in args]) == 1  # in process: the exit codes have real ones
+    assert "1 runs: 0 ok, 1 failed" in capsys.readouterr().out
 
 
 def test_ctrl_c_stops_every_run_resumably_and_a_rerun_completes_them(tmp_path: Path) -> None:
     tasks = write_tasks(tmp_path / "tasks.jsonl", 4)
     runs, script = tmp_path / "runs", _script(tmp_path)
-    slow = {"AGENTLOG_SCRIPT_DELAY": "0.3"}
+    slow = {"AGENTLOG_SCRIPT_DELAY": "5"}  # longer than the test waits: stopped mid-way
     proc = _agentlog("batch", tasks, "--runs-dir", runs, "--script", script, env=slow)
     deadline = time.monotonic() + 30
     while not any(runs.glob("*/events.jsonl")) and time.monotonic() < deadline:

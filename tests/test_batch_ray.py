@@ -38,18 +38,30 @@ def api() -> Iterator[FakeAnthropic]:
         yield server
 
 
+#: A killed node is declared dead after ~2 s of refused health checks instead of Ray's
+#: ~15 s default; a live but busy node still has 4 checks of 2 s each to answer.
+FAST_NODE_DEATH = {
+    "health_check_period_ms": 500,
+    "health_check_timeout_ms": 2000,
+    "health_check_failure_threshold": 4,
+}
+
+
 @pytest.fixture(scope="module")
 def cluster(api: FakeAnthropic) -> Iterator[Cluster]:
-    """A head with no CPUs and two one-CPU worker nodes, all on this machine."""
+    """Two one-CPU nodes (the head and a worker), all on this machine."""
     with pytest.MonkeyPatch.context() as env:
         for name, value in api_env(api).items():
             env.setenv(name, value)  # the nodes' environment, inherited by their workers
         cluster = Cluster(
             initialize_head=True,
-            head_node_args={"num_cpus": 0, "include_dashboard": False},
+            head_node_args={
+                "num_cpus": 1,
+                "include_dashboard": False,
+                "_system_config": FAST_NODE_DEATH,
+            },
         )
-        for _ in range(2):
-            cluster.add_node(num_cpus=1)
+        cluster.add_node(num_cpus=1)
         ray.init(address=cluster.address, log_to_driver=False)
         try:
             yield cluster
@@ -58,11 +70,13 @@ def cluster(api: FakeAnthropic) -> Iterator[Cluster]:
             cluster.shutdown()
 
 
-def _hold_writer(log: str, seconds: float) -> int:
-    """On one node: take a log's single-writer lock and keep it for ``seconds``."""
+def _hold_writer(log: str, release: str) -> int:
+    """On one node: take a log's single-writer lock and keep it until ``release`` exists."""
     writer = EventLog(log).writer()
     try:
-        time.sleep(seconds)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.02)
     finally:
         writer.close()
     return os.getpid()
@@ -84,13 +98,16 @@ def test_the_single_writer_lock_holds_across_nodes(cluster: Cluster, tmp_path: P
     nodes = [n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU")]
     assert len(nodes) >= 2
     on = [NodeAffinitySchedulingStrategy(node, soft=False) for node in nodes[:2]]
-    log = str(tmp_path / "run")
-    holder = ray.remote(num_cpus=1, scheduling_strategy=on[0])(_hold_writer).remote(log, 3.0)
+    log, release = str(tmp_path / "run"), tmp_path / "release"
+    holder = ray.remote(num_cpus=1, scheduling_strategy=on[0])(_hold_writer).remote(
+        log, str(release)
+    )
     deadline = time.monotonic() + 30
     while not (tmp_path / "run" / "events.jsonl").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     other = ray.remote(num_cpus=1, scheduling_strategy=on[1])(_try_writer)
     assert ray.get(other.remote(log)).startswith("locked by ")
+    release.touch()
     pid = ray.get(holder)
     assert ray.get(other.remote(log)) == "acquired"
     assert pid > 0
@@ -190,7 +207,7 @@ def test_ctrl_c_stops_a_ray_batch_resumably_and_a_rerun_completes_it(
     )
     tasks, runs = write_tasks(tmp_path / "tasks.jsonl", 4), tmp_path / "runs"
     args = (tasks, "--runs-dir", runs, "--ray-address", cluster.address, "--script", script)
-    proc = _batch_cli(*args, AGENTLOG_SCRIPT_DELAY="0.5")
+    proc = _batch_cli(*args, AGENTLOG_SCRIPT_DELAY="5")  # longer than the test waits
     deadline = time.monotonic() + 60
     while not any(runs.glob("*/events.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.05)

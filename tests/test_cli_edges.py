@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -48,14 +49,13 @@ def test_log_follow_waits_for_a_log_that_does_not_exist_yet(run_dir: Path) -> No
 
 
 def test_ctrl_c_stops_a_run_at_once_and_resume_finishes_it(run_dir: Path, tmp_path: Path) -> None:
-    slow = {"delay": 2.0}
-    script = tmp_path / "slow.json"
+    script = tmp_path / "script.json"
     script.write_text(
         json.dumps(
             {
-                "plan": [{"tool_input": PLAN, **slow}],
-                "code": [{"tool_input": CODE, **slow}],
-                "review": [{"tool_input": APPROVE, **slow}],
+                "plan": [{"tool_input": PLAN}],
+                "code": [{"tool_input": CODE}],
+                "review": [{"tool_input": APPROVE}],
             }
         )
     )
@@ -66,11 +66,12 @@ def test_ctrl_c_stops_a_run_at_once_and_resume_finishes_it(run_dir: Path, tmp_pa
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        env={**os.environ, "AGENTLOG_SCRIPT_DELAY": "30"},  # every call slow; resume: none
     )
     deadline = time.monotonic() + 30
     while not (run_dir / "events.jsonl").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)  # inside the planner's 2 s model call
+    time.sleep(0.5)  # inside the planner's 30 s model call
     run.send_signal(signal.SIGINT)
     out, _ = run.communicate(timeout=30)
     assert run.returncode == 130
@@ -87,12 +88,15 @@ def test_ctrl_c_stops_a_run_at_once_and_resume_finishes_it(run_dir: Path, tmp_pa
     assert "completed: verdict approve" in resumed.stdout
 
 
-def test_a_demo_run_forks_offline_without_a_script(tmp_path: Path) -> None:
+def test_a_demo_run_forks_offline_without_a_script(
+    shared_demo: tuple[Path, int, str], tmp_path: Path
+) -> None:
     from actors.cli import main
 
-    assert main(["demo", "--run-dir", str(tmp_path / "demo")]) == 0
+    demo, code, _ = shared_demo
+    assert code == 0
     forked = tmp_path / "fork"
-    assert main(["fork", str(tmp_path / "demo"), "--at", "5", "--run-dir", str(forked)]) == 0
+    assert main(["fork", str(demo), "--at", "5", "--run-dir", str(forked)]) == 0
     assert (forked / "review.json").exists()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
 import subprocess
@@ -32,13 +30,9 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
+def demo_run(shared_demo: tuple[Path, int, str]) -> tuple[Path, int, str]:
     """One ``agentlog demo`` run (it runs tests twice, so it is shared): dir, exit, stdout."""
-    run_dir = tmp_path_factory.mktemp("demo") / "run"
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(["demo", "--run-dir", str(run_dir)])
-    return run_dir, code, out.getvalue()
+    return shared_demo
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from _workflow import APPROVE, CHANGES, CODE, FAST, PLAN, answer, error, scripted
 
 from actors import Supervisor, WorkflowConfig, fork, replay
-from actors.demo import DEMO_CONFIG, demo_model, demo_task
 from actors.models import ModelRequest, ModelResponse, ScriptedModel
 from events import Event, ModelCalled, UnknownEvent, WorkflowStarted, decode_line, encode_line
 from store import EventLog
@@ -111,10 +110,8 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("demo") / "run"
-    Supervisor(DEMO_CONFIG, model=demo_model()).run(demo_task(), run_dir)
-    return run_dir
+def demo_run(shared_demo: tuple[Path, int, str]) -> Path:
+    return shared_demo[0]
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import msgspec
@@ -17,7 +18,7 @@ from _workflow import APPROVE, CHANGES, FAST, KEY, answer, error, scripted
 
 from actors import Supervisor, fork
 from actors.cli import main
-from actors.demo import DEMO_CONFIG, demo_model, demo_task
+from actors.demo import demo_model, demo_task
 from actors.otel import CAPTURE_ENV
 from events import ModelCalled, StepStarted, WorkflowStarted
 from store import EventLog
@@ -28,11 +29,10 @@ ROOT = "invoke_workflow planner_coder_reviewer"
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(shared_demo: tuple[Path, int, str]) -> Path:
     """The bundled demo: a retry, tests run twice, a revision round."""
-    run = tmp_path_factory.mktemp("otel") / "demo"
-    result = Supervisor(DEMO_CONFIG, model=demo_model()).run(demo_task(), run)
-    assert result.status == "completed"
+    run, code, _ = shared_demo
+    assert code == 0
     return run
 
 
@@ -157,7 +157,8 @@ def test_a_forks_trace_links_to_its_sources_root(
     demo_run: Path, tmp_path: Path, receiver: OtlpReceiver
 ) -> None:
     forked = tmp_path / "fork"
-    fork(demo_run, at=9, new_run_dir=forked, model=demo_model())
+    no_tests = partial(msgspec.structs.replace, run_tests=False)  # the links, not pytest
+    fork(demo_run, at=9, new_run_dir=forked, overrides=no_tests, model=demo_model())
     export(str(demo_run), str(forked), "--otlp", receiver.url)
     roots = by_name(receiver.spans, ROOT)
     assert len(roots) == 2 and roots[0].trace_id != roots[1].trace_id

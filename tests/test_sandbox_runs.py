@@ -127,7 +127,8 @@ def test_stop_all_kills_running_tests_and_removes_their_scratch(
         "import subprocess, sys\n\ndef test_hang():\n"
         f"    subprocess.run([sys.executable, '-c', 'import time; time.sleep(300)', {marker!r}])\n"
     )
-    root = tree(tmp_path, **{"test_hang.py": hang})
+    name = f"test_hang_{marker[-12:]}.py"  # its own name: other pytest processes may run
+    root = tree(tmp_path, **{name: hang})
     result: list[TestsRan] = []
     worker = threading.Thread(
         target=lambda: result.append(run_tests(root, timeout=120, policy=policy))
@@ -141,7 +142,7 @@ def test_stop_all_kills_running_tests_and_removes_their_scratch(
     worker.join(timeout=10)
     assert result and result[0].exit_code is not None  # ended, not by the timeout
     assert processes_with(marker) == []
-    assert not list(Path(tempfile.gettempdir()).glob("agentlog-tests-*/workspace/test_hang.py"))
+    assert not list(Path(tempfile.gettempdir()).glob(f"agentlog-tests-*/workspace/{name}"))
 
 
 def test_an_unconfined_daemon_holding_the_pipe_does_not_stall_the_run(tmp_path: Path) -> None:
