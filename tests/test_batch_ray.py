@@ -219,6 +219,7 @@ def test_ctrl_c_stops_a_ray_batch_resumably_and_a_rerun_completes_it(
     again = _batch_cli(*args, "--json")
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
+    assert out.startswith("["), f"stdout: {out!r}\nstderr: {err}"
     assert {r["status"] for r in json.loads(out)} == {"completed"}
     assert plans_per_run(runs) == {f"t{n:02d}": 1 for n in range(4)}
 

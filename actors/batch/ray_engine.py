@@ -8,6 +8,8 @@ across nodes (docs/batch.md says which do). Ray is the optional extra ``agentlog
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,8 @@ def run_ray(
 ) -> Iterator[RunOutcome]:
     """Run ``tasks`` as Ray tasks (at most ``concurrency`` in flight), yielding outcomes."""
     ray = _ray()
-    if not ray.is_initialized():
+    owned = not ray.is_initialized()
+    if owned:
         ray.init(address=address, log_to_driver=False, include_dashboard=False)
     remote = ray.remote(num_cpus=num_cpus, max_retries=max_retries, retry_exceptions=False)(
         _remote_run
@@ -60,22 +63,27 @@ def run_ray(
     root = str(runs_dir.resolve())
     pending: dict[Any, BatchTask] = {}
     waiting = list(reversed(tasks))
-    try:
-        while waiting or pending:
-            while waiting and len(pending) < max(1, concurrency):
-                task = waiting.pop()
-                on_start(task)
-                pending[remote.remote(task, root, config, model)] = task
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
-            for ref in ready:
-                task = pending.pop(ref)
-                try:
-                    yield ray.get(ref)
-                except Exception as exc:  # a task that failed for good, retries spent
-                    yield failed_outcome(task, runs_dir, _cause(exc))
-    finally:
-        for ref in pending:  # Ctrl-C or an abandoned iterator: stop what still runs
-            ray.cancel(ref, force=True)
+    # Ray's driver prints cluster news ("node ... marked dead") on stdout: keep stdout for
+    # the batch's own output (--json), and end a session this batch opened.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            while waiting or pending:
+                while waiting and len(pending) < max(1, concurrency):
+                    task = waiting.pop()
+                    on_start(task)
+                    pending[remote.remote(task, root, config, model)] = task
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                for ref in ready:
+                    task = pending.pop(ref)
+                    try:
+                        yield ray.get(ref)
+                    except Exception as exc:  # a task that failed for good, retries spent
+                        yield failed_outcome(task, runs_dir, _cause(exc))
+        finally:
+            for ref in pending:  # Ctrl-C or an abandoned iterator: stop what still runs
+                ray.cancel(ref, force=True)
+            if owned:
+                ray.shutdown()
 
 
 def _cause(exc: Exception) -> BaseException:
