@@ -70,6 +70,20 @@ def _rounds(versions: list[CodeProduced]) -> list[dict[str, Any]]:
     return out
 
 
+def _base_change(run_dir: Path, has_base: bool) -> dict[str, Any] | None:
+    """A workspace run's change against its recorded base (what `agentlog diff` prints):
+    per file its status, line counts and patch; None for a run without a workspace."""
+    if not has_base:
+        return None
+    from actors.workspace.apply import NoWorkspace, run_change
+
+    try:
+        _, _, diffs = run_change(run_dir)
+    except (NoWorkspace, LogError) as exc:
+        return {"error": str(exc), "files": []}
+    return {"files": [msgspec.to_builtins(d) for d in diffs]}
+
+
 def run_overview(run_dir: Path) -> dict[str, Any]:
     """Everything the run page shows besides the timeline, JSON-ready."""
     events, damage = _read(EventLog(run_dir))
@@ -166,6 +180,7 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
         "plans": _tail(plans),
         "reviews": _tail(reviews),
         "rounds": {"items": rounds, "total": len(versions)},
+        "base_change": _base_change(run_dir, state.workspace is not None),
         "tests": _tail(tests),
         "failures": _tail(failures),
         "calls": _tail(calls),

@@ -340,6 +340,7 @@ function renderArtifacts(o) {
 function renderCode(o) {
   const pane = clear(document.getElementById("tab-code"));
   const rounds = o.rounds.items;
+  if (o.base_change) renderBaseChange(pane, o.base_change);
   if (!rounds.length) { pane.appendChild(el("p", { className: "muted", text: "No code yet." })); return; }
   if (!rounds.some((r) => r.seq === state.codeRound)) state.codeRound = rounds[rounds.length - 1].seq;
   const picker = el("div", { className: "round-picker" }, el("span", { className: "label", text: "Version" }));
@@ -365,6 +366,23 @@ function renderCode(o) {
         el("span", { className: "stat" }, el("span", { className: "plus", text: `+${f.added}` }), " ", el("span", { className: "minus", text: `−${f.removed}` }))),
       f.status === "unchanged" ? el("p", { className: "muted", text: "Unchanged from the previous round." }) : renderDiff(f.diff)));
   }
+}
+
+function renderBaseChange(pane, change) {
+  // A workspace run: the change against the recorded base, as `agentlog diff` prints it.
+  const box = el("section", { className: "base-change" });
+  box.appendChild(el("h3", { text: "Change against the recorded base" }));
+  if (change.error) box.appendChild(el("p", { className: "muted", text: change.error }));
+  else if (!change.files.length) box.appendChild(el("p", { className: "muted", text: "No change to the base yet." }));
+  for (const f of change.files) {
+    const name = f.old_path ? `${f.old_path} → ${f.path}` : f.path;
+    box.appendChild(el("details", { className: `file diff-file status-${f.status}`, open: true },
+      el("summary", {},
+        badge(f.status, f.status), el("code", { text: name }),
+        el("span", { className: "stat" }, el("span", { className: "plus", text: `+${f.added}` }), " ", el("span", { className: "minus", text: `−${f.removed}` }))),
+      renderDiff(f.patch)));
+  }
+  pane.appendChild(box);
 }
 
 function renderTestsPane(o) {

@@ -1,0 +1,29 @@
+"""The run page shows a workspace run's change against its recorded base, as `diff` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from _repo import make_repo, workspace_model
+from _workflow import FAST, scripted
+
+from actors import Supervisor
+from actors.viewer.overview import run_overview
+from actors.workspace.apply import run_change
+from store import render_diff
+
+
+def test_a_workspace_run_shows_its_change_against_the_recorded_base(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    Supervisor(FAST, model=workspace_model()).run("say hi", run, workspace=repo)
+    change = run_overview(run)["base_change"]
+    files = {f["path"]: f["status"] for f in change["files"]}
+    assert files == {"src/app.py": "modified", "src/extra.py": "added"}
+    shown = "".join(f["patch"] for f in change["files"])
+    assert shown == render_diff(run_change(run)[2])  # the same text `agentlog diff` prints
+
+
+def test_a_run_without_a_workspace_has_no_base_change(tmp_path: Path) -> None:
+    Supervisor(FAST, model=scripted()).run("task", tmp_path / "run")
+    assert run_overview(tmp_path / "run")["base_change"] is None
