@@ -6,7 +6,6 @@ Set ``AGENTLOG_SCREENSHOTS=docs`` to also write the README's screenshots there.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -14,39 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _browser import browser, expect, open_page  # noqa: F401 (browser: a fixture)
+from _events import failed_run
+from _runs import write_run
+from _viewer import HOSTILE_TASK, RECORDED_SEQ, make_runs, write_hostile
+from _workflow import FAST, scripted
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        "browser tests need Chromium: apt-get install chromium (CI's .ci/run does)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="browser tests need Playwright: pip install -e '.[dev]'"
-)
-pytest.importorskip("starlette", reason="the viewer needs its extra: pip install -e '.[ui]'")
+from actors import Supervisor
+from actors.models import ModelRequest, ModelResponse
+from actors.viewer.serve import RunningViewer, start
+from events import StepStarted, WorkflowStarted
+from store import EventLog
 
-from _events import failed_run  # noqa: E402
-from _runs import write_run  # noqa: E402
-from _viewer import HOSTILE_TASK, RECORDED_SEQ, make_runs, write_hostile  # noqa: E402
-from _workflow import FAST, scripted  # noqa: E402
-
-from actors import Supervisor  # noqa: E402
-from actors.models import ModelRequest, ModelResponse  # noqa: E402
-from actors.viewer.serve import RunningViewer, start  # noqa: E402
-from events import StepStarted, WorkflowStarted  # noqa: E402
-from store import EventLog  # noqa: E402
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = os.environ.get("AGENTLOG_SCREENSHOTS")
-expect = sync_api.expect
 
 
 @pytest.fixture(scope="module")
@@ -60,23 +39,10 @@ def viewer(root: Path) -> Iterator[RunningViewer]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    assert errors == []
+def page(browser: Any) -> Iterator[Any]:  # noqa: F811 (the fixture from _browser)
+    with open_page(browser, viewport={"width": 1400, "height": 900}) as tab:
+        yield tab
 
 
 def shot(page: Any, name: str) -> None:

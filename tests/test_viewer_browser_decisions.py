@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from _browser import browser, expect, open_page  # noqa: F401 (browser: a fixture)
+from _workflow import FAST, scripted
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        "browser tests need Chromium: apt-get install chromium (CI's .ci/run does)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="browser tests need Playwright: pip install -e '.[dev]'"
-)
-pytest.importorskip("starlette", reason="the viewer needs its extra: pip install -e '.[ui]'")
+from actors import Supervisor
+from actors.viewer.serve import RunningViewer, start
+from events import ApprovalDecided
+from store import EventLog
 
-from _workflow import FAST, scripted  # noqa: E402
-
-from actors import Supervisor  # noqa: E402
-from actors.viewer.serve import RunningViewer, start  # noqa: E402
-from events import ApprovalDecided  # noqa: E402
-from store import EventLog  # noqa: E402
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 TOKEN = "browser-token-0123456789abcdef"
-expect = sync_api.expect
 
 
 @pytest.fixture
@@ -48,23 +33,10 @@ def viewer(root: Path) -> Iterator[RunningViewer]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    assert errors == []
+def page(browser: Any) -> Iterator[Any]:  # noqa: F811 (the fixture from _browser)
+    with open_page(browser) as tab:
+        yield tab
 
 
 def test_a_person_approves_from_the_run_page(root: Path, viewer: RunningViewer, page: Any) -> None:

@@ -100,6 +100,14 @@ def _json_arg(parser: argparse.ArgumentParser, what: str = "the result") -> None
     parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 
 
+def _digest_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--digest",
+        metavar="D",
+        help="the digest of what you looked at: refused if something else waits now",
+    )
+
+
 def _run_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="a run directory or its events.jsonl")
 
@@ -391,11 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="approve this edited artifact instead (JSON: a Plan or a CodeChange)",
     )
     p.add_argument("--comment", default="", help="why, shown in the timeline")
-    p.add_argument(
-        "--digest",
-        metavar="D",
-        help="the digest of what you looked at: refused if something else waits now",
-    )
+    _digest_arg(p)
 
     p = _cmd(
         sub,
@@ -406,11 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _decision_args(p)
     p.add_argument("--comment", required=True, help="why, shown in the timeline")
-    p.add_argument(
-        "--digest",
-        metavar="D",
-        help="the digest of what you looked at: refused if something else waits now",
-    )
+    _digest_arg(p)
 
     p = _cmd(
         sub,
