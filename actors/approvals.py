@@ -10,6 +10,8 @@ nothing. Continuing the run afterwards is the caller's choice (``Supervisor.appr
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -21,13 +23,13 @@ from events import (
     ApprovalDecided,
     ChangesRequested,
     CodeChange,
-    Event,
     Plan,
 )
 from store import (
     EventLog,
     GateState,
     LogLocked,
+    LogWriter,
     WorkflowState,
     resolve_log_path,
     workflow_state,
@@ -108,8 +110,17 @@ def _locked(run_dir: Path, exc: LogLocked) -> DecisionRefused:
     )
 
 
-def _state(log: EventLog) -> WorkflowState:
-    return workflow_state(log.read())
+@contextmanager
+def _locked_state(path: Path) -> Iterator[tuple[LogWriter, WorkflowState]]:
+    """The run's writer and its state, read under the lock: two people deciding at once
+    cannot both find the run waiting."""
+    log = EventLog(path)
+    try:
+        writer = log.writer()
+    except LogLocked as exc:
+        raise _locked(path, exc) from None
+    with writer:
+        yield writer, workflow_state(log.read())
 
 
 def _not_waiting(run_dir: Path, state: WorkflowState) -> DecisionRefused:
@@ -122,16 +133,6 @@ def _not_waiting(run_dir: Path, state: WorkflowState) -> DecisionRefused:
     return DecisionRefused(
         f"{run_dir}: the run is not waiting for a person (it is {state.status}{said})"
     )
-
-
-def _append(log: EventLog, run_dir: Path, event: Event) -> None:
-    try:
-        with log.writer() as writer:
-            # The state is read again under the lock: two people deciding at once cannot
-            # both find the run waiting.
-            writer.append(event)
-    except LogLocked as exc:
-        raise _locked(run_dir, exc) from None
 
 
 def decide(
@@ -149,13 +150,7 @@ def decide(
     looked at: a decision about anything but what waits now is refused.
     """
     path = _run_path(run_dir)
-    log = EventLog(path)
-    try:
-        writer = log.writer()
-    except LogLocked as exc:
-        raise _locked(path, exc) from None
-    with writer:
-        state = _state(log)
+    with _locked_state(path) as (writer, state):
         gate = state.waiting_at
         if gate is None:
             raise _not_waiting(path, state)
@@ -195,13 +190,7 @@ def request_changes(
     if not comment.strip():
         raise DecisionRefused("a review that requests changes needs a comment saying which")
     path = _run_path(run_dir)
-    log = EventLog(path)
-    try:
-        writer = log.writer()
-    except LogLocked as exc:
-        raise _locked(path, exc) from None
-    with writer:
-        state = _state(log)
+    with _locked_state(path) as (writer, state):
         gate = state.waiting_at
         at_code_gate = gate is not None and gate.step == "code"
         if not (at_code_gate or state.status == "completed"):
