@@ -66,6 +66,23 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _run_with_tests(
+    tmp_path: Path, test: str, run_dir: Path, sandbox: str
+) -> subprocess.Popen[str]:
+    """``agentlog run --run-tests`` whose Coder writes ``test`` as test_slow.py; SIGINT is
+    left at its default in the child so the test can interrupt it."""
+    files = [{"path": "test_slow.py", "content": test}]
+    script = write_script(tmp_path / "s.json", code=[{"tool_input": {"files": files, "notes": ""}}])
+    argv = ["run", "t", "--script", str(script), "--run-dir", str(run_dir), "--run-tests"]
+    return subprocess.Popen(
+        [*CLI, *argv, "--sandbox", sandbox],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_an_interrupt_kills_the_running_tests_and_leaves_the_run_resumable(
     tmp_path: Path, sig: signal.Signals, code: int
@@ -76,27 +93,10 @@ def test_an_interrupt_kills_the_running_tests_and_leaves_the_run_resumable(
         f"    pathlib.Path({str(mark)!r}).write_text(f'{{os.getpid()}} {{os.getcwd()}}')\n"
         "    time.sleep(60)\n"
     )
-    files = [{"path": "test_slow.py", "content": slow_test}]
-    script = write_script(tmp_path / "s.json", code=[{"tool_input": {"files": files, "notes": ""}}])
     run_dir = tmp_path / "run"
-    run = subprocess.Popen(
-        [
-            *CLI,
-            "run",
-            "t",
-            "--script",
-            str(script),
-            "--run-dir",
-            str(run_dir),
-            "--run-tests",
-            "--sandbox",
-            "none",
-        ],  # the test reports its pid and cwd through a host file
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    run = _run_with_tests(
+        tmp_path, slow_test, run_dir, "none"
+    )  # the test reports its pid and cwd through a host file
     deadline = time.monotonic() + 60
     while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -126,27 +126,8 @@ def test_an_interrupt_kills_sandboxed_tests_and_removes_their_scratch(
         "import subprocess, sys\n\n\ndef test_slow():\n"
         f"    subprocess.run([sys.executable, '-c', 'import time; time.sleep(60)', {marker!r}])\n"
     )
-    files = [{"path": "test_slow.py", "content": slow_test}]
-    script = write_script(tmp_path / "s.json", code=[{"tool_input": {"files": files, "notes": ""}}])
     run_dir = tmp_path / "run"
-    run = subprocess.Popen(
-        [
-            *CLI,
-            "run",
-            "t",
-            "--script",
-            str(script),
-            "--run-dir",
-            str(run_dir),
-            "--run-tests",
-            "--sandbox",
-            "bwrap",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    run = _run_with_tests(tmp_path, slow_test, run_dir, "bwrap")
     deadline = time.monotonic() + 60
     while not processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
