@@ -17,44 +17,20 @@ Prints the median and spread of the wall time of each. Usage:
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _peers import closed_port, silent_server
 
 from actors import Supervisor
 from actors.demo import demo_model, demo_task
 from store.convex import ConvexMirror
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def silent_server() -> tuple[socket.socket, int]:
-    """A listening socket whose connections are accepted and then never answered."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            held.append(conn)
-
-    threading.Thread(target=accept, daemon=True).start()
-    return srv, int(srv.getsockname()[1])
 
 
 def one_run(env: dict[str, str], delay: float) -> tuple[float, str]:
