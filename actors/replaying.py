@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
@@ -28,26 +28,20 @@ from events import (
     PERSON_EVENTS,
     Event,
     Forked,
-    ModelCalled,
-    ReviewProduced,
     Step,
-    StepFailed,
-    StepStarted,
     TestsRan,
     UnknownEvent,
     UsageError,
-    WorkflowStarted,
     to_dict,
 )
 from store import LOG_NAME, EventLog, WorkflowFold
+from store.cursor import EventCursor
 from store.objects import ObjectStore, share_objects
 
 __all__ = ["ReplayReport", "first_difference", "replay"]
 
 AnyEvent = Event | UnknownEvent
 _IGNORED = ("id", "ts")
-# What the replay model and the recorded evidence need from the run's own events.
-_ANSWERS = (ModelCalled, StepFailed, StepStarted, TestsRan, ReviewProduced, WorkflowStarted)
 
 
 class ReplayReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,21 +100,36 @@ def first_difference(
     return None
 
 
-def _evidence(events: Iterable[AnyEvent]) -> Callable[[Step, int, int], tuple[Event, ...]]:
-    """The recorded test runs, served to the replayed Reviewer instead of running tests."""
-    runs: dict[tuple[int, int], TestsRan] = {}
-    attempt = 0
-    for ev in events:
+class _Evidence:
+    """The recorded test runs, served to the replayed Reviewer instead of running tests.
+
+    Only where each run is (its seq) is kept; the run is read from ``cursor`` when served.
+    """
+
+    def __init__(self, cursor: EventCursor) -> None:
+        self._cursor = cursor
+        self._runs: dict[tuple[int, int], int] = {}
+        self._attempt = 0
+        #: One recorded run per sandbox it ran under, for :func:`sandbox_change`.
+        self.sandboxes: dict[tuple[str, str], TestsRan] = {}
+
+    def add(self, ev: AnyEvent) -> None:
+        """Index the next recorded event (in log order)."""
         if getattr(ev, "step", None) == "review" and hasattr(ev, "attempt"):
-            attempt = ev.attempt
+            self._attempt = ev.attempt
         if isinstance(ev, TestsRan):
-            runs[(ev.round, attempt)] = ev
+            self._runs[(ev.round, self._attempt)] = ev.seq
+            self.sandboxes.setdefault((ev.sandbox, ev.sandbox_version), ev)
+        elif isinstance(ev, Forked):
+            self._runs.clear()
+            self.sandboxes.clear()
 
-    def serve(step: Step, round_: int, attempt_: int) -> tuple[Event, ...]:
-        found = runs.get((round_, attempt_)) if step == "review" else None
-        return (_bare(found),) if found is not None else ()
-
-    return serve
+    def __call__(self, step: Step, round_: int, attempt_: int) -> tuple[Event, ...]:
+        seq = self._runs.get((round_, attempt_)) if step == "review" else None
+        if seq is None:
+            return ()
+        found = self._cursor.at(seq)
+        return (_bare(found),) if isinstance(found, TestsRan) else ()
 
 
 def _bare(event: Event) -> Event:
@@ -139,30 +148,35 @@ def copy_lines(source: Path, dest: Path, count: int) -> None:
 def replay(run_dir: str | Path) -> ReplayReport:
     """Re-run a recorded workflow against its own answers and compare the events."""
     log = EventLog(run_dir)
-    # One pass: fold the log, and keep what the replay serves. Only answers recorded
-    # after the copied prefix (through the last Forked) are served: a fork's copied calls
-    # were made by its sources and must not answer the fork's own later requests.
+    with EventCursor(log) as cursor:
+        return _replay(log, cursor)
+
+
+def _replay(log: EventLog, cursor: EventCursor) -> ReplayReport:
+    # One pass: fold the log, and index what the replay serves (where each answer is, not
+    # the answer: it is read again through ``cursor`` when served, so memory stays flat).
+    # Only answers recorded after the copied prefix (through the last Forked) are served:
+    # a fork's copied calls were made by its sources and must not answer its own requests.
     fold = WorkflowFold()
-    answers: list[AnyEvent] = []
+    model = ReplayModel(objects=ObjectStore(log.path.parent), cursor=cursor)
+    evidence = _Evidence(cursor)
     decisions: set[int] = set()
     for ev in log.read():
         fold.apply(ev)
-        if isinstance(ev, _ANSWERS):
-            answers.append(ev)
-        elif isinstance(ev, PERSON_EVENTS):
+        model.add(ev)
+        evidence.add(ev)
+        if isinstance(ev, PERSON_EVENTS):
             decisions.add(ev.seq)
         elif isinstance(ev, Forked):
-            answers.clear()
             decisions.clear()
     state = fold.snapshot()
     if state.last_seq == 0:
-        raise UsageError(f"{run_dir}: the log is empty; nothing to replay")
+        raise UsageError(f"{log.path.parent}: the log is empty; nothing to replay")
     own = state.own_from_seq
-    model = ReplayModel(answers, objects=ObjectStore(log.path.parent))
     options = SupervisorOptions(
         sleep=lambda _s: None,
         failures=model.recorded_failure,
-        evidence=_evidence(answers),
+        evidence=evidence,
         project=False,
         durable=False,
         mirror_convex=False,
@@ -178,7 +192,8 @@ def replay(run_dir: str | Path) -> ReplayReport:
         error = _drive(scratch, model, options, decisions, log)
         report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
         if report.ok:  # served recorded test results: say if they came from another sandbox
-            report = msgspec.structs.replace(report, sandbox=sandbox_change(answers))
+            change = sandbox_change(evidence.sandboxes.values())
+            report = msgspec.structs.replace(report, sandbox=change)
         return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -7,8 +7,10 @@ temporary directory inside this repository, then measures each operation in a fr
 child process, whose peak RSS (``ru_maxrss``) is reported beside the floor measured the
 same way: a child that only imports agentlog. Targets: resume and fork of the N-event log
 under 100 MiB; the step a resume makes on the N-event log within 2x of the same step on a
-100-event log. Replay re-runs every recorded step, so it is measured on ``--replay-events``
-(default 20,000) and its memory per event reported.
+100-event log. Replay re-runs every recorded step (a real recording, not the synthetic
+log), so it is measured on real runs of each size in ``--replay-events`` (default
+20,000 and 200,000): flat memory means the same peak at both, and the growth per event
+between them is reported.
 """
 
 from __future__ import annotations
@@ -120,7 +122,12 @@ def child(op: str, run: Path | str, other: str, script: Path) -> dict[str, objec
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--replay-events", type=int, default=20_000)
+    parser.add_argument(
+        "--replay-events",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[20_000, 200_000],
+        help="comma-separated sizes of the recorded runs to replay",
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix=".scale_bench-", dir=ROOT))
     script = scratch / "script.json"
@@ -150,16 +157,25 @@ def main() -> None:
             f"the resumed steps, {args.events:,} vs 100 events: {drive_big * 1000:.1f} ms vs"
             f" {drive_small * 1000:.1f} ms = {drive_big / drive_small:.2f}x"
         )
-        rep = scratch / "replay"
-        record(rep, args.replay_events, script)
-        replayed = child("replay", rep, "-", script)
-        events = sum(1 for _ in (rep / "events.jsonl").open("rb"))
-        grown = float(replayed["rss_mib"]) - float(floor["rss_mib"])  # type: ignore[arg-type]
-        print(
-            f"replay of {events:,} events             {replayed['rss_mib']:8.1f} MiB"
-            f"  {replayed['seconds']:.1f} s  same={replayed['same']}"
-            f"  ({grown * 2**20 / events:.0f} bytes/event over the floor)"
-        )
+        peaks: list[tuple[int, float]] = []
+        for size_wanted in args.replay_events:
+            rep = scratch / f"replay-{size_wanted}"
+            record(rep, size_wanted, script)
+            replayed = child("replay", rep, "-", script)
+            events = sum(1 for _ in (rep / "events.jsonl").open("rb"))
+            rss = float(replayed["rss_mib"])  # type: ignore[arg-type]
+            peaks.append((events, rss))
+            print(
+                f"replay of {events:,} events{'':<{max(1, 13 - len(f'{events:,}'))}}"
+                f"{rss:8.1f} MiB  {replayed['seconds']:.1f} s  same={replayed['same']}"
+                f"  (+{rss - float(floor['rss_mib']):.1f} MiB over the floor)"  # type: ignore[arg-type]
+            )
+        if len(peaks) > 1:
+            (n0, m0), (n1, m1) = peaks[0], peaks[-1]
+            print(
+                f"replay memory growth: {(m1 - m0) * 2**20 / (n1 - n0):.1f} bytes/event "
+                f"between {n0:,} and {n1:,} events"
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

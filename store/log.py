@@ -19,7 +19,7 @@ import contextlib
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -158,7 +158,7 @@ class EventLog:
     def __repr__(self) -> str:
         return f"EventLog({str(self.path)!r})"
 
-    def read(self, from_seq: int = 1) -> Iterator[AnyEvent]:
+    def read(self, from_seq: int = 1) -> Generator[AnyEvent, None, None]:
         """Stream the verified events with ``seq >= from_seq``.
 
         A damaged complete line raises :class:`LogCorrupt` (:class:`NotALog` when the file

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -16,7 +18,18 @@ from actors.models import (
     model_called_event,
     request_digest,
 )
-from events import Event, ModelCalled, Plan, PlanStep, StepFailed, StepStarted, WorkflowStarted
+from events import (
+    Event,
+    Forked,
+    ModelCalled,
+    Plan,
+    PlanStep,
+    StepFailed,
+    StepStarted,
+    WorkflowStarted,
+)
+from store import EventLog
+from store.cursor import EventCursor
 
 PLAN_INPUT: dict[str, Any] = {
     "summary": "Add hello",
@@ -145,3 +158,48 @@ def test_remaining_counts_unserved_calls() -> None:
 
 def test_name_is_the_recorded_model() -> None:
     assert ReplayModel(recorded_run()).name == "claude-x"
+
+
+def logged(tmp_path: Path, events: list[Event]) -> EventLog:
+    log = EventLog(tmp_path)
+    with log.writer() as writer:
+        writer.append_many([msgspec.structs.replace(ev, seq=0) for ev in events])
+    return log
+
+
+def test_a_model_reading_from_the_log_serves_the_same_answers(tmp_path: Path) -> None:
+    log = logged(tmp_path, recorded_run())
+    with EventCursor(log) as cursor:
+        replay = ReplayModel(log.read(), cursor=cursor)
+        served = [replay.call(r, timeout=1).content for r in (PLAN_REQUEST, CODE_REQUEST)]
+        failure = replay.recorded_failure("code", 0, 1)
+    eager = ReplayModel(log.read())
+    assert served == [eager.call(r, timeout=1).content for r in (PLAN_REQUEST, CODE_REQUEST)]
+    assert failure is not None and failure.error_kind == "timeout"
+
+
+def test_calls_copied_before_a_fork_are_not_served() -> None:
+    events = recorded_run()
+    forked = Forked(seq=len(events) + 1, source="src", source_workflow_id="wf", at_seq=len(events))
+    replay = ReplayModel([*events, forked])
+    assert replay.remaining() == 0
+    assert replay.recorded_failure("code", 0, 1) is None
+
+
+def test_a_model_reading_from_the_log_keeps_no_answers_in_memory(tmp_path: Path) -> None:
+    big = {"summary": "x" * 20_000, "steps": [{"title": "t", "description": "d"}]}
+    live = ScriptedModel({"plan": [{"tool_input": big}] * 200})
+    answers = [
+        model_called_event(PLAN_REQUEST, live.call(PLAN_REQUEST, timeout=1), attempt=n)
+        for n in range(1, 201)
+    ]
+    log = logged(tmp_path, [WorkflowStarted(task="hello"), *answers])  # ~4 MB of answers
+    with EventCursor(log) as cursor:
+        tracemalloc.start()
+        try:
+            replay = ReplayModel(log.read(), cursor=cursor)
+            kept, _peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert replay.remaining() == 200
+    assert kept < 200_000

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable
+from typing import TypeVar
 
 import msgspec
 
@@ -31,12 +32,25 @@ from actors.models.base import (
 )
 from actors.models.errors import NonDeterminism
 from actors.models.recorded import load_request, request_difference
-from events import Event, ModelCalled, Step, StepFailed, UnknownEvent, WorkflowStarted
+from events import (
+    Event,
+    Forked,
+    ModelCalled,
+    Step,
+    StepFailed,
+    UnknownEvent,
+    WorkflowStarted,
+)
+from store.cursor import EventCursor
+from store.errors import LogError
 from store.objects import ObjectProblem, ObjectStore
 
 __all__ = ["ReplayModel"]
 
 _AttemptKey = tuple[str, int, int]
+_T = TypeVar("_T", ModelCalled, StepFailed)
+#: A recorded answer: the event itself, or its seq when it is read from a cursor.
+_Entry = ModelCalled | int
 
 
 class ReplayModel:
@@ -44,30 +58,57 @@ class ReplayModel:
 
     ``name`` is the model the log recorded (its first call's, else its config's).
     ``objects`` is the recorded run's object store (read only), where its requests are.
+    Events are indexed in log order, from ``events`` and then :meth:`add`; calls copied
+    from a fork's sources (before its last ``Forked``) are not served. With ``cursor``
+    the model keeps only each answer's seq and reads the answer from the recorded log
+    when serving it, so its memory does not grow with the recording.
     """
 
     def __init__(
-        self, events: Iterable[Event | UnknownEvent], *, objects: ObjectStore | None = None
+        self,
+        events: Iterable[Event | UnknownEvent] = (),
+        *,
+        objects: ObjectStore | None = None,
+        cursor: EventCursor | None = None,
     ) -> None:
         self._objects = objects
-        self._calls: dict[str, deque[ModelCalled]] = {}
-        self._answered: set[_AttemptKey] = set()
-        self._failures: dict[_AttemptKey, StepFailed] = {}
-        configured = ""
-        for event in events:
-            if isinstance(event, ModelCalled):
-                self._calls.setdefault(event.step, deque()).append(event)
-                self._answered.add((event.step, event.round, event.attempt))
-            elif isinstance(event, StepFailed):
-                self._failures.setdefault((event.step, event.round, event.attempt), event)
-            elif isinstance(event, WorkflowStarted):
-                configured = event.config.model
-        first = next((q[0] for q in self._calls.values() if q), None)
-        self.name: str = first.model if first is not None else (configured or "replay")
+        self._cursor = cursor
+        self._calls: dict[str, deque[_Entry]] = {}
+        self._failures: dict[_AttemptKey, StepFailed | int] = {}
+        self._last_answered: _AttemptKey | None = None
+        self._configured = ""
         self._lock = threading.Lock()
+        self.name: str = "replay"
+        self._named = False  # by a served call (else by the config)
+        for event in events:
+            self.add(event)
 
     def __repr__(self) -> str:
         return f"ReplayModel(name={self.name!r}, remaining={self.remaining()})"
+
+    def add(self, event: Event | UnknownEvent) -> None:
+        """Index the next recorded event (in log order)."""
+        if isinstance(event, ModelCalled):
+            key = (event.step, event.round, event.attempt)
+            queue = self._calls.setdefault(event.step, deque())
+            queue.append(event.seq if self._cursor is not None else event)
+            if not self._named:
+                self.name, self._named = event.model, True
+            self._last_answered = key
+            self._failures.pop(key, None)
+        elif isinstance(event, StepFailed):
+            key = (event.step, event.round, event.attempt)
+            if key != self._last_answered:  # an attempt that failed before any answer
+                self._failures.setdefault(key, event.seq if self._cursor is not None else event)
+        elif isinstance(event, WorkflowStarted):
+            self._configured = event.config.model
+            if not self._named:
+                self.name = self._configured or "replay"
+        elif isinstance(event, Forked):
+            self._calls.clear()
+            self._failures.clear()
+            self._last_answered = None
+            self._named = False
 
     def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse:
         """The next recorded answer for ``request.step``, if the request is the recorded one."""
@@ -85,7 +126,8 @@ class ReplayModel:
                         f"(request digest {actual[:12]})"
                     ),
                 )
-            recorded = queue.popleft()
+            entry = queue.popleft()
+        recorded = self._load(entry, ModelCalled)
         if recorded.request_digest != actual:
             raise NonDeterminism(
                 step=request.step,
@@ -101,6 +143,25 @@ class ReplayModel:
             )
         return response_from_event(recorded)
 
+    def _load(self, entry: _T | int, kind: type[_T]) -> _T:
+        """The recorded event ``entry`` names (read from the cursor when it is a seq)."""
+        if not isinstance(entry, int):
+            return entry
+        assert self._cursor is not None
+        try:
+            event: object = self._cursor.at(entry)
+        except LogError as exc:
+            event = exc
+        if not isinstance(event, kind):
+            raise NonDeterminism(
+                step=str(getattr(event, "step", "?")),
+                seq=entry,
+                expected=None,
+                actual="",
+                reason=f"the recorded log changed during the replay (seq {entry}: {event})",
+            )
+        return event
+
     def _difference(self, digest: str, request: ModelRequest) -> str:
         """What differs from the recorded request named ``digest`` ("" when it was not kept)."""
         if self._objects is None:
@@ -115,10 +176,8 @@ class ReplayModel:
 
     def recorded_failure(self, step: Step, round: int, attempt: int) -> StepFailed | None:
         """The ``StepFailed`` of an attempt that failed without a model answer, else None."""
-        key = (step, round, attempt)
-        if key in self._answered:
-            return None
-        return self._failures.get(key)
+        entry = self._failures.get((step, round, attempt))
+        return None if entry is None else self._load(entry, StepFailed)
 
     def remaining(self, step: Step | None = None) -> int:
         """How many recorded calls (of ``step``, or of all steps) were not served yet."""

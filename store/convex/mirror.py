@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice, takewhile
 from pathlib import Path
 from types import TracebackType
@@ -269,7 +269,7 @@ class ConvexMirror:
             limit = self._durable_limit
         if not self.log.path.exists() or (limit is not None and limit <= cursor):
             return []
-        events = self.log.read(cursor + 1)
+        events: Iterator[AnyEvent] = self.log.read(cursor + 1)
         if limit is not None:
             events = takewhile(lambda ev: ev.seq <= limit, events)
         return list(islice(events, self._batch_size))
