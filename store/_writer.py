@@ -91,7 +91,8 @@ class LogWriter:
         A synced append is heard at once; a group-commit append (``sync=False``) when the
         next synced append or :meth:`sync` covers it (one call for the whole group).
 
-        A listener that raises is logged and skipped; the append still succeeds.
+        Events appended before the listener was added are not heard by it. A listener that
+        raises is logged and skipped; the append still succeeds.
         Returns a function that removes the listener.
         """
         with self._mutex:
@@ -142,7 +143,8 @@ class LogWriter:
             data = b"".join(lines)
             self._write(data, sync)
             self._last_seq += len(stamped)
-            self._unheard.extend(cast(list[Event], stamped))
+            if self._listeners:  # nobody listening: nothing to hold until it is durable
+                self._unheard.extend(cast(list[Event], stamped))
             if sync:
                 self._notify()
             return stamped

@@ -50,6 +50,18 @@ def test_closing_the_writer_delivers_what_its_final_sync_made_durable(tmp_path: 
     assert heard == [1, 2, 3]
 
 
+def test_a_listener_hears_only_events_appended_after_it_was_added(tmp_path: Path) -> None:
+    # Unsynced events nobody listens to are not held: a replay, which never syncs,
+    # appends in flat memory.
+    heard: list[int] = []
+    with EventLog(tmp_path).writer() as writer:
+        writer.append_many(run_events()[:2], sync=False)
+        writer.on_append(lambda evs: heard.extend(ev.seq for ev in evs))
+        writer.append_many(run_events()[2:3], sync=False)
+        writer.sync()
+    assert heard == [3]
+
+
 def test_a_workflows_listener_hears_every_event_once_in_log_order(run_dir: Path) -> None:
     heard: list[Event] = []
     Supervisor(FAST, model=scripted(), listeners=[heard.append]).run("task", run_dir)
