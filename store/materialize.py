@@ -246,8 +246,11 @@ def write_artifact(
     if _holds(run_dir / name, data):
         return False
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(run_dir, name, data, sync)
+        try:
+            _write_atomic(run_dir, name, data, sync)
+        except FileNotFoundError:  # the run directory itself is not there yet
+            run_dir.mkdir(parents=True, exist_ok=True)
+            _write_atomic(run_dir, name, data, sync)
         _fsync_dir(run_dir, sync)
     except OSError as exc:
         raise _cannot_write(run_dir / name, exc) from exc
@@ -469,6 +472,8 @@ def _prefix(name: str) -> str:
 
 
 def _fsync_dir(directory: Path, sync: Callable[[int], None]) -> None:
+    if sync is _no_sync:  # nothing to open the directory for
+        return
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         sync(fd)
