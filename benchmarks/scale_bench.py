@@ -90,7 +90,7 @@ with EventLog(Path({str(run)!r})).writer() as w:
 
 def record(run: Path, length: int, script: Path) -> None:
     """Record a real run of about ``length`` events: revision rounds until an approval."""
-    rounds = max(1, length // 7)
+    rounds = max(1, length // 6)  # six events a revision round
     answers = json.loads(script.read_text())
     changes = {"tool_input": {"verdict": "request_changes", "summary": "Again."}}
     answers["review"] = [changes] * rounds + answers["review"]

@@ -39,8 +39,8 @@ def ids(spans: list[Span]) -> set[tuple[str, str, str]]:
 
 @pytest.fixture(autouse=True, scope="module")
 def no_exporter_speaks_after_this_module() -> Iterator[None]:
-    """Runs here leave live exporters retrying a dead collector in the background (a send
-    in flight can take the SDK's retries, tens of seconds, to give up). Stop them when the
+    """Runs here leave live exporters retrying a dead collector in the background (a run's
+    end gives them a moment; only ``close`` cuts their retries off). Close them when the
     module ends and send what they still log nowhere, so no warning of theirs lands in
     the output a later test captures and compares."""
     yield
@@ -138,6 +138,16 @@ def test_closing_a_live_exporter_that_never_reached_its_collector_returns_at_onc
         Supervisor(FAST, model=scripted(), listeners=[exporter]).run("a task", tmp_path / "run")
         report = exporter.close(flush_timeout=30.0)
         assert not report.caught_up and report.exported_spans == 0
+
+
+def test_closing_cuts_off_the_retries_of_a_send_under_way(tmp_path: Path) -> None:
+    # The collector answers 503, which the SDK retries with backoff for up to the
+    # exporter's 30 s timeout; closing ends them instead of leaving them to run on.
+    with OtlpReceiver(mode="refuse") as refusing:
+        exporter = live.LiveExporter(tmp_path / "run", endpoint=refusing.url, timeout=30.0)
+        Supervisor(FAST, model=scripted(), listeners=[exporter]).run("a task", tmp_path / "run")
+        exporter.close(flush_timeout=0)
+        assert exporter.wait_idle(10.0)
 
 
 def test_a_healthy_live_exporter_reports_it_caught_up(

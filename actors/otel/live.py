@@ -14,6 +14,7 @@ ids, so nothing doubles).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import time
@@ -209,7 +210,11 @@ class LiveExporter:
         return self._done.wait(timeout)
 
     def close(self, flush_timeout: float | None = None) -> LiveReport:
-        """Stop; a healthy exporter first gets up to ``flush_timeout`` s to send the rest."""
+        """Stop; a healthy exporter first gets up to ``flush_timeout`` s to send the rest.
+
+        A send still under way after that is cut off: the SDK's retries end at once, and
+        what is left is for ``agentlog export``.
+        """
         wait = self.flush_timeout if flush_timeout is None else flush_timeout
         self._closing.set()
         self._wake.set()
@@ -217,6 +222,8 @@ class LiveExporter:
             self._thread.join(max(0.0, wait))
         self._stop.set()
         self._wake.set()
+        if not self._done.is_set():
+            self._shut_client()  # cuts the SDK's retries of a send still under way
         caught_up = self._done.is_set() and self._last_error is None
         if not caught_up and self._seen:
             _log.info(
@@ -272,9 +279,16 @@ class LiveExporter:
             if not (self._stop.is_set() or exiting):  # at exit the HTTP stack stops under us
                 _log.warning("live trace export stopped", error=self._last_error)
         finally:
-            if client is not None:
-                client.shutdown()  # type: ignore[no-untyped-call]
+            self._shut_client()
             self._done.set()
+
+    def _shut_client(self) -> None:
+        """Shut the SDK client once, from whichever thread gets here first."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):  # never fail a workflow over its traces
+                client.shutdown()  # type: ignore[no-untyped-call]
 
     def _take(self, events: list[AnyEvent]) -> None:
         """Move queued events into ``events``, reading from the log what the queue lacks."""
