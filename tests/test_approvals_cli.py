@@ -23,6 +23,7 @@ from events import ApprovalDecided, ChangesRequested, WorkflowStarted
 from store import EventLog, workflow_state
 
 KILLER = [sys.executable, str(Path(__file__).with_name("_killer.py"))]
+PAUSED = [sys.executable, str(Path(__file__).with_name("_paused.py"))]
 TASK = "add a greeting module"
 WAIT = ("--approve", "plan", "--wait")
 
@@ -213,13 +214,13 @@ def test_park_and_approve_across_processes_survives_a_kill(run_dir: Path, script
     assert kinds(run_dir).count("StepStarted") == 3  # plan, code, review: none redone
 
 
-def _waiter(run_dir: Path, script: Path) -> subprocess.Popen[str]:
+def _waiter(run_dir: Path, script: Path, delay: str = "0.05") -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*CLI, "run", TASK, "--run-dir", str(run_dir), "--script", str(script), *WAIT],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "AGENTLOG_SCRIPT_DELAY": "0.05"},
+        env={**os.environ, "AGENTLOG_SCRIPT_DELAY": delay},
     )
 
 
@@ -252,6 +253,47 @@ def test_run_wait_follows_a_run_another_process_continues(run_dir: Path, script:
     events = list(EventLog(run_dir).read())
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert workflow_state(events).status == "completed"
+
+
+def test_approve_that_loses_the_lock_to_run_wait_leaves_the_run_to_it(
+    tmp_path: Path, run_dir: Path, script: Path
+) -> None:
+    waiter = _waiter(run_dir, script, delay="0.5")  # holds the lock through slow calls
+    try:
+        wait_for(lambda: logged(run_dir, "ApprovalRequested"))
+        barrier = tmp_path / "barrier"
+        barrier.mkdir()
+        # approve records its decision, then pauses just before continuing the run ...
+        approver = subprocess.Popen(
+            [
+                *PAUSED,
+                str(barrier),
+                "approve",
+                str(run_dir),
+                "--by",
+                "bob",
+                "--script",
+                str(script),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for(lambda: (barrier / "paused").exists())
+        # ... while the waiter sees the decision and takes the run on first.
+        wait_for(lambda: kinds(run_dir).count("StepStarted") >= 2)
+        (barrier / "go").touch()
+        out, err = approver.communicate(timeout=60)
+        assert approver.returncode == 0, err
+        assert f"process {waiter.pid} continues the run" in out
+        _, err = waiter.communicate(timeout=60)
+    finally:
+        waiter.kill()
+    assert waiter.returncode == 0, err
+    events = list(EventLog(run_dir).read())
+    assert workflow_state(events).status == "completed"
+    assert len(decisions(run_dir)) == 1
+    assert kinds(run_dir).count("StepStarted") == 3  # plan, code, review: once each
 
 
 def test_log_shows_who_decided_what(run_dir: Path, script: Path) -> None:
