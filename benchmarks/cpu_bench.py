@@ -103,29 +103,37 @@ def same_calls(run: Path) -> None:
 
 
 def cpu_ms(fn: Callable[[Path], None], root: Path, n: int, tag: str) -> float:
-    """Mean process CPU milliseconds of ``fn`` over ``n`` fresh directories."""
+    """Process CPU milliseconds of ``fn`` over ``n`` fresh directories (the sum)."""
     started = time.process_time()
     for i in range(n):
         fn(root / f"{tag}-{i}")
-    return (time.process_time() - started) * 1000 / n
+    return (time.process_time() - started) * 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="the three alternate in this many rounds"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix=".cpu_bench-", dir=ROOT))
+    kinds = {"floor": floor_once, "same": same_calls, "flow": workflow_reused}
+    total = dict.fromkeys(kinds, 0.0)
+    each = max(1, args.runs // args.rounds)
     try:
         for i in range(10):  # imports, the shared agents, the driver thread
-            workflow_reused(root / f"warm-{i}")
-            floor_once(root / f"warm-floor-{i}")
-            same_calls(root / f"warm-same-{i}")
-        floor = cpu_ms(floor_once, root, args.runs, "floor")
-        same = cpu_ms(same_calls, root, args.runs, "same")
-        flow = cpu_ms(workflow_reused, root, args.runs, "flow")
-        floor2 = cpu_ms(floor_once, root, args.runs, "floor2")  # drift check
-        print(f"{args.runs} sequential workflows, process CPU per workflow")
-        print(f"    floor (3 files, fsync)        {floor:7.3f} ms  (again after: {floor2:.3f} ms)")
+            for name, fn in kinds.items():
+                fn(root / f"warm-{name}-{i}")
+        # Alternating in rounds, so a drift of the disk's cost (it drifts here) weighs
+        # on the three alike.
+        for r in range(args.rounds):
+            for name, fn in kinds.items():
+                total[name] += cpu_ms(fn, root, each, f"{name}-{r}")
+        n = each * args.rounds
+        floor, same, flow = (total[k] / n for k in kinds)
+        print(f"{n} sequential workflows in {args.rounds} rounds, process CPU per workflow")
+        print(f"    floor (3 files, fsync)        {floor:7.3f} ms")
         print(f"    the same file-system calls    {same:7.3f} ms  = {same / floor:.2f}x floor")
         print(
             f"    workflow                      {flow:7.3f} ms  = {flow / floor:.2f}x floor,"
