@@ -23,7 +23,7 @@ import msgspec
 
 from actors.models import NonDeterminism, ReplayModel
 from actors.sandbox import sandbox_change
-from actors.supervisor_actor import DRIVE, SupervisorActor, SupervisorOptions
+from actors.supervisor_actor import DRIVE, PersonScript, SupervisorActor, SupervisorOptions
 from events import (
     PERSON_EVENTS,
     Event,
@@ -177,6 +177,7 @@ def _replay(log: EventLog, cursor: EventCursor) -> ReplayReport:
         sleep=lambda _s: None,
         failures=model.recorded_failure,
         evidence=evidence,
+        person=_recorded_person(log, decisions),
         project=False,
         durable=False,
         mirror_convex=False,
@@ -189,7 +190,7 @@ def _replay(log: EventLog, cursor: EventCursor) -> ReplayReport:
     try:
         copy_lines(log.path, scratch / LOG_NAME, max(1, own - 1))
         share_objects(log.path.parent, scratch, link_dir=True)  # a workspace's base
-        error = _drive(scratch, model, options, decisions, log)
+        error = _drive(scratch, model, options)
         report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
         if report.ok:  # served recorded test results: say if they came from another sandbox
             change = sandbox_change(evidence.sandboxes.values())
@@ -199,32 +200,36 @@ def _replay(log: EventLog, cursor: EventCursor) -> ReplayReport:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _drive(
-    scratch: Path,
-    model: ReplayModel,
-    options: SupervisorOptions,
-    decisions: set[int],
-    recorded: EventLog,
-) -> NonDeterminism | None:
-    """Drive the scratch run; where a person's events were recorded, append them, go on."""
-    while True:
-        ref = SupervisorActor.start(scratch, model, options=options)
-        try:
-            ref.ask(DRIVE)
-        except NonDeterminism as exc:
-            return exc
-        finally:
-            ref.stop()
-        last = EventLog(scratch).verify().last_seq
-        if last + 1 not in decisions:
-            return None
+def _recorded_person(recorded: EventLog, decisions: set[int]) -> PersonScript:
+    """What a person appended where the recorded run stopped for one, read when reached."""
+
+    def person(seq: int) -> list[Event]:
+        if seq not in decisions:
+            return []
         made: list[Event] = []
-        for ev in recorded.read(last + 1):
-            if ev.seq not in decisions or isinstance(ev, UnknownEvent):
-                break
-            made.append(ev)
-        with EventLog(scratch).writer() as writer:
-            writer.append_many(made)
+        events = recorded.read(seq)
+        try:
+            for ev in events:
+                if ev.seq not in decisions or isinstance(ev, UnknownEvent):
+                    break
+                made.append(ev)
+        finally:
+            events.close()
+        return made
+
+    return person
+
+
+def _drive(scratch: Path, model: ReplayModel, options: SupervisorOptions) -> NonDeterminism | None:
+    """Drive the scratch run to where the recording ended; a divergence comes back."""
+    ref = SupervisorActor.start(scratch, model, options=options)
+    try:
+        ref.ask(DRIVE)
+    except NonDeterminism as exc:
+        return exc
+    finally:
+        ref.stop()
+    return None
 
 
 def _verdict(

@@ -90,6 +90,9 @@ FailureScript = Callable[[Step, int, int], StepFailed | None]
 ModelChooser = Callable[[WorkflowState], Model]
 #: Replay hook: the evidence (test runs) an attempt recorded, logged again, not gathered.
 EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
+#: Replay hook: what a person appended at a seq (a decision at a gate, changes requested,
+#: a retry), appended again where the run would stop for a person.
+PersonScript = Callable[[int], list[Event]]
 
 _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
     "plan": (ModelCalled, PlanProduced, StepFailed, ContextPacked),
@@ -106,7 +109,8 @@ class SupervisorOptions:
     """How a supervisor runs its workflow: live (the defaults) or as a replay's re-run.
 
     ``sleep`` waits out retry backoff. A replay serves recorded ``failures`` (attempts
-    that never reached the model) and ``evidence`` (test runs), writes no projections
+    that never reached the model), ``evidence`` (test runs) and what a ``person`` did
+    where the run stopped for one (instead of stopping), writes no projections
     (``project``), needs no fsync for its throwaway log (``durable``), mirrors nothing
     (``mirror_convex``; live runs mirror only when ``CONVEX_URL`` is set), logs no
     records of its own (``log_events``: the replay's verdict is the one report) and
@@ -116,6 +120,7 @@ class SupervisorOptions:
     sleep: Callable[[float], None] = time.sleep
     failures: FailureScript | None = None
     evidence: EvidenceScript | None = None
+    person: PersonScript | None = None
     project: bool = True
     durable: bool = True
     mirror_convex: bool = True
@@ -287,6 +292,11 @@ class SupervisorActor(pykka.ThreadingActor):
             action = next_action(self.state)
             match action:
                 case Finished() | Park():  # ended, or waiting for a person (holding nothing)
+                    person = self.options.person
+                    recorded = person(self.fold.last_seq + 1) if person is not None else []
+                    if recorded:  # a replay: the person's recorded events, and go on
+                        self._append_many(recorded)
+                        continue
                     if self.options.project and self.options.durable:
                         self._sync_projections()  # once: durable however long it waits
                     return
