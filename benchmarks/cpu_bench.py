@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from workflow_bench import floor_once, workflow_reused  # noqa: E402
+from workflow_bench import floor_once, fsync_write, workflow_reused  # noqa: E402
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY
 _LINE = b'{"type":"StepStarted","seq":1,"id":"0123456789abcdef0123456789abcdef"}' + b" " * 200
@@ -64,12 +64,7 @@ def _keep_object(run: Path, data: bytes) -> None:
     bucket = objects / digest[:2]
     bucket.mkdir(parents=True)
     tmp = bucket / f".{digest[2:18]}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_write(tmp, data, mode=0o444, exclusive=True)
     os.rename(tmp, bucket / digest[2:])
     for directory in (bucket, objects, run) if new_objects else (bucket, objects):
         _sync_path(directory)

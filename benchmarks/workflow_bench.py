@@ -57,8 +57,10 @@ def ms(seconds: float) -> float:
     return seconds * 1000.0
 
 
-def fsync_write(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def fsync_write(path: Path, data: bytes, *, mode: int = 0o644, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` and fsync it (``exclusive``: a new file only)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, mode)
     try:
         os.write(fd, data)
         os.fsync(fd)
