@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
@@ -145,20 +145,27 @@ def copy_lines(source: Path, dest: Path, count: int) -> None:
         os.fsync(dst.fileno())
 
 
-def replay(run_dir: str | Path) -> ReplayReport:
-    """Re-run a recorded workflow against its own answers and compare the events."""
+def replay(
+    run_dir: str | Path, *, progress: Callable[[int, int], None] | None = None
+) -> ReplayReport:
+    """Re-run a recorded workflow against its own answers and compare the events.
+
+    ``progress`` is called with the recorded model calls served so far and their number.
+    """
     log = EventLog(run_dir)
     with EventCursor(log) as cursor:
-        return _replay(log, cursor)
+        return _replay(log, cursor, progress)
 
 
-def _replay(log: EventLog, cursor: EventCursor) -> ReplayReport:
+def _replay(
+    log: EventLog, cursor: EventCursor, progress: Callable[[int, int], None] | None
+) -> ReplayReport:
     # One pass: fold the log, and index what the replay serves (where each answer is, not
     # the answer: it is read again through ``cursor`` when served, so memory stays flat).
     # Only answers recorded after the copied prefix (through the last Forked) are served:
     # a fork's copied calls were made by its sources and must not answer its own requests.
     fold = WorkflowFold()
-    model = ReplayModel(objects=ObjectStore(log.path.parent), cursor=cursor)
+    model = ReplayModel(objects=ObjectStore(log.path.parent), cursor=cursor, on_served=progress)
     evidence = _Evidence(cursor)
     decisions: set[int] = set()
     for ev in log.read():

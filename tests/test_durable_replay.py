@@ -134,6 +134,13 @@ def test_every_example_log_replays_identically(demo_run: Path) -> None:
     assert failed == {}
 
 
+def test_replay_reports_its_progress_in_model_calls_served(demo_run: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    replay(demo_run, progress=lambda done, total: seen.append((done, total)))
+    calls = sum(isinstance(ev, ModelCalled) for ev in EventLog(demo_run).read())
+    assert seen == [(n, calls) for n in range(1, calls + 1)]
+
+
 def test_replay_writes_nothing_into_the_original_run(demo_run: Path) -> None:
     before = snapshot(demo_run)
     replay(demo_run)

@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 
 from actors.batch import Batch, BatchTask, ModelSpec, RunOutcome
+from actors.cli.progress import counter_bar
 from actors.cli.run_cmds import config_from_args
 from events import WorkflowConfig
 
@@ -94,16 +95,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     tally = _Tally(len(batch.tasks))
     batch.on_start = tally.started
     outcomes: list[RunOutcome] = []
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bar = Progress(
-        TextColumn("batch"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        transient=True,
-        disable=args.json or not sys.stderr.isatty(),
-    )
+    bar = counter_bar("batch", enabled=not args.json)
     try:
         with bar:
             row = bar.add_task(tally.line(), total=tally.total)

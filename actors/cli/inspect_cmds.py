@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+import time
 from typing import Any
 
 import msgspec
@@ -149,10 +150,21 @@ def _people(state: WorkflowState) -> list[str]:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from actors.cli.progress import counter_bar
     from actors.durable import replay
 
     log = open_log(args.run)
-    report = replay(log.path.parent)
+    with counter_bar("replay", enabled=not args.json) as bar:
+        row = bar.add_task("model calls served", total=None)
+        last = [0.0]
+
+        def served(done: int, total: int) -> None:  # a redraw at most every 0.1 s
+            now = time.monotonic()
+            if now - last[0] >= 0.1 or done == total:
+                last[0] = now
+                bar.update(row, completed=done, total=total)
+
+        report = replay(log.path.parent, progress=served)
     if args.json:
         data = {"run_dir": str(log.path.parent), "verdict": report.verdict}
         say(inert(msgspec.json.encode(data | msgspec.to_builtins(report)).decode(), json=True))

@@ -20,7 +20,23 @@ from actors.cli.timeline import format_event
 from actors.cli.usage import tokens
 from events import Event, ModelCalled, StepStarted
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "counter_bar"]
+
+
+def counter_bar(label: str, *, enabled: bool) -> Any:
+    """A transient rich progress bar on stderr, ``label [bar] done/total description``
+    (one task row), shown only when ``enabled`` and stderr is a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bar
+
+    return Bar(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        transient=True,
+        disable=not enabled or not sys.stderr.isatty(),
+    )
 
 
 class Progress:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import msgspec
@@ -61,7 +61,8 @@ class ReplayModel:
     Events are indexed in log order, from ``events`` and then :meth:`add`; calls copied
     from a fork's sources (before its last ``Forked``) are not served. With ``cursor``
     the model keeps only each answer's seq and reads the answer from the recorded log
-    when serving it, so its memory does not grow with the recording.
+    when serving it, so its memory does not grow with the recording. ``on_served`` is
+    called with the calls served so far and the calls recorded (a replay's progress).
     """
 
     def __init__(
@@ -70,9 +71,13 @@ class ReplayModel:
         *,
         objects: ObjectStore | None = None,
         cursor: EventCursor | None = None,
+        on_served: Callable[[int, int], None] | None = None,
     ) -> None:
         self._objects = objects
         self._cursor = cursor
+        self._on_served = on_served
+        self.served = 0
+        self.recorded = 0
         self._calls: dict[str, deque[_Entry]] = {}
         self._failures: dict[_AttemptKey, StepFailed | int] = {}
         self._last_answered: _AttemptKey | None = None
@@ -92,6 +97,7 @@ class ReplayModel:
             key = (event.step, event.round, event.attempt)
             queue = self._calls.setdefault(event.step, deque())
             queue.append(event.seq if self._cursor is not None else event)
+            self.recorded += 1
             if not self._named:
                 self.name, self._named = event.model, True
             self._last_answered = key
@@ -106,6 +112,7 @@ class ReplayModel:
                 self.name = self._configured or "replay"
         elif isinstance(event, Forked):
             self._calls.clear()
+            self.recorded = 0
             self._failures.clear()
             self._last_answered = None
             self._named = False
@@ -127,6 +134,10 @@ class ReplayModel:
                     ),
                 )
             entry = queue.popleft()
+            self.served += 1
+            served = self.served
+        if self._on_served is not None:
+            self._on_served(served, self.recorded)
         recorded = self._load(entry, ModelCalled)
         if recorded.request_digest != actual:
             raise NonDeterminism(
