@@ -59,9 +59,13 @@ def resolve_log_path(run: str | Path) -> Path:
     the error can say what (see :func:`log_file_problem`).
     """
     path = Path(run)
-    if path.is_dir() and path.name != LOG_NAME:
+    try:  # one look: a run directory created meanwhile must not pass for a log file
+        mode: int | None = path.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode) and path.name != LOG_NAME:
         return path / LOG_NAME
-    if path.exists() or path.suffix == ".jsonl":
+    if mode is not None or path.suffix == ".jsonl":
         return path
     return path / LOG_NAME
 
