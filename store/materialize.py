@@ -33,7 +33,7 @@ from events import (
     UnknownEvent,
 )
 from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
-from store.projections import artifacts
+from store.projections import WorkflowFold, artifacts
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -124,7 +124,9 @@ def materialize(
     from store.tree import workspace_result  # workspaces only: not on read paths
 
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
-    events = list(events)
+    # Streamed once through the fold: only the events carrying the latest artifacts (and
+    # a workspace's base and change sets) are kept, so a long log projects in flat memory.
+    events = list(WorkflowFold().extend(events).artifact_events())
     arts = artifacts(events)
     files_root = run_dir / FILES_DIR
     code: CodeChange | ChangeSet | None = arts.code

@@ -49,22 +49,62 @@ class StepStats(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _StatsAcc:
-    """Mutable per-step accumulator of ``step_stats``."""
+    """Mutable per-step accumulator of ``step_stats``.
 
-    __slots__ = ("attempts", "calls", "failures", "kinds", "latency", "spans", "usage")
+    Rounds follow one another, so only the current round's span is open; a finished one
+    is added to the totals when the next round starts (flat memory over any number).
+    """
+
+    __slots__ = (
+        "attempts",
+        "calls",
+        "failures",
+        "finished",
+        "kinds",
+        "latency",
+        "round",
+        "span",
+        "started",
+        "usage",
+        "wall",
+    )
 
     def __init__(self) -> None:
         self.attempts = self.failures = self.calls = 0
         self.latency = 0.0
         self.kinds: dict[str, int] = {}
         self.usage: dict[str, Usage] = {}
-        # round -> [first StepStarted ts, ts of the event that finished the latest attempt]
-        self.spans: dict[int, list[str | None]] = {}
+        # The current round: its first StepStarted ts, and the ts of the event that
+        # finished its latest attempt (None while one runs).
+        self.round: int | None = None
+        self.span: list[str | None] = [None, None]
+        self.wall: float | None = None
+        self.started: str | None = None
+        self.finished: str | None = None
+
+    def start(self, round_: int, ts: str) -> None:
+        if round_ != self.round:
+            self.close()
+            self.round, self.span = round_, [ts, None]
+            if self.started is None:
+                self.started = ts
+        else:
+            self.span[1] = None  # a new attempt: the round is unfinished again
 
     def finish(self, round_: int, ts: str) -> None:
-        span = self.spans.get(round_)
-        if span is not None:
-            span[1] = ts
+        if round_ == self.round:
+            self.span[1] = ts
+
+    def close(self) -> None:
+        """Add the current round to the totals, if it finished."""
+        first, last = self.span
+        self.span = [None, None]
+        if first is None or last is None:
+            return
+        self.finished = last
+        ms = _ms_between(first, last)
+        if ms is not None:
+            self.wall = ms if self.wall is None else self.wall + ms
 
 
 def step_stats(events: Iterable[Event | UnknownEvent]) -> list[StepStats]:
@@ -90,11 +130,7 @@ def step_stats(events: Iterable[Event | UnknownEvent]) -> list[StepStats]:
         elif type(ev) is StepStarted:
             acc = acc_for(ev.step)
             acc.attempts += 1
-            span = acc.spans.get(ev.round)
-            if span is None:
-                acc.spans[ev.round] = [ev.ts, None]
-            else:
-                span[1] = None  # a new attempt: the round is unfinished again
+            acc.start(ev.round, ev.ts)
         elif type(ev) is StepFailed:
             acc = acc_for(ev.step)
             acc.failures += 1
@@ -112,18 +148,8 @@ def step_stats(events: Iterable[Event | UnknownEvent]) -> list[StepStats]:
 
 
 def _freeze(step: Step, acc: _StatsAcc) -> StepStats:
-    wall: float | None = None
-    started: str | None = None
-    finished: str | None = None
-    for first, last in acc.spans.values():
-        if started is None:
-            started = first
-        if first is None or last is None:
-            continue
-        finished = last
-        ms = _ms_between(first, last)
-        if ms is not None:
-            wall = ms if wall is None else wall + ms
+    acc.close()
+    wall, started, finished = acc.wall, acc.started, acc.finished
     return StepStats(
         step=step,
         attempts=acc.attempts,
