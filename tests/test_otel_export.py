@@ -20,6 +20,7 @@ from actors import Supervisor, fork
 from actors.cli import main
 from actors.demo import demo_model, demo_task
 from actors.otel import CAPTURE_ENV
+from actors.otel import export as otel_export
 from events import ModelCalled, StepStarted, WorkflowStarted
 from store import EventLog
 
@@ -183,6 +184,20 @@ def test_a_file_export_is_otlp_json_with_the_same_hex_ids(
     assert {s["spanId"] for s in spans} == {s.span_id for s in receiver.spans}
     assert {s["traceId"] for s in spans} == {s.trace_id for s in receiver.spans}
     assert all(s["kind"] in (INTERNAL, CLIENT) for s in spans)
+
+
+def test_a_long_run_leaves_in_batches_that_add_up_to_one_trace(
+    demo_run: Path, tmp_path: Path, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export(str(demo_run), "--otlp", receiver.url)
+    whole = sorted((s.trace_id, s.span_id, s.parent_id) for s in receiver.spans)
+    receiver.clear()
+    monkeypatch.setattr(otel_export, "BATCH_SPANS", 3)
+    out = tmp_path / "traces.json"
+    assert export(str(demo_run), "--file", str(out)) == 0
+    export(str(demo_run), "--otlp", receiver.url)
+    assert len(receiver.bodies) == len(out.read_text().splitlines()) == -(-len(whole) // 3)
+    assert sorted((s.trace_id, s.span_id, s.parent_id) for s in receiver.spans) == whole
 
 
 def test_the_json_report_names_each_runs_trace(

@@ -21,7 +21,15 @@ from _events import (
 )
 from _workflow import KEY
 
-from actors.otel import SpanData, Trace, root_span_id, run_trace, trace_id_for
+from actors.otel import (
+    SpanData,
+    SpanStream,
+    Trace,
+    identity_of,
+    root_span_id,
+    run_trace,
+    trace_id_for,
+)
 from events import (
     Forked,
     ModelCalled,
@@ -393,3 +401,28 @@ def test_a_fork_of_a_finished_run_ends_at_its_own_final_event() -> None:
     trace = run_trace(stamp([*head, *tail], workflow_id=""))
     assert outline(trace) == [ROOT, "  invoke_agent reviewer", f"    chat {MODEL}"]
     assert trace.spans[0].closed and trace.spans[0].attributes["agentlog.seq.first"] == 15
+
+
+def test_a_span_stream_gives_each_span_once_as_it_closes_the_root_last() -> None:
+    for events in (completed_run(), revision_run(), failed_run(), forked_run()):
+        head = identity_of(events)
+        assert head is not None
+        stream = SpanStream(*head)
+        streamed = [span for ev in events for span in stream.feed(ev)] + stream.finish()
+        trace = run_trace(events)
+        assert streamed == [*trace.spans[1:], trace.spans[0]]
+
+
+def test_an_attempts_span_leaves_the_stream_at_the_event_that_ends_the_attempt() -> None:
+    events = revision_run()
+    head = identity_of(events)
+    assert head is not None
+    stream = SpanStream(*head)
+    ended = {
+        span.span_id: ev.seq
+        for ev in events
+        for span in stream.feed(ev)
+        if span.name.startswith("invoke_agent")
+    }
+    agents = [s for s in run_trace(events).spans if s.name.startswith("invoke_agent")]
+    assert ended == {s.span_id: s.attributes["agentlog.seq.last"] for s in agents}

@@ -1,10 +1,12 @@
 """Export finished (or unfinished) runs as traces: to an OTLP/HTTP collector, or to a file.
 
-Each run's log is projected with :func:`~actors.otel.spans.run_trace` and sent as one
-OTLP request. The ids are deterministic, so exporting again (or after a live export that
-a collector outage cut short) sends the same spans, which a backend de-duplicates. The
-file form is OTLP/JSON, one ``ExportTraceServiceRequest`` per line (what the
-Collector's ``otlpjsonfile`` receiver reads).
+Each run's log is streamed twice: once for its identity and configuration, once through
+a :class:`~actors.otel.spans.SpanStream` whose spans leave in requests of at most
+:data:`BATCH_SPANS`, so a run of any length exports in flat memory. The ids are
+deterministic, so exporting again (or after a live export that a collector outage cut
+short) sends the same spans, which a backend de-duplicates. The file form is OTLP/JSON,
+one ``ExportTraceServiceRequest`` per line (what the Collector's ``otlpjsonfile``
+receiver reads): one line a run, or a line per batch for a long one.
 """
 
 from __future__ import annotations
@@ -27,14 +29,24 @@ from actors.otel.sdk import (
     quiet_sdk_logs,
     require_sdk,
 )
-from actors.otel.spans import Trace, run_trace
+from actors.otel.spans import SpanData, SpanStream, Trace, identity_of, run_trace
 from events import UsageError
 from store import EventLog, resolve_log_path
 
 if TYPE_CHECKING:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-__all__ = ["ExportProgress", "ExportReport", "RunExport", "export_runs", "trace_of_run"]
+__all__ = [
+    "BATCH_SPANS",
+    "ExportProgress",
+    "ExportReport",
+    "RunExport",
+    "export_runs",
+    "trace_of_run",
+]
+
+#: The most spans one OTLP request (or one line of a file export) carries.
+BATCH_SPANS = 1000
 
 
 class ExportProgress(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,6 +92,29 @@ def trace_of_run(run: str | Path, *, content: bool = False) -> Trace:
     return run_trace(EventLog(_log_of(run)).read(), content=content)
 
 
+def _batches(run: str | Path, content: bool) -> tuple[str, int, Iterator[list[SpanData]]]:
+    """A run's workflow id, trace id and spans in batches, streamed from its log."""
+    log = EventLog(_log_of(run))
+    head = identity_of(log.read())
+    if head is None:
+        return "", 0, iter([[]])
+    stream = SpanStream(*head, content=content)
+
+    def batches() -> Iterator[list[SpanData]]:
+        batch: list[SpanData] = []
+        for ev in log.read():
+            batch.extend(stream.feed(ev))
+            if len(batch) >= BATCH_SPANS:
+                yield batch[:BATCH_SPANS]
+                batch = batch[BATCH_SPANS:]
+        batch.extend(stream.finish())
+        while batch:
+            yield batch[:BATCH_SPANS]
+            batch = batch[BATCH_SPANS:]
+
+    return stream.workflow_id, stream.trace_id, batches()
+
+
 def _write_atomic(path: Path, lines: Iterable[str]) -> None:
     import tempfile
 
@@ -117,7 +152,7 @@ def export_runs(
     With ``file`` the traces are written there as OTLP/JSON lines instead (streamed to a
     temporary file that replaces ``file`` once every run is in). ``content`` defaults to
     the conventions' opt-in variable. A collector that refuses a run is reported and the
-    next run goes on. One run is in memory at a time.
+    next run goes on. At most one batch of spans is in memory at a time.
     """
     require_sdk()
     paths = list(runs)
@@ -129,19 +164,25 @@ def export_runs(
     def each(client: OTLPSpanExporter | None) -> Iterator[str]:
         """Export run after run; yields the OTLP/JSON line of each when there is no client."""
         for index, run in enumerate(paths):
-            trace = trace_of_run(run, content=capture)
+            workflow_id, trace_id, batches = _batches(run, capture)
             error: str | None = None
-            if client is None:
-                yield json.dumps(otlp_json(encode_traces([trace])), sort_keys=True)
-            elif not export_spans(client, trace.spans):
-                error = last_sdk_message() or "the collector did not accept the spans"
+            spans = open_spans = 0
+            for batch in batches:
+                spans += len(batch)
+                open_spans += sum(not span.closed for span in batch)
+                if client is None:
+                    part = Trace(workflow_id=workflow_id, trace_id=trace_id, spans=tuple(batch))
+                    yield json.dumps(otlp_json(encode_traces([part])), sort_keys=True)
+                elif not export_spans(client, batch):
+                    error = last_sdk_message() or "the collector did not accept the spans"
+                    break  # the rest of this run is for the next export
             results.append(
                 RunExport(
                     run=str(run),
-                    workflow_id=trace.workflow_id,
-                    trace_id=trace.trace_id_hex,
-                    spans=len(trace.spans),
-                    open_spans=sum(not span.closed for span in trace.spans),
+                    workflow_id=workflow_id,
+                    trace_id=f"{trace_id:032x}",
+                    spans=spans,
+                    open_spans=open_spans,
                     error=error,
                 )
             )

@@ -3,8 +3,9 @@
 With ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) set, every workflow
 gets a :class:`LiveExporter` as an event listener. Like the Convex mirror, the workflow
 only ever appends the event to a bounded in-memory queue and wakes the thread; the
-thread projects the events so far (:func:`~actors.otel.spans.run_trace`) and sends the
-spans that closed since its last successful export. A collector that is down or hung
+thread folds each event once into a :class:`~actors.otel.spans.SpanStream` and sends
+the spans that closed since its last successful export, so a long run costs it linear
+time and memory that holds only open attempts and unsent spans. A collector that is down or hung
 costs a failed or timed-out request on that thread and a capped backoff, never the
 workflow's time; events the queue dropped are read back from the log, and whatever is
 still unsent when the process ends is what ``agentlog export RUN`` sends later (same
@@ -36,7 +37,7 @@ from actors.otel.sdk import (
     sdk_available,
     sdk_reported_problem,
 )
-from actors.otel.spans import SpanData, run_trace
+from actors.otel.spans import SpanData, SpanStream, identity_of
 from events import Event, UnknownEvent, WorkflowCompleted, WorkflowFailed
 from store import EventLog, LogError, resolve_log_path
 from store._logging import get_logger
@@ -159,7 +160,12 @@ class LiveExporter:
         self._done = threading.Event()
         self._first_seq: int | None = None
         self._seen = 0
-        self._sent: set[int] = set()
+        self._stream: SpanStream | None = None
+        self._fed = 0  # the last seq folded into the stream
+        self._unsent: list[SpanData] = []  # closed, not yet accepted by the collector
+        self._max_unsent = max_queued
+        self._dropped = 0  # unsent spans given up on (for `agentlog export`)
+        self._exported = 0
         self._workflow_id = ""
         self._healthy = False  # until the collector accepted something
         self._sending_since: float | None = None  # monotonic start of the request under way
@@ -190,7 +196,7 @@ class LiveExporter:
     @property
     def exported_spans(self) -> int:
         """How many spans the collector accepted so far."""
-        return len(self._sent)
+        return self._exported
 
     def __call__(self, event: AnyEvent) -> None:
         """Queue a durable event and wake the thread; never blocks on the collector."""
@@ -224,16 +230,16 @@ class LiveExporter:
         self._wake.set()
         if not self._done.is_set():
             self._shut_client()  # cuts the SDK's retries of a send still under way
-        caught_up = self._done.is_set() and self._last_error is None
+        caught_up = self._done.is_set() and self._last_error is None and not self._dropped
         if not caught_up and self._seen:
             _log.info(
                 "live trace export left spans behind; `agentlog export RUN` sends them",
                 run=str(self.log.path.parent),
-                exported_spans=len(self._sent),
+                exported_spans=self._exported,
             )
         return LiveReport(
             workflow_id=self._workflow_id,
-            exported_spans=len(self._sent),
+            exported_spans=self._exported,
             last_seq=self._seen,
             caught_up=caught_up,
             last_error=self._last_error,
@@ -247,7 +253,6 @@ class LiveExporter:
 
     def _export_until_done(self) -> None:
         client = self._client
-        events: list[AnyEvent] = []
         failures = 0
         try:
             if client is None:
@@ -256,8 +261,8 @@ class LiveExporter:
                 if not (self._final.is_set() or self._closing.is_set()):
                     self._stop.wait(self._batch_delay)  # gather a burst into one request
                 self._wake.clear()
-                self._take(events)
-                pending = self._pending(events)
+                self._take()
+                pending = self._unsent
                 if pending and not self._send(client, pending):
                     failures += 1
                     if self._closing.is_set() or self._final.is_set():
@@ -290,32 +295,46 @@ class LiveExporter:
             with contextlib.suppress(Exception):  # never fail a workflow over its traces
                 client.shutdown()  # type: ignore[no-untyped-call]
 
-    def _take(self, events: list[AnyEvent]) -> None:
-        """Move queued events into ``events``, reading from the log what the queue lacks."""
+    def _take(self) -> None:
+        """Fold the queued events, reading from the log what the queue lacks (what came
+        before this exporter attached, or what a full queue dropped)."""
         with self._lock:
             queued = list(self._queue)
             self._queue.clear()
         for ev in queued:
-            expected = len(events) + 1
-            if ev.seq < expected:
+            if ev.seq <= self._fed:
                 continue
-            if ev.seq > expected:  # before this exporter attached, or dropped by the queue
-                for old in self.log.read(expected):
-                    if old.seq >= ev.seq:
-                        break
-                    events.append(old)
-            events.append(ev)
+            if ev.seq > self._fed + 1:
+                missing = self.log.read(self._fed + 1)
+                try:
+                    for old in missing:
+                        if old.seq >= ev.seq:
+                            break
+                        self._feed(old)
+                finally:
+                    missing.close()
+            self._feed(ev)
 
-    def _pending(self, events: list[AnyEvent]) -> list[SpanData]:
-        trace = run_trace(events, content=self.content, include_open=False)
-        self._workflow_id = trace.workflow_id
+    def _feed(self, ev: AnyEvent) -> None:
+        if self._stream is None:
+            head = identity_of(self.log.read())  # the configuration in force, once
+            if head is None:
+                return
+            self._stream = SpanStream(*head, content=self.content, include_open=False)
+            self._workflow_id = self._stream.workflow_id
+        self._fed = ev.seq
+        closed = self._stream.feed(ev)
+        if self._stream.final is not None:
+            closed.extend(self._stream.finish())
         first = self._first_seq or 1
-        pending = []
-        for span in trace.spans:
+        for span in closed:
             last = span.attributes.get("agentlog.seq.last", first)
-            if span.span_id not in self._sent and isinstance(last, int) and last >= first:
-                pending.append(span)
-        return pending
+            if isinstance(last, int) and last >= first:  # earlier ones: an earlier process's
+                self._unsent.append(span)
+        if len(self._unsent) > self._max_unsent:  # a long outage: keep the newest
+            cut = len(self._unsent) - self._max_unsent
+            self._dropped += cut
+            del self._unsent[:cut]
 
     def _send(self, client: OTLPSpanExporter, spans: list[SpanData]) -> bool:
         self._sending_since = time.monotonic()
@@ -324,7 +343,8 @@ class LiveExporter:
         finally:
             self._sending_since = None
         if sent:
-            self._sent.update(span.span_id for span in spans)
+            self._exported += len(spans)
+            self._unsent = []
             if self._last_error is not None:
                 _log.info("live trace export recovered", workflow_id=self._workflow_id)
             self._healthy = True

@@ -38,7 +38,7 @@ from events import (
     WorkflowFailed,
     WorkflowStarted,
 )
-from store import workflow_state
+from store import WorkflowFold, WorkflowState
 
 __all__ = [
     "AGENT_NAMES",
@@ -48,7 +48,9 @@ __all__ = [
     "SpanData",
     "SpanEvent",
     "SpanLink",
+    "SpanStream",
     "Trace",
+    "identity_of",
     "root_span_id",
     "run_trace",
     "span_id_for",
@@ -70,6 +72,8 @@ AttrValue = str | bool | int | float | tuple[str, ...]
 SpanKind = Literal["internal", "client"]
 Status = Literal["unset", "ok", "error"]
 AnyEvent = Event | UnknownEvent
+#: What names a run's trace: its ``WorkflowStarted``, or a fork's last ``Forked``.
+Identity = WorkflowStarted | Forked
 _STATUS_MESSAGE_MAX = 500
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -232,7 +236,8 @@ class _Fold:
         self.request_model = request_model
         self.content = content
         self.open: dict[tuple[Step, int, int], _Attempt] = {}
-        self.spans: list[tuple[int, SpanData]] = []  # (end seq, span)
+        self.spans: list[SpanData] = []  # closed since last taken, in end-seq order
+        self.first_start: int | None = None  # the earliest start of any kept span
         self.costs = _Costs()
         self.root_events: list[SpanEvent] = []
 
@@ -248,7 +253,14 @@ class _Fold:
 
     def keep(self, end_seq: int, span: SpanData) -> None:
         if end_seq > self.identity_seq or end_seq == 0:  # a fork keeps what came after it
-            self.spans.append((end_seq, span))
+            self.spans.append(span)
+            if self.first_start is None or span.start_ns < self.first_start:
+                self.first_start = span.start_ns
+
+    def take(self) -> list[SpanData]:
+        """The spans closed since the last call."""
+        taken, self.spans = self.spans, []
+        return taken
 
     def feed(self, ev: Event) -> None:
         if isinstance(ev, StepStarted):
@@ -422,6 +434,93 @@ class _Fold:
             self.keep(ev.seq, child)
 
 
+class SpanStream:
+    """A run's spans, folded event by event, each given out once it closes.
+
+    ``identity`` is the run's last ``WorkflowStarted`` or ``Forked`` (a fork's trace
+    holds only what came after it) and ``state`` the run's state (its configuration in
+    force and task). :meth:`feed` returns the spans an event closed, in the order
+    :func:`run_trace` lists them; :meth:`finish` closes what is still open at the last
+    event and returns the rest, the root span last. Memory holds only open attempts, so
+    a long run streams (``agentlog export``, the live exporter).
+    """
+
+    def __init__(
+        self,
+        identity: WorkflowStarted | Forked,
+        state: WorkflowState,
+        *,
+        content: bool = False,
+        include_open: bool = True,
+    ) -> None:
+        self.identity = identity
+        self.task = state.task
+        self.content = content
+        self.include_open = include_open
+        self.fold = _Fold(
+            identity.workflow_id,
+            identity.seq if isinstance(identity, Forked) else 0,
+            state.config.model,
+            state.config.max_tokens,
+            content,
+        )
+        self.final: WorkflowCompleted | WorkflowFailed | None = None
+        self.last: Event = identity
+        self.finished = False
+
+    @property
+    def workflow_id(self) -> str:
+        return self.fold.workflow_id
+
+    @property
+    def trace_id(self) -> int:
+        return self.fold.trace_id
+
+    def feed(self, ev: AnyEvent) -> list[SpanData]:
+        """Fold one event (in log order); the spans it closed."""
+        if self.final is not None or isinstance(ev, UnknownEvent):
+            return []
+        if isinstance(ev, WorkflowCompleted | WorkflowFailed) and ev.seq > self.fold.identity_seq:
+            self.final = ev  # (a fork of a finished run copies its source's final event too)
+            self.last = ev
+            return []
+        self.fold.feed(ev)
+        self.last = ev
+        return self._kept(self.fold.take())
+
+    def finish(self) -> list[SpanData]:
+        """Close what is still open at the last event; the remaining spans, root last."""
+        if self.finished:
+            return []
+        self.finished = True
+        fold, final, last = self.fold, self.final, self.last
+        for key in list(fold.open):  # attempts the final event cut short, or still running
+            if isinstance(final, WorkflowFailed) and final.step == key[0]:
+                fold.close(key, last, {"error.type": final.error_kind}, error=final.message)
+            else:
+                fold.close(key, last, {}, closed=final is not None)
+        rest = self._kept(fold.take())
+        root = _root(fold, self.identity, self.task, last, final, self.content)
+        if self.include_open or root.closed:
+            rest.append(root)
+        return rest
+
+    def _kept(self, spans: list[SpanData]) -> list[SpanData]:
+        return spans if self.include_open else [s for s in spans if s.closed]
+
+
+def identity_of(events: Iterable[AnyEvent]) -> tuple[Identity, WorkflowState] | None:
+    """A run's last ``WorkflowStarted``/``Forked`` and its state, in one streamed pass
+    (None for a log without either)."""
+    fold = WorkflowFold()
+    identity: WorkflowStarted | Forked | None = None
+    for ev in events:
+        fold.apply(ev)
+        if isinstance(ev, WorkflowStarted | Forked):
+            identity = ev
+    return None if identity is None else (identity, fold.snapshot())
+
+
 def run_trace(
     events: Iterable[AnyEvent], *, content: bool = False, include_open: bool = True
 ) -> Trace:
@@ -432,38 +531,16 @@ def run_trace(
     event (the live exporter leaves them out and sends them once they close).
     """
     evs = [ev for ev in events if not isinstance(ev, UnknownEvent)]
-    identity: WorkflowStarted | Forked | None = None
-    for ev in evs:
-        if isinstance(ev, WorkflowStarted | Forked):
-            identity = ev
-    if identity is None:
+    head = identity_of(evs)
+    if head is None:
         return Trace(workflow_id="", trace_id=0, spans=())
-    state = workflow_state(evs)
-    fold = _Fold(
-        identity.workflow_id,
-        identity.seq if isinstance(identity, Forked) else 0,
-        state.config.model,
-        state.config.max_tokens,
-        content,
-    )
-    final: WorkflowCompleted | WorkflowFailed | None = None
-    for ev in evs:
-        if isinstance(ev, WorkflowCompleted | WorkflowFailed) and ev.seq > fold.identity_seq:
-            final = ev  # (a fork of a finished run copies its source's final event too)
-            break
-        fold.feed(ev)
-    last = final or evs[-1]
-    for key in list(fold.open):  # attempts the final event cut short, or still running
-        if isinstance(final, WorkflowFailed) and final.step == key[0]:
-            fold.close(key, last, {"error.type": final.error_kind}, error=final.message)
-        else:
-            fold.close(key, last, {}, closed=final is not None)
-    spans = sorted(fold.spans, key=lambda item: item[0])
-    root = _root(fold, identity, state.task, last, final, content)
-    kept = [span for _, span in spans if include_open or span.closed]
-    if include_open or root.closed:
-        kept.insert(0, root)
-    return Trace(workflow_id=fold.workflow_id, trace_id=fold.trace_id, spans=tuple(kept))
+    stream = SpanStream(*head, content=content, include_open=include_open)
+    spans = [span for ev in evs for span in stream.feed(ev)]
+    rest = stream.finish()
+    root = rest.pop() if rest and rest[-1].parent_id is None else None
+    spans.extend(rest)
+    kept = ([root] if root is not None else []) + spans
+    return Trace(workflow_id=stream.workflow_id, trace_id=stream.trace_id, spans=tuple(kept))
 
 
 def _root(
@@ -516,8 +593,8 @@ def _root(
     if content and task:
         attrs["gen_ai.input.messages"] = task_messages(task)
     start = _ns(identity.ts)
-    if fold.spans:
-        start = min(start, *(span.start_ns for _, span in fold.spans))
+    if fold.first_start is not None:
+        start = min(start, fold.first_start)
     return SpanData(
         name=f"invoke_workflow {WORKFLOW_NAME}",
         trace_id=fold.trace_id,
