@@ -212,11 +212,17 @@ def tree_at(
 ) -> tuple[Tree, Tree] | None:
     """(base tree, tree after the changes through ``round`` (default: all)), or None
     when the run has no workspace."""
-    events = list(events)
-    base = workspace_base(events)
+    base: WorkspaceBase | None = None
+    started = False
+    changes: list[tuple[int, ChangeSet]] = []
+    for ev in events:  # one streamed pass: only the base and the change sets are kept
+        if type(ev) is WorkflowStarted and not started:
+            base, started = ev.workspace, True
+        elif type(ev) is CodeProduced and ev.change is not None:
+            changes.append((ev.round, ev.change))
     if base is None:
         return None
-    return trees_of(base, change_sets(events), objects, round=round)
+    return trees_of(base, changes, objects, round=round)
 
 
 def trees_of(

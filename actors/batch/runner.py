@@ -10,14 +10,15 @@ in, which the resumed run continues from what the log recorded.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
 from actors.batch.tasks import BatchTask
-from events import WorkflowConfig
-from store import EventLog, LogLocked, step_stats, total_stats, workflow_state
+from events import Event, UnknownEvent, WorkflowConfig
+from store import EventLog, LogLocked, WorkflowFold, step_stats, total_stats, workflow_state
 
 if TYPE_CHECKING:
     from actors.models import Model
@@ -66,12 +67,18 @@ class RunOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def outcome_of(task_id: str, run_dir: Path, action: Action, seconds: float) -> RunOutcome:
-    """Describe a run from its log (one streaming read)."""
+    """Describe a run from its log (one streaming read, nothing kept)."""
     from actors.pricing import cost_usd
 
-    events = list(EventLog(run_dir).read())
-    state = workflow_state(events)
-    total = total_stats(step_stats(events))
+    fold = WorkflowFold()
+
+    def folded() -> Iterator[Event | UnknownEvent]:
+        for ev in EventLog(run_dir).read():
+            fold.apply(ev)
+            yield ev
+
+    total = total_stats(step_stats(folded()))
+    state = fold.snapshot()
     error = None
     if state.last_error is not None and state.status != "completed":
         error = f"{state.last_error.kind}: {state.last_error.message}"

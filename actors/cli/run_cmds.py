@@ -253,19 +253,20 @@ def await_decision(run_dir: Path, model: Model | None, progress: Progress) -> Wo
     took the writer lock to continue it (``agentlog approve`` without ``--no-continue``),
     this one follows the log instead, showing its events, until the run ends or parks.
     """
-    from store import EventLog, LogLocked, workflow_state
+    from store import EventLog, LogLocked, WorkflowFold
     from store._lock import LogLock
 
     log = EventLog(run_dir)
     seen = result_last_seq(run_dir)  # what the caller's progress already showed
+    fold = WorkflowFold()  # each poll reads only what was appended since the last
     waited_at = None
     while True:
-        events = list(log.read())
-        for event in events[seen:]:
-            if not isinstance(event, UnknownEvent):
+        for event in log.read(fold.last_seq + 1):
+            fold.apply(event)
+            if event.seq > seen and not isinstance(event, UnknownEvent):
                 progress(event)
-        seen = len(events)
-        state = workflow_state(events)
+        seen = max(seen, fold.last_seq)
+        state = fold.snapshot()
         if state.ended:
             return result_of(run_dir, state)
         gate = state.waiting_at

@@ -72,8 +72,7 @@ class ApplyReport(msgspec.Struct, frozen=True, kw_only=True):
 def run_change(run_dir: str | Path, round: int | None = None) -> tuple[Tree, Tree, list[FileDiff]]:
     """(base tree, result tree, per-file diff) of a run, after ``round`` (default: last)."""
     run = EventLog(run_dir).path.parent
-    events = list(EventLog(run).read())
-    trees = tree_at(events, ObjectStore(run), round=round)
+    trees = tree_at(EventLog(run).read(), ObjectStore(run), round=round)
     if trees is None:
         raise NoWorkspace(f"{run}: the run has no workspace (start one with --workspace DIR)")
     start, result = trees
@@ -302,8 +301,8 @@ def commit_run(
     """Commit the change on a new branch ``branch`` at the base commit, with the task as
     the message; the working tree, the index and ``HEAD`` are left alone."""
     _, result, diffs = run_change(run_dir, round)
-    events = list(EventLog(run_dir).read())
-    base = workspace_base(events)
+    log = EventLog(run_dir)
+    base = workspace_base(log.read())
     assert base is not None
     repo = Path(target) if target is not None else Path(base.root)
     if base.commit is None:
@@ -335,7 +334,7 @@ def commit_run(
                 info = f"{mode},{blob},{prefix + diff.path}"
                 _git(repo, "update-index", "--add", "--cacheinfo", info, env=env)
         tree = _git(repo, "write-tree", env=env)
-    task = workflow_state(events).task
+    task = workflow_state(log.read()).task
     commit = _git(
         repo,
         "commit-tree",
