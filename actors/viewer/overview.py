@@ -1,12 +1,15 @@
 """A run's page in one document: state, per-step figures, artifacts, rounds, tests, failures.
 
-Built from one read of the log with the store's projections (``workflow_state``,
-``step_stats``) plus one pass collecting what the page lists. Long lists keep their last
-:data:`LIST_LIMIT` entries (the timeline, paged, shows everything).
+Built from one streamed read of the log: the fold (``WorkflowFold``), ``step_stats`` and
+the page's lists take each event as it passes. Long lists keep their last
+:data:`LIST_LIMIT` entries (the timeline, paged, shows everything), so a run of any
+length is read in flat memory.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from events import (
     UnknownEvent,
     WorkflowFailed,
 )
-from store import EventLog, LogError, step_stats, total_stats, workflow_state
+from store import EventLog, LogError, WorkflowFold, step_stats, total_stats
 
 __all__ = ["LIST_LIMIT", "run_overview"]
 
@@ -33,41 +36,119 @@ __all__ = ["LIST_LIMIT", "run_overview"]
 LIST_LIMIT = 500
 
 
-def _read(log: EventLog) -> tuple[list[Event | UnknownEvent], str | None]:
-    """The events up to the first damaged line, and what is wrong with it (if anything)."""
-    events: list[Event | UnknownEvent] = []
-    try:
-        for ev in log.read():
-            events.append(ev)
-    except LogError as exc:
-        return events, str(exc)
-    return events, None
+class _Lists:
+    """What the page lists, collected event by event: the last :data:`LIST_LIMIT` entries
+    of each list and how many there were, so a long run is read in flat memory."""
 
+    def __init__(self) -> None:
+        self.items: dict[str, deque[dict[str, Any]]] = {
+            name: deque(maxlen=LIST_LIMIT)
+            for name in ("plans", "reviews", "tests", "failures", "calls")
+        }
+        self.totals = dict.fromkeys(self.items, 0)
+        # The code versions sent, and the one before them (what the first is diffed to).
+        self.versions: deque[CodeProduced] = deque(maxlen=LIST_LIMIT + 1)
+        self.version_count = 0
 
-def _tail(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"items": items[-LIST_LIMIT:], "total": len(items)}
+    def add(self, ev: Event | UnknownEvent) -> None:
+        t = type(ev)
+        if t is ModelCalled:
+            assert isinstance(ev, ModelCalled)
+            self._put(
+                "calls",
+                {
+                    "seq": ev.seq,
+                    "step": ev.step,
+                    "attempt": ev.attempt,
+                    "round": ev.round,
+                    "model": ev.model,
+                    "tokens": ev.usage.total,
+                    "latency_ms": ev.latency_ms,
+                    "stop_reason": ev.stop_reason,
+                },
+            )
+        elif t is PlanProduced:
+            assert isinstance(ev, PlanProduced)
+            plan = msgspec.to_builtins(ev.plan)
+            self._put("plans", {"seq": ev.seq, "attempt": ev.attempt, "plan": plan})
+        elif t is CodeProduced:
+            assert isinstance(ev, CodeProduced)
+            self.versions.append(ev)
+            self.version_count += 1
+        elif t is ReviewProduced:
+            assert isinstance(ev, ReviewProduced)
+            self._put(
+                "reviews",
+                {
+                    "seq": ev.seq,
+                    "round": ev.round,
+                    "attempt": ev.attempt,
+                    "review": msgspec.to_builtins(ev.review),
+                },
+            )
+        elif t is TestsRan:
+            assert isinstance(ev, TestsRan)
+            self._put("tests", {"seq": ev.seq, **msgspec.to_builtins(ev)})
+        elif t is StepFailed:
+            assert isinstance(ev, StepFailed)
+            self._put(
+                "failures",
+                {
+                    "seq": ev.seq,
+                    "step": ev.step,
+                    "attempt": ev.attempt,
+                    "round": ev.round,
+                    "kind": ev.error_kind,
+                    "message": ev.message,
+                    "retryable": ev.retryable,
+                },
+            )
+        elif t is WorkflowFailed:
+            assert isinstance(ev, WorkflowFailed)
+            self._put(
+                "failures",
+                {
+                    "seq": ev.seq,
+                    "step": ev.step,
+                    "attempt": None,
+                    "round": None,
+                    "kind": ev.error_kind,
+                    "message": ev.message,
+                    "retryable": False,
+                    "workflow": True,
+                },
+            )
 
+    def _put(self, name: str, item: dict[str, Any]) -> None:
+        self.items[name].append(item)
+        self.totals[name] += 1
 
-def _rounds(versions: list[CodeProduced]) -> list[dict[str, Any]]:
-    """The last :data:`LIST_LIMIT` code versions, each diffed against the one before it
-    (diffs are computed only for the versions sent)."""
-    first = max(0, len(versions) - LIST_LIMIT)
-    previous = {f.path: f.content for f in versions[first - 1].code.files} if first else {}
-    out = []
-    for n, ev in enumerate(versions[first:], start=first):
-        files = {f.path: f.content for f in ev.code.files}
-        out.append(
-            {
-                "seq": ev.seq,
-                "round": ev.round,
-                "attempt": ev.attempt,
-                "notes": ev.code.notes,
-                "against": "previous round" if n else "nothing (first version)",
-                "files": file_diffs(previous, files),
-            }
-        )
-        previous = files
-    return out
+    def tail(self, name: str) -> dict[str, Any]:
+        return {"items": list(self.items[name]), "total": self.totals[name]}
+
+    def rounds(self) -> list[dict[str, Any]]:
+        """The last :data:`LIST_LIMIT` code versions, each diffed against the one before
+        it (diffs are computed only for the versions sent)."""
+        versions = list(self.versions)
+        first = self.version_count - min(self.version_count, LIST_LIMIT)
+        previous: dict[str, str] = {}
+        if first:  # the deque holds the version before the first one sent
+            previous = {f.path: f.content for f in versions.pop(0).code.files}
+        out = []
+        for n, ev in enumerate(versions, start=first):
+            files = {f.path: f.content for f in ev.code.files}
+            out.append(
+                {
+                    "seq": ev.seq,
+                    "round": ev.round,
+                    "attempt": ev.attempt,
+                    "notes": ev.code.notes,
+                    "against": "previous round" if n else "nothing (first version)",
+                    "files": file_diffs(previous, files),
+                }
+            )
+            previous = files
+        return out
 
 
 def _base_change(run_dir: Path, has_base: bool) -> dict[str, Any] | None:
@@ -86,80 +167,25 @@ def _base_change(run_dir: Path, has_base: bool) -> dict[str, Any] | None:
 
 def run_overview(run_dir: Path) -> dict[str, Any]:
     """Everything the run page shows besides the timeline, JSON-ready."""
-    events, damage = _read(EventLog(run_dir))
-    state = workflow_state(events)
-    per_step = step_stats(events)
-    plans: list[dict[str, Any]] = []
-    reviews: list[dict[str, Any]] = []
-    tests: list[dict[str, Any]] = []
-    failures: list[dict[str, Any]] = []
-    calls: list[dict[str, Any]] = []
-    versions: list[CodeProduced] = []
-    for ev in events:
-        t = type(ev)
-        if t is ModelCalled:
-            assert isinstance(ev, ModelCalled)
-            calls.append(
-                {
-                    "seq": ev.seq,
-                    "step": ev.step,
-                    "attempt": ev.attempt,
-                    "round": ev.round,
-                    "model": ev.model,
-                    "tokens": ev.usage.total,
-                    "latency_ms": ev.latency_ms,
-                    "stop_reason": ev.stop_reason,
-                }
-            )
-        elif t is PlanProduced:
-            assert isinstance(ev, PlanProduced)
-            plans.append(
-                {"seq": ev.seq, "attempt": ev.attempt, "plan": msgspec.to_builtins(ev.plan)}
-            )
-        elif t is CodeProduced:
-            assert isinstance(ev, CodeProduced)
-            versions.append(ev)
-        elif t is ReviewProduced:
-            assert isinstance(ev, ReviewProduced)
-            reviews.append(
-                {
-                    "seq": ev.seq,
-                    "round": ev.round,
-                    "attempt": ev.attempt,
-                    "review": msgspec.to_builtins(ev.review),
-                }
-            )
-        elif t is TestsRan:
-            assert isinstance(ev, TestsRan)
-            tests.append({"seq": ev.seq, **msgspec.to_builtins(ev)})
-        elif t is StepFailed:
-            assert isinstance(ev, StepFailed)
-            failures.append(
-                {
-                    "seq": ev.seq,
-                    "step": ev.step,
-                    "attempt": ev.attempt,
-                    "round": ev.round,
-                    "kind": ev.error_kind,
-                    "message": ev.message,
-                    "retryable": ev.retryable,
-                }
-            )
-        elif t is WorkflowFailed:
-            assert isinstance(ev, WorkflowFailed)
-            failures.append(
-                {
-                    "seq": ev.seq,
-                    "step": ev.step,
-                    "attempt": None,
-                    "round": None,
-                    "kind": ev.error_kind,
-                    "message": ev.message,
-                    "retryable": False,
-                    "workflow": True,
-                }
-            )
-    rounds = _rounds(versions)
+    log = EventLog(run_dir)
+    fold = WorkflowFold()
+    lists = _Lists()
+    damage: str | None = None
+
+    def events() -> Iterator[Event | UnknownEvent]:
+        """The events up to the first damaged line (if any), folded and collected."""
+        nonlocal damage
+        try:
+            for ev in log.read():
+                fold.apply(ev)
+                lists.add(ev)
+                yield ev
+        except LogError as exc:
+            damage = str(exc)
+
+    per_step = step_stats(events())  # one streamed pass serves every figure
+    state = fold.snapshot()
+    rounds = lists.rounds()
     return {
         "state": {
             "workflow_id": state.workflow_id,
@@ -177,11 +203,11 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
         },
         "damage": damage,
         "stats": [stats_row(s) for s in [*per_step, total_stats(per_step)]],
-        "plans": _tail(plans),
-        "reviews": _tail(reviews),
-        "rounds": {"items": rounds, "total": len(versions)},
+        "plans": lists.tail("plans"),
+        "reviews": lists.tail("reviews"),
+        "rounds": {"items": rounds, "total": lists.version_count},
         "base_change": _base_change(run_dir, state.workspace is not None),
-        "tests": _tail(tests),
-        "failures": _tail(failures),
-        "calls": _tail(calls),
+        "tests": lists.tail("tests"),
+        "failures": lists.tail("failures"),
+        "calls": lists.tail("calls"),
     }
