@@ -17,6 +17,7 @@ fails validation again.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -53,6 +54,34 @@ _T = TypeVar("_T", ModelCalled, StepFailed)
 _Entry = ModelCalled | int
 
 
+class _Queue:
+    """One step's recorded answers, served in log order: the events themselves, or only
+    their seqs (8 bytes each, in an ``array``) when answers are read from a cursor."""
+
+    __slots__ = ("_events", "_next", "_seqs")
+
+    def __init__(self, seqs_only: bool) -> None:
+        self._events: deque[ModelCalled] = deque()
+        self._seqs: array[int] | None = array("q") if seqs_only else None
+        self._next = 0  # the next seq to serve
+
+    def append(self, event: ModelCalled) -> None:
+        if self._seqs is not None:
+            self._seqs.append(event.seq)
+        else:
+            self._events.append(event)
+
+    def popleft(self) -> _Entry:
+        if self._seqs is None:
+            return self._events.popleft()
+        seq = self._seqs[self._next]
+        self._next += 1
+        return seq
+
+    def __len__(self) -> int:
+        return len(self._events) if self._seqs is None else len(self._seqs) - self._next
+
+
 class ReplayModel:
     """A :class:`~actors.models.base.Model` serving a log's recorded answers; thread-safe.
 
@@ -78,7 +107,7 @@ class ReplayModel:
         self._on_served = on_served
         self.served = 0
         self.recorded = 0
-        self._calls: dict[str, deque[_Entry]] = {}
+        self._calls: dict[str, _Queue] = {}
         self._failures: dict[_AttemptKey, StepFailed | int] = {}
         self._last_answered: _AttemptKey | None = None
         self._configured = ""
@@ -95,8 +124,10 @@ class ReplayModel:
         """Index the next recorded event (in log order)."""
         if isinstance(event, ModelCalled):
             key = (event.step, event.round, event.attempt)
-            queue = self._calls.setdefault(event.step, deque())
-            queue.append(event.seq if self._cursor is not None else event)
+            queue = self._calls.get(event.step)
+            if queue is None:
+                queue = self._calls[event.step] = _Queue(seqs_only=self._cursor is not None)
+            queue.append(event)
             self.recorded += 1
             if not self._named:
                 self.name, self._named = event.model, True
@@ -194,5 +225,6 @@ class ReplayModel:
         """How many recorded calls (of ``step``, or of all steps) were not served yet."""
         with self._lock:
             if step is not None:
-                return len(self._calls.get(step, ()))
+                queue = self._calls.get(step)
+                return len(queue) if queue is not None else 0
             return sum(len(q) for q in self._calls.values())
