@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,17 +101,15 @@ def _batches(run: str | Path, content: bool) -> tuple[str, int, Iterator[list[Sp
         return "", 0, iter([[]])
     stream = SpanStream(*head, content=content)
 
-    def batches() -> Iterator[list[SpanData]]:
-        batch: list[SpanData] = []
+    def spans() -> Iterator[SpanData]:
         for ev in log.read():
-            batch.extend(stream.feed(ev))
-            if len(batch) >= BATCH_SPANS:
-                yield batch[:BATCH_SPANS]
-                batch = batch[BATCH_SPANS:]
-        batch.extend(stream.finish())
-        while batch:
-            yield batch[:BATCH_SPANS]
-            batch = batch[BATCH_SPANS:]
+            yield from stream.feed(ev)
+        yield from stream.finish()
+
+    def batches() -> Iterator[list[SpanData]]:
+        streamed = spans()
+        while batch := list(islice(streamed, BATCH_SPANS)):
+            yield batch
 
     return stream.workflow_id, stream.trace_id, batches()
 
