@@ -1,16 +1,51 @@
 """Shared fixtures: a fresh run directory, the offline fake Anthropic API, clean logging,
-and one ``agentlog demo`` run shared (read only) by the tests that only read it."""
+and one ``agentlog demo`` run shared (read only) by the tests that only read it.
+
+In CI (``CI`` set, as ``.ci/run`` runs) nothing may skip: ``.ci/run`` installs bubblewrap,
+Chromium and every extra, so a skip there means something it installed does not work,
+and it fails the test (or module) with the skip's reason instead.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 import structlog
 from fake_anthropic import FakeAnthropic
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def _no_skip_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if report.skipped and _in_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where everything it needs is installed: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _no_skip_in_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _no_skip_in_ci(report)
+    return report
 
 
 @pytest.fixture(autouse=True)

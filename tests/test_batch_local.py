@@ -135,6 +135,9 @@ def _agentlog(*args: str | Path, env: dict[str, str] | None = None) -> subproces
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        # Ctrl-C reaches it as it would from a terminal, even when pytest runs as a
+        # background job (which starts with SIGINT ignored, inherited by children).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

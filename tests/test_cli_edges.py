@@ -34,8 +34,9 @@ def test_log_follow_waits_for_a_log_that_does_not_exist_yet(run_dir: Path) -> No
         text=True,
     )
     try:
-        time.sleep(0.5)
-        assert follow.poll() is None  # still waiting, not a usage error
+        assert follow.stderr is not None
+        assert "waiting for" in follow.stderr.readline()  # still waiting, not a usage error
+        assert follow.poll() is None
         Supervisor(FAST, model=scripted()).run("task", run_dir)
         deadline = time.monotonic() + 30
         lines: list[str] = []

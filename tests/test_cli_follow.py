@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 from _cli import CLI, cli
@@ -28,10 +27,16 @@ def test_follow_of_an_ended_run_prints_it_and_exits_0(run_dir: Path) -> None:
     assert done.stdout.splitlines()[-1].split()[4] == "WorkflowCompleted"
 
 
+def _waiting(follow: subprocess.Popen[str]) -> str:
+    """The first line ``log --follow`` writes to stderr (it says what it waits for)."""
+    assert follow.stderr is not None
+    return follow.stderr.readline()
+
+
 def test_follow_ends_after_the_final_event_of_a_run_it_watched(run_dir: Path) -> None:
     follow = _follow(run_dir)
     try:
-        time.sleep(0.3)
+        assert "waiting for" in _waiting(follow)  # it follows before the run starts
         Supervisor(FAST, model=scripted()).run("task", run_dir)
         out, _ = follow.communicate(timeout=30)
     finally:
@@ -44,7 +49,7 @@ def test_follow_waits_in_an_existing_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     follow = _follow(tmp_path / "run")
     try:
-        time.sleep(0.5)
+        assert "waiting for" in _waiting(follow)  # waits, not a usage error
         assert follow.poll() is None
     finally:
         follow.kill()

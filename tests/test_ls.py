@@ -6,6 +6,9 @@ import contextlib
 import io
 import json
 import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -174,14 +177,34 @@ def test_a_replaced_log_rebuilds_the_cache(runs: Path) -> None:
     assert ls_json(runs)["done"]["status"] == "failed"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-def test_a_read_only_run_is_listed_without_a_cache(runs: Path) -> None:
-    (runs / "done").chmod(0o555)
+@contextlib.contextmanager
+def unwritable(directory: Path) -> Iterator[None]:
+    """``directory`` made unwritable for this process: mode 0555, or for root (who may
+    write anywhere) the immutable attribute, which stops root too."""
+    if os.geteuid() != 0:
+        directory.chmod(0o555)
+        try:
+            yield
+        finally:
+            directory.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        pytest.skip("as root this test needs chattr(1): apt-get install e2fsprogs")
+    assert chattr is not None
+    made = subprocess.run([chattr, "+i", str(directory)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"root needs chattr +i to make a directory unwritable: {made.stderr.strip()}")
     try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(directory)], check=True)
+
+
+def test_a_read_only_run_is_listed_without_a_cache(runs: Path) -> None:
+    with unwritable(runs / "done"):
         assert ls_json(runs)["done"]["status"] == "completed"
         assert not (runs / "done" / CACHE_NAME).exists()
-    finally:
-        (runs / "done").chmod(0o755)
 
 
 @settings(

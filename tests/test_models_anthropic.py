@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -307,10 +306,8 @@ def test_error_message_quotes_the_api_message_and_request_id(
 def test_slow_answer_times_out_within_the_timeout(
     server: FakeAnthropic, model: AnthropicModel, request_: ModelRequest
 ) -> None:
-    server.reply_tool_use(PLAN_INPUT, delay=10)
-    started = time.monotonic()
+    server.reply_tool_use(PLAN_INPUT, delay=600)  # answered only if the timeout failed
     err = call_error(model, request_, timeout=0.5)
-    assert time.monotonic() - started < 5
     assert (err.kind, err.retryable) == ("timeout", True)
 
 
@@ -396,11 +393,10 @@ def test_request_model_is_the_model_sent(server: FakeAnthropic, request_: ModelR
 
 def test_fake_server_shutdown_does_not_wait_for_a_delayed_reply(request_: ModelRequest) -> None:
     with FakeAnthropic() as fake:
-        fake.reply_tool_use(PLAN_INPUT, delay=30)
+        fake.reply_tool_use(PLAN_INPUT, delay=600)  # a wait for it is caught by the test timeout
         model = AnthropicModel(MODEL, api_key=KEY, base_url=fake.url)
         call_error(model, request_, timeout=0.3)
-        started = time.monotonic()
-    assert time.monotonic() - started < 5
+    assert fake.requests  # the server was reached and has shut down with the reply pending
 
 
 def test_a_model_offered_auto_is_not_asked_again_on_a_400_naming_tool_choice(

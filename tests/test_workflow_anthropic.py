@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import msgspec
@@ -157,11 +156,9 @@ def test_malformed_tool_input_is_recorded_then_retried(
 def test_response_slower_than_the_step_timeout_fails_the_step_as_timeout(
     fake_anthropic: FakeAnthropic, run_dir: Path
 ) -> None:
-    fake_anthropic.reply_tool_use(PLAN, delay=30)
+    fake_anthropic.reply_tool_use(PLAN, delay=600)  # waiting for it: the test's timeout fails
     config = msgspec.structs.replace(FAST, step_timeout=0.5, max_retries=0)
-    started = time.monotonic()
     run(fake_anthropic, run_dir, config)
-    assert time.monotonic() - started < 15  # bounded by the timeout, not the 30 s delay
     failed = of_type(run_dir, StepFailed)
     assert [(f.step, f.error_kind, f.retryable) for f in failed] == [("plan", "timeout", True)]
     assert of_type(run_dir, WorkflowFailed)[0].error_kind == "timeout"
