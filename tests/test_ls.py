@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from _events import completed_run, failed_run, forked_run, ts_at
 from _runs import append_lines, raw_line, write_run
@@ -225,3 +226,19 @@ def test_summaries_folded_piecewise_equal_one_whole_fold(
         list_runs(root)
     append_lines(run, [encode_line(ev) for ev in events[written:]])
     assert list_runs(root) == list_runs(root, cache=False)
+
+
+def test_a_torn_last_line_longer_than_a_read_block_is_left_out(runs: Path) -> None:
+    with (runs / "done" / "events.jsonl").open("ab") as log:
+        log.write(b'{"seq": 15, "task": "' + b"x" * (3 << 20))  # 3 MiB, no newline
+    summary = ls_json(runs, "--no-cache")["done"]
+    assert (summary["events"], summary["status"]) == (len(completed_run()), "completed")
+
+
+def test_lines_longer_than_a_read_block_are_each_counted(runs: Path) -> None:
+    first, *rest = completed_run()
+    assert isinstance(first, WorkflowStarted)
+    long_task = msgspec.structs.replace(first, task="t" * (3 << 20))  # 3 MiB: 3 read blocks
+    write_run(runs / "long", [long_task, *rest])
+    summary = ls_json(runs, "--no-cache")["long"]
+    assert (summary["events"], summary["task"][:3]) == (len(completed_run()), "ttt")

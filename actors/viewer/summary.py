@@ -159,21 +159,28 @@ def _add_usage(fold: _Fold, model: str, u: Usage) -> None:
 
 
 def _lines(fd: int, start: int, size: int) -> Iterator[tuple[int, bytes]]:
-    """Complete lines in ``[start, size)`` with the offset just past each one."""
-    pending = b""
-    pos = start
+    """Complete lines in ``[start, size)`` with the offset just past each one.
+
+    Linear in the bytes read, however long a line is: a block is searched for a newline
+    only from where the previous search stopped, and an unfinished line grows in place
+    (a 200 MB unterminated tail is read once, not copied once per block).
+    """
+    buf = bytearray()
+    base = pos = start  # ``base``: the file offset of ``buf[0]``
     while pos < size:
         data = os.pread(fd, min(_CHUNK, size - pos), pos)
         if not data:
             break
-        base = pos - len(pending)
-        block = pending + data
+        searched = len(buf)
+        buf += data
         pos += len(data)
         begin = 0
-        while (end := block.find(b"\n", begin)) != -1:
-            yield base + end + 1, block[begin:end]
-            begin = end + 1
-        pending = block[begin:]
+        while (end := buf.find(b"\n", searched)) != -1:
+            yield base + end + 1, bytes(buf[begin:end])
+            begin = searched = end + 1
+        if begin:
+            del buf[:begin]
+            base += begin
 
 
 def _advance(fold: _Fold, fd: int) -> tuple[_Fold, bool]:
