@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -242,3 +243,26 @@ def test_static_files_are_revalidated_and_data_never_cached(viewer: RunningViewe
     again = get(viewer, "/static/run.js", **{"If-None-Match": headers["etag"]})
     assert again[0] == 304
     assert get(viewer, "/api/runs")[1]["cache-control"] == "no-store"
+
+
+def test_a_stream_from_beyond_the_end_of_a_finished_run_ends(viewer: RunningViewer) -> None:
+    status, _, body = get(viewer, "/api/runs/demo/stream?from_seq=1000000")
+    assert status == 200 and body.startswith(b"event: end")
+
+
+def test_open_streams_hold_no_thread_each(tmp_path: Path) -> None:
+    write_run(tmp_path / "live", completed_run()[:3])  # running: its streams wait
+    with start(tmp_path) as running:
+        host, port = running.url.removeprefix("http://").split(":")
+        before = threading.active_count()
+        conns = []
+        for _ in range(40):
+            conn = http.client.HTTPConnection(host, int(port), timeout=10)
+            conn.request("GET", "/api/runs/live/stream?from_seq=4")
+            response = conn.getresponse()
+            assert response.readline() == b"retry: 1000\n"  # the stream is open and waiting
+            conns.append(conn)
+        during = threading.active_count()
+        for conn in conns:
+            conn.close()
+    assert during - before < 10  # the server's few workers, not one thread a stream

@@ -11,7 +11,7 @@ loopback, so a web page elsewhere cannot read runs through DNS rebinding.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -291,8 +291,6 @@ def create_app(
             from_seq = _int(request, "from_seq", 1) or 1
         except ValueError as exc:
             return _bad(f"bad query: {exc}")
-        if from_seq > 1 and isinstance(viewer.pager(run_dir).event(from_seq - 1), _FINAL):
-            return _sse(_ended())  # nothing will follow a final event
         return _sse(_follow(viewer.pager(run_dir), from_seq, viewer.poll))
 
     async def api_decision(request: Request) -> Response:
@@ -327,51 +325,62 @@ def _sse(gen: AsyncIterator[bytes]) -> Response:
     )
 
 
-async def _ended() -> AsyncIterator[bytes]:
-    yield b"event: end\ndata: {}\n\n"
+#: How many events one read of a followed log hands to the stream at most.
+_FOLLOW_BATCH = 256
+#: Seconds of quiet after which a stream sends a keep-alive comment.
+_KEEP_ALIVE = 15.0
+
+
+def _read_on(pager: LogPager, from_seq: int) -> tuple[list[AnyEvent | CorruptLine], bool]:
+    """Up to :data:`_FOLLOW_BATCH` events from ``from_seq``, and whether nothing more can
+    come (none are there and the log's last event is a final one)."""
+    batch = list(itertools.islice(pager.events(from_seq), _FOLLOW_BATCH))
+    if batch:
+        return batch, False
+    last = pager.last_seq()
+    return batch, last > 0 and isinstance(pager.event(last), _FINAL)
 
 
 async def _follow(pager: LogPager, from_seq: int, poll: float) -> AsyncIterator[bytes]:
     """Server-sent events of the log from ``from_seq``, as another process appends them.
 
-    The pager follows the log in a thread and hands events over to the event loop; it
-    stops after a final event, at a damaged line, or when the browser goes away (the
-    generator is closed).
+    No thread is held while a stream waits: each poll reads what was appended in a worker
+    thread borrowed for that read, then sleeps on the event loop, so a thousand open
+    streams cost a thousand small coroutines. It stops after a final event, when the run
+    has ended before ``from_seq``, at a damaged line, or when the browser goes away.
     """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[AnyEvent | CorruptLine | OSError | None] = asyncio.Queue()
-    stop = threading.Event()
-
-    def pump() -> None:
+    next_seq = max(1, from_seq)
+    quiet = 0.0
+    told_retry = False
+    while True:
         try:
-            for ev in pager.follow(from_seq, poll, until=stop.is_set):
-                loop.call_soon_threadsafe(queue.put_nowait, ev)
-                if isinstance(ev, _FINAL) or stop.is_set():
-                    break
+            batch, ended = await anyio.to_thread.run_sync(_read_on, pager, next_seq)
         except OSError as exc:
-            loop.call_soon_threadsafe(queue.put_nowait, exc)
-        finally:
-            with contextlib.suppress(RuntimeError):  # the loop closed first
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-    threading.Thread(target=pump, name="viewer-follow", daemon=True).start()
-    try:
-        yield b"retry: 1000\n\n"
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=15)
-            except TimeoutError:
-                yield b": keep-alive\n\n"
-                continue
-            if item is None:
-                yield b"event: end\ndata: {}\n\n"
-                return
-            if isinstance(item, CorruptLine | OSError):
+            yield b"event: failure\ndata: " + _json.encode({"error": str(exc)}) + b"\n\n"
+            return
+        if ended:
+            yield b"event: end\ndata: {}\n\n"
+            return
+        if not told_retry:  # the browser's reconnection delay, once it will follow
+            told_retry = True
+            yield b"retry: 1000\n\n"
+        for item in batch:
+            if isinstance(item, CorruptLine):
                 yield b"event: failure\ndata: " + _json.encode({"error": str(item)}) + b"\n\n"
                 return
             yield b"id: %d\nevent: append\ndata: %b\n\n" % (
                 item.seq,
                 _json.encode(event_row(item)),
             )
-    finally:
-        stop.set()
+            if isinstance(item, _FINAL):
+                yield b"event: end\ndata: {}\n\n"
+                return
+            next_seq = item.seq + 1
+        if batch:
+            quiet = 0.0
+            continue
+        await asyncio.sleep(poll)
+        quiet += poll
+        if quiet >= _KEEP_ALIVE:
+            quiet = 0.0
+            yield b": keep-alive\n\n"

@@ -19,6 +19,7 @@ from typing import Any
 
 from actors.cli.timeline import summarize
 from events import CorruptLine, Event, UnknownEvent, decode_line
+from store.lines import complete_lines
 
 __all__ = ["EventFilter", "LogPager", "event_row", "event_type"]
 
@@ -89,24 +90,13 @@ class LogPager:
             seq, pos = self._seek(fd, max(1, from_seq))
             if seq < from_seq:
                 return
-            size = os.fstat(fd).st_size
-            pending = b""
-            while pos < size:
-                data = os.pread(fd, min(_CHUNK, size - pos), pos)
-                if not data:
+            for _, line in complete_lines(fd, pos, os.fstat(fd).st_size):
+                try:
+                    yield decode_line(line)
+                except CorruptLine as exc:
+                    yield CorruptLine(f"line {seq}: {exc}")
                     return
-                pos += len(data)
-                block = pending + data
-                begin = 0
-                while (end := block.find(b"\n", begin)) != -1:
-                    try:
-                        yield decode_line(block[begin:end])
-                    except CorruptLine as exc:
-                        yield CorruptLine(f"line {seq}: {exc}")
-                        return
-                    seq += 1
-                    begin = end + 1
-                pending = block[begin:]
+                seq += 1
 
     def follow(
         self, from_seq: int, poll: float, until: Callable[[], bool]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -37,13 +36,13 @@ from events import (
     decode_line,
 )
 from store import LOG_NAME
+from store.lines import complete_lines
 
 __all__ = ["CACHE_NAME", "ForkRef", "RunSummary", "find_runs", "list_runs", "summarize_run"]
 
 #: The summary cache's file name inside a run directory.
 CACHE_NAME = ".ls-cache.json"
 _CACHE_VERSION = 1
-_CHUNK = 1 << 20
 _SEAL_TAIL = 19  # ',"crc":"xxxxxxxx"}\n': the end of every complete line
 
 
@@ -158,31 +157,6 @@ def _add_usage(fold: _Fold, model: str, u: Usage) -> None:
     tokens[3] += u.cache_read_input_tokens
 
 
-def _lines(fd: int, start: int, size: int) -> Iterator[tuple[int, bytes]]:
-    """Complete lines in ``[start, size)`` with the offset just past each one.
-
-    Linear in the bytes read, however long a line is: a block is searched for a newline
-    only from where the previous search stopped, and an unfinished line grows in place
-    (a 200 MB unterminated tail is read once, not copied once per block).
-    """
-    buf = bytearray()
-    base = pos = start  # ``base``: the file offset of ``buf[0]``
-    while pos < size:
-        data = os.pread(fd, min(_CHUNK, size - pos), pos)
-        if not data:
-            break
-        searched = len(buf)
-        buf += data
-        pos += len(data)
-        begin = 0
-        while (end := buf.find(b"\n", searched)) != -1:
-            yield base + end + 1, bytes(buf[begin:end])
-            begin = searched = end + 1
-        if begin:
-            del buf[:begin]
-            base += begin
-
-
 def _advance(fold: _Fold, fd: int) -> tuple[_Fold, bool]:
     """Fold what was appended since ``fold.offset``; returns (state, whether it changed)."""
     size = os.fstat(fd).st_size
@@ -197,7 +171,7 @@ def _advance(fold: _Fold, fd: int) -> tuple[_Fold, bool]:
         return fold, False
     changed = fold.damaged_line is not None
     fold.damaged_line = None  # read the damaged line again: it may have been mended
-    for end, line in _lines(fd, fold.offset, size):
+    for end, line in complete_lines(fd, fold.offset, size):
         try:
             ev = decode_line(line)
         except CorruptLine:
