@@ -143,3 +143,9 @@ def test_the_overview_names_the_gate_and_that_decisions_are_allowed(
     assert status == 200
     assert overview["writable"] is True
     assert overview["state"]["waiting_at"]["step"] == "plan"
+
+
+def test_a_decision_body_over_64_kib_is_refused_unread(root: Path, viewer: RunningViewer) -> None:
+    status, body = decide(viewer, {"action": "reject", "comment": "x" * (1 << 20)})
+    assert status == 413, body
+    assert workflow_state(EventLog(root / "waits").read()).gates["plan"].decision is None

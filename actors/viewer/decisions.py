@@ -101,10 +101,33 @@ class WriteGuard:
         return None
 
 
+#: The largest decision body the viewer reads (a comment of a few pages fits).
+MAX_DECISION_BYTES = 64 * 1024
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The request's body, or None once it is longer than :data:`MAX_DECISION_BYTES`
+    (read no further: a client cannot make the viewer hold an unbounded body)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_DECISION_BYTES:
+        return None
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_DECISION_BYTES:
+            return None
+    return bytes(data)
+
+
 async def record_decision(request: Request, run_dir: Path) -> Response:
     """``POST /api/runs/{id}/decision``: append the decision; 409 when it is refused."""
+    data = await _bounded_body(request)
+    if data is None:
+        return JSONResponse(
+            {"error": f"a decision is at most {MAX_DECISION_BYTES} bytes"}, status_code=413
+        )
     try:
-        body = msgspec.json.decode(await request.body(), type=DecisionBody)
+        body = msgspec.json.decode(data, type=DecisionBody)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         return JSONResponse({"error": f"bad decision: {exc}"}, status_code=400)
     by = body.by.strip() or None
