@@ -266,3 +266,19 @@ def test_open_streams_hold_no_thread_each(tmp_path: Path) -> None:
         for conn in conns:
             conn.close()
     assert during - before < 10  # the server's few workers, not one thread a stream
+
+
+def test_a_viewer_bound_to_ipv6_loopback_accepts_its_own_url(tmp_path: Path) -> None:
+    with start(make_runs(tmp_path / "runs"), host="::1") as running:
+        assert running.url.startswith("http://[::1]:")
+        status, _, body = get(running, "/api/runs")  # Host: [::1]:PORT
+        assert status == 200, body
+        assert get(running, "/api/runs", Host="evil.example")[0] == 400
+
+
+def test_a_viewer_other_machines_reach_needs_the_token_to_read(tmp_path: Path) -> None:
+    with start(make_runs(tmp_path / "runs"), host="0.0.0.0", token="t0ken") as running:
+        refused, _, body = get(running, "/api/runs")
+        with_token, _, _ = get(running, "/api/runs", Cookie="agentlog_token=t0ken")
+    assert (refused, with_token) == (403, 200), body
+    assert b"token" in body

@@ -22,7 +22,6 @@ import anyio.to_thread
 import msgspec
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -32,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from actors.viewer.decisions import WriteGuard, record_decision
 from actors.viewer.exchange import model_exchange
 from actors.viewer.forks import fork_tree
+from actors.viewer.guards import HostGuard
 from actors.viewer.overview import run_overview
 from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
 from actors.viewer.summary import RunSummary, find_runs, list_runs, summarize_run
@@ -192,12 +192,14 @@ def create_app(
     root: Path,
     *,
     poll: float = 0.025,
-    hosts: list[str] | None = None,
+    hosts: frozenset[str] | None = None,
     token: str | None = None,
+    private: bool = False,
 ) -> Starlette:
     """The viewer of the runs under ``root``; ``poll`` is how often live views look for
     new events (seconds); ``hosts`` are the acceptable ``Host`` names (None: any);
-    ``token`` lets a person decide from the run page (None: read-only)."""
+    ``token`` lets a person decide from the run page (None: read-only); ``private``: every
+    request, reads too, needs the token (a viewer other machines can reach)."""
     viewer = _Viewer(root, poll)
 
     def index(request: Request) -> Response:
@@ -311,9 +313,12 @@ def create_app(
         Route("/api/runs/{run_id}/stream", api_stream),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = [Middleware(_SecurityHeaders), Middleware(WriteGuard, token=token)]
+    middleware = [
+        Middleware(_SecurityHeaders),
+        Middleware(WriteGuard, token=token, private=private),
+    ]
     if hosts is not None:
-        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
+        middleware.insert(0, Middleware(HostGuard, allowed=hosts))
     return Starlette(routes=routes, middleware=middleware)
 
 

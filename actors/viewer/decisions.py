@@ -31,6 +31,7 @@ __all__ = ["COOKIE", "DecisionBody", "WriteGuard", "record_decision"]
 #: The cookie that carries the token once the token URL was opened.
 COOKIE = "agentlog_token"
 _SAFE = ("GET", "HEAD")
+_NO_TOKEN = "no valid token: open the URL `agentlog ui` printed (it ends in ?token=…)"
 
 
 class DecisionBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -56,11 +57,13 @@ def _given_token(scope: Scope) -> str:
 
 class WriteGuard:
     """Lets GETs through (a token URL sets the cookie and drops the token from the URL);
-    refuses any other method without the token or from another origin (403)."""
+    refuses any other method without the token or from another origin (403). With
+    ``private`` (a viewer bound where other machines reach it) a GET needs the token too."""
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, private: bool = False) -> None:
         self.app = app
         self.token = token
+        self.private = private
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,6 +75,9 @@ class WriteGuard:
             if offered is not None and self.token and hmac.compare_digest(offered, self.token):
                 await self._remember(request)(scope, receive, send)
                 return
+            if self.private and not self._holds_token(scope):
+                await _refuse(_NO_TOKEN)(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         problem = self._problem(request, scope)
@@ -79,6 +85,10 @@ class WriteGuard:
             await _refuse(problem)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _holds_token(self, scope: Scope) -> bool:
+        given = _given_token(scope)
+        return bool(self.token and given and hmac.compare_digest(given, self.token))
 
     def _remember(self, request: Request) -> Response:
         rest = [(k, v) for k, v in parse_qsl(request.url.query) if k != "token"]
@@ -91,9 +101,8 @@ class WriteGuard:
     def _problem(self, request: Request, scope: Scope) -> str | None:
         if not self.token:
             return "this viewer is read-only (started without a token)"
-        given = _given_token(scope)
-        if not given or not hmac.compare_digest(given, self.token):
-            return "no valid token: open the URL `agentlog ui` printed (it ends in ?token=…)"
+        if not self._holds_token(scope):
+            return _NO_TOKEN
         origin = request.headers.get("origin")
         host = request.headers.get("host", "")
         if origin is None or origin != f"{request.url.scheme}://{host}":

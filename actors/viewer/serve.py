@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from actors.viewer.app import create_app
+from actors.viewer.guards import LOOPBACK_NAMES
 from events import AgentlogError
 
 __all__ = [
@@ -71,8 +72,11 @@ def new_token() -> str:
 
 
 def _server(root: Path, host: str, poll: float, token: str | None) -> uvicorn.Server:
-    hosts = ["127.0.0.1", "localhost"] if is_loopback(host) else None
-    app = create_app(root, poll=poll, hosts=hosts, token=token)
+    # On loopback, the Host check keeps a page of another site (DNS rebinding) out. Bound
+    # where other machines reach it, any Host may come, so every request needs the token.
+    loopback = is_loopback(host)
+    hosts = LOOPBACK_NAMES | {host.strip("[]").lower()} if loopback else None
+    app = create_app(root, poll=poll, hosts=hosts, token=token, private=not loopback)
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -107,7 +111,7 @@ def serve(
     scope = (
         f"bound to {host} only: other machines cannot connect"
         if is_loopback(host)
-        else f"bound to {host}: other machines CAN connect"
+        else f"bound to {host}: other machines CAN connect; every page needs the token URL"
     )
     announce(f"agentlog ui: viewing the runs under {root} at {_url(sock)} ({scope})")
     announce(f"to approve or reject from the browser, open {_url(sock)}?token={token}")
