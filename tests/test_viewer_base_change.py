@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 from _repo import make_repo, workspace_model
 from _workflow import FAST, scripted
 
 from actors import Supervisor
 from actors.viewer.overview import run_overview
 from actors.workspace.apply import run_change
+from events import CodeProduced, decode_line, encode_line
 from store import render_diff
 
 
@@ -27,3 +29,20 @@ def test_a_workspace_run_shows_its_change_against_the_recorded_base(tmp_path: Pa
 def test_a_run_without_a_workspace_has_no_base_change(tmp_path: Path) -> None:
     Supervisor(FAST, model=scripted()).run("task", tmp_path / "run")
     assert run_overview(tmp_path / "run")["base_change"] is None
+
+
+def test_a_change_set_with_an_unsafe_path_is_reported_not_a_crash(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    Supervisor(FAST, model=workspace_model()).run("say hi", run, workspace=repo)
+    log = run / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        ev = decode_line(line)
+        if isinstance(ev, CodeProduced) and ev.change is not None:
+            hostile = msgspec.structs.replace(ev.change.changes[0], path="../outside.py")
+            change = msgspec.structs.replace(ev.change, changes=(hostile, *ev.change.changes[1:]))
+            lines[i] = encode_line(msgspec.structs.replace(ev, change=change))
+    log.write_bytes(b"".join(lines))  # a log someone else made: sealed, but hostile
+    change = run_overview(run)["base_change"]
+    assert change["files"] == [] and "../outside.py" in change["error"]

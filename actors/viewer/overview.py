@@ -18,6 +18,7 @@ import msgspec
 from actors.cli.inspect_cmds import stats_row
 from actors.viewer.diffs import file_diffs
 from events import (
+    AgentlogError,
     CodeProduced,
     Event,
     ModelCalled,
@@ -156,11 +157,11 @@ def _base_change(run_dir: Path, has_base: bool) -> dict[str, Any] | None:
     per file its status, line counts and patch; None for a run without a workspace."""
     if not has_base:
         return None
-    from actors.workspace.apply import NoWorkspace, run_change
+    from actors.workspace.apply import run_change
 
     try:
         _, _, diffs = run_change(run_dir)
-    except (NoWorkspace, LogError) as exc:
+    except AgentlogError as exc:  # a log is data: a hostile change set is shown, not a 500
         return {"error": str(exc), "files": []}
     return {"files": [msgspec.to_builtins(d) for d in diffs]}
 
