@@ -21,7 +21,7 @@ from actors.cli import main
 from actors.demo import demo_model, demo_task
 from actors.otel import CAPTURE_ENV
 from actors.otel import export as otel_export
-from events import ModelCalled, StepStarted, WorkflowStarted
+from events import ModelCalled, StepStarted, WorkflowStarted, decode_line, encode_line
 from store import EventLog
 
 INTERNAL, CLIENT = 1, 3  # OTLP span kinds
@@ -319,3 +319,23 @@ def test_the_standard_headers_variable_reaches_the_collector(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-token=abc123")
     export(str(demo_run), "--otlp", receiver.url)
     assert receiver.headers[0]["x-collector-token"] == "abc123"
+
+
+def test_a_usage_count_beyond_int64_is_clamped_not_a_failed_export(
+    tmp_path: Path, receiver: OtlpReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    Supervisor(FAST, model=scripted()).run("a task", run)
+    log = run / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    call = next(i for i, line in enumerate(lines) if b'"ModelCalled"' in line)
+    ev = decode_line(lines[call])
+    assert isinstance(ev, ModelCalled)
+    huge = msgspec.structs.replace(ev.usage, output_tokens=(1 << 63) + 5)
+    lines[call] = encode_line(msgspec.structs.replace(ev, usage=huge))
+    log.write_bytes(b"".join(lines))  # a sealed log someone else wrote
+    assert export(str(run), "--otlp", receiver.url) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and ": ok" in out
+    chats = [s for s in receiver.spans if "gen_ai.usage.output_tokens" in s.attributes]
+    assert max(s.attributes["gen_ai.usage.output_tokens"] for s in chats) == (1 << 63) - 1

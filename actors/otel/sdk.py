@@ -18,7 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from actors.otel.spans import SpanData, Trace
+from actors.otel.spans import AttrValue, SpanData, Trace
 from events import EXIT_USAGE, AgentlogError
 
 if TYPE_CHECKING:
@@ -93,6 +93,19 @@ def _resource() -> Resource:
     return Resource.create({"service.name": "agentlog", "service.version": _version()})
 
 
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _encodable(attributes: dict[str, AttrValue]) -> dict[str, AttrValue]:
+    """``attributes`` as OTLP can carry them: an integer beyond int64 (a hostile or broken
+    log's usage count) is clamped to the range, where the SDK's encoder would raise."""
+    low, high = _INT64
+    return {
+        k: max(low, min(high, v)) if type(v) is int and not low <= v <= high else v
+        for k, v in attributes.items()
+    }
+
+
 def _readable(span: SpanData, resource: Resource) -> ReadableSpan:
     from opentelemetry.sdk.trace import Event, ReadableSpan
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -111,13 +124,13 @@ def _readable(span: SpanData, resource: Resource) -> ReadableSpan:
         context=context(span.trace_id, span.span_id),
         parent=context(span.trace_id, span.parent_id) if span.parent_id else None,
         resource=resource,
-        attributes=span.attributes,
+        attributes=_encodable(span.attributes),
         events=[
-            Event(name=ev.name, attributes=ev.attributes, timestamp=ev.time_ns)
+            Event(name=ev.name, attributes=_encodable(ev.attributes), timestamp=ev.time_ns)
             for ev in span.events
         ],
         links=[
-            Link(context(link.trace_id, link.span_id), attributes=link.attributes)
+            Link(context(link.trace_id, link.span_id), attributes=_encodable(link.attributes))
             for link in span.links
         ],
         kind=SpanKind.CLIENT if span.kind == "client" else SpanKind.INTERNAL,
