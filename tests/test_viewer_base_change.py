@@ -46,3 +46,13 @@ def test_a_change_set_with_an_unsafe_path_is_reported_not_a_crash(tmp_path: Path
     log.write_bytes(b"".join(lines))  # a log someone else made: sealed, but hostile
     change = run_overview(run)["base_change"]
     assert change["files"] == [] and "../outside.py" in change["error"]
+
+
+def test_a_workspace_runs_rounds_show_what_each_change_set_changed(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    Supervisor(FAST, model=workspace_model()).run("say hi", run, workspace=repo)
+    (first,) = run_overview(run)["rounds"]["items"]
+    changed = {f["path"]: f["status"] for f in first["files"]}
+    assert changed == {"src/app.py": "modified", "src/extra.py": "added"}
+    assert first["against"] == "the tree before this change"

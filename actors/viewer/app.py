@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.to_thread
 import msgspec
 from starlette.applications import Starlette
@@ -108,6 +109,13 @@ class _Viewer:
         self._dirs: dict[str, Path] = {}
         self._listing: tuple[float, list[RunSummary]] | None = None
         self._lock = threading.Lock()
+        self._readers: anyio.CapacityLimiter | None = None
+
+    def stream_readers(self) -> anyio.CapacityLimiter:
+        """The threads live streams read their logs in: four at once (made in the loop)."""
+        if self._readers is None:
+            self._readers = anyio.CapacityLimiter(4)
+        return self._readers
 
     def run_dir(self, run_id: str) -> Path | None:
         """The directory of ``run_id``, looking again when it is unknown or gone."""
@@ -293,7 +301,7 @@ def create_app(
             from_seq = _int(request, "from_seq", 1) or 1
         except ValueError as exc:
             return _bad(f"bad query: {exc}")
-        return _sse(_follow(viewer.pager(run_dir), from_seq, viewer.poll))
+        return _sse(_follow(viewer.pager(run_dir), from_seq, viewer.poll, viewer.stream_readers()))
 
     async def api_decision(request: Request) -> Response:
         run_dir = viewer.run_dir(request.path_params["run_id"])
@@ -346,20 +354,25 @@ def _read_on(pager: LogPager, from_seq: int) -> tuple[list[AnyEvent | CorruptLin
     return batch, last > 0 and isinstance(pager.event(last), _FINAL)
 
 
-async def _follow(pager: LogPager, from_seq: int, poll: float) -> AsyncIterator[bytes]:
+async def _follow(
+    pager: LogPager, from_seq: int, poll: float, readers: anyio.CapacityLimiter
+) -> AsyncIterator[bytes]:
     """Server-sent events of the log from ``from_seq``, as another process appends them.
 
     No thread is held while a stream waits: each poll reads what was appended in a worker
-    thread borrowed for that read, then sleeps on the event loop, so a thousand open
-    streams cost a thousand small coroutines. It stops after a final event, when the run
-    has ended before ``from_seq``, at a damaged line, or when the browser goes away.
+    thread borrowed for that read (``readers``: four at once), then sleeps on the event
+    loop, so a thousand open streams cost a thousand small coroutines. It stops after a
+    final event, when the run has ended before ``from_seq``, at a damaged line, or when
+    the browser goes away.
     """
     next_seq = max(1, from_seq)
     quiet = 0.0
     told_retry = False
     while True:
         try:
-            batch, ended = await anyio.to_thread.run_sync(_read_on, pager, next_seq)
+            batch, ended = await anyio.to_thread.run_sync(
+                _read_on, pager, next_seq, limiter=readers
+            )
         except OSError as exc:
             yield b"event: failure\ndata: " + _json.encode({"error": str(exc)}) + b"\n\n"
             return

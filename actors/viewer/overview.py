@@ -8,6 +8,7 @@ length is read in flat memory.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from actors.cli.inspect_cmds import stats_row
 from actors.viewer.diffs import file_diffs
 from events import (
     AgentlogError,
+    ChangeSet,
     CodeProduced,
     Event,
     ModelCalled,
@@ -28,10 +30,22 @@ from events import (
     TestsRan,
     UnknownEvent,
     WorkflowFailed,
+    WorkspaceBase,
 )
-from store import EventLog, LogError, WorkflowFold, step_stats, total_stats
+from store import (
+    EventLog,
+    LogError,
+    ObjectStore,
+    WorkflowFold,
+    base_tree,
+    step_stats,
+    total_stats,
+)
 
 __all__ = ["LIST_LIMIT", "run_overview"]
+
+#: A workspace run's recorded base, its change sets in order, and its objects.
+_Changes = tuple[WorkspaceBase, tuple[tuple[int, ChangeSet], ...], ObjectStore]
 
 #: How many entries of each list (calls, failures, rounds, tests, reviews) are sent.
 LIST_LIMIT = 500
@@ -50,6 +64,8 @@ class _Lists:
         # The code versions sent, and the one before them (what the first is diffed to).
         self.versions: deque[CodeProduced] = deque(maxlen=LIST_LIMIT + 1)
         self.version_count = 0
+        # A workspace run's change sets, by seq (the fold keeps the change sets in order).
+        self.change_seqs = array("q")
 
     def add(self, ev: Event | UnknownEvent) -> None:
         t = type(ev)
@@ -76,6 +92,8 @@ class _Lists:
             assert isinstance(ev, CodeProduced)
             self.versions.append(ev)
             self.version_count += 1
+            if ev.change is not None:
+                self.change_seqs.append(ev.seq)
         elif t is ReviewProduced:
             assert isinstance(ev, ReviewProduced)
             self._put(
@@ -127,29 +145,61 @@ class _Lists:
     def tail(self, name: str) -> dict[str, Any]:
         return {"items": list(self.items[name]), "total": self.totals[name]}
 
-    def rounds(self) -> list[dict[str, Any]]:
+    def rounds(self, workspace: _Changes | None = None) -> list[dict[str, Any]]:
         """The last :data:`LIST_LIMIT` code versions, each diffed against the one before
-        it (diffs are computed only for the versions sent)."""
+        it (diffs are computed only for the versions sent). A workspace run's version is
+        its change set, diffed as the tree before it against the tree after it."""
         versions = list(self.versions)
         first = self.version_count - min(self.version_count, LIST_LIMIT)
         previous: dict[str, str] = {}
         if first:  # the deque holds the version before the first one sent
             previous = {f.path: f.content for f in versions.pop(0).code.files}
+        steps = self._tree_steps(workspace, {ev.seq for ev in versions}) if workspace else {}
         out = []
         for n, ev in enumerate(versions, start=first):
             files = {f.path: f.content for f in ev.code.files}
+            before, after = steps.get(ev.seq, (previous, files))
             out.append(
                 {
                     "seq": ev.seq,
                     "round": ev.round,
                     "attempt": ev.attempt,
                     "notes": ev.code.notes,
-                    "against": "previous round" if n else "nothing (first version)",
-                    "files": file_diffs(previous, files),
+                    "against": _against(ev.seq in steps, first_version=not n),
+                    "files": file_diffs(before, after),
                 }
             )
             previous = files
         return out
+
+    def _tree_steps(
+        self, workspace: _Changes, wanted: set[int]
+    ) -> dict[int, tuple[dict[str, str], dict[str, str]]]:
+        """For each wanted change set (by seq), the text of the paths it changed, before
+        and after it, from the recorded base with every change set applied in order."""
+        base, changes, objects = workspace
+        tree = base_tree(base, objects)
+        steps: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
+        for seq, (_, change) in zip(self.change_seqs, changes, strict=False):
+            after = tree.apply(change)
+            if seq in wanted:
+                touched = {
+                    p
+                    for p in tree.entries.keys() | after.entries.keys()
+                    if tree.entries.get(p) != after.entries.get(p)
+                }
+                steps[seq] = (
+                    {p: tree.text(p) for p in touched if p in tree.entries},
+                    {p: after.text(p) for p in touched if p in after.entries},
+                )
+            tree = after
+        return steps
+
+
+def _against(workspace: bool, *, first_version: bool) -> str:
+    if workspace:
+        return "the tree before this change"
+    return "nothing (first version)" if first_version else "previous round"
 
 
 def _base_change(run_dir: Path, has_base: bool) -> dict[str, Any] | None:
@@ -186,7 +236,11 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
 
     per_step = step_stats(events())  # one streamed pass serves every figure
     state = fold.snapshot()
-    rounds = lists.rounds()
+    workspace = (state.workspace, state.changes, ObjectStore(run_dir)) if state.workspace else None
+    try:
+        rounds = lists.rounds(workspace)
+    except AgentlogError as exc:  # a log is data: a change that does not fit is shown
+        rounds = [{"error": str(exc), "files": []}]
     return {
         "state": {
             "workflow_id": state.workflow_id,
