@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import msgspec
 from _repo import make_repo, workspace_model
+from _viewer import SAMPLE
 from _workflow import FAST, scripted
 
 from actors import Supervisor
 from actors.viewer.overview import run_overview
 from actors.workspace.apply import run_change
-from events import CodeProduced, decode_line, encode_line
+from events import EVENT_TYPES, CodeProduced, decode_line, encode_line
 from store import render_diff
 
 
@@ -56,3 +58,23 @@ def test_a_workspace_runs_rounds_show_what_each_change_set_changed(tmp_path: Pat
     changed = {f["path"]: f["status"] for f in first["files"]}
     assert changed == {"src/app.py": "modified", "src/extra.py": "added"}
     assert first["against"] == "the tree before this change"
+
+
+def test_a_workspace_runs_overview_names_its_workspace_commit_and_test_command(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    config = msgspec.structs.replace(FAST, test_cmd="true")
+    Supervisor(config, model=workspace_model()).run("say hi", run, workspace=repo)
+    state = run_overview(run)["state"]
+    assert state["workspace"]["root"] == str(repo.resolve())
+    assert len(state["workspace"]["commit"]) == 40
+    assert state["test_command"] == "true"
+
+
+def test_the_overview_offers_every_event_type_to_filter_by(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLE, tmp_path / "run")
+    offered = set(run_overview(tmp_path / "run")["event_types"])
+    assert {"ApprovalRequested", "ContextPacked", "FilesRequested", "RetryRequested"} <= offered
+    assert offered == set(EVENT_TYPES)

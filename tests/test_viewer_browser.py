@@ -218,3 +218,18 @@ def test_scrolling_a_long_run_loads_the_next_page(
         page.goto(running.url + "/runs/long#seq-900")
         expect(page.locator("#ev-900.selected")).to_be_visible()
         expect(page.locator("#ev-1")).to_have_count(0)
+
+
+def test_a_phone_sized_window_does_not_scroll_sideways(browser: Any, viewer: RunningViewer) -> None:  # noqa: F811
+    with open_page(browser, viewport={"width": 420, "height": 800}) as narrow:
+        narrow.goto(viewer.url + "/runs/demo#stats")
+        expect(narrow.locator("#tab-stats table")).to_be_visible()
+        width = narrow.evaluate("document.documentElement.scrollWidth")
+        assert width <= 420
+
+
+def test_the_type_filter_offers_the_newer_event_types(page: Any, viewer: RunningViewer) -> None:
+    page.goto(viewer.url + "/runs/demo")
+    options = page.locator("#type-filter option")
+    expect(options.filter(has_text="ApprovalRequested")).to_have_count(1)
+    expect(options.filter(has_text="FilesRequested")).to_have_count(1)

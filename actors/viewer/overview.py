@@ -8,6 +8,7 @@ length is read in flat memory.
 
 from __future__ import annotations
 
+import shlex
 from array import array
 from collections import deque
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import msgspec
 from actors.cli.inspect_cmds import stats_row
 from actors.viewer.diffs import file_diffs
 from events import (
+    EVENT_TYPES,
     AgentlogError,
     ChangeSet,
     CodeProduced,
@@ -37,6 +39,7 @@ from store import (
     LogError,
     ObjectStore,
     WorkflowFold,
+    WorkflowState,
     base_tree,
     step_stats,
     total_stats,
@@ -196,6 +199,22 @@ class _Lists:
         return steps
 
 
+def _workspace_facts(base: WorkspaceBase | None) -> dict[str, Any] | None:
+    """Where a workspace run came from (its header shows it); None without a workspace."""
+    if base is None:
+        return None
+    return {"root": base.root, "commit": base.commit, "dirty": base.dirty}
+
+
+def _test_command(state: WorkflowState) -> str:
+    """The test command in force: the one configured, else the one detected with the base."""
+    if state.config.test_cmd:
+        return state.config.test_cmd
+    if state.workspace is not None and state.workspace.test_command:
+        return shlex.join(state.workspace.test_command)
+    return ""
+
+
 def _against(workspace: bool, *, first_version: bool) -> str:
     if workspace:
         return "the tree before this change"
@@ -255,7 +274,10 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
             "unknown_events": state.unknown_events,
             "gates": [msgspec.to_builtins(g) for g in state.gates.values()],
             "waiting_at": msgspec.to_builtins(state.waiting_at) if state.waiting_at else None,
+            "workspace": _workspace_facts(state.workspace),
+            "test_command": _test_command(state),
         },
+        "event_types": list(EVENT_TYPES),
         "damage": damage,
         "stats": [stats_row(s) for s in [*per_step, total_stats(per_step)]],
         "plans": lists.tail("plans"),

@@ -249,8 +249,16 @@ function fact(name, value) {
 }
 
 // ---- overview panes ---------------------------------------------------------------------
+// The type filter offers every event type the server knows (newer ones included).
+function fillTypeFilter(types) {
+  const select = document.getElementById("type-filter");
+  if (select.options.length > 1) return;
+  for (const type of types) select.appendChild(el("option", { text: type }));
+}
+
 function renderSummary(o) {
   const s = o.summary || {};
+  fillTypeFilter(o.event_types || []);
   document.title = `agentlog · ${RUN_ID}`;
   document.getElementById("run-id").textContent = RUN_ID;
   document.getElementById("crumb-run").textContent = RUN_ID;
@@ -270,6 +278,9 @@ function renderSummary(o) {
     fact("tokens", fmtInt(total.tokens)),
     fact("cost", fmtCost(total.cost_usd)),
     fact("round", String(o.state.round)),
+    o.state.workspace ? fact("workspace", o.state.workspace.root) : null,
+    o.state.workspace ? fact("commit", o.state.workspace.commit ? o.state.workspace.commit.slice(0, 12) + (o.state.workspace.dirty ? " (dirty)" : "") : "not a git commit") : null,
+    o.state.workspace ? fact("test command", o.state.test_command || "none") : null,
     parent ? fact("fork of", parent.id ? el("a", { href: `/runs/${encodeURIComponent(parent.id)}#seq-${parent.at_seq}`, text: `${parent.id} @ ${parent.at_seq}` }) : `${parent.source} @ ${parent.at_seq}`) : null,
   ]);
   const damage = document.getElementById("damage");
