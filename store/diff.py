@@ -2,8 +2,11 @@
 
 :func:`tree_diff` compares two trees (the recorded base and the result) and returns one
 :class:`FileDiff` per changed path, with git's headers (``new file mode``, ``deleted file
-mode``, exact renames as ``rename from``/``rename to``). Pure text: colouring and escaping
-for a terminal happen in the CLI.
+mode``, exact renames as ``rename from``/``rename to``). A name git would quote (one
+holding a control character, ``"``, ``\\`` or anything outside ASCII) is quoted as git
+quotes it (:func:`quote_path`), in the patch and in ``--stat``: a name holding a newline
+still makes a patch ``git apply`` takes, and none reaches a terminal raw. Colouring and
+escaping file contents for a terminal happen in the CLI.
 """
 
 from __future__ import annotations
@@ -14,9 +17,29 @@ import msgspec
 
 from store.tree import Tree
 
-__all__ = ["FileDiff", "diff_stat", "render_diff", "tree_diff"]
+__all__ = ["FileDiff", "diff_stat", "quote_path", "render_diff", "tree_diff"]
 
 _NO_NEWLINE = "\\ No newline at end of file\n"
+#: git's C-style escapes (quote.c); every other byte below 0x20, 0x7f and every byte of a
+#: non-ASCII character is written in octal (``core.quotePath``, on by default).
+_ESCAPES = {7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 34: '"', 92: "\\"}
+
+
+def quote_path(name: str) -> str:
+    """``name`` as git prints it: unchanged when plain, else C-quoted (``"a\\nb"``)."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if all(0x20 <= b < 0x7F and b not in (34, 92) for b in raw):
+        return name
+    out = ['"']
+    for b in raw:
+        if b in _ESCAPES:
+            out.append("\\" + _ESCAPES[b])
+        elif b < 0x20 or b >= 0x7F:
+            out.append(f"\\{b:03o}")
+        else:
+            out.append(chr(b))
+    out.append('"')
+    return "".join(out)
 
 
 class FileDiff(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,7 +90,12 @@ def diff_stat(diffs: list[FileDiff]) -> str:
     """git's ``--stat``: one line per file and a summary line."""
     if not diffs:
         return "0 files changed\n"
-    names = [d.path if d.old_path is None else f"{d.old_path} => {d.path}" for d in diffs]
+    names = [
+        quote_path(d.path)
+        if d.old_path is None
+        else f"{quote_path(d.old_path)} => {quote_path(d.path)}"
+        for d in diffs
+    ]
     width = max(len(n) for n in names)
     lines = [
         f" {name.ljust(width)} | {d.added + d.removed:>4} {'+' * min(d.added, 40)}"
@@ -90,14 +118,16 @@ def _counted(n: int, noun: str) -> str:
 
 def _renamed(old_path: str, path: str, mode: int) -> FileDiff:
     patch = (
-        f"diff --git a/{old_path} b/{path}\n"
-        f"similarity index 100%\nrename from {old_path}\nrename to {path}\n"
+        f"diff --git {quote_path('a/' + old_path)} {quote_path('b/' + path)}\n"
+        f"similarity index 100%\nrename from {quote_path(old_path)}\n"
+        f"rename to {quote_path(path)}\n"
     )
     return FileDiff(path=path, status="renamed", old_path=old_path, patch=patch)
 
 
 def _patch(path: str, before: bytes | None, after: bytes | None, mode: int) -> FileDiff:
-    head = [f"diff --git a/{path} b/{path}\n"]
+    a_name, b_name = quote_path("a/" + path), quote_path("b/" + path)
+    head = [f"diff --git {a_name} {b_name}\n"]
     if before is None:
         head.append(f"new file mode {_git_mode(mode)}\n")
         status = "added"
@@ -111,8 +141,8 @@ def _patch(path: str, before: bytes | None, after: bytes | None, mode: int) -> F
     body: list[str] = []
     added = removed = 0
     if a or b:
-        body.append("--- /dev/null\n" if before is None else f"--- a/{path}\n")
-        body.append("+++ /dev/null\n" if after is None else f"+++ b/{path}\n")
+        body.append("--- /dev/null\n" if before is None else f"--- {a_name}\n")
+        body.append("+++ /dev/null\n" if after is None else f"+++ {b_name}\n")
         for line in list(difflib.unified_diff(a, b, n=3, lineterm=""))[2:]:
             if line.startswith("@@"):
                 body.append(line + "\n")

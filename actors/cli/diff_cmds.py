@@ -15,7 +15,9 @@ from store import EventLog, FileDiff
 
 __all__ = ["cmd_apply", "cmd_diff", "colour_diff"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+#: Control characters, and the bidirectional controls that make a terminal show text in
+#: another order than it is read (U+061C, U+200E/F, U+202A-E, U+2066-9).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _RESET = "\033[0m"
 _STYLES = (
     ("diff --git", "\033[1m"),
@@ -29,7 +31,12 @@ _STYLES = (
 
 def _visible(text: str) -> str:
     """Model-written text made safe for a terminal: control characters shown escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def colour_diff(text: str) -> str:
