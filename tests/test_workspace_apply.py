@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from _repo import (
     EDIT_APP,
+    FIX_TEST,
     GIT_ENV,
     PLAN_APP,
     commit_all,
@@ -489,3 +490,44 @@ def test_the_python_api_refuses_an_unapproved_change_too(waiting: tuple[Path, Pa
 def test_apply_of_an_approved_run_reports_nothing_forced(done: tuple[Path, Path]) -> None:
     _, run = done
     assert apply_run(run).not_approved is None
+
+
+def test_an_earlier_round_than_the_last_was_sent_back_so_apply_refuses_it(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    model = ScriptedModel(
+        {
+            "plan": [{"tool_input": PLAN_APP}],
+            "code": [{"tool_input": EDIT_APP}, {"tool_input": FIX_TEST}],
+            "review": [
+                {"tool_input": {"verdict": "request_changes", "summary": "Fix the test."}},
+                {"tool_input": {"verdict": "approve", "summary": "Fine."}},
+            ],
+        }
+    )
+    two_rounds = msgspec.structs.replace(FAST, max_revisions=1)
+    assert Supervisor(two_rounds, model=model).run(TASK, run, workspace=repo).ok
+    assert main(["apply", str(run), "--round", "0"]) == 2
+    err = capfd.readouterr().err
+    assert "revision round 0 was sent back for changes (the last is 1)" in err
+    assert not (repo / "src/extra.py").exists()
+    assert main(["apply", str(run), "--round", "1"]) == 0
+    assert "hi x" in (repo / "tests/test_app.py").read_text()
+
+
+def test_branch_of_a_run_whose_base_was_no_git_repository_says_so(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "plain"
+    write(plain, {"src/app.py": "x = 0\n"})
+    run = tmp_path / "run"
+    edit = {"changes": [{"op": "create", "path": "src/extra.py", "content": "X = 1\n"}]}
+    model = workspace_model(code=[{"tool_input": edit}])
+    assert Supervisor(FAST, model=model).run(TASK, run, workspace=plain).ok
+    assert main(["apply", str(run), "--branch", "x"]) == 2
+    err = capfd.readouterr().err
+    assert err.startswith(f"agentlog: {plain}: the run's base is no git commit")
+    assert err.count("\n") == 1
+    assert not (plain / ".git").exists() and not (plain / "src/extra.py").exists()

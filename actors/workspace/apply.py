@@ -434,7 +434,10 @@ def commit_run(
     assert base is not None
     repo = Path(target) if target is not None else Path(base.root)
     if base.commit is None:
-        raise ApplyRefused(repo, [(".", "the run's base is not a git commit")], "")
+        raise BadTarget(
+            f"{repo}: the run's base is no git commit (the workspace was not a git repository "
+            "when the run started); apply it without --branch"
+        )
     why = _branch_problem(branch)
     if why is not None:
         raise BadTarget(f"--branch {quote_path(branch)}: not a plain branch name ({why})")
