@@ -12,6 +12,7 @@ escaping file contents for a terminal happen in the CLI.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 
 import msgspec
 
@@ -53,8 +54,13 @@ class FileDiff(msgspec.Struct, frozen=True, kw_only=True):
     patch: str = ""
 
 
-def tree_diff(old: Tree, new: Tree) -> list[FileDiff]:
-    """The per-file differences from ``old`` to ``new``, by path (renames by new path)."""
+def tree_diff(old: Tree, new: Tree, *, quote: bool = True) -> list[FileDiff]:
+    """The per-file differences from ``old`` to ``new``, by path (renames by new path).
+
+    ``quote=False`` writes names into the patches as they are: what the Reviewer's prompt
+    has always shown, so the requests of recorded runs (and replay's digests) stay the same.
+    """
+    q = quote_path if quote else _as_is
     gone = [p for p in old.paths() if p not in new.entries]
     born = [p for p in new.paths() if p not in old.entries]
     renames: dict[str, str] = {}
@@ -71,13 +77,13 @@ def tree_diff(old: Tree, new: Tree) -> list[FileDiff]:
         if path in renamed_from:
             continue
         if path in renames:
-            out.append(_renamed(renames[path], path, new.entries[path].mode))
+            out.append(_renamed(renames[path], path, q))
         elif path not in new.entries:
-            out.append(_patch(path, old.read(path), None, old.entries[path].mode))
+            out.append(_patch(path, old.read(path), None, old.entries[path].mode, q))
         elif path not in old.entries:
-            out.append(_patch(path, None, new.read(path), new.entries[path].mode))
+            out.append(_patch(path, None, new.read(path), new.entries[path].mode, q))
         elif old.entries[path].hash != new.entries[path].hash:
-            out.append(_patch(path, old.read(path), new.read(path), new.entries[path].mode))
+            out.append(_patch(path, old.read(path), new.read(path), new.entries[path].mode, q))
     return out
 
 
@@ -116,17 +122,22 @@ def _counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _renamed(old_path: str, path: str, mode: int) -> FileDiff:
+def _as_is(name: str) -> str:
+    return name
+
+
+def _renamed(old_path: str, path: str, q: Callable[[str], str]) -> FileDiff:
     patch = (
-        f"diff --git {quote_path('a/' + old_path)} {quote_path('b/' + path)}\n"
-        f"similarity index 100%\nrename from {quote_path(old_path)}\n"
-        f"rename to {quote_path(path)}\n"
+        f"diff --git {q('a/' + old_path)} {q('b/' + path)}\n"
+        f"similarity index 100%\nrename from {q(old_path)}\nrename to {q(path)}\n"
     )
     return FileDiff(path=path, status="renamed", old_path=old_path, patch=patch)
 
 
-def _patch(path: str, before: bytes | None, after: bytes | None, mode: int) -> FileDiff:
-    a_name, b_name = quote_path("a/" + path), quote_path("b/" + path)
+def _patch(
+    path: str, before: bytes | None, after: bytes | None, mode: int, q: Callable[[str], str]
+) -> FileDiff:
+    a_name, b_name = q("a/" + path), q("b/" + path)
     head = [f"diff --git {a_name} {b_name}\n"]
     if before is None:
         head.append(f"new file mode {_git_mode(mode)}\n")
