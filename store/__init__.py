@@ -38,7 +38,7 @@ from store.projections import (
 
 if TYPE_CHECKING:
     from store.base import DEFAULT_MAX_FILE_BYTES, WorkspaceError, detect_tests, record_base
-    from store.diff import FileDiff, diff_stat, render_diff, tree_diff
+    from store.diff import FileDiff, diff_stat, quote_path, render_diff, tree_diff
     from store.objects import OBJECTS_DIR, ObjectProblem, ObjectStore, object_hash
     from store.projection_sync import check_projections, repair_projections, sync_projections
     from store.refs import ObjectIssue, ObjectRef, check_objects, object_refs
@@ -98,6 +98,7 @@ __all__ = [
     "materialize",
     "object_hash",
     "object_refs",
+    "quote_path",
     "record_base",
     "render_diff",
     "repair_projections",
@@ -134,6 +135,7 @@ _LAZY = {
     "diff_stat": "store.diff",
     "object_hash": "store.objects",
     "object_refs": "store.refs",
+    "quote_path": "store.diff",
     "record_base": "store.base",
     "render_diff": "store.diff",
     "repair_projections": "store.projection_sync",

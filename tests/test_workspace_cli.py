@@ -119,3 +119,119 @@ def test_a_diff_for_a_terminal_is_coloured_and_escapes_what_the_model_wrote() ->
     shown = colour_diff("+++ b/x\n+print('\x1b]52;c;evil\x07')\n-old\n")
     assert "\x1b]52" not in shown and "\\x1b]52;c;evil\\x07" in shown
     assert "\033[32m+print" in shown and "\033[31m-old" in shown
+
+
+ODD_BASE = {
+    "src/app.py": "print('v1')\n",
+    "old\nname.txt": "one\ntwo\n",
+    'say "hi".txt': "q\n",
+    "tab\there.txt": "t\n",
+}
+ODD_CHANGES = {
+    "changes": [
+        {"op": "edit", "path": "old\nname.txt", "search": "two", "replace": "TWO"},
+        {"op": "create", "path": "new\nline.txt", "content": "n\n"},
+        {"op": "create", "path": "carriage\rreturn.txt", "content": "r\n"},
+        {"op": "create", "path": "\u202etxt.exe", "content": "bidi\n"},
+        {"op": "delete", "path": 'say "hi".txt'},
+        {"op": "rename", "path": "tab\there.txt", "to": "tab\tthere.txt"},
+    ],
+    "notes": "names git has to quote",
+}
+
+
+@pytest.fixture
+def odd_names_run(tmp_path: Path) -> tuple[Path, Path]:
+    """(a clean copy of the base, the run) of a change to files with names git quotes."""
+    repo = make_repo(tmp_path / "repo", dict(ODD_BASE))
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({**SCRIPT, "code": [{"tool_input": ODD_CHANGES}]}))
+    run = agentlog(
+        "run", "x", "--workspace", str(repo), "--script", str(script), "--run-dir", "r",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    clean = tmp_path / "clean"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clean)], check=True)
+    return clean, tmp_path / "r"
+
+
+def test_a_diff_of_names_with_newlines_and_returns_is_one_git_apply_takes(
+    tmp_path: Path, odd_names_run: tuple[Path, Path]
+) -> None:
+    clean, run = odd_names_run
+    diff = agentlog_bytes("diff", str(run), cwd=tmp_path)
+    check = subprocess.run(["git", "apply", "--check"], input=diff, cwd=clean)
+    assert check.returncode == 0
+    subprocess.run(["git", "apply"], input=diff, cwd=clean, check=True)
+    assert (clean / "old\nname.txt").read_text() == "one\nTWO\n"
+    assert (clean / "carriage\rreturn.txt").read_text() == "r\n"
+    assert (clean / "\u202etxt.exe").read_text() == "bidi\n"
+    assert (clean / "tab\tthere.txt").read_text() == "t\n"
+    assert not (clean / 'say "hi".txt').exists()
+    text = diff.decode()
+    assert 'diff --git "a/old\\nname.txt" "b/old\\nname.txt"' in text
+    assert '+++ "b/carriage\\rreturn.txt"' in text and "\r" not in text
+    assert 'rename from "tab\\there.txt"' in text and "\u202e" not in text
+
+
+def agentlog_bytes(*args: str, cwd: Path) -> bytes:
+    """What ``agentlog ARGS`` writes to a pipe, byte for byte (no newline translation)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CONVEX_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", "from actors.cli import main; raise SystemExit(main())", *args],
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def in_a_terminal(*args: str, cwd: Path) -> str:
+    """What ``agentlog ARGS`` writes to a terminal (a pseudo-terminal), as text."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CONVEX_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from actors.cli import main; raise SystemExit(main())", *args],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+    )
+    os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    return b"".join(chunks).decode()
+
+
+def test_diff_stat_on_a_terminal_quotes_names_as_git_does(
+    tmp_path: Path, odd_names_run: tuple[Path, Path]
+) -> None:
+    _, run = odd_names_run
+    shown = in_a_terminal("diff", str(run), "--stat", cwd=tmp_path)
+    assert "\u202e" not in shown and "\r" not in shown.replace("\r\n", "\n")
+    names = [line.split("|")[0].strip() for line in shown.splitlines() if "|" in line]
+    assert '"new\\nline.txt"' in names and '"carriage\\rreturn.txt"' in names
+    assert '"\\342\\200\\256txt.exe"' in names
+    assert len(names) == 6
+
+
+def test_a_diff_for_a_terminal_shows_bidirectional_controls_escaped() -> None:
+    from actors.cli.diff_cmds import colour_diff
+
+    shown = colour_diff("+access = 'user\u202e \u2066// admin\u2069\u2066'\n")
+    assert not any(c in shown for c in "\u202e\u2066\u2069")
+    assert "\\u202e" in shown and "\\u2066" in shown

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _repo import needs_git
+from _repo import make_repo, needs_git
 
 from store import Entry, ObjectStore, Tree, object_hash, render_diff, tree_diff
 
@@ -60,3 +60,17 @@ def test_git_apply_turns_the_old_file_into_the_new_one(case: str, tmp_path: Path
     assert (work / "sub" / "moved.txt").read_bytes() == b"same\n"
     assert not (work / "gone.txt").exists() and not (work / "moved.txt").exists()
     assert (work / "new_empty").read_bytes() == b"" and not (work / "was_empty").exists()
+
+
+def test_the_reviewer_reads_names_as_they_are_as_recorded_runs_asked(tmp_path: Path) -> None:
+    from _repo import APP, workspace_model
+    from _workflow import FAST
+
+    from actors import Supervisor
+
+    repo = make_repo(tmp_path / "repo", {"src/app.py": APP, "docs/café.md": "un\n"})
+    edit = {"op": "edit", "path": "docs/café.md", "search": "un", "replace": "deux"}
+    model = workspace_model(code=[{"tool_input": {"changes": [edit]}}])
+    assert Supervisor(FAST, model=model).run("x", tmp_path / "run", workspace=repo).ok
+    review = model.calls[-1].messages[0]["content"]
+    assert "diff --git a/docs/café.md b/docs/café.md\n" in review

@@ -460,6 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="merge files that changed since the base; refuse only on a conflict",
     )
     p.add_argument("--round", type=int, metavar="N", help="the change as of revision round N")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="hand back a change that was not approved (waiting, rejected, failed)",
+    )
     p.add_argument("--json", action="store_true", help="what was written, as JSON")
 
     p = _cmd(

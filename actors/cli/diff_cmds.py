@@ -15,7 +15,9 @@ from store import EventLog, FileDiff
 
 __all__ = ["cmd_apply", "cmd_diff", "colour_diff"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+#: Control characters, and the bidirectional controls that make a terminal show text in
+#: another order than it is read (U+061C, U+200E/F, U+202A-E, U+2066-9).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _RESET = "\033[0m"
 _STYLES = (
     ("diff --git", "\033[1m"),
@@ -29,7 +31,12 @@ _STYLES = (
 
 def _visible(text: str) -> str:
     """Model-written text made safe for a terminal: control characters shown escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def colour_diff(text: str) -> str:
@@ -82,27 +89,36 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log, require_directory
-    from actors.workspace.apply import ApplyRefused, NoWorkspace, apply_run, commit_run
-    from store import workflow_state
+    from actors.workspace.apply import (
+        ApplyRefused,
+        BadTarget,
+        NotApproved,
+        NoWorkspace,
+        apply_run,
+        commit_run,
+    )
+    from store import quote_path
 
     log = open_log(args.run)
     _check_round(log, args.round)
     if args.to is not None:
         require_directory(Path(args.to), "--to ")
     run = log.path.parent
-    state = workflow_state(log.read())
-    if state.verdict != "approve" or state.status != "completed":
-        verdict = state.verdict or "none"
-        print(f"agentlog: note: the run is {state.status}, verdict {verdict}", file=sys.stderr)
     try:
         if args.branch is not None:
             if args.three_way:
                 raise UsageError("--branch commits at the base commit; --3way does not apply")
-            report = commit_run(run, args.branch, args.to, round=args.round)
+            report = commit_run(run, args.branch, args.to, round=args.round, force=args.force)
         else:
-            report = apply_run(run, args.to, three_way=args.three_way, round=args.round)
+            report = apply_run(
+                run, args.to, three_way=args.three_way, round=args.round, force=args.force
+            )
     except NoWorkspace as exc:
         raise UsageError(str(exc)) from None
+    except NotApproved as exc:
+        raise UsageError(f"{_visible(str(exc))} (--force applies it anyway)") from None
+    except BadTarget as exc:
+        raise UsageError(_visible(str(exc))) from None
     except ApplyRefused as exc:
         raise WorkFailed(_visible(str(exc))) from None
     except OSError as exc:  # the transaction put everything back before this reached us
@@ -110,6 +126,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise WorkFailed(f"not applied, nothing changed: {exc.strerror}{where}") from None
     except AgentlogError:
         raise
+    if report.not_approved is not None:
+        print(
+            f"agentlog: note: --force: not approved ({_visible(report.not_approved)}), "
+            "handed back anyway",
+            file=sys.stderr,
+        )
     if args.json:
         print(msgspec.json.encode(report).decode())
     elif report.branch is not None:
@@ -127,5 +149,5 @@ def cmd_apply(args: argparse.Namespace) -> int:
             f"{len(report.deleted)} deleted{merged}"
         )
         for path in (*report.written, *report.deleted):
-            print(f"  {_visible(path)}")
+            print(f"  {quote_path(path)}")
     return 0

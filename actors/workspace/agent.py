@@ -164,7 +164,7 @@ def _perform(at: _Attempt) -> list[Event]:
     tests, note = _tests(at, base)
     coded = state.steps["code"].status == "done"  # this round's Coder made a change
     notes = made.code.notes if coded and made.code is not None else None
-    diffs = tree_diff(start, tree) if state.changes else []
+    diffs = tree_diff(start, tree, quote=False) if state.changes else []  # as recorded runs
     request, context = review_request(state.task, made.plan, notes, diffs, tests, note, **common)
     at.context(context)
     review = parse_artifact(at.ask(request), Review)

@@ -7,12 +7,18 @@ conflict. The writes are one transaction: every new file is staged beside its ta
 originals are kept as hard links, and any failure puts everything back, so no tree is
 ever left half-applied. :func:`commit_run` commits the change on a new git branch at the
 base commit with git's plumbing, never touching the working tree or ``HEAD``.
+
+Both hand back only what was approved (:func:`approval_problem`): a run that waits at a
+gate, that a person rejected, that failed or has not finished, or whose last review did
+not approve the change is refused (:class:`NotApproved`) unless the caller forces it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
+import re
 import secrets
 import stat
 import subprocess
@@ -28,7 +34,9 @@ from store import (
     ObjectStore,
     Tree,
     UnsafePath,
+    WorkflowState,
     object_hash,
+    quote_path,
     safe_path,
     tree_at,
     tree_diff,
@@ -36,7 +44,18 @@ from store import (
     workspace_base,
 )
 
-__all__ = ["ApplyRefused", "ApplyReport", "NoWorkspace", "apply_run", "commit_run", "run_change"]
+__all__ = [
+    "ApplyRefused",
+    "ApplyReport",
+    "BadTarget",
+    "NoWorkspace",
+    "NotApproved",
+    "apply_run",
+    "approval_problem",
+    "commit_message",
+    "commit_run",
+    "run_change",
+]
 
 
 _MISSING = "missing in the target"
@@ -54,8 +73,25 @@ class ApplyRefused(AgentlogError):
     def __init__(self, target: Path, problems: list[tuple[str, str]], hint: str) -> None:
         self.target = target
         self.problems = problems
-        listed = "; ".join(f"{path}: {why}" for path, why in problems)
+        listed = "; ".join(f"{quote_path(path)}: {why}" for path, why in problems)
         super().__init__(f"{target}: not applied, nothing written: {listed}{hint}")
+
+
+class NotApproved(AgentlogError):
+    """The run's change was not approved (see :func:`approval_problem`): nothing written."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, run: Path, why: str) -> None:
+        self.why = why
+        super().__init__(f"{run}: not applied, nothing written: {why}")
+
+
+class BadTarget(AgentlogError):
+    """What the change should go into cannot take it: no such directory, not a git
+    repository, not the run's repository, or a branch name that is not a plain branch."""
+
+    exit_code = EXIT_USAGE
 
 
 class ApplyReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,6 +103,7 @@ class ApplyReport(msgspec.Struct, frozen=True, kw_only=True):
     merged: tuple[str, ...] = ()
     branch: str | None = None
     commit: str | None = None
+    not_approved: str | None = None  # why, when the caller forced an unapproved change
 
 
 def run_change(run_dir: str | Path, round: int | None = None) -> tuple[Tree, Tree, list[FileDiff]]:
@@ -79,10 +116,57 @@ def run_change(run_dir: str | Path, round: int | None = None) -> tuple[Tree, Tre
     return start, result, tree_diff(start, result)
 
 
+def approval_problem(state: WorkflowState, round: int | None = None) -> str | None:
+    """Why the run's change (as of ``round``, default the last) was not approved; None
+    when it was.
+
+    Approved means: the run completed with every step done, no gate waits or was
+    rejected, and the last review's verdict is ``approve``. An earlier round than the
+    last was sent back for changes, so it is not approved either.
+    """
+    for gate in state.gates.values():
+        if gate.decision == "rejected":
+            why = f": {gate.comment}" if gate.comment else ""
+            return f"the {gate.step} was rejected by {gate.by}{why}"
+    waiting = state.waiting_at
+    if waiting is not None:
+        return f"the run waits at its {waiting.step} gate for a person's decision"
+    if state.status == "failed":
+        error = state.last_error
+        return f"the run failed ({error.kind}: {error.message})" if error else "the run failed"
+    if state.status != "completed":
+        return f"the run has not finished (it is {state.status}; `agentlog resume` it)"
+    if state.failed_steps:
+        return f"the {' and '.join(state.failed_steps)} step failed"
+    if round is not None and round < state.round:
+        return f"revision round {round} was sent back for changes (the last is {state.round})"
+    if state.verdict is None:
+        return "the change was never reviewed"
+    if state.verdict != "approve":
+        return f"the review's verdict is {state.verdict}, not approve"
+    return None
+
+
+def _approved(run: Path, state: WorkflowState, round: int | None, force: bool) -> str | None:
+    """None when approved; why not when ``force``; else :class:`NotApproved`."""
+    why = approval_problem(state, round)
+    if why is not None and not force:
+        raise NotApproved(run, why)
+    return why
+
+
 def _default_target(run_dir: str | Path) -> Path:
     base = workspace_base(EventLog(run_dir).read())
     assert base is not None
     return Path(base.root)
+
+
+def _existing_directory(root: Path) -> None:
+    """Refuse a target that is gone or is not a directory, naming it."""
+    if not os.path.lexists(root):
+        raise BadTarget(f"{root}: the target directory does not exist")
+    if not root.is_dir():
+        raise BadTarget(f"{root}: the target is not a directory")
 
 
 class _Write(msgspec.Struct, frozen=True):
@@ -96,12 +180,17 @@ def apply_run(
     *,
     three_way: bool = False,
     round: int | None = None,
+    force: bool = False,
 ) -> ApplyReport:
-    """Apply the run's change to ``target`` (default: the recorded workspace) atomically."""
+    """Apply the run's change to ``target`` (default: the recorded workspace) atomically.
+
+    Refused (:class:`NotApproved`) when the change was not approved, unless ``force``.
+    """
     start, result, diffs = run_change(run_dir, round)
+    run = EventLog(run_dir).path.parent
+    unapproved = _approved(run, workflow_state(EventLog(run).read()), round, force)
     root = Path(target) if target is not None else _default_target(run_dir)
-    if not root.is_dir():
-        raise ApplyRefused(root, [(".", "not a directory")], "")
+    _existing_directory(root)
     writes: list[_Write] = []
     deletes: list[str] = []
     merged: list[str] = []
@@ -130,7 +219,7 @@ def apply_run(
             if why is not None and three_way and why.startswith("changed"):
                 data, conflict = _merge(root / diff.path, start.read(diff.path), new)
                 if conflict:
-                    problems.append((diff.path, "the three-way merge conflicts"))
+                    problems.append((diff.path, f"the three-way merge conflicts {conflict}"))
                 else:
                     writes.append(_Write(diff.path, data))
                     merged.append(diff.path)
@@ -147,6 +236,7 @@ def apply_run(
         written=tuple(w.path for w in writes),
         deleted=tuple(deletes),
         merged=tuple(merged),
+        not_approved=unapproved,
     )
 
 
@@ -193,11 +283,13 @@ def _holds_bytes(root: Path, rel: str, data: bytes) -> bool:
         return False
 
 
-def _merge(current: Path, base: bytes, ours: bytes) -> tuple[bytes, bool]:
-    """Three-way merge of the target's ``current`` file with the change (base -> ours)."""
+def _merge(current: Path, base: bytes, ours: bytes) -> tuple[bytes, str]:
+    """Three-way merge of the target's ``current`` file with the change (base -> ours):
+    the merged bytes, and where it conflicts ("" when it does not)."""
+    now = current.read_bytes()
     with tempfile.TemporaryDirectory(prefix="agentlog-merge-") as tmp:
         files = []
-        for name, data in (("current", current.read_bytes()), ("base", base), ("ours", ours)):
+        for name, data in (("current", now), ("base", base), ("ours", ours)):
             p = Path(tmp) / name
             p.write_bytes(data)
             files.append(str(p))
@@ -209,7 +301,39 @@ def _merge(current: Path, base: bytes, ours: bytes) -> tuple[bytes, bool]:
             raise AgentlogError("--3way needs git on the PATH") from None
     if done.returncode < 0 or done.returncode > 127:
         raise AgentlogError(f"git merge-file failed: {done.stderr.decode().strip()}")
-    return done.stdout, done.returncode != 0
+    if done.returncode == 0:
+        return done.stdout, ""
+    return done.stdout, _where_conflicts(now, base, ours) or f"({done.returncode} hunks)"
+
+
+def _split(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True)
+
+
+def _where_conflicts(current: bytes, base: bytes, ours: bytes) -> str:
+    """The hunks where the change and the target both changed the base: the change's
+    lines (numbered as in the base) and the target's lines they collide with."""
+    old = _split(base)
+    mine = difflib.SequenceMatcher(None, old, _split(ours), autojunk=False).get_opcodes()
+    theirs = difflib.SequenceMatcher(None, old, _split(current), autojunk=False).get_opcodes()
+    found: list[str] = []
+    for tag, i1, i2, _, _ in mine:
+        if tag == "equal":
+            continue
+        hit = [(t1, t2) for t, k1, k2, t1, t2 in theirs if t != "equal" and i1 <= k2 and k1 <= i2]
+        if hit:
+            there = _lines_named(min(t1 for t1, _ in hit), max(t2 for _, t2 in hit))
+            found.append(f"at {_lines_named(i1, i2)} (the target's {there})")
+    return ", ".join(found)
+
+
+def _lines_named(start: int, end: int) -> str:
+    """Lines ``start:end`` (0-based, end exclusive) as a person counts them."""
+    if end <= start:
+        return f"the gap after line {start}"
+    if end - start == 1:
+        return f"line {start + 1}"
+    return f"lines {start + 1}-{end}"
 
 
 def _transaction(root: Path, writes: list[_Write], deletes: list[str]) -> None:
@@ -297,28 +421,36 @@ def commit_run(
     target: str | Path | None = None,
     *,
     round: int | None = None,
+    force: bool = False,
 ) -> ApplyReport:
-    """Commit the change on a new branch ``branch`` at the base commit, with the task as
-    the message; the working tree, the index and ``HEAD`` are left alone."""
+    """Commit the change on a new branch ``branch`` at the base commit, with a message
+    written from the run (:func:`commit_message`); the working tree, the index and
+    ``HEAD`` are left alone. Refused like :func:`apply_run` when not approved."""
     _, result, diffs = run_change(run_dir, round)
     log = EventLog(run_dir)
+    state = workflow_state(log.read())
+    unapproved = _approved(log.path.parent, state, round, force)
     base = workspace_base(log.read())
     assert base is not None
     repo = Path(target) if target is not None else Path(base.root)
     if base.commit is None:
-        raise ApplyRefused(repo, [(".", "the run's base is not a git commit")], "")
-    if not branch or branch.startswith("-"):
-        raise ApplyRefused(repo, [(branch, "not a branch name")], "")
-    ok = subprocess.run(
-        ["git", "-C", str(repo), "check-ref-format", "--branch", branch], capture_output=True
-    )
-    if ok.returncode != 0:
-        raise ApplyRefused(repo, [(branch, "not a valid branch name")], "")
-    exists = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
-        capture_output=True,
-    )
-    if exists.returncode == 0:
+        raise BadTarget(
+            f"{repo}: the run's base is no git commit (the workspace was not a git repository "
+            "when the run started); apply it without --branch"
+        )
+    why = _branch_problem(branch)
+    if why is not None:
+        raise BadTarget(f"--branch {quote_path(branch)}: not a plain branch name ({why})")
+    _existing_directory(repo)
+    inside = _try_git(repo, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0 or inside.stdout.strip() != b"true":
+        raise BadTarget(f"{repo}: not a git repository (--branch commits into one)")
+    if _try_git(repo, "cat-file", "-e", f"{base.commit}^{{commit}}").returncode != 0:
+        raise BadTarget(
+            f"{repo}: does not hold the run's base commit {base.commit[:12]} "
+            "(--branch commits on top of it in the repository the run started from)"
+        )
+    if _try_git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}").returncode == 0:
         raise ApplyRefused(repo, [(branch, "the branch already exists")], "")
     prefix = _git(repo, "rev-parse", "--show-prefix")
     with tempfile.TemporaryDirectory(prefix="agentlog-index-") as tmp:
@@ -334,7 +466,7 @@ def commit_run(
                 info = f"{mode},{blob},{prefix + diff.path}"
                 _git(repo, "update-index", "--add", "--cacheinfo", info, env=env)
         tree = _git(repo, "write-tree", env=env)
-    task = workflow_state(log.read()).task
+    message = commit_message(state, round)
     commit = _git(
         repo,
         "commit-tree",
@@ -344,10 +476,95 @@ def commit_run(
         "-F",
         "-",
         env=_identity(repo),
-        data=task.encode("utf-8"),
+        data=message.encode("utf-8"),
     )
     _git(repo, "update-ref", f"refs/heads/{branch}", commit, "")
-    return ApplyReport(target=str(repo), branch=branch, commit=commit)
+    return ApplyReport(target=str(repo), branch=branch, commit=commit, not_approved=unapproved)
+
+
+def _try_git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """A git query whose failure is an answer, not an error."""
+    try:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    except FileNotFoundError:
+        raise AgentlogError("--branch needs git on the PATH") from None
+
+
+#: Names git resolves to something other than a branch: HEAD, FETCH_HEAD, ORIG_HEAD ...
+_SPECIAL_REF = re.compile(r"[A-Z_]*HEAD")
+
+
+def _branch_problem(name: str) -> str | None:
+    """Why ``name`` is not a plain branch name (one that can only mean refs/heads/<name>)."""
+    if not name:
+        return "it is empty"
+    if name.startswith("-"):
+        return "it starts with '-'"
+    if name == "@" or _SPECIAL_REF.fullmatch(name):
+        return f"{name} is git's name for another ref, not a branch"
+    if name.startswith("refs/"):
+        return "give the name without refs/heads/"
+    if "@{" in name:
+        return "'@{' is git's syntax for reflog and upstream references"
+    try:
+        checked = subprocess.run(
+            ["git", "check-ref-format", f"refs/heads/{name}"], capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise AgentlogError("--branch needs git on the PATH") from None
+    if checked.returncode != 0:
+        return "git does not accept it as a branch name"
+    return None
+
+
+#: Control and bidirectional characters: never into a commit message a terminal shows.
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_SUBJECT_WIDTH = 72
+_BODY_CHARS = 4000
+
+
+def _subject(text: str) -> str:
+    """The first non-blank line of ``text``, whitespace collapsed, at most 72 characters."""
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    line = " ".join(_UNPRINTABLE.sub(" ", line).split())
+    if len(line) <= _SUBJECT_WIDTH:
+        return line
+    cut = line[: _SUBJECT_WIDTH - 3].rsplit(" ", 1)[0] or line[: _SUBJECT_WIDTH - 3]
+    return cut.rstrip() + "..."
+
+
+def _paragraph(text: str) -> str:
+    clean = _UNPRINTABLE.sub("\ufffd", text.replace("\r\n", "\n")).strip()
+    if len(clean) > _BODY_CHARS:
+        clean = clean[:_BODY_CHARS].rstrip() + "\n[...]"
+    return clean
+
+
+def commit_message(state: WorkflowState, round: int | None = None) -> str:
+    """The message of the commit ``--branch`` makes, written from the run.
+
+    Subject: the plan's summary (else the task's first line), at most 72 characters.
+    Body: the task, the Coder's notes and the review's verdict and summary. Trailers:
+    ``Agentlog-Run`` (the workflow id), ``Agentlog-Model`` and ``Agentlog-Round`` (when
+    a round other than the last was asked for).
+    """
+    artifacts = state.artifacts
+    plan = artifacts.plan.summary if artifacts.plan is not None else ""
+    subject = _subject(plan) or _subject(state.task) or f"agentlog run {state.workflow_id}"
+    body = [f"Task:\n{_paragraph(state.task)}"] if state.task.strip() else []
+    if artifacts.code is not None and artifacts.code.notes.strip():
+        body.append(f"Notes from the Coder:\n{_paragraph(artifacts.code.notes)}")
+    if artifacts.review is not None:
+        review = artifacts.review
+        body.append(f"Review ({review.verdict}):\n{_paragraph(review.summary)}")
+    trailers = [f"Agentlog-Run: {_subject(state.workflow_id)}"]
+    if state.config.model:
+        trailers.append(f"Agentlog-Model: {_subject(state.config.model)}")
+    if round is not None and round != state.round:
+        trailers.append(f"Agentlog-Round: {round}")
+    return "\n\n".join([subject, *body, "\n".join(trailers)]) + "\n"
 
 
 def _identity(repo: Path) -> dict[str, str]:
