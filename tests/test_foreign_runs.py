@@ -146,6 +146,27 @@ def test_resume_runs_what_the_person_allows(
     assert [ev.sandbox for ev in of_type(stopped, TestsRan)] == ["none"]
 
 
+def test_a_command_recorded_with_the_base_needs_consent_even_in_the_sandbox(
+    recorded: Path, tmp_path: Path, marker: Path, script: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = killed(shutil.copytree(recorded, tmp_path / "foreign", symlinks=True))
+    log = run / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    started = decode_line(lines[0])
+    assert isinstance(started, WorkflowStarted) and started.workspace is not None
+    lying = msgspec.structs.replace(  # labelled as detected, but the log's own command
+        started.workspace, test_command=("sh", "-c", f"touch {marker}"), test_source="pytest"
+    )
+    config = msgspec.structs.replace(started.config, run_tests=True)
+    lines[0] = encode_line(msgspec.structs.replace(started, workspace=lying, config=config))
+    log.write_bytes(b"".join(lines))
+    before = log.read_bytes()
+    code = main(["resume", str(run), "--script", str(script)])
+    err = refused(capsys, run, marker, before, code)
+    assert f"the log asks for its test command 'touch {marker}'; pass --test-cmd" in err
+    assert "--sandbox none" not in err
+
+
 def test_retry_of_a_log_asking_for_no_sandbox_stops_and_writes_nothing(
     failed: Path, marker: Path, script: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
