@@ -82,6 +82,8 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     config: WorkflowConfig = WorkflowConfig()
     #: The run directory whose ``objects/`` keeps each request answered ("" keeps none).
     requests_to: str = ""
+    #: False in a replay: only recorded test runs are reused, no command ever runs.
+    run_commands: bool = True
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,8 @@ class ReviewerActor(Agent):
         for ev in work.recorded:
             if isinstance(ev, TestsRan):
                 return ev
+        if not work.run_commands:  # a replay: the recording has no test run here
+            return None
         tests = run_workspace_tests(
             Path(work.workspace),
             timeout=work.config.test_timeout,

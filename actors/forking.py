@@ -5,6 +5,10 @@ marker naming the source (absolute path, so it is found from anywhere), the new
 workflow id, and the task and config changed from there on. Forks chain: the fold of
 the new log keeps every earlier fork's task and config in force unless this one
 changes them. The source is only read, and only up to the fork point.
+
+The source's log is data, not permission (:mod:`actors.consent`): the fork's sandbox
+and test command are the caller's (``sandbox``, ``test_cmd``) or, when it keeps the
+log's, need its consent; a change is recorded in the ``Forked`` marker's config.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import msgspec
+
+from actors.consent import Consent, check_continue
 from actors.models import Model
 from actors.replaying import copy_lines
 from actors.supervisor import Supervisor, WorkflowResult
 from actors.supervisor_actor import EventListener, new_workflow_id
 from actors.testrun import require_sandbox
-from events import Forked, UsageError, WorkflowConfig
+from events import Forked, SandboxPolicy, UsageError, WorkflowConfig
 from store import LOG_NAME, EventLog, WorkflowFold
 from store.materialize import materialize
 from store.objects import share_objects
@@ -41,11 +48,18 @@ def fork(
     overrides: Callable[[WorkflowConfig], WorkflowConfig] | None = None,
     model: Model | None = None,
     listeners: Iterable[EventListener] = (),
+    sandbox: SandboxPolicy | None = None,
+    test_cmd: str | None = None,
+    trust_log: bool = False,
 ) -> WorkflowResult:
     """Start a run sharing ``run_dir``'s first ``at`` events, continued live from there.
 
     ``task`` and ``config`` (or ``overrides``, a function of the configuration in force
     at the fork point) change the run from the fork point on; the source is only read.
+    ``sandbox`` and ``test_cmd`` set the fork's (and allow them); a ``sandbox: none`` or
+    a test command that the resulting configuration takes from anywhere else (the log,
+    ``config``) is refused unless they match it or ``trust_log`` is set, before anything
+    is written.
     """
     source = EventLog(run_dir)
     fold = WorkflowFold()
@@ -58,6 +72,15 @@ def fork(
         check_fork_point(source.path, events, at)
     state = fold.snapshot()
     new_config = config or (overrides(state.config) if overrides else None)
+    if sandbox is not None or test_cmd is not None:
+        new_config = msgspec.structs.replace(
+            new_config or state.config,
+            sandbox=sandbox or (new_config or state.config).sandbox,
+            test_cmd=(new_config or state.config).test_cmd if test_cmd is None else test_cmd,
+        )
+    consent = Consent(sandbox=sandbox, test_cmd=test_cmd, trust_log=trust_log)
+    where = str(source.path.parent)
+    check_continue(where, new_config or state.config, state.workspace, consent)
     require_sandbox(new_config or state.config)  # refuse before writing the fork
     workflow_id = new_workflow_id()
     out = Path(new_run_dir or Path("runs") / workflow_id)
@@ -78,4 +101,11 @@ def fork(
     with EventLog(out).writer() as writer:
         writer.append(marker)
     materialize(out, fold.artifact_events())
-    return Supervisor.resume(out, model=model, listeners=listeners)
+    return Supervisor.resume(
+        out,
+        model=model,
+        listeners=listeners,
+        sandbox=sandbox,
+        test_cmd=test_cmd,
+        trust_log=trust_log,
+    )

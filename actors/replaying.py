@@ -190,6 +190,7 @@ def _replay(
         mirror_convex=False,
         log_events=False,
         record_requests=False,
+        run_commands=False,  # a log never makes a replay execute anything
         # An unfinished recording (a killed run) is replayed as far as it went, no further.
         stop_at=None if state.ended else state.last_seq,
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 import msgspec
 import pykka
 
+from actors.consent import Consent, check_continue
 from actors.drivers import drivers
 from actors.models import Model, default_model
 from actors.otel.live import live_listeners
@@ -38,6 +39,7 @@ from events import (
     Plan,
     RetryRequested,
     Review,
+    SandboxPolicy,
     Step,
     UsageError,
     Verdict,
@@ -214,13 +216,34 @@ class Supervisor:
         *,
         model: Model | None = None,
         listeners: Iterable[EventListener] = (),
+        sandbox: SandboxPolicy | None = None,
+        test_cmd: str | None = None,
+        trust_log: bool = False,
     ) -> WorkflowResult:
-        """Continue a killed run from its log; a run that already ended is returned as is."""
+        """Continue a killed run from its log; a run that already ended is returned as is.
+
+        The run continues as recorded, but what the log records is not a permission:
+        a recorded ``sandbox: none`` needs ``sandbox="none"``, a recorded test command
+        ``test_cmd`` equal to it, or ``trust_log=True`` for both; otherwise
+        :class:`~actors.consent.LogAsksMore` is raised before anything is written.
+        """
         path = _run_path(run_dir)
+        consent = Consent(sandbox=sandbox, test_cmd=test_cmd, trust_log=trust_log)
+        return cls._resume(path, consent, model, listeners)
+
+    @classmethod
+    def _resume(
+        cls,
+        path: Path,
+        consent: Consent,
+        model: Model | None,
+        listeners: Iterable[EventListener],
+    ) -> WorkflowResult:
         sup = cls(model=model, listeners=listeners)
 
         def choose(state: WorkflowState) -> Model:
-            if not state.ended:
+            if not state.ended:  # what is to come runs with this person's consent
+                check_continue(str(path), state.config, state.workspace, consent)
                 require_sandbox(state.config)  # the tests to come need their sandbox
             sup.config = state.config
             return sup._model(state.config.model)
@@ -236,13 +259,18 @@ class Supervisor:
         model: Model | None = None,
         listeners: Iterable[EventListener] = (),
         reason: str = "",
+        sandbox: SandboxPolicy | None = None,
+        test_cmd: str | None = None,
+        trust_log: bool = False,
     ) -> WorkflowResult:
         """Give a failed run a fresh retry budget from its failed step, and continue it.
 
         Like Temporal's reset, the history is kept: a ``RetryRequested`` event is
         appended, after which every failed step may again make ``max_retries`` retries
         (its attempt numbers go on counting) and steps skipped because of it run again.
-        Only a failed run can be retried; a killed one is resumed instead.
+        Only a failed run can be retried; a killed one is resumed instead. ``sandbox``,
+        ``test_cmd`` and ``trust_log`` allow what the log records, as for :meth:`resume`;
+        a refusal appends nothing.
         """
         path = _run_path(run_dir)
         log = EventLog(path)
@@ -255,6 +283,9 @@ class Supervisor:
                 "waiting": f"it waits for a person; `agentlog approve {path}` or `reject`",
             }[state.status]
             raise UsageError(f"{path}: only a failed run can be retried: {hint}")
+        consent = Consent(sandbox=sandbox, test_cmd=test_cmd, trust_log=trust_log)
+        check_continue(str(path), state.config, state.workspace, consent)
+        require_sandbox(state.config)
         sup = cls(state.config, model=model, listeners=listeners)
         chosen = sup._model(state.config.model)
         with log.writer() as writer:
@@ -276,16 +307,22 @@ class Supervisor:
         proceed: bool = True,
         model: Model | None = None,
         listeners: Iterable[EventListener] = (),
+        sandbox: SandboxPolicy | None = None,
+        test_cmd: str | None = None,
+        trust_log: bool = False,
     ) -> WorkflowResult:
         """Approve what the run waits for (optionally an edited version), then continue it.
 
         ``digest`` is the artifact the person looked at (refused when it no longer waits);
-        ``proceed=False`` records the decision and leaves the run for ``resume``.
+        ``proceed=False`` records the decision and leaves the run for ``resume``;
+        continuing needs ``sandbox``, ``test_cmd`` or ``trust_log`` as :meth:`resume` does,
+        checked before the decision is recorded.
         """
         from actors.approvals import decide
 
+        consent = _consent_to_continue(run_dir, proceed, sandbox, test_cmd, trust_log)
         decide(run_dir, "approved", by=by, comment=comment, edit=edit, digest=digest)
-        return cls._after_decision(run_dir, proceed, model, listeners)
+        return cls._after_decision(run_dir, consent, model, listeners)
 
     @classmethod
     def reject(
@@ -298,12 +335,16 @@ class Supervisor:
         proceed: bool = True,
         model: Model | None = None,
         listeners: Iterable[EventListener] = (),
+        sandbox: SandboxPolicy | None = None,
+        test_cmd: str | None = None,
+        trust_log: bool = False,
     ) -> WorkflowResult:
         """Reject what the run waits for; continuing ends the run as failed (``rejected``)."""
         from actors.approvals import decide
 
+        consent = _consent_to_continue(run_dir, proceed, sandbox, test_cmd, trust_log)
         decide(run_dir, "rejected", by=by, comment=comment, digest=digest)
-        return cls._after_decision(run_dir, proceed, model, listeners)
+        return cls._after_decision(run_dir, consent, model, listeners)
 
     @classmethod
     def request_changes(
@@ -315,24 +356,46 @@ class Supervisor:
         proceed: bool = True,
         model: Model | None = None,
         listeners: Iterable[EventListener] = (),
+        sandbox: SandboxPolicy | None = None,
+        test_cmd: str | None = None,
+        trust_log: bool = False,
     ) -> WorkflowResult:
         """A person's review sending the code back to the Coder (one more revision round)."""
         from actors.approvals import request_changes
 
+        consent = _consent_to_continue(run_dir, proceed, sandbox, test_cmd, trust_log)
         request_changes(run_dir, comment, by=by)
-        return cls._after_decision(run_dir, proceed, model, listeners)
+        return cls._after_decision(run_dir, consent, model, listeners)
 
     @classmethod
     def _after_decision(
         cls,
         run_dir: str | Path,
-        proceed: bool,
+        consent: Consent | None,
         model: Model | None,
         listeners: Iterable[EventListener],
     ) -> WorkflowResult:
-        if not proceed:
+        if consent is None:
             return result_of(_run_path(run_dir))
-        return cls.resume(run_dir, model=model, listeners=listeners)
+        return cls._resume(_run_path(run_dir), consent, model, listeners)
+
+
+def _consent_to_continue(
+    run_dir: str | Path,
+    proceed: bool,
+    sandbox: SandboxPolicy | None,
+    test_cmd: str | None,
+    trust_log: bool,
+) -> Consent | None:
+    """The consent a decision continues the run with (None: it does not continue), once
+    checked against the log, so that a refusal records no decision either."""
+    if not proceed:
+        return None
+    path = _run_path(run_dir)
+    consent = Consent(sandbox=sandbox, test_cmd=test_cmd, trust_log=trust_log)
+    state = workflow_state(EventLog(path).read())
+    check_continue(str(path), state.config, state.workspace, consent)
+    return consent
 
 
 def _run_path(run_dir: str | Path) -> Path:

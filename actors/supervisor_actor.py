@@ -128,6 +128,8 @@ class SupervisorOptions:
     stop_at: int | None = None
     #: Keep each request in the run's objects (a replay keeps none: it writes nothing).
     record_requests: bool = True
+    #: Run test commands (a replay runs none: it serves the recorded ``TestsRan`` only).
+    run_commands: bool = True
 
 
 class RunStopped(LogError):
@@ -355,6 +357,7 @@ class SupervisorActor(pykka.ThreadingActor):
             workspace=str(self.run_dir / "files"),
             config=state.config,
             requests_to=str(self.run_dir) if opts.record_requests else "",
+            run_commands=opts.run_commands,
         )
         answer = self._ask(work)
         violation = order_violation(answer, work)

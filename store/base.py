@@ -20,6 +20,9 @@ from store.paths import path_problem
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
+    "DETECTED_COMMANDS",
+    "PYTEST_COMMAND",
+    "UNITTEST_COMMAND",
     "WorkspaceError",
     "detect_tests",
     "record_base",
@@ -28,6 +31,10 @@ __all__ = [
 #: Files larger than this are left out of the base (and of the model's view).
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 _BINARY_PEEK = 8000
+#: The test commands :func:`detect_tests` can record (``python`` is the running interpreter).
+PYTEST_COMMAND = ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+UNITTEST_COMMAND = ("python", "-m", "unittest", "discover", "-q")
+DETECTED_COMMANDS = (PYTEST_COMMAND, UNITTEST_COMMAND)
 _PYTEST_MARKERS = {
     "pyproject.toml": b"[tool.pytest",
     "setup.cfg": b"[tool:pytest]",
@@ -106,9 +113,9 @@ def detect_tests(contents: dict[str, bytes]) -> tuple[tuple[str, ...], TestSourc
             for path, data in contents.items()
         )
     if uses_pytest:
-        return ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider"), "pytest"
+        return PYTEST_COMMAND, "pytest"
     if any(_is_test_file(name) for name in names):
-        return ("python", "-m", "unittest", "discover", "-q"), "unittest"
+        return UNITTEST_COMMAND, "unittest"
     return (), "none"
 
 

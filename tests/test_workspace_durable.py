@@ -98,7 +98,7 @@ def test_resume_finishes_a_killed_run_from_the_recorded_base(gone: Path, tmp_pat
     cut = kinds(gone).index("CodeProduced") + 1  # killed right after the first change
     (killed / "events.jsonl").write_bytes(b"".join(lines[:cut]))
     shutil.copytree(gone / "objects", killed / "objects")
-    result = Supervisor.resume(killed, model=model())
+    result = Supervisor.resume(killed, model=model(), test_cmd=CONFIG.test_cmd)  # its command
     assert result.ok
     assert (killed / "files" / "src" / "app.py").read_text() == (
         gone / "files" / "src" / "app.py"

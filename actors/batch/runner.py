@@ -5,6 +5,11 @@ looks at ``runs_dir/<id>/events.jsonl``: no log (or an empty one) starts the run
 unfinished log resumes it, and a finished one is reported as it is. Running a batch
 again therefore redoes nothing, and a worker lost mid-run costs only the attempt it was
 in, which the resumed run continues from what the log recorded.
+
+A log found in ``runs_dir`` is data, not permission (:mod:`actors.consent`): a run is
+resumed with the consent of this batch's own configuration for its task (``--sandbox``
+and the tasks file's ``test_cmd`` and ``config``), so a log that asks for ``sandbox:
+none`` or another test command than the task's is refused, as that run's error.
 """
 
 from __future__ import annotations
@@ -132,10 +137,15 @@ def run_one(
         return outcome_of(task.id, run_dir, "skipped", 0.0)  # a waiting run needs a person
     if has_log:
         _wait_for_lock(log, lock_wait)
+    config = task.workflow_config(base)
     if state is None or state.status == "pending":
-        config = task.workflow_config(base)
         sup = Supervisor(config, model=model.build(config))
         sup.run(task.task, run_dir, workspace=task.workspace)
         return outcome_of(task.id, run_dir, "started", time.monotonic() - started)
-    Supervisor.resume(run_dir, model=model.build(state.config))
+    Supervisor.resume(  # allowed what this batch would start the run with, nothing more
+        run_dir,
+        model=model.build(state.config),
+        sandbox="none" if config.sandbox == "none" else None,
+        test_cmd=config.test_cmd or None,
+    )
     return outcome_of(task.id, run_dir, "resumed", time.monotonic() - started)

@@ -186,8 +186,37 @@ def _decision_args(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="only record the decision; `agentlog resume` (or a `run --wait`) continues",
     )
+    _consent_args(parser)
     _script_arg(parser)
     _json_arg(parser, "only the outcome, no timeline,")
+
+
+def _consent_args(parser: argparse.ArgumentParser, *, fork: bool = False) -> None:
+    """What a person allows a run made elsewhere to execute: its log is data, not permission."""
+    if fork:
+        parser.add_argument(
+            "--test-cmd",
+            metavar="CMD",
+            help="the fork's test command, run by sh -c (default: the log's, which runs only "
+            "when given here again or with --trust-log)",
+        )
+    else:
+        parser.add_argument(
+            "--sandbox",
+            choices=("auto", "bwrap", "none"),
+            help="allow a log that asks for --sandbox none (its tests run unconfined); the "
+            "run keeps its recorded sandbox (fork it to change that)",
+        )
+        parser.add_argument(
+            "--test-cmd",
+            metavar="CMD",
+            help="allow the log's test command when it is exactly CMD",
+        )
+    parser.add_argument(
+        "--trust-log",
+        action="store_true",
+        help="accept everything the log records: its sandbox level and its test command",
+    )
 
 
 def _script_arg(parser: argparse.ArgumentParser) -> None:
@@ -354,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         "agentlog resume runs/primes",
     )
     _run_arg(p)
+    _consent_args(p)
     _script_arg(p)
     _json_arg(p, "only the outcome, no timeline,")
 
@@ -366,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_arg(p)
     p.add_argument("--reason", default="", help="why, recorded in the RetryRequested event")
+    _consent_args(p)
     _script_arg(p)
     _json_arg(p, "only the outcome, no timeline,")
 
@@ -382,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--task", help="replace the task from the fork point on (text, @FILE or - for stdin)"
     )
+    _consent_args(p, fork=True)
     _config_args(p)
     _json_arg(p, "only the outcome, no timeline,")
 

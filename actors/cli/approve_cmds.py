@@ -18,12 +18,13 @@ import msgspec
 
 from actors.approvals import decide, load_edit, request_changes
 from actors.cli.progress import Progress
-from actors.cli.run_cmds import _model_for, _resumable, summarize
+from actors.cli.run_cmds import _model_for, _resumable, consent_of, summarize
 from actors.cli.streams import say
 from actors.cli.terminal import inert
+from actors.consent import check_continue
 from actors.models import Model
 from actors.workflow import Supervisor
-from events import ApprovalDecided, ChangesRequested, Gate, WorkflowConfig
+from events import ApprovalDecided, ChangesRequested, Gate, WorkflowConfig, WorkspaceBase
 from store import LogLocked, workflow_state
 
 __all__ = ["cmd_approve", "cmd_reject", "cmd_review"]
@@ -31,14 +32,29 @@ __all__ = ["cmd_approve", "cmd_reject", "cmd_review"]
 Recorded = ApprovalDecided | ChangesRequested
 
 
-def _open(args: argparse.Namespace) -> tuple[Path, WorkflowConfig, Gate | None]:
-    """The run's directory, its configuration and the step it waits at (None: not)."""
+class _Run(msgspec.Struct, frozen=True, kw_only=True):
+    """The run a decision is about: where, how it runs, and the step it waits at (None:
+    it waits for nothing)."""
+
+    run_dir: Path
+    config: WorkflowConfig
+    base: WorkspaceBase | None
+    waiting: Gate | None
+
+
+def _open(args: argparse.Namespace) -> _Run:
+    """The run a decision is about, read from its log."""
     from actors.cli.read_cmds import open_log
 
     log = open_log(args.run)
     state = workflow_state(log.read())
     gate = state.waiting_at
-    return log.path.parent, state.config, gate.step if gate is not None else None
+    return _Run(
+        run_dir=log.path.parent,
+        config=state.config,
+        base=state.workspace,
+        waiting=gate.step if gate is not None else None,
+    )
 
 
 def _said(event: Recorded) -> str:
@@ -51,45 +67,54 @@ def _said(event: Recorded) -> str:
     return f"{event.by} {what} (seq {event.seq})"
 
 
-def _finish(
-    args: argparse.Namespace,
-    run_dir: Path,
-    config: WorkflowConfig,
-    waiting: Gate | None,
-    record: Callable[[], Recorded],
-) -> int:
-    """Check the model can be had, record the decision, then continue unless told not to.
+def _finish(args: argparse.Namespace, run: _Run, record: Callable[[], Recorded]) -> int:
+    """Check the run may continue and the model can be had, record the decision, then
+    continue unless told not to.
 
     A run that waits for nothing is refused first (``record`` raises why, writing
-    nothing): that, not a missing model, is what the person needs to hear.
+    nothing): that, not a missing model, is what the person needs to hear. Then what the
+    log asks to execute is checked against this command's consent (``--sandbox``,
+    ``--test-cmd``, ``--trust-log``), before the decision is recorded.
     """
-    if waiting is None and args.command != "review":
+    run_dir = run.run_dir
+    if run.waiting is None and args.command != "review":
         record()
-    model: Model | None = _model_for(args, config.model) if args.proceed else None
+    consent = consent_of(args)
+    if args.proceed:
+        check_continue(str(run_dir), run.config, run.base, consent)
+    model: Model | None = _model_for(args, run.config.model) if args.proceed else None
     event = record()
-    run = inert(str(run_dir))
+    shown = inert(str(run_dir))
     if not args.proceed:
         if args.json:
             data = {"run_dir": str(run_dir), "recorded": msgspec.to_builtins(event)}
             say(inert(msgspec.json.encode(data).decode(), json=True))
         else:
-            say(f"{inert(_said(event))}; `agentlog resume {run}` continues the run")
+            say(f"{inert(_said(event))}; `agentlog resume {shown}` continues the run")
         return 0
     if not args.json:
         say(inert(_said(event)))
     started = time.monotonic()
     try:
         with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
-            result = Supervisor.resume(run_dir, model=model, listeners=(progress,))
+            result = Supervisor.resume(
+                run_dir,
+                model=model,
+                listeners=(progress,),
+                sandbox=consent.sandbox,
+                test_cmd=consent.test_cmd,
+                trust_log=consent.trust_log,
+            )
     except LogLocked as exc:  # a `run --wait` (or a resume) took it on first: it goes on
         holder = f"process {exc.pid}" if exc.pid is not None else "another process"
-        say(f"{holder} continues the run; `agentlog log {run} --follow` shows it")
+        say(f"{holder} continues the run; `agentlog log {shown} --follow` shows it")
         return 0
     return summarize(result, time.monotonic() - started, as_json=args.json)
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    run_dir, config, step = _open(args)
+    run = _open(args)
+    run_dir, step = run.run_dir, run.waiting
     edit = load_edit(args.edit, step) if args.edit and step is not None else None
 
     def record() -> Recorded:
@@ -102,22 +127,24 @@ def cmd_approve(args: argparse.Namespace) -> int:
             digest=args.digest,
         )
 
-    return _finish(args, run_dir, config, step, record)
+    return _finish(args, run, record)
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
-    run_dir, config, step = _open(args)
+    run = _open(args)
+    run_dir = run.run_dir
 
     def record() -> Recorded:
         return decide(run_dir, "rejected", by=args.by, comment=args.comment, digest=args.digest)
 
-    return _finish(args, run_dir, config, step, record)
+    return _finish(args, run, record)
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    run_dir, config, step = _open(args)
+    run = _open(args)
+    run_dir = run.run_dir
 
     def record() -> Recorded:
         return request_changes(run_dir, args.request_changes, by=args.by)
 
-    return _finish(args, run_dir, config, step, record)
+    return _finish(args, run, record)

@@ -21,6 +21,7 @@ from actors.cli.progress import Progress
 from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
 from actors.cli.usage import tokens
+from actors.consent import Consent, check_continue
 from actors.models import Model, ScriptedModel
 from actors.supervisor import result_of
 from actors.workflow import RunHandle, Supervisor, WorkflowResult
@@ -36,6 +37,7 @@ __all__ = [
     "cmd_retry",
     "cmd_run",
     "config_from_args",
+    "consent_of",
     "read_task",
 ]
 
@@ -120,6 +122,16 @@ def config_from_args(args: argparse.Namespace, base: WorkflowConfig) -> Workflow
         return msgspec.convert({**msgspec.to_builtins(base), **changes}, WorkflowConfig)
     except msgspec.ValidationError as exc:
         raise UsageError(f"bad option: {exc}") from None
+
+
+def consent_of(args: argparse.Namespace) -> Consent:
+    """What the person continuing a run allows it (``--sandbox``, ``--test-cmd``,
+    ``--trust-log``); see :mod:`actors.consent`."""
+    return Consent(
+        sandbox=getattr(args, "sandbox", None),
+        test_cmd=getattr(args, "test_cmd", None),
+        trust_log=bool(getattr(args, "trust_log", False)),
+    )
 
 
 def scripted_model(args: argparse.Namespace) -> Model | None:
@@ -245,13 +257,16 @@ def _change_lines(run_dir: str) -> str | None:
     )
 
 
-def await_decision(run_dir: Path, model: Model | None, progress: Progress) -> WorkflowResult:
+def await_decision(
+    run_dir: Path, model: Model | None, progress: Progress, consent: Consent
+) -> WorkflowResult:
     """Wait for a parked run to be decided elsewhere, then see it to its end or next gate.
 
     The log is polled (nothing is held while waiting). Once a decision is in and no
     process writes the run, this one continues it (as ``resume``); when another process
     took the writer lock to continue it (``agentlog approve`` without ``--no-continue``),
     this one follows the log instead, showing its events, until the run ends or parks.
+    ``consent`` is what this command allowed the run when it started it.
     """
     from store import EventLog, LogLocked, WorkflowFold
     from store._lock import LogLock
@@ -276,7 +291,14 @@ def await_decision(run_dir: Path, model: Model | None, progress: Progress) -> Wo
                 say(f"waiting for a person at the {gate.step} gate (polling the log)")
         if gate is None and not LogLock.is_held(log.path):
             try:
-                result = Supervisor.resume(run_dir, model=model, listeners=(progress,))
+                result = Supervisor.resume(
+                    run_dir,
+                    model=model,
+                    listeners=(progress,),
+                    sandbox=consent.sandbox,
+                    test_cmd=consent.test_cmd,
+                    trust_log=consent.trust_log,
+                )
             except LogLocked:  # another process started continuing it first: follow it
                 pass
             else:
@@ -313,7 +335,9 @@ def _go(
         handle = supervisor.start(task, run_dir, workspace=workspace)
         result = handle.result()
         if wait and result.waiting:
-            result = await_decision(handle.run_dir, supervisor.model, progress)
+            config = supervisor.config  # what this command started the run with
+            own = Consent(sandbox=config.sandbox, test_cmd=config.test_cmd or None)
+            result = await_decision(handle.run_dir, supervisor.model, progress, own)
     return summarize(result, time.monotonic() - started, as_json=as_json)
 
 
@@ -372,10 +396,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
             say(inert(line))
         return EXIT_WAITING
     log.writer().close()  # a torn tail or another writer is reported before anything else
+    consent = consent_of(args)
+    check_continue(str(run_dir), state.config, state.workspace, consent)
     model = _model_for(args, state.config.model)
     started = time.monotonic()
     with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
-        result = Supervisor.resume(run_dir, model=model, listeners=(progress,))
+        result = Supervisor.resume(
+            run_dir,
+            model=model,
+            listeners=(progress,),
+            sandbox=consent.sandbox,
+            test_cmd=consent.test_cmd,
+            trust_log=consent.trust_log,
+        )
     return summarize(result, time.monotonic() - started, as_json=args.json)
 
 
@@ -386,11 +419,22 @@ def cmd_retry(args: argparse.Namespace) -> int:
     log = open_log(args.run, in_run_dir=True)
     state = workflow_state(log.read())
     log.writer().close()  # a torn tail or another writer is reported before anything else
-    model = _model_for(args, state.config.model) if state.status == "failed" else None
     run_dir = log.path.parent
+    consent = consent_of(args)
+    if state.status == "failed":
+        check_continue(str(run_dir), state.config, state.workspace, consent)
+    model = _model_for(args, state.config.model) if state.status == "failed" else None
     started = time.monotonic()
     with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
-        result = Supervisor.retry(run_dir, model=model, listeners=(progress,), reason=args.reason)
+        result = Supervisor.retry(
+            run_dir,
+            model=model,
+            listeners=(progress,),
+            reason=args.reason,
+            sandbox=consent.sandbox,
+            test_cmd=consent.test_cmd,
+            trust_log=consent.trust_log,
+        )
     return summarize(result, time.monotonic() - started, as_json=args.json)
 
 
@@ -426,5 +470,8 @@ def cmd_fork(args: argparse.Namespace) -> int:
             overrides=lambda base: config_from_args(args, base),
             model=model,
             listeners=(progress,),
+            sandbox=args.sandbox,
+            test_cmd=args.test_cmd,
+            trust_log=args.trust_log,
         )
     return summarize(result, time.monotonic() - started, as_json=args.json)

@@ -266,6 +266,8 @@ def _tests(at: _Attempt, base: WorkspaceBase) -> tuple[TestsRan | None, str]:
     for ev in work.recorded:
         if isinstance(ev, TestsRan):
             return ev, ""
+    if not work.run_commands:
+        return None, "The tests were not run: a replay runs no commands."
     tests = run_workspace_tests(
         Path(work.workspace),
         timeout=work.config.test_timeout,
