@@ -182,21 +182,17 @@ class ObjectStore:
         """The bytes of object ``digest``; :class:`ObjectProblem` if missing, changed, or
         anything but a regular file in real directories."""
         path = self.path(digest)
-        where: str | Path = path
-        data: bytes | None = None
-        with self._dir(digest[:2]) as fan:
-            fd = None if fan is None else open_regular(digest[2:], fan, path)
-            if fd is not None:
-                try:
-                    data = read_all(fd, path)
-                finally:
-                    os.close(fd)
-        if data is None:
-            found = self._index().get(digest)
-            if found is None:
-                raise ObjectProblem(path, "missing")
-            data = self._read_packed(digest, *found)
-            where = self.location(digest)
+        with self._dir() as root:
+            data = None if root is None else self._read_file(root, digest[:2], digest[2:])
+            if data is not None:
+                where = str(path)
+            else:
+                found = self._index().get(digest)
+                if found is None or root is None:
+                    raise ObjectProblem(path, "missing")
+                pack, offset, size = found
+                data = self._read_packed(root, digest, pack, offset, size)
+                where = f"{pack} (object {digest[:12]} at offset {offset})"
         if object_hash(data) != digest:
             raise ObjectProblem(Path(where), "changed: its bytes no longer match its name")
         return data
@@ -210,9 +206,28 @@ class ObjectStore:
             return exc.reason
         return None
 
-    def _read_packed(self, digest: str, pack: Path, offset: int, size: int) -> bytes:
-        with self._dir(PACKS_DIR) as packs:
-            fd = None if packs is None else open_regular(pack.name, packs, pack)
+    def _open_file(self, root: int, folder: str, name: str) -> int | None:
+        """A descriptor of the regular file ``objects/<folder>/<name>``, or None."""
+        fd = open_dir(folder, root, self.root / folder)
+        if fd is None:
+            return None
+        try:
+            return open_regular(name, fd, self.root / folder / name)
+        finally:
+            os.close(fd)
+
+    def _read_file(self, root: int, folder: str, name: str) -> bytes | None:
+        """Every byte of the regular file ``objects/<folder>/<name>``, or None."""
+        fd = self._open_file(root, folder, name)
+        if fd is None:
+            return None
+        try:
+            return read_all(fd, self.root / folder / name)
+        finally:
+            os.close(fd)
+
+    def _read_packed(self, root: int, digest: str, pack: Path, offset: int, size: int) -> bytes:
+        fd = self._open_file(root, PACKS_DIR, pack.name)
         if fd is None:
             raise ObjectProblem(pack, f"missing (it holds object {digest[:12]})")
         try:
@@ -220,7 +235,8 @@ class ObjectStore:
         finally:
             os.close(fd)
         if len(data) != size:
-            raise ObjectProblem(Path(self.location(digest)), "changed: the pack was cut short")
+            where = Path(f"{pack} (object {digest[:12]} at offset {offset})")
+            raise ObjectProblem(where, "changed: the pack was cut short")
         return data
 
     def _index(self) -> dict[str, tuple[Path, int, int]]:
