@@ -233,3 +233,16 @@ def test_a_linked_pack_or_index_is_damage_even_with_the_right_bytes(
     with pytest.raises(ObjectProblem, match="a symbolic link, not a regular file") as info:
         ObjectStore(tmp_path / "run").get(digest)
     assert info.value.path == packed
+
+
+def test_verify_json_lists_damaged_objects_and_leftovers(run: Path) -> None:
+    obj = first_request(run)
+    debris = leave_debris(run)
+    replace_with_fifo(obj)
+    done = agentlog("verify", "--json", run)
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["ok"] is False
+    assert report["object_debris"] == [str(p) for p in sorted(debris, key=str)]
+    (damaged,) = report["damaged_objects"]
+    assert damaged.startswith(f"{obj}: a FIFO, not a regular file")

@@ -217,6 +217,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.repair and report.repairable:
             data["repaired"] = msgspec.to_builtins(log.repair())
             data["ok"] = True
+        if data["ok"]:  # an intact log: its objects, and what a cut object write left
+            from store import check_objects
+
+            leftovers = [str(p) for p in _debris_of(log, args.repair)]
+            data["debris_removed" if args.repair else "object_debris"] = leftovers
+            data["damaged_objects"] = [str(i) for i in check_objects(log.path.parent, log.read())]
+            data["ok"] = not data["damaged_objects"] and (args.repair or not leftovers)
         say(_json_line(data))
         return 0 if data["ok"] else 1
     path = _shown(log.path)
@@ -255,16 +262,21 @@ def _verify_objects(log: EventLog) -> None:
         raise WorkFailed(f"{issues[0]}{more}")
 
 
-def _object_debris(log: EventLog, repair: bool) -> str:
-    """What a write cut short left in ``objects/`` (temp files, a pack without its index):
-    named, or with ``repair`` removed; "" when there is none (or a run is writing)."""
+def _debris_of(log: EventLog, repair: bool) -> list[Path]:
+    """What a write cut short left in ``objects/`` (temp files, a pack without its index),
+    or with ``repair`` what was removed; none while a run is writing."""
     from store import ObjectStore
     from store.objects import clear_debris
 
-    run_dir = log.path.parent
     if log.path.name != LOG_NAME or log.being_written():
-        return ""  # a live run's temp file is a write in flight, not debris
-    found = clear_debris(log.path) if repair else ObjectStore(run_dir).debris()
+        return []  # a live run's temp file is a write in flight, not debris
+    return clear_debris(log.path) if repair else ObjectStore(log.path.parent).debris()
+
+
+def _object_debris(log: EventLog, repair: bool) -> str:
+    """:func:`_debris_of` as one line for a person; "" when there is none."""
+    run_dir = log.path.parent
+    found = _debris_of(log, repair)
     if not found:
         return ""
     names = ", ".join(inert(str(p.relative_to(run_dir))) for p in found[:3])
