@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
 import msgspec
 import pytest
-from _cli import CLI
+from _cli import CLI, write_script
 
 from actors import Supervisor, fork
 from actors.demo import DEMO_CONFIG, demo_model, demo_task
@@ -28,6 +30,7 @@ from store import LOG_NAME, EventLog, ObjectProblem, ObjectStore
 
 #: What a person keeps beside the run: it must never reach a fork.
 SECRET = b"-----BEGIN OPENSSH PRIVATE KEY-----\nnot for any fork\n"
+KILLER = [sys.executable, str(Path(__file__).with_name("_killer.py"))]
 #: Long enough for a command that answers; a FIFO reader would block far beyond it.
 TIMEOUT = 30
 
@@ -206,6 +209,22 @@ def test_verify_repair_removes_the_leftovers_of_a_cut_object_write(run: Path) ->
     assert done.returncode == 0, done.stderr
     assert "removed 2 leftovers of a cut object write" in done.stdout
     assert not any(p.exists() for p in debris)
+    assert agentlog("verify", run).returncode == 0
+
+
+def test_a_run_killed_while_writing_a_request_is_resumed_without_its_temp_file(
+    tmp_path: Path,
+) -> None:
+    script = write_script(tmp_path / "script.json")
+    run = tmp_path / "run"
+    args = ["run", "a task", "--script", str(script), "--run-dir", str(run)]
+    killed = subprocess.run([*KILLER, "object:1", *args], capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (left,) = (run / "objects").glob("*/.*.tmp")  # the first request, never renamed in
+    resumed = agentlog("resume", run, "--script", script)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not left.exists()
+    assert not list((run / "objects").glob("**/.*.tmp"))
     assert agentlog("verify", run).returncode == 0
 
 
