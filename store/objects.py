@@ -119,8 +119,12 @@ class ObjectStore:
         try:
             if create:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 fds.append(os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # not a directory, or not ours to read
+                raise ObjectProblem(self.run_dir, f"cannot be read ({exc.strerror})") from None
             path = self.run_dir
             for name in (OBJECTS_DIR, *names) if fds else ():
                 path = path / name
