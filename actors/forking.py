@@ -13,6 +13,7 @@ log's, need its consent; a change is recorded in the ``Forked`` marker's config.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from actors.testrun import require_sandbox
 from events import Forked, SandboxPolicy, UsageError, WorkflowConfig
 from store import LOG_NAME, EventLog, WorkflowFold
 from store.materialize import materialize
-from store.objects import share_objects
+from store.objects import OBJECTS_DIR, ObjectProblem, share_objects
 
 __all__ = ["check_fork_point", "fork"]
 
@@ -86,6 +87,7 @@ def fork(
     out = Path(new_run_dir or Path("runs") / workflow_id)
     if (out / LOG_NAME).exists():
         raise UsageError(f"{out}: already holds a run; choose another --run-dir")
+    made = [d for d in (out, out / OBJECTS_DIR) if not d.exists()]
     out.mkdir(parents=True, exist_ok=True)
     marker = Forked(
         workflow_id=workflow_id,
@@ -96,7 +98,15 @@ def fork(
         config=new_config if new_config is not None and new_config != state.config else None,
         records_requests=True,
     )
-    share_objects(source.path.parent, out)  # a workspace's base, before the log names it
+    try:  # a workspace's base, before the log names it; only bytes that match their names
+        share_objects(source.path.parent, out)
+    except ObjectProblem as exc:
+        if made:  # leave nothing of a fork that was not made
+            shutil.rmtree(made[0], ignore_errors=True)
+        raise ObjectProblem(
+            exc.path,
+            f"{exc.reason}; no fork was made (`agentlog verify` names every damaged object)",
+        ) from None
     copy_lines(source.path, out / LOG_NAME, at)
     with EventLog(out).writer() as writer:
         writer.append(marker)

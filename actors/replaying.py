@@ -197,7 +197,11 @@ def _replay(
     scratch = Path(tempfile.mkdtemp(prefix="agentlog-replay-"))
     try:
         copy_lines(log.path, scratch / LOG_NAME, max(1, own - 1))
-        share_objects(log.path.parent, scratch, link_dir=True)  # a workspace's base
+        # The scratch run reads its workspace's base from its own store: a copy of just
+        # those objects, each checked against its name (the recorded requests are read
+        # from the recording's store by the model).
+        base = state.workspace.files if state.workspace is not None else ()
+        share_objects(log.path.parent, scratch, digests=(f.hash for f in base), durable=False)
         error = _drive(scratch, model, options)
         report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
         if report.ok:  # served recorded test results: say if they came from another sandbox

@@ -62,6 +62,7 @@ from events import (
 from store import EventLog, LogError, LogWriter, WorkflowFold, WorkflowState
 from store._logging import get_logger
 from store.materialize import ProjectionError, materialize, write_artifact
+from store.objects import ObjectStore
 from store.projection_sync import sync_projections
 
 if TYPE_CHECKING:
@@ -263,10 +264,16 @@ class SupervisorActor(pykka.ThreadingActor):
                 if self.start_event is None:
                     raise ValueError("a new run needs its WorkflowStarted event")
                 self._append(self.start_event)
-            elif self.options.project:
-                # Resuming: the dead process may have appended an artifact event but not
-                # yet written the projection of it (plan.json ..., files/).
-                self._materialize()
+            else:
+                # Resuming, with the writer lock held: no one else is writing an object,
+                # so a temp file in objects/ is what a killed writer left behind.
+                removed = ObjectStore(self.run_dir).remove_debris()
+                if removed:
+                    log.info("removed object debris", run_dir=str(self.run_dir), files=len(removed))
+                if self.options.project:
+                    # The dead process may have appended an artifact event but not yet
+                    # written the projection of it (plan.json ..., files/).
+                    self._materialize()
             log.info(
                 "workflow driving",
                 workflow_id=self.fold.workflow_id,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from events import EXIT_USAGE, AgentlogError
 
-__all__ = ["LogCorrupt", "LogError", "LogLocked", "NotALog", "TornTail"]
+__all__ = ["LogCorrupt", "LogError", "LogLocked", "NotALog", "ObjectProblem", "TornTail"]
 
 
 class LogError(AgentlogError):
@@ -70,3 +70,13 @@ class NotALog(LogError):
             f"{path}:{line_no}: not an agentlog event log ({reason}). "
             "Pass a run directory or its events.jsonl."
         )
+
+
+class ObjectProblem(LogError):
+    """An object (or the store around it) is missing, changed, or something other than a
+    regular file in a real directory: the store's damage, named by its path."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")

@@ -10,21 +10,23 @@ stores the same bytes twice.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import hashlib
 import os
+import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from store.errors import LogError
+from store._lock import LogLock
+from store._safe_open import exists, open_dir, open_regular, read_all, read_at
+from store.errors import ObjectProblem
 
 __all__ = [
     "OBJECTS_DIR",
     "PACKS_DIR",
     "ObjectProblem",
     "ObjectStore",
+    "clear_debris",
     "object_hash",
     "share_objects",
 ]
@@ -34,20 +36,17 @@ OBJECTS_DIR = "objects"
 #: The directory under ``objects/`` that holds packs.
 PACKS_DIR = "packs"
 _HEX = frozenset("0123456789abcdef")
+_FAN = re.compile(r"[0-9a-f]{2}")
+_REST = re.compile(r"[0-9a-f]{62}")
+#: A temp file of an object or pack being written (``.<name>.<random>.tmp``).
+_TEMP = re.compile(r"\..*\.tmp")
+#: How many bytes :func:`share_objects` gathers into one pack of the copy.
+_SHARE_BATCH = 8 << 20
 
 
 def object_hash(data: bytes) -> str:
     """The name of ``data`` in the store: its SHA-256, 64 lowercase hex digits."""
     return hashlib.sha256(data).hexdigest()
-
-
-class ObjectProblem(LogError):
-    """An object a log names is missing or does not hold the bytes its name promises."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
 
 
 class ObjectStore:
@@ -60,10 +59,17 @@ class ObjectStore:
     fsyncs. The index is renamed into place last, after the pack is synced, so an
     object is never listed before its bytes are durable. :meth:`get` checks the bytes
     against the name wherever they live, so a changed object is never served.
+
+    The run directory is the caller's; below it, ``objects/``, its fan-out and pack
+    directories must be real directories and every object, pack and index a regular
+    file: they are opened relative to their parent with ``O_NOFOLLOW`` (see
+    :mod:`store._safe_open`), so a symbolic link or a FIFO planted in a run directory
+    is reported as damage (:class:`ObjectProblem`), never followed, read or waited on.
     """
 
     def __init__(self, run_dir: str | Path) -> None:
-        self.root = Path(run_dir) / OBJECTS_DIR
+        self.run_dir = Path(run_dir)
+        self.root = self.run_dir / OBJECTS_DIR
         self._packed: dict[str, tuple[Path, int, int]] | None = None
 
     def path(self, digest: str) -> Path:
@@ -76,17 +82,70 @@ class ObjectStore:
         """Where object ``digest`` is, for messages: its file, or its pack and offset."""
         loose = self.path(digest)
         found = self._index().get(digest)
-        if found is None or loose.exists():
+        if found is None or self._loose_exists(digest):
             return str(loose)
         pack, offset, _ = found
         return f"{pack} (object {digest[:12]} at offset {offset})"
 
     def __contains__(self, digest: str) -> bool:
+        """Whether ``digest`` is stored (loose, whatever its kind, or packed).
+
+        Raises :class:`ObjectProblem` when ``objects/`` itself is damaged.
+        """
         if len(digest) != 64 or not _HEX.issuperset(digest):
             return False  # not an object name (and never a path to look at)
-        if digest in self._index():
-            return True
-        return os.path.exists(f"{self.root}/{digest[:2]}/{digest[2:]}")
+        return digest in self._index() or self._loose_exists(digest)
+
+    def _loose_exists(self, digest: str) -> bool:
+        with self._dir(digest[:2]) as fan:
+            return fan is not None and exists(digest[2:], fan, self.path(digest))
+
+    def names(self) -> list[str]:
+        """Every object stored, loose or packed, sorted (each once)."""
+        found = set(self._index())
+        with self._dir() as root:
+            fans = [] if root is None else [n for n in os.listdir(root) if _FAN.fullmatch(n)]
+        for fan_name in fans:
+            with self._dir(fan_name) as fan:
+                if fan is not None:
+                    found.update(fan_name + n for n in os.listdir(fan) if _REST.fullmatch(n))
+        return sorted(found)
+
+    @contextlib.contextmanager
+    def _dir(self, *names: str, create: bool = False, sync: bool = False) -> Iterator[int | None]:
+        """A descriptor of ``objects/<names…>``, each opened without following a link;
+        None when one is missing (made with ``create``, its parent synced with ``sync``)."""
+        fds: list[int] = []
+        try:
+            if create:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fds.append(os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # not a directory, or not ours to read
+                raise ObjectProblem(self.run_dir, f"cannot be read ({exc.strerror})") from None
+            path = self.run_dir
+            for name in (OBJECTS_DIR, *names) if fds else ():
+                path = path / name
+                sub = open_dir(name, fds[-1], path)
+                if sub is None and create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(name, dir_fd=fds[-1])
+                    if sync:
+                        os.fsync(fds[-1])
+                    sub = open_dir(name, fds[-1], path)
+                if sub is None:
+                    break
+                fds.append(sub)
+            else:
+                if fds:
+                    yield fds[-1]
+                    return
+            yield None
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def put(self, data: bytes) -> str:
         """Store ``data`` durably (as a loose object); return its hash."""
@@ -117,67 +176,90 @@ class ObjectStore:
     def _write_loose(self, digest: str, data: bytes) -> None:
         """One loose object, synced, then its directory entry and any directory it needed
         (a request per model call: a few targeted fsyncs, no ``syncfs`` of the disk)."""
-        target = self.path(digest)
-        created = [d for d in (self.root, target.parent) if not d.exists()]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_new(target, data, sync=True)
-        _fsync_dirs([target.parent, *(d.parent for d in reversed(created))])
+        self.path(digest)
+        with self._dir(digest[:2], create=True, sync=True) as fan:
+            assert fan is not None
+            _write_new(fan, digest[2:], data, sync=True)
+            os.fsync(fan)
 
     def get(self, digest: str) -> bytes:
-        """The bytes of object ``digest``; :class:`ObjectProblem` if missing or changed."""
+        """The bytes of object ``digest``; :class:`ObjectProblem` if missing, changed, or
+        anything but a regular file in real directories."""
         path = self.path(digest)
-        where: str | Path = path
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            found = self._index().get(digest)
-            if found is None:
-                raise ObjectProblem(path, "missing") from None
-            data = self._read_packed(digest, *found)
-            where = self.location(digest)
-        except OSError as exc:
-            raise ObjectProblem(path, f"cannot be read ({exc.strerror})") from None
+        with self._dir() as root:
+            data = None if root is None else self._read_file(root, digest[:2], digest[2:])
+            if data is not None:
+                where = str(path)
+            else:
+                found = self._index().get(digest)
+                if found is None or root is None:
+                    raise ObjectProblem(path, "missing")
+                pack, offset, size = found
+                data = self._read_packed(root, digest, pack, offset, size)
+                where = f"{pack} (object {digest[:12]} at offset {offset})"
         if object_hash(data) != digest:
             raise ObjectProblem(Path(where), "changed: its bytes no longer match its name")
         return data
 
     def problem(self, digest: str) -> str | None:
-        """Why object ``digest`` cannot be served (missing, changed), or None when it is fine."""
+        """Why object ``digest`` cannot be served (missing, changed, not a regular file),
+        or None when it is fine."""
         try:
             self.get(digest)
         except ObjectProblem as exc:
             return exc.reason
         return None
 
-    def _read_packed(self, digest: str, pack: Path, offset: int, size: int) -> bytes:
+    def _open_file(self, root: int, folder: str, name: str) -> int | None:
+        """A descriptor of the regular file ``objects/<folder>/<name>``, or None."""
+        fd = open_dir(folder, root, self.root / folder)
+        if fd is None:
+            return None
         try:
-            with open(pack, "rb") as f:
-                f.seek(offset)
-                data = f.read(size)
-        except FileNotFoundError:
-            raise ObjectProblem(pack, f"missing (it holds object {digest[:12]})") from None
-        except OSError as exc:
-            raise ObjectProblem(pack, f"cannot be read ({exc.strerror})") from None
+            return open_regular(name, fd, self.root / folder / name)
+        finally:
+            os.close(fd)
+
+    def _read_file(self, root: int, folder: str, name: str) -> bytes | None:
+        """Every byte of the regular file ``objects/<folder>/<name>``, or None."""
+        fd = self._open_file(root, folder, name)
+        if fd is None:
+            return None
+        try:
+            return read_all(fd, self.root / folder / name)
+        finally:
+            os.close(fd)
+
+    def _read_packed(self, root: int, digest: str, pack: Path, offset: int, size: int) -> bytes:
+        fd = self._open_file(root, PACKS_DIR, pack.name)
+        if fd is None:
+            raise ObjectProblem(pack, f"missing (it holds object {digest[:12]})")
+        try:
+            data = read_at(fd, offset, size, pack)
+        finally:
+            os.close(fd)
         if len(data) != size:
-            raise ObjectProblem(Path(self.location(digest)), "changed: the pack was cut short")
+            where = Path(f"{pack} (object {digest[:12]} at offset {offset})")
+            raise ObjectProblem(where, "changed: the pack was cut short")
         return data
 
     def _index(self) -> dict[str, tuple[Path, int, int]]:
         """Every packed object: hash -> (pack, offset, size), read once per store."""
         if self._packed is None:
             packed: dict[str, tuple[Path, int, int]] = {}
-            for idx in sorted((self.root / PACKS_DIR).glob("*.idx")):
-                pack = idx.with_suffix(".pack")
-                for line in idx.read_text("ascii", "replace").splitlines():
-                    digest, offset, size = line.split()
-                    packed.setdefault(digest, (pack, int(offset), int(size)))
+            folder = self.root / PACKS_DIR
+            with self._dir(PACKS_DIR) as packs:
+                for name in sorted(os.listdir(packs)) if packs is not None else ():
+                    if name.endswith(".idx") and not name.startswith("."):
+                        assert packs is not None
+                        pack = folder / f"{name[:-4]}.pack"
+                        for digest, at in _index_lines(packs, name, folder / name):
+                            packed.setdefault(digest, (pack, *at))
             self._packed = packed
         return self._packed
 
-    def _write_pack(self, blobs: dict[str, bytes]) -> None:
+    def _write_pack(self, blobs: dict[str, bytes], *, sync: bool = True) -> None:
         """One pack for ``blobs``: data synced, then the index renamed in and synced."""
-        packs = self.root / PACKS_DIR
-        packs.mkdir(parents=True, exist_ok=True)
         lines: list[str] = []
         offset = 0
         for digest, data in blobs.items():
@@ -185,17 +267,78 @@ class ObjectStore:
             offset += len(data)
         index = "".join(lines).encode("ascii")
         name = object_hash(index)[:40]
-        _write_new(packs / f"{name}.pack", b"".join(blobs.values()), sync=True)
-        _write_new(packs / f"{name}.idx", index, sync=True)
-        _fsync_dirs([packs, self.root, self.root.parent])
+        with self._dir(PACKS_DIR, create=True, sync=sync) as packs:
+            assert packs is not None
+            _write_new(packs, f"{name}.pack", b"".join(blobs.values()), sync=sync)
+            _write_new(packs, f"{name}.idx", index, sync=sync)
+            if sync:
+                os.fsync(packs)
         self._packed = None
 
+    def debris(self) -> list[Path]:
+        """Leftovers of writes a crash cut short: temp files (``objects/ab/.cdef….tmp``,
+        ``objects/packs/.….tmp``) and packs whose index never arrived. Only a process
+        holding the run's writer lock may remove them (:meth:`remove_debris`)."""
+        return [self.root.joinpath(*parts) for parts in self._debris()]
 
-def _write_new(target: Path, data: bytes, *, sync: bool = False) -> None:
-    """Write ``data`` to a temp file beside ``target`` (fsynced with ``sync``) and rename
-    it into place, read-only."""
-    tmp = target.with_name(f".{target.name[:16]}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o444)
+    def remove_debris(self) -> list[Path]:
+        """Remove :meth:`debris` (never following a link); what was removed."""
+        removed: list[Path] = []
+        for folder, name in self._debris():
+            with self._dir(folder) as fd:
+                if fd is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(name, dir_fd=fd)
+                        removed.append(self.root / folder / name)
+        return removed
+
+    def _debris(self) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        try:
+            with self._dir() as root:
+                folders = [] if root is None else sorted(os.listdir(root))
+            for folder in folders:
+                if folder != PACKS_DIR and not _FAN.fullmatch(folder):
+                    continue
+                with self._dir(folder) as fd:
+                    entries = set() if fd is None else set(os.listdir(fd))
+                for name in sorted(entries):
+                    # a temp file, or a pack whose index never arrived (cut in between)
+                    orphan = name.endswith(".pack") and f"{name[:-5]}.idx" not in entries
+                    if _TEMP.fullmatch(name) or (folder == PACKS_DIR and orphan):
+                        found.append((folder, name))
+        except ObjectProblem:
+            pass  # damage, not debris: verify reports it, and nothing is removed there
+        return found
+
+
+def _index_lines(packs: int, name: str, path: Path) -> Iterator[tuple[str, tuple[int, int]]]:
+    """The ``hash offset size`` lines of the pack index ``name`` (a regular file)."""
+    fd = open_regular(name, packs, path)
+    if fd is None:
+        return
+    try:
+        text = read_all(fd, path).decode("ascii", "replace")
+    finally:
+        os.close(fd)
+    for line_no, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if (
+            len(parts) != 3
+            or len(parts[0]) != 64
+            or not _HEX.issuperset(parts[0])
+            or not (parts[1].isdigit() and parts[2].isdigit())
+        ):
+            raise ObjectProblem(path, f"line {line_no} is not 'hash offset size'")
+        yield parts[0], (int(parts[1]), int(parts[2]))
+
+
+def _write_new(dir_fd: int, name: str, data: bytes, *, sync: bool = False) -> None:
+    """Write ``data`` to a temp file in ``dir_fd`` (fsynced with ``sync``) and rename it
+    to ``name``, read-only; no link is followed."""
+    tmp = f".{name[:16]}.{secrets.token_hex(4)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, 0o444, dir_fd=dir_fd)
     try:
         try:
             view = memoryview(data)
@@ -205,83 +348,56 @@ def _write_new(target: Path, data: bytes, *, sync: bool = False) -> None:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
 
 
-_libc: ctypes.CDLL | None = None
-_SYNCFS_TRIED = False
+def share_objects(
+    source_run: str | Path,
+    dest_run: str | Path,
+    *,
+    digests: Iterable[str] | None = None,
+    durable: bool = True,
+) -> int:
+    """Give ``dest_run`` copies of the objects of ``source_run`` (all of them, or just
+    ``digests``); return how many were shared.
 
-
-def _syncfs(fd: int) -> bool:
-    """``syncfs(fd)`` where the C library has it (Linux); False when it could not run."""
-    global _libc, _SYNCFS_TRIED
-    if not _SYNCFS_TRIED:
-        _SYNCFS_TRIED = True
-        name = ctypes.util.find_library("c")
-        with contextlib.suppress(OSError):
-            _libc = ctypes.CDLL(name, use_errno=True) if name else None
-    if _libc is None or not hasattr(_libc, "syncfs"):
-        return False
-    return bool(_libc.syncfs(fd) == 0)
-
-
-def _make_durable(root: Path, files: list[Path], dirs: set[Path]) -> None:
-    """Make new objects and the directory entries naming them durable."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if _syncfs(fd):
-            return
-    finally:
-        os.close(fd)
-    for path in files:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    _fsync_dirs([*sorted(dirs), root, root.parent])
-
-
-def _fsync_dirs(directories: Iterable[Path]) -> None:
-    for directory in directories:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def share_objects(source_run: str | Path, dest_run: str | Path, *, link_dir: bool = False) -> int:
-    """Give ``dest_run`` the objects of ``source_run``; return how many were shared.
-
-    ``link_dir`` symlinks the whole directory (a replay's throwaway run reads it only);
-    otherwise each object is hard-linked (copied across filesystems), so the new run
-    keeps its base when the source is deleted. Objects are immutable, so sharing is safe.
+    Each object is read through :meth:`ObjectStore.get`, so only bytes that match their
+    name are copied: a link, a FIFO or a changed object in the source raises
+    :class:`ObjectProblem` and is never copied (nor anything it points at). The copies
+    are new files of the store's own making, gathered into packs of about 8 MiB;
+    ``durable`` syncs them (a fork), a throwaway run (a replay's) skips that.
     """
-    src = Path(source_run) / OBJECTS_DIR
-    dst = Path(dest_run) / OBJECTS_DIR
-    if not src.is_dir():
-        return 0
-    if link_dir:
-        dst.symlink_to(src.resolve(), target_is_directory=True)
-        return sum(1 for _ in src.glob("*/*"))
-    shared = 0
-    # Pack indexes go last: an index is what makes a pack's objects visible.
-    for obj in sorted(src.glob("*/*"), key=lambda p: (p.suffix == ".idx", str(p))):
-        if obj.name.startswith("."):
+    src = ObjectStore(source_run)
+    dst = ObjectStore(dest_run)
+    wanted = src.names() if digests is None else sorted(set(digests))
+    batch: dict[str, bytes] = {}
+    size = 0
+    for digest in wanted:
+        data = src.get(digest)
+        if digest in dst:
             continue
-        target = dst / obj.parent.name / obj.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            try:
-                os.link(obj, target)
-            except OSError:
-                _write_new(target, obj.read_bytes())
-        shared += 1
-    if shared:
-        _make_durable(dst, [], set())
-    return shared
+        batch[digest] = data
+        size += len(data)
+        if size >= _SHARE_BATCH:
+            dst._write_pack(batch, sync=durable)
+            batch, size = {}, 0
+    if batch:
+        dst._write_pack(batch, sync=durable)
+    return len(wanted)
+
+
+def clear_debris(log_path: Path) -> list[Path]:
+    """Remove the object debris of the run whose log is ``log_path``, holding that log's
+    writer lock (so no write in flight is taken for debris); what was removed.
+
+    Raises :class:`~store.errors.LogLocked` while a run is writing.
+    """
+    lock = LogLock.acquire(log_path, create=False)
+    try:
+        return ObjectStore(log_path.parent).remove_debris()
+    finally:
+        lock.release()

@@ -64,11 +64,8 @@ def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -
         if ref.hash in seen:
             continue
         seen.add(ref.hash)
-        problem = store.problem(ref.hash)
-        if problem is not None:
-            try:
-                where = store.location(ref.hash)
-            except ObjectProblem as exc:  # a hash that is no object name
-                where = str(exc.path)
-            issues.append(ObjectIssue(ref=ref, file=where, reason=problem))
+        try:
+            store.get(ref.hash)
+        except ObjectProblem as exc:  # named where it is: the object, its pack or directory
+            issues.append(ObjectIssue(ref=ref, file=str(exc.path), reason=exc.reason))
     return issues

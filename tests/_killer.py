@@ -10,6 +10,8 @@ Usage: ``python tests/_killer.py POINT agentlog-args...`` where POINT is
   (``plan.json`` ... ``files/...``): the temp file is left behind, the projection is not
   replaced;
 - ``rename:N+``: it dies just after the Nth rename.
+- ``object:N``: the process dies just before the Nth rename of an object's temp file
+  (``objects/ab/.cdef….tmp``, a model request): the temp file is left behind.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def _patch(module: ModuleType, name: str, wrapper: Any) -> None:
 def _install(point: str) -> None:
     writer = importlib.import_module("store._writer")
     materialize = importlib.import_module("store.materialize")  # the package shadows it
+    objects = importlib.import_module("store.objects")
 
     kind, _, number = point.partition(":")
     nth, after = int(number.rstrip("+")), number.endswith("+")
@@ -69,6 +72,8 @@ def _install(point: str) -> None:
         _patch(writer, "write", write)
     elif kind == "rename":
         _patch(materialize, "replace", replace)
+    elif kind == "object":
+        _patch(objects, "replace", replace)
     else:
         raise SystemExit(f"unknown kill point {point!r}")
 

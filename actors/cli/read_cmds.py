@@ -217,13 +217,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.repair and report.repairable:
             data["repaired"] = msgspec.to_builtins(log.repair())
             data["ok"] = True
+        if data["ok"]:  # an intact log: its objects, and what a cut object write left
+            from store import check_objects
+
+            leftovers = [str(p) for p in _debris_of(log, args.repair)]
+            data["debris_removed" if args.repair else "object_debris"] = leftovers
+            data["damaged_objects"] = [str(i) for i in check_objects(log.path.parent, log.read())]
+            data["ok"] = not data["damaged_objects"] and (args.repair or not leftovers)
         say(_json_line(data))
         return 0 if data["ok"] else 1
     path = _shown(log.path)
     if report.ok:
+        debris = _object_debris(log, args.repair)
         _verify_objects(log)
         say(f"{path}: ok, {report.events} events, last seq {report.last_seq}")
-        return _verify_projections(log, args.repair)
+        if debris:
+            say(debris)
+        wrong = _verify_projections(log, args.repair)
+        return 1 if debris and not args.repair else wrong
     if report.repairable:
         if args.repair:
             say(f"{path}: repaired: {inert(str(log.repair()))}")
@@ -249,6 +260,33 @@ def _verify_objects(log: EventLog) -> None:
     if issues:
         more = f" ({len(issues) - 1} more above)" if len(issues) > 1 else ""
         raise WorkFailed(f"{issues[0]}{more}")
+
+
+def _debris_of(log: EventLog, repair: bool) -> list[Path]:
+    """What a write cut short left in ``objects/`` (temp files, a pack without its index),
+    or with ``repair`` what was removed; none while a run is writing."""
+    from store import ObjectStore
+    from store.objects import clear_debris
+
+    if log.path.name != LOG_NAME or log.being_written():
+        return []  # a live run's temp file is a write in flight, not debris
+    return clear_debris(log.path) if repair else ObjectStore(log.path.parent).debris()
+
+
+def _object_debris(log: EventLog, repair: bool) -> str:
+    """:func:`_debris_of` as one line for a person; "" when there is none."""
+    run_dir = log.path.parent
+    found = _debris_of(log, repair)
+    if not found:
+        return ""
+    names = ", ".join(inert(str(p.relative_to(run_dir))) for p in found[:3])
+    names += f" and {len(found) - 3} more" if len(found) > 3 else ""
+    if repair:
+        return f"{_shown(run_dir)}: removed {len(found)} leftovers of a cut object write ({names})"
+    return (
+        f"{_shown(run_dir)}: {len(found)} leftovers of a cut object write ({names}); "
+        "`agentlog verify --repair` removes them"
+    )
 
 
 def _verify_projections(log: EventLog, repair: bool) -> int:
