@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 from _browser import browser, expect, open_page  # noqa: F401 (browser: a fixture)
+from _cli import write_script
 from _workflow import FAST, scripted
 
 from actors import Supervisor
@@ -20,7 +21,9 @@ TOKEN = "browser-token-0123456789abcdef"
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A run waiting at its plan gate; the run the viewer continues answers from a script."""
+    monkeypatch.setenv("AGENTLOG_SCRIPT", str(write_script(tmp_path / "script.json")))
     runs = tmp_path / "runs"
     gate = msgspec.structs.replace(FAST, approve=("plan",))
     assert Supervisor(gate, model=scripted()).run("a task", runs / "waits").waiting
@@ -46,7 +49,8 @@ def test_a_person_approves_from_the_run_page(root: Path, viewer: RunningViewer, 
     page.fill("#decision-comment", "looks good")
     page.fill("#decision-by", "dora")
     page.click("#decision-approve")
-    expect(page.locator("#decision-result")).to_contain_text("agentlog resume")
+    expect(page.locator("#decision-result")).to_contain_text("the run continues (process")
+    expect(page.locator("#status")).to_contain_text("completed", timeout=60_000)
     decided = [e for e in EventLog(root / "waits").read() if isinstance(e, ApprovalDecided)]
     assert [(d.by, d.comment) for d in decided] == [("dora", "looks good")]
 

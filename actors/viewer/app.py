@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors.viewer.continuing import Continuations
 from actors.viewer.decisions import WriteGuard, record_decision
 from actors.viewer.exchange import model_exchange
 from actors.viewer.forks import fork_tree
@@ -209,6 +210,7 @@ def create_app(
     ``token`` lets a person decide from the run page (None: read-only); ``private``: every
     request, reads too, needs the token (a viewer other machines can reach)."""
     viewer = _Viewer(root, poll)
+    continuations = Continuations()
 
     def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
@@ -241,7 +243,13 @@ def create_app(
         run_dir = viewer.run_dir(run_id)
         if run_dir is None:
             return _not_found("run")
-        return _Json({**viewer.overview(run_id, run_dir), "writable": token is not None})
+        return _Json(
+            {
+                **viewer.overview(run_id, run_dir),
+                "writable": token is not None,
+                "continuation": continuations.status(run_dir),
+            }
+        )
 
     def api_events(request: Request) -> Response:
         run_dir = viewer.run_dir(request.path_params["run_id"])
@@ -307,7 +315,7 @@ def create_app(
         run_dir = viewer.run_dir(request.path_params["run_id"])
         if run_dir is None:
             return _not_found("run")
-        return await record_decision(request, run_dir)
+        return await record_decision(request, run_dir, continuations)
 
     routes = [
         Route("/", index),

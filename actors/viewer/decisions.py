@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from actors.approvals import DecisionRefused, decide, request_changes
+from actors.viewer.continuing import Continuations
 from events import to_dict
 
 __all__ = ["COOKIE", "DecisionBody", "WriteGuard", "record_decision"]
@@ -41,6 +42,8 @@ class DecisionBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     comment: str = ""
     by: str = ""
     digest: str | None = None
+    #: Continue the run once the decision is recorded (``agentlog resume`` in a child).
+    proceed: bool = msgspec.field(default=False, name="continue")
 
 
 def _refuse(message: str) -> Response:
@@ -128,8 +131,11 @@ async def _bounded_body(request: Request) -> bytes | None:
     return bytes(data)
 
 
-async def record_decision(request: Request, run_dir: Path) -> Response:
-    """``POST /api/runs/{id}/decision``: append the decision; 409 when it is refused."""
+async def record_decision(
+    request: Request, run_dir: Path, continuations: Continuations
+) -> Response:
+    """``POST /api/runs/{id}/decision``: append the decision (409 when it is refused),
+    then, when the body asks to ``continue``, continue the run in a child process."""
     data = await _bounded_body(request)
     if data is None:
         return JSONResponse(
@@ -156,9 +162,11 @@ async def record_decision(request: Request, run_dir: Path) -> Response:
         event = await anyio.to_thread.run_sync(write)
     except DecisionRefused as exc:
         return JSONResponse({"error": str(exc)}, status_code=409)
+    continued = continuations.start(run_dir) if body.proceed else None
     return JSONResponse(
         {
             "recorded": to_dict(event),
             "next": f"agentlog resume {run_dir}",
+            "continued": continued,
         }
     )

@@ -283,6 +283,12 @@ function renderSummary(o) {
     o.state.workspace ? fact("test command", o.state.test_command || "none") : null,
     parent ? fact("fork of", parent.id ? el("a", { href: `/runs/${encodeURIComponent(parent.id)}#seq-${parent.at_seq}`, text: `${parent.id} @ ${parent.at_seq}` }) : `${parent.source} @ ${parent.at_seq}`) : null,
   ]);
+  // A continuation this viewer started that ended in failure says why (a run whose log
+  // asks for more than a confined sandbox, a missing key…): one line from `agentlog resume`.
+  const cont = o.continuation;
+  const contNode = document.getElementById("continuation");
+  contNode.hidden = !(cont && !cont.running && cont.exit_code !== 0);
+  contNode.textContent = contNode.hidden ? "" : `Could not continue the run (exit ${cont.exit_code}): ${cont.message}`;
   const damage = document.getElementById("damage");
   damage.hidden = !o.damage;
   damage.textContent = o.damage ? `This log is damaged: ${o.damage}` : "";
@@ -315,6 +321,7 @@ async function sendDecision(action) {
     comment: document.getElementById("decision-comment").value,
     by: document.getElementById("decision-by").value,
     digest: gate ? gate.digest : null,
+    continue: true,  // the viewer continues the run itself (`agentlog resume` in a child)
   };
   const response = await fetch(`${API}/decision`, {
     method: "POST",
@@ -323,10 +330,13 @@ async function sendDecision(action) {
     body: JSON.stringify(body),
   });
   const answer = await response.json();
-  out.textContent = response.ok
-    ? `recorded (event ${answer.recorded.seq}); continue with: ${answer.next}`
-    : `refused: ${answer.error}`;
+  out.textContent = !response.ok
+    ? `refused: ${answer.error}`
+    : answer.continued
+      ? `recorded (event ${answer.recorded.seq}); the run continues (process ${answer.continued.pid})`
+      : `recorded (event ${answer.recorded.seq}); continue with: ${answer.next}`;
   scheduleOverview(0);
+  if (answer.continued) setTimeout(() => scheduleOverview(0), 2000);  // a refusal appends nothing
 }
 
 function moreNote(list, what) {
