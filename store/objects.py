@@ -201,6 +201,23 @@ class ObjectStore:
             raise ObjectProblem(Path(where), "changed: its bytes no longer match its name")
         return data
 
+    def size(self, digest: str) -> int:
+        """How many bytes object ``digest`` holds, without reading them (its file's size,
+        or its size in the pack's index); :class:`ObjectProblem` when it is missing or
+        anything but a regular file. The bytes are not checked: :meth:`get` does that."""
+        path = self.path(digest)
+        with self._dir() as root:
+            fd = None if root is None else self._open_file(root, digest[:2], digest[2:])
+            if fd is not None:
+                try:
+                    return os.fstat(fd).st_size
+                finally:
+                    os.close(fd)
+        found = self._index().get(digest)
+        if found is None:
+            raise ObjectProblem(path, "missing")
+        return found[2]
+
     def problem(self, digest: str) -> str | None:
         """Why object ``digest`` cannot be served (missing, changed, not a regular file),
         or None when it is fine."""

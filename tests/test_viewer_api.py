@@ -20,7 +20,8 @@ from _runs import append_lines, raw_line, write_run
 from _viewer import RECORDED_SEQ, REQUEST, make_runs
 
 from actors.viewer.serve import RunningViewer, ViewerError, listen, start
-from events import encode_line
+from events import ModelCalled, encode_line
+from store import EventLog, ObjectStore
 
 
 @pytest.fixture(scope="module")
@@ -282,3 +283,16 @@ def test_a_viewer_other_machines_reach_needs_the_token_to_read(tmp_path: Path) -
         with_token, _, _ = get(running, "/api/runs", Cookie="agentlog_token=t0ken")
     assert (refused, with_token) == (403, 200), body
     assert b"token" in body
+
+
+def test_a_request_object_over_the_cap_is_named_by_its_size_unread(tmp_path: Path) -> None:
+    root = make_runs(tmp_path / "runs")
+    call = list(EventLog(root / "demo").read())[RECORDED_SEQ - 1]
+    assert isinstance(call, ModelCalled)
+    loose = ObjectStore(root / "demo").path(call.request_digest)
+    loose.parent.mkdir(parents=True, exist_ok=True)
+    with open(loose, "wb") as f:
+        f.truncate(300 << 20)  # a sparse 300 MB file: reading it whole is the failure
+    with start(root) as running:
+        request = get_json(running, f"/api/runs/demo/events/{RECORDED_SEQ}")["exchange"]["request"]
+    assert (request["too_large"], request["size"]) == (True, 300 << 20)

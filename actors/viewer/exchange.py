@@ -32,9 +32,13 @@ for _cls, _tool in ARTIFACT_TOOLS.items():
 
 
 def _request(run_dir: Path, digest: str) -> dict[str, Any]:
-    """The request named ``digest`` from the run's object store (loose or packed)."""
+    """The request named ``digest`` from the run's object store (loose or packed); one
+    over :data:`MAX_OBJECT_BYTES` is named by its size and never read."""
+    store = ObjectStore(run_dir)
     try:
-        body = load_request(ObjectStore(run_dir), digest)
+        if digest in store and (size := store.size(digest)) > MAX_OBJECT_BYTES:
+            return {"recorded": True, "digest": digest, "size": size, "too_large": True}
+        body = load_request(store, digest)
     except ObjectProblem as exc:
         return {"recorded": False, "digest": digest, "problem": exc.reason}
     except msgspec.DecodeError:
