@@ -15,7 +15,7 @@ import os
 import site
 import sys
 import sysconfig
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from actors.sandbox.policy import namespace_args
@@ -98,7 +98,7 @@ def _outermost(paths: Iterable[str]) -> list[str]:
     return [k for k in kept if k != "/"]
 
 
-def _system_args() -> list[str]:
+def _system_args(etc: Mapping[str, Path]) -> list[str]:
     args: list[str] = []
     for name in _SYSTEM:
         host = f"/{name}"
@@ -106,8 +106,10 @@ def _system_args() -> list[str]:
             args += ["--symlink", os.readlink(host), host]
         elif os.path.isdir(host):
             args += ["--ro-bind", host, host]
+    # bwrap would make /etc 0700, closed to the unprivileged user a root-started run drops to.
+    args += ["--perms", "0755", "--dir", "/etc"]
     for name in _ETC:
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        args += ["--ro-bind-try", str(etc.get(name, f"/etc/{name}")), f"/etc/{name}"]
     return args
 
 
@@ -118,18 +120,20 @@ def bwrap_args(
     tmp: Path,
     hidden: Sequence[Path] = (),
     status_fd: int,
+    etc: Mapping[str, Path] | None = None,
 ) -> list[str]:
     """bwrap's argv up to ``--`` for a run in ``workspace`` with ``tmp`` as its ``/tmp``.
 
     ``hidden`` are host paths that must not be visible even when an interpreter directory
     contains them (the run directory): each gets an empty read-only directory over it.
+    ``etc`` replaces allowed ``/etc`` files by name (the run's own ``passwd``, ``group``).
     """
     root = os.geteuid() == 0
     args = [binary, *namespace_args()]
     if root:
-        # Root keeps no capability but the two that drop to ``nobody`` before the exec.
+        # Root keeps no capability but the two that drop to the run's user before the exec.
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    args += _system_args()
+    args += _system_args(etc or {})
     args += ["--bind", str(workspace), WORKSPACE, "--bind", str(tmp), TMP]
     made: set[str] = set()
     for path in interpreter_paths():
