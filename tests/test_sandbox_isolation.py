@@ -1,17 +1,19 @@
 """One test run against the host and against other runs: its processes count against its
-own limit only, and it sees of an editable install only what the tests can import."""
+own limit only, and it sees of an editable install only the code the tests can import."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
+import msgspec
 import pytest
 from _sandbox import needs_bwrap
 
@@ -20,6 +22,7 @@ from actors.sandbox import Completed, Limits, resolve, run_confined
 pytestmark = needs_bwrap
 
 FEW = Limits(processes=16)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def a_tree(tmp_path: Path) -> Path:
@@ -119,3 +122,129 @@ def test_a_root_started_runs_user_is_named_sandbox_with_home_in_tmp(tmp_path: Pa
     name, _, uid, gid, _, home = json.loads(done.output)
     assert (name, home) == ("sandbox", "/tmp")
     assert uid == gid != 65534  # not nobody, whom every root-started run would share
+
+
+SECRET = "AGENTLOG_TEST_SECRET=" + "hunter2-untracked"  # split: no real secret reads like this
+
+#: Runs inside the sandbox: imports each editable project, tries to read each file
+#: (given by absolute path), prints what it got as JSON.
+PROBE = """\
+import json, sys
+got = {}
+for name in ("dep", "lib", "proj"):
+    try:
+        got[name] = __import__(name).WHERE
+    except ImportError as exc:
+        got[name] = "ImportError: " + str(exc)
+for path in sys.argv[1:]:
+    try:
+        got[path] = open(path).read()
+    except OSError as exc:
+        got[path] = exc.strerror
+print(json.dumps(got))
+"""
+
+#: Runs with the throwaway venv's interpreter: a confined run of PROBE on TREE.
+DRIVER = """\
+import json, sys
+from pathlib import Path
+from actors.sandbox import resolve, run_confined
+done = run_confined(
+    Path(sys.argv[1]), [sys.executable, "-c", sys.argv[2], *sys.argv[3:]],
+    timeout=60, sandbox=resolve("bwrap"),
+)
+print(done.output)
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+class Editables(msgspec.Struct):
+    got: dict[str, str]
+    secrets: list[str]
+    others: list[str]
+    own_on_host: str
+
+
+@pytest.fixture(scope="module")
+def editables(tmp_path_factory: pytest.TempPathFactory) -> Editables:
+    """A venv with three editable installs, each a checkout holding a ``.env``: ``dep``
+    (a ``.pth`` naming its checkout, as uv, hatch, pdm and poetry write), ``lib`` (a
+    setuptools finder), and ``proj`` (``src/`` layout), the workspace's own project. A
+    sandboxed run with the venv's interpreter imports each and reads every file."""
+    template = pytest.importorskip("setuptools.command.editable_wheel")._finder_template
+    top = tmp_path_factory.mktemp("editables")
+    venv = top / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site_dir = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    home = top / "home"
+    secrets = [
+        write(home / "dep" / ".env", SECRET),
+        write(home / "dep" / "dep" / ".env", SECRET),
+        write(home / "lib" / ".env", SECRET),
+        write(home / "lib" / "lib" / ".env", SECRET),
+        write(home / "proj" / ".env", SECRET),
+    ]
+    others = [
+        write(home / "dep" / "notes.txt", "untracked notes"),
+        write(home / "dep" / "dep" / "data.json", "{}"),
+        write(home / "dep" / "scripts" / "deploy.sh", "echo deploy"),
+    ]
+    write(home / "dep" / "dep" / "__init__.py", "WHERE = 'dep'\n")
+    write(home / "lib" / "lib" / "__init__.py", "WHERE = 'lib'\n")
+    own_on_host = write(home / "proj" / "src" / "proj" / "__init__.py", "WHERE = 'host'\n")
+    write(site_dir / "_dep.pth", f"{home / 'dep'}\n")
+    write(site_dir / "_proj.pth", f"{home / 'proj' / 'src'}\n")
+    finder = "__editable___lib_0_1_finder"
+    write(site_dir / f"{finder}.py", template(finder, {"lib": str(home / "lib" / "lib")}, {}))
+    write(site_dir / "__editable__.lib-0.1.pth", f"import {finder}; {finder}.install()\n")
+    tree = top / "tree"
+    write(tree / "src" / "proj" / "__init__.py", "WHERE = 'workspace'\n")
+    write(tree / "tests" / "test_proj.py", "import proj\n")
+    deps = os.path.dirname(os.path.dirname(msgspec.__file__))
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join([str(ROOT), deps])}
+    paths = [str(p) for p in (*secrets, *others, own_on_host)]
+    done = subprocess.run(
+        [python, "-c", DRIVER, str(tree), PROBE, *paths],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    got: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return Editables(
+        got=got,
+        secrets=[str(p) for p in secrets],
+        others=[str(p) for p in others],
+        own_on_host=str(own_on_host),
+    )
+
+
+def test_no_file_of_an_editable_checkout_but_its_code_is_readable(editables: Editables) -> None:
+    assert SECRET not in json.dumps(editables.got)
+    for path in [*editables.secrets, *editables.others]:
+        assert editables.got[path] == "No such file or directory", path
+
+
+def test_editable_dependencies_are_still_importable(editables: Editables) -> None:
+    assert (editables.got["dep"], editables.got["lib"]) == ("dep", "lib")
+
+
+def test_the_workspaces_own_editable_project_is_imported_from_the_scratch_copy(
+    editables: Editables,
+) -> None:
+    assert editables.got["proj"] == "workspace"
+    assert editables.got[editables.own_on_host] == "No such file or directory"

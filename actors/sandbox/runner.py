@@ -27,7 +27,8 @@ from pathlib import Path
 import msgspec
 
 from actors import cleanup
-from actors.sandbox.bwrap import TMP, WORKSPACE, bwrap_args
+from actors.sandbox.bwrap import TMP, WORKSPACE, bwrap_args, interpreter_paths
+from actors.sandbox.editable import EditableView, editable_projects, editable_view
 from actors.sandbox.limits import DEFAULT_LIMITS, Limits
 from actors.sandbox.policy import Sandbox
 from actors.sandbox.uids import Lease, NoFreeUid, lease
@@ -159,8 +160,20 @@ def run_confined(
             etc = _identity(scratch, user.uid)
             for place in (workspace, tmp):
                 _give_to(place, user.uid)
+        confined = sandbox.kind == "bwrap"
+        view = editable_view(
+            editable_projects(interpreter_paths()),
+            workspace,
+            scratch / "imports",
+            inside=WORKSPACE if confined else str(workspace),
+            hidden=hidden,
+            keep=interpreter_paths(),
+            confined=confined,
+        )
         drop_to = None if user is None else user.uid
-        done = _run(workspace, tmp, list(command), timeout, sandbox, limits, hidden, drop_to, etc)
+        done = _run(
+            workspace, tmp, list(command), timeout, sandbox, limits, hidden, drop_to, etc, view
+        )
         if cleanup.stopping():  # killed by an interrupt: its result would be false, and the
             threading.Event().wait()  # process is exiting (this daemon thread ends with it)
         return done
@@ -193,6 +206,7 @@ def _run(
     hidden: Sequence[Path],
     drop_to: int | None,
     etc: dict[str, Path],
+    view: EditableView,
 ) -> Completed:
     confined = sandbox.kind == "bwrap"
     # Without a user namespace of its own, a process limit counts every process of the
@@ -209,6 +223,7 @@ def _run(
                 hidden=hidden,
                 status_fd=write_status,
                 etc=etc,
+                editable=view.binds,
             )
             argv = [*outer, "--", *inner, *command]
         else:
@@ -219,7 +234,7 @@ def _run(
             proc = subprocess.Popen(
                 argv,
                 cwd=workspace,
-                env=_environment(cwd, home),
+                env=_environment([cwd, *view.paths], home),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -320,8 +335,9 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         proc.stdout.close()
 
 
-def _environment(cwd: str, home: str) -> dict[str, str]:
-    """The environment of a test run, from an allow-list: no secret can be inherited."""
+def _environment(imports: list[str], home: str) -> dict[str, str]:
+    """The environment of a test run, from an allow-list: no secret can be inherited.
+    ``imports`` go on ``PYTHONPATH``: the tree, and where its own project's code is."""
     env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
     path = os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable), *_SYSTEM_PATH]))
     env.update(
@@ -330,7 +346,7 @@ def _environment(cwd: str, home: str) -> dict[str, str]:
         TMPDIR=home,
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONHASHSEED="0",
-        PYTHONPATH=cwd,
+        PYTHONPATH=os.pathsep.join(imports),
     )
     return env
 
