@@ -261,14 +261,13 @@ def _copy_importable(source: Path, copy: Path, names: list[str] | None, skip: se
         if not _is_module(source.name):
             return False
         _make_dirs(copy.parent, copy.parent)
-        _link_or_copy(source, copy)
-        return True
-    files = _walk(source, names, skip) if source.is_dir() else []
-    for entry in files:
+        return _link_or_copy(source, copy)
+    copied = False
+    for entry in _walk(source, names, skip) if source.is_dir() else []:
         target = copy / entry.relative_to(source)
         _make_dirs(target.parent, copy)
-        _link_or_copy(entry, target)
-    return bool(files)
+        copied = _link_or_copy(entry, target) or copied
+    return copied
 
 
 def _walk(top: Path, names: list[str] | None, skip: set[str]) -> list[Path]:
@@ -290,8 +289,11 @@ def _walk(top: Path, names: list[str] | None, skip: set[str]) -> list[Path]:
             path = os.path.join(dirpath, name)
             if (at_top and names is not None and name not in names) or not _is_module(name):
                 continue
-            if stat.S_ISREG(os.lstat(path).st_mode):
-                files.append(Path(path))
+            try:
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    files.append(Path(path))
+            except OSError:  # gone since it was listed
+                continue
     return files
 
 
@@ -306,8 +308,14 @@ def _make_dirs(path: Path, top: Path) -> None:
         path.chmod(0o755)
 
 
-def _link_or_copy(source: Path, copy: Path) -> None:
+def _link_or_copy(source: Path, copy: Path) -> bool:
+    """A hard link to ``source`` (or a copy of it) at ``copy``, never following a symbolic
+    link that replaced it meanwhile; False when it cannot be read (it stays out)."""
     try:
-        os.link(source, copy)
+        os.link(source, copy, follow_symlinks=False)
     except OSError:
-        shutil.copy2(source, copy)
+        try:
+            shutil.copy2(source, copy, follow_symlinks=False)
+        except OSError:
+            return False
+    return True
