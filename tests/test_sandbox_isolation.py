@@ -144,14 +144,15 @@ for path in sys.argv[1:]:
 print(json.dumps(got))
 """
 
-#: Runs with the throwaway venv's interpreter: a confined run of PROBE on TREE.
+#: Runs with the throwaway venv's interpreter: ``DRIVER POLICY TREE PROBE PATHS...``
+#: runs PROBE on TREE under POLICY.
 DRIVER = """\
 import json, sys
 from pathlib import Path
 from actors.sandbox import resolve, run_confined
 done = run_confined(
-    Path(sys.argv[1]), [sys.executable, "-c", sys.argv[2], *sys.argv[3:]],
-    timeout=60, sandbox=resolve("bwrap"),
+    Path(sys.argv[2]), [sys.executable, "-c", sys.argv[3], *sys.argv[4:]],
+    timeout=60, sandbox=resolve(sys.argv[1]),
 )
 print(done.output)
 """
@@ -165,6 +166,7 @@ def write(path: Path, text: str) -> Path:
 
 class Editables(msgspec.Struct):
     got: dict[str, str]
+    unconfined: dict[str, str]
     secrets: list[str]
     others: list[str]
     own_on_host: str
@@ -175,7 +177,8 @@ def editables(tmp_path_factory: pytest.TempPathFactory) -> Editables:
     """A venv with three editable installs, each a checkout holding a ``.env``: ``dep``
     (a ``.pth`` naming its checkout, as uv, hatch, pdm and poetry write), ``lib`` (a
     setuptools finder), and ``proj`` (``src/`` layout), the workspace's own project. A
-    sandboxed run with the venv's interpreter imports each and reads every file."""
+    run with the venv's interpreter (sandboxed, and unconfined) imports each and reads
+    every file."""
     template = pytest.importorskip("setuptools.command.editable_wheel")._finder_template
     top = tmp_path_factory.mktemp("editables")
     venv = top / "venv"
@@ -216,17 +219,20 @@ def editables(tmp_path_factory: pytest.TempPathFactory) -> Editables:
     deps = os.path.dirname(os.path.dirname(msgspec.__file__))
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join([str(ROOT), deps])}
     paths = [str(p) for p in (*secrets, *others, own_on_host)]
-    done = subprocess.run(
-        [python, "-c", DRIVER, str(tree), PROBE, *paths],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    got: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    got: dict[str, dict[str, str]] = {}
+    for policy in ("bwrap", "none"):
+        done = subprocess.run(
+            [python, "-c", DRIVER, policy, str(tree), PROBE, *paths],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        got[policy] = json.loads(done.stdout.strip().splitlines()[-1])
     return Editables(
-        got=got,
+        got=got["bwrap"],
+        unconfined=got["none"],
         secrets=[str(p) for p in secrets],
         others=[str(p) for p in others],
         own_on_host=str(own_on_host),
@@ -248,3 +254,9 @@ def test_the_workspaces_own_editable_project_is_imported_from_the_scratch_copy(
 ) -> None:
     assert editables.got["proj"] == "workspace"
     assert editables.got[editables.own_on_host] == "No such file or directory"
+
+
+def test_unconfined_tests_also_import_the_workspaces_own_project_from_the_scratch_copy(
+    editables: Editables,
+) -> None:
+    assert editables.unconfined["proj"] == "workspace"
