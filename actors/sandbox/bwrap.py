@@ -15,7 +15,7 @@ import os
 import site
 import sys
 import sysconfig
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from actors.sandbox.policy import namespace_args
@@ -52,36 +52,18 @@ _ETC = (
 
 @functools.cache
 def interpreter_paths() -> tuple[str, ...]:
-    """The directories the interpreter needs: its prefixes, stdlib and site-packages, and
-    the directories that ``.pth`` files add (editable installs of the dependencies)."""
+    """The directories the interpreter needs: its prefixes, stdlib and site-packages.
+
+    Not the directories ``.pth`` files name outside them (editable installs: a user's
+    checkout, ``.env`` and all): :mod:`actors.sandbox.editable` shows those.
+    """
     found: list[str] = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     found += [p for p in sysconfig.get_paths().values()]
-    sites = site.getsitepackages()
+    found += site.getsitepackages()
     user_site = site.getusersitepackages()
     if site.ENABLE_USER_SITE and user_site in sys.path:  # ``pip install --user`` deps
-        sites.append(user_site)
-    found += sites
-    for directory in sites:
-        found += _pth_dirs(Path(directory))
+        found.append(user_site)
     return tuple(_outermost(p for p in found if os.path.isdir(p)))
-
-
-def _pth_dirs(site_dir: Path) -> list[str]:
-    dirs: list[str] = []
-    try:
-        pth_files = sorted(site_dir.glob("*.pth"))
-    except OSError:
-        return dirs
-    for pth in pth_files:
-        try:
-            lines = pth.read_text("utf-8", "replace").splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            line = line.strip()
-            if line and not line.startswith(("#", "import ", "import\t")):
-                dirs.append(str((site_dir / line).resolve()))
-    return dirs
 
 
 def _within(path: str, top: str) -> bool:
@@ -98,7 +80,7 @@ def _outermost(paths: Iterable[str]) -> list[str]:
     return [k for k in kept if k != "/"]
 
 
-def _system_args() -> list[str]:
+def _system_args(etc: Mapping[str, Path]) -> list[str]:
     args: list[str] = []
     for name in _SYSTEM:
         host = f"/{name}"
@@ -106,8 +88,10 @@ def _system_args() -> list[str]:
             args += ["--symlink", os.readlink(host), host]
         elif os.path.isdir(host):
             args += ["--ro-bind", host, host]
+    # bwrap would make /etc 0700, closed to the unprivileged user a root-started run drops to.
+    args += ["--perms", "0755", "--dir", "/etc"]
     for name in _ETC:
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        args += ["--ro-bind-try", str(etc.get(name, f"/etc/{name}")), f"/etc/{name}"]
     return args
 
 
@@ -118,21 +102,27 @@ def bwrap_args(
     tmp: Path,
     hidden: Sequence[Path] = (),
     status_fd: int,
+    etc: Mapping[str, Path] | None = None,
+    editable: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
     """bwrap's argv up to ``--`` for a run in ``workspace`` with ``tmp`` as its ``/tmp``.
 
     ``hidden`` are host paths that must not be visible even when an interpreter directory
     contains them (the run directory): each gets an empty read-only directory over it.
+    ``etc`` replaces allowed ``/etc`` files by name (the run's own ``passwd``, ``group``);
+    ``editable`` are ``(copy, host path)`` binds of editable installs' importable files.
     """
     root = os.geteuid() == 0
     args = [binary, *namespace_args()]
     if root:
-        # Root keeps no capability but the two that drop to ``nobody`` before the exec.
+        # Root keeps no capability but the two that drop to the run's user before the exec.
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    args += _system_args()
+    args += _system_args(etc or {})
     args += ["--bind", str(workspace), WORKSPACE, "--bind", str(tmp), TMP]
     made: set[str] = set()
-    for path in interpreter_paths():
+    binds = [*((path, path) for path in interpreter_paths()), *editable]
+    # Outer before inner: an editable dependency's copy may hold the venv's mount point.
+    for source, path in sorted(binds, key=lambda bind: len(Path(bind[1]).parts)):
         if any(_within(path, top) for top in ("/usr", "/proc", "/dev")):
             continue
         # bwrap would make the missing parents 0700, closed to an unprivileged user.
@@ -142,7 +132,7 @@ def bwrap_args(
             if name not in made and name != TMP and not _within(name, "/usr"):
                 made.add(name)
                 args += ["--perms", "0755", "--dir", name]
-        args += ["--ro-bind", path, path]
+        args += ["--ro-bind", source, path]
     for hide in hidden:
         real = os.path.realpath(hide)
         if any(_within(real, p) for p in interpreter_paths()):

@@ -3,8 +3,9 @@
 The limits are ``setrlimit`` values applied by a few lines of Python that run first
 inside the sandbox (:data:`INNER`) and then ``exec`` the test command, so they bind the
 tests and everything they start but not agentlog. As root, the same lines drop to the
-``nobody`` user before the ``exec``: the kernel does not count root's processes, so the
-process limit would otherwise not hold.
+run's own user (:mod:`actors.sandbox.uids`) before the ``exec``: the kernel does not
+count root's processes, so the process limit would otherwise not hold, and it counts a
+user's processes host-wide, so a user shared between runs would pool their limits.
 """
 
 from __future__ import annotations
@@ -15,23 +16,21 @@ import signal
 
 import msgspec
 
-__all__ = ["CANNOT_RUN", "DEFAULT_LIMITS", "INNER", "NOBODY", "Limits", "limits_hit"]
-
-#: The unprivileged user a root-started test run drops to.
-NOBODY = 65534
+__all__ = ["CANNOT_RUN", "DEFAULT_LIMITS", "INNER", "Limits", "limits_hit"]
 
 #: How :data:`INNER` starts its message when the command cannot be started.
 CANNOT_RUN = "agentlog sandbox: cannot run"
 
-#: Runs as ``python -I -S -c INNER LIMITS_JSON DROP -- COMMAND...`` inside the sandbox.
+#: Runs as ``python -I -S -c INNER LIMITS_JSON USER -- COMMAND...`` inside the sandbox;
+#: ``USER`` is the uid to drop to (from root) or ``keep``.
 INNER = """\
 import json, os, resource, signal, sys
 for name, soft, hard in json.loads(sys.argv[1]):
     resource.setrlimit(getattr(resource, name), (soft, hard))
-if sys.argv[2] == "drop" and os.getuid() == 0:
+if sys.argv[2] != "keep" and os.getuid() == 0:
     os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
+    os.setgid(int(sys.argv[2]))
+    os.setuid(int(sys.argv[2]))
 for sig in (signal.SIGPIPE, signal.SIGXFSZ):
     signal.signal(sig, signal.SIG_DFL)
 try:
@@ -39,7 +38,7 @@ try:
 except OSError as exc:
     sys.stderr.write(f"CANNOT_RUN {sys.argv[4]}: {exc.strerror}\\n")
     sys.exit(127)
-""".replace("NOBODY", str(NOBODY)).replace("CANNOT_RUN", CANNOT_RUN)
+""".replace("CANNOT_RUN", CANNOT_RUN)
 
 _MIB = 1 << 20
 
@@ -69,10 +68,14 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
             triples.append(("RLIMIT_NPROC", self.processes, self.processes))
         return triples
 
-    def wrapper(self, python: str, timeout: float, *, processes: bool, drop: bool) -> list[str]:
-        """The argv prefix that applies these limits and then runs the command after it."""
+    def wrapper(
+        self, python: str, timeout: float, *, processes: bool, drop_to: int | None
+    ) -> list[str]:
+        """The argv prefix that applies these limits, drops to ``drop_to`` (a uid, when
+        started as root) and then runs the command after it."""
         encoded = json.dumps(self.rlimits(timeout, processes=processes))
-        return [python, "-I", "-S", "-c", INNER, encoded, "drop" if drop else "keep", "--"]
+        user = "keep" if drop_to is None else str(drop_to)
+        return [python, "-I", "-S", "-c", INNER, encoded, user, "--"]
 
 
 # What a test process prints when a limit stopped it (Python's own wording, and the C

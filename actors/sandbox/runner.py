@@ -27,9 +27,11 @@ from pathlib import Path
 import msgspec
 
 from actors import cleanup
-from actors.sandbox.bwrap import TMP, WORKSPACE, bwrap_args
-from actors.sandbox.limits import DEFAULT_LIMITS, NOBODY, Limits
+from actors.sandbox.bwrap import TMP, WORKSPACE, bwrap_args, interpreter_paths
+from actors.sandbox.editable import EditableView, editable_projects, editable_view
+from actors.sandbox.limits import DEFAULT_LIMITS, Limits
 from actors.sandbox.policy import Sandbox
+from actors.sandbox.uids import Lease, NoFreeUid, lease
 
 __all__ = ["KEPT_OUTPUT", "Completed", "run_confined", "stop_all"]
 
@@ -141,6 +143,7 @@ def run_confined(
     """
     scratch = Path(tempfile.mkdtemp(prefix="agentlog-tests-"))
     _registry.add_scratch(str(scratch))
+    user: Lease | None = None
     try:
         workspace, tmp = scratch / "workspace", scratch / "tmp"
         shutil.copytree(tree, workspace, symlinks=True)
@@ -148,16 +151,49 @@ def run_confined(
         # not be closed to others whatever mode the tree's top directory had.
         workspace.chmod(0o755)
         tmp.mkdir()
-        drop = sandbox.kind == "bwrap" and os.geteuid() == 0
-        if drop:
-            _give_to_nobody(scratch)
-        done = _run(workspace, tmp, list(command), timeout, sandbox, limits, hidden, drop)
+        etc: dict[str, Path] = {}
+        if sandbox.kind == "bwrap" and os.geteuid() == 0:
+            try:
+                user = lease()
+            except (NoFreeUid, OSError) as exc:
+                return _not_started(f"cannot start the tests: no user to run them as: {exc}")
+            etc = _identity(scratch, user.uid)
+            for place in (workspace, tmp):
+                _give_to(place, user.uid)
+        confined = sandbox.kind == "bwrap"
+        view = editable_view(
+            editable_projects(interpreter_paths()),
+            workspace,
+            scratch / "imports",
+            inside=WORKSPACE if confined else str(workspace),
+            hidden=hidden,
+            keep=interpreter_paths(),
+            confined=confined,
+        )
+        drop_to = None if user is None else user.uid
+        done = _run(
+            workspace, tmp, list(command), timeout, sandbox, limits, hidden, drop_to, etc, view
+        )
         if cleanup.stopping():  # killed by an interrupt: its result would be false, and the
             threading.Event().wait()  # process is exiting (this daemon thread ends with it)
         return done
     finally:
         _remove(scratch)
         _registry.drop_scratch(str(scratch))
+        if user is not None:  # every process of the run is dead: the id is free again
+            user.release()
+
+
+def _not_started(why: str) -> Completed:
+    return Completed(
+        started=False,
+        exit_code=None,
+        output=why,
+        truncated=False,
+        timed_out=False,
+        output_exceeded=False,
+        duration_s=0.0,
+    )
 
 
 def _run(
@@ -168,18 +204,26 @@ def _run(
     sandbox: Sandbox,
     limits: Limits,
     hidden: Sequence[Path],
-    drop: bool,
+    drop_to: int | None,
+    etc: dict[str, Path],
+    view: EditableView,
 ) -> Completed:
     confined = sandbox.kind == "bwrap"
     # Without a user namespace of its own, a process limit counts every process of the
     # user (or none, for root): only a sandbox makes it meaningful.
-    inner = limits.wrapper(sys.executable, timeout, processes=confined, drop=drop)
+    inner = limits.wrapper(sys.executable, timeout, processes=confined, drop_to=drop_to)
     read_status, write_status = os.pipe()
     try:
         if confined:
             cwd, home = WORKSPACE, TMP
             outer = bwrap_args(
-                sandbox.binary, workspace=workspace, tmp=tmp, hidden=hidden, status_fd=write_status
+                sandbox.binary,
+                workspace=workspace,
+                tmp=tmp,
+                hidden=hidden,
+                status_fd=write_status,
+                etc=etc,
+                editable=view.binds,
             )
             argv = [*outer, "--", *inner, *command]
         else:
@@ -190,7 +234,7 @@ def _run(
             proc = subprocess.Popen(
                 argv,
                 cwd=workspace,
-                env=_environment(cwd, home),
+                env=_environment([cwd, *view.paths], home),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -291,8 +335,9 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         proc.stdout.close()
 
 
-def _environment(cwd: str, home: str) -> dict[str, str]:
-    """The environment of a test run, from an allow-list: no secret can be inherited."""
+def _environment(imports: list[str], home: str) -> dict[str, str]:
+    """The environment of a test run, from an allow-list: no secret can be inherited.
+    ``imports`` go on ``PYTHONPATH``: the tree, and where its own project's code is."""
     env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
     path = os.pathsep.join(dict.fromkeys([os.path.dirname(sys.executable), *_SYSTEM_PATH]))
     env.update(
@@ -301,7 +346,7 @@ def _environment(cwd: str, home: str) -> dict[str, str]:
         TMPDIR=home,
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONHASHSEED="0",
-        PYTHONPATH=cwd,
+        PYTHONPATH=os.pathsep.join(imports),
     )
     return env
 
@@ -309,12 +354,35 @@ def _environment(cwd: str, home: str) -> dict[str, str]:
 _SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 
 
-def _give_to_nobody(scratch: Path) -> None:
-    """Make the scratch tree writable by the user a root-started sandbox drops to."""
-    for dirpath, dirnames, filenames in os.walk(scratch):
-        os.chown(dirpath, NOBODY, NOBODY, follow_symlinks=False)
+def _give_to(place: Path, uid: int) -> None:
+    """Make a scratch tree writable by the user a root-started sandbox drops to."""
+    for dirpath, dirnames, filenames in os.walk(place):
+        os.chown(dirpath, uid, uid, follow_symlinks=False)
         for name in (*dirnames, *filenames):
-            os.chown(os.path.join(dirpath, name), NOBODY, NOBODY, follow_symlinks=False)
+            os.chown(os.path.join(dirpath, name), uid, uid, follow_symlinks=False)
+
+
+def _identity(scratch: Path, uid: int) -> dict[str, Path]:
+    """``/etc/passwd`` and ``/etc/group`` naming the run's user ``sandbox`` (home ``/tmp``),
+    so the tests' user has a name as ``nobody`` had; the host's entries are kept."""
+    made: dict[str, Path] = {}
+    etc = scratch / "etc"
+    etc.mkdir()
+    lines = {
+        "passwd": f"sandbox:x:{uid}:{uid}:agentlog test run:{TMP}:/usr/sbin/nologin\n",
+        "group": f"sandbox:x:{uid}:\n",
+    }
+    for name, line in lines.items():
+        try:
+            host = Path("/etc", name).read_text("utf-8", "replace")
+        except OSError:
+            host = ""
+        if host and not host.endswith("\n"):
+            host += "\n"
+        (etc / name).write_text(host + line, "utf-8")
+        (etc / name).chmod(0o644)
+        made[name] = etc / name
+    return made
 
 
 def _remove(path: Path) -> None:
