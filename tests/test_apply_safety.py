@@ -4,10 +4,15 @@
   tree) is never written through: the apply is refused, nothing is written anywhere.
 - A file moved by the change keeps the result tree's mode (an executable stays one).
 - A target whose disk fills up mid-apply is left exactly as it was: exit 1, one line.
+- One apply at a time per run; a journal from elsewhere (a run directory is data, not
+  permission) touches no other directory and removes no file it did not write.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +26,7 @@ from _workflow import FAST
 from actors import Supervisor
 from actors.cli import main
 from actors.workspace.apply import ApplyRefused, apply_run
-from actors.workspace.transaction import JOURNAL
+from actors.workspace.transaction import JOURNAL, recover
 
 pytestmark = needs_git
 
@@ -184,4 +189,65 @@ def test_a_full_disk_leaves_the_target_as_it_was_with_one_line(tmp_path: Path) -
     assert "nothing changed" in err and "zz/data/big.txt" in err
     assert (out / "apply.out").read_text() == ""
     assert listing(out / "repo") == listing(repo)
+    assert not (run / JOURNAL).exists()
+
+
+def test_a_second_apply_while_one_runs_is_refused_touching_nothing(
+    links: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    repo, run = links
+    before = listing(repo)
+    fd = os.open(run, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # what a running apply holds
+        assert main(["apply", str(run), "--to", str(repo)]) == 1
+    finally:
+        os.close(fd)
+    assert "another agentlog apply is running on this run" in capfd.readouterr().err
+    assert listing(repo) == before
+
+
+def _journal(run: Path, target: Path, *, digest: str, same_directory: bool) -> None:
+    st = target.stat()
+    run.mkdir()
+    (run / JOURNAL).write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "target": str(target),
+                "device": st.st_dev if same_directory else 0,
+                "inode": st.st_ino if same_directory else 0,
+                "tag": "abcd1234",
+                "files": [{"path": "keep.txt", "digest": digest}],
+                "dirs": [],
+            }
+        )
+    )
+
+
+def test_a_journal_made_for_another_directory_is_discarded_touching_nothing(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine\n")
+    run = tmp_path / "run"
+    _journal(run, victim, digest=hashlib.sha256(b"mine\n").hexdigest(), same_directory=False)
+    settled = recover(run)
+    assert settled is not None and settled.outcome == "discarded"
+    assert (victim / "keep.txt").read_text() == "mine\n"
+    assert not (run / JOURNAL).exists()
+
+
+def test_rolling_back_removes_no_file_that_does_not_hold_what_apply_wrote(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine\n")
+    run = tmp_path / "run"
+    _journal(run, victim, digest=hashlib.sha256(b"other\n").hexdigest(), same_directory=True)
+    settled = recover(run)
+    assert settled is not None and settled.outcome == "rolled back"
+    assert (victim / "keep.txt").read_text() == "mine\n"
     assert not (run / JOURNAL).exists()
