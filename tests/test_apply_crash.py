@@ -8,9 +8,7 @@ points) or ``agentlog apply`` (on the others) must leave the target exactly as i
 fully applied, with no ``.agentlog-`` file and no journal left, and say what it did; the
 apply after it must leave the target fully applied. The kills run once in a module
 fixture (forked from one process, so the whole plan takes seconds); each test checks one
-property of every outcome. The copies live on a tmpfs when there is one (``/dev/shm``):
-a kill keeps the page cache, so the outcome is the same, and the plan's few thousand
-fsyncs cost nothing.
+property of every outcome. The copies live on a tmpfs when there is one (``_scratch``).
 """
 
 from __future__ import annotations
@@ -18,18 +16,17 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from _repo import APP, TEST, commit_all, make_repo, needs_git, workspace_model
+from _scratch import scratch_dir
 from _workflow import FAST
 
 from actors import Supervisor
@@ -96,14 +93,8 @@ class Recorded:
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A directory for the copies, on a tmpfs when the machine has one."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        where = Path(tempfile.mkdtemp(prefix="agentlog-crash-", dir=shm))
+    with scratch_dir(tmp_path_factory.mktemp("crash")) as where:
         yield where
-        shutil.rmtree(where, ignore_errors=True)
-    else:
-        yield tmp_path_factory.mktemp("crash")
 
 
 @pytest.fixture(scope="module")
