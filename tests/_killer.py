@@ -15,12 +15,15 @@ Usage: ``python tests/_killer.py POINT agentlog-args...`` where POINT is
   link, rename, unlink, rmdir) is cut: a write writes only the first half of its bytes,
   any other call is not made; then the process kills itself;
 - ``apply:N+``: the Nth such call completes, then the process dies;
+- ``sigint:N``: just before the Nth such call the process sends itself SIGINT (Ctrl-C)
+  and carries on: Python raises ``KeyboardInterrupt`` there;
 - ``apply:0``: nothing is killed; the calls made are written to stderr as one line
   ``apply-steps: NAME NAME ...`` (the plan for the points above).
 
 ``python tests/_killer.py --fork JOBS.json`` imports once and runs each job of the JSON
 list ``[[POINT, [args...]], ...]`` in a forked child (many kills at a fork's cost); it
-prints one JSON list: each child's wait status as ``returncode`` (negative: the signal).
+prints one JSON list: each child's wait status as ``returncode`` (negative: the signal;
+99: a child that lived to the end, except for ``sigint`` points, which exit as they do).
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ APPLY_CALLS = (
 )
 
 
-def _install_apply(nth: int, after: bool) -> None:
+def _install_apply(nth: int, after: bool, interrupt: bool = False) -> None:
     transaction = importlib.import_module("actors.workspace.transaction")
     real = transaction.os
     proxy = SimpleNamespace(**{attr: getattr(real, attr) for attr in dir(real)})
@@ -74,6 +77,9 @@ def _install_apply(nth: int, after: bool) -> None:
             if name == "open" and not (len(args) > 1 and args[1] & os.O_CREAT):
                 return fn(*args, **kwargs)
             seen.append(name)
+            if len(seen) == nth and interrupt:
+                os.kill(os.getpid(), signal.SIGINT)
+                return fn(*args, **kwargs)
             if len(seen) == nth and not after:
                 if name == "write":
                     view = memoryview(args[1])
@@ -98,8 +104,8 @@ def _install_apply(nth: int, after: bool) -> None:
 
 def _install(point: str) -> None:
     kind, _, number = point.partition(":")
-    if kind == "apply":
-        _install_apply(int(number.rstrip("+")), number.endswith("+"))
+    if kind in ("apply", "sigint"):
+        _install_apply(int(number.rstrip("+")), number.endswith("+"), kind == "sigint")
         return
     writer = importlib.import_module("store._writer")
     materialize = importlib.import_module("store.materialize")  # the package shadows it
@@ -150,14 +156,17 @@ def _fork_each(jobs: list[tuple[str, list[str]]]) -> list[int]:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
+            code = 99  # a child still alive at the end was never killed at its point
             try:
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, 1)
                 os.dup2(devnull, 2)
                 _install(point)
-                main(args)
+                returned = main(args)
+                if point.startswith("sigint:"):
+                    code = returned
             finally:
-                os._exit(99)  # reached only if the process was not killed at the point
+                os._exit(code)
         _, status = os.waitpid(pid, 0)
         statuses.append(os.waitstatus_to_exitcode(status))
     return statuses

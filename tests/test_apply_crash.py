@@ -294,3 +294,22 @@ def test_a_kill_while_settling_a_killed_apply_is_settled_by_the_next_command(
         assert rc == 0, (point, err)
         assert listing(target) == recorded.after, point
         assert debris(target, run) == [], point
+
+
+def test_ctrl_c_before_the_commit_point_puts_everything_back_at_once(
+    recorded: Recorded, scratch: Path
+) -> None:
+    """SIGINT at every step: exit 130, nothing left behind, and the target as it was
+    before the journal is marked committed, fully applied after."""
+    tmp_path = scratch / "sigint"
+    commit = max(n for n, name in enumerate(recorded.steps, 1) if name == "replace")
+    points = [f"sigint:{n}" for n in range(1, len(recorded.steps) + 1)]
+    cases = [copy_case(recorded, tmp_path / f"{i:03d}") for i in range(len(points))]
+    codes = kill_all([(p, apply_args(*c)) for p, c in zip(points, cases, strict=True)], tmp_path)
+    for n, (code, (repo, run)) in enumerate(zip(codes, cases, strict=True), 1):
+        assert code == 130, n
+        assert debris(repo, run) == [], n
+        now = listing(repo)
+        if n != commit:  # at the commit's own rename, Ctrl-C may land before or after it
+            assert now == (recorded.before if n < commit else recorded.after), n
+        assert now in (recorded.before, recorded.after), n

@@ -479,14 +479,45 @@ def _swap(journal: _Journal, dirs: _Dirs) -> None:
     dirs.sync()
 
 
+def _settle_failed(
+    run: Path, run_fd: int, root: Path, journal: _Journal, dirs: _Dirs, exc: BaseException
+) -> None:
+    """After ``exc`` stopped a transaction: what the journal on disk says decides, as it
+    would for the next command. Not committed: roll back and raise ``exc``. Committed
+    (the change is in; a Ctrl-C or a failed sync came after): finish; raise ``exc`` only
+    if it is not an ``OSError`` (the apply itself succeeded)."""
+    committed = True
+    try:
+        on_disk = _read_journal(run_fd, run)
+        if on_disk is not None:  # None: the journal is already gone, the apply complete
+            committed = on_disk.committed
+            (_finish if committed else _roll_back)(journal, dirs)
+            dirs.sync()
+            _drop_journal(run_fd)
+    except OSError as again:
+        if committed:
+            raise RecoveryFailed(
+                f"{root}: applied, but removing its backups failed ({again.strerror}); "
+                f"`agentlog verify {run}` finishes it"
+            ) from None
+        raise RecoveryFailed(
+            f"{root}: the apply failed ({exc}) and putting the files back failed "
+            f"too ({again.strerror}); run `agentlog apply {run}` again to finish "
+            "putting them back"
+        ) from None
+    if not (committed and isinstance(exc, OSError)):
+        raise exc
+
+
 def transact(
     run_dir: str | Path, root: Path, writes: Sequence[Write], deletes: Sequence[str]
 ) -> None:
     """Write and delete all or nothing, journaled in ``run_dir`` (see the module docstring).
 
     An ``OSError`` (or Ctrl-C) before the commit point is raised after everything was put
-    back; if even that fails, :class:`RecoveryFailed` says so and the journal stays for the
-    next ``agentlog apply``/``verify``. Every path must have passed :func:`confine`.
+    back; after it, the backups are removed first. If that fails, :class:`RecoveryFailed`
+    says so and the journal stays for the next ``agentlog apply``/``verify``. Every path
+    must have passed :func:`confine`.
     """
     if not writes and not deletes:
         return
@@ -507,27 +538,11 @@ def transact(
                 _stage(root, journal, dirs, writes)
                 _swap(journal, dirs)
                 _put_journal(run_fd, msgspec.structs.replace(journal, committed=True))
-            except BaseException as exc:
-                try:
-                    _roll_back(journal, dirs)
-                    dirs.sync()
-                    _drop_journal(run_fd)
-                except OSError as again:
-                    raise RecoveryFailed(
-                        f"{root}: the apply failed ({exc}) and putting the files back failed "
-                        f"too ({again.strerror}); run `agentlog apply {run}` again to finish "
-                        "putting them back"
-                    ) from None
-                raise
-            try:
                 _finish(journal, dirs)
                 dirs.sync()
                 _drop_journal(run_fd)
-            except OSError as exc:
-                raise RecoveryFailed(
-                    f"{root}: applied, but removing its backups failed ({exc.strerror}); "
-                    f"`agentlog verify {run}` finishes it"
-                ) from None
+            except BaseException as exc:
+                _settle_failed(run, run_fd, root, journal, dirs, exc)
         finally:
             dirs.close()
             os.close(root_fd)
