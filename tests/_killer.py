@@ -12,11 +12,26 @@ Usage: ``python tests/_killer.py POINT agentlog-args...`` where POINT is
 - ``rename:N+``: it dies just after the Nth rename.
 - ``object:N``: the process dies just before the Nth rename of an object's temp file
   (``objects/ab/.cdef….tmp``, a model request): the temp file is left behind.
+- ``apply:N``: the Nth file-system call of ``agentlog apply``'s transaction
+  (``actors.workspace.transaction``: open with ``O_CREAT``, write, fchmod, fsync, mkdir,
+  link, rename, unlink, rmdir) is cut: a write writes only the first half of its bytes,
+  any other call is not made; then the process kills itself;
+- ``apply:N+``: the Nth such call completes, then the process dies;
+- ``sigint:N``: just before the Nth such call the process sends itself SIGINT (Ctrl-C)
+  and carries on: Python raises ``KeyboardInterrupt`` there;
+- ``apply:0``: nothing is killed; the calls made are written to stderr as one line
+  ``apply-steps: NAME NAME ...`` (the plan for the points above).
+
+``python tests/_killer.py --fork JOBS.json`` imports once and runs each job of the JSON
+list ``[[POINT, [args...]], ...]`` in a forked child (many kills at a fork's cost); it
+prints one JSON list: each child's wait status as ``returncode`` (negative: the signal;
+99: a child that lived to the end, except for ``sigint`` points, which exit as they do).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import sys
@@ -36,12 +51,68 @@ def _patch(module: ModuleType, name: str, wrapper: Any) -> None:
     module.os = proxy
 
 
+#: The ``os`` calls of the apply transaction that change files (``open``: with O_CREAT).
+APPLY_CALLS = (
+    "open",
+    "write",
+    "fchmod",
+    "fsync",
+    "mkdir",
+    "link",
+    "replace",
+    "rename",
+    "unlink",
+    "rmdir",
+)
+
+
+def _install_apply(nth: int, after: bool, interrupt: bool = False) -> None:
+    transaction = importlib.import_module("actors.workspace.transaction")
+    real = transaction.os
+    proxy = SimpleNamespace(**{attr: getattr(real, attr) for attr in dir(real)})
+    seen: list[str] = []
+
+    def wrap(name: str) -> Any:
+        fn = getattr(real, name)
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            if name == "open" and not (len(args) > 1 and args[1] & os.O_CREAT):
+                return fn(*args, **kwargs)
+            seen.append(name)
+            if len(seen) == nth and interrupt:
+                os.kill(os.getpid(), signal.SIGINT)
+                return fn(*args, **kwargs)
+            if len(seen) == nth and not after:
+                if name == "write":
+                    view = memoryview(args[1])
+                    fn(args[0], view[: max(1, len(view) // 2)])
+                _die()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                if len(seen) == nth:
+                    _die()
+
+        return step
+
+    for name in APPLY_CALLS:
+        setattr(proxy, name, wrap(name))
+    transaction.os = proxy
+    if nth == 0:
+        import atexit
+
+        atexit.register(lambda: print("apply-steps: " + " ".join(seen), file=sys.stderr))
+
+
 def _install(point: str) -> None:
+    kind, _, number = point.partition(":")
+    if kind in ("apply", "sigint"):
+        _install_apply(int(number.rstrip("+")), number.endswith("+"), kind == "sigint")
+        return
     writer = importlib.import_module("store._writer")
     materialize = importlib.import_module("store.materialize")  # the package shadows it
     objects = importlib.import_module("store.objects")
 
-    kind, _, number = point.partition(":")
     nth, after = int(number.rstrip("+")), number.endswith("+")
     count = 0
     real_write, real_replace = os.write, os.replace
@@ -78,7 +149,39 @@ def _install(point: str) -> None:
         raise SystemExit(f"unknown kill point {point!r}")
 
 
+def _fork_each(jobs: list[tuple[str, list[str]]]) -> list[int]:
+    from actors.cli import main
+
+    for module in ("actors.cli.diff_cmds", "actors.cli.read_cmds", "actors.workspace.apply"):
+        importlib.import_module(module)  # imported once here, not again in every child
+
+    statuses = []
+    for point, args in jobs:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 99  # a child still alive at the end was never killed at its point
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+                _install(point)
+                returned = main(args)
+                if point.startswith("sigint:"):
+                    code = returned
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        statuses.append(os.waitstatus_to_exitcode(status))
+    return statuses
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--fork":
+        with open(sys.argv[2]) as f:
+            print(json.dumps(_fork_each([(p, a) for p, a in json.load(f)])))
+        sys.exit(0)
     _install(sys.argv[1])
     from actors.cli import main
 

@@ -69,6 +69,18 @@ class Recorder:
         self.durable_dirs[self.base_ino] = self._listing(self.base)
         self._take("start")
 
+    def settled(self) -> None:
+        """Take everything already under ``base`` as durable (it was there before the
+        recording, long synced), and start the recording from that state."""
+        with self._lock:
+            self._busy.on = True
+            try:
+                self._walk(self.base, self.base_ino, self.durable_dirs, self.durable_files)
+            finally:
+                self._busy.on = False
+            self.snapshots.clear()
+            self._take("start")
+
     # -- what listeners saw ---------------------------------------------------------------
 
     def listener(self, event: Any) -> None:

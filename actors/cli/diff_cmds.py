@@ -13,7 +13,7 @@ from actors.cli.app import UsageError, WorkFailed
 from events import AgentlogError
 from store import EventLog, FileDiff
 
-__all__ = ["cmd_apply", "cmd_diff", "colour_diff"]
+__all__ = ["cmd_apply", "cmd_diff", "colour_diff", "settle_apply"]
 
 #: Control characters, and the bidirectional controls that make a terminal show text in
 #: another order than it is read (U+061C, U+200E/F, U+202A-E, U+2066-9).
@@ -87,6 +87,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def settle_apply(run: Path, *, busy_ok: bool = False) -> None:
+    """Roll back or finish an apply to ``run`` that was cut short, and say which."""
+    from actors.workspace.transaction import recover
+
+    settled = recover(run, busy_ok=busy_ok)
+    if settled is not None:
+        print(f"agentlog: note: {_visible(settled.describe())}", file=sys.stderr)
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log, require_directory
     from actors.workspace.apply import (
@@ -104,6 +113,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.to is not None:
         require_directory(Path(args.to), "--to ")
     run = log.path.parent
+    settle_apply(run)
     try:
         if args.branch is not None:
             if args.three_way:

@@ -207,7 +207,10 @@ def _show_request(log: EventLog, seq: int, *, as_json: bool) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from actors.cli.diff_cmds import settle_apply
+
     log = open_log(args.run)
+    settle_apply(log.path.parent, busy_ok=True)  # an apply cut short: rolled back or finished
     report = log.verify()
     if report.first_bad_line == 1:
         with suppress(LogCorrupt):  # a damaged log is reported below

@@ -3,10 +3,12 @@
 :func:`apply_run` writes the change into a directory (by default the recorded workspace)
 only after checking that every file it touches still matches the recorded base; with
 ``three_way`` a file that moved on is merged (``git merge-file``) and refused only on a
-conflict. The writes are one transaction: every new file is staged beside its target,
-originals are kept as hard links, and any failure puts everything back, so no tree is
-ever left half-applied. :func:`commit_run` commits the change on a new git branch at the
-base commit with git's plumbing, never touching the working tree or ``HEAD``.
+conflict. The writes are one journaled transaction (:mod:`actors.workspace.transaction`):
+any failure puts everything back, and an apply cut short (kill, power cut) is rolled back
+or finished by the next ``agentlog apply`` or ``verify`` on the run, so no tree is ever
+left half-applied; nothing is written inside ``.git`` or through a symbolic link.
+:func:`commit_run` commits the change on a new git branch at the base commit with git's
+plumbing, never touching the working tree or ``HEAD``.
 
 Both hand back only what was approved (:func:`approval_problem`): a run that waits at a
 gate, that a person rejected, that failed or has not finished, or whose last review did
@@ -15,11 +17,9 @@ not approve the change is refused (:class:`NotApproved`) unless the caller force
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
 import re
-import secrets
 import stat
 import subprocess
 import tempfile
@@ -27,6 +27,8 @@ from pathlib import Path
 
 import msgspec
 
+from actors.workspace.transaction import Write as _Write
+from actors.workspace.transaction import confine, recover, transact
 from events import EXIT_USAGE, AgentlogError
 from store import (
     EventLog,
@@ -169,11 +171,6 @@ def _existing_directory(root: Path) -> None:
         raise BadTarget(f"{root}: the target is not a directory")
 
 
-class _Write(msgspec.Struct, frozen=True):
-    path: str
-    data: bytes
-
-
 def apply_run(
     run_dir: str | Path,
     target: str | Path | None = None,
@@ -186,6 +183,7 @@ def apply_run(
 
     Refused (:class:`NotApproved`) when the change was not approved, unless ``force``.
     """
+    recover(EventLog(run_dir).path.parent)  # an apply cut short earlier is settled first
     start, result, diffs = run_change(run_dir, round)
     run = EventLog(run_dir).path.parent
     unapproved = _approved(run, workflow_state(EventLog(run).read()), round, force)
@@ -210,7 +208,9 @@ def apply_run(
             if why is not None:
                 problems.append((diff.path, why))
             elif not _holds_bytes(root, diff.path, result.read(diff.path)):
-                writes.append(_Write(diff.path, result.read(diff.path)))
+                writes.append(
+                    _Write(diff.path, result.read(diff.path), result.entries[diff.path].mode)
+                )
         if diff.status == "modified":
             why = _differs(root, diff.path, start.entries[diff.path].hash)
             new = result.read(diff.path)
@@ -221,16 +221,16 @@ def apply_run(
                 if conflict:
                     problems.append((diff.path, f"the three-way merge conflicts {conflict}"))
                 else:
-                    writes.append(_Write(diff.path, data))
+                    writes.append(_Write(diff.path, data, result.entries[diff.path].mode))
                     merged.append(diff.path)
             elif why is not None:
                 problems.append((diff.path, why))
             else:
-                writes.append(_Write(diff.path, new))
+                writes.append(_Write(diff.path, new, result.entries[diff.path].mode))
     if problems:
         hint = "" if three_way else " (--3way merges files that moved on)"
         raise ApplyRefused(root, problems, hint)
-    _transaction(root, writes, deletes)
+    transact(EventLog(run_dir).path.parent, root, writes, deletes)
     return ApplyReport(
         target=str(root),
         written=tuple(w.path for w in writes),
@@ -242,6 +242,7 @@ def apply_run(
 
 def _confined(root: Path, rel: str) -> Path:
     try:
+        confine(root, rel)
         return safe_path(root, rel)
     except UnsafePath as exc:
         raise ApplyRefused(root, [(rel, exc.reason)], "") from None
@@ -334,72 +335,6 @@ def _lines_named(start: int, end: int) -> str:
     if end - start == 1:
         return f"line {start + 1}"
     return f"lines {start + 1}-{end}"
-
-
-def _transaction(root: Path, writes: list[_Write], deletes: list[str]) -> None:
-    """Write and delete all or nothing: stage, keep originals, swap in, undo on failure."""
-    staged: list[tuple[Path, Path]] = []
-    backups: dict[Path, Path] = {}
-    made_dirs: list[Path] = []
-    swapped: list[Path] = []
-    removed: list[Path] = []
-    tag = secrets.token_hex(4)
-    try:
-        for w in writes:
-            final = _confined(root, w.path)
-            _make_parents(root, final.parent, made_dirs)
-            tmp = final.with_name(f".{final.name[:100]}.agentlog-{tag}.new")
-            mode = final.lstat().st_mode & 0o7777 if final.exists() else 0o644
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-            try:
-                os.write(fd, w.data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            staged.append((final, tmp))
-        for final in [f for f, _ in staged] + [root / d for d in deletes]:
-            if os.path.lexists(final) and final not in backups:
-                backup = final.with_name(f".{final.name[:100]}.agentlog-{tag}.orig")
-                os.link(final, backup)
-                backups[final] = backup
-        for final, tmp in staged:
-            os.replace(tmp, final)
-            swapped.append(final)
-        for rel in deletes:
-            if rel not in {w.path for w in writes}:
-                os.unlink(root / rel)
-                removed.append(root / rel)
-    except BaseException:
-        for final in reversed(swapped):
-            if final in backups:
-                os.replace(backups.pop(final), final)
-            else:
-                os.unlink(final)
-        for final in removed:
-            os.replace(backups.pop(final), final)
-        for _, tmp in staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        for backup in backups.values():
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(backup)
-        for directory in reversed(made_dirs):
-            with contextlib.suppress(OSError):
-                directory.rmdir()
-        raise
-    for backup in backups.values():
-        os.unlink(backup)
-
-
-def _make_parents(root: Path, directory: Path, made: list[Path]) -> None:
-    missing: list[Path] = []
-    current = directory
-    while current != root and not current.exists():
-        missing.append(current)
-        current = current.parent
-    for d in reversed(missing):
-        d.mkdir()
-        made.append(d)
 
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None, data: bytes = b"") -> str:
