@@ -65,7 +65,9 @@ def _finish(
     """
     if waiting is None and args.command != "review":
         record()
-    model: Model | None = _model_for(args, config.model) if args.proceed else None
+    # a rejection ends the run: continuing it makes no model call, so it needs no key
+    calls_model = args.proceed and args.command != "reject"
+    model: Model | None = _model_for(args, config.model) if calls_model else None
     event = record()
     run = inert(str(run_dir))
     if not args.proceed:

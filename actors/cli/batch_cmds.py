@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -13,7 +14,7 @@ import msgspec
 from actors.batch import Batch, BatchTask, ModelSpec, RunOutcome
 from actors.cli.progress import counter_bar
 from actors.cli.run_cmds import config_from_args
-from events import WorkflowConfig
+from events import UsageError, WorkflowConfig
 
 __all__ = ["cmd_batch"]
 
@@ -47,19 +48,37 @@ class _Tally:
 
 
 def _model(args: argparse.Namespace) -> ModelSpec:
-    import os
-
     script = args.script or os.environ.get("AGENTLOG_SCRIPT")
     if script:
         return ModelSpec(
             script=str(Path(script).resolve()),
             delay=float(os.environ.get("AGENTLOG_SCRIPT_DELAY", 0)),
         )
-    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-        from actors.cli.app import UsageError
-
-        raise UsageError("no API key: set ANTHROPIC_API_KEY (or pass --script FILE)")
     return ModelSpec()
+
+
+def _require_key(batch: Batch) -> None:
+    """Ask for a key only when some run of the batch is still to start or resume.
+
+    The tasks file and the options were checked when the batch was built; a batch whose
+    runs all ended (or wait for a person) makes no model call, so it needs no key.
+    """
+    if batch.model.script is not None:
+        return
+    if os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN"):
+        return
+    if any(_unfinished(batch.runs_dir / task.id) for task in batch.tasks):
+        raise UsageError("no API key: set ANTHROPIC_API_KEY (or pass --script FILE)")
+
+
+def _unfinished(run_dir: Path) -> bool:
+    """True when the batch would start or resume this run (see ``run_one``)."""
+    from store import EventLog, workflow_state
+
+    log = EventLog(run_dir)
+    if not log.path.is_file() or log.path.stat().st_size == 0:
+        return True
+    return workflow_state(log.read()).status not in ("completed", "failed", "waiting")
 
 
 def _summary(outcomes: list[RunOutcome]) -> None:
@@ -92,6 +111,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         model=_model(args),
         ray_address=args.ray_address,
     )
+    _require_key(batch)
     tally = _Tally(len(batch.tasks))
     batch.on_start = tally.started
     outcomes: list[RunOutcome] = []
