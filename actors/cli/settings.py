@@ -12,6 +12,7 @@ anything else happens (before a model client or a key is needed). The resulting
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -86,29 +87,36 @@ def _rule(kind: Any) -> str:
     return str(kind)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, *, toml: bool) -> str:
+    """``value`` as typed: on the command line, or (``toml``) in a TOML file."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if toml and isinstance(value, str | list | tuple):
+        return inert(json.dumps(value, ensure_ascii=False))
     if isinstance(value, list | tuple):
         return ",".join(map(str, value))
     return inert(str(value))
 
 
 def apply_settings(
-    base: WorkflowConfig, changes: Mapping[str, Any], where: Callable[[str], str]
+    base: WorkflowConfig,
+    changes: Mapping[str, Any],
+    where: Callable[[str], str],
+    *,
+    toml: bool = False,
 ) -> WorkflowConfig:
     """``base`` with ``changes`` applied, each checked alone first.
 
     A bad value is a :class:`UsageError` (exit 2): ``where(name)`` (the flag, or the file
-    and key), the value, and what it must be, in one line.
+    and key), the value as it was written (``toml``: in a TOML file), and what it must
+    be, in one line.
     """
     for name, value in changes.items():
         try:
             msgspec.convert({name: value}, WorkflowConfig)
         except msgspec.ValidationError:
-            raise UsageError(
-                f"{where(name)} {_shown(value)}: must be {_rule(_TYPES[name])}"
-            ) from None
+            shown = _shown(value, toml=toml)
+            raise UsageError(f"{where(name)} {shown}: must be {_rule(_TYPES[name])}") from None
     return msgspec.convert({**msgspec.to_builtins(base), **changes}, WorkflowConfig)
 
 
@@ -160,6 +168,9 @@ def project_settings(directory: str | Path) -> ProjectSettings:
         values[name] = value
     shown = inert(str(path))
     config = apply_settings(
-        WorkflowConfig(), values, lambda name: f"{shown}: {prefix}{inert(spelled[name])} ="
+        WorkflowConfig(),
+        values,
+        lambda name: f"{shown}: {prefix}{inert(spelled[name])} =",
+        toml=True,
     )
     return ProjectSettings(path, {name: getattr(config, name) for name in values})
