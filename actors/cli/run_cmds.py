@@ -187,6 +187,9 @@ def summarize(result: WorkflowResult, seconds: float, *, as_json: bool = False) 
     ]
     if change is not None:
         lines.append(change)
+    tests = _tests_line(result.run_dir)
+    if tests is not None:
+        lines.append(tests)
     if result.failed_steps:
         lines.append(f"failed steps passed over: {', '.join(result.failed_steps)}")
     if result.error is not None:
@@ -215,6 +218,27 @@ def _resumable(run_dir: Callable[[], Path | str | None]) -> Iterator[None]:
             if not say(f"\ninterrupted: {hint}"):
                 print(f"agentlog: interrupted: {hint}", file=sys.stderr)
         raise
+
+
+def _tests_line(run_dir: str) -> str | None:
+    """The last test run in one line: passed, failed, or that the tests could not run."""
+    from events import TestsRan
+    from store import EventLog
+
+    last = None
+    for event in EventLog(run_dir).read():
+        if isinstance(event, TestsRan):
+            last = event
+    if last is None:
+        return None
+    if last.problem or last.outcome == "error":
+        why = last.problem or (last.output.splitlines() or ["-"])[0]
+        return f"tests could not run: {inert(why)}"
+    if last.outcome == "no_tests":
+        return "tests: none ran (the test command found no tests)"
+    if last.timed_out or last.outcome == "timeout":
+        return "tests: timed out"
+    return f"tests: {'passed' if last.exit_code == 0 else f'failed (exit {last.exit_code})'}"
 
 
 def _change_lines(run_dir: str) -> str | None:
