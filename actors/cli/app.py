@@ -296,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--request",
         action="store_true",
-        help="print the request a ModelCalled answered (system, messages, tool, parameters)",
+        help="print the request a ModelCalled answered, readably: system prompt, each "
+        "message and its blocks, tool, parameters (--json: the raw object)",
     )
     p.add_argument("--json", action="store_true", help="print it as one JSON line")
 
