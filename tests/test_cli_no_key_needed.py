@@ -124,3 +124,19 @@ def test_a_batch_with_a_run_to_start_asks_for_the_key(
     assert main(["batch", str(_tasks(tmp_path)), "--runs-dir", str(runs)]) == 2
     assert NO_KEY in capsys.readouterr().err
     assert not list(runs.glob("*/events.jsonl"))
+
+
+def test_fork_names_a_used_run_directory_not_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = write_script(tmp_path / "s.json")
+    run_dir = tmp_path / "run"
+    argv = ["run", "t", "--script", str(script), "--model", "claude-sonnet-5-5"]
+    assert main([*argv, "--run-dir", str(run_dir)]) == 0
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(["fork", str(run_dir), "--at", "3", "--run-dir", str(used)]) == 2
+    err = capsys.readouterr().err
+    assert "is not empty" in err and NO_KEY not in err

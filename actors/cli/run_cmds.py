@@ -438,9 +438,9 @@ def cmd_fork(args: argparse.Namespace) -> int:
         check_fork_point(log.path, source.last_seq, args.at)
     except AgentlogError as exc:  # a bad --at is the caller's to fix
         raise UsageError(str(exc)) from None
-    model = _model_for(args, config_from_args(args, source.config).model)
     if args.run_dir is not None:
         check_new_run_dir(args.run_dir)
+    model = _model_for(args, config_from_args(args, source.config).model)
     started = time.monotonic()
 
     def fork_dir() -> Path | str | None:  # fork names a new run after its workflow id
