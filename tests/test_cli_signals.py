@@ -202,3 +202,18 @@ def test_an_interrupt_kills_sandboxed_tests_and_removes_their_scratch(
     left = Path(tempfile.gettempdir()).glob("agentlog-tests-*/workspace/test_slow.py")
     assert not [p for p in left if marker in p.read_text()]  # this run's scratch is gone
     assert workflow_state(EventLog(run_dir).read()).status == "running"
+
+
+def test_a_batch_whose_reader_left_exits_with_the_batch_code(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text('{"id": "a", "task": "one"}\n{"id": "b", "task": "two"}\n')
+    argv = ["batch", str(tasks), "--runs-dir", str(tmp_path / "runs"), "--script", str(script)]
+    run = subprocess.Popen([*CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()  # `| head -0`: the summary has nowhere to go
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "stopped" not in err
+    for name in ("a", "b"):
+        assert workflow_state(EventLog(tmp_path / "runs" / name).read()).status == "completed"

@@ -14,6 +14,7 @@ import msgspec
 from actors.batch import Batch, BatchTask, ModelSpec, RunOutcome
 from actors.cli.progress import counter_bar
 from actors.cli.run_cmds import config_from_args
+from actors.cli.streams import say
 from events import UsageError, WorkflowConfig
 
 __all__ = ["cmd_batch"]
@@ -85,19 +86,19 @@ def _summary(outcomes: list[RunOutcome]) -> None:
     from actors.cli.terminal import inert
 
     width = max((len(o.id) for o in outcomes), default=2)
-    print(f"{'id':<{width}}  {'status':<9} {'verdict':<15} {'action':<8} {'tokens':>9} {'cost':>9}")
+    say(f"{'id':<{width}}  {'status':<9} {'verdict':<15} {'action':<8} {'tokens':>9} {'cost':>9}")
     for o in sorted(outcomes, key=lambda o: o.id):
         cost = f"${o.cost_usd:.4f}" if o.cost_usd is not None else "-"
-        print(
+        say(
             f"{o.id:<{width}}  {o.status:<9} {o.verdict or '-':<15} {o.action:<8} "
             f"{o.tokens:>9,} {cost:>9}"
         )
         if o.error:
-            print(f"{'':<{width}}  {inert(o.error)}")
+            say(f"{'':<{width}}  {inert(o.error)}")
     waiting = sum(o.status == "waiting" for o in outcomes)
     failed = sum(not o.ok for o in outcomes) - waiting
     tail = f", {waiting} waiting for a person (agentlog approve RUN)" if waiting else ""
-    print(f"\n{len(outcomes)} runs: {len(outcomes) - failed - waiting} ok, {failed} failed{tail}")
+    say(f"\n{len(outcomes)} runs: {len(outcomes) - failed - waiting} ok, {failed} failed{tail}")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -131,8 +132,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         )
         raise
     if args.json:
-        json.dump([msgspec.to_builtins(o) for o in outcomes], sys.stdout, indent=2)
-        print()
+        say(json.dumps([msgspec.to_builtins(o) for o in outcomes], indent=2))
     else:
         _summary(outcomes)
     if any(not o.ok and o.status != "waiting" for o in outcomes):
