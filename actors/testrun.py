@@ -32,6 +32,7 @@ from events import SandboxPolicy, TestOutcome, TestsRan, WorkflowConfig
 
 __all__ = [
     "OUTPUT_LIMIT",
+    "could_not_run",
     "require_sandbox",
     "run_tests",
     "run_workspace_tests",
@@ -117,10 +118,14 @@ def run_tests(
             exit_code=None,
             output=f"the tests were not run: {exc}",
             outcome="error",
+            problem=f"no sandbox: {exc}",
             round=round,
         )
     done = run_confined(tree, argv, timeout=timeout, sandbox=sandbox, limits=limits, hidden=hidden)
     output = redact(done.output)
+    problem = could_not_run(done.exit_code, output, argv, started=done.started)
+    if done.timed_out:
+        problem = ""
     return TestsRan(
         actor="reviewer",
         command=shown,
@@ -130,11 +135,62 @@ def run_tests(
         timed_out=done.timed_out,
         duration_ms=_ms(done.duration_s),
         round=round,
-        outcome=_outcome(done, argv),
+        outcome="error" if problem else _outcome(done, argv),
+        problem=problem,
         sandbox=sandbox.kind,
         sandbox_version=sandbox.version,
         limits_hit=limits_hit(done.exit_code, output, output_exceeded=done.output_exceeded),
     )
+
+
+#: pytest's exit codes for "interrupted" (collection errors), "internal error", "usage".
+_PYTEST_INTERRUPTED, _PYTEST_INTERNAL, _PYTEST_USAGE = 2, 3, 4
+_COLLECTION = re.compile(r"\b\d+ errors? during collection\b")
+_IMPORT_ERROR = re.compile(
+    r"^(?:E\s+)?((?:ModuleNotFoundError|ImportError|SyntaxError): .+)$", re.MULTILINE
+)
+_NO_RUNNER = re.compile(r"No module named '?(pytest|tox|nox)'?")
+_USAGE_LINES = (
+    re.compile(r"^\S.*pytest\S*: error: (.+)$", re.MULTILINE),  # argparse's own words
+    re.compile(r"^ERROR: (.+)$", re.MULTILINE),
+)
+
+
+def could_not_run(
+    exit_code: int | None, output: str, argv: Sequence[str], *, started: bool = True
+) -> str:
+    """Why a test command's run shows nothing about the code, or "" when it ran the tests.
+
+    The tests could not run when the command was not found or not started (126, 127),
+    when pytest stopped before running a test (collection errors, an import error in a
+    test module or conftest, a usage error such as an option of a missing plugin, an
+    internal error), when unittest could not import a test module, or when the test
+    runner itself is not installed. A failing or passing test run is never this.
+    """
+    first = _IMPORT_ERROR.search(output)
+    detail = f": {first.group(1).strip()}" if first else ""
+    if not started:
+        return f"not started{detail}"
+    if exit_code in (126, 127):
+        line = next((ln.strip() for ln in output.splitlines() if ln.strip()), "")
+        return f"command not found or not runnable (exit {exit_code})" + (
+            f": {line}" if line else ""
+        )
+    runner = _NO_RUNNER.search(output)
+    if runner is not None and exit_code not in (0, None):
+        return f"the test runner is not installed: {runner.group(0)}"
+    pytest = "pytest" in " ".join(argv) or "pytest" in output
+    if exit_code == _PYTEST_INTERRUPTED and _COLLECTION.search(output):
+        return f"collection error{detail}"
+    if pytest and exit_code == _PYTEST_USAGE:
+        usage = next((m for rx in _USAGE_LINES if (m := rx.search(output))), None)
+        why = f": {usage.group(1).strip()}" if usage and not detail else detail
+        return f"pytest usage error (exit 4){why}"
+    if pytest and exit_code == _PYTEST_INTERNAL:
+        return f"pytest internal error (exit 3){detail}"
+    if "unittest.loader._FailedTest" in output or "Failed to import test module" in output:
+        return f"a test module could not be imported{detail}"
+    return ""
 
 
 def _outcome(done: Completed, argv: Sequence[str]) -> TestOutcome:

@@ -213,8 +213,12 @@ class TestsRan(EventBase, frozen=True, kw_only=True):
     duration_ms: float = 0.0
     round: int = 0
     #: ``passed``, ``failed``, ``no_tests`` (the command found nothing to run), ``timeout``
-    #: or ``error`` (the tests could not be started); empty in logs older than the field.
+    #: or ``error`` (the tests could not run: not started, command not found, a collection,
+    #: import or usage error); empty in logs older than the field.
     outcome: TestOutcome | Literal[""] = ""
+    #: Why the tests could not run (outcome ``error``), one line: e.g. ``collection error:
+    #: ModuleNotFoundError: No module named 'attr'``; empty otherwise and in older logs.
+    problem: str = ""
     #: Which sandbox confined the run (``bwrap`` or ``none``) and its version; empty in logs
     #: older than the fields (those runs were unconfined).
     sandbox: str = ""

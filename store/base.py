@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from events import EXIT_USAGE, AgentlogError, BaseFile, LeftOut, TestSource, WorkspaceBase
@@ -34,12 +35,25 @@ _BINARY_PEEK = 8000
 #: The test commands :func:`detect_tests` can record (``python`` is the running interpreter).
 PYTEST_COMMAND = ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
 UNITTEST_COMMAND = ("python", "-m", "unittest", "discover", "-q")
-DETECTED_COMMANDS = (PYTEST_COMMAND, UNITTEST_COMMAND)
+#: In a src layout the detected command runs with the project's ``src/`` importable.
+_SRC_PATH = ("env", "PYTHONPATH=.:src")
+#: Every command agentlog detects itself (never a log's own choice of what to run).
+DETECTED_COMMANDS = (
+    PYTEST_COMMAND,
+    UNITTEST_COMMAND,
+    (*_SRC_PATH, *PYTEST_COMMAND),
+    (*_SRC_PATH, *UNITTEST_COMMAND),
+)
 _PYTEST_MARKERS = {
     "pyproject.toml": b"[tool.pytest",
     "setup.cfg": b"[tool:pytest]",
     "tox.ini": b"[pytest]",
 }
+#: Files whose test recipes hint at the runner (pytest, else unittest) when no test
+#: configuration names one: tox and nox sessions, Makefile targets, dev dependencies.
+_HINTS = ("tox.ini", "noxfile.py", "Makefile", "makefile", "GNUmakefile", "pyproject.toml")
+#: Where a project's pytest settings may add to ``sys.path`` itself (``pythonpath``).
+_PYTEST_CONFIGS = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini")
 
 
 class WorkspaceError(AgentlogError):
@@ -82,7 +96,7 @@ def record_base(
         for (rel, mode, data), (digest, _) in zip(taken, hashes, strict=True)
     )
     contents = {rel: data for rel, _, data in taken if "/" not in rel or _is_test_file(rel)}
-    command, source = _test_command(test_cmd, contents)
+    command, source = _test_command(test_cmd, contents, [f.path for f in files])
     commit, dirty = status.result() if status is not None else (None, False)
     return WorkspaceBase(
         root=str(root),
@@ -96,14 +110,35 @@ def record_base(
     )
 
 
-def detect_tests(contents: dict[str, bytes]) -> tuple[tuple[str, ...], TestSource]:
+def detect_tests(
+    contents: dict[str, bytes], paths: Iterable[str] = ()
+) -> tuple[tuple[str, ...], TestSource]:
     """The test command a workspace's files call for: pytest, else unittest, else none.
 
-    ``contents`` maps paths to bytes (top-level files and Python files are enough).
-    pytest when a config names it (``pytest.ini``, ``conftest.py``, a ``[tool.pytest…]``
-    section) or a Python file imports it; unittest when there are ``test*.py`` files.
+    ``contents`` maps paths to bytes (top-level files and Python test files are enough);
+    ``paths`` lists every file of the tree (for the layout). pytest when a config names
+    it (``pytest.ini``, ``conftest.py``, a ``[tool.pytest…]`` section), a test file
+    imports it or a recipe mentions it (``tox.ini``, ``noxfile.py``, a ``Makefile``,
+    ``pyproject.toml``: pytest also runs unittest tests); unittest when there are
+    ``test*.py`` files or a recipe runs it. pytest reads the project's own settings
+    (``[tool.pytest.ini_options]`` and the like) itself. In a src layout
+    (``src/PKG/__init__.py``) the command runs with ``PYTHONPATH=.:src``, unless the
+    project's pytest settings set ``pythonpath``.
     """
     names = {path.rsplit("/", 1)[-1] for path in contents}
+    runner = _runner(contents, names)
+    if runner is None:
+        return (), "none"
+    command = PYTEST_COMMAND if runner == "pytest" else UNITTEST_COMMAND
+    if _src_layout([*paths, *contents]) and not (
+        runner == "pytest"
+        and any(b"pythonpath" in contents.get(name, b"") for name in _PYTEST_CONFIGS)
+    ):
+        command = (*_SRC_PATH, *command)
+    return command, runner
+
+
+def _runner(contents: dict[str, bytes], names: set[str]) -> TestSource | None:
     uses_pytest = bool({"pytest.ini", "conftest.py"} & names) or any(
         marker in contents.get(name, b"") for name, marker in _PYTEST_MARKERS.items()
     )
@@ -112,11 +147,21 @@ def detect_tests(contents: dict[str, bytes]) -> tuple[tuple[str, ...], TestSourc
             _is_test_file(path) and (b"import pytest" in data or b"from pytest" in data)
             for path, data in contents.items()
         )
-    if uses_pytest:
-        return PYTEST_COMMAND, "pytest"
-    if any(_is_test_file(name) for name in names):
-        return UNITTEST_COMMAND, "unittest"
-    return (), "none"
+    hints = [contents.get(name, b"") for name in _HINTS]
+    if uses_pytest or any(b"pytest" in hint for hint in hints):  # pytest runs unittest too
+        return "pytest"
+    if any(_is_test_file(name) for name in names) or any(b"unittest" in h for h in hints):
+        return "unittest"
+    return None
+
+
+def _src_layout(paths: Iterable[str]) -> bool:
+    """True when the importable packages live under ``src/`` (``src/PKG/__init__.py``)."""
+    for path in paths:
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] == "src" and parts[2] == "__init__.py":
+            return True
+    return False
 
 
 def _is_test_file(path: str) -> bool:
@@ -124,10 +169,12 @@ def _is_test_file(path: str) -> bool:
     return name.endswith(".py") and (name.startswith("test") or name.endswith("_test.py"))
 
 
-def _test_command(test_cmd: str, contents: dict[str, bytes]) -> tuple[tuple[str, ...], TestSource]:
+def _test_command(
+    test_cmd: str, contents: dict[str, bytes], paths: Iterable[str] = ()
+) -> tuple[tuple[str, ...], TestSource]:
     if test_cmd.strip():
         return ("sh", "-c", test_cmd), "config"
-    return detect_tests(contents)
+    return detect_tests(contents, paths)
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -5,9 +5,12 @@ These run the real console command in a subprocess and use real pipes and signal
 
 from __future__ import annotations
 
+import os
+import pty
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -42,6 +45,62 @@ def test_a_reader_that_leaves_early_does_not_abandon_the_run(tmp_path: Path) -> 
     assert workflow_state(EventLog(run_dir).read()).status == "completed"
     assert "Traceback" not in err
     assert err.count("stdout was closed") == 1, err
+
+
+def _drain(fd: int, into: list[bytes]) -> threading.Thread:
+    """Read ``fd`` (a pty's primary side) until the other side is gone, in a thread."""
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child's side is closed
+                return
+            if not chunk:
+                return
+            into.append(chunk)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("stderr_is_a_terminal", [False, True], ids=["stderr-pipe", "stderr-tty"])
+@pytest.mark.parametrize("lines", [0, 1, 4])
+def test_a_reader_leaving_at_any_moment_leaves_a_completed_run(
+    tmp_path: Path, lines: int, stderr_is_a_terminal: bool
+) -> None:
+    """``agentlog run … | head -N``: the reader's lines are the timeline (also with a status
+    line on a terminal stderr), and the run goes on to WorkflowCompleted and exit 0."""
+    script = write_script(tmp_path / "s.json")
+    run_dir = tmp_path / "run"
+    primary, secondary = pty.openpty() if stderr_is_a_terminal else (-1, -1)
+    run = subprocess.Popen(
+        [*CLI, "run", "t", "--script", str(script), "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=secondary if stderr_is_a_terminal else subprocess.PIPE,
+        env={**os.environ, "AGENTLOG_SCRIPT_DELAY": "0.2"},
+    )
+    err_chunks: list[bytes] = []
+    if stderr_is_a_terminal:
+        os.close(secondary)
+        reader = _drain(primary, err_chunks)
+    else:
+        assert run.stderr is not None
+        reader = _drain(run.stderr.fileno(), err_chunks)
+    assert run.stdout is not None
+    read = [run.stdout.readline().decode() for _ in range(lines)]
+    run.stdout.close()
+    code = run.wait(timeout=60)
+    reader.join(timeout=10)
+    if stderr_is_a_terminal:
+        os.close(primary)
+    err = b"".join(err_chunks).decode(errors="replace")
+    assert code == 0, err
+    assert [line.split()[:1] for line in read] == [[str(n + 1)] for n in range(lines)]
+    events = list(EventLog(run_dir).read())
+    assert type(events[-1]).__name__ == "WorkflowCompleted"
+    assert "Traceback" not in err
 
 
 def test_a_run_with_stdout_closed_from_the_start_completes(tmp_path: Path) -> None:
@@ -143,3 +202,18 @@ def test_an_interrupt_kills_sandboxed_tests_and_removes_their_scratch(
     left = Path(tempfile.gettempdir()).glob("agentlog-tests-*/workspace/test_slow.py")
     assert not [p for p in left if marker in p.read_text()]  # this run's scratch is gone
     assert workflow_state(EventLog(run_dir).read()).status == "running"
+
+
+def test_a_batch_whose_reader_left_exits_with_the_batch_code(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text('{"id": "a", "task": "one"}\n{"id": "b", "task": "two"}\n')
+    argv = ["batch", str(tasks), "--runs-dir", str(tmp_path / "runs"), "--script", str(script)]
+    run = subprocess.Popen([*CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()  # `| head -0`: the summary has nowhere to go
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "stopped" not in err
+    for name in ("a", "b"):
+        assert workflow_state(EventLog(tmp_path / "runs" / name).read()).status == "completed"

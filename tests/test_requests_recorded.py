@@ -101,14 +101,23 @@ def test_no_secret_reaches_a_recorded_request(
         assert "[redacted]" in text
 
 
-def test_show_request_prints_the_recorded_request(recorded: Path) -> None:
+def test_show_request_prints_the_recorded_request_readably(recorded: Path) -> None:
     plan_call = calls(recorded)[0]
     done = cli("show", recorded, str(plan_call.seq), "--request")
     assert done.returncode == 0, done.stderr
-    shown = json.loads(done.stdout)
-    assert list(shown)[:4] == ["step", "model", "system", "messages"]
-    assert TASK in shown["messages"][0]["content"]
-    assert shown["tool_name"] == "submit_plan"
+    lines = done.stdout.splitlines()
+    assert (
+        lines[0] == f"request of seq {plan_call.seq}: step plan, model scripted, max_tokens 32000"
+    )
+    assert lines[1] == f"digest: {plan_call.request_digest}"
+    assert lines[2].startswith("tool: submit_plan: ")
+    assert lines[3] == "  input schema: properties risks, steps, summary (--json shows the schema)"
+    system = lines.index(next(line for line in lines if line.startswith("── system ")))
+    user = lines.index(next(line for line in lines if line.startswith("── user ")))
+    assert system < user
+    assert "Guidelines:" in lines[system:user]  # the prompt's own lines, not one escaped string
+    assert TASK in lines[user:]
+    assert "\\n" not in done.stdout
 
 
 def test_show_request_json_is_one_line_with_the_digest(recorded: Path) -> None:
@@ -179,8 +188,8 @@ def test_a_packed_request_is_read_like_a_loose_one(recorded: Path) -> None:
     exchange = model_exchange(recorded, plan_call, [])
     assert exchange["request"]["recorded"] is True
     assert exchange["request"]["body"]["tool_name"] == "submit_plan"
-    done = cli("show", recorded, str(plan_call.seq), "--request")
-    assert json.loads(done.stdout)["tool_name"] == "submit_plan"
+    done = cli("show", recorded, str(plan_call.seq), "--request", "--json")
+    assert json.loads(done.stdout)["request"]["tool_name"] == "submit_plan"
 
 
 def test_a_fork_keeps_the_requests_it_shares_and_those_it_makes(

@@ -325,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--request",
         action="store_true",
-        help="print the request a ModelCalled answered (system, messages, tool, parameters)",
+        help="print the request a ModelCalled answered, readably: system prompt, each "
+        "message and its blocks, tool, parameters (--json: the raw object)",
     )
     p.add_argument("--json", action="store_true", help="print it as one JSON line")
 
@@ -600,9 +601,15 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     return args
 
 
+#: Commands that start or continue workflows: a closed stdout must not end them as 0.
+_RUNS_WORKFLOWS = frozenset(
+    ("run", "demo", "resume", "retry", "fork", "approve", "reject", "review", "batch")
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``agentlog`` console script; returns the exit code."""
-    from actors.cli.streams import ensure_std_streams, silence_stdout
+    from actors.cli.streams import ensure_std_streams, flush_stdout, silence_stdout
 
     ensure_std_streams()
     args = _parse(build_parser(), argv)
@@ -616,6 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with interrupts_raise():
         try:
             code: int = handler(args)
+            flush_stdout()  # a reader that left silences stdout; the exit code stays
         except AgentlogError as exc:
             print(f"agentlog: {inert(str(exc))}", file=sys.stderr)
             return exc.exit_code
@@ -627,6 +635,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(getattr(exc, "exit_code", 130))
         except BrokenPipeError:  # the reader of a read command left: nothing more to say
             silence_stdout()
+            if args.command in _RUNS_WORKFLOWS:  # never "success" for a run left behind
+                print(
+                    "agentlog: stdout was closed and the command stopped; "
+                    "`agentlog resume RUN` continues the run",
+                    file=sys.stderr,
+                )
+                return WorkFailed.exit_code
             return 0
         except OSError as exc:  # disk full, permissions: the work could not be done
             where = f": {exc.filename}" if exc.filename else ""

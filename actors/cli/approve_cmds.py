@@ -82,7 +82,9 @@ def _finish(args: argparse.Namespace, run: _Run, record: Callable[[], Recorded])
     consent = consent_of(args)
     if args.proceed:
         check_continue(str(run_dir), run.config, run.base, consent)
-    model: Model | None = _model_for(args, run.config.model) if args.proceed else None
+    # a rejection ends the run: continuing it makes no model call, so it needs no key
+    calls_model = args.proceed and args.command != "reject"
+    model: Model | None = _model_for(args, run.config.model) if calls_model else None
     event = record()
     shown = inert(str(run_dir))
     if not args.proceed:

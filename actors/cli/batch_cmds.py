@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -13,7 +14,8 @@ import msgspec
 from actors.batch import Batch, BatchTask, ModelSpec, RunOutcome
 from actors.cli.progress import counter_bar
 from actors.cli.run_cmds import config_from_args
-from events import WorkflowConfig
+from actors.cli.streams import say
+from events import UsageError, WorkflowConfig
 
 __all__ = ["cmd_batch"]
 
@@ -47,38 +49,56 @@ class _Tally:
 
 
 def _model(args: argparse.Namespace) -> ModelSpec:
-    import os
-
     script = args.script or os.environ.get("AGENTLOG_SCRIPT")
     if script:
         return ModelSpec(
             script=str(Path(script).resolve()),
             delay=float(os.environ.get("AGENTLOG_SCRIPT_DELAY", 0)),
         )
-    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-        from actors.cli.app import UsageError
-
-        raise UsageError("no API key: set ANTHROPIC_API_KEY (or pass --script FILE)")
     return ModelSpec()
+
+
+def _require_key(batch: Batch) -> None:
+    """Ask for a key only when some run of the batch is still to start or resume.
+
+    The tasks file and the options were checked when the batch was built; a batch whose
+    runs all ended (or wait for a person) makes no model call, so it needs no key.
+    """
+    if batch.model.script is not None:
+        return
+    if os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN"):
+        return
+    if any(_unfinished(batch.runs_dir / task.id) for task in batch.tasks):
+        raise UsageError("no API key: set ANTHROPIC_API_KEY (or pass --script FILE)")
+
+
+def _unfinished(run_dir: Path) -> bool:
+    """True when the batch would start or resume this run (see ``run_one``)."""
+    from store import EventLog, workflow_state
+
+    log = EventLog(run_dir)
+    if not log.path.is_file() or log.path.stat().st_size == 0:
+        return True
+    return workflow_state(log.read()).status not in ("completed", "failed", "waiting")
 
 
 def _summary(outcomes: list[RunOutcome]) -> None:
     from actors.cli.terminal import inert
 
     width = max((len(o.id) for o in outcomes), default=2)
-    print(f"{'id':<{width}}  {'status':<9} {'verdict':<15} {'action':<8} {'tokens':>9} {'cost':>9}")
+    say(f"{'id':<{width}}  {'status':<9} {'verdict':<15} {'action':<8} {'tokens':>9} {'cost':>9}")
     for o in sorted(outcomes, key=lambda o: o.id):
         cost = f"${o.cost_usd:.4f}" if o.cost_usd is not None else "-"
-        print(
+        say(
             f"{o.id:<{width}}  {o.status:<9} {o.verdict or '-':<15} {o.action:<8} "
             f"{o.tokens:>9,} {cost:>9}"
         )
         if o.error:
-            print(f"{'':<{width}}  {inert(o.error)}")
+            say(f"{'':<{width}}  {inert(o.error)}")
     waiting = sum(o.status == "waiting" for o in outcomes)
     failed = sum(not o.ok for o in outcomes) - waiting
     tail = f", {waiting} waiting for a person (agentlog approve RUN)" if waiting else ""
-    print(f"\n{len(outcomes)} runs: {len(outcomes) - failed - waiting} ok, {failed} failed{tail}")
+    say(f"\n{len(outcomes)} runs: {len(outcomes) - failed - waiting} ok, {failed} failed{tail}")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -92,6 +112,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         model=_model(args),
         ray_address=args.ray_address,
     )
+    _require_key(batch)
     tally = _Tally(len(batch.tasks))
     batch.on_start = tally.started
     outcomes: list[RunOutcome] = []
@@ -111,8 +132,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         )
         raise
     if args.json:
-        json.dump([msgspec.to_builtins(o) for o in outcomes], sys.stdout, indent=2)
-        print()
+        say(json.dumps([msgspec.to_builtins(o) for o in outcomes], indent=2))
     else:
         _summary(outcomes)
     if any(not o.ok and o.status != "waiting" for o in outcomes):

@@ -54,14 +54,26 @@ class Progress:
         self.workflow_id = ""
         self._lock = threading.Lock()
         self._status: Any = None
+        self._spinner: Any = None
         self._console: Any = None
 
     def __enter__(self) -> Progress:
         if self.live:
             from rich.console import Console
+            from rich.live import Live
+            from rich.spinner import Spinner
 
             self._console = Console(stderr=True, highlight=False)
-            self._status = self._console.status(self._text())
+            self._spinner = Spinner("dots", text=self._text(), style="status.spinner")
+            # Only a terminal stdout may go through the status line's console: a piped
+            # stdout keeps its timeline (and meets its closed reader in ``say``).
+            self._status = Live(
+                self._spinner,
+                console=self._console,
+                refresh_per_second=12.5,
+                transient=True,
+                redirect_stdout=_is_terminal(sys.stdout),
+            )
             self._status.start()
             threading.Thread(target=self._tick, daemon=True).start()
         return self
@@ -93,7 +105,7 @@ class Progress:
             )
         if self._console is not None and to_terminal:
             self._console.print(line, markup=False, highlight=False, soft_wrap=True)
-            self._status.update(self._text())
+            self._spinner.update(text=self._text())
         else:
             say(line)
 
@@ -103,5 +115,12 @@ class Progress:
 
     def _tick(self) -> None:
         while self._status is not None:
-            self._status.update(self._text())
+            self._spinner.update(text=self._text())
             time.sleep(0.25)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (ValueError, OSError):  # a closed stream
+        return False

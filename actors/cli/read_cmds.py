@@ -202,7 +202,10 @@ def _show_request(log: EventLog, seq: int, *, as_json: bool) -> int:
     elif request is None:
         say(NOT_RECORDED)
     else:
-        _say_data(request, as_json=False)
+        from actors.cli.request_text import request_lines
+
+        for line in request_lines(request, seq=seq, digest=call.request_digest):
+            say(line)
     return 0
 
 

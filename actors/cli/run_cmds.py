@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from actors.cli.progress import Progress
+from actors.cli.settings import SETTINGS, apply_settings, flag, project_settings
 from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
 from actors.cli.usage import tokens
@@ -47,18 +48,7 @@ EXIT_WAITING = 3
 #: Seconds between two looks at the log while ``run --wait`` waits for a decision.
 WAIT_POLL = 0.2
 
-_OVERRIDES = (
-    "model",
-    "continue_on_error",
-    "max_revisions",
-    "max_retries",
-    "step_timeout",
-    "run_tests",
-    "test_cmd",
-    "max_tokens",
-    "sandbox",
-    "approve",
-)
+_OVERRIDES = SETTINGS
 
 
 def read_task(text: str) -> str:
@@ -118,10 +108,7 @@ def config_from_args(args: argparse.Namespace, base: WorkflowConfig) -> Workflow
     changes: dict[str, Any] = {
         name: getattr(args, name) for name in _OVERRIDES if getattr(args, name, None) is not None
     }
-    try:
-        return msgspec.convert({**msgspec.to_builtins(base), **changes}, WorkflowConfig)
-    except msgspec.ValidationError as exc:
-        raise UsageError(f"bad option: {exc}") from None
+    return apply_settings(base, changes, flag)
 
 
 def consent_of(args: argparse.Namespace) -> Consent:
@@ -212,6 +199,9 @@ def summarize(result: WorkflowResult, seconds: float, *, as_json: bool = False) 
     ]
     if change is not None:
         lines.append(change)
+    tests = _tests_line(result.run_dir)
+    if tests is not None:
+        lines.append(tests)
     if result.failed_steps:
         lines.append(f"failed steps passed over: {', '.join(result.failed_steps)}")
     if result.error is not None:
@@ -240,6 +230,27 @@ def _resumable(run_dir: Callable[[], Path | str | None]) -> Iterator[None]:
             if not say(f"\ninterrupted: {hint}"):
                 print(f"agentlog: interrupted: {hint}", file=sys.stderr)
         raise
+
+
+def _tests_line(run_dir: str) -> str | None:
+    """The last test run in one line: passed, failed, or that the tests could not run."""
+    from events import TestsRan
+    from store import EventLog
+
+    last = None
+    for event in EventLog(run_dir).read():
+        if isinstance(event, TestsRan):
+            last = event
+    if last is None:
+        return None
+    if last.problem or last.outcome == "error":
+        why = last.problem or (last.output.splitlines() or ["-"])[0]
+        return f"tests could not run: {inert(why)}"
+    if last.outcome == "no_tests":
+        return "tests: none ran (the test command found no tests)"
+    if last.timed_out or last.outcome == "timeout":
+        return "tests: timed out"
+    return f"tests: {'passed' if last.exit_code == 0 else f'failed (exit {last.exit_code})'}"
 
 
 def _change_lines(run_dir: str) -> str | None:
@@ -342,15 +353,36 @@ def _go(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from actors.testrun import require_sandbox
+
     task = read_task(args.task)
-    model = scripted_model(args)
-    _require_key(model)
-    config = config_from_args(args, WorkflowConfig())
     workspace = getattr(args, "workspace", None)
     if workspace is not None and not Path(workspace).is_dir():
-        raise UsageError(f"--workspace {workspace}: not a directory")
+        raise UsageError(f"--workspace {inert(workspace)}: not a directory")
+    if args.run_dir is not None:
+        check_new_run_dir(args.run_dir)
+    project = project_settings(workspace if workspace is not None else ".")
+    config = config_from_args(args, WorkflowConfig(**project.values))
+    require_sandbox(config)
+    model = scripted_model(args)
+    _require_key(model)  # every input checked: only the model call is left to need it
+    if project.path is not None:
+        given = [name for name in project.values if getattr(args, name, None) is None]
+        if given:
+            print(
+                f"agentlog: from {inert(str(project.path))}: "
+                + ", ".join(f"{name}={_setting(config, name)}" for name in given),
+                file=sys.stderr,
+            )
     supervisor = Supervisor(config, model=model)
     return _go(supervisor, task, args.run_dir, args.json, workspace, wait=args.wait)
+
+
+def _setting(config: WorkflowConfig, name: str) -> str:
+    value = getattr(config, name)
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return inert(str(value).lower() if isinstance(value, bool) else repr(value))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -450,9 +482,9 @@ def cmd_fork(args: argparse.Namespace) -> int:
         check_fork_point(log.path, source.last_seq, args.at)
     except AgentlogError as exc:  # a bad --at is the caller's to fix
         raise UsageError(str(exc)) from None
-    model = _model_for(args, config_from_args(args, source.config).model)
     if args.run_dir is not None:
         check_new_run_dir(args.run_dir)
+    model = _model_for(args, config_from_args(args, source.config).model)
     started = time.monotonic()
 
     def fork_dir() -> Path | str | None:  # fork names a new run after its workflow id

@@ -125,7 +125,9 @@ def summarize(event: Event | UnknownEvent) -> str:
             return f"{plural(len(code.files), 'file')}: {paths}{more}"
         case TestsRan(command=command, exit_code=code, timed_out=timed_out, outcome=outcome):
             result = "timed out" if timed_out else f"exit {code}"
-            if outcome in ("no_tests", "error"):
+            if event.problem:
+                result += f" (tests could not run: {_flat(event.problem)})"
+            elif outcome in ("no_tests", "error"):
                 result += f" ({outcome.replace('_', ' ')})"
             if event.sandbox == "none":
                 result += ", unconfined"

@@ -257,6 +257,12 @@ def render_tests(tests: TestsRan) -> str:
     else:
         outcome = f"exit code {tests.exit_code}"
     lines = [f"Command: {' '.join(tests.command)}", f"Outcome: {outcome}"]
+    if tests.problem:  # only in logs that record it: older requests render as they did
+        lines[-1] = f"Outcome: the tests could not run ({tests.problem})"
+        lines.append(
+            "The tests could not run, so they say nothing about the change: this is not a "
+            "pass. Do not approve on the strength of these tests."
+        )
     if tests.sandbox:
         lines.append(f"Sandbox: {tests.sandbox} {tests.sandbox_version}".rstrip())
     if tests.limits_hit:

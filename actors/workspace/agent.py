@@ -246,9 +246,15 @@ def _code(
 
 
 def test_argv(command: tuple[str, ...]) -> tuple[str, ...]:
-    """A recorded test command as it runs: ``python`` is this interpreter."""
-    if command and command[0] == "python":
-        return (sys.executable, *command[1:])
+    """A recorded test command as it runs: ``python`` is this interpreter (also after an
+    ``env NAME=VALUE …`` prefix)."""
+    at = 0
+    if command and command[0] == "env":
+        at = 1
+        while at < len(command) and "=" in command[at]:
+            at += 1
+    if at < len(command) and command[at] == "python":
+        return (*command[:at], sys.executable, *command[at + 1 :])
     return command
 
 
