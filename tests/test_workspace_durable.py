@@ -133,3 +133,54 @@ def test_resume_after_a_file_request_neither_asks_nor_records_it_twice(tmp_path:
     assert len(rest.calls) == 2  # the second code call and the review; nothing asked twice
     assert kinds(killed) == kinds(whole)
     assert replay(killed).ok
+
+
+@pytest.mark.parametrize(
+    "failed_call",
+    [
+        pytest.param({"error": {"kind": "rate_limit", "message": "429"}}, id="first-call-429"),
+        pytest.param({"error": {"kind": "server_error", "message": "529"}}, id="first-call-529"),
+        pytest.param(
+            {"error": {"kind": "timeout", "message": "timed out"}}, id="first-call-timeout"
+        ),
+    ],
+)
+def test_replay_reproduces_a_model_call_that_failed_without_an_answer(
+    failed_call: dict[str, object], tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    failing = ScriptedModel(
+        {
+            "plan": [failed_call, {"tool_input": PLAN}],
+            "code": [{"tool_input": EDIT_APP}],
+            "review": [{"tool_input": APPROVE}],
+        }
+    )
+    config = WorkflowConfig(backoff_base=0, step_timeout=20)
+    assert Supervisor(config, model=failing).run("hi", run, workspace=repo).ok
+    assert kinds(run)[1:4] == ["StepStarted", "ContextPacked", "StepFailed"]
+    report = replay(run)
+    assert report.ok, report.verdict
+
+
+def test_replay_reproduces_a_call_that_failed_after_a_file_request(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    failing = ScriptedModel(
+        {
+            "plan": [{"tool_input": PLAN}],
+            "code": [
+                {"tool_input": {"read_files": ["README.md"]}},
+                {"error": {"kind": "overloaded", "message": "529"}},
+                {"tool_input": EDIT_APP},
+            ],
+            "review": [{"tool_input": APPROVE}],
+        }
+    )
+    config = WorkflowConfig(backoff_base=0, step_timeout=20)
+    assert Supervisor(config, model=failing).run("hi", run, workspace=repo).ok
+    at = kinds(run).index("FilesRequested")
+    assert kinds(run)[at + 1] == "StepFailed"
+    report = replay(run)
+    assert report.ok, report.verdict
