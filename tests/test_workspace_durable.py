@@ -11,10 +11,11 @@ from _repo import EDIT_APP, FIX_TEST, make_repo, needs_git
 from _workflow import kinds
 
 from actors import Supervisor, fork, replay
+from actors.cli import main
 from actors.models import ScriptedModel
 from actors.workspace.apply import run_change
 from events import WorkflowConfig
-from store import EventLog, render_diff
+from store import EventLog, check_projections, render_diff
 
 pytestmark = needs_git
 
@@ -184,3 +185,15 @@ def test_replay_reproduces_a_call_that_failed_after_a_file_request(tmp_path: Pat
     assert kinds(run)[at + 1] == "StepFailed"
     report = replay(run)
     assert report.ok, report.verdict
+
+
+def test_a_workspace_runs_files_are_its_base_from_the_start(tmp_path: Path) -> None:
+    """One rule for the supervisor and `project`: files/ holds the base before any change."""
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    gated = WorkflowConfig(backoff_base=0, step_timeout=20, approve=("plan",))
+    result = Supervisor(gated, model=model()).run("hi", run, workspace=repo)
+    assert result.status == "waiting"
+    assert (run / "files" / "src" / "app.py").read_bytes() == (repo / "src" / "app.py").read_bytes()
+    assert check_projections(run, EventLog(run).read()) == []
+    assert main(["verify", str(run)]) == 0
