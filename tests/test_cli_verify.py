@@ -15,7 +15,7 @@ from _workflow import FAST, scripted
 
 from actors import Supervisor
 from actors.cli import main
-from events import CodeProduced, PlanProduced
+from events import CodeProduced, Event, PlanProduced
 from store import EventLog
 
 
@@ -57,7 +57,11 @@ def _stale_projection(run: Path) -> None:
 
 def _unsafe_path(run: Path) -> None:
     shutil.rmtree(run)
-    events = [started(), PlanProduced(plan=plan()), CodeProduced(code=code({"../x.py": "x\n"}))]
+    events: list[Event] = [
+        started(),
+        PlanProduced(plan=plan()),
+        CodeProduced(code=code({"../x.py": "x\n"})),
+    ]
     write_run(run, stamp(events))
 
 
