@@ -11,10 +11,11 @@ agent) has no ``ModelCalled`` to serve. When the attempt recorded nothing before
 ``StepFailed``, the supervisor asks :meth:`recorded_failure` before calling the agent and,
 when it gets a ``StepFailed``, re-raises that failure instead, so the replayed attempt
 fails the same way. When the attempt recorded work before the failed call (a workspace
-run's ``ContextPacked`` or ``FilesRequested``), the agent runs again and the failure is
-served in the call's place, in log order: the call raises the recorded error, and the
-agent records it as it did. Attempts that failed after an answer (invalid output,
-max_tokens) need nothing special: the recorded answer fails validation again.
+run's ``ContextPacked`` or ``FilesRequested``, the Reviewer's ``TestsRan``), the agent
+runs again and the failure is served in the call's place, in log order: the call raises
+the recorded error, and the agent records it as it did. Attempts that failed after an
+answer (invalid output, max_tokens) need nothing special: the recorded answer fails
+validation again.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from events import (
     Step,
     StepFailed,
     StepStarted,
+    TestsRan,
     UnknownEvent,
     WorkflowStarted,
 )
@@ -118,6 +120,7 @@ class ReplayModel:
         self._calls: dict[str, _Queue] = {}
         self._failures: dict[_AttemptKey, StepFailed | int] = {}
         self._last_answered: _AttemptKey | None = None
+        self._started: _AttemptKey | None = None  # the attempt under way in the log
         self._worked: _AttemptKey | None = None  # its last event: ContextPacked ...
         self._configured = ""
         self._lock = threading.Lock()
@@ -140,9 +143,10 @@ class ReplayModel:
             self._last_answered = key
             self._worked = None
             self._failures.pop(key, None)
-        elif isinstance(event, ContextPacked | FilesRequested):
-            self._worked = (event.step, event.round, event.attempt)
+        elif isinstance(event, ContextPacked | FilesRequested | TestsRan):
+            self._worked = self._started  # the attempt's own work before a call
         elif isinstance(event, StepStarted):
+            self._started = (event.step, event.round, event.attempt)
             self._worked = None
         elif isinstance(event, StepFailed):
             key = (event.step, event.round, event.attempt)
@@ -160,7 +164,7 @@ class ReplayModel:
             self._calls.clear()
             self.recorded = 0
             self._failures.clear()
-            self._last_answered = None
+            self._last_answered = self._started = self._worked = None
             self._named = False
 
     def _queue(self, step: str) -> _Queue:
