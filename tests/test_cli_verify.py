@@ -151,3 +151,15 @@ def test_one_json_repair_after_a_crash_leaves_the_run_consistent(done: Path) -> 
     assert report["rebuilt"] == ["plan.json: missing or not what the log says"]
     assert _verify(done, "--json")[0] == 0
     assert EventLog(done).verify().ok
+
+
+def test_json_says_when_a_running_writer_kept_the_projections_from_being_checked(
+    done: Path,
+) -> None:
+    (done / "plan.json").write_bytes(b"")  # as a live run may have it between two writes
+    with EventLog(done).writer():
+        code, out = _verify(done, "--json")
+    report = json.loads(out)
+    assert (code, report["ok"]) == (0, True)
+    assert report["note"] == "projections not checked: a run is writing this log"
+    assert (done / "plan.json").read_bytes() == b""

@@ -305,7 +305,7 @@ def _verify_projections(
     if log.path.name != LOG_NAME:
         return 0  # a log outside a run directory has no projections beside it
     if log.being_written():
-        data["projections"] = "not checked: a run is writing this log"
+        data["note"] = "projections not checked: a run is writing this log"
         said.append(f"{_shown(run_dir)}: projections not checked: a run is writing this log")
         return 0
     wrong = repair_projections(log) if repair else check_projections(run_dir, log.read())
