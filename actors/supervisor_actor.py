@@ -264,6 +264,12 @@ class SupervisorActor(pykka.ThreadingActor):
                 if self.start_event is None:
                     raise ValueError("a new run needs its WorkflowStarted event")
                 self._append(self.start_event)
+                if self.options.project and self.start_event.workspace is not None:
+                    # One rule with `project`: a workspace run's files/ is its recorded
+                    # base from the start (then the base with each change applied). The
+                    # start is synced first, so files/ never outlives a lost first event.
+                    self._sync()
+                    self._materialize(durable=False)
             else:
                 # Resuming, with the writer lock held: no one else is writing an object,
                 # so a temp file in objects/ is what a killed writer left behind.

@@ -2,7 +2,8 @@
 
 :func:`record_base` is read-only on the workspace. Files taken in are those git tracks
 (outside git: the tree minus ``.gitignore`` patterns); binaries, symlinks, files over the
-size limit and anything that is not a regular file are left out, each with its reason.
+size limit, anything that is not a regular file and names that are not UTF-8 (recorded
+with each such byte as ``\\xNN``) are left out, each with its reason.
 The bytes of every file taken in are stored (and synced) before the caller writes the
 event that names them. The test command is detected from the same files.
 """
@@ -80,6 +81,10 @@ def record_base(
     taken: list[tuple[str, int, bytes]] = []
     left_out: list[LeftOut] = []
     for rel in candidates:
+        shown = _not_utf8(rel)
+        if shown is not None:  # no event can carry the name: recorded as shown, left out
+            left_out.append(LeftOut(path=shown, reason="file name is not UTF-8"))
+            continue
         problem = path_problem(rel)  # files/ and apply must be able to write it back
         if problem is not None:
             left_out.append(LeftOut(path=rel, reason=f"a path agentlog cannot write: {problem}"))
@@ -108,6 +113,17 @@ def record_base(
         test_command=command,
         test_source=source,
     )
+
+
+def _not_utf8(rel: str) -> str | None:
+    """None for a name that is UTF-8 text; else the name for the record, each byte that
+    is not UTF-8 shown as ``\\xNN`` (names are read with ``surrogateescape``)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = rel.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+    return None
 
 
 def detect_tests(

@@ -252,3 +252,19 @@ def test_replay_of_an_unfinished_run_gives_one_verdict_and_no_warning(
     assert done.stdout.startswith("replay ok:") and done.stdout.count("\n") == 1
     assert "had not finished" in done.stdout
     assert done.stderr == ""
+
+
+def test_a_review_call_that_failed_after_its_test_run_replays_identically(
+    tmp_path: Path,
+) -> None:
+    tested = WorkflowConfig(
+        backoff_base=0, step_timeout=20, run_tests=True, test_cmd="true", sandbox="none"
+    )
+    model = scripted(review=[error("rate_limit"), answer(APPROVE)])
+    run = tmp_path / "run"
+    assert Supervisor(tested, model=model).run("task", run).ok
+    kinds = [type(ev).__name__ for ev in EventLog(run).read()]
+    at = kinds.index("TestsRan")
+    assert kinds[at - 1 : at + 2] == ["StepStarted", "TestsRan", "StepFailed"]
+    report = replay(run)
+    assert report.ok, report.verdict

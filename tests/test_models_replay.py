@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from actors.models import (
+    ModelError,
     ModelRequest,
     NonDeterminism,
     ReplayModel,
@@ -19,6 +20,7 @@ from actors.models import (
     request_digest,
 )
 from events import (
+    ContextPacked,
     Event,
     Forked,
     ModelCalled,
@@ -144,6 +146,34 @@ def test_attempt_with_an_answer_has_no_recorded_failure() -> None:
         )
     )
     assert ReplayModel(events).recorded_failure("code", 0, 2) is None
+
+
+def test_a_call_that_failed_after_the_attempts_own_work_fails_again_in_its_place() -> None:
+    events = recorded_run()
+    worked = stamped(
+        [
+            *events[:3],
+            StepStarted(step="code", attempt=1),
+            ContextPacked(step="code", attempt=1),
+            StepFailed(
+                step="code", attempt=1, error_kind="rate_limit", message="429", retryable=True
+            ),
+            *events[5:],
+        ]
+    )
+    replay = ReplayModel(worked)
+    assert replay.recorded_failure("code", 0, 1) is None  # the agent runs: it packs again
+    replay.call(PLAN_REQUEST, timeout=1)
+    with pytest.raises(ModelError) as info:
+        replay.call(CODE_REQUEST, timeout=1)
+    assert (info.value.kind, info.value.message, info.value.retryable) == (
+        "rate_limit",
+        "429",
+        True,
+    )
+    answered = worked[-1]
+    assert isinstance(answered, ModelCalled)
+    assert replay.call(CODE_REQUEST, timeout=1).content == answered.content
 
 
 def test_successful_attempt_has_no_recorded_failure() -> None:

@@ -10,7 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events import AgentlogError
-from store.paths import MAX_NAME_BYTES, UnsafePath, normalize_rel, safe_path
+from store.paths import (
+    MAX_COMPONENTS,
+    MAX_NAME_BYTES,
+    MAX_PATH_BYTES,
+    UnsafePath,
+    normalize_rel,
+    path_problem,
+    safe_path,
+)
 
 
 @pytest.fixture
@@ -58,6 +66,44 @@ def test_lexically_unsafe_path_is_rejected_with_its_reason(
     with pytest.raises(UnsafePath, match=reason) as info:
         safe_path(root, rel)
     assert info.value.path == rel
+
+
+def _path_of_bytes(total: int) -> str:
+    """A path of exactly ``total`` bytes (UTF-8), in names of at most 200 bytes."""
+    names, left = [], total
+    while left > 201:
+        names.append("n" * 200)
+        left -= 201  # the name and its slash
+    return "/".join([*names, "é" * (left // 2) + "x" * (left % 2)])
+
+
+@pytest.mark.parametrize(
+    ("rel", "problem"),
+    [
+        ("é" * (MAX_NAME_BYTES // 2) + "x" * (MAX_NAME_BYTES % 2), None),
+        ("é" * (MAX_NAME_BYTES // 2) + "x" * (MAX_NAME_BYTES % 2 + 1), "longer than 255 bytes"),
+        ("/".join(["d"] * MAX_COMPONENTS), None),
+        ("/".join(["d"] * (MAX_COMPONENTS + 1)), "more than 64"),
+        (_path_of_bytes(MAX_PATH_BYTES), None),
+        (_path_of_bytes(MAX_PATH_BYTES + 1), "longer than 1024 bytes"),
+    ],
+    ids=[
+        "name-at-limit",
+        "name-over",
+        "depth-at-limit",
+        "depth-over",
+        "path-at-limit",
+        "path-over",
+    ],
+)
+def test_the_limits_take_exactly_their_size_in_utf8_bytes(rel: str, problem: str | None) -> None:
+    found = path_problem(rel)
+    assert found is None if problem is None else (found is not None and problem in found)
+
+
+def test_the_path_helper_makes_exact_sizes() -> None:
+    for total in (MAX_PATH_BYTES, MAX_PATH_BYTES + 1, 300, 201, 202):
+        assert len(_path_of_bytes(total).encode()) == total
 
 
 def test_error_message_names_the_path(root: Path) -> None:

@@ -89,6 +89,9 @@ def _after_cut(
     if code != 0 and "verify --repair" in out:
         code, out = _cli("verify", run_dir, "--repair")
         cut.steps.append(f"verify --repair {code}: {out.strip()}")
+        if code == 0:
+            code, out = _cli("verify", run_dir)
+            cut.steps.append(f"verify after repair {code}: {out.strip()}")
     code, out = _cli("resume", run_dir, "--script", script)
     cut.steps.append(f"resume {code}: {out.strip()[-300:]}")
     cut.never_started = code == 2 and "the run never started" in out
@@ -167,6 +170,15 @@ def test_projections_end_equal_to_what_project_builds(cuts: list[Cut], tmp_path:
         want = {k: v for k, v in tree(fresh).items() if not k.startswith(made)}
         assert have == want, _why(cut)
         assert _cli("verify", cut.run_dir) == (0, _cli("verify", cut.run_dir)[1]), _why(cut)
+
+
+def test_one_repair_leaves_the_run_consistent(cuts: list[Cut]) -> None:
+    after = [s for c in cuts for s in c.steps if s.startswith("verify after repair")]
+    assert after
+    for cut in cuts:
+        for step in cut.steps:
+            if step.startswith("verify after repair"):
+                assert step.startswith("verify after repair 0"), _why(cut)
 
 
 def test_a_repaired_log_says_what_it_moved(cuts: list[Cut]) -> None:

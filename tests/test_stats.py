@@ -137,6 +137,25 @@ def test_stats_table_shows_each_step_and_the_total(run: Path) -> None:
     assert "plan overloaded x1, rate_limit x1" in done.stdout
 
 
+def test_stats_table_counts_cache_writes_and_reads_in_its_cache_and_tokens_columns(
+    run: Path,
+) -> None:
+    done = cli("stats", run)
+    head = done.stdout.splitlines()[0]
+    total = next(line for line in done.stdout.splitlines() if line.startswith("total"))
+    cells = {}
+    for title in ("in", "out", "cache", "tokens"):  # right-aligned: a cell ends at its title
+        end = head.index(f" {title}") + 1 + len(title)
+        cells[title] = total[:end].split()[-1]
+    per_call = USAGE["cache_creation_input_tokens"] + USAGE["cache_read_input_tokens"]
+    assert cells == {
+        "in": f"{4 * USAGE['input_tokens']:,}",
+        "out": f"{4 * USAGE['output_tokens']:,}",
+        "cache": f"{4 * per_call:,}",
+        "tokens": f"{4 * sum(USAGE.values()):,}",
+    }
+
+
 def test_stats_of_a_missing_run_exits_2(tmp_path: Path) -> None:
     assert cli("stats", tmp_path / "nothing").returncode == 2
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-from _repo import git, make_messy_repo, make_repo, needs_git, write
+from _repo import commit_all, git, make_messy_repo, make_repo, needs_git, workspace_model, write
+from _workflow import FAST, of_type
 
-from store import ObjectStore, WorkspaceError, detect_tests, record_base
+from actors import Supervisor
+from events import WorkflowStarted, encode_line
+from store import EventLog, ObjectStore, WorkspaceError, detect_tests, record_base
 
 pytestmark = needs_git
 
@@ -133,3 +137,33 @@ def test_a_path_agentlog_could_not_write_back_is_left_out(tmp_path: Path) -> Non
     assert [f.path for f in base.files] == ["ok.txt"]
     (left,) = base.left_out
     assert left.path == deep and left.reason.startswith("a path agentlog cannot write")
+
+
+NOT_UTF8 = os.fsdecode(b"caf\xe9.txt")  # Latin-1 "café.txt": a name that is not UTF-8
+
+
+def test_a_file_name_that_is_not_utf8_is_left_out_with_the_reason(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    write(root, {"ok.txt": "ok\n", NOT_UTF8: "hi\n", f"dir{NOT_UTF8}/inner.txt": "x\n"})
+    base = record_base(root, tmp_path / "run")
+    assert [f.path for f in base.files] == ["ok.txt"]
+    assert sorted((left.path, left.reason) for left in base.left_out) == [
+        ("caf\\xe9.txt", "file name is not UTF-8"),
+        ("dircaf\\xe9.txt/inner.txt", "file name is not UTF-8"),
+    ]
+    encode_line(WorkflowStarted(task="t", workspace=base))  # the record can be logged
+
+
+@needs_git
+def test_a_repository_with_a_name_that_is_not_utf8_can_be_run_on(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(repo, {NOT_UTF8: "hi\n"})
+    commit_all(repo, "a Latin-1 name")
+    run = tmp_path / "run"
+    assert Supervisor(FAST, model=workspace_model()).run("hi", run, workspace=repo).ok
+    (started,) = of_type(run, WorkflowStarted)
+    assert started.workspace is not None
+    assert ("caf\\xe9.txt", "file name is not UTF-8") in [
+        (left.path, left.reason) for left in started.workspace.left_out
+    ]
+    assert EventLog(run).verify().ok

@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 from _repo import EDIT_APP, PLAN_APP, make_repo, needs_git
 
+from actors.cli import main
+from store import EventLog, workflow_state
+from store.base import record_base
+
 pytestmark = needs_git
 
 SCRIPT = {
@@ -235,3 +239,51 @@ def test_a_diff_for_a_terminal_shows_bidirectional_controls_escaped() -> None:
     shown = colour_diff("+access = 'user\u202e \u2066// admin\u2069\u2066'\n")
     assert not any(c in shown for c in "\u202e\u2066\u2069")
     assert "\\u202e" in shown and "\\u2066" in shown
+
+
+def _cut_before_the_first_event(tmp_path: Path, with_empty_log: bool) -> tuple[Path, Path]:
+    """A repository, and a run directory holding only what a workspace run writes before
+    its first event: the base's objects (and, if the log was opened, an empty log)."""
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    run.mkdir()
+    record_base(repo, run)
+    if with_empty_log:
+        (run / "events.jsonl").touch()
+    return repo, run
+
+
+@pytest.mark.parametrize("with_empty_log", [False, True], ids=["objects-only", "and-empty-log"])
+def test_a_workspace_run_cut_before_its_first_event_starts_over(
+    tmp_path: Path, with_empty_log: bool
+) -> None:
+    repo, run = _cut_before_the_first_event(tmp_path, with_empty_log)
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    args = ["run", "hi", "--workspace", str(repo), "--script", str(script), "--run-dir", str(run)]
+    assert main(args) == 0
+    assert workflow_state(EventLog(run).read()).status == "completed"
+    assert main(["verify", str(run)]) == 0
+
+
+@pytest.mark.parametrize("with_empty_log", [False, True], ids=["objects-only", "and-empty-log"])
+def test_resuming_a_workspace_run_cut_before_its_first_event_says_run_it_again(
+    tmp_path: Path, with_empty_log: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, run = _cut_before_the_first_event(tmp_path, with_empty_log)
+    assert main(["resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "the run never started" in err and "run it again" in err
+
+
+def test_a_directory_holding_objects_and_something_else_is_still_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, run = _cut_before_the_first_event(tmp_path, True)
+    (run / "notes.txt").write_text("mine\n")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    args = ["run", "hi", "--workspace", str(repo), "--script", str(script), "--run-dir", str(run)]
+    assert main(args) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert (run / "events.jsonl").read_bytes() == b""

@@ -11,10 +11,11 @@ from _repo import EDIT_APP, FIX_TEST, make_repo, needs_git
 from _workflow import kinds
 
 from actors import Supervisor, fork, replay
+from actors.cli import main
 from actors.models import ScriptedModel
 from actors.workspace.apply import run_change
 from events import WorkflowConfig
-from store import EventLog, render_diff
+from store import EventLog, check_projections, render_diff
 
 pytestmark = needs_git
 
@@ -133,3 +134,66 @@ def test_resume_after_a_file_request_neither_asks_nor_records_it_twice(tmp_path:
     assert len(rest.calls) == 2  # the second code call and the review; nothing asked twice
     assert kinds(killed) == kinds(whole)
     assert replay(killed).ok
+
+
+@pytest.mark.parametrize(
+    "failed_call",
+    [
+        pytest.param({"error": {"kind": "rate_limit", "message": "429"}}, id="first-call-429"),
+        pytest.param({"error": {"kind": "server_error", "message": "529"}}, id="first-call-529"),
+        pytest.param(
+            {"error": {"kind": "timeout", "message": "timed out"}}, id="first-call-timeout"
+        ),
+    ],
+)
+def test_replay_reproduces_a_model_call_that_failed_without_an_answer(
+    failed_call: dict[str, object], tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    failing = ScriptedModel(
+        {
+            "plan": [failed_call, {"tool_input": PLAN}],
+            "code": [{"tool_input": EDIT_APP}],
+            "review": [{"tool_input": APPROVE}],
+        }
+    )
+    config = WorkflowConfig(backoff_base=0, step_timeout=20)
+    assert Supervisor(config, model=failing).run("hi", run, workspace=repo).ok
+    assert kinds(run)[1:4] == ["StepStarted", "ContextPacked", "StepFailed"]
+    report = replay(run)
+    assert report.ok, report.verdict
+
+
+def test_replay_reproduces_a_call_that_failed_after_a_file_request(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    failing = ScriptedModel(
+        {
+            "plan": [{"tool_input": PLAN}],
+            "code": [
+                {"tool_input": {"read_files": ["README.md"]}},
+                {"error": {"kind": "overloaded", "message": "529"}},
+                {"tool_input": EDIT_APP},
+            ],
+            "review": [{"tool_input": APPROVE}],
+        }
+    )
+    config = WorkflowConfig(backoff_base=0, step_timeout=20)
+    assert Supervisor(config, model=failing).run("hi", run, workspace=repo).ok
+    at = kinds(run).index("FilesRequested")
+    assert kinds(run)[at + 1] == "StepFailed"
+    report = replay(run)
+    assert report.ok, report.verdict
+
+
+def test_a_workspace_runs_files_are_its_base_from_the_start(tmp_path: Path) -> None:
+    """One rule for the supervisor and `project`: files/ holds the base before any change."""
+    repo = make_repo(tmp_path / "repo")
+    run = tmp_path / "run"
+    gated = WorkflowConfig(backoff_base=0, step_timeout=20, approve=("plan",))
+    result = Supervisor(gated, model=model()).run("hi", run, workspace=repo)
+    assert result.status == "waiting"
+    assert (run / "files" / "src" / "app.py").read_bytes() == (repo / "src" / "app.py").read_bytes()
+    assert check_projections(run, EventLog(run).read()) == []
+    assert main(["verify", str(run)]) == 0

@@ -20,6 +20,7 @@ from actors.cli.terminal import inert, terminal_width, use_colour
 from actors.cli.timeline import format_event
 from events import (
     EVENT_TYPES,
+    AgentlogError,
     Event,
     ModelCalled,
     UnknownEvent,
@@ -32,6 +33,7 @@ from store import (
     LOG_NAME,
     EventLog,
     LogCorrupt,
+    VerifyReport,
     log_file_problem,
     materialize,
     resolve_log_path,
@@ -210,6 +212,12 @@ def _show_request(log: EventLog, seq: int, *, as_json: bool) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """One verdict for the run, said as text or as one JSON object, with one exit code.
+
+    The log is checked first (with ``--repair`` a torn tail or crash debris is moved
+    aside), then, on an intact log, every object it names and every projection beside
+    it (rebuilt with ``--repair``): one ``verify --repair`` leaves a crashed run whole.
+    """
     from actors.cli.diff_cmds import settle_apply
 
     log = open_log(args.run)
@@ -218,54 +226,85 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if report.first_bad_line == 1:
         with suppress(LogCorrupt):  # a damaged log is reported below
             next(iter(log.read()), None)  # a file that is no log at all: NotALog, exit 2
+    data: dict[str, object] = {"path": str(log.path), **msgspec.to_builtins(report)}
+    said: list[str] = []  # what the text form prints, in order
+    try:
+        code = _verify_run(log, report, args.repair, data, said)
+    except AgentlogError as exc:
+        if not args.json:
+            for line in said:
+                say(line)
+            if isinstance(exc, _ObjectsDamaged):
+                for issue in exc.issues[1:]:
+                    print(f"agentlog: {inert(issue)}", file=sys.stderr)
+            raise
+        data["ok"] = False
+        data["error"] = str(exc)
+        code = exc.exit_code
     if args.json:
-        data = {"path": str(log.path), **msgspec.to_builtins(report)}
-        if args.repair and report.repairable:
-            data["repaired"] = msgspec.to_builtins(log.repair())
-            data["ok"] = True
-        if data["ok"]:  # an intact log: its objects, and what a cut object write left
-            from store import check_objects
-
-            leftovers = [str(p) for p in _debris_of(log, args.repair)]
-            data["debris_removed" if args.repair else "object_debris"] = leftovers
-            data["damaged_objects"] = [str(i) for i in check_objects(log.path.parent, log.read())]
-            data["ok"] = not data["damaged_objects"] and (args.repair or not leftovers)
         say(_json_line(data))
-        return 0 if data["ok"] else 1
+    else:
+        for line in said:
+            say(line)
+    return code
+
+
+class _ObjectsDamaged(WorkFailed):
+    """Objects the log names are missing or changed (all of them in ``issues``)."""
+
+    def __init__(self, issues: list[str]) -> None:
+        more = f" ({len(issues) - 1} more above)" if len(issues) > 1 else ""
+        super().__init__(f"{issues[0]}{more}")
+        self.issues = issues
+
+
+def _verify_run(
+    log: EventLog, report: VerifyReport, repair: bool, data: dict[str, object], said: list[str]
+) -> int:
+    """The checks of ``verify`` in order; fills ``data`` (JSON) and ``said`` (text).
+
+    Returns the exit code, or raises the error that ends the command.
+    """
     path = _shown(log.path)
-    if report.ok:
-        debris = _object_debris(log, args.repair)
-        _verify_objects(log)
-        say(f"{path}: ok, {report.events} events, last seq {report.last_seq}")
-        if debris:
-            say(debris)
-        wrong = _verify_projections(log, args.repair)
-        return 1 if debris and not args.repair else wrong
-    if report.repairable:
-        if args.repair:
-            say(f"{path}: repaired: {inert(str(log.repair()))}")
-            return 0
+    if repair and report.repairable:
+        fixed = log.repair()
+        data["repaired"] = msgspec.to_builtins(fixed, enc_hook=str)  # side_file: a Path
+        said.append(f"{path}: repaired: {inert(str(fixed))}")
+        report = log.verify()  # the log as it is now: what the rest is checked against
+        data.update(msgspec.to_builtins(report))
+    if not report.ok:
+        data["ok"] = False
+        if not report.repairable:
+            raise WorkFailed(f"{path}:{report.first_bad_line}: {report.reason}")
         if report.first_bad_line is not None:
-            say(f"{path}:{report.first_bad_line}: {inert(report.reason or '')}")
-            return 1
-        say(
-            f"{path}: torn last line ({report.torn_bytes} bytes after {report.events} "
-            "complete events), left by a crash; run `agentlog verify --repair`"
-        )
+            said.append(f"{path}:{report.first_bad_line}: {inert(report.reason or '')}")
+        else:
+            said.append(
+                f"{path}: torn last line ({report.torn_bytes} bytes after {report.events} "
+                "complete events), left by a crash; run `agentlog verify --repair`"
+            )
         return 1
-    raise WorkFailed(f"{path}:{report.first_bad_line}: {report.reason}")
+    debris = _object_debris(log, repair, data)
+    _verify_objects(log, data)
+    said.append(f"{path}: ok, {report.events} events, last seq {report.last_seq}")
+    if debris:
+        said.append(debris)
+    code = _verify_projections(log, repair, data, said)
+    if debris and not repair:
+        code = 1
+    data["ok"] = code == 0
+    return code
 
 
-def _verify_objects(log: EventLog) -> None:
+def _verify_objects(log: EventLog, data: dict[str, object]) -> None:
     """Every object the log names must exist with its bytes; name each one that does not."""
     from store import check_objects
 
-    issues = check_objects(log.path.parent, log.read())
-    for issue in issues[1:]:
-        print(f"agentlog: {issue}", file=sys.stderr)
+    issues = [str(issue) for issue in check_objects(log.path.parent, log.read())]
+    data["damaged_objects"] = issues
     if issues:
-        more = f" ({len(issues) - 1} more above)" if len(issues) > 1 else ""
-        raise WorkFailed(f"{issues[0]}{more}")
+        data["objects"] = issues
+        raise _ObjectsDamaged(issues)
 
 
 def _debris_of(log: EventLog, repair: bool) -> list[Path]:
@@ -279,10 +318,12 @@ def _debris_of(log: EventLog, repair: bool) -> list[Path]:
     return clear_debris(log.path) if repair else ObjectStore(log.path.parent).debris()
 
 
-def _object_debris(log: EventLog, repair: bool) -> str:
-    """:func:`_debris_of` as one line for a person; "" when there is none."""
+def _object_debris(log: EventLog, repair: bool, data: dict[str, object]) -> str:
+    """:func:`_debris_of` as one line for a person ("" when there is none), and in
+    ``data`` as ``object_debris`` (``debris_removed`` with ``repair``)."""
     run_dir = log.path.parent
     found = _debris_of(log, repair)
+    data["debris_removed" if repair else "object_debris"] = [str(p) for p in found]
     if not found:
         return ""
     names = ", ".join(inert(str(p.relative_to(run_dir))) for p in found[:3])
@@ -295,7 +336,9 @@ def _object_debris(log: EventLog, repair: bool) -> str:
     )
 
 
-def _verify_projections(log: EventLog, repair: bool) -> int:
+def _verify_projections(
+    log: EventLog, repair: bool, data: dict[str, object], said: list[str]
+) -> int:
     """The run's projections against its intact log: report (1) or, with repair, rebuild."""
     from store import check_projections, repair_projections
 
@@ -303,16 +346,21 @@ def _verify_projections(log: EventLog, repair: bool) -> int:
     if log.path.name != LOG_NAME:
         return 0  # a log outside a run directory has no projections beside it
     if log.being_written():
-        say(f"{_shown(run_dir)}: projections not checked: a run is writing this log")
+        data["note"] = "projections not checked: a run is writing this log"
+        said.append(f"{_shown(run_dir)}: projections not checked: a run is writing this log")
         return 0
     wrong = repair_projections(log) if repair else check_projections(run_dir, log.read())
     if not wrong:
         return 0
     shown = "; ".join(wrong[:3]) + (f"; and {len(wrong) - 3} more" if len(wrong) > 3 else "")
     if repair:
-        say(f"{_shown(run_dir)}: rebuilt {len(wrong)} projections from the log ({inert(shown)})")
+        data["rebuilt"] = wrong
+        said.append(
+            f"{_shown(run_dir)}: rebuilt {len(wrong)} projections from the log ({inert(shown)})"
+        )
         return 0
-    say(
+    data["projections"] = wrong
+    said.append(
         f"{_shown(run_dir)}: {len(wrong)} projections differ from the log ({inert(shown)}); "
         "`agentlog verify --repair` rebuilds them"
     )

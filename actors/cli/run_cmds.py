@@ -39,6 +39,7 @@ __all__ = [
     "cmd_run",
     "config_from_args",
     "consent_of",
+    "never_started",
     "read_task",
 ]
 
@@ -75,9 +76,35 @@ def read_task(text: str) -> str:
     return task.strip()
 
 
+#: What a run writes before its first event: a workspace's base in ``objects/``, then
+#: the log it opens (empty until ``WorkflowStarted`` is written).
+_BEFORE_FIRST_EVENT = frozenset({LOG_NAME, "objects"})
+
+
+def never_started(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds only what a run writes before its first event (and
+    something of it): a run cut before it began, which ``run`` may start over."""
+    path = Path(run_dir)
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return False
+    for entry in entries:
+        if entry.name not in _BEFORE_FIRST_EVENT:
+            return False
+        if entry.name == LOG_NAME and not (
+            entry.is_file(follow_symlinks=False) and entry.stat().st_size == 0
+        ):
+            return False
+        if entry.name == "objects" and not entry.is_dir(follow_symlinks=False):
+            return False
+    return bool(entries)
+
+
 def check_new_run_dir(run_dir: str | Path) -> None:
     """Refuse a run directory that is not new or empty: agentlog never writes among
-    someone else's files. An empty ``events.jsonl`` alone (a run killed at birth) is fine.
+    someone else's files. A run that never started (an empty ``events.jsonl``, a
+    workspace's ``objects/``: killed before its first event) is started over.
     """
     path = Path(run_dir)
     shown = inert(str(path))
@@ -87,6 +114,8 @@ def check_new_run_dir(run_dir: str | Path) -> None:
         above = next((p for p in path.parents if p.exists()), None)
         if above is not None and not above.is_dir():
             raise UsageError(f"{inert(str(above))}: is not a directory; choose another --run-dir")
+        return
+    if never_started(path):
         return
     log = path / LOG_NAME
     if log.is_file() and log.stat().st_size > 0:
@@ -400,6 +429,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log
     from store import workflow_state
 
+    if never_started(args.run) and not os.path.lexists(Path(args.run) / LOG_NAME):
+        raise UsageError(
+            f"{inert(str(args.run))}: the run never started (it has no log yet: it was cut "
+            "while recording its workspace); run it again into the same --run-dir"
+        )
     log = open_log(args.run, in_run_dir=True)
     state = workflow_state(log.read())
     run_dir = log.path.parent

@@ -7,11 +7,15 @@ has no call left for the step, :class:`NonDeterminism` is raised; it says what d
 from the recorded request when the recorded run kept it in its objects.
 
 An attempt that failed without a model answer (a timeout, a connection error, a crashed
-agent) has no ``ModelCalled`` to serve. The supervisor asks :meth:`recorded_failure`
-before calling the model and, when it gets a ``StepFailed``, re-raises that failure
-instead of calling, so the replayed attempt fails the same way. Attempts that failed
-after an answer (invalid output, max_tokens) need nothing special: the recorded answer
-fails validation again.
+agent) has no ``ModelCalled`` to serve. When the attempt recorded nothing before its
+``StepFailed``, the supervisor asks :meth:`recorded_failure` before calling the agent and,
+when it gets a ``StepFailed``, re-raises that failure instead, so the replayed attempt
+fails the same way. When the attempt recorded work before the failed call (a workspace
+run's ``ContextPacked`` or ``FilesRequested``, the Reviewer's ``TestsRan``), the agent
+runs again and the failure is served in the call's place, in log order: the call raises
+the recorded error, and the agent records it as it did. Attempts that failed after an
+answer (invalid output, max_tokens) need nothing special: the recorded answer fails
+validation again.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import threading
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import msgspec
 
@@ -31,14 +35,18 @@ from actors.models.base import (
     request_digest,
     response_from_event,
 )
-from actors.models.errors import NonDeterminism
+from actors.models.errors import ERROR_KINDS, ErrorKind, ModelError, NonDeterminism
 from actors.models.recorded import load_request, request_difference
 from events import (
+    ContextPacked,
     Event,
+    FilesRequested,
     Forked,
     ModelCalled,
     Step,
     StepFailed,
+    StepStarted,
+    TestsRan,
     UnknownEvent,
     WorkflowStarted,
 )
@@ -50,24 +58,26 @@ __all__ = ["ReplayModel"]
 
 _AttemptKey = tuple[str, int, int]
 _T = TypeVar("_T", ModelCalled, StepFailed)
-#: A recorded answer: the event itself, or its seq when it is read from a cursor.
-_Entry = ModelCalled | int
+#: A recorded answer, or a call's recorded failure: the event itself, or its seq when it
+#: is read from a cursor (negative for a failure).
+_Entry = ModelCalled | StepFailed | int
 
 
 class _Queue:
-    """One step's recorded answers, served in log order: the events themselves, or only
-    their seqs (8 bytes each, in an ``array``) when answers are read from a cursor."""
+    """One step's recorded answers (and failed calls), served in log order: the events
+    themselves, or only their seqs (8 bytes each, in an ``array``; a failure's negated)
+    when answers are read from a cursor."""
 
     __slots__ = ("_events", "_next", "_seqs")
 
     def __init__(self, seqs_only: bool) -> None:
-        self._events: deque[ModelCalled] = deque()
+        self._events: deque[ModelCalled | StepFailed] = deque()
         self._seqs: array[int] | None = array("q") if seqs_only else None
         self._next = 0  # the next seq to serve
 
-    def append(self, event: ModelCalled) -> None:
+    def append(self, event: ModelCalled | StepFailed) -> None:
         if self._seqs is not None:
-            self._seqs.append(event.seq)
+            self._seqs.append(-event.seq if isinstance(event, StepFailed) else event.seq)
         else:
             self._events.append(event)
 
@@ -110,6 +120,8 @@ class ReplayModel:
         self._calls: dict[str, _Queue] = {}
         self._failures: dict[_AttemptKey, StepFailed | int] = {}
         self._last_answered: _AttemptKey | None = None
+        self._started: _AttemptKey | None = None  # the attempt under way in the log
+        self._worked: _AttemptKey | None = None  # its last event: ContextPacked ...
         self._configured = ""
         self._lock = threading.Lock()
         self.name: str = "replay"
@@ -124,19 +136,26 @@ class ReplayModel:
         """Index the next recorded event (in log order)."""
         if isinstance(event, ModelCalled):
             key = (event.step, event.round, event.attempt)
-            queue = self._calls.get(event.step)
-            if queue is None:
-                queue = self._calls[event.step] = _Queue(seqs_only=self._cursor is not None)
-            queue.append(event)
+            self._queue(event.step).append(event)
             self.recorded += 1
             if not self._named:
                 self.name, self._named = event.model, True
             self._last_answered = key
+            self._worked = None
             self._failures.pop(key, None)
+        elif isinstance(event, ContextPacked | FilesRequested | TestsRan):
+            self._worked = self._started  # the attempt's own work before a call
+        elif isinstance(event, StepStarted):
+            self._started = (event.step, event.round, event.attempt)
+            self._worked = None
         elif isinstance(event, StepFailed):
             key = (event.step, event.round, event.attempt)
-            if key != self._last_answered:  # an attempt that failed before any answer
+            if key == self._worked and event.error_kind in ERROR_KINDS:
+                # a call that failed without an answer, after the attempt's own work
+                self._queue(event.step).append(event)
+            elif key != self._last_answered:  # an attempt that failed before any answer
                 self._failures.setdefault(key, event.seq if self._cursor is not None else event)
+            self._worked = None
         elif isinstance(event, WorkflowStarted):
             self._configured = event.config.model
             if not self._named:
@@ -145,8 +164,14 @@ class ReplayModel:
             self._calls.clear()
             self.recorded = 0
             self._failures.clear()
-            self._last_answered = None
+            self._last_answered = self._started = self._worked = None
             self._named = False
+
+    def _queue(self, step: str) -> _Queue:
+        queue = self._calls.get(step)
+        if queue is None:
+            queue = self._calls[step] = _Queue(seqs_only=self._cursor is not None)
+        return queue
 
     def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse:
         """The next recorded answer for ``request.step``, if the request is the recorded one."""
@@ -165,8 +190,12 @@ class ReplayModel:
                     ),
                 )
             entry = queue.popleft()
-            self.served += 1
+            failed = isinstance(entry, StepFailed) or (isinstance(entry, int) and entry < 0)
+            if not failed:
+                self.served += 1
             served = self.served
+        if failed:
+            raise self._failure(self._load(-entry if isinstance(entry, int) else entry, StepFailed))
         if self._on_served is not None:
             self._on_served(served, self.recorded)
         recorded = self._load(entry, ModelCalled)
@@ -185,19 +214,30 @@ class ReplayModel:
             )
         return response_from_event(recorded)
 
-    def _load(self, entry: _T | int, kind: type[_T]) -> _T:
+    @staticmethod
+    def _failure(recorded: StepFailed) -> ModelError:
+        """The error the recorded failed call raised, as the agent records it again."""
+        kind = cast(ErrorKind, recorded.error_kind)
+        return ModelError(
+            recorded.message,
+            kind=kind,
+            retryable=recorded.retryable,
+            retry_after=recorded.retry_after_s,
+        )
+
+    def _load(self, entry: ModelCalled | StepFailed | int, kind: type[_T]) -> _T:
         """The recorded event ``entry`` names (read from the cursor when it is a seq)."""
-        if not isinstance(entry, int):
-            return entry
-        assert self._cursor is not None
-        try:
-            event: object = self._cursor.at(entry)
-        except LogError as exc:
-            event = exc
+        event: object = entry
+        if isinstance(entry, int):
+            assert self._cursor is not None
+            try:
+                event = self._cursor.at(entry)
+            except LogError as exc:
+                event = exc
         if not isinstance(event, kind):
             raise NonDeterminism(
                 step=str(getattr(event, "step", "?")),
-                seq=entry,
+                seq=entry if isinstance(entry, int) else entry.seq,
                 expected=None,
                 actual="",
                 reason=f"the recorded log changed during the replay (seq {entry}: {event})",
