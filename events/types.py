@@ -46,6 +46,7 @@ __all__ = [
     "WorkflowFailed",
     "WorkflowStarted",
     "artifact_digest",
+    "tokens",
 ]
 
 Step = Literal["plan", "code", "review"]
@@ -78,33 +79,16 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     @property
     def total(self) -> int:
-        """Every token of the call: input, output and both kinds of cache tokens."""
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_creation_input_tokens
-            + self.cache_read_input_tokens
-        )
+        """Every token of the call: see :func:`tokens`, the one definition."""
+        return tokens(self)
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cache_creation_input_tokens=(
-                self.cache_creation_input_tokens + other.cache_creation_input_tokens
-            ),
-            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
-        )
+        """Field by field, over every field: a field added later is summed too."""
+        return Usage(**{f: getattr(self, f) + getattr(other, f) for f in _USAGE_FIELDS})
 
     def __sub__(self, other: Usage) -> Usage:
-        return Usage(
-            input_tokens=self.input_tokens - other.input_tokens,
-            output_tokens=self.output_tokens - other.output_tokens,
-            cache_creation_input_tokens=(
-                self.cache_creation_input_tokens - other.cache_creation_input_tokens
-            ),
-            cache_read_input_tokens=self.cache_read_input_tokens - other.cache_read_input_tokens,
-        )
+        """Field by field, over every field (the inverse of ``+``)."""
+        return Usage(**{f: getattr(self, f) - getattr(other, f) for f in _USAGE_FIELDS})
 
     @classmethod
     def sum(cls, usages: Iterable[Usage]) -> Usage:
@@ -113,6 +97,25 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         for u in usages:
             total = total + u
         return total
+
+
+_USAGE_FIELDS: tuple[str, ...] = Usage.__struct_fields__
+
+
+def tokens(usage: Usage) -> int:
+    """The one definition of a call's "tokens": input + cache writes + cache reads + output.
+
+    ``cache_creation_1h_input_tokens`` is a part of ``cache_creation_input_tokens``, not
+    more tokens, so it is not added again. The run summary, ``stats``, ``ls``, ``batch``,
+    the viewer, OTel and Convex's ``totalTokens`` (``tracking/convex/mirror.ts``) all
+    count this sum.
+    """
+    return (
+        usage.input_tokens
+        + usage.cache_creation_input_tokens
+        + usage.cache_read_input_tokens
+        + usage.output_tokens
+    )
 
 
 class WorkflowStarted(EventBase, frozen=True, kw_only=True):

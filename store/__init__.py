@@ -19,6 +19,7 @@ from store.log import (
     log_file_problem,
     resolve_log_path,
 )
+from store.marks import LogMark, StaleMark
 from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
 from store.paths import UnsafePath, safe_path
 from store.projections import (
@@ -68,6 +69,7 @@ __all__ = [
     "LogCorrupt",
     "LogError",
     "LogLocked",
+    "LogMark",
     "LogWriter",
     "MaterializeReport",
     "NotALog",
@@ -77,6 +79,7 @@ __all__ = [
     "ObjectStore",
     "ProjectionError",
     "RepairReport",
+    "StaleMark",
     "StepState",
     "StepStats",
     "TornTail",

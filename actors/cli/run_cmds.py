@@ -20,12 +20,11 @@ import msgspec
 from actors.cli.progress import Progress
 from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
-from actors.cli.usage import tokens
 from actors.consent import Consent, check_continue
 from actors.models import Model, ScriptedModel
 from actors.supervisor import result_of
 from actors.workflow import RunHandle, Supervisor, WorkflowResult
-from events import AgentlogError, UnknownEvent, UsageError, WorkflowConfig
+from events import AgentlogError, UnknownEvent, UsageError, WorkflowConfig, tokens
 from store import LOG_NAME
 
 __all__ = [
