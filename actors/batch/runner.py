@@ -126,7 +126,7 @@ def run_one(
     ``lock_wait`` is how long to wait for another writer of the same run to go away (a
     worker that Ray has declared lost may take a moment to die and release its lock).
     """
-    from actors.workflow import Supervisor
+    from actors.supervisor import Supervisor
 
     run_dir = runs_dir / task.id
     log = EventLog(run_dir)

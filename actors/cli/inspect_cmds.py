@@ -151,7 +151,7 @@ def _people(state: WorkflowState) -> list[str]:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from actors.cli.progress import counter_bar
-    from actors.durable import replay
+    from actors.replaying import replay
 
     log = open_log(args.run)
     with counter_bar("replay", enabled=not args.json) as bar:
