@@ -32,7 +32,7 @@ from store._scan import BadLine, LineScanner, decode_one
 from store._tail import CHUNK, debris, is_debris, line_offset, may_start_event, torn_size
 from store._writer import AppendListener, LogWriter
 from store.errors import LogCorrupt, LogError, NotALog, TornTail
-from store.marks import LogMark, scan_from
+from store.marks import LogMark, last_line_seq, lines_from, scan_from
 from store.seek import seek_line
 
 __all__ = [
@@ -223,6 +223,21 @@ class EventLog:
         """
         with open(self.path, "rb", buffering=0) as f:
             yield from scan_from(f.fileno(), since or LogMark())
+
+    def scan_at(self, offset: int) -> Iterator[tuple[LogMark, AnyEvent]]:
+        """Like :meth:`scan` from ``offset``, a line start the caller found itself (the
+        viewer's index of line offsets); the offset is not checked."""
+        with open(self.path, "rb", buffering=0) as f:
+            yield from lines_from(f.fileno(), offset)
+
+    def last_seq(self) -> int:
+        """For a reader: the seq of the last complete line (0: none), from the file's end.
+
+        A torn tail is ignored; when the last complete line is damaged, the number of
+        complete lines. (A writer's open refuses both instead.)
+        """
+        with open(self.path, "rb", buffering=0) as f:
+            return last_line_seq(f.fileno())
 
     def being_written(self) -> bool:
         """Whether a writer (a run, a repair) holds the log right now."""

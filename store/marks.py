@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import msgspec
 
-from events import Event, UnknownEvent, decode_line
-from store.lines import complete_lines
+from events import CorruptLine, Event, UnknownEvent, decode_line
+from store.lines import READ_BLOCK, complete_lines
 
-__all__ = ["LogMark", "StaleMark", "mark_holds", "scan_from"]
+__all__ = ["LogMark", "StaleMark", "last_line_seq", "lines_from", "mark_holds", "scan_from"]
 
 AnyEvent = Event | UnknownEvent
 #: How many of a line's last bytes a mark keeps: the whole ``"crc"`` member of a sealed line.
@@ -59,6 +59,38 @@ def scan_from(fd: int, mark: LogMark) -> Iterator[tuple[LogMark, AnyEvent]]:
     """
     if not mark_holds(fd, mark):
         raise StaleMark(f"offset {mark.offset} is not a line end of this log")
-    for end, line in complete_lines(fd, mark.offset, os.fstat(fd).st_size):
+    yield from lines_from(fd, mark.offset)
+
+
+def lines_from(fd: int, offset: int) -> Iterator[tuple[LogMark, AnyEvent]]:
+    """Like :func:`scan_from` from ``offset``, a line start the caller found itself (an
+    index of line offsets): not checked."""
+    for end, line in complete_lines(fd, offset, os.fstat(fd).st_size):
         event = decode_line(line)
         yield LogMark(offset=end, tail=line[-_TAIL:].hex()), event
+
+
+def last_line_seq(fd: int) -> int:
+    """The seq of the last complete line, decoded from the end of the file (0: none).
+
+    A torn last line is not counted. When the last complete line is damaged, the number
+    of complete lines (``seq`` ``n`` is line ``n`` of a sound log), counted.
+    """
+    size = os.fstat(fd).st_size
+    window = 1 << 16
+    while True:
+        start = max(0, size - window)
+        buf = os.pread(fd, size - start, start)
+        end = buf.rfind(b"\n")
+        begin = buf.rfind(b"\n", 0, max(end, 0)) if end > 0 else -1
+        if begin == -1 and start:
+            window *= 4  # the last line is longer than the window
+            continue
+        if end == -1:
+            return 0
+        try:
+            return decode_line(buf[begin + 1 : end]).seq
+        except CorruptLine:
+            return sum(
+                os.pread(fd, READ_BLOCK, pos).count(b"\n") for pos in range(0, size, READ_BLOCK)
+            )
