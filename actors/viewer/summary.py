@@ -67,13 +67,25 @@ class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
     damaged_line: int | None = None
 
 
+class _Shown(msgspec.Struct, kw_only=True):
+    """What a summary shows from the fold's snapshot (kept so an unchanged run's listing
+    does not load the fold)."""
+
+    workflow_id: str
+    status: str
+    verdict: str | None
+    task: str
+    forked_from: ForkRef | None
+    error: str | None
+
+
 class _Cache(msgspec.Struct, kw_only=True):
     """The resumable state (what the cache file holds): the fold, and what a summary shows
     that the fold does not keep (event count, start and last timestamps, usage by model)."""
 
     version: int = _CACHE_VERSION
     mark: LogMark = LogMark()
-    fold: msgspec.Raw = msgspec.Raw(b"null")
+    shown: _Shown | None = None
     events: int = 0
     started: str | None = None
     last_ts: str | None = None
@@ -85,13 +97,34 @@ _decode_cache = msgspec.json.Decoder(_Cache)
 _encode = msgspec.json.Encoder()
 
 
-def _advance(cache: _Cache, log: EventLog) -> tuple[_Cache, WorkflowFold, bool]:
-    """Fold what was appended since ``cache.mark``; returns (state, fold, whether it changed)."""
-    fold = WorkflowFold() if cache.mark.offset == 0 else WorkflowFold.load(cache.fold)
+class _Saved:
+    """The cache file's two lines: the summary state, and the dumped fold (JSON holds no
+    raw newline), decoded only when there are events to fold into it."""
+
+    __slots__ = ("cache", "fold")
+
+    def __init__(self, cache: _Cache | None = None, fold: bytes = b"") -> None:
+        self.cache = cache or _Cache()
+        self.fold = fold
+
+
+def _fold_of(saved: _Saved) -> WorkflowFold:
+    return WorkflowFold() if saved.cache.mark.offset == 0 else WorkflowFold.load(saved.fold)
+
+
+def _advance(saved: _Saved, log: EventLog) -> bool:
+    """Fold what was appended since the saved mark into ``saved``; whether it changed.
+
+    The fold is loaded only when there is something to fold into it.
+    """
+    cache = saved.cache
+    fold: WorkflowFold | None = None
     changed = cache.damaged_line is not None
     cache.damaged_line = None  # read the damaged line again: it may have been mended
     try:
         for mark, ev in log.scan(cache.mark):
+            if fold is None:
+                fold = _fold_of(saved)
             fold.apply(ev)
             cache.events += 1
             cache.last_ts = ev.ts or cache.last_ts
@@ -102,28 +135,33 @@ def _advance(cache: _Cache, log: EventLog) -> tuple[_Cache, WorkflowFold, bool]:
             elif isinstance(ev, Forked):
                 cache.started = ev.ts or cache.started  # a fork starts when it is forked
             cache.mark = mark
-            changed = True
     except CorruptLine:
         cache.damaged_line = cache.events + 1
         changed = True
-    if changed:
-        cache.fold = msgspec.Raw(fold.dump())
-    return cache, fold, changed
+    if fold is not None:
+        saved.fold = fold.dump()
+        changed = True
+    if fold is not None or cache.shown is None:
+        cache.shown = _shown((fold or _fold_of(saved)).snapshot())
+        changed = True
+    return changed
 
 
-def _load(path: Path) -> _Cache:
+def _load(path: Path) -> _Saved:
+    """The cache file; an unchanged run's listing decodes only its first line."""
     try:
-        cache = _decode_cache.decode(path.read_bytes())
+        head, _, fold = path.read_bytes().partition(b"\n")
+        cache = _decode_cache.decode(head)
     except (OSError, msgspec.DecodeError):
-        return _Cache()
-    return cache if cache.version == _CACHE_VERSION else _Cache()
+        return _Saved()
+    return _Saved(cache, fold) if cache.version == _CACHE_VERSION else _Saved()
 
 
-def _save(path: Path, cache: _Cache) -> None:
+def _save(path: Path, saved: _Saved) -> None:
     """Replace the cache atomically; a run we may not write to keeps no cache."""
     tmp = path.with_name(f"{CACHE_NAME}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(_encode.encode(cache))
+        tmp.write_bytes(b"%s\n%s" % (_encode.encode(saved.cache), saved.fold))
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
@@ -140,15 +178,33 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return round(delta.total_seconds(), 3)
 
 
-def _status(state: WorkflowState, cache: _Cache, log: EventLog, writers: WriterTable) -> str:
+def _status(shown: _Shown, cache: _Cache, log: EventLog, writers: WriterTable) -> str:
     """The fold's status, told apart by the log's lock where the fold says "running"."""
     if cache.damaged_line is not None:
         return "damaged"
-    if state.status in ("completed", "failed", "waiting"):
-        return state.status
+    if shown.status in ("completed", "failed", "waiting"):
+        return shown.status
     if writers.has_writer(log.path):
         return "running"
     return "interrupted" if cache.events else "empty"
+
+
+def _shown(state: WorkflowState) -> _Shown:
+    origin = state.forked_from
+    return _Shown(
+        workflow_id=state.workflow_id,
+        status=state.status,
+        verdict=state.verdict,
+        task=state.task,
+        forked_from=None
+        if origin is None
+        else ForkRef(
+            source=origin.source,
+            source_workflow_id=origin.source_workflow_id,
+            at_seq=origin.at_seq,
+        ),
+        error=_error(state),
+    )
 
 
 def _error(state: WorkflowState) -> str | None:
@@ -183,36 +239,32 @@ def summarize_run(
     """
     log = EventLog(run_dir / LOG_NAME)
     cache_path = run_dir / CACHE_NAME
-    saved = _load(cache_path) if cache else _Cache()
+    saved = _load(cache_path) if cache else _Saved()
     try:
-        state, fold, changed = _advance(saved, log)
+        changed = _advance(saved, log)
     except (StaleMark, ValueError):  # not this log's cache, or not a fold: start over
-        state, fold, changed = _advance(_Cache(), log)
+        saved = _Saved()
+        changed = _advance(saved, log)
     if cache and changed:
-        _save(cache_path, state)
-    folded = fold.snapshot()
-    origin = folded.forked_from
+        _save(cache_path, saved)
+    state = saved.cache
+    shown = state.shown
+    assert shown is not None  # _advance always leaves it set
     return RunSummary(
         id=run_id,
         path=str(run_dir),
-        workflow_id=folded.workflow_id,
-        status=_status(folded, state, log, writers or WriterTable()),
-        verdict=folded.verdict,
-        task=folded.task,
+        workflow_id=shown.workflow_id,
+        status=_status(shown, state, log, writers or WriterTable()),
+        verdict=shown.verdict,
+        task=shown.task,
         started=state.started,
         ended=state.last_ts,
         duration_s=_seconds(state.started, state.last_ts),
         events=state.events,
         tokens=sum(tokens(u) for u in state.usage.values()),
         cost_usd=cost_usd(state.usage),
-        forked_from=None
-        if origin is None
-        else ForkRef(
-            source=origin.source,
-            source_workflow_id=origin.source_workflow_id,
-            at_seq=origin.at_seq,
-        ),
-        error=_error(folded),
+        forked_from=shown.forked_from,
+        error=shown.error,
         damaged_line=state.damaged_line,
     )
 
