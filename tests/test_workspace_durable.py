@@ -14,7 +14,7 @@ from actors import Supervisor, fork, replay
 from actors.models import ScriptedModel
 from actors.workspace.apply import run_change
 from events import WorkflowConfig
-from store import EventLog, render_diff
+from store import EventLog, WorkflowFold, render_diff
 
 pytestmark = needs_git
 
@@ -133,3 +133,12 @@ def test_resume_after_a_file_request_neither_asks_nor_records_it_twice(tmp_path:
     assert len(rest.calls) == 2  # the second code call and the review; nothing asked twice
     assert kinds(killed) == kinds(whole)
     assert replay(killed).ok
+
+
+def test_the_fold_of_a_workspace_run_survives_a_dump_anywhere(recorded: Path) -> None:
+    events = list(EventLog(recorded).read())
+    whole = WorkflowFold().extend(events)
+    for cut in range(len(events) + 1):
+        resumed = WorkflowFold.load(WorkflowFold().extend(events[:cut]).dump()).extend(events[cut:])
+        assert resumed.snapshot() == whole.snapshot(), cut
+        assert resumed.artifact_events() == whole.artifact_events(), cut
