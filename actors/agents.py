@@ -18,6 +18,7 @@ import msgspec
 import pykka
 
 from actors.drivers import call_slot
+from actors.logs import get_logger
 from actors.models import (
     Model,
     ModelError,
@@ -46,7 +47,6 @@ from events import (
     WorkflowConfig,
 )
 from store import UnsafePath, WorkflowState, safe_path
-from store._logging import get_logger
 
 __all__ = [
     "AGENTS",

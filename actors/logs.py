@@ -1,20 +1,29 @@
-"""structlog set-up for agentlog: console or JSON lines on stderr, with secrets scrubbed.
+"""Logging for agentlog's actors: the secret scrubber in every record, and the public set-up.
 
-Every log record passes :func:`scrub_secrets`, which masks secrets with the one scrubber
-(:func:`actors.secrets.redact`), so a key can never reach a log even when an exception
-message carries it.
+Importing this module adds :func:`scrub_record` to the one logging set-up
+(:mod:`store._logging`), so every record is masked by the one scrubber
+(:func:`actors.secrets.redact`), whether the program chose a format
+(:func:`configure_logging`, the CLI's ``--log-format``/``--log-level``) or not (warnings
+on stderr). Actor modules take their loggers from here (:func:`get_logger`), so a program
+that imports them has the scrubber in place before anything logs.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
 from actors.secrets import SECRET_ENV_VARS, redact, redact_event
-from store._logging import configure_on_first_use
+from store._logging import add_processor, configure_on_first_use, get_logger
 
-__all__ = ["SECRET_ENV_VARS", "configure_logging", "redact", "redact_event", "scrub_secrets"]
+__all__ = [
+    "SECRET_ENV_VARS",
+    "configure_logging",
+    "get_logger",
+    "redact",
+    "redact_event",
+    "scrub_record",
+]
 
 
 def _scrub(value: Any) -> Any:
@@ -27,13 +36,16 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def scrub_secrets(
+def scrub_record(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: mask secrets in every value of the record."""
     for key, value in event_dict.items():
         event_dict[key] = _scrub(value)
     return event_dict
+
+
+add_processor(scrub_record)
 
 
 def configure_logging(
@@ -44,31 +56,4 @@ def configure_logging(
     Takes effect when something first logs, so commands that never log never import
     structlog.
     """
-    configure_on_first_use(lambda: _configure(fmt, level, stream))
-
-
-def _configure(fmt: str, level: str, stream: Any) -> None:
-    import logging  # with structlog, only once something logs: not on a read command's path
-
-    import structlog
-
-    renderer: Any
-    if fmt == "json":
-        renderer = structlog.processors.JSONRenderer()
-    else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            scrub_secrets,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
-        cache_logger_on_first_use=False,
-    )
+    configure_on_first_use(fmt, level, stream)

@@ -26,6 +26,7 @@ import msgspec
 import pykka
 
 from actors.agents import AGENTS, AgentPool, Assignment, StepWork, failure
+from actors.logs import get_logger
 from actors.models import Model, NonDeterminism, RequestNotKept
 from actors.orchestration import (
     Complete,
@@ -60,7 +61,6 @@ from events import (
     artifact_digest,
 )
 from store import EventLog, LogError, LogWriter, WorkflowFold, WorkflowState
-from store._logging import get_logger
 from store.materialize import ProjectionError, materialize, write_artifact
 from store.objects import ObjectStore
 from store.projection_sync import sync_projections

@@ -56,6 +56,7 @@ from events.types import (
     WorkflowFailed,
     WorkflowStarted,
     artifact_digest,
+    tokens,
 )
 from events.workspace import (
     BaseFile,
@@ -137,4 +138,5 @@ __all__ = [
     "encode_line",
     "line_body",
     "to_dict",
+    "tokens",
 ]

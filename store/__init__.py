@@ -1,8 +1,8 @@
 """agentlog's store: the append-only JSONL event log and the projections built from it.
 
 Workspace, object and diff names are imported on first use, so reading a log pays only
-for the log. The Convex integration lives apart, in :mod:`store.convex`; its names are
-still reachable here (imported on first use) for code written before it moved.
+for the log. The Convex integration lives apart, in :mod:`store.convex` (import it from
+there).
 """
 
 import importlib
@@ -19,6 +19,7 @@ from store.log import (
     log_file_problem,
     resolve_log_path,
 )
+from store.marks import LogMark, StaleMark
 from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
 from store.paths import UnsafePath, safe_path
 from store.projections import (
@@ -68,6 +69,7 @@ __all__ = [
     "LogCorrupt",
     "LogError",
     "LogLocked",
+    "LogMark",
     "LogWriter",
     "MaterializeReport",
     "NotALog",
@@ -77,6 +79,7 @@ __all__ = [
     "ObjectStore",
     "ProjectionError",
     "RepairReport",
+    "StaleMark",
     "StepState",
     "StepStats",
     "TornTail",
@@ -145,28 +148,12 @@ _LAZY = {
     "workspace_base": "store.tree",
 }
 
-_CONVEX = frozenset(
-    {
-        "ConvexCallError",
-        "ConvexMirror",
-        "MirrorReport",
-        "RunSync",
-        "SyncProgress",
-        "SyncReport",
-        "sync_runs",
-    }
-)
-
 
 def __getattr__(name: str) -> Any:
-    """Lazily imported names, and the Convex names that moved to :mod:`store.convex`."""
+    """Lazily imported names (see ``_LAZY``)."""
     home = _LAZY.get(name)
     if home is not None:
         value = getattr(importlib.import_module(home), name)
         globals()[name] = value
         return value
-    if name in _CONVEX:
-        import store.convex
-
-        return getattr(store.convex, name)
     raise AttributeError(f"module 'store' has no attribute {name!r}")

@@ -32,6 +32,7 @@ from store._scan import BadLine, LineScanner, decode_one
 from store._tail import CHUNK, debris, is_debris, line_offset, may_start_event, torn_size
 from store._writer import AppendListener, LogWriter
 from store.errors import LogCorrupt, LogError, NotALog, TornTail
+from store.marks import LogMark, last_line_seq, lines_from, scan_from
 from store.seek import seek_line
 
 __all__ = [
@@ -209,6 +210,34 @@ class EventLog:
         finally:
             if f is not None:
                 f.close()
+
+    def scan(self, since: LogMark | None = None) -> Iterator[tuple[LogMark, AnyEvent]]:
+        """Resume reading where a reader stopped: each event after ``since`` (a mark this
+        method yielded before; None: the start), with the mark just past its line.
+
+        Raises :class:`~store.marks.StaleMark` when ``since`` is not a line end of this
+        log (repaired, replaced, truncated: read it from the start again),
+        :class:`~events.CorruptLine` at a damaged line, ``OSError`` when the log cannot
+        be opened. Nothing is verified beyond each line's seal, so a reader that keeps
+        its own projection pays only for what was appended since.
+        """
+        with open(self.path, "rb", buffering=0) as f:
+            yield from scan_from(f.fileno(), since or LogMark())
+
+    def scan_at(self, offset: int) -> Iterator[tuple[LogMark, AnyEvent]]:
+        """Like :meth:`scan` from ``offset``, a line start the caller found itself (the
+        viewer's index of line offsets); the offset is not checked."""
+        with open(self.path, "rb", buffering=0) as f:
+            yield from lines_from(f.fileno(), offset)
+
+    def last_seq(self) -> int:
+        """For a reader: the seq of the last complete line (0: none), from the file's end.
+
+        A torn tail is ignored; when the last complete line is damaged, the number of
+        complete lines. (A writer's open refuses both instead.)
+        """
+        with open(self.path, "rb", buffering=0) as f:
+            return last_line_seq(f.fileno())
 
     def being_written(self) -> bool:
         """Whether a writer (a run, a repair) holds the log right now."""

@@ -23,7 +23,7 @@ from events import (
     WorkflowFailed,
     artifact_digest,
 )
-from store import EventLog, workflow_state
+from store import EventLog, WorkflowFold, workflow_state
 
 TASK = "add a greeting module"
 PLAN_GATE = msgspec.structs.replace(FAST, approve=("plan",))
@@ -210,3 +210,14 @@ def test_a_fork_taken_after_the_decision_keeps_it(run_dir: Path, tmp_path: Path)
 def test_the_gates_are_in_the_recorded_config(run_dir: Path) -> None:
     parked(run_dir, BOTH)
     assert workflow_state(EventLog(run_dir).read()).config.approve == ("plan", "code")
+
+
+def test_the_fold_of_a_run_with_gates_survives_a_dump_anywhere(run_dir: Path) -> None:
+    parked(run_dir, BOTH)  # waits at the plan gate
+    Supervisor.approve(run_dir, by="alice", edit=EDITED, model=scripted())  # then at code
+    events = list(EventLog(run_dir).read())
+    assert any(isinstance(ev, ApprovalDecided) for ev in events)
+    whole = workflow_state(events)
+    for cut in range(len(events) + 1):
+        resumed = WorkflowFold.load(WorkflowFold().extend(events[:cut]).dump())
+        assert resumed.extend(events[cut:]).snapshot() == whole, cut

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from _events import completed_run, failed_run, forked_run, ts_at
+from _events import completed_run, failed_run, forked_run, stamp, ts_at
 from _runs import append_lines, raw_line, write_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from actors.cli import main
 from actors.cli.ls_cmd import terminal_safe
 from actors.viewer import CACHE_NAME, list_runs
-from events import WorkflowStarted, encode_line
-from store import EventLog
+from events import Event, RetryRequested, WorkflowStarted, encode_line
+from store import EventLog, workflow_state
 
 
 def ls(*args: str) -> tuple[int, str, str]:
@@ -75,6 +75,23 @@ def test_a_run_whose_log_has_a_writer_is_running(runs: Path) -> None:
     with EventLog(runs / "cut").writer():
         assert ls_json(runs)["cut"]["status"] == "running"
     assert ls_json(runs)["cut"]["status"] == "interrupted"
+
+
+def retried(events: list[Event]) -> list[Event]:
+    return stamp([*events, RetryRequested(reason="key fixed")])
+
+
+def test_a_failed_run_retried_is_interrupted_as_resume_sees_it_not_failed(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "runs" / "retried", retried(failed_run()))
+    assert workflow_state(EventLog(run).read()).status == "running"  # resume continues it
+    assert ls_json(tmp_path / "runs")["retried"]["status"] == "interrupted"
+
+
+def test_a_retry_appended_after_a_cached_listing_reopens_the_run(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "runs" / "retried", failed_run())
+    assert ls_json(tmp_path / "runs")["retried"]["status"] == "failed"
+    append_lines(run, [encode_line(retried(failed_run())[-1])])
+    assert ls_json(tmp_path / "runs")["retried"]["status"] == "interrupted"
 
 
 def test_a_run_asking_a_person_is_waiting(runs: Path) -> None:

@@ -18,8 +18,8 @@ from _workflow import APPROVE, CODE, FAST, KEY, kinds, of_type
 from fake_anthropic import FakeAnthropic, fixture_names, load_fixture
 
 from actors import Supervisor, WorkflowConfig
-from actors.durable import replay
 from actors.models import AnthropicModel, ModelError, ModelRequest, build_request, parse_artifact
+from actors.replaying import replay
 from events import ModelCalled, Plan, StepFailed, Usage, WorkflowCompleted, WorkflowFailed
 
 MODEL = "claude-sonnet-5-5"

@@ -156,6 +156,17 @@ def test_cost_comes_from_the_price_table() -> None:
     assert chat.attributes["agentlog.cost_usd"] == 3.0
 
 
+def test_agent_and_workflow_spans_price_one_hour_cache_writes_at_their_rate() -> None:
+    sonnet = "claude-sonnet-4-5"  # 5-minute cache writes $3.75 per million, 1-hour $6.00
+    one_hour = Usage(
+        cache_creation_input_tokens=1_000_000, cache_creation_1h_input_tokens=1_000_000
+    )
+    call = msgspec.structs.replace(called("plan", model=sonnet), usage=one_hour)
+    trace = run_trace(stamp([started(), StepStarted(step="plan", attempt=1), call]))
+    assert named(trace, "invoke_agent planner")[0].attributes["agentlog.cost_usd"] == 6.0
+    assert named(trace, ROOT)[0].attributes["agentlog.cost_usd"] == 6.0
+
+
 def test_an_unknown_models_cost_is_left_out_not_guessed() -> None:
     chat = named(run_trace(completed_run()), f"chat {MODEL}")[0]
     assert "agentlog.cost_usd" not in chat.attributes

@@ -13,7 +13,7 @@ from _workflow import FAST, answer, of_type, scripted
 
 from actors import Supervisor
 from actors.cli import main
-from actors.durable import replay
+from actors.replaying import replay
 from actors.sandbox import SandboxUnavailable, resolve, resolve_trusted
 from actors.testrun import run_tests
 from events import TestsRan, WorkflowStarted

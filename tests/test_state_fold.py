@@ -91,6 +91,21 @@ def test_one_event_at_a_time_and_a_whole_log_at_once_agree(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_fold_dumped_and_loaded_anywhere_goes_on_to_the_same_state(name: str) -> None:
+    events = RUNS[name]()
+    whole = workflow_state(events)
+    for cut in range(len(events) + 1):
+        resumed = WorkflowFold.load(WorkflowFold().extend(events[:cut]).dump())
+        assert resumed.extend(events[cut:]).snapshot() == whole, cut
+        assert resumed.artifact_events() == WorkflowFold().extend(events).artifact_events()
+
+
+def test_loading_what_is_not_a_dumped_fold_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="not a dumped fold"):
+        WorkflowFold.load(b'{"steps": 3}')
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
 def test_the_folds_artifacts_are_the_latest_of_each_kind(name: str) -> None:
     events = RUNS[name]()
     assert workflow_state(events).artifacts == artifacts(events)

@@ -15,7 +15,7 @@ from actors.cli import main
 from actors.models import ScriptedModel
 from actors.workspace.apply import run_change
 from events import WorkflowConfig
-from store import EventLog, check_projections, render_diff
+from store import EventLog, WorkflowFold, check_projections, render_diff
 
 pytestmark = needs_git
 
@@ -197,3 +197,12 @@ def test_a_workspace_runs_files_are_its_base_from_the_start(tmp_path: Path) -> N
     assert (run / "files" / "src" / "app.py").read_bytes() == (repo / "src" / "app.py").read_bytes()
     assert check_projections(run, EventLog(run).read()) == []
     assert main(["verify", str(run)]) == 0
+
+
+def test_the_fold_of_a_workspace_run_survives_a_dump_anywhere(recorded: Path) -> None:
+    events = list(EventLog(recorded).read())
+    whole = WorkflowFold().extend(events)
+    for cut in range(len(events) + 1):
+        resumed = WorkflowFold.load(WorkflowFold().extend(events[:cut]).dump()).extend(events[cut:])
+        assert resumed.snapshot() == whole.snapshot(), cut
+        assert resumed.artifact_events() == whole.artifact_events(), cut

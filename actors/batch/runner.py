@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 
 from actors.batch.tasks import BatchTask
-from events import Event, UnknownEvent, WorkflowConfig
+from events import Event, UnknownEvent, WorkflowConfig, tokens
 from store import EventLog, LogLocked, WorkflowFold, step_stats, total_stats, workflow_state
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def outcome_of(task_id: str, run_dir: Path, action: Action, seconds: float) -> R
         action=action,
         status=state.status,
         verdict=state.verdict,
-        tokens=total.usage.input_tokens + total.usage.output_tokens,
+        tokens=tokens(total.usage),
         cost_usd=cost_usd(total.usage_by_model),
         seconds=round(seconds, 3),
         error=error,
@@ -126,7 +126,7 @@ def run_one(
     ``lock_wait`` is how long to wait for another writer of the same run to go away (a
     worker that Ray has declared lost may take a moment to die and release its lock).
     """
-    from actors.workflow import Supervisor
+    from actors.supervisor import Supervisor
 
     run_dir = runs_dir / task.id
     log = EventLog(run_dir)

@@ -648,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"agentlog: {inert(exc.strerror or str(exc))}{inert(where)}", file=sys.stderr)
             return WorkFailed.exit_code
         except Exception as exc:  # a bug of ours: one line, the traceback only in debug logs
-            from store._logging import get_logger
+            from actors.logs import get_logger
 
             get_logger("agentlog.cli").debug("internal error", exc_info=True)
             print(

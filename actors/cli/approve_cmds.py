@@ -23,7 +23,7 @@ from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.consent import check_continue
 from actors.models import Model
-from actors.workflow import Supervisor
+from actors.supervisor import Supervisor
 from events import ApprovalDecided, ChangesRequested, Gate, WorkflowConfig, WorkspaceBase
 from store import LogLocked, workflow_state
 

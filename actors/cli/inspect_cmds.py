@@ -12,8 +12,8 @@ import msgspec
 from actors.cli.read_cmds import open_log
 from actors.cli.streams import say
 from actors.cli.terminal import inert
-from actors.cli.usage import tokens
 from actors.pricing import cost_usd
+from events import tokens
 from store import StepStats, WorkflowState, step_stats, total_stats, workflow_state
 
 __all__ = ["cmd_replay", "cmd_stats", "stats_row"]
@@ -151,7 +151,7 @@ def _people(state: WorkflowState) -> list[str]:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from actors.cli.progress import counter_bar
-    from actors.durable import replay
+    from actors.replaying import replay
 
     log = open_log(args.run)
     with counter_bar("replay", enabled=not args.json) as bar:

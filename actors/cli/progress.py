@@ -17,8 +17,7 @@ from typing import Any
 from actors.cli.streams import say
 from actors.cli.terminal import inert, terminal_width, use_colour
 from actors.cli.timeline import format_event
-from actors.cli.usage import tokens
-from events import Event, ModelCalled, StepStarted
+from events import Event, ModelCalled, StepStarted, tokens
 
 __all__ = ["Progress", "counter_bar"]
 

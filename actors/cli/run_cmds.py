@@ -21,12 +21,10 @@ from actors.cli.progress import Progress
 from actors.cli.settings import SETTINGS, apply_settings, flag, project_settings
 from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
-from actors.cli.usage import tokens
 from actors.consent import Consent, check_continue
 from actors.models import Model, ScriptedModel
-from actors.supervisor import result_of
-from actors.workflow import RunHandle, Supervisor, WorkflowResult
-from events import AgentlogError, UnknownEvent, UsageError, WorkflowConfig
+from actors.supervisor import RunHandle, Supervisor, WorkflowResult, result_of
+from events import AgentlogError, UnknownEvent, UsageError, WorkflowConfig, tokens
 from store import LOG_NAME
 
 __all__ = [
@@ -506,7 +504,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 def cmd_fork(args: argparse.Namespace) -> int:
     from actors.cli.read_cmds import open_log
-    from actors.durable import check_fork_point, fork
+    from actors.forking import check_fork_point, fork
     from store import workflow_state
 
     log = open_log(args.run)

@@ -16,13 +16,13 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from actors.logs import get_logger
 from actors.models.base import ModelRequest, ModelResponse
 from actors.models.defaults import MODEL_ENV, default_model, model_key
 from actors.models.errors import ErrorKind, ModelError
 from actors.models.tool_choice import rejects_forcing, tool_choice
 from actors.secrets import redact as scrub_secrets
 from events import Usage
-from store._logging import get_logger
 
 if TYPE_CHECKING:
     import anthropic

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from actors.logs import get_logger
 from actors.otel.content import capture_content
 from actors.otel.sdk import (
     EXTRA_HINT,
@@ -40,7 +41,6 @@ from actors.otel.sdk import (
 from actors.otel.spans import SpanData, SpanStream, identity_of
 from events import Event, UnknownEvent, WorkflowCompleted, WorkflowFailed
 from store import EventLog, LogError, resolve_log_path
-from store._logging import get_logger
 
 if TYPE_CHECKING:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

@@ -37,6 +37,7 @@ from events import (
     WorkflowCompleted,
     WorkflowFailed,
     WorkflowStarted,
+    tokens,
 )
 from store import WorkflowFold, WorkflowState
 
@@ -157,21 +158,10 @@ def _ns(ts: str) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
 
 
-def _add(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        input_tokens=a.input_tokens + b.input_tokens,
-        output_tokens=a.output_tokens + b.output_tokens,
-        cache_creation_input_tokens=a.cache_creation_input_tokens + b.cache_creation_input_tokens,
-        cache_read_input_tokens=a.cache_read_input_tokens + b.cache_read_input_tokens,
-    )
-
-
 def _usage_attrs(usage: Usage) -> dict[str, AttrValue]:
     """GenAI usage attributes; ``input_tokens`` includes cached tokens, as the spec asks."""
     return {
-        "gen_ai.usage.input_tokens": usage.input_tokens
-        + usage.cache_creation_input_tokens
-        + usage.cache_read_input_tokens,
+        "gen_ai.usage.input_tokens": tokens(usage) - usage.output_tokens,
         "gen_ai.usage.output_tokens": usage.output_tokens,
         "gen_ai.usage.cache_creation.input_tokens": usage.cache_creation_input_tokens,
         "gen_ai.usage.cache_read.input_tokens": usage.cache_read_input_tokens,
@@ -185,17 +175,14 @@ class _Costs:
         self.by_model: dict[str, Usage] = {}
 
     def add(self, model: str, usage: Usage) -> None:
-        self.by_model[model] = _add(self.by_model.get(model, Usage()), usage)
+        self.by_model[model] = self.by_model.get(model, Usage()) + usage
 
     def merge(self, other: _Costs) -> None:
         for model, usage in other.by_model.items():
             self.add(model, usage)
 
     def attrs(self) -> dict[str, AttrValue]:
-        total = Usage()
-        for usage in self.by_model.values():
-            total = _add(total, usage)
-        out = _usage_attrs(total)
+        out = _usage_attrs(Usage.sum(self.by_model.values()))
         cost = cost_usd(self.by_model)
         if cost is not None:
             out["agentlog.cost_usd"] = cost

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from actors.cli.timeline import summarize
-from events import CorruptLine, Event, UnknownEvent, decode_line
-from store.lines import complete_lines
+from events import CorruptLine, Event, UnknownEvent
+from store import EventLog
 
 __all__ = ["EventFilter", "LogPager", "event_row", "event_type"]
 
@@ -53,71 +52,29 @@ class LogPager:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._log = EventLog(path)
         self._marks: list[int] = [0]  # _marks[k]: byte offset of line k * _STRIDE + 1
         self._lock = threading.Lock()
 
     def last_seq(self) -> int:
-        """The seq of the last complete line, decoded from the end of the file.
-
-        When that line is damaged, the number of complete lines (``seq`` ``n`` is line
-        ``n`` of a sound log), counted.
-        """
-        with open(self.path, "rb", buffering=0) as f:
-            fd = f.fileno()
-            size = os.fstat(fd).st_size
-            window = 1 << 16
-            while True:
-                start = max(0, size - window)
-                buf = os.pread(fd, size - start, start)
-                end = buf.rfind(b"\n")
-                begin = buf.rfind(b"\n", 0, max(end, 0)) if end > 0 else -1
-                if begin == -1 and start:
-                    window *= 4  # the last line is longer than the window
-                    continue
-                if end == -1:
-                    return 0
-                try:
-                    return decode_line(buf[begin + 1 : end]).seq
-                except CorruptLine:
-                    return sum(
-                        os.pread(fd, _CHUNK, pos).count(b"\n") for pos in range(0, size, _CHUNK)
-                    )
+        """The seq of the last complete line (:meth:`store.EventLog.last_seq`)."""
+        return self._log.last_seq()
 
     def events(self, from_seq: int) -> Iterator[AnyEvent | CorruptLine]:
-        """Events from ``from_seq`` on; a damaged line ends it as a ``CorruptLine``."""
-        with open(self.path, "rb", buffering=0) as f:
-            fd = f.fileno()
-            seq, pos = self._seek(fd, max(1, from_seq))
-            if seq < from_seq:
-                return
-            for _, line in complete_lines(fd, pos, os.fstat(fd).st_size):
-                try:
-                    yield decode_line(line)
-                except CorruptLine as exc:
-                    yield CorruptLine(f"line {seq}: {exc}")
-                    return
-                seq += 1
+        """Events from ``from_seq`` on; a damaged line ends it as a ``CorruptLine``.
 
-    def follow(
-        self, from_seq: int, poll: float, until: Callable[[], bool]
-    ) -> Iterator[AnyEvent | CorruptLine]:
-        """Events from ``from_seq`` on, then each one appended later, until ``until()``.
-
-        Like ``EventLog.follow``, but it starts at ``from_seq`` through the sparse index
-        instead of reading the log from its first line, so following the end of a long
-        log costs no more than following a short one.
+        The sparse index finds the line; :meth:`store.EventLog.scan_at` reads from it.
         """
-        next_seq = max(1, from_seq)
-        while True:
-            done = until()
-            for ev in self.events(next_seq):
+        with open(self.path, "rb", buffering=0) as f:
+            seq, pos = self._seek(f.fileno(), max(1, from_seq))
+        if seq < from_seq:
+            return
+        try:
+            for _, ev in self._log.scan_at(pos):
                 yield ev
-                if isinstance(ev, CorruptLine):
-                    return
-                next_seq = ev.seq + 1
-            if done:
-                return
-            time.sleep(poll)
+                seq += 1
+        except CorruptLine as exc:
+            yield CorruptLine(f"line {seq}: {exc}")
 
     def page_after(self, after: int, limit: int, wanted: EventFilter) -> list[dict[str, Any]]:
         """Up to ``limit`` rows of wanted events with ``seq > after``."""

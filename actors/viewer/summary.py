@@ -1,12 +1,13 @@
 """One line per run: the summary ``agentlog ls`` prints and the viewer's runs list shows.
 
-A summary is a fold of the log, kept resumable: the fold's state records how many bytes
-of ``events.jsonl`` it has read and the seal of the last line it read. Listing saves that
-state beside the log (``.ls-cache.json``, a pure, rebuildable projection of the log's
-bytes) so the next listing reads only what was appended since: a finished run costs a
-``stat`` and one small file, never its whole log. A cache that does not match the log (the
-log was repaired, replaced or truncated) is rebuilt from the start; one that cannot be
-written (a read-only run) is simply not kept.
+A summary is the run's one fold (:class:`store.WorkflowFold`, the fold ``resume`` and
+the supervisor decide from), kept resumable: listing saves the fold's state and the
+:class:`store.LogMark` where it stopped beside the log (``.ls-cache.json``, a pure,
+rebuildable projection of the log's bytes), so the next listing reads only what was
+appended since (:meth:`store.EventLog.scan`): a finished run costs a ``stat`` and one
+file, never its whole log. A cache that does not match the log (the log was repaired,
+replaced or truncated, or the cache was written by another version) is rebuilt from the
+start; one that cannot be written (a read-only run) is simply not kept.
 """
 
 from __future__ import annotations
@@ -20,30 +21,14 @@ import msgspec
 
 from actors.pricing import cost_usd
 from actors.viewer.liveness import WriterTable
-from events import (
-    CodeProduced,
-    CorruptLine,
-    Forked,
-    ModelCalled,
-    PlanProduced,
-    ReviewProduced,
-    StepFailed,
-    UnknownEvent,
-    Usage,
-    WorkflowCompleted,
-    WorkflowFailed,
-    WorkflowStarted,
-    decode_line,
-)
-from store import LOG_NAME
-from store.lines import complete_lines
+from events import CorruptLine, Forked, ModelCalled, Usage, WorkflowStarted, tokens
+from store import LOG_NAME, EventLog, LogMark, StaleMark, WorkflowFold, WorkflowState
 
 __all__ = ["CACHE_NAME", "ForkRef", "RunSummary", "find_runs", "list_runs", "summarize_run"]
 
 #: The summary cache's file name inside a run directory.
 CACHE_NAME = ".ls-cache.json"
-_CACHE_VERSION = 1
-_SEAL_TAIL = 19  # ',"crc":"xxxxxxxx"}\n': the end of every complete line
+_CACHE_VERSION = 2
 
 
 class ForkRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,122 +67,102 @@ class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
     damaged_line: int | None = None
 
 
-class _Fold(msgspec.Struct, kw_only=True):
-    """The resumable fold state (what the cache file holds)."""
+class _Shown(msgspec.Struct, kw_only=True):
+    """What a summary shows from the fold's snapshot (kept so an unchanged run's listing
+    does not load the fold)."""
+
+    workflow_id: str
+    status: str
+    verdict: str | None
+    task: str
+    forked_from: ForkRef | None
+    error: str | None
+
+
+class _Cache(msgspec.Struct, kw_only=True):
+    """The resumable state (what the cache file holds): the fold, and what a summary shows
+    that the fold does not keep (event count, start and last timestamps, usage by model)."""
 
     version: int = _CACHE_VERSION
-    offset: int = 0
-    tail: str = ""
+    mark: LogMark = LogMark()
+    shown: _Shown | None = None
     events: int = 0
-    workflow_id: str = ""
-    task: str = ""
     started: str | None = None
     last_ts: str | None = None
-    last_type: str = ""
-    final: str | None = None
-    verdict: str | None = None
-    usage: dict[str, list[int]] = {}
-    fork: ForkRef | None = None
-    error: str | None = None
+    usage: dict[str, Usage] = {}
     damaged_line: int | None = None
 
 
-_decode_fold = msgspec.json.Decoder(_Fold)
+_decode_cache = msgspec.json.Decoder(_Cache)
 _encode = msgspec.json.Encoder()
 
 
-def _feed(fold: _Fold, ev: object) -> None:
-    """Fold one event into the summary state."""
-    fold.events += 1
-    if isinstance(ev, UnknownEvent):
-        fold.last_type = ev.type
-        fold.last_ts = ev.ts or fold.last_ts
-        return
-    if not isinstance(ev, msgspec.Struct):  # pragma: no cover - decode_line returns Structs
-        return
-    kind = type(ev).__name__
-    fold.last_type = kind
-    fold.last_ts = getattr(ev, "ts", "") or fold.last_ts
-    if isinstance(ev, ModelCalled):
-        _add_usage(fold, ev.model, ev.usage)
-    elif isinstance(ev, WorkflowStarted):
-        fold.workflow_id = fold.workflow_id if fold.fork else ev.workflow_id
-        fold.task = fold.task if fold.fork and fold.task else ev.task
-        fold.started = fold.started or ev.ts
-    elif isinstance(ev, Forked):
-        fold.fork = ForkRef(
-            source=ev.source, source_workflow_id=ev.source_workflow_id, at_seq=ev.at_seq
-        )
-        fold.workflow_id = ev.workflow_id or fold.workflow_id
-        fold.task = ev.task if ev.task is not None else fold.task
-        fold.started = ev.ts or fold.started  # a fork starts when it is forked
-        fold.final = None
-    elif isinstance(ev, PlanProduced | CodeProduced):
-        fold.error = None  # the step recovered from its failures
-    elif isinstance(ev, ReviewProduced):
-        fold.verdict = ev.review.verdict
-        fold.error = None
-    elif isinstance(ev, StepFailed):
-        fold.error = f"{ev.step}: {ev.error_kind}: {ev.message}"
-    elif isinstance(ev, WorkflowCompleted):
-        fold.final = "completed"
-        fold.verdict = ev.verdict or fold.verdict
-    elif isinstance(ev, WorkflowFailed):
-        fold.final = "failed"
-        fold.error = f"{ev.step or 'workflow'}: {ev.error_kind}: {ev.message}"
+class _Saved:
+    """The cache file's two lines: the summary state, and the dumped fold (JSON holds no
+    raw newline), decoded only when there are events to fold into it."""
+
+    __slots__ = ("cache", "fold")
+
+    def __init__(self, cache: _Cache | None = None, fold: bytes = b"") -> None:
+        self.cache = cache or _Cache()
+        self.fold = fold
 
 
-def _add_usage(fold: _Fold, model: str, u: Usage) -> None:
-    tokens = fold.usage.get(model)
-    if tokens is None:
-        tokens = fold.usage[model] = [0, 0, 0, 0]
-    tokens[0] += u.input_tokens
-    tokens[1] += u.output_tokens
-    tokens[2] += u.cache_creation_input_tokens
-    tokens[3] += u.cache_read_input_tokens
+def _fold_of(saved: _Saved) -> WorkflowFold:
+    return WorkflowFold() if saved.cache.mark.offset == 0 else WorkflowFold.load(saved.fold)
 
 
-def _advance(fold: _Fold, fd: int) -> tuple[_Fold, bool]:
-    """Fold what was appended since ``fold.offset``; returns (state, whether it changed)."""
-    size = os.fstat(fd).st_size
-    if fold.offset and (
-        fold.offset > size
-        or fold.offset < _SEAL_TAIL
-        or os.pread(fd, _SEAL_TAIL, fold.offset - _SEAL_TAIL).decode("ascii", "replace")
-        != fold.tail
-    ):
-        fold = _Fold()  # the log is not the one this state was folded from: start over
-    if fold.offset == size:
-        return fold, False
-    changed = fold.damaged_line is not None
-    fold.damaged_line = None  # read the damaged line again: it may have been mended
-    for end, line in complete_lines(fd, fold.offset, size):
-        try:
-            ev = decode_line(line)
-        except CorruptLine:
-            fold.damaged_line = fold.events + 1
-            return fold, True
-        _feed(fold, ev)
-        fold.offset = end
-        fold.tail = (line[-(_SEAL_TAIL - 1) :] + b"\n").decode("ascii", "replace")
+def _advance(saved: _Saved, log: EventLog) -> bool:
+    """Fold what was appended since the saved mark into ``saved``; whether it changed.
+
+    The fold is loaded only when there is something to fold into it.
+    """
+    cache = saved.cache
+    fold: WorkflowFold | None = None
+    changed = cache.damaged_line is not None
+    cache.damaged_line = None  # read the damaged line again: it may have been mended
+    try:
+        for mark, ev in log.scan(cache.mark):
+            if fold is None:
+                fold = _fold_of(saved)
+            fold.apply(ev)
+            cache.events += 1
+            cache.last_ts = ev.ts or cache.last_ts
+            if isinstance(ev, ModelCalled):
+                cache.usage[ev.model] = cache.usage.get(ev.model, Usage()) + ev.usage
+            elif isinstance(ev, WorkflowStarted):
+                cache.started = cache.started or ev.ts
+            elif isinstance(ev, Forked):
+                cache.started = ev.ts or cache.started  # a fork starts when it is forked
+            cache.mark = mark
+    except CorruptLine:
+        cache.damaged_line = cache.events + 1
         changed = True
-    return fold, changed
+    if fold is not None:
+        saved.fold = fold.dump()
+        changed = True
+    if fold is not None or cache.shown is None:
+        cache.shown = _shown((fold or _fold_of(saved)).snapshot())
+        changed = True
+    return changed
 
 
-def _load(cache: Path) -> _Fold:
+def _load(path: Path) -> _Saved:
+    """The cache file; an unchanged run's listing decodes only its first line."""
     try:
-        fold = _decode_fold.decode(cache.read_bytes())
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-        return _Fold()
-    return fold if fold.version == _CACHE_VERSION else _Fold()
+        head, _, fold = path.read_bytes().partition(b"\n")
+        cache = _decode_cache.decode(head)
+    except (OSError, msgspec.DecodeError):
+        return _Saved()
+    return _Saved(cache, fold) if cache.version == _CACHE_VERSION else _Saved()
 
 
-def _save(cache: Path, fold: _Fold) -> None:
+def _save(path: Path, saved: _Saved) -> None:
     """Replace the cache atomically; a run we may not write to keeps no cache."""
-    tmp = cache.with_name(f"{CACHE_NAME}.{os.getpid()}.tmp")
+    tmp = path.with_name(f"{CACHE_NAME}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(_encode.encode(fold))
-        os.replace(tmp, cache)
+        tmp.write_bytes(b"%s\n%s" % (_encode.encode(saved.cache), saved.fold))
+        os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -213,16 +178,52 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return round(delta.total_seconds(), 3)
 
 
-def _status(fold: _Fold, log_path: Path, writers: WriterTable) -> str:
-    if fold.damaged_line is not None:
+def _status(shown: _Shown, cache: _Cache, log: EventLog, writers: WriterTable) -> str:
+    """The fold's status, told apart by the log's lock where the fold says "running"."""
+    if cache.damaged_line is not None:
         return "damaged"
-    if fold.final is not None:
-        return fold.final
-    if fold.last_type == "ApprovalRequested":
-        return "waiting"
-    if writers.has_writer(log_path):
+    if shown.status in ("completed", "failed", "waiting"):
+        return shown.status
+    if writers.has_writer(log.path):
         return "running"
-    return "interrupted" if fold.events else "empty"
+    return "interrupted" if cache.events else "empty"
+
+
+def _shown(state: WorkflowState) -> _Shown:
+    origin = state.forked_from
+    return _Shown(
+        workflow_id=state.workflow_id,
+        status=state.status,
+        verdict=state.verdict,
+        task=state.task,
+        forked_from=None
+        if origin is None
+        else ForkRef(
+            source=origin.source,
+            source_workflow_id=origin.source_workflow_id,
+            at_seq=origin.at_seq,
+        ),
+        error=_error(state),
+    )
+
+
+def _error(state: WorkflowState) -> str | None:
+    """The last failure the run has not recovered from: the workflow's own when it failed,
+    else that of a step still failed (or retrying) in the current round."""
+    if state.status == "completed":
+        return None
+    if state.status == "failed":
+        err = state.last_error
+    else:
+        failed = [
+            st.error
+            for st in state.steps.values()
+            if st.error is not None and st.status in ("failed", "running")
+        ]
+        err = max(failed, key=lambda e: e.seq) if failed else None
+    if err is None:
+        return None
+    return f"{err.step or 'workflow'}: {err.kind}: {err.message}"
 
 
 def summarize_run(
@@ -236,41 +237,35 @@ def summarize_run(
 
     Raises ``OSError`` when the log cannot be opened.
     """
-    log_path = run_dir / LOG_NAME
+    log = EventLog(run_dir / LOG_NAME)
     cache_path = run_dir / CACHE_NAME
-    fold = _load(cache_path) if cache else _Fold()
-    fd = os.open(log_path, os.O_RDONLY | os.O_CLOEXEC)
+    saved = _load(cache_path) if cache else _Saved()
     try:
-        fold, changed = _advance(fold, fd)
-    finally:
-        os.close(fd)
+        changed = _advance(saved, log)
+    except (StaleMark, ValueError):  # not this log's cache, or not a fold: start over
+        saved = _Saved()
+        changed = _advance(saved, log)
     if cache and changed:
-        _save(cache_path, fold)
-    usage = {
-        model: Usage(
-            input_tokens=t[0],
-            output_tokens=t[1],
-            cache_creation_input_tokens=t[2],
-            cache_read_input_tokens=t[3],
-        )
-        for model, t in fold.usage.items()
-    }
+        _save(cache_path, saved)
+    state = saved.cache
+    shown = state.shown
+    assert shown is not None  # _advance always leaves it set
     return RunSummary(
         id=run_id,
         path=str(run_dir),
-        workflow_id=fold.workflow_id,
-        status=_status(fold, log_path, writers or WriterTable()),
-        verdict=fold.verdict,
-        task=fold.task,
-        started=fold.started,
-        ended=fold.last_ts,
-        duration_s=_seconds(fold.started, fold.last_ts),
-        events=fold.events,
-        tokens=sum(u.total for u in usage.values()),
-        cost_usd=cost_usd(usage),
-        forked_from=fold.fork,
-        error=fold.error if fold.final != "completed" else None,
-        damaged_line=fold.damaged_line,
+        workflow_id=shown.workflow_id,
+        status=_status(shown, state, log, writers or WriterTable()),
+        verdict=shown.verdict,
+        task=shown.task,
+        started=state.started,
+        ended=state.last_ts,
+        duration_s=_seconds(state.started, state.last_ts),
+        events=state.events,
+        tokens=sum(tokens(u) for u in state.usage.values()),
+        cost_usd=cost_usd(state.usage),
+        forked_from=shown.forked_from,
+        error=shown.error,
+        damaged_line=state.damaged_line,
     )
 
 

@@ -209,26 +209,23 @@ class _StepAcc:
         "b_usage",
         "budget_from",
         "calls",
-        "cc",
-        "cr",
         "error",
         "evidence",
         "failures",
         "first_ts",
-        "inp",
         "kinds",
         "last_ts",
         "latency",
-        "out",
         "retry_after",
         "retryable",
         "status",
+        "tokens",
     )
 
     def __init__(self) -> None:
         self.status: StepStatus = "pending"
         self.attempts = self.failures = self.calls = 0
-        self.inp = self.out = self.cc = self.cr = 0  # token counters (Usage made at freeze)
+        self.tokens = Usage()  # over every round
         self.latency = 0.0
         self.kinds: dict[str, int] = {}
         self.first_ts: str | None = None
@@ -248,7 +245,7 @@ class _StepAcc:
         self.status = "pending"
         self.first_ts = self.last_ts = None
         self.b_attempts, self.b_failures, self.b_calls = self.attempts, self.failures, self.calls
-        self.b_usage = self.usage()
+        self.b_usage = self.tokens
         self.b_latency = self.latency
         self.b_kinds = dict(self.kinds)
         self.attempt = self.budget_from = 0
@@ -263,18 +260,9 @@ class _StepAcc:
         self.last_ts = ts
         self.evidence = []
 
-    def usage(self) -> Usage:
-        """Tokens over every round so far."""
-        return Usage(
-            input_tokens=self.inp,
-            output_tokens=self.out,
-            cache_creation_input_tokens=self.cc,
-            cache_read_input_tokens=self.cr,
-        )
-
     def freeze(self, step: Step) -> StepState:
         base = self.b_kinds
-        usage = self.usage()
+        usage = self.tokens
         round_kinds = {k: n - base.get(k, 0) for k, n in self.kinds.items()}
         return StepState(
             step=step,
@@ -442,6 +430,39 @@ class WorkflowFold:
         chosen = {ev.seq: ev for ev in (self._started_event, *self._changes, *latest)}
         return tuple(chosen[seq] for seq in sorted(chosen))
 
+    def dump(self) -> bytes:
+        """The fold's whole state as JSON, to :meth:`load` and go on folding later.
+
+        A reader that resumes at a byte offset (the runs list's cache) keeps this beside
+        the offset, so the state it resumes from is this fold's, never a copy of its rules.
+        """
+        steps = {
+            step: _StepDump(**{name: getattr(acc, name) for name in _StepAcc.__slots__})
+            for step, acc in self._steps.items()
+        }
+        return _encode_dump(
+            _FoldDump(
+                steps=steps,
+                **{name: getattr(self, attr) for name, attr in _FOLD_ATTRS.items()},
+            )
+        )
+
+    @classmethod
+    def load(cls, data: bytes) -> WorkflowFold:
+        """A fold in the state :meth:`dump` wrote; ``ValueError`` when ``data`` is not one."""
+        try:
+            dumped = _decode_dump(data)
+        except msgspec.DecodeError as exc:  # ValidationError too
+            raise ValueError(f"not a dumped fold: {exc}") from None
+        fold = cls()
+        for step, saved in dumped.steps.items():
+            acc = fold._steps[step]
+            for name in _StepAcc.__slots__:
+                setattr(acc, name, getattr(saved, name))
+        for name, attr in _FOLD_ATTRS.items():
+            setattr(fold, attr, getattr(dumped, name))
+        return fold
+
     # -- one handler per event type ------------------------------------------------------
 
     def _started(self, ev: WorkflowStarted) -> None:
@@ -482,11 +503,7 @@ class WorkflowFold:
     def _model_called(self, ev: ModelCalled) -> None:
         acc = self._steps[ev.step]
         acc.calls += 1
-        u = ev.usage
-        acc.inp += u.input_tokens
-        acc.out += u.output_tokens
-        acc.cc += u.cache_creation_input_tokens
-        acc.cr += u.cache_read_input_tokens
+        acc.tokens = acc.tokens + ev.usage
         acc.latency += ev.latency_ms
         acc.last_ts = ev.ts
         if acc.status == "running":
@@ -610,6 +627,68 @@ class WorkflowFold:
 
     def _unknown(self, ev: UnknownEvent) -> None:
         self.unknown += 1
+
+
+class _StepDump(msgspec.Struct, kw_only=True):
+    """A :class:`_StepAcc` as data: one field per slot, same names."""
+
+    status: StepStatus
+    attempts: int
+    failures: int
+    calls: int
+    tokens: Usage
+    latency: float
+    kinds: dict[str, int]
+    first_ts: str | None
+    last_ts: str | None
+    b_attempts: int
+    b_failures: int
+    b_calls: int
+    b_usage: Usage
+    b_latency: float
+    b_kinds: dict[str, int]
+    attempt: int
+    budget_from: int
+    retryable: bool
+    retry_after: float | None
+    error: ErrorInfo | None
+    evidence: list[Event]
+
+
+class _FoldDump(msgspec.Struct, kw_only=True):
+    """A :class:`WorkflowFold` as data (see ``_FOLD_ATTRS`` for the attribute of each field)."""
+
+    steps: dict[Step, _StepDump]
+    workflow_id: str
+    task: str
+    config: WorkflowConfig
+    status: WorkflowStatus
+    current: Step | None
+    round: int
+    last_error: ErrorInfo | None
+    verdict: Verdict | None
+    last_seq: int
+    forked_from: ForkOrigin | None
+    own_from_seq: int
+    unknown: int
+    failed_steps: tuple[Step, ...]
+    revisions: int
+    produced_by: dict[Step, PlanProduced | CodeProduced | ReviewProduced]
+    gates: dict[Gate, GateState]
+    changes_requested_by: str | None
+    workspace: WorkspaceBase | None
+    started_event: WorkflowStarted | None
+    changes: list[CodeProduced]
+
+
+#: ``_FoldDump`` field -> ``WorkflowFold`` attribute: all of its state but the snapshot.
+_FOLD_ATTRS = {
+    name: f"_{name}" if name in ("produced_by", "started_event", "changes") else name
+    for name in _FoldDump.__struct_fields__
+    if name != "steps"
+}
+_encode_dump = msgspec.json.Encoder().encode
+_decode_dump = msgspec.json.Decoder(_FoldDump).decode
 
 
 _HANDLERS: dict[type, Callable[[WorkflowFold, AnyEvent], None]] = {

@@ -1,0 +1,96 @@
+"""Resumable reads of a log: where a reader stopped, and the events appended since.
+
+A reader that keeps its own projection between runs (the runs list's cache) remembers a
+:class:`LogMark`: the byte offset just past the last line it folded and that line's last
+bytes (its seal). :func:`scan_from` checks the mark still names a line end of *this* log
+(a repaired, replaced or truncated log fails the check: fold it again from the start) and
+yields each complete line after it, decoded, with the mark just past it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import msgspec
+
+from events import CorruptLine, Event, UnknownEvent, decode_line
+from store.lines import READ_BLOCK, complete_lines
+
+__all__ = ["LogMark", "StaleMark", "last_line_seq", "lines_from", "mark_holds", "scan_from"]
+
+AnyEvent = Event | UnknownEvent
+#: How many of a line's last bytes a mark keeps: the whole ``"crc"`` member of a sealed line.
+_TAIL = 16
+
+
+class LogMark(msgspec.Struct, frozen=True, kw_only=True):
+    """A line end of a log: ``offset`` past the line, ``tail`` its last bytes (hex).
+
+    ``LogMark()`` is the start of any log.
+    """
+
+    offset: int = 0
+    tail: str = ""
+
+
+class StaleMark(Exception):
+    """The mark is not a line end of this log (it was repaired, replaced or truncated)."""
+
+
+def mark_holds(fd: int, mark: LogMark) -> bool:
+    """Whether ``mark`` is a line end of the file open as ``fd`` (the start always is)."""
+    if not mark.offset:
+        return True
+    tail = bytes.fromhex(mark.tail) if len(mark.tail) % 2 == 0 else b""
+    start = mark.offset - len(tail) - 1
+    if not tail or start < 0 or mark.offset > os.fstat(fd).st_size:
+        return False
+    return os.pread(fd, len(tail) + 1, start) == tail + b"\n"
+
+
+def scan_from(fd: int, mark: LogMark) -> Iterator[tuple[LogMark, AnyEvent]]:
+    """Each event of a complete line after ``mark`` (up to the size the file has now),
+    with the mark just past its line.
+
+    Raises :class:`StaleMark` before yielding anything when ``mark`` does not hold, and
+    :class:`~events.CorruptLine` at the first line that fails its seal (after the events
+    before it). A torn last line is not yielded.
+    """
+    if not mark_holds(fd, mark):
+        raise StaleMark(f"offset {mark.offset} is not a line end of this log")
+    yield from lines_from(fd, mark.offset)
+
+
+def lines_from(fd: int, offset: int) -> Iterator[tuple[LogMark, AnyEvent]]:
+    """Like :func:`scan_from` from ``offset``, a line start the caller found itself (an
+    index of line offsets): not checked."""
+    for end, line in complete_lines(fd, offset, os.fstat(fd).st_size):
+        event = decode_line(line)
+        yield LogMark(offset=end, tail=line[-_TAIL:].hex()), event
+
+
+def last_line_seq(fd: int) -> int:
+    """The seq of the last complete line, decoded from the end of the file (0: none).
+
+    A torn last line is not counted. When the last complete line is damaged, the number
+    of complete lines (``seq`` ``n`` is line ``n`` of a sound log), counted.
+    """
+    size = os.fstat(fd).st_size
+    window = 1 << 16
+    while True:
+        start = max(0, size - window)
+        buf = os.pread(fd, size - start, start)
+        end = buf.rfind(b"\n")
+        begin = buf.rfind(b"\n", 0, max(end, 0)) if end > 0 else -1
+        if begin == -1 and start:
+            window *= 4  # the last line is longer than the window
+            continue
+        if end == -1:
+            return 0
+        try:
+            return decode_line(buf[begin + 1 : end]).seq
+        except CorruptLine:
+            return sum(
+                os.pread(fd, READ_BLOCK, pos).count(b"\n") for pos in range(0, size, READ_BLOCK)
+            )
