@@ -1,0 +1,317 @@
+"""What a secret looks like: known token formats, credential files, and encoded values.
+
+Three kinds of secret are recognised, and only these (the README lists them):
+
+- **Known token formats** (:data:`TOKEN_FORMATS`): a key whose shape alone gives it away
+  (Anthropic, OpenAI, AWS, GitHub, GitLab, Slack, Google, Stripe, npm, PyPI, Hugging
+  Face, PEM private keys, and an AWS secret key written after its name).
+- **The environment's secrets** (:func:`environment_secrets`): the values of the
+  variables agentlog knows hold secrets and of every variable whose name says so
+  (``*_KEY``, ``*_TOKEN``, ``*_SECRET``, ``*PASSWORD*``...), and :func:`secret_forms`
+  gives each in the encodings it may travel in (JSON-escaped, base64 at every alignment,
+  hex, URL-encoded).
+- **Credential files** (:func:`credential_file`): ``.env`` files, private keys, cloud
+  and registry credential files, known by their names.
+
+The scrubber (:mod:`actors.secrets`) masks the first two wherever text leaves agentlog;
+:func:`~store.base.record_base` leaves files of the third kind, and files holding either
+of the first two, out of a workspace's base. One definition serves both. Every check
+looks for a plain substring first (a fast ``bytes in`` search) and runs a regular
+expression only where one is found.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from urllib.parse import quote, quote_plus
+
+__all__ = [
+    "MIN_SECRET",
+    "SECRET_ENV_VARS",
+    "TOKEN_FORMATS",
+    "SecretForm",
+    "TokenFormat",
+    "credential_file",
+    "environment_secrets",
+    "find_token",
+    "mask_tokens",
+    "may_hold_token",
+    "secret_forms",
+    "secret_in_file",
+]
+
+#: Environment variables whose values are secrets whatever their names say.
+SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CONVEX_DEPLOY_KEY")
+#: A value shorter than this is not a secret on its own (it would mask ordinary words).
+MIN_SECRET = 8
+#: Names of variables that hold secrets: ``*_KEY``, ``*_TOKEN``, ``*_SECRET`` (or the
+#: whole name), and any name with PASSWORD, PASSWD, SECRET or CREDENTIAL in it.
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:KEY|TOKEN|SECRET|PAT)$|PASSWORD|PASSWD|SECRET|CREDENTIAL", re.IGNORECASE
+)
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFormat:
+    """A kind of key recognisable by its shape.
+
+    Every ``pattern`` starts with a literal, so the regular expression engine scans for it
+    as fast as a substring search. ``group`` is the part of a match that is the secret
+    (0: all of it). ``bounded`` formats match only at the start of a word (or right after
+    a JSON escape such as ``\\n``, since the scrubber also reads events as JSON text).
+    """
+
+    label: str
+    pattern: str
+    group: int = 0
+    bounded: bool = False
+
+    @property
+    def text(self) -> re.Pattern[str]:
+        return _compiled(self.pattern)
+
+    @property
+    def raw(self) -> re.Pattern[bytes]:
+        return _compiled_bytes(self.pattern)
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@cache
+def _compiled_bytes(pattern: str) -> re.Pattern[bytes]:
+    return re.compile(pattern.encode())
+
+
+_GITHUB = "GitHub token"
+_AWS_SECRET = "AWS secret access key"
+_AWS_SESSION = "AWS session token"
+_STRIPE = "Stripe key"
+# A 40-character AWS secret key after its name, ``=`` or ``:``, quotes or escapes.
+_AWS_SECRET_VALUE = r"[\"'\\\s]*[=:][\"'\\\s]*([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+
+#: The known token formats, high-precision shapes only (ordinary prose never matches).
+TOKEN_FORMATS: tuple[TokenFormat, ...] = (
+    TokenFormat("Anthropic API key", r"sk-ant-[A-Za-z0-9_\-]{4,}"),
+    TokenFormat(
+        "OpenAI API key",
+        r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}|[A-Za-z0-9]{32,})",
+        bounded=True,
+    ),
+    TokenFormat("AWS access key id", r"AKIA[A-Z0-9]{16}"),
+    TokenFormat("AWS access key id", r"ASIA[A-Z0-9]{16}"),
+    TokenFormat(_AWS_SECRET, r"ecret[_\-]?[Aa]ccess[_\-]?[Kk]ey" + _AWS_SECRET_VALUE, group=1),
+    TokenFormat(_AWS_SECRET, r"ECRET[_\-]?ACCESS[_\-]?KEY" + _AWS_SECRET_VALUE, group=1),
+    TokenFormat(_AWS_SESSION, r"FwoGZXIvYXdz[A-Za-z0-9/+=]{40,}"),
+    TokenFormat(_AWS_SESSION, r"IQoJb3JpZ2lu[A-Za-z0-9/+=]{40,}"),
+    TokenFormat(_GITHUB, r"gh[pousr]_[A-Za-z0-9]{36,}"),
+    TokenFormat(_GITHUB, r"github_pat_[A-Za-z0-9_]{22,}"),
+    TokenFormat("GitLab token", r"glpat-[A-Za-z0-9_\-]{20,}"),
+    TokenFormat("Slack token", r"xox[abposr]-[A-Za-z0-9\-]{10,}"),
+    TokenFormat("Slack webhook", r"hooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,}"),
+    TokenFormat("Google API key", r"AIza[0-9A-Za-z_\-]{35}"),
+    TokenFormat(_STRIPE, r"sk_(?:live|test)_[0-9A-Za-z]{16,}"),
+    TokenFormat(_STRIPE, r"rk_(?:live|test)_[0-9A-Za-z]{16,}"),
+    TokenFormat("npm token", r"npm_[A-Za-z0-9]{36,}", bounded=True),
+    TokenFormat("PyPI token", r"pypi-AgE[A-Za-z0-9_\-]{50,}"),
+    TokenFormat("Hugging Face token", r"hf_[A-Za-z0-9]{34,}", bounded=True),
+    # The body stops at a quote so that, in JSON text, a match never leaves its string;
+    # a block with no END line (cut short) is masked to the end of its string.
+    TokenFormat(
+        "private key",
+        r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----[^\"]*?"
+        r"(?:-----END[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|(?=\")|\Z)",
+    ),
+)
+
+
+def _at_word_start(data: bytes | str, start: int) -> bool:
+    """Whether position ``start`` of ``data`` begins a word (a JSON escape counts as a
+    break: ``\\n`` before a token is a new line in a JSON string)."""
+    if start == 0:
+        return True
+    before = data[start - 1 : start]
+    raw = before.encode() if isinstance(before, str) else before
+    if raw[0] not in _WORD:
+        return True
+    escape = data[start - 2 : start]
+    return escape in ("\\n", "\\t", "\\r", b"\\n", b"\\t", b"\\r")
+
+
+def find_token(data: bytes) -> str | None:
+    """The label of a known token format found in ``data``, or None."""
+    for fmt in TOKEN_FORMATS:
+        for match in fmt.raw.finditer(data):
+            if not fmt.bounded or _at_word_start(data, match.start()):
+                return fmt.label
+    return None
+
+
+def may_hold_token(data: bytes) -> bool:
+    """Whether ``data`` may hold a known token (a word-start check is left out: a false
+    alarm is allowed, a miss is not)."""
+    return any(fmt.raw.search(data) for fmt in TOKEN_FORMATS)
+
+
+def mask_tokens(text: str, mask: str) -> str:
+    """``text`` with every known token replaced by ``mask``."""
+    for fmt in TOKEN_FORMATS:
+
+        def masked(m: re.Match[str], fmt: TokenFormat = fmt) -> str:
+            if fmt.bounded and not _at_word_start(m.string, m.start()):
+                return m.group(0)
+            start = m.start(fmt.group) - m.start()
+            end = m.end(fmt.group) - m.start()
+            return m.group(0)[:start] + mask + m.group(0)[end:]
+
+        text = fmt.text.sub(masked, text)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class SecretForm:
+    """One way a secret value may be written: the text and the encoding's name."""
+
+    text: str
+    encoding: str
+
+
+def _base64_cores(raw: bytes, alphabet: str) -> list[str]:
+    """The base64 characters that ``raw`` alone decides, at each of the 3 alignments."""
+    cores = []
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii").rstrip("=")
+        if alphabet == "base64url":
+            encoded = encoded.translate(str.maketrans("+/", "-_"))
+        start = -(-shift * 8 // 6)  # the first character with no padding bits in it
+        end = (shift + len(raw)) * 8 // 6  # the last whole character, exclusive
+        cores.append(encoded[start:end])
+    return cores
+
+
+@lru_cache(maxsize=256)
+def secret_forms(value: str) -> tuple[SecretForm, ...]:
+    """``value`` as it may be written: plain, JSON-escaped, base64 and base64url (each of
+    the 3 alignments, so a secret inside a longer encoded text is found too), hex (lower
+    and upper case) and URL-encoded. Longest first; forms shorter than
+    :data:`MIN_SECRET` are dropped."""
+    raw = value.encode("utf-8", "surrogateescape")
+    found: dict[str, str] = {}
+
+    def add(text: str, encoding: str) -> None:
+        if len(text) >= MIN_SECRET:
+            found.setdefault(text, encoding)
+
+    add(value, "plain")
+    add(json.dumps(value, ensure_ascii=False)[1:-1], "JSON-escaped")
+    add(json.dumps(value)[1:-1], "JSON-escaped")
+    for alphabet in ("base64", "base64url"):
+        for core in _base64_cores(raw, alphabet):
+            add(core, alphabet)
+    add(raw.hex(), "hex")
+    add(raw.hex().upper(), "hex")
+    add(quote(value, safe=""), "URL-encoded")
+    add(quote_plus(value, safe=""), "URL-encoded")
+    add(quote(value), "URL-encoded")
+    forms = (SecretForm(text, encoding) for text, encoding in found.items())
+    return tuple(sorted(forms, key=lambda f: len(f.text), reverse=True))
+
+
+def environment_secrets(env: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """(name, value) of every secret in ``env`` (default: this process's environment):
+    :data:`SECRET_ENV_VARS` and every variable whose name says it holds a secret, with a
+    value of at least :data:`MIN_SECRET` characters."""
+    env = os.environ if env is None else env
+    out = []
+    for name, value in env.items():
+        if len(value) >= MIN_SECRET and (name in SECRET_ENV_VARS or _SECRET_NAME.search(name)):
+            out.append((name, value))
+    return tuple(sorted(out))
+
+
+#: Files that hold credentials by their nature, whatever is in them: base name -> kind.
+_CREDENTIAL_NAMES = {
+    ".env": "an environment file",
+    ".netrc": "a netrc file",
+    "_netrc": "a netrc file",
+    ".git-credentials": "git credentials",
+    ".htpasswd": "a password file",
+    ".pgpass": "a password file",
+    "id_rsa": "an SSH private key",
+    "id_dsa": "an SSH private key",
+    "id_ecdsa": "an SSH private key",
+    "id_ed25519": "an SSH private key",
+    "credentials.json": "cloud credentials",
+    "application_default_credentials.json": "cloud credentials",
+}
+_CREDENTIAL_SUFFIXES = {
+    ".pem": "a private key or certificate",
+    ".key": "a private key",
+    ".p12": "a key store",
+    ".pfx": "a key store",
+    ".jks": "a key store",
+    ".ppk": "a private key",
+    ".env": "an environment file",
+}
+_CREDENTIAL_PATHS = {
+    ".aws/credentials": "AWS credentials",
+    ".docker/config.json": "registry credentials",
+    ".kube/config": "Kubernetes credentials",
+}
+#: ``.env`` templates, meant to be committed: taken in unless a secret is found in them.
+_ENV_TEMPLATES = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
+#: Files that are credential files only when they hold one of these (a registry token).
+_TOKEN_SETTINGS = {
+    ".npmrc": ("_authToken", "_auth", "_password"),
+    ".pypirc": ("password",),
+    ".yarnrc.yml": ("npmAuthToken",),
+}
+
+
+def credential_file(path: str) -> str | None:
+    """What kind of credential file ``path`` (workspace-relative, ``/``-separated) is by
+    its name, or None when its name says nothing."""
+    name = path.rsplit("/", 1)[-1]
+    if name in _ENV_TEMPLATES:
+        return None
+    if name in _CREDENTIAL_NAMES:
+        return _CREDENTIAL_NAMES[name]
+    if name.startswith(".env."):
+        return "an environment file"
+    if name.startswith("client_secret") and name.endswith(".json"):
+        return "cloud credentials"
+    for suffix, kind in _CREDENTIAL_SUFFIXES.items():
+        if name.endswith(suffix) and name != suffix:
+            return kind
+    for tail, kind in _CREDENTIAL_PATHS.items():
+        if path == tail or path.endswith("/" + tail):
+            return kind
+    return None
+
+
+def secret_in_file(
+    path: str, data: bytes, secrets: tuple[tuple[str, str], ...] | None = None
+) -> str | None:
+    """Why the file ``path`` with bytes ``data`` holds a secret, or None: a registry token
+    setting, a known token format, or one of ``secrets`` ((name, value) pairs; default:
+    :func:`environment_secrets`) in any of its :func:`secret_forms`."""
+    settings = _TOKEN_SETTINGS.get(path.rsplit("/", 1)[-1])
+    if settings is not None and any(s.encode() in data for s in settings):
+        return "a package registry token"
+    label = find_token(data)
+    if label is not None:
+        return label
+    for name, value in environment_secrets() if secrets is None else secrets:
+        for form in secret_forms(value):
+            if form.text.encode("utf-8", "surrogateescape") in data:
+                return f"the value of ${name}, {form.encoding}"
+    return None
