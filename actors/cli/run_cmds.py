@@ -300,6 +300,7 @@ def _go(
     as_json: bool,
     workspace: str | None = None,
     wait: bool = False,
+    allow_credentials: tuple[str, ...] = (),
 ) -> int:
     if run_dir is not None:
         check_new_run_dir(run_dir)
@@ -310,7 +311,9 @@ def _go(
         _resumable(lambda: handle.run_dir if handle else None),
     ):
         supervisor.listeners = (*supervisor.listeners, progress)
-        handle = supervisor.start(task, run_dir, workspace=workspace)
+        handle = supervisor.start(
+            task, run_dir, workspace=workspace, allow_credentials=allow_credentials
+        )
         result = handle.result()
         if wait and result.waiting:
             result = await_decision(handle.run_dir, supervisor.model, progress)
@@ -325,8 +328,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     workspace = getattr(args, "workspace", None)
     if workspace is not None and not Path(workspace).is_dir():
         raise UsageError(f"--workspace {workspace}: not a directory")
+    allowed = tuple(getattr(args, "allow_credential_file", None) or ())
+    if allowed and workspace is None:
+        raise UsageError("--allow-credential-file: only with --workspace")
     supervisor = Supervisor(config, model=model)
-    return _go(supervisor, task, args.run_dir, args.json, workspace, wait=args.wait)
+    return _go(
+        supervisor,
+        task,
+        args.run_dir,
+        args.json,
+        workspace,
+        wait=args.wait,
+        allow_credentials=allowed,
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
