@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors.secrets import redact_json
 from actors.viewer.decisions import WriteGuard, record_decision
 from actors.viewer.exchange import model_exchange
 from actors.viewer.forks import fork_tree
@@ -64,9 +65,15 @@ _FINAL = (WorkflowCompleted, WorkflowFailed)
 _LISTING_TTL = 0.5
 
 
+def _encode(content: Any) -> bytes:
+    """``content`` as JSON with every secret masked (the one scrubber): a run written by
+    an older agentlog, or a secret the log writer did not know, never leaves in a reply."""
+    return redact_json(_json.encode(content))
+
+
 class _Json(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return _json.encode(content)
+        return _encode(content)
 
 
 class _SecurityHeaders:
@@ -216,7 +223,7 @@ def create_app(
             last = b""
             while True:
                 runs = await anyio.to_thread.run_sync(viewer.runs)
-                data = _json.encode({"root": str(root), "runs": runs})
+                data = _encode({"root": str(root), "runs": runs})
                 if data != last:
                     last = data
                     yield b"event: runs\ndata: " + data + b"\n\n"
@@ -367,11 +374,11 @@ async def _follow(pager: LogPager, from_seq: int, poll: float) -> AsyncIterator[
                 yield b"event: end\ndata: {}\n\n"
                 return
             if isinstance(item, CorruptLine | OSError):
-                yield b"event: failure\ndata: " + _json.encode({"error": str(item)}) + b"\n\n"
+                yield b"event: failure\ndata: " + _encode({"error": str(item)}) + b"\n\n"
                 return
             yield b"id: %d\nevent: append\ndata: %b\n\n" % (
                 item.seq,
-                _json.encode(event_row(item)),
+                _encode(event_row(item)),
             )
     finally:
         stop.set()
