@@ -321,6 +321,9 @@ def _go(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    allowed = tuple(getattr(args, "allow_credential_file", None) or ())
+    if allowed and getattr(args, "workspace", None) is None:
+        raise UsageError("--allow-credential-file: only with --workspace")
     task = read_task(args.task)
     model = scripted_model(args)
     _require_key(model)
@@ -328,9 +331,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     workspace = getattr(args, "workspace", None)
     if workspace is not None and not Path(workspace).is_dir():
         raise UsageError(f"--workspace {workspace}: not a directory")
-    allowed = tuple(getattr(args, "allow_credential_file", None) or ())
-    if allowed and workspace is None:
-        raise UsageError("--allow-credential-file: only with --workspace")
     supervisor = Supervisor(config, model=model)
     return _go(
         supervisor,
