@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from urllib.parse import quote, quote_plus
 
 __all__ = [
@@ -60,78 +60,92 @@ _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 
 @dataclass(frozen=True, slots=True)
 class TokenFormat:
-    """A kind of key recognisable by its shape.
+    """A kind of key recognisable by its shape: the literal ``lead`` it starts with, then
+    the expression ``rest``.
 
-    Every ``pattern`` starts with a literal, so the regular expression engine scans for it
-    as fast as a substring search. ``group`` is the part of a match that is the secret
-    (0: all of it). ``bounded`` formats match only at the start of a word (or right after
-    a JSON escape such as ``\\n``, since the scrubber also reads events as JSON text).
+    Formats with the same lead are searched by one expression (:func:`_scanners`), which
+    the regular expression engine runs as fast as a substring search for the lead. A
+    ``rest`` holding a group named ``secret`` masks only that part (the name before it
+    stays); ``bounded`` formats match only at the start of a word (or right after a JSON
+    escape such as ``\\n``, since the scrubber also reads events as JSON text).
     """
 
     label: str
-    pattern: str
-    group: int = 0
+    lead: str
+    rest: str
     bounded: bool = False
-
-    @property
-    def text(self) -> re.Pattern[str]:
-        return _compiled(self.pattern)
-
-    @property
-    def raw(self) -> re.Pattern[bytes]:
-        return _compiled_bytes(self.pattern)
-
-
-@cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-@cache
-def _compiled_bytes(pattern: str) -> re.Pattern[bytes]:
-    return re.compile(pattern.encode())
 
 
 _GITHUB = "GitHub token"
 _AWS_SECRET = "AWS secret access key"
 _AWS_SESSION = "AWS session token"
 _STRIPE = "Stripe key"
-# A 40-character AWS secret key after its name, ``=`` or ``:``, quotes or escapes.
-_AWS_SECRET_VALUE = r"[\"'\\\s]*[=:][\"'\\\s]*([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+# A 40-character AWS secret key after its name, ``=`` or ``:``, quotes or escapes. (Each
+# lead has at most one format with a ``secret`` group: names are unique per expression.)
+_AWS_SECRET_VALUE = r"[\"'\\\s]*[=:][\"'\\\s]*(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
 
 #: The known token formats, high-precision shapes only (ordinary prose never matches).
 TOKEN_FORMATS: tuple[TokenFormat, ...] = (
-    TokenFormat("Anthropic API key", r"sk-ant-[A-Za-z0-9_\-]{4,}"),
+    TokenFormat("Anthropic API key", "sk", r"-ant-[A-Za-z0-9_\-]{4,}"),
     TokenFormat(
         "OpenAI API key",
-        r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}|[A-Za-z0-9]{32,})",
+        "sk",
+        r"-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}|[A-Za-z0-9]{32,})",
         bounded=True,
     ),
-    TokenFormat("AWS access key id", r"AKIA[A-Z0-9]{16}"),
-    TokenFormat("AWS access key id", r"ASIA[A-Z0-9]{16}"),
-    TokenFormat(_AWS_SECRET, r"ecret[_\-]?[Aa]ccess[_\-]?[Kk]ey" + _AWS_SECRET_VALUE, group=1),
-    TokenFormat(_AWS_SECRET, r"ECRET[_\-]?ACCESS[_\-]?KEY" + _AWS_SECRET_VALUE, group=1),
-    TokenFormat(_AWS_SESSION, r"FwoGZXIvYXdz[A-Za-z0-9/+=]{40,}"),
-    TokenFormat(_AWS_SESSION, r"IQoJb3JpZ2lu[A-Za-z0-9/+=]{40,}"),
-    TokenFormat(_GITHUB, r"gh[pousr]_[A-Za-z0-9]{36,}"),
-    TokenFormat(_GITHUB, r"github_pat_[A-Za-z0-9_]{22,}"),
-    TokenFormat("GitLab token", r"glpat-[A-Za-z0-9_\-]{20,}"),
-    TokenFormat("Slack token", r"xox[abposr]-[A-Za-z0-9\-]{10,}"),
-    TokenFormat("Slack webhook", r"hooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,}"),
-    TokenFormat("Google API key", r"AIza[0-9A-Za-z_\-]{35}"),
-    TokenFormat(_STRIPE, r"sk_(?:live|test)_[0-9A-Za-z]{16,}"),
-    TokenFormat(_STRIPE, r"rk_(?:live|test)_[0-9A-Za-z]{16,}"),
-    TokenFormat("npm token", r"npm_[A-Za-z0-9]{36,}", bounded=True),
-    TokenFormat("PyPI token", r"pypi-AgE[A-Za-z0-9_\-]{50,}"),
-    TokenFormat("Hugging Face token", r"hf_[A-Za-z0-9]{34,}", bounded=True),
+    TokenFormat(_STRIPE, "sk", r"_(?:live|test)_[0-9A-Za-z]{16,}"),
+    TokenFormat(_STRIPE, "rk_", r"(?:live|test)_[0-9A-Za-z]{16,}"),
+    TokenFormat("AWS access key id", "A", r"KIA[A-Z0-9]{16}"),
+    TokenFormat("AWS access key id", "A", r"SIA[A-Z0-9]{16}"),
+    TokenFormat("Google API key", "A", r"Iza[0-9A-Za-z_\-]{35}"),
+    TokenFormat(_AWS_SECRET, "ecret", r"[_\-]?[Aa]ccess[_\-]?[Kk]ey" + _AWS_SECRET_VALUE),
+    TokenFormat(_AWS_SECRET, "ECRET", r"[_\-]?ACCESS[_\-]?KEY" + _AWS_SECRET_VALUE),
+    TokenFormat(_AWS_SESSION, "FwoGZXIvYXdz", r"[A-Za-z0-9/+=]{40,}"),
+    TokenFormat(_AWS_SESSION, "IQoJb3JpZ2lu", r"[A-Za-z0-9/+=]{40,}"),
+    TokenFormat(_GITHUB, "g", r"h[pousr]_[A-Za-z0-9]{36,}"),
+    TokenFormat(_GITHUB, "g", r"ithub_pat_[A-Za-z0-9_]{22,}"),
+    TokenFormat("GitLab token", "g", r"lpat-[A-Za-z0-9_\-]{20,}"),
+    TokenFormat("Slack token", "xox", r"[abposr]-[A-Za-z0-9\-]{10,}"),
+    TokenFormat("Slack webhook", "h", r"ooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,}"),
+    TokenFormat("Hugging Face token", "h", r"f_[A-Za-z0-9]{34,}", bounded=True),
+    TokenFormat("npm token", "npm_", r"[A-Za-z0-9]{36,}", bounded=True),
+    TokenFormat("PyPI token", "pypi-AgE", r"[A-Za-z0-9_\-]{50,}"),
     # The body stops at a quote so that, in JSON text, a match never leaves its string;
     # a block with no END line (cut short) is masked to the end of its string.
     TokenFormat(
         "private key",
-        r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----[^\"]*?"
+        "-----BEGIN",
+        r"[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----[^\"]*?"
         r"(?:-----END[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|(?=\")|\Z)",
     ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanner:
+    """One expression for the formats sharing a lead; ``names`` maps its groups to them."""
+
+    text: re.Pattern[str]
+    raw: re.Pattern[bytes]
+    names: tuple[tuple[str, TokenFormat], ...]
+
+    def format_of(self, match: re.Match[str] | re.Match[bytes]) -> TokenFormat:
+        return next(fmt for name, fmt in self.names if match.start(name) >= 0)
+
+
+def _scanners() -> tuple[_Scanner, ...]:
+    by_lead: dict[str, list[tuple[str, TokenFormat]]] = {}
+    for i, fmt in enumerate(TOKEN_FORMATS):
+        by_lead.setdefault(fmt.lead, []).append((f"t{i}", fmt))
+    out = []
+    for lead, members in by_lead.items():
+        alternatives = "|".join(f"(?P<{name}>{fmt.rest})" for name, fmt in members)
+        pattern = f"{re.escape(lead)}(?:{alternatives})"
+        out.append(_Scanner(re.compile(pattern), re.compile(pattern.encode()), tuple(members)))
+    return tuple(out)
+
+
+_SCANNERS = _scanners()
 
 
 def _at_word_start(data: bytes | str, start: int) -> bool:
@@ -149,8 +163,9 @@ def _at_word_start(data: bytes | str, start: int) -> bool:
 
 def find_token(data: bytes) -> str | None:
     """The label of a known token format found in ``data``, or None."""
-    for fmt in TOKEN_FORMATS:
-        for match in fmt.raw.finditer(data):
+    for scanner in _SCANNERS:
+        for match in scanner.raw.finditer(data):
+            fmt = scanner.format_of(match)
             if not fmt.bounded or _at_word_start(data, match.start()):
                 return fmt.label
     return None
@@ -159,21 +174,22 @@ def find_token(data: bytes) -> str | None:
 def may_hold_token(data: bytes) -> bool:
     """Whether ``data`` may hold a known token (a word-start check is left out: a false
     alarm is allowed, a miss is not)."""
-    return any(fmt.raw.search(data) for fmt in TOKEN_FORMATS)
+    return any(scanner.raw.search(data) for scanner in _SCANNERS)
 
 
 def mask_tokens(text: str, mask: str) -> str:
     """``text`` with every known token replaced by ``mask``."""
-    for fmt in TOKEN_FORMATS:
+    for scanner in _SCANNERS:
 
-        def masked(m: re.Match[str], fmt: TokenFormat = fmt) -> str:
+        def masked(m: re.Match[str], scanner: _Scanner = scanner) -> str:
+            fmt = scanner.format_of(m)
             if fmt.bounded and not _at_word_start(m.string, m.start()):
                 return m.group(0)
-            start = m.start(fmt.group) - m.start()
-            end = m.end(fmt.group) - m.start()
+            part = "secret" if "secret" in m.re.groupindex and m.start("secret") >= 0 else 0
+            start, end = m.start(part) - m.start(), m.end(part) - m.start()
             return m.group(0)[:start] + mask + m.group(0)[end:]
 
-        text = fmt.text.sub(masked, text)
+        text = scanner.text.sub(masked, text)
     return text
 
 
@@ -311,7 +327,21 @@ def secret_in_file(
     if label is not None:
         return label
     for name, value in environment_secrets() if secrets is None else secrets:
-        for form in secret_forms(value):
-            if form.text.encode("utf-8", "surrogateescape") in data:
-                return f"the value of ${name}, {form.encoding}"
+        probes, forms = _encoded_forms(value)
+        if not any(probe in data for probe in probes):
+            continue
+        for text, encoding in forms:
+            if text in data:
+                return f"the value of ${name}, {encoding}"
     return None
+
+
+@lru_cache(maxsize=256)
+def _encoded_forms(value: str) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]:
+    """``value``'s forms as bytes, and their distinct first :data:`MIN_SECRET` bytes (fewer
+    searches: forms of one value often begin alike)."""
+    forms = tuple(
+        (f.text.encode("utf-8", "surrogateescape"), f.encoding) for f in secret_forms(value)
+    )
+    probes = tuple(dict.fromkeys(text[:MIN_SECRET] for text, _ in forms))
+    return probes, forms
