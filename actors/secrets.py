@@ -28,6 +28,7 @@ from store.credentials import (
     mask_tokens,
     may_hold_token,
     secret_forms,
+    secret_names,
 )
 
 __all__ = [
@@ -66,7 +67,7 @@ class _EnvForms:
         key = (len(env), *(env.get(n) for n in self.names))
         if key != self.key:
             found = environment_secrets(env)
-            self.names = tuple(dict.fromkeys((*SECRET_ENV_VARS, *(n for n, _ in found))))
+            self.names = secret_names(env)  # a short value may grow: every such name
             texts = {form.text for _, value in found for form in secret_forms(value)}
             self.text = tuple(sorted(texts, key=len, reverse=True))
             raw = (t.encode("utf-8", "surrogateescape") for t in self.text)

@@ -44,6 +44,7 @@ __all__ = [
     "may_hold_token",
     "secret_forms",
     "secret_in_file",
+    "secret_names",
 ]
 
 #: Environment variables whose values are secrets whatever their names say.
@@ -247,11 +248,17 @@ def environment_secrets(env: Mapping[str, str] | None = None) -> tuple[tuple[str
     :data:`SECRET_ENV_VARS` and every variable whose name says it holds a secret, with a
     value of at least :data:`MIN_SECRET` characters."""
     env = os.environ if env is None else env
-    out = []
-    for name, value in env.items():
-        if len(value) >= MIN_SECRET and (name in SECRET_ENV_VARS or _SECRET_NAME.search(name)):
-            out.append((name, value))
-    return tuple(sorted(out))
+    return tuple(
+        sorted((n, env[n]) for n in secret_names(env) if n in env and len(env[n]) >= MIN_SECRET)
+    )
+
+
+def secret_names(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The names in ``env`` (default: this process's environment) that hold secrets,
+    whatever their values: :data:`SECRET_ENV_VARS` and the names that say so."""
+    env = os.environ if env is None else env
+    found = (n for n in env if _SECRET_NAME.search(n))
+    return tuple(dict.fromkeys((*SECRET_ENV_VARS, *found)))
 
 
 #: Files that hold credentials by their nature, whatever is in them: base name -> kind.

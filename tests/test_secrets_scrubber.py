@@ -175,3 +175,12 @@ def test_the_fast_path_never_misses_what_the_scrubber_masks(
     text = before + token + after
     if redact(text) != text:
         assert holds_secret(text.encode("utf-8", "surrogatepass"))
+
+
+def test_a_secret_variable_that_changes_is_masked_with_its_new_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ROTATING_TOKEN", "short")
+    assert redact("value rotated-0123456789") == "value rotated-0123456789"
+    monkeypatch.setenv("ROTATING_TOKEN", "rotated-0123456789")
+    assert redact("value rotated-0123456789") == f"value {MASK}"
