@@ -3,11 +3,12 @@
 Everything that may carry a secret out of agentlog passes through :func:`redact`: log
 records, events before they are appended (so the log, ``files/`` and the projections),
 model requests before they are sent and kept in ``objects/``, model error messages, the
-test output shown to the Reviewer, the viewer's responses and the OpenTelemetry export.
-One definition keeps them in agreement.
+test output shown to the Reviewer, the viewer's responses and the OpenTelemetry export
+(and, in the store, the Convex mirror's rows). One definition keeps them in agreement.
 
-What is masked (the definitions live in :mod:`store.credentials`, which the workspace
-recording shares): the environment's secrets in each of their :func:`secret_forms`
+What is masked (the definitions and the text masking live in :mod:`store.credentials`,
+which the workspace recording and the Convex mirror share): the environment's secrets in
+each of their :func:`~store.credentials.secret_forms`
 (plain, JSON-escaped, base64/base64url at every alignment, hex, URL-encoded) and every
 known token format. The environment is read on each call, cheaply: the forms are worked
 out again only when a secret variable changed.
@@ -15,21 +16,12 @@ out again only when a secret variable changed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import msgspec
 
-from store.credentials import (
-    MIN_SECRET,
-    SECRET_ENV_VARS,
-    environment_secrets,
-    mask_tokens,
-    may_hold_token,
-    secret_forms,
-    secret_names,
-)
+from store.credentials import MASK, SECRET_ENV_VARS, mask_secrets, may_hold_secret
 
 __all__ = [
     "MASK",
@@ -43,55 +35,13 @@ __all__ = [
 
 E = TypeVar("E", bound=msgspec.Struct)
 
-#: What a secret is replaced with.
-MASK = "[redacted]"
-
-
-class _EnvForms:
-    """The environment's secrets in all their forms, worked out again only on a change.
-
-    The key is the environment's size and the values of the variables found last time:
-    adding or removing a variable changes the size, changing a secret changes a value.
-    ``probes`` are the distinct first :data:`MIN_SECRET` bytes of the forms: fewer
-    searches for the fast path, since forms of one value often begin alike.
-    """
-
-    def __init__(self) -> None:
-        self.names: tuple[str, ...] = SECRET_ENV_VARS
-        self.key: tuple[object, ...] | None = None
-        self.text: tuple[str, ...] = ()
-        self.probes: tuple[bytes, ...] = ()
-
-    def current(self) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
-        env = os.environ
-        key = (len(env), *(env.get(n) for n in self.names))
-        if key != self.key:
-            found = environment_secrets(env)
-            self.names = secret_names(env)  # a short value may grow: every such name
-            texts = {form.text for _, value in found for form in secret_forms(value)}
-            self.text = tuple(sorted(texts, key=len, reverse=True))
-            raw = (t.encode("utf-8", "surrogateescape") for t in self.text)
-            self.probes = tuple(dict.fromkeys(r[:MIN_SECRET] for r in raw))
-            self.key = (len(env), *(env.get(n) for n in self.names))
-        return self.text, self.probes
-
-
-_ENV = _EnvForms()
-
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with every secret masked: the environment's secrets and ``extra`` (e.g. a
     key passed to a client explicitly) in each of their forms, and every known token
     format. Longer forms are masked first, so one containing another goes whole.
     """
-    forms, _ = _ENV.current()
-    more = [f.text for s in extra if len(s) >= MIN_SECRET for f in secret_forms(s)]
-    if more:
-        forms = tuple(sorted({*forms, *more}, key=len, reverse=True))
-    for form in forms:
-        if form in text:
-            text = text.replace(form, MASK)
-    return mask_tokens(text, MASK)
+    return mask_secrets(text, extra)
 
 
 def holds_secret(data: bytes) -> bool:
@@ -102,8 +52,7 @@ def holds_secret(data: bytes) -> bool:
     False means :func:`redact` would change nothing; True may be a false alarm (then the
     slow path finds nothing and changes nothing).
     """
-    _, probes = _ENV.current()
-    return any(probe in data for probe in probes) or may_hold_token(data)
+    return may_hold_secret(data)
 
 
 def _redact_value(value: Any) -> Any:

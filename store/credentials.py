@@ -26,12 +26,13 @@ import base64
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, quote_plus
 
 __all__ = [
+    "MASK",
     "MIN_SECRET",
     "SECRET_ENV_VARS",
     "TOKEN_FORMATS",
@@ -40,7 +41,9 @@ __all__ = [
     "credential_file",
     "environment_secrets",
     "find_token",
+    "mask_secrets",
     "mask_tokens",
+    "may_hold_secret",
     "may_hold_token",
     "secret_forms",
     "secret_in_file",
@@ -49,6 +52,8 @@ __all__ = [
 
 #: Environment variables whose values are secrets whatever their names say.
 SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CONVEX_DEPLOY_KEY")
+#: What a secret is replaced with.
+MASK = "[redacted]"
 #: A value shorter than this is not a secret on its own (it would mask ordinary words).
 MIN_SECRET = 8
 #: Names of variables that hold secrets: ``*_KEY``, ``*_TOKEN``, ``*_SECRET`` (or the
@@ -352,3 +357,56 @@ def _encoded_forms(value: str) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, st
     )
     probes = tuple(dict.fromkeys(text[:MIN_SECRET] for text, _ in forms))
     return probes, forms
+
+
+class _EnvForms:
+    """The environment's secrets in all their forms, worked out again only on a change.
+
+    The key is the environment's size and the values of every variable named like a
+    secret: adding or removing a variable changes the size, changing one a value.
+    ``probes`` are the distinct first :data:`MIN_SECRET` bytes of the forms: fewer
+    searches for the fast path, since forms of one value often begin alike.
+    """
+
+    def __init__(self) -> None:
+        self.names: tuple[str, ...] = SECRET_ENV_VARS
+        self.key: tuple[object, ...] | None = None
+        self.text: tuple[str, ...] = ()
+        self.probes: tuple[bytes, ...] = ()
+
+    def current(self) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
+        env = os.environ
+        key = (len(env), *(env.get(n) for n in self.names))
+        if key != self.key:
+            found = environment_secrets(env)
+            self.names = secret_names(env)  # a short value may grow: every such name
+            texts = {form.text for _, value in found for form in secret_forms(value)}
+            self.text = tuple(sorted(texts, key=len, reverse=True))
+            raw = (t.encode("utf-8", "surrogateescape") for t in self.text)
+            self.probes = tuple(dict.fromkeys(r[:MIN_SECRET] for r in raw))
+            self.key = (len(env), *(env.get(n) for n in self.names))
+        return self.text, self.probes
+
+
+_ENV = _EnvForms()
+
+
+def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` with :data:`MASK` for every secret: the environment's and ``extra``, each
+    in all its :func:`secret_forms` (longest first, so one containing another goes
+    whole), and every known token. (:func:`actors.secrets.redact` is this.)"""
+    forms, _ = _ENV.current()
+    more = [f.text for s in extra if len(s) >= MIN_SECRET for f in secret_forms(s)]
+    if more:
+        forms = tuple(sorted({*forms, *more}, key=len, reverse=True))
+    for form in forms:
+        if form in text:
+            text = text.replace(form, MASK)
+    return mask_tokens(text, MASK)
+
+
+def may_hold_secret(data: bytes) -> bool:
+    """Whether encoded text may hold what :func:`mask_secrets` masks (without ``extra``).
+    False means masking would change nothing; True may be a false alarm."""
+    _, probes = _ENV.current()
+    return any(probe in data for probe in probes) or may_hold_token(data)
