@@ -22,10 +22,11 @@ from fake_anthropic import FakeAnthropic
 from actors import Supervisor
 from actors.cli import main
 from actors.logs import configure_logging
-from actors.models import AnthropicModel, ModelRequest, ModelResponse
+from actors.models import AnthropicModel, ModelRequest, ModelResponse, ScriptedModel
+from actors.models.recorded import load_request
 from actors.otel.content import CAPTURE_ENV
 from events import ModelCalled, StepFailed, StepStarted, WorkflowFailed, WorkflowStarted
-from store import EventLog
+from store import EventLog, ObjectStore
 
 ONE_SHOT = msgspec.structs.replace(FAST, max_retries=0)
 
@@ -270,3 +271,39 @@ def test_a_log_written_before_masking_is_exported_masked(
     assert main(["export", str(tmp_path / "old"), "--file", str(trace)]) == 0
     assert "[redacted]" in trace.read_text()
     assert_clean("the OTel export", trace.read_text())
+
+
+@needs_git
+def test_an_allowed_credential_file_is_kept_but_masked_in_what_the_model_is_sent(
+    tmp_path: Path,
+) -> None:
+    settings = f"AWS_ACCESS_KEY_ID = '{AWS_KEY_ID}'\n"
+    repo = make_repo(tmp_path / "repo", {"src/app.py": APP, "src/settings.py": settings})
+    plan = {
+        "summary": "read the settings",
+        "steps": [{"title": "t", "description": "d", "files": ["src/app.py", "src/settings.py"]}],
+    }
+    model = ScriptedModel(
+        {
+            "plan": [{"tool_input": plan}],
+            "code": [{"tool_input": EDIT_APP}],
+            "review": [{"tool_input": {"verdict": "approve", "summary": "Fine."}}],
+        }
+    )
+    run_dir = tmp_path / "run"
+    handle = Supervisor(FAST, model=model).start(
+        "task", run_dir, workspace=repo, allow_credentials=["src/settings.py"]
+    )
+    assert handle.result().status == "completed"
+    events = list(EventLog(run_dir).read())
+    started = events[0]
+    assert isinstance(started, WorkflowStarted) and started.workspace is not None
+    assert started.workspace.credentials_allowed == ("src/settings.py",)
+    store = ObjectStore(run_dir)
+    sent = json.dumps(
+        [load_request(store, ev.request_digest) for ev in events if isinstance(ev, ModelCalled)]
+    )
+    assert "AWS_ACCESS_KEY_ID = '[redacted]'" in sent  # the Coder saw the file, masked
+    assert AWS_KEY_ID not in sent
+    kept = next(f for f in started.workspace.files if f.path == "src/settings.py")
+    assert store.get(kept.hash) == settings.encode()  # the base keeps it, by the person's choice
