@@ -224,3 +224,11 @@ def test_a_base_recorded_before_credentials_were_screened_still_decodes() -> Non
     old = b'{"root":"/w","files":[{"path":".env","size":3,"hash":"' + b"a" * 64 + b'"}]}'
     base = msgspec.json.decode(old, type=WorkspaceBase)
     assert base.credentials_allowed == () and base.files[0].path == ".env"
+
+
+def test_the_timeline_counts_the_files_left_out_for_secrets(tmp_path: Path) -> None:
+    from actors.cli.timeline import describe_base
+
+    repo = make_repo(tmp_path / "repo", {".env": "X=1\n", "a.py": "", "logo.png": b"\0\1"})
+    line = describe_base(record_base(repo, tmp_path / "run"))
+    assert "2 left out (1 for credentials or secrets)" in line
