@@ -15,9 +15,11 @@ Three kinds of secret are recognised, and only these (the README lists them):
 
 The scrubber (:mod:`actors.secrets`) masks the first two wherever text leaves agentlog;
 :func:`~store.base.record_base` leaves files of the third kind, and files holding either
-of the first two, out of a workspace's base. One definition serves both. Every check
-looks for a plain substring first (a fast ``bytes in`` search) and runs a regular
-expression only where one is found.
+of the first two, out of a workspace's base; the Convex mirror masks with
+:func:`mask_secrets` too. One definition serves them all. Token formats that share a
+literal lead are searched by one expression, which the engine scans as fast as a
+substring search; a secret is probed by the first bytes of its forms before they are
+searched.
 """
 
 from __future__ import annotations
