@@ -1,57 +1,88 @@
-"""The one secret scrubber: masks secret values and key-shaped tokens in text and events.
+"""The one secret scrubber: masks secret values and known token formats in text and events.
 
-Everything that may carry a secret towards a log, a request or a terminal passes through
-:func:`redact`: log records, events before they are appended, model error messages and the
-test output shown to the Reviewer. One definition keeps them in agreement.
+Everything that may carry a secret out of agentlog passes through :func:`redact`: log
+records, events before they are appended (so the log, ``files/`` and the projections),
+model requests before they are sent and kept in ``objects/``, model error messages, the
+test output shown to the Reviewer, the viewer's responses and the OpenTelemetry export
+(and, in the store, the Convex mirror's rows). One definition keeps them in agreement.
+
+What is masked (the definitions and the text masking live in :mod:`store.credentials`,
+which the workspace recording and the Convex mirror share): the environment's secrets in
+each of their :func:`~store.credentials.secret_forms`
+(plain, JSON-escaped, base64/base64url at every alignment, hex, URL-encoded) and every
+known token format. The environment is read on each call, cheaply: the forms are worked
+out again only when a secret variable changed.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ["MASK", "SECRET_ENV_VARS", "holds_secret", "redact", "redact_event", "scrub_line"]
+from store.credentials import MASK, SECRET_ENV_VARS, mask_secrets, may_hold_secret
+
+__all__ = [
+    "MASK",
+    "SECRET_ENV_VARS",
+    "holds_secret",
+    "redact",
+    "redact_event",
+    "redact_json",
+    "scrub_line",
+]
 
 E = TypeVar("E", bound=msgspec.Struct)
 
-#: Environment variables whose values are secrets.
-SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CONVEX_DEPLOY_KEY")
-#: What a secret is replaced with.
-MASK = "[redacted]"
-#: A value shorter than this is not masked on its own (it would mask ordinary words).
-_MIN_SECRET = 8
-_KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
-
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """``text`` with every secret value masked: the secret environment variables' values,
-    ``extra`` (e.g. a key passed to a client explicitly) and anything shaped like an
-    Anthropic key. Longer secrets are masked first, so one containing another goes whole.
+    """``text`` with every secret masked: the environment's secrets and ``extra`` (e.g. a
+    key passed to a client explicitly) in each of their forms, and every known token
+    format. Longer forms are masked first, so one containing another goes whole.
     """
-    known = {s for s in (*extra, *(os.environ.get(n, "") for n in SECRET_ENV_VARS))}
-    for secret in sorted((s for s in known if len(s) >= _MIN_SECRET), key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return _KEY_SHAPE.sub(MASK, text)
+    return mask_secrets(text, extra)
 
 
 def holds_secret(data: bytes) -> bool:
-    """Whether encoded text may hold what :func:`redact` masks (a cheap bytes search).
+    """Whether encoded text may hold what :func:`redact` masks (cheap searches: each
+    token format's expression starts with a literal, each secret is probed by the first
+    bytes of its forms).
 
     False means :func:`redact` would change nothing; True may be a false alarm (then the
     slow path finds nothing and changes nothing).
     """
-    if b"sk-ant-" in data:
-        return True
-    for name in SECRET_ENV_VARS:
-        value = os.environ.get(name, "")
-        if len(value) >= _MIN_SECRET and value.encode("utf-8", "replace") in data:
-            return True
-    return False
+    return may_hold_secret(data)
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {_redact_value(k): _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v) for v in value]
+    return value
+
+
+def redact_json(data: bytes) -> bytes:
+    """JSON ``data`` with every secret in it masked (the same bytes when it holds none).
+
+    The text is masked as a whole; should that break the JSON (a secret spanning a quote),
+    each decoded string is masked on its own instead.
+    """
+    if not holds_secret(data):
+        return data
+    text = data.decode("utf-8", "surrogateescape")
+    clean = redact(text)
+    if clean == text:
+        return data
+    encoded = clean.encode("utf-8", "surrogateescape")
+    try:
+        msgspec.json.decode(encoded)
+    except msgspec.DecodeError:
+        return msgspec.json.encode(_redact_value(msgspec.json.decode(data)))
+    return encoded
 
 
 def redact_event(event: E) -> E:
@@ -61,13 +92,10 @@ def redact_event(event: E) -> E:
     decoded, masked and rebuilt.
     """
     data = msgspec.json.encode(event)
-    if not holds_secret(data):
+    clean = redact_json(data)
+    if clean is data:
         return event
-    text = data.decode("utf-8")
-    clean = redact(text)
-    if clean == text:
-        return event
-    return msgspec.json.decode(clean.encode("utf-8"), type=type(event))
+    return msgspec.json.decode(clean, type=type(event))
 
 
 def scrub_line(event: E, line: bytes) -> E | None:

@@ -161,13 +161,19 @@ class Supervisor:
         return self.model
 
     def start(
-        self, task: str, run_dir: str | Path | None = None, *, workspace: str | Path | None = None
+        self,
+        task: str,
+        run_dir: str | Path | None = None,
+        *,
+        workspace: str | Path | None = None,
+        allow_credentials: Iterable[str] = (),
     ) -> RunHandle:
         """Start a workflow for ``task`` in ``run_dir`` (default ``runs/<workflow id>``).
 
         With ``workspace`` (a directory, usually a git repository) the run records it as
         its base first (files into ``run_dir/objects``) and changes that; the directory is
-        only read.
+        only read. Credential files and files holding a secret are left out of the base
+        unless their workspace-relative paths are in ``allow_credentials``.
         """
         workflow_id = new_workflow_id()
         path = Path(run_dir) if run_dir is not None else Path("runs") / workflow_id
@@ -184,7 +190,9 @@ class Supervisor:
         if workspace is not None:
             from store.base import record_base
 
-            base = record_base(workspace, path, test_cmd=config.test_cmd)
+            base = record_base(
+                workspace, path, test_cmd=config.test_cmd, allow_credentials=allow_credentials
+            )
         started = WorkflowStarted(
             workflow_id=workflow_id, task=task, config=config, workspace=base, records_requests=True
         )

@@ -376,9 +376,9 @@ class SupervisorActor(pykka.ThreadingActor):
         violation = order_violation(answer, work)
         if violation is not None:
             answer = [failure(work, "order", f"rejected: {violation}", True)]
-        self._append_many(answer)
+        written = self._append_many(answer)  # as logged: secrets masked
         if opts.project:
-            self._project(answer)
+            self._project(written)
 
     def _project(self, answer: list[Event]) -> None:
         """Write what the answer changed; no fsync: the durable log rebuilds projections."""

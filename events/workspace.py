@@ -54,7 +54,9 @@ class WorkspaceBase(msgspec.Struct, frozen=True, kw_only=True):
     ``root`` is the directory as given (``agentlog apply``'s default target); ``commit``
     the git ``HEAD`` (None outside git); ``dirty`` whether tracked files differed from it.
     ``test_command`` is what runs the workspace's tests (empty: none) and ``test_source``
-    says where it came from.
+    says where it came from. ``credentials_allowed`` are the paths a person chose to take
+    in although they are credential files or hold a secret (left out otherwise, and
+    listed in ``left_out`` with the reason).
     """
 
     root: str
@@ -65,6 +67,7 @@ class WorkspaceBase(msgspec.Struct, frozen=True, kw_only=True):
     max_file_bytes: int = 1_000_000
     test_command: tuple[str, ...] = ()
     test_source: TestSource = "none"
+    credentials_allowed: tuple[str, ...] = ()
 
 
 class CreateFile(

@@ -3,7 +3,11 @@
 :func:`record_base` is read-only on the workspace. Files taken in are those git tracks
 (outside git: the tree minus ``.gitignore`` patterns); binaries, symlinks, files over the
 size limit, anything that is not a regular file and names that are not UTF-8 (recorded
-with each such byte as ``\\xNN``) are left out, each with its reason.
+with each such byte as ``\\xNN``) are left out, each with its reason. So are credential
+files (``.env``, private keys, cloud and registry credentials, known by name) and files in
+which a secret is found (a known token format or an environment secret in any of its
+encodings, :mod:`store.credentials`), unless the person allowed that path (``agentlog run
+--allow-credential-file PATH``), which the base records.
 The bytes of every file taken in are stored (and synced) before the caller writes the
 event that names them. The test command is detected from the same files.
 """
@@ -17,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from events import EXIT_USAGE, AgentlogError, BaseFile, LeftOut, TestSource, WorkspaceBase
+from store.credentials import credential_file, environment_secrets, secret_in_file
 from store.objects import ObjectStore
 from store.paths import path_problem
 
@@ -69,15 +74,23 @@ def record_base(
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     test_cmd: str = "",
+    allow_credentials: Iterable[str] = (),
 ) -> WorkspaceBase:
     """Take in ``workspace``: store its files' bytes in ``run_dir/objects`` (synced) and
-    return the record to put in ``WorkflowStarted``."""
+    return the record to put in ``WorkflowStarted``.
+
+    ``allow_credentials`` are workspace-relative paths a person chose to take in although
+    they are credential files or hold a secret; each must be a file the base would
+    otherwise consider (a :class:`WorkspaceError` names one that is not).
+    """
     root = Path(workspace)
     if not root.is_dir():
         raise WorkspaceError(f"{root}: the workspace is not a directory")
     root = root.resolve()
     status = _git_status(root)  # runs while the files are read
     candidates = _git_files(root) if status is not None else _walk_unignored(root)
+    allowed = _allowed(allow_credentials, candidates, root)
+    secrets = environment_secrets()
     taken: list[tuple[str, int, bytes]] = []
     left_out: list[LeftOut] = []
     for rel in candidates:
@@ -89,7 +102,14 @@ def record_base(
         if problem is not None:
             left_out.append(LeftOut(path=rel, reason=f"a path agentlog cannot write: {problem}"))
             continue
+        kind = None if rel in allowed else credential_file(rel)
+        if kind is not None:
+            left_out.append(LeftOut(path=rel, reason=f"a credential file ({kind})"))
+            continue
         reason, mode, data = _take(root, rel, max_file_bytes)
+        if reason is None and data is not None and rel not in allowed:
+            found = secret_in_file(rel, data, secrets)
+            reason = None if found is None else f"holds a secret ({found})"
         if reason is not None:
             left_out.append(LeftOut(path=rel, reason=reason))
         else:
@@ -112,6 +132,7 @@ def record_base(
         max_file_bytes=max_file_bytes,
         test_command=command,
         test_source=source,
+        credentials_allowed=tuple(sorted(allowed)),
     )
 
 
@@ -124,6 +145,21 @@ def _not_utf8(rel: str) -> str | None:
         raw = rel.encode("utf-8", "surrogateescape")
         return raw.decode("utf-8", "backslashreplace")
     return None
+
+
+def _allowed(paths: Iterable[str], candidates: list[str], root: Path) -> set[str]:
+    """The allowed credential paths, normalised to ``/``-separated relative form."""
+    known = set(candidates)
+    out = set()
+    for given in paths:
+        rel = given.replace(os.sep, "/").removeprefix("./")
+        if rel not in known:
+            raise WorkspaceError(
+                f"{given}: not a file of the workspace {root} (name a credential file "
+                "relative to the workspace; in git, a tracked one)"
+            )
+        out.add(rel)
+    return out
 
 
 def detect_tests(

@@ -7,7 +7,7 @@ import json
 import pytest
 from _events import START, completed_run, failed_run, forked_run, stamp, started
 
-from events import TestsRan, UnknownEvent
+from events import TestsRan, UnknownEvent, WorkflowStarted
 from store.convex.cursor import seq_of
 from store.convex.errors import ConvexCallError
 from store.convex.rows import batch_payload, mirror_event, ts_ms
@@ -102,3 +102,17 @@ def test_a_malformed_convex_answer_is_a_call_error_not_a_crash(answer: object) -
 def test_a_numeric_last_seq_is_read_as_a_seq() -> None:
     assert seq_of("mirror:apply", {"lastSeq": 12.0, "applied": 3.0}) == 12
     assert seq_of("mirror:apply", {"lastSeq": 12.0, "applied": 3.0}, "applied") == 3
+
+
+def test_a_secret_in_a_log_written_before_masking_is_not_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BILLING_SECRET", "billing-0123456789")
+    token = "AKIA" + "ABCDEFGHIJKLMNOP"  # a fake key id, cut in two
+    leaky = WorkflowStarted(task=f"use {token} and billing-0123456789")
+    payload = batch_payload("wf-1", stamp([leaky, *failed_run()[1:]]))
+    text = json.dumps(payload)
+    assert token not in text and "billing-0123456789" not in text
+    records = payload["events"]
+    assert isinstance(records, list)
+    assert records[0]["task"] == "use [redacted] and [redacted]"

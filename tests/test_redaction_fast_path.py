@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import msgspec
@@ -43,3 +44,19 @@ def test_the_writer_stamps_extra_fields_with_seq(tmp_path: Path) -> None:
     assert (written.seq, written.workflow_id) == (1, "wf-x")
     (read,) = EventLog(tmp_path).read()
     assert read == written
+
+
+def test_an_encoded_secret_and_a_known_token_are_masked_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BILLING_API_TOKEN", KEY)
+    encoded = base64.b64encode(b"user:" + KEY.encode()).decode()
+    token = "ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789"  # fake, cut in two
+    failed = StepFailed(
+        step="plan", attempt=1, error_kind="x", message=f"{encoded} {token}", retryable=False
+    )
+    with EventLog(tmp_path).writer() as writer:
+        (written,) = writer.append_many([failed], scrub=scrub_line)
+    text = (tmp_path / "events.jsonl").read_text()
+    assert encoded[4:-4] not in text and token not in text
+    assert written.message.count(MASK) == 2

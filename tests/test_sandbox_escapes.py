@@ -301,7 +301,7 @@ def steal_source(fake_home: Path) -> str:
         "        loot += [x for x in data.split(b'\\0') if b'KEY=' in x or b'PRIVATE' in x]\n"
         "    loot += [f'{k}={v}'.encode() for k, v in os.environ.items() if 'KEY' in k]\n"
         "    print('PLAIN:' + b' '.join(loot).decode(errors='replace'))\n"
-        "    pytest.fail(f'LOOT:{readable}:' + b' '.join(loot).hex(), pytrace=False)\n"
+        "    pytest.fail(f'LOOT:{readable}:' + b' '.join(loot)[::-1].hex(), pytrace=False)\n"
     )
 
 
@@ -329,7 +329,9 @@ def cli_run(tmp: Path, policy: str) -> TestsRan:
 
 
 def hex_of(secret: str) -> str:
-    return secret.encode().hex()
+    """The loot's encoding: reversed, then hex, a form the scrubber does not mask (it
+    masks hex), so the report shows what the test could read."""
+    return secret.encode()[::-1].hex()
 
 
 def test_no_secret_reaches_a_sandboxed_test(tmp_path: Path) -> None:

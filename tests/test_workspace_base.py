@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 from _repo import commit_all, git, make_messy_repo, make_repo, needs_git, workspace_model, write
 from _workflow import FAST, of_type
 
 from actors import Supervisor
-from events import WorkflowStarted, encode_line
-from store import EventLog, ObjectStore, WorkspaceError, detect_tests, record_base
+from events import WorkflowStarted, WorkspaceBase, encode_line
+from store import EventLog, ObjectStore, WorkspaceError, detect_tests, object_hash, record_base
 
 pytestmark = needs_git
 
@@ -167,3 +169,99 @@ def test_a_repository_with_a_name_that_is_not_utf8_can_be_run_on(tmp_path: Path)
         (left.path, left.reason) for left in started.workspace.left_out
     ]
     assert EventLog(run).verify().ok
+
+
+AWS_KEY_ID = "AKIA" + "ABCDEFGHIJKLMNOP"  # a fake key id, cut in two
+ENV_SECRET = "env-Secret/value+42!"
+CREDENTIAL_FILES = {
+    ".env": "DATABASE_URL=postgres://app:hunter22@db/app\n",
+    "deploy/.env.production": "TOKEN=abc\n",
+    "certs/server.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    "keys/id_ed25519": "not really a key\n",
+    "home/.aws/credentials": "[default]\nregion = eu-west-1\n",
+    ".netrc": "machine example.com login me password pw\n",
+    "gcloud/credentials.json": "{}\n",
+}
+
+
+def _stored(run: Path, content: bytes) -> bool:
+    return object_hash(content) in ObjectStore(run)
+
+
+def test_credential_files_are_left_out_with_the_reason(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {**CREDENTIAL_FILES, "a.py": "A = 1\n"})
+    base = record_base(repo, tmp_path / "run")
+    reasons = {lo.path: lo.reason for lo in base.left_out}
+    assert set(reasons) == set(CREDENTIAL_FILES)
+    assert reasons[".env"] == "a credential file (an environment file)"
+    assert reasons["keys/id_ed25519"] == "a credential file (an SSH private key)"
+    assert reasons["home/.aws/credentials"] == "a credential file (AWS credentials)"
+    assert {f.path for f in base.files} >= {"a.py"}
+    for content in CREDENTIAL_FILES.values():
+        assert not _stored(tmp_path / "run", content.encode())
+
+
+def test_an_env_template_without_secrets_is_taken_in(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {".env.example": "API_KEY=\n", "a.py": ""})
+    base = record_base(repo, tmp_path / "run")
+    assert ".env.example" in {f.path for f in base.files}
+
+
+def test_a_file_holding_a_known_token_is_left_out(tmp_path: Path) -> None:
+    settings = f"AWS_ACCESS_KEY_ID = '{AWS_KEY_ID}'\n"
+    repo = make_repo(tmp_path / "repo", {"settings.py": settings, ".env.sample": settings})
+    base = record_base(repo, tmp_path / "run")
+    reasons = {lo.path: lo.reason for lo in base.left_out}
+    assert reasons["settings.py"] == "holds a secret (AWS access key id)"
+    assert reasons[".env.sample"] == "holds a secret (AWS access key id)"
+    assert not _stored(tmp_path / "run", settings.encode())
+
+
+def test_a_file_holding_an_environment_secret_encoded_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERVICE_SECRET", ENV_SECRET)
+    blob = base64.b64encode(b"user:" + ENV_SECRET.encode()).decode()
+    repo = make_repo(tmp_path / "repo", {"auth.txt": f"Basic {blob}\n", "a.py": ""})
+    base = record_base(repo, tmp_path / "run")
+    reasons = {lo.path: lo.reason for lo in base.left_out}
+    assert reasons["auth.txt"] == "holds a secret (the value of $SERVICE_SECRET, base64)"
+
+
+def test_a_registry_config_is_left_out_only_with_a_token(tmp_path: Path) -> None:
+    files = {
+        "a/.npmrc": "registry=https://registry.example/\n",
+        "b/.npmrc": "//registry.example/:_authToken=${NPM_TOKEN}\n",
+    }
+    base = record_base(make_repo(tmp_path / "repo", files), tmp_path / "run")
+    reasons = {lo.path: lo.reason for lo in base.left_out}
+    assert "a/.npmrc" in {f.path for f in base.files}
+    assert reasons["b/.npmrc"] == "holds a secret (a package registry token)"
+
+
+def test_a_credential_file_a_person_allowed_is_taken_in_and_recorded(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {".env": "DEBUG=1\n", "cfg.py": f"K = '{AWS_KEY_ID}'\n"})
+    base = record_base(repo, tmp_path / "run", allow_credentials=[".env", "./cfg.py"])
+    assert {".env", "cfg.py"} <= {f.path for f in base.files}
+    assert base.credentials_allowed == (".env", "cfg.py")
+    assert not {lo.path for lo in base.left_out} & {".env", "cfg.py"}
+
+
+def test_allowing_a_file_the_workspace_does_not_have_is_a_clear_error(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    with pytest.raises(WorkspaceError, match=r"\.env\.local: not a file of the workspace"):
+        record_base(repo, tmp_path / "run", allow_credentials=[".env.local"])
+
+
+def test_a_base_recorded_before_credentials_were_screened_still_decodes() -> None:
+    old = b'{"root":"/w","files":[{"path":".env","size":3,"hash":"' + b"a" * 64 + b'"}]}'
+    base = msgspec.json.decode(old, type=WorkspaceBase)
+    assert base.credentials_allowed == () and base.files[0].path == ".env"
+
+
+def test_the_timeline_counts_the_files_left_out_for_secrets(tmp_path: Path) -> None:
+    from actors.cli.timeline import describe_base
+
+    repo = make_repo(tmp_path / "repo", {".env": "X=1\n", "a.py": "", "logo.png": b"\0\1"})
+    line = describe_base(record_base(repo, tmp_path / "run"))
+    assert "2 left out (1 for credentials or secrets)" in line

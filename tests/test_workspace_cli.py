@@ -287,3 +287,38 @@ def test_a_directory_holding_objects_and_something_else_is_still_refused(
     assert main(args) == 2
     assert "is not empty" in capsys.readouterr().err
     assert (run / "events.jsonl").read_bytes() == b""
+
+
+def test_a_credential_file_is_taken_in_only_when_allowed_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".env").write_text("DEBUG=1\n")
+    subprocess.run(["git", "-C", str(repo), "add", ".env"], check=True)
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    common = ("t", "--workspace", str(repo), "--script", str(script))
+    assert agentlog("run", *common, "--run-dir", "plain", cwd=tmp_path).returncode == 0
+    allowed = agentlog(
+        "run", *common, "--run-dir", "allowed", "--allow-credential-file", ".env", cwd=tmp_path
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    plain = json.loads((tmp_path / "plain" / "events.jsonl").read_text().splitlines()[0])
+    opted = json.loads((tmp_path / "allowed" / "events.jsonl").read_text().splitlines()[0])
+    assert {"path": ".env", "reason": "a credential file (an environment file)"} in plain[
+        "workspace"
+    ]["left_out"]
+    assert opted["workspace"]["credentials_allowed"] == [".env"]
+    assert ".env" in {f["path"] for f in opted["workspace"]["files"]}
+    assert (tmp_path / "allowed" / "files" / ".env").read_text() == "DEBUG=1\n"
+    assert not (tmp_path / "plain" / "files" / ".env").exists()
+
+
+def test_allowing_a_credential_file_without_a_workspace_is_bad_usage(tmp_path: Path) -> None:
+    done = agentlog("run", "t", "--allow-credential-file", ".env", "--script", "x", cwd=tmp_path)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith("--allow-credential-file: only with --workspace")
+    )

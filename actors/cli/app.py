@@ -261,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the workspace's test command, run by sh -c (default: detected)",
     )
     p.add_argument(
+        "--allow-credential-file",
+        metavar="PATH",
+        action="append",
+        help="take in this workspace file although it is a credential file or holds a "
+        "secret (left out by default; repeatable; recorded in the base)",
+    )
+    p.add_argument(
         "--wait",
         action="store_true",
         help="at an approval gate, wait in the foreground (polling the log) for a decision "

@@ -360,6 +360,7 @@ def _go(
     as_json: bool,
     workspace: str | None = None,
     wait: bool = False,
+    allow_credentials: tuple[str, ...] = (),
 ) -> int:
     if run_dir is not None:
         check_new_run_dir(run_dir)
@@ -370,7 +371,9 @@ def _go(
         _resumable(lambda: handle.run_dir if handle else None),
     ):
         supervisor.listeners = (*supervisor.listeners, progress)
-        handle = supervisor.start(task, run_dir, workspace=workspace)
+        handle = supervisor.start(
+            task, run_dir, workspace=workspace, allow_credentials=allow_credentials
+        )
         result = handle.result()
         if wait and result.waiting:
             config = supervisor.config  # what this command started the run with
@@ -382,6 +385,9 @@ def _go(
 def cmd_run(args: argparse.Namespace) -> int:
     from actors.testrun import require_sandbox
 
+    allowed = tuple(getattr(args, "allow_credential_file", None) or ())
+    if allowed and getattr(args, "workspace", None) is None:
+        raise UsageError("--allow-credential-file: only with --workspace")
     task = read_task(args.task)
     workspace = getattr(args, "workspace", None)
     if workspace is not None and not Path(workspace).is_dir():
@@ -402,7 +408,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     supervisor = Supervisor(config, model=model)
-    return _go(supervisor, task, args.run_dir, args.json, workspace, wait=args.wait)
+    return _go(
+        supervisor,
+        task,
+        args.run_dir,
+        args.json,
+        workspace,
+        wait=args.wait,
+        allow_credentials=allowed,
+    )
 
 
 def _setting(config: WorkflowConfig, name: str) -> str:

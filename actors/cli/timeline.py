@@ -78,10 +78,16 @@ def describe_base(base: WorkspaceBase) -> str:
     dirty = " (dirty)" if base.dirty else ""
     source = "given" if base.test_source == "config" else "detected"
     tests = f"{' '.join(base.test_command)} ({source})" if base.test_command else "no test command"
+    secret = sum(lo.reason.startswith(_SECRET_REASONS) for lo in base.left_out)
+    held = f" ({secret} for credentials or secrets)" if secret else ""
     return (
         f"{base.root} {commit}{dirty}, {len(base.files)} files, "
-        f"{len(base.left_out)} left out; tests: {tests}"
+        f"{len(base.left_out)} left out{held}; tests: {tests}"
     )
+
+
+#: How the base names files left out for holding credentials (``store.base``).
+_SECRET_REASONS = ("a credential file", "holds a secret")
 
 
 def summarize(event: Event | UnknownEvent) -> str:

@@ -20,6 +20,7 @@ import msgspec
 
 from actors.otel.content import output_messages, redact_text, task_messages
 from actors.pricing import cost_usd
+from actors.secrets import holds_secret
 from events import (
     CodeProduced,
     Event,
@@ -487,13 +488,44 @@ class SpanStream:
             else:
                 fold.close(key, last, {}, closed=final is not None)
         rest = self._kept(fold.take())
-        root = _root(fold, self.identity, self.task, last, final, self.content)
+        root = _clean(_root(fold, self.identity, self.task, last, final, self.content))
         if self.include_open or root.closed:
             rest.append(root)
         return rest
 
     def _kept(self, spans: list[SpanData]) -> list[SpanData]:
-        return spans if self.include_open else [s for s in spans if s.closed]
+        return [_clean(s) for s in spans if self.include_open or s.closed]
+
+
+def _clean_attrs(attrs: dict[str, AttrValue]) -> dict[str, AttrValue]:
+    out: dict[str, AttrValue] = {}
+    for key, value in attrs.items():
+        if isinstance(value, str):
+            out[key] = redact_text(value)
+        elif isinstance(value, tuple):
+            out[key] = tuple(redact_text(v) for v in value)
+        else:
+            out[key] = value
+    return out
+
+
+def _clean(span: SpanData) -> SpanData:
+    """``span`` with every secret masked in its text (the one scrubber), whatever the log
+    held: a run written by an older agentlog exports clean too. A span with nothing to
+    mask (the fast path) is returned as it is."""
+    texts = msgspec.json.encode(
+        (span.attributes, span.status_message, [e.attributes for e in span.events])
+    )
+    if not holds_secret(texts):
+        return span
+    return msgspec.structs.replace(
+        span,
+        attributes=_clean_attrs(span.attributes),
+        status_message=redact_text(span.status_message),
+        events=tuple(
+            msgspec.structs.replace(e, attributes=_clean_attrs(e.attributes)) for e in span.events
+        ),
+    )
 
 
 def identity_of(events: Iterable[AnyEvent]) -> tuple[Identity, WorkflowState] | None:

@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors.secrets import redact_json
 from actors.viewer.continuing import Continuations
 from actors.viewer.decisions import WriteGuard, record_decision
 from actors.viewer.exchange import model_exchange
@@ -66,9 +67,15 @@ _FINAL = (WorkflowCompleted, WorkflowFailed)
 _LISTING_TTL = 0.5
 
 
+def _encode(content: Any) -> bytes:
+    """``content`` as JSON with every secret masked (the one scrubber): a run written by
+    an older agentlog, or a secret the log writer did not know, never leaves in a reply."""
+    return redact_json(_json.encode(content))
+
+
 class _Json(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return _json.encode(content)
+        return _encode(content)
 
 
 class _SecurityHeaders:
@@ -228,7 +235,7 @@ def create_app(
             last = b""
             while True:
                 runs = await anyio.to_thread.run_sync(viewer.runs)
-                data = _json.encode({"root": str(root), "runs": runs})
+                data = _encode({"root": str(root), "runs": runs})
                 if data != last:
                     last = data
                     yield b"event: runs\ndata: " + data + b"\n\n"
@@ -382,7 +389,7 @@ async def _follow(
                 _read_on, pager, next_seq, limiter=readers
             )
         except OSError as exc:
-            yield b"event: failure\ndata: " + _json.encode({"error": str(exc)}) + b"\n\n"
+            yield b"event: failure\ndata: " + _encode({"error": str(exc)}) + b"\n\n"
             return
         if ended:
             yield b"event: end\ndata: {}\n\n"
@@ -392,11 +399,11 @@ async def _follow(
             yield b"retry: 1000\n\n"
         for item in batch:
             if isinstance(item, CorruptLine):
-                yield b"event: failure\ndata: " + _json.encode({"error": str(item)}) + b"\n\n"
+                yield b"event: failure\ndata: " + _encode({"error": str(item)}) + b"\n\n"
                 return
             yield b"id: %d\nevent: append\ndata: %b\n\n" % (
                 item.seq,
-                _json.encode(event_row(item)),
+                _encode(event_row(item)),
             )
             if isinstance(item, _FINAL):
                 yield b"event: end\ndata: {}\n\n"

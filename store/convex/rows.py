@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeAlias
 
+import msgspec
+
 from events import (
     ApprovalDecided,
     ApprovalRequested,
@@ -32,6 +34,7 @@ from events import (
     WorkflowFailed,
     WorkflowStarted,
 )
+from store.credentials import mask_secrets, may_hold_secret
 
 __all__ = [
     "APPLY",
@@ -152,6 +155,8 @@ def batch_payload(workflow_id: str, events: Sequence[Event | UnknownEvent]) -> B
     if not events:
         raise ValueError("a batch needs at least one event")
     records = [r for r in map(mirror_event, events) if r is not None]
+    if may_hold_secret(msgspec.json.encode(records)):  # a log older than the masking
+        records = [{k: _masked(v) for k, v in r.items()} for r in records]
     return {
         "workflowId": workflow_id,
         "fromSeq": float(events[0].seq),
@@ -159,6 +164,10 @@ def batch_payload(workflow_id: str, events: Sequence[Event | UnknownEvent]) -> B
         "toId": events[-1].id,
         "events": records,
     }
+
+
+def _masked(value: JsonScalar) -> JsonScalar:
+    return mask_secrets(value) if isinstance(value, str) else value
 
 
 def _attempt(step: str, round_: int, attempt: int) -> MirrorEvent:
