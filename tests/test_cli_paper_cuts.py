@@ -210,3 +210,59 @@ def test_a_file_where_a_directory_is_expected_is_named_as_such(
     missing = cli(*args, tmp_path / "nowhere")
     assert (missing.returncode, missing.stderr.count("\n")) == (2, 1)
     assert missing.stderr.endswith("nowhere: no such directory\n")
+
+
+@pytest.fixture(scope="module")
+def workspace_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace run whose Coder edits src/app.py and creates src/extra.py."""
+    from _repo import EDIT_APP, PLAN_APP, make_repo
+
+    tmp = tmp_path_factory.mktemp("ws")
+    repo = make_repo(tmp / "repo")
+    script = tmp / "s.json"
+    script.write_text(
+        json.dumps(
+            {
+                "plan": [answer(PLAN_APP)],
+                "code": [answer(EDIT_APP)],
+                "review": [answer({"verdict": "approve", "summary": "ok"})],
+            }
+        )
+    )
+    done = cli(
+        "run", "t", "--workspace", repo, "--script", script, "--run-dir", tmp / "run", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    (tmp / "outcome.json").write_text(done.stdout)
+    return tmp / "run"
+
+
+def test_no_color_is_honoured_by_diff_and_ls(workspace_run: Path) -> None:
+    assert "\x1b[" in _on_a_terminal("diff", workspace_run)
+    assert "\x1b[" in _on_a_terminal("ls", workspace_run.parent)
+    assert "\x1b[" not in _on_a_terminal("diff", workspace_run, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in _on_a_terminal("ls", workspace_run.parent, env={"NO_COLOR": "1"})
+
+
+def test_run_json_names_the_files_a_workspace_run_changed(workspace_run: Path) -> None:
+    outcome = json.loads((workspace_run.parent / "outcome.json").read_text())
+    assert outcome["files"] == ["src/app.py", "src/extra.py"]
+
+
+def test_an_empty_change_reads_change_colon_space_0_files(tmp_path: Path) -> None:
+    from _repo import PLAN_APP, make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    script = tmp_path / "s.json"
+    script.write_text(
+        json.dumps(
+            {
+                "plan": [answer(PLAN_APP)],
+                "code": [answer({"changes": [], "notes": "nothing to do"})],
+                "review": [answer({"verdict": "approve", "summary": "ok"})],
+            }
+        )
+    )
+    done = cli("run", "t", "--workspace", repo, "--script", script, "--run-dir", tmp_path / "r")
+    assert done.returncode == 0, done.stderr
+    assert "\nchange: 0 files changed\n" in done.stdout

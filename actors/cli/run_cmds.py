@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from actors.cli.changes import changed_files
 from actors.cli.progress import Progress
 from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
@@ -186,7 +187,7 @@ def outcome(result: WorkflowResult, seconds: float) -> dict[str, Any]:
         "ok": result.ok,
         "verdict": result.verdict,
         "failed_steps": list(result.failed_steps),
-        "files": [f.path for f in result.code.files] if result.code else [],
+        "files": changed_files(result),
         "tokens": result_tokens(result),
         "seconds": round(seconds, 3),
         "error": msgspec.to_builtins(error) if error is not None else None,
@@ -252,7 +253,7 @@ def _change_lines(run_dir: str) -> str | None:
     except NoWorkspace:
         return None
     return (
-        f"change:{diff_stat(diffs).splitlines()[-1]}\n"
+        f"change: {diff_stat(diffs).splitlines()[-1].strip()}\n"
         f"  agentlog diff {inert(run_dir)} · agentlog apply {inert(run_dir)} [--branch NAME]"
     )
 
