@@ -266,3 +266,69 @@ def test_an_empty_change_reads_change_colon_space_0_files(tmp_path: Path) -> Non
     done = cli("run", "t", "--workspace", repo, "--script", script, "--run-dir", tmp_path / "r")
     assert done.returncode == 0, done.stderr
     assert "\nchange: 0 files changed\n" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["lgo"], "agentlog: unknown command 'lgo' (did you mean 'log'?)"),
+        (
+            ["--log-level", "debug", "shwo", "x"],
+            "agentlog: unknown command 'shwo' (did you mean 'show'?)",
+        ),
+        (
+            ["frobnicate"],
+            "agentlog: unknown command 'frobnicate' (`agentlog --help` lists the commands)",
+        ),
+    ],
+    ids=["lgo", "after-a-global-flag", "nothing-close"],
+)
+def test_a_mistyped_command_is_one_line_with_the_closest_commands(
+    argv: list[str], line: str
+) -> None:
+    done = cli(*argv)
+    assert (done.returncode, done.stderr) == (2, line + "\n")
+
+
+def test_batch_help_says_each_default_once(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.count("(default: 8)") == 1
+
+
+def _tasks(path: Path, n: int) -> Path:
+    path.write_text(
+        "".join(json.dumps({"id": f"t{i}", "task": f"task {i}"}) + "\n" for i in range(n))
+    )
+    return path
+
+
+def test_batch_piped_says_what_starts_and_ends_counting_what_runs(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json")
+    tasks = _tasks(tmp_path / "tasks.jsonl", 3)
+    done = cli(
+        "batch", tasks, "--script", script, "--runs-dir", tmp_path / "runs", "--concurrency", "2"
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 6  # a start and an end per run
+    running = ended = 0
+    for line in lines:
+        news, totals = line.removeprefix("batch: ").split(" · ", 1)
+        if news.endswith(" started"):
+            running += 1
+        else:
+            assert news.endswith(" completed"), line
+            running, ended = running - 1, ended + 1
+        assert totals.startswith(f"{ended}/3 done · 0 failed · {running} running · "), line
+    assert lines[0].endswith(" started · 0/3 done · 0 failed · 1 running · 0 tokens · $0.0000")
+
+
+def test_a_batch_of_one_run_is_singular(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json")
+    done = cli(
+        "batch", _tasks(tmp_path / "t.jsonl", 1), "--script", script, "--runs-dir", tmp_path / "r"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("\n1 run: 1 ok, 0 failed\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -20,7 +21,7 @@ from actors.cli.timeline import format_event
 from actors.cli.usage import tokens
 from events import Event, ModelCalled, StepStarted
 
-__all__ = ["Progress", "counter_bar"]
+__all__ = ["Progress", "counter_bar", "counter_lines"]
 
 
 def counter_bar(label: str, *, enabled: bool) -> Any:
@@ -37,6 +38,17 @@ def counter_bar(label: str, *, enabled: bool) -> Any:
         transient=True,
         disable=not enabled or not sys.stderr.isatty(),
     )
+
+
+def counter_lines(label: str, *, enabled: bool) -> Callable[[str, str], None]:
+    """Where :func:`counter_bar` shows nothing (stderr is no terminal, e.g. a CI log): a
+    function printing one ``label: news · totals`` line on stderr per call."""
+
+    def line(news: str, totals: str) -> None:
+        print(f"{label}: {news} · {totals}", file=sys.stderr, flush=True)
+
+    quiet = not enabled or sys.stderr.isatty()
+    return (lambda news, totals: None) if quiet else line
 
 
 class Progress:
