@@ -332,3 +332,40 @@ def test_a_batch_of_one_run_is_singular(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith("\n1 run: 1 ok, 0 failed\n")
+
+
+def test_a_fork_answered_by_a_script_records_and_prices_the_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from store import workflow_state
+
+    script = write_script(tmp_path / "s.json")
+    source = cli(
+        "run",
+        "t",
+        "--script",
+        script,
+        "--model",
+        "claude-sonnet-5-5",
+        "--run-dir",
+        tmp_path / "src",
+    )
+    assert source.returncode == 0, source.stderr
+    done = cli(
+        "fork", tmp_path / "src", "--at", "4", "--script", script, "--run-dir", tmp_path / "f"
+    )
+    assert done.returncode == 0, done.stderr
+    assert workflow_state(EventLog(tmp_path / "f").read()).config.model == "scripted"
+    after_fork = [
+        e for e in EventLog(tmp_path / "f").read() if isinstance(e, ModelCalled) and e.seq > 4
+    ]
+    assert after_fork and {e.model for e in after_fork} == {"scripted"}
+    assert main(["stats", str(tmp_path / "f"), "--json"]) == 0
+    steps = {row["step"]: row for row in json.loads(capsys.readouterr().out)}
+    assert steps["code"]["models"] == ["scripted"] and steps["code"]["cost_usd"] is None
+    named = cli(
+        "fork", tmp_path / "src", "--at", "4", "--script", script, "--model", "claude-opus-5-5",
+        "--run-dir", tmp_path / "g",
+    )  # fmt: skip
+    assert named.returncode == 0, named.stderr  # --model names the fork's model: kept
+    assert workflow_state(EventLog(tmp_path / "g").read()).config.model == "claude-opus-5-5"
