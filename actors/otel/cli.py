@@ -64,5 +64,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             state = f"FAILED: {run.error}" if run.error else "ok"
             print(f"{run.run}: trace {run.trace_id}, {run.spans} spans{opened} {where}: {state}")
     if not report.ok:
-        raise WorkFailed(f"{sum(r.error is not None for r in report.runs)} run(s) not exported")
+        failed = sum(r.error is not None for r in report.runs)
+        raise WorkFailed(f"{failed} {'run' if failed == 1 else 'runs'} not exported")
     return 0
