@@ -369,3 +369,31 @@ def test_a_fork_answered_by_a_script_records_and_prices_the_script(
     )  # fmt: skip
     assert named.returncode == 0, named.stderr  # --model names the fork's model: kept
     assert workflow_state(EventLog(tmp_path / "g").read()).config.model == "claude-opus-5-5"
+
+
+@pytest.mark.parametrize("gate", ["plan", "code"])
+def test_the_approval_hint_shows_the_event_holding_what_waits(
+    tmp_path: Path, gate: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = write_script(tmp_path / "s.json")
+    done = cli("run", "t", "--script", script, "--run-dir", tmp_path / "r", "--approve", gate)
+    assert done.returncode == 3, done.stderr
+    shown = re.search(rf"  agentlog show \S+ (\d+)      # the {gate} that waits\n", done.stdout)
+    assert shown is not None, done.stdout
+    assert main(["show", str(tmp_path / "r"), shown.group(1)]) == 0
+    event = json.loads(capsys.readouterr().out)
+    assert event["type"] == {"plan": "PlanProduced", "code": "CodeProduced"}[gate]
+
+
+def test_the_approval_hint_of_a_workspace_change_is_its_diff(tmp_path: Path) -> None:
+    from _repo import EDIT_APP, PLAN_APP, make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps({"plan": [answer(PLAN_APP)], "code": [answer(EDIT_APP)]}))
+    run = tmp_path / "run"
+    done = cli(
+        "run", "t", "--workspace", repo, "--script", script, "--run-dir", run, "--approve", "code"
+    )
+    assert done.returncode == 3, done.stderr
+    assert f"\n  agentlog diff {run}      # the code that waits\n" in done.stdout
