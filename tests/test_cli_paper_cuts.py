@@ -14,7 +14,7 @@ from _cli import CLI, cli, write_script
 from _workflow import CHANGES, CODE, PLAN, answer
 
 from actors.cli import main
-from events import ModelCalled
+from events import ModelCalled, StepFailed
 from store import EventLog
 
 LONG = "a summary far longer than any terminal line " * 8
@@ -397,3 +397,17 @@ def test_the_approval_hint_of_a_workspace_change_is_its_diff(tmp_path: Path) -> 
     )
     assert done.returncode == 3, done.stderr
     assert f"\n  agentlog diff {run}      # the code that waits\n" in done.stdout
+
+
+def test_the_documented_script_runs_as_documented(tmp_path: Path) -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "script-format.md").read_text()
+    example = re.search(r"```json\n(.*?)```", doc, re.S)
+    assert example is not None
+    script = tmp_path / "s.json"
+    script.write_text(example.group(1))
+    done = cli("run", "t", "--script", script, "--run-dir", tmp_path / "r", "--json")
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert (outcome["verdict"], outcome["files"]) == ("approve", ["hello.py"])
+    failed = [e for e in EventLog(tmp_path / "r").read() if isinstance(e, StepFailed)]
+    assert [e.error_kind for e in failed] == ["overloaded"]
