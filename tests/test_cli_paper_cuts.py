@@ -411,3 +411,32 @@ def test_the_documented_script_runs_as_documented(tmp_path: Path) -> None:
     assert (outcome["verdict"], outcome["files"]) == ("approve", ["hello.py"])
     failed = [e for e in EventLog(tmp_path / "r").read() if isinstance(e, StepFailed)]
     assert [e.error_kind for e in failed] == ["overloaded"]
+
+
+def test_batch_draws_its_bar_on_a_terminal_stderr_while_stdout_is_piped(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json")
+    tasks = _tasks(tmp_path / "t.jsonl", 2)
+    args = ["batch", tasks, "--script", script, "--runs-dir", tmp_path / "runs"]
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*CLI, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env={**os.environ, "COLUMNS": "150"},
+    )
+    os.close(secondary)
+    chunks: list[bytes] = []
+    while chunk := _read(primary):
+        chunks.append(chunk)
+    out = proc.communicate(timeout=60)[0].decode()
+    os.close(primary)
+    drawn = b"".join(chunks).decode(errors="replace")
+    assert "batch" in drawn and " running · " in drawn  # the bar, on the terminal
+    assert out.endswith("\n2 runs: 2 ok, 0 failed\n") and "\x1b[" not in out
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the other side is closed
+        return b""

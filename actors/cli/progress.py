@@ -27,6 +27,7 @@ __all__ = ["Progress", "counter_bar", "counter_lines"]
 def counter_bar(label: str, *, enabled: bool) -> Any:
     """A transient rich progress bar on stderr, ``label [bar] done/total description``
     (one task row), shown only when ``enabled`` and stderr is a terminal."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
     from rich.progress import Progress as Bar
 
@@ -35,6 +36,7 @@ def counter_bar(label: str, *, enabled: bool) -> Any:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
+        console=Console(stderr=True),
         transient=True,
         disable=not enabled or not sys.stderr.isatty(),
     )

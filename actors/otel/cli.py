@@ -34,12 +34,14 @@ def cmd_export(args: argparse.Namespace) -> int:
             "say where the traces go: --otlp URL, --file OUT.json,"
             " or set OTEL_EXPORTER_OTLP_ENDPOINT"
         )
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        console=Console(stderr=True),  # stdout is for the report (and --json)
         transient=True,
         disable=not sys.stderr.isatty() or len(args.runs) < 2,
     )
