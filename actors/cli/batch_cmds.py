@@ -46,7 +46,8 @@ class _Tally:
             self.failed += not outcome.ok
             self.tokens += outcome.tokens
             self.cost += outcome.cost_usd or 0.0
-            self._show(f"{inert(outcome.id)} {outcome.status}", self.line())
+            how = f" ({outcome.action})" if outcome.action != "started" else ""
+            self._show(f"{inert(outcome.id)} {outcome.status}{how}", self.line())
 
     def line(self) -> str:
         return (
