@@ -23,7 +23,9 @@ from events import (
     ApprovalDecided,
     ChangesRequested,
     CodeChange,
+    CodeProduced,
     Plan,
+    PlanProduced,
 )
 from store import (
     EventLog,
@@ -42,6 +44,7 @@ __all__ = [
     "decide",
     "load_edit",
     "request_changes",
+    "waiting_artifact",
     "waiting_hint",
 ]
 
@@ -60,6 +63,29 @@ def current_user() -> str:
         return "unknown"
 
 
+def waiting_artifact(run_dir: Path, gate: GateState) -> PlanProduced | CodeProduced | None:
+    """The event holding what waits at ``gate``: the last plan or code produced before its
+    ``ApprovalRequested`` (which itself holds only the digest)."""
+    kind = PlanProduced if gate.step == "plan" else CodeProduced
+    found: PlanProduced | CodeProduced | None = None
+    for event in EventLog(run_dir).read():
+        if event.seq >= gate.requested_seq:
+            break
+        if isinstance(event, kind):
+            found = event
+    return found
+
+
+def _look_at(run_dir: Path, gate: GateState) -> str:
+    """The command that shows what waits: ``diff`` for a workspace run's change, else
+    ``show`` of the event holding the plan or code."""
+    artifact = waiting_artifact(run_dir, gate)
+    if isinstance(artifact, CodeProduced) and artifact.change is not None:
+        return f"agentlog diff {run_dir}"
+    seq = artifact.seq if artifact is not None else gate.requested_seq
+    return f"agentlog show {run_dir} {seq}"
+
+
 def waiting_hint(run_dir: Path, gate: GateState) -> str:
     """The lines that tell a person how to continue a run parked at ``gate``."""
     what = "the plan" if gate.step == "plan" else "the code"
@@ -67,7 +93,7 @@ def waiting_hint(run_dir: Path, gate: GateState) -> str:
         what += f" of revision round {gate.round}"
     lines = [
         f"waiting for a person: approve or reject {what} ({gate.digest[:19]})",
-        f"  agentlog show {run_dir} {gate.requested_seq}      # what waits",
+        f"  {_look_at(run_dir, gate)}      # {what} that waits",
         f"  agentlog approve {run_dir} [--edit FILE] [--comment TEXT]",
         f"  agentlog reject {run_dir} --comment TEXT",
     ]
@@ -218,7 +244,7 @@ def _check_digest(run_dir: Path, gate: GateState, digest: str | None) -> None:
         raise DecisionRefused(
             f"{run_dir}: stale decision: you decided about {digest}, but what waits at the "
             f"{gate.step} gate now is {gate.digest[:19]}; look at it again "
-            f"(`agentlog show {run_dir} {gate.requested_seq}`)"
+            f"(`{_look_at(run_dir, gate)}`)"
         )
 
 

@@ -57,6 +57,8 @@ def fork(
 
     ``task`` and ``config`` (or ``overrides``, a function of the configuration in force
     at the fork point) change the run from the fork point on; the source is only read.
+    A ``model`` given is what the fork records as its model (``--script``'s
+    ``scripted``, priced as nothing), unless ``config`` or ``overrides`` name another.
     ``sandbox`` and ``test_cmd`` set the fork's (and allow them); a ``sandbox: none`` or
     a test command that the resulting configuration takes from anywhere else (the log,
     ``config``) is refused unless they match it or ``trust_log`` is set, before anything
@@ -73,6 +75,11 @@ def fork(
         check_fork_point(source.path, events, at)
     state = fold.snapshot()
     new_config = config or (overrides(state.config) if overrides else None)
+    chosen = new_config or state.config
+    if model is not None and model.name != chosen.model == state.config.model:
+        # The fork is answered by ``model``: it records (and is priced as) that model
+        # unless a model was named for it, as a new run records its model's name.
+        new_config = msgspec.structs.replace(chosen, model=model.name)
     if sandbox is not None or test_cmd is not None:
         new_config = msgspec.structs.replace(
             new_config or state.config,

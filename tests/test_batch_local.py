@@ -182,7 +182,7 @@ def test_a_failed_run_makes_the_batch_exit_1(
     tasks = write_tasks(tmp_path / "tasks.jsonl", 1)
     args = ["batch", tasks, "--runs-dir", tmp_path / "runs", "--script", script]
     assert main([str(a) for a in args]) == 1  # in process: the exit codes have real ones
-    assert "1 runs: 0 ok, 1 failed" in capsys.readouterr().out
+    assert "1 run: 0 ok, 1 failed" in capsys.readouterr().out
 
 
 def test_ctrl_c_stops_every_run_resumably_and_a_rerun_completes_them(tmp_path: Path) -> None:

@@ -138,3 +138,25 @@ def test_a_file_that_is_not_toml_is_named(
     argv = ["run", "t", "--workspace", str(repo), "--script", _script(tmp_path)]
     assert main([*argv, "--run-dir", str(tmp_path / "run")]) == 2
     assert f"{repo / 'agentlog.toml'}: not valid TOML" in capsys.readouterr().err
+
+
+def test_a_project_file_cannot_lift_the_sandbox_on_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "agentlog.toml").write_text('sandbox = "none"\n')
+    argv = ["run", "t", "--workspace", str(repo), "--script", _script(tmp_path)]
+    assert main([*argv, "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert 'sets sandbox = "none"' in err and "--sandbox none" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_project_files_no_sandbox_holds_when_the_command_line_says_so_too(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "agentlog.toml").write_text('sandbox = "none"\n')
+    argv = ["run", "t", "--workspace", str(repo), "--script", _script(tmp_path)]
+    assert main([*argv, "--run-dir", str(tmp_path / "run"), "--sandbox", "none"]) == 0
+    assert _started(tmp_path / "run").config.sandbox == "none"

@@ -258,7 +258,7 @@ def test_a_collector_that_refuses_is_exit_1_naming_the_run(
         assert export(str(demo_run), "--otlp", refusing.url, "--timeout", "0.5") == 1
     out, err = capsys.readouterr()
     assert f"{demo_run}:" in out and "FAILED" in out
-    assert err.strip().splitlines() == ["agentlog: 1 run(s) not exported"]
+    assert err.strip().splitlines() == ["agentlog: 1 run not exported"]
 
 
 def test_no_destination_is_a_usage_error(
@@ -339,3 +339,46 @@ def test_a_usage_count_beyond_int64_is_clamped_not_a_failed_export(
     assert "Traceback" not in out + err and ": ok" in out
     chats = [s for s in receiver.spans if "gen_ai.usage.output_tokens" in s.attributes]
     assert max(s.attributes["gen_ai.usage.output_tokens"] for s in chats) == (1 << 63) - 1
+
+
+def test_an_unreachable_collector_is_one_line_of_our_own(
+    demo_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    assert export(str(demo_run), "--otlp", url, "--timeout", "1") == 1
+    out, err = capsys.readouterr()
+    assert out.endswith(f"FAILED: cannot reach the collector at {url}: connection refused\n")
+    assert err == "agentlog: 1 run not exported\n"
+    assert "HTTPConnectionPool" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("sdk_message", "line"),
+    [
+        (
+            "Transient error HTTPConnectionPool(host='c', port=4318): Max retries exceeded with "
+            "url: /v1/traces (Caused by NewConnectionError(\"HTTPConnection(host='c', port=4318):"
+            ' Failed to establish a new connection: [Errno 111] Connection refused")) '
+            "encountered while exporting span batch, retrying in 1.00s.",
+            "cannot reach the collector at U: connection refused",
+        ),
+        (
+            "Failed to export span batch code: 401, reason: Unauthorized",
+            "the collector at U refused the spans: HTTP 401 Unauthorized",
+        ),
+        (
+            "Transient error Service Unavailable encountered while exporting span batch, "
+            "retrying in 1.00s.",
+            "the collector at U refused the spans: Service Unavailable",
+        ),
+    ],
+    ids=["refused", "http-401", "http-503"],
+)
+def test_the_sdks_report_of_a_failure_becomes_our_line(sdk_message: str, line: str) -> None:
+    from actors.otel.problems import collector_problem
+
+    assert collector_problem("U", sdk_message) == line

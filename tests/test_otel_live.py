@@ -243,3 +243,26 @@ def test_a_grpc_protocol_setting_is_warned_about_once(
     assert len(live.live_listeners(tmp_path / "b", env)) == 1
     warnings = [line for line in logs.getvalue().splitlines() if "not gRPC" in line]
     assert len(warnings) == 1
+
+
+def test_a_retried_run_exports_the_attempts_after_the_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    failing = scripted(code=[{"error": {"kind": "auth"}}])  # not retryable: the run fails
+    assert Supervisor(FAST, model=failing).run("a task", tmp_path / "run").status == "failed"
+    with OtlpReceiver() as r:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", r.url)
+        result = Supervisor.retry(tmp_path / "run", model=scripted())
+        assert result.status == "completed"
+        assert r.wait_for(has(ROOT))
+        spans = list(r.unique().values())
+        assert outline(spans) == [
+            ROOT,
+            "  invoke_agent coder",
+            "    chat scripted",
+            "  invoke_agent reviewer",
+            "    chat scripted",
+        ]
+        root = next(s for s in spans if s.name == ROOT)
+        assert root.attributes["agentlog.status"] == "completed"

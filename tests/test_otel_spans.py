@@ -11,6 +11,7 @@ from _events import (
     TASK,
     WORKFLOW_ID,
     called,
+    code,
     completed_run,
     failed_run,
     forked_run,
@@ -31,10 +32,14 @@ from actors.otel import (
     trace_id_for,
 )
 from events import (
+    CodeProduced,
+    Event,
     Forked,
     ModelCalled,
     PlanProduced,
+    RetryRequested,
     ReviewProduced,
+    StepFailed,
     StepStarted,
     TestsRan,
     Usage,
@@ -437,3 +442,35 @@ def test_an_attempts_span_leaves_the_stream_at_the_event_that_ends_the_attempt()
     }
     agents = [s for s in run_trace(events).spans if s.name.startswith("invoke_agent")]
     assert ended == {s.span_id: s.attributes["agentlog.seq.last"] for s in agents}
+
+
+def _retried_run() -> list[Event]:
+    """``failed_run``, retried: the Coder fails twice more, then a third time succeeds."""
+    again = [
+        RetryRequested(actor="person", reason="the limit is lifted"),
+        StepStarted(step="code", attempt=3),
+        StepFailed(step="code", attempt=3, error_kind="rate_limit", message="429", retryable=True),
+        StepStarted(step="code", attempt=4),
+        called("code", 4),
+        CodeProduced(code=code({"greet.py": "x = 1\n"}), attempt=4),
+        *review_events("approve"),
+        WorkflowCompleted(verdict="approve"),
+    ]
+    return stamp([*failed_run(), *again])
+
+
+def test_a_retried_run_has_a_span_for_every_attempt_before_and_after_the_retry() -> None:
+    events = _retried_run()
+    trace = run_trace(events)
+    coders = named(trace, "invoke_agent coder")
+    assert [c.attributes["agentlog.attempt"] for c in coders] == [1, 2, 3, 4]
+    assert [c.status for c in coders] == ["error", "error", "error", "unset"]
+    assert len(named(trace, "invoke_agent reviewer")) == 1
+    root = trace.spans[0]
+    assert root.attributes["agentlog.status"] == "completed" and root.status == "unset"
+    assert "agentlog.retry_requested" in [ev.name for ev in root.events]
+    head = identity_of(events)
+    assert head is not None
+    stream = SpanStream(*head)
+    streamed = [span for ev in events for span in stream.feed(ev)] + stream.finish()
+    assert streamed == [*trace.spans[1:], trace.spans[0]]

@@ -33,7 +33,9 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if "%(default)" in text or not action.option_strings or action.nargs == 0:
+        if "%(default)" in text or "(default:" in text:  # said already
+            return text
+        if not action.option_strings or action.nargs == 0:
             return text
         default = action.default
         if default is None and action.dest in WorkflowConfig.__struct_fields__:
@@ -587,22 +589,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="local: runs share this process; ray: one Ray task per run (agentlog[ray])",
     )
     p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: local Ray)")
-    p.add_argument(
-        "--concurrency", type=int, default=8, metavar="N", help="runs at once (default: 8)"
-    )
+    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="runs at once")
     _json_arg(p, "the outcomes")
     _config_args(p)
     return parser
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse ``argv``; an unknown option is reported with its command's usage."""
+    """Parse ``argv``; an unknown option is reported with its command's usage, an unknown
+    command in one line with the closest commands."""
+    from actors.cli.suggest import unknown_command
+
+    commands: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands.update(action.choices)
+    wrong = unknown_command(sys.argv[1:] if argv is None else argv, commands)
+    if wrong is not None:
+        parser.exit(2, wrong + "\n")
     args, extra = parser.parse_known_args(argv)
     if extra:
-        commands: dict[str, argparse.ArgumentParser] = {}
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                commands.update(action.choices)
         command = commands.get(getattr(args, "command", ""), parser)
         command.error(f"unrecognized arguments: {' '.join(extra)}")
     return args

@@ -7,31 +7,39 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 
 from actors.batch import Batch, BatchTask, ModelSpec, RunOutcome
-from actors.cli.progress import counter_bar
+from actors.cli.progress import counter_bar, counter_lines
 from actors.cli.run_cmds import config_from_args
 from actors.cli.streams import say
+from actors.cli.terminal import inert, plural
 from events import UsageError, WorkflowConfig
 
 __all__ = ["cmd_batch"]
 
 
 class _Tally:
-    """Running totals for the progress bar; updated from worker threads."""
+    """Running totals for the progress display; updated from worker threads.
 
-    def __init__(self, total: int) -> None:
+    ``show`` gets each change (what happened, then the totals) under the tally's lock, so
+    the lines it prints count in order.
+    """
+
+    def __init__(self, total: int, show: Callable[[str, str], None]) -> None:
         self.total = total
         self.done = self.failed = self.running = self.tokens = 0
         self.cost = 0.0
         self._lock = threading.Lock()
+        self._show = show
 
     def started(self, task: BatchTask) -> None:
         with self._lock:
             self.running += 1
+            self._show(f"{inert(task.id)} started", self.line())
 
     def ended(self, outcome: RunOutcome) -> None:
         with self._lock:
@@ -40,6 +48,8 @@ class _Tally:
             self.failed += not outcome.ok
             self.tokens += outcome.tokens
             self.cost += outcome.cost_usd or 0.0
+            how = f" ({outcome.action})" if outcome.action != "started" else ""
+            self._show(f"{inert(outcome.id)} {outcome.status}{how}", self.line())
 
     def line(self) -> str:
         return (
@@ -83,8 +93,6 @@ def _unfinished(run_dir: Path) -> bool:
 
 
 def _summary(outcomes: list[RunOutcome]) -> None:
-    from actors.cli.terminal import inert
-
     width = max((len(o.id) for o in outcomes), default=2)
     say(f"{'id':<{width}}  {'status':<9} {'verdict':<15} {'action':<8} {'tokens':>9} {'cost':>9}")
     for o in sorted(outcomes, key=lambda o: o.id):
@@ -98,7 +106,8 @@ def _summary(outcomes: list[RunOutcome]) -> None:
     waiting = sum(o.status == "waiting" for o in outcomes)
     failed = sum(not o.ok for o in outcomes) - waiting
     tail = f", {waiting} waiting for a person (agentlog approve RUN)" if waiting else ""
-    say(f"\n{len(outcomes)} runs: {len(outcomes) - failed - waiting} ok, {failed} failed{tail}")
+    ok = len(outcomes) - failed - waiting
+    say(f"\n{plural(len(outcomes), 'run')}: {ok} ok, {failed} failed{tail}")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -113,17 +122,22 @@ def cmd_batch(args: argparse.Namespace) -> int:
         ray_address=args.ray_address,
     )
     _require_key(batch)
-    tally = _Tally(len(batch.tasks))
+    bar = counter_bar("batch", enabled=not args.json)
+    lines = counter_lines("batch", enabled=not args.json)  # when stderr is no terminal
+
+    def show(news: str, totals: str) -> None:
+        bar.update(row, completed=tally.done, description=totals)
+        lines(news, totals)
+
+    tally = _Tally(len(batch.tasks), show)
     batch.on_start = tally.started
     outcomes: list[RunOutcome] = []
-    bar = counter_bar("batch", enabled=not args.json)
     try:
         with bar:
             row = bar.add_task(tally.line(), total=tally.total)
             for outcome in batch:
                 tally.ended(outcome)
                 outcomes.append(outcome)
-                bar.update(row, completed=tally.done, description=tally.line())
     except KeyboardInterrupt:
         print(
             f"\ninterrupted after {tally.done}/{tally.total} runs: run the same command "

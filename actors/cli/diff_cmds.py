@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 
 from actors.cli.app import UsageError, WorkFailed
+from actors.cli.terminal import use_colour
 from events import AgentlogError
 from store import EventLog, FileDiff
 
@@ -81,8 +82,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(data.decode())
         return 0
     text = diff_stat(diffs) if args.stat else render_diff(diffs)
-    if sys.stdout.isatty():
-        text = _visible(text) if args.stat else colour_diff(text)
+    if sys.stdout.isatty():  # NO_COLOR keeps the escaping, drops the colour
+        text = colour_diff(text) if use_colour(sys.stdout) and not args.stat else _visible(text)
     sys.stdout.write(text)
     return 0
 

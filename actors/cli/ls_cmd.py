@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 
-from actors.cli.terminal import inert
+from actors.cli.terminal import inert, use_colour
 from actors.viewer import RunSummary, list_runs
 
 __all__ = ["cmd_ls", "format_runs", "terminal_safe"]
@@ -95,6 +95,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return 0
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if tty else 160
-    for line in format_runs(runs, colour=tty, width=width):
+    for line in format_runs(runs, colour=use_colour(sys.stdout), width=width):
         print(line)
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -19,12 +20,13 @@ from actors.cli.terminal import inert, terminal_width, use_colour
 from actors.cli.timeline import format_event
 from events import Event, ModelCalled, StepStarted, tokens
 
-__all__ = ["Progress", "counter_bar"]
+__all__ = ["Progress", "counter_bar", "counter_lines"]
 
 
 def counter_bar(label: str, *, enabled: bool) -> Any:
     """A transient rich progress bar on stderr, ``label [bar] done/total description``
     (one task row), shown only when ``enabled`` and stderr is a terminal."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
     from rich.progress import Progress as Bar
 
@@ -33,9 +35,21 @@ def counter_bar(label: str, *, enabled: bool) -> Any:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
+        console=Console(stderr=True),
         transient=True,
         disable=not enabled or not sys.stderr.isatty(),
     )
+
+
+def counter_lines(label: str, *, enabled: bool) -> Callable[[str, str], None]:
+    """Where :func:`counter_bar` shows nothing (stderr is no terminal, e.g. a CI log): a
+    function printing one ``label: news · totals`` line on stderr per call."""
+
+    def line(news: str, totals: str) -> None:
+        print(f"{label}: {news} · {totals}", file=sys.stderr, flush=True)
+
+    quiet = not enabled or sys.stderr.isatty()
+    return (lambda news, totals: None) if quiet else line
 
 
 class Progress:

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from actors.cli.changes import changed_files
 from actors.cli.progress import Progress
 from actors.cli.settings import SETTINGS, apply_settings, flag, project_settings
 from actors.cli.streams import say
@@ -200,7 +201,7 @@ def outcome(result: WorkflowResult, seconds: float) -> dict[str, Any]:
         "ok": result.ok,
         "verdict": result.verdict,
         "failed_steps": list(result.failed_steps),
-        "files": [f.path for f in result.code.files] if result.code else [],
+        "files": changed_files(result),
         "tokens": result_tokens(result),
         "seconds": round(seconds, 3),
         "error": msgspec.to_builtins(error) if error is not None else None,
@@ -290,7 +291,7 @@ def _change_lines(run_dir: str) -> str | None:
     except NoWorkspace:
         return None
     return (
-        f"change:{diff_stat(diffs).splitlines()[-1]}\n"
+        f"change: {diff_stat(diffs).splitlines()[-1].strip()}\n"
         f"  agentlog diff {inert(run_dir)} · agentlog apply {inert(run_dir)} [--branch NAME]"
     )
 
@@ -395,6 +396,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.run_dir is not None:
         check_new_run_dir(args.run_dir)
     project = project_settings(workspace if workspace is not None else ".")
+    if project.values.get("sandbox") == "none" and getattr(args, "sandbox", None) != "none":
+        # A repository may be someone else's: its file can confine, never unconfine.
+        raise UsageError(
+            f'{inert(str(project.path))}: sets sandbox = "none" (the model\'s code would run '
+            "unconfined on this machine); pass --sandbox none to allow it"
+        )
     config = config_from_args(args, WorkflowConfig(**project.values))
     require_sandbox(config)
     model = scripted_model(args)

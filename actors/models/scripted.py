@@ -10,7 +10,7 @@ repeats. A spec is one of::
 each with an optional ``"delay"`` in seconds (``"stop_reason"`` and ``"usage"`` may
 override the generated ones; ``"stop_details"`` is passed through, as for a refusal's
 ``{"type": "refusal", "category": ..., "explanation": ...}``). Answers, ids and token
-counts are deterministic.
+counts are deterministic. The whole format, for users: ``docs/script-format.md``.
 """
 
 from __future__ import annotations

@@ -34,12 +34,14 @@ def cmd_export(args: argparse.Namespace) -> int:
             "say where the traces go: --otlp URL, --file OUT.json,"
             " or set OTEL_EXPORTER_OTLP_ENDPOINT"
         )
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        console=Console(stderr=True),  # stdout is for the report (and --json)
         transient=True,
         disable=not sys.stderr.isatty() or len(args.runs) < 2,
     )
@@ -64,5 +66,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             state = f"FAILED: {run.error}" if run.error else "ok"
             print(f"{run.run}: trace {run.trace_id}, {run.spans} spans{opened} {where}: {state}")
     if not report.ok:
-        raise WorkFailed(f"{sum(r.error is not None for r in report.runs)} run(s) not exported")
+        failed = sum(r.error is not None for r in report.runs)
+        raise WorkFailed(f"{failed} {'run' if failed == 1 else 'runs'} not exported")
     return 0

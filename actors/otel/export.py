@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from actors.otel.content import capture_content
+from actors.otel.problems import collector_problem
 from actors.otel.sdk import (
     encode_traces,
     export_spans,
@@ -173,7 +174,7 @@ def export_runs(
                     part = Trace(workflow_id=workflow_id, trace_id=trace_id, spans=tuple(batch))
                     yield json.dumps(otlp_json(encode_traces([part])), sort_keys=True)
                 elif not export_spans(client, batch):
-                    error = last_sdk_message() or "the collector did not accept the spans"
+                    error = collector_problem(_where(otlp), last_sdk_message())
                     break  # the rest of this run is for the next export
             results.append(
                 RunExport(

@@ -29,6 +29,7 @@ import msgspec
 
 from actors.logs import get_logger
 from actors.otel.content import capture_content
+from actors.otel.problems import collector_problem
 from actors.otel.sdk import (
     EXTRA_HINT,
     export_spans,
@@ -350,7 +351,7 @@ class LiveExporter:
             self._healthy = True
             self._last_error = None
             return True
-        error = last_sdk_message() or "the collector did not accept the spans"
+        error = collector_problem(self.endpoint or live_endpoint() or "", last_sdk_message())
         if error != self._last_error:
             _log.warning(
                 "live trace export failed; the workflow goes on (`agentlog export RUN` catches up)",

@@ -27,6 +27,7 @@ from events import (
     Forked,
     ModelCalled,
     PlanProduced,
+    RetryRequested,
     ReviewProduced,
     Step,
     StepFailed,
@@ -282,6 +283,16 @@ class _Fold:
                 )
             )
 
+    def retried(self, ev: RetryRequested) -> None:
+        """A person retried the failed run: an event on the root span says so."""
+        if ev.seq > self.identity_seq:
+            attrs: dict[str, AttrValue] = {"agentlog.seq": ev.seq}
+            if ev.reason:
+                attrs["agentlog.reason"] = redact_text(ev.reason)
+            self.root_events.append(
+                SpanEvent(name="agentlog.retry_requested", time_ns=_ns(ev.ts), attributes=attrs)
+            )
+
     def parent_of(self, step: Step, attempt: int | None, round_: int) -> _Attempt | None:
         if attempt is not None:
             return self.open.get((step, attempt, round_))
@@ -465,7 +476,16 @@ class SpanStream:
         return self.fold.trace_id
 
     def feed(self, ev: AnyEvent) -> list[SpanData]:
-        """Fold one event (in log order); the spans it closed."""
+        """Fold one event (in log order); the spans it closed.
+
+        A ``RetryRequested`` after a ``WorkflowFailed`` opens the run again: what the
+        failure cut short closes there, and every later attempt is a span of this trace.
+        """
+        if isinstance(ev, RetryRequested) and isinstance(self.final, WorkflowFailed):
+            closed = self._close_open()
+            self.final, self.last, self.finished = None, ev, False
+            self.fold.retried(ev)
+            return self._kept(closed)
         if self.final is not None or isinstance(ev, UnknownEvent):
             return []
         if isinstance(ev, WorkflowCompleted | WorkflowFailed) and ev.seq > self.fold.identity_seq:
@@ -481,17 +501,23 @@ class SpanStream:
         if self.finished:
             return []
         self.finished = True
+        rest = self._kept(self._close_open())
+        root = _clean(
+            _root(self.fold, self.identity, self.task, self.last, self.final, self.content)
+        )
+        if self.include_open or root.closed:
+            rest.append(root)
+        return rest
+
+    def _close_open(self) -> list[SpanData]:
+        """Close the attempts the final event cut short (or still running) at the last."""
         fold, final, last = self.fold, self.final, self.last
-        for key in list(fold.open):  # attempts the final event cut short, or still running
+        for key in list(fold.open):
             if isinstance(final, WorkflowFailed) and final.step == key[0]:
                 fold.close(key, last, {"error.type": final.error_kind}, error=final.message)
             else:
                 fold.close(key, last, {}, closed=final is not None)
-        rest = self._kept(fold.take())
-        root = _clean(_root(fold, self.identity, self.task, last, final, self.content))
-        if self.include_open or root.closed:
-            rest.append(root)
-        return rest
+        return fold.take()
 
     def _kept(self, spans: list[SpanData]) -> list[SpanData]:
         return [_clean(s) for s in spans if self.include_open or s.closed]
