@@ -15,6 +15,7 @@ import msgspec
 
 from events.artifacts import CodeChange, Plan, Review, Verdict
 from events.config import Gate, WorkflowConfig
+from events.tools import Budget, FileEdit
 from events.workspace import ChangeSet, LeftOut, WorkspaceBase
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "STEPS",
     "ApprovalDecided",
     "ApprovalRequested",
+    "BudgetReached",
     "ChangesRequested",
     "CodeProduced",
+    "ContextElided",
     "ContextPacked",
     "Event",
     "EventBase",
@@ -40,6 +43,8 @@ __all__ = [
     "StepStarted",
     "TestOutcome",
     "TestsRan",
+    "ToolCalled",
+    "ToolResulted",
     "UnknownEvent",
     "Usage",
     "WorkflowCompleted",
@@ -392,6 +397,74 @@ class FilesRequested(EventBase, frozen=True, kw_only=True):
     left_out: tuple[LeftOut, ...] = ()
 
 
+class ToolCalled(EventBase, frozen=True, kw_only=True):
+    """The model called a tool (one ``tool_use`` block of turn ``turn`` of an attempt).
+
+    ``name`` is the tool's name as the model gave it (one of :data:`~events.TOOL_NAMES`
+    or not: an unknown tool is answered with an error result); ``input`` its arguments.
+    """
+
+    step: Step = "code"
+    attempt: int = 1
+    round: int = 0
+    turn: int = 0
+    call_id: str = ""
+    name: str = ""
+    input: dict[str, Any] = {}
+
+
+class ToolResulted(EventBase, frozen=True, kw_only=True):
+    """What a tool call gave back (the ``tool_result`` block) and what it changed.
+
+    ``output`` is the text the model was shown; when the whole output was longer it is
+    its head and tail (:func:`~events.clip_output`), and ``output_digest`` names the object
+    in ``objects/`` that holds it whole (``output_chars`` long). ``edits`` are the files the
+    call changed, in order: the working copy after this event is the one before with them
+    applied. ``exit_code`` and ``timed_out`` are a command's.
+    """
+
+    step: Step = "code"
+    attempt: int = 1
+    round: int = 0
+    turn: int = 0
+    call_id: str = ""
+    name: str = ""
+    is_error: bool = False
+    output: str = ""
+    output_digest: str = ""
+    output_chars: int = 0
+    exit_code: int | None = None
+    timed_out: bool = False
+    edits: tuple[FileEdit, ...] = ()
+    duration_ms: float = 0.0
+
+
+class BudgetReached(EventBase, frozen=True, kw_only=True):
+    """An agent loop stopped at a budget: ``used`` reached ``limit`` of ``budget``
+    (model turns of a step, tokens or dollars of a run)."""
+
+    step: Step | None = None
+    attempt: int = 0
+    round: int = 0
+    budget: Budget = "turns"
+    limit: float = 0.0
+    used: float = 0.0
+
+
+class ContextElided(EventBase, frozen=True, kw_only=True):
+    """Older tool results of a loop were replaced by a short note so the next turn fits
+    the context: ``call_ids`` name them, the estimate went from ``tokens_before`` to
+    ``tokens_after``. The log keeps them whole."""
+
+    step: Step = "code"
+    attempt: int = 1
+    round: int = 0
+    turn: int = 0
+    call_ids: tuple[str, ...] = ()
+    tokens_before: int = 0
+    tokens_after: int = 0
+
+
 Event = (
     WorkflowStarted
     | Forked
@@ -411,6 +484,10 @@ Event = (
     | ApprovalRequested
     | ApprovalDecided
     | ChangesRequested
+    | ToolCalled
+    | ToolResulted
+    | BudgetReached
+    | ContextElided
 )
 
 #: Tag -> class for every known event type.
@@ -435,6 +512,10 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         ApprovalRequested,
         ApprovalDecided,
         ChangesRequested,
+        ToolCalled,
+        ToolResulted,
+        BudgetReached,
+        ContextElided,
     )
 }
 

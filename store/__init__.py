@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         tree_at,
         workspace_base,
     )
+    from store.worktree import apply_edits, record_edit, record_output, working_copy_at
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -89,6 +90,7 @@ __all__ = [
     "WorkflowFold",
     "WorkflowState",
     "WorkspaceError",
+    "apply_edits",
     "artifacts",
     "base_tree",
     "change_sets",
@@ -103,6 +105,8 @@ __all__ = [
     "object_refs",
     "quote_path",
     "record_base",
+    "record_edit",
+    "record_output",
     "render_diff",
     "repair_projections",
     "resolve_log_path",
@@ -113,6 +117,7 @@ __all__ = [
     "tree_at",
     "tree_diff",
     "workflow_state",
+    "working_copy_at",
     "workspace_base",
 ]
 
@@ -146,6 +151,10 @@ _LAZY = {
     "tree_at": "store.tree",
     "tree_diff": "store.diff",
     "workspace_base": "store.tree",
+    "apply_edits": "store.worktree",
+    "record_edit": "store.worktree",
+    "record_output": "store.worktree",
+    "working_copy_at": "store.worktree",
 }
 
 

@@ -17,7 +17,8 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import takewhile
 from pathlib import Path
 
 import msgspec
@@ -30,6 +31,7 @@ from events import (
     Event,
     Plan,
     Review,
+    ToolResulted,
     UnknownEvent,
 )
 from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
@@ -96,8 +98,13 @@ def materialize(
     *,
     durable: bool = True,
     dry_run: bool = False,
+    at: int | None = None,
 ) -> MaterializeReport:
     """Rebuild a run's artifacts and ``files/`` from its events.
+
+    With ``at`` the projections are those of the log's first events through seq ``at``:
+    the artifacts produced by then, and ``files/`` the working copy after that event
+    (:func:`~store.worktree.working_copy_at`: the base, change sets and tool-call edits).
 
     With ``durable=False`` files are still replaced atomically (temp file + rename) but not
     fsynced: the supervisor uses it while a run goes on, because the fsynced log is the
@@ -112,6 +119,8 @@ def materialize(
       unlinked, never followed), then every file is written atomically. For a run with a
       workspace, ``files/`` is the recorded base with every change applied (modes kept)
       and ``code.json`` the latest change set (:func:`~store.tree.workspace_result`).
+      A log whose tool calls changed files projects ``files/`` as the working copy after
+      its last event (as with ``at``).
     - Every path of the set is validated first (:func:`~store.paths.safe_path`, no
       symlinked component under ``files/``, no file that is also another's directory);
       one bad path raises :class:`~store.paths.UnsafePath` before anything is written.
@@ -124,9 +133,15 @@ def materialize(
     from store.tree import workspace_result  # workspaces only: not on read paths
 
     sync: Callable[[int], None] = os.fsync if durable else _no_sync
+    if at is not None:
+        return _materialize_at(run_dir, events, at, sync, dry_run)
     # Streamed once through the fold: only the events carrying the latest artifacts (and
     # a workspace's base and change sets) are kept, so a long log projects in flat memory.
-    events = list(WorkflowFold().extend(events).artifact_events())
+    edits: list[Event] = []  # tool calls' edits: files/ is then the working copy
+    events = list(WorkflowFold().extend(_noting_edits(events, edits)).artifact_events())
+    if edits:
+        merged = sorted([*events, *edits], key=lambda ev: ev.seq)
+        return _materialize_at(run_dir, merged, merged[-1].seq, sync, dry_run)
     arts = artifacts(events)
     files_root = run_dir / FILES_DIR
     code: CodeChange | ChangeSet | None = arts.code
@@ -143,6 +158,52 @@ def materialize(
     try:
         modes = workspace.modes if workspace is not None else {}
         return _apply(run_dir, wanted, plan_files, sync, dry_run, modes)
+    except OSError as exc:
+        where = run_dir / Path(exc.filename).name if exc.filename else run_dir
+        raise _cannot_write(where, exc) from exc
+
+
+def _noting_edits(
+    events: Iterable[Event | UnknownEvent], edits: list[Event]
+) -> Iterator[Event | UnknownEvent]:
+    """``events``, passed through; each ``ToolResulted`` that changed files kept in ``edits``."""
+    for ev in events:
+        if type(ev) is ToolResulted and ev.edits:
+            edits.append(ev)
+        yield ev
+
+
+def _materialize_at(
+    run_dir: Path,
+    events: Iterable[Event | UnknownEvent],
+    at: int,
+    sync: Callable[[int], None],
+    dry: bool,
+) -> MaterializeReport:
+    """:func:`materialize` of the events through seq ``at``, ``files/`` the working copy."""
+    from store.objects import ObjectStore
+    from store.tree import change_sets, workspace_base
+    from store.worktree import working_copy_at
+
+    upto = list(takewhile(lambda ev: ev.seq <= at, events))
+    arts = artifacts(upto)
+    tree = working_copy_at(upto, ObjectStore(run_dir))
+    code: CodeChange | ChangeSet | None = arts.code
+    if workspace_base(upto) is not None:
+        sets = change_sets(upto)
+        code = sets[-1][1] if sets else None
+    files_root = run_dir / FILES_DIR
+    _check_files_root(files_root)
+    plan_files = _validated(files_root, [(path, tree.read(path)) for path in tree.paths()])
+    wanted = {
+        name: None if artifact is None else encode_artifact(artifact)
+        for name, artifact in zip(ARTIFACT_FILES, (arts.plan, code, arts.review), strict=True)
+    }
+    for name in wanted:
+        _refuse_non_file(run_dir / name)
+    modes = {path: e.mode for path, e in tree.entries.items() if e.mode != _FILE_MODE}
+    try:
+        return _apply(run_dir, wanted, plan_files, sync, dry, modes)
     except OSError as exc:
         where = run_dir / Path(exc.filename).name if exc.filename else run_dir
         raise _cannot_write(where, exc) from exc
@@ -264,26 +325,39 @@ def _validate_files(root: Path, code: CodeChange | None) -> dict[tuple[str, ...]
 
     Returns normalized path components -> file bytes, in the set's order.
     """
+    _check_files_root(root)
+    if code is None:
+        return {}
+    return _validated(root, [(change.path, change.content) for change in code.files])
+
+
+def _check_files_root(root: Path) -> None:
     if os.path.lexists(root):
         mode = root.lstat().st_mode
         if not stat.S_ISDIR(mode):
             kind = "a symlink" if stat.S_ISLNK(mode) else "not a directory"
             raise UnsafePath(str(root), f"the files directory is {kind}")
-    if code is None:
-        return {}
-    found = change_set_problem([change.path for change in code.files], repeats=True)
+
+
+def _validated(root: Path, items: list[tuple[str, str | bytes]]) -> dict[tuple[str, ...], bytes]:
+    """Check every path (``store.paths``' rules, no symlinked directory below ``root``,
+    no file that is another's directory) and encode each text; write nothing."""
+    found = change_set_problem([path for path, _ in items], repeats=True)
     if found is not None:
         raise found[1]
     guard = PathGuard(root)
     out: dict[tuple[str, ...], bytes] = {}
-    for change in code.files:
-        parts = normalize_rel(change.path)
-        guard.check(change.path, parts)
-        _refuse_symlinked_components(root, parts, change.path)
+    for path, content in items:
+        parts = normalize_rel(path)
+        guard.check(path, parts)
+        _refuse_symlinked_components(root, parts, path)
+        if isinstance(content, bytes):
+            out[parts] = content
+            continue
         try:
-            out[parts] = change.content.encode("utf-8")
+            out[parts] = content.encode("utf-8")
         except UnicodeEncodeError:
-            raise UnsafePath(change.path, "its content holds a lone surrogate") from None
+            raise UnsafePath(path, "its content holds a lone surrogate") from None
     return out
 
 

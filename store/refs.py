@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from events import Event, Forked, ModelCalled, UnknownEvent, WorkflowStarted
+from events import Event, Forked, ModelCalled, ToolResulted, UnknownEvent, WorkflowStarted
 from store.objects import ObjectProblem, ObjectStore
 
 __all__ = ["ObjectIssue", "ObjectRef", "check_objects", "object_refs"]
@@ -38,8 +38,9 @@ class ObjectIssue(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def object_refs(events: Iterable[Event | UnknownEvent]) -> Iterator[ObjectRef]:
-    """Every object reference of the log, in log order: a workspace's base files, and each
-    model request where the run (or the fork in force) records requests."""
+    """Every object reference of the log, in log order: a workspace's base files, each
+    model request where the run (or the fork in force) records requests, and what a tool
+    call wrote (its files' bytes; its whole output, when the log keeps it cut)."""
     requests = False
     for ev in events:
         if isinstance(ev, ModelCalled):
@@ -53,6 +54,12 @@ def object_refs(events: Iterable[Event | UnknownEvent]) -> Iterator[ObjectRef]:
                     yield ObjectRef(hash=f.hash, seq=ev.seq, path=f.path)
         elif isinstance(ev, Forked):
             requests = ev.records_requests
+        elif isinstance(ev, ToolResulted):
+            if ev.output_digest:
+                yield ObjectRef(hash=ev.output_digest, seq=ev.seq, path=f"output of {ev.name}")
+            for edit in ev.edits:
+                if edit.op == "write":
+                    yield ObjectRef(hash=edit.hash, seq=ev.seq, path=edit.path)
 
 
 def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -> list[ObjectIssue]:

@@ -370,9 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
         "project",
         "actors.cli.read_cmds:cmd_project",
         "rebuild plan.json, code.json, review.json and files/ from the log",
-        "agentlog project runs/demo",
+        "agentlog project runs/demo --at 12",
     )
     _run_arg(p)
+    p.add_argument(
+        "--at",
+        metavar="SEQ",
+        type=int,
+        help="project the log as of event SEQ: files/ is the working copy after it",
+    )
     _json_arg(p, "what was written and removed")
 
     p = _cmd(

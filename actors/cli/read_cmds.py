@@ -369,9 +369,19 @@ def _verify_projections(
 
 def cmd_project(args: argparse.Namespace) -> int:
     log = open_log(args.run, in_run_dir=True)
-    result = materialize(log.path.parent, log.read())
-    if args.json:
-        say(_json_line({"run_dir": str(log.path.parent), **msgspec.to_builtins(result)}))
+    at: int | None = getattr(args, "at", None)
+    if at is None:
+        result = materialize(log.path.parent, log.read())
     else:
-        say(f"{_shown(log.path.parent)}: {result}")
+        events = list(log.read())
+        last = events[-1].seq if events else 0
+        if not 1 <= at <= last:
+            raise UsageError(f"{_shown(log.path)}: --at {at}: the log holds seq 1 to {last}")
+        result = materialize(log.path.parent, events, at=at)
+    if args.json:
+        data = {"run_dir": str(log.path.parent), **msgspec.to_builtins(result)}
+        say(_json_line({**data, "at": at} if at is not None else data))
+    else:
+        when = f" (as of seq {at})" if at is not None else ""
+        say(f"{_shown(log.path.parent)}: {result}{when}")
     return 0

@@ -5,12 +5,17 @@ Pure formatting of events; colour is plain ANSI so printing a long log stays fas
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from actors.cli.terminal import inert, plural
 from events import (
     ApprovalDecided,
     ApprovalRequested,
+    BudgetReached,
     ChangesRequested,
     CodeProduced,
+    ContextElided,
     ContextPacked,
     Event,
     FilesRequested,
@@ -23,6 +28,8 @@ from events import (
     StepSkipped,
     StepStarted,
     TestsRan,
+    ToolCalled,
+    ToolResulted,
     UnknownEvent,
     WorkflowCompleted,
     WorkflowFailed,
@@ -49,7 +56,14 @@ _COLOURS: dict[str, str] = {
     "StepSkipped": "\033[33m",
     "WorkflowCompleted": "\033[1;32m",
     "WorkflowFailed": "\033[1;31m",
+    "ToolCalled": "\033[36m",
+    "ToolResulted": "\033[2;36m",
+    "BudgetReached": "\033[33m",
+    "ContextElided": "\033[2;36m",
 }
+
+#: The input field that says most about a call, per tool (else the input as JSON).
+_TOOL_GIST = ("command", "path", "pattern", "query", "summary", "notes")
 
 
 def _flat(text: str) -> str:
@@ -63,6 +77,36 @@ def _clip(text: str, width: int) -> str:
 
 def _step(step: str, attempt: int, round_: int) -> str:
     return f"{step}#{attempt}" + (f" r{round_}" if round_ else "")
+
+
+def _tool_gist(tool_input: dict[str, Any]) -> str:
+    """A call's input in a few words: its command, path or pattern, else its JSON."""
+    for key in _TOOL_GIST:
+        value = tool_input.get(key)
+        if isinstance(value, str) and value:
+            return _flat(value)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return _flat(" ".join(value))
+    return json.dumps(tool_input, ensure_ascii=False, sort_keys=True) if tool_input else ""
+
+
+def _tool_result(event: ToolResulted) -> str:
+    """What a tool call came to: the exit, the error, the files it changed, the output size."""
+    parts: list[str] = []
+    if event.timed_out:
+        parts.append("timed out")
+    elif event.exit_code is not None:
+        parts.append(f"exit {event.exit_code}")
+    if event.is_error and event.exit_code is None:
+        lines = event.output.strip().splitlines()
+        parts.append(f"error: {_flat(lines[0])}" if lines else "error")
+    if event.edits:
+        shown = ", ".join(("-" if e.op == "delete" else "") + e.path for e in event.edits[:3])
+        more = f" +{len(event.edits) - 3}" if len(event.edits) > 3 else ""
+        parts.append(f"{plural(len(event.edits), 'file')} changed: {shown}{more}")
+    if not parts:
+        parts.append(plural(event.output_chars or len(event.output), "character"))
+    return "→ " + ", ".join(parts)
 
 
 def when(ts: str) -> str:
@@ -166,6 +210,17 @@ def summarize(event: Event | UnknownEvent) -> str:
             return f"{by} requested changes: {_flat(comment)}"
         case RetryRequested(reason=reason):
             return f"retry with a fresh budget: {_flat(reason)}" if reason else "retry"
+        case ToolCalled(step=step, attempt=a, round=r, turn=turn, name=name):
+            gist = _tool_gist(event.input)
+            return f"{_step(step, a, r)} t{turn} {name}" + (f" {gist}" if gist else "")
+        case ToolResulted(step=step, attempt=a, round=r, turn=turn, name=name):
+            return f"{_step(step, a, r)} t{turn} {name} {_tool_result(event)}"
+        case BudgetReached(budget=budget, limit=limit, used=used):
+            where = _step(event.step, event.attempt, event.round) + " " if event.step else ""
+            return f"{where}{budget} budget reached: {used:g} of {limit:g}"
+        case ContextElided(step=step, attempt=a, round=r, turn=turn, call_ids=ids):
+            tokens = f"~{event.tokens_before}→{event.tokens_after} tok"
+            return f"{_step(step, a, r)} t{turn} {plural(len(ids), 'tool result')} elided, {tokens}"
         case UnknownEvent(type=kind):
             return f"unknown event type {kind!r} (written by a newer agentlog?)"
     return ""

@@ -1,0 +1,112 @@
+"""The working copy at any event: a projection of the log, never of a live directory.
+
+The working copy is the workspace's recorded base (an empty tree for a run without one),
+changed, in log order, by every change the log records: a ``CodeProduced``'s change set
+(for a run without a workspace, its file set, which replaces the working copy as
+``files/`` has always shown it; a person's edited code at an approval likewise) and every
+``ToolResulted``'s ``edits``, whose bytes are objects in ``objects/``.
+:func:`working_copy_at` folds a stream of events up to a ``seq`` in one pass, holding only
+the tree. :func:`record_edit` and :func:`record_output` are what a tool loop uses to put
+a change's bytes, and a long output whole, in ``objects/`` before it logs the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from events import (
+    ApprovalDecided,
+    CodeChange,
+    CodeProduced,
+    Event,
+    FileEdit,
+    ToolResulted,
+    UnknownEvent,
+    WorkflowStarted,
+    clip_output,
+)
+from store.objects import ObjectStore, object_hash
+from store.paths import normalize_rel
+from store.tree import Entry, Tree, base_tree, normal_path
+
+__all__ = ["apply_edits", "record_edit", "record_output", "working_copy_at"]
+
+
+def working_copy_at(
+    events: Iterable[Event | UnknownEvent], objects: ObjectStore, seq: int | None = None
+) -> Tree:
+    """The working copy after event ``seq`` (default: after the last event).
+
+    ``events`` are a log's events in log order; those after ``seq`` are not read. Events
+    that change no file (and events this version does not know) leave the working copy as
+    it was, so a log written before tool calls existed projects as it always did.
+    """
+    tree = Tree({}, {}, objects)
+    workspace = False
+    started = False
+    for ev in events:
+        if seq is not None and ev.seq > seq:
+            break
+        if type(ev) is WorkflowStarted and not started:
+            started = True
+            if ev.workspace is not None:
+                tree, workspace = base_tree(ev.workspace, objects), True
+        elif type(ev) is ToolResulted:
+            tree = apply_edits(tree, ev.edits) if ev.edits else tree
+        elif type(ev) is CodeProduced:
+            if ev.change is not None:
+                tree = tree.apply(ev.change)
+            elif not workspace:
+                tree = _file_set(ev.code, objects)
+        elif type(ev) is ApprovalDecided and ev.code is not None and not workspace:
+            tree = _file_set(ev.code, objects)
+    return tree
+
+
+def apply_edits(tree: Tree, edits: Iterable[FileEdit]) -> Tree:
+    """A new tree with ``edits`` applied in order (``tree`` is unchanged).
+
+    A write puts the object's bytes at the path (whatever was there); a delete removes
+    the path if it is there. A path that is unsafe or inside ``.git`` raises
+    :class:`~store.tree.ChangeRejected` naming it.
+    """
+    entries = dict(tree.entries)
+    for edit in edits:
+        path = normal_path(edit.path)
+        if edit.op == "delete":
+            entries.pop(path, None)
+        else:
+            entries[path] = Entry(mode=edit.mode, hash=edit.hash, size=edit.size)
+    return Tree(entries, tree.blocked, tree.objects)
+
+
+def _file_set(code: CodeChange, objects: ObjectStore) -> Tree:
+    """The working copy a run without a workspace shows: exactly ``code``'s files (a later
+    entry for a path wins, as in ``files/``)."""
+    entries: dict[str, Entry] = {}
+    for change in code.files:
+        data = change.content.encode("utf-8")
+        path = "/".join(normalize_rel(change.path))
+        entries[path] = Entry(mode=0o644, hash=object_hash(data), data=data, size=len(data))
+    return Tree(entries, {}, objects)
+
+
+def record_edit(objects: ObjectStore, path: str, data: bytes | None, mode: int = 0o644) -> FileEdit:
+    """The edit writing ``data`` at ``path`` (None: deleting it), its bytes put in
+    ``objects`` first so the event that lists it never names a missing object."""
+    normal = normal_path(path)
+    if data is None:
+        return FileEdit(path=normal, op="delete")
+    return FileEdit(path=normal, op="write", hash=objects.put(data), mode=mode, size=len(data))
+
+
+def record_output(objects: ObjectStore, text: str) -> tuple[str, str]:
+    """(what the log keeps of a tool's output, the digest of the whole output or "").
+
+    A short output is kept whole; a long one is cut to its head and tail
+    (:func:`~events.clip_output`) and put whole in ``objects``.
+    """
+    clipped = clip_output(text)
+    if clipped is None:
+        return text, ""
+    return clipped, objects.put(text.encode("utf-8", "replace"))
