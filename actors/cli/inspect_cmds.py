@@ -12,11 +12,10 @@ import msgspec
 from actors.cli.read_cmds import open_log
 from actors.cli.streams import say
 from actors.cli.terminal import inert
-from actors.pricing import cost_usd
-from events import tokens
-from store import StepStats, WorkflowState, step_stats, total_stats, workflow_state
+from actors.views.stats import stats_row
+from store import WorkflowState, step_stats, total_stats, workflow_state
 
-__all__ = ["cmd_replay", "cmd_stats", "stats_row"]
+__all__ = ["cmd_replay", "cmd_stats"]
 
 
 def _duration(ms: float | None) -> str:
@@ -39,27 +38,6 @@ def _count(n: int) -> str:
     if n < 10_000_000:
         return f"{n / 1000:.1f}k"
     return f"{n / 1_000_000:.1f}M"
-
-
-def stats_row(s: StepStats) -> dict[str, object]:
-    """One step's statistics as data: what `stats --json` and the viewer show."""
-    cost = cost_usd(s.usage_by_model)
-    return {
-        "step": s.step,
-        "attempts": s.attempts,
-        "failures": s.failures,
-        "failures_by_kind": s.failures_by_kind,
-        "wall_ms": s.wall_ms,
-        "model_calls": s.model_calls,
-        "latency_ms": s.latency_ms,
-        "input_tokens": s.usage.input_tokens,
-        "output_tokens": s.usage.output_tokens,
-        "cache_creation_input_tokens": s.usage.cache_creation_input_tokens,
-        "cache_read_input_tokens": s.usage.cache_read_input_tokens,
-        "tokens": tokens(s.usage),
-        "models": list(s.models),
-        "cost_usd": cost,
-    }
 
 
 #: (title, width) of the table's columns: 79 characters in all, so it fits 80 columns.

@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 
 from actors.cli.terminal import inert, use_colour
-from actors.viewer import RunSummary, list_runs
+from actors.views.runs import RunSummary, list_runs
 
 __all__ = ["cmd_ls", "format_runs", "terminal_safe"]
 
