@@ -24,13 +24,13 @@ from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
 from actors.consent import Consent, check_continue
 from actors.models import Model, ScriptedModel
-from actors.supervisor import RunHandle, Supervisor, WorkflowResult, result_of
-from events import AgentlogError, UnknownEvent, UsageError, WorkflowConfig, tokens
-from store import LOG_NAME
+from actors.run_dir import check_new_run_dir, never_started
+from actors.supervisor import RunHandle, Supervisor, WorkflowResult
+from events import AgentlogError, UsageError, WorkflowConfig, tokens
+from store import LOG_NAME, GateState
 
 __all__ = [
     "EXIT_WAITING",
-    "check_new_run_dir",
     "cmd_demo",
     "cmd_fork",
     "cmd_resume",
@@ -38,15 +38,11 @@ __all__ = [
     "cmd_run",
     "config_from_args",
     "consent_of",
-    "never_started",
     "read_task",
 ]
 
 #: The exit code of a run parked at an approval gate, waiting for a person.
 EXIT_WAITING = 3
-
-#: Seconds between two looks at the log while ``run --wait`` waits for a decision.
-WAIT_POLL = 0.2
 
 _OVERRIDES = SETTINGS
 
@@ -73,62 +69,6 @@ def read_task(text: str) -> str:
     if not task.strip():
         raise UsageError("TASK is empty")
     return task.strip()
-
-
-#: What a run writes before its first event: a workspace's base in ``objects/``, then
-#: the log it opens (empty until ``WorkflowStarted`` is written).
-_BEFORE_FIRST_EVENT = frozenset({LOG_NAME, "objects"})
-
-
-def never_started(run_dir: str | Path) -> bool:
-    """Whether ``run_dir`` holds only what a run writes before its first event (and
-    something of it): a run cut before it began, which ``run`` may start over."""
-    path = Path(run_dir)
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return False
-    for entry in entries:
-        if entry.name not in _BEFORE_FIRST_EVENT:
-            return False
-        if entry.name == LOG_NAME and not (
-            entry.is_file(follow_symlinks=False) and entry.stat().st_size == 0
-        ):
-            return False
-        if entry.name == "objects" and not entry.is_dir(follow_symlinks=False):
-            return False
-    return bool(entries)
-
-
-def check_new_run_dir(run_dir: str | Path) -> None:
-    """Refuse a run directory that is not new or empty: agentlog never writes among
-    someone else's files. A run that never started (an empty ``events.jsonl``, a
-    workspace's ``objects/``: killed before its first event) is started over.
-    """
-    path = Path(run_dir)
-    shown = inert(str(path))
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{shown}: exists and is not a directory; choose a new --run-dir")
-    if not path.exists():
-        above = next((p for p in path.parents if p.exists()), None)
-        if above is not None and not above.is_dir():
-            raise UsageError(f"{inert(str(above))}: is not a directory; choose another --run-dir")
-        return
-    if never_started(path):
-        return
-    log = path / LOG_NAME
-    if log.is_file() and log.stat().st_size > 0:
-        raise UsageError(
-            f"{shown}: already holds a run; `agentlog resume {shown}` continues it, "
-            f"`agentlog fork {shown} --at SEQ --run-dir NEW` branches from it"
-        )
-    others = [p.name for p in path.iterdir() if p.name != LOG_NAME or not p.is_file()]
-    if others:
-        raise UsageError(
-            f"{shown}: is not empty (it holds {inert(sorted(others)[0])!r}"
-            f"{f' and {len(others) - 1} more' if len(others) > 1 else ''}); "
-            "a new run goes into a new or empty directory"
-        )
 
 
 def config_from_args(args: argparse.Namespace, base: WorkflowConfig) -> WorkflowConfig:
@@ -296,64 +236,6 @@ def _change_lines(run_dir: str) -> str | None:
     )
 
 
-def await_decision(
-    run_dir: Path, model: Model | None, progress: Progress, consent: Consent
-) -> WorkflowResult:
-    """Wait for a parked run to be decided elsewhere, then see it to its end or next gate.
-
-    The log is polled (nothing is held while waiting). Once a decision is in and no
-    process writes the run, this one continues it (as ``resume``); when another process
-    took the writer lock to continue it (``agentlog approve`` without ``--no-continue``),
-    this one follows the log instead, showing its events, until the run ends or parks.
-    ``consent`` is what this command allowed the run when it started it.
-    """
-    from store import EventLog, LogLocked, WorkflowFold
-    from store._lock import LogLock
-
-    log = EventLog(run_dir)
-    seen = result_last_seq(run_dir)  # what the caller's progress already showed
-    fold = WorkflowFold()  # each poll reads only what was appended since the last
-    waited_at = None
-    while True:
-        for event in log.read(fold.last_seq + 1):
-            fold.apply(event)
-            if event.seq > seen and not isinstance(event, UnknownEvent):
-                progress(event)
-        seen = max(seen, fold.last_seq)
-        state = fold.snapshot()
-        if state.ended:
-            return result_of(run_dir, state)
-        gate = state.waiting_at
-        if gate is not None and gate != waited_at:
-            waited_at = gate
-            if progress.lines:
-                say(f"waiting for a person at the {gate.step} gate (polling the log)")
-        if gate is None and not LogLock.is_held(log.path):
-            try:
-                result = Supervisor.resume(
-                    run_dir,
-                    model=model,
-                    listeners=(progress,),
-                    sandbox=consent.sandbox,
-                    test_cmd=consent.test_cmd,
-                    trust_log=consent.trust_log,
-                )
-            except LogLocked:  # another process started continuing it first: follow it
-                pass
-            else:
-                seen = result_last_seq(run_dir)
-                if not result.waiting:
-                    return result
-        time.sleep(WAIT_POLL)
-
-
-def result_last_seq(run_dir: Path) -> int:
-    """How many events the run's log holds now."""
-    from store import EventLog
-
-    return sum(1 for _ in EventLog(run_dir).read())
-
-
 def _go(
     supervisor: Supervisor,
     task: str,
@@ -375,11 +257,15 @@ def _go(
         handle = supervisor.start(
             task, run_dir, workspace=workspace, allow_credentials=allow_credentials
         )
-        result = handle.result()
-        if wait and result.waiting:
-            config = supervisor.config  # what this command started the run with
-            own = Consent(sandbox=config.sandbox, test_cmd=config.test_cmd or None)
-            result = await_decision(handle.run_dir, supervisor.model, progress, own)
+        if wait:
+
+            def waiting(gate: GateState) -> None:
+                if progress.lines:
+                    say(f"waiting for a person at the {gate.step} gate (polling the log)")
+
+            result = handle.result_when_decided(on_event=progress, on_gate=waiting)
+        else:
+            result = handle.result()
     return summarize(result, time.monotonic() - started, as_json=as_json)
 
 
