@@ -9,13 +9,14 @@ from typing import Any
 
 import msgspec
 
-from actors.cli.read_cmds import open_log
+from actors.cli.args import json_arg, run_arg
+from actors.cli.opening import open_log
 from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.views.stats import stats_row
 from store import WorkflowState, step_stats, total_stats, workflow_state
 
-__all__ = ["cmd_replay", "cmd_stats"]
+__all__ = ["args_replay", "args_stats", "cmd_replay", "cmd_stats"]
 
 
 def _duration(ms: float | None) -> str:
@@ -151,3 +152,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
         for line in report.request_diff.splitlines():
             say("  " + inert(line))
     return 0 if report.ok else 1
+
+
+def args_stats(p: argparse.ArgumentParser) -> str:
+    """``agentlog stats``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return "agentlog stats runs/demo"
+
+
+def args_replay(p: argparse.ArgumentParser) -> str:
+    """``agentlog replay``'s arguments; returns its example."""
+    run_arg(p)
+    json_arg(p, "the report")
+    return "agentlog replay runs/demo"
