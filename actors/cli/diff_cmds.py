@@ -15,7 +15,7 @@ from actors.cli.terminal import use_colour
 from events import AgentlogError
 from store import EventLog, FileDiff
 
-__all__ = ["args_apply", "args_diff", "cmd_apply", "cmd_diff", "colour_diff", "settle_apply"]
+__all__ = ["args_apply", "args_diff", "cmd_apply", "cmd_diff", "colour_diff"]
 
 #: Control characters, and the bidirectional controls that make a terminal show text in
 #: another order than it is read (U+061C, U+200E/F, U+202A-E, U+2066-9).
@@ -89,17 +89,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def settle_apply(run: Path, *, busy_ok: bool = False) -> None:
-    """Roll back or finish an apply to ``run`` that was cut short, and say which."""
-    from actors.workspace.transaction import recover
-
-    settled = recover(run, busy_ok=busy_ok)
-    if settled is not None:
-        print(f"agentlog: note: {_visible(settled.describe())}", file=sys.stderr)
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
-    from actors.cli.opening import open_log, require_directory
+    from actors.cli.opening import open_log, require_directory, settle_apply
     from actors.workspace.apply import (
         ApplyRefused,
         BadTarget,

@@ -1,7 +1,9 @@
 """How a command finds what it is given: a run's log, or a runs directory.
 
 Every command that takes RUN opens it here, so a missing, misplaced or foreign file is
-the same one clear line (exit 2) whichever command was asked.
+the same one clear line (exit 2) whichever command was asked. Opening a run also settles
+an ``agentlog apply`` to it that was cut short (its journal beside the log): rolled back
+or finished, with one note, so the next command on the run leaves the target whole.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from actors.cli.terminal import inert
 from events import UsageError
 from store import LOG_NAME, EventLog, log_file_problem, resolve_log_path
 
-__all__ = ["open_log", "require_directory"]
+__all__ = ["APPLY_JOURNAL", "open_log", "require_directory", "settle_apply"]
+
+#: The journal an apply keeps in the run directory (``actors.workspace.transaction``;
+#: ``.tmp`` while it is being written), named here so that opening a run costs two
+#: ``lstat`` calls, not that module's import.
+APPLY_JOURNAL = "apply.journal"
 
 
 def _shown(path: Path) -> str:
@@ -69,4 +76,18 @@ def open_log(run: str, *, wait: bool = False, in_run_dir: bool = False) -> Event
     problem = log_file_problem(path)
     if problem is not None:
         raise UsageError(f"{_shown(path)}: {problem}")
+    if path.name == LOG_NAME and any(
+        os.path.lexists(path.parent / name) for name in (APPLY_JOURNAL, APPLY_JOURNAL + ".tmp")
+    ):
+        settle_apply(path.parent, busy_ok=True)
     return EventLog(path)
+
+
+def settle_apply(run: Path, *, busy_ok: bool = False) -> None:
+    """Roll back or finish an apply to ``run`` that was cut short, and say which
+    (``busy_ok``: an apply still running is left to finish)."""
+    from actors.workspace.transaction import recover
+
+    settled = recover(run, busy_ok=busy_ok)
+    if settled is not None:
+        print(f"agentlog: note: {inert(settled.describe())}", file=sys.stderr)

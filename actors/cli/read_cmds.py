@@ -175,10 +175,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     aside), then, on an intact log, every object it names and every projection beside
     it (rebuilt with ``--repair``): one ``verify --repair`` leaves a crashed run whole.
     """
-    from actors.cli.diff_cmds import settle_apply
-
-    log = open_log(args.run)
-    settle_apply(log.path.parent, busy_ok=True)  # an apply cut short: rolled back or finished
+    log = open_log(args.run)  # settles an apply cut short: rolled back or finished
     report = log.verify()
     if report.first_bad_line == 1:
         with suppress(LogCorrupt):  # a damaged log is reported below
