@@ -30,9 +30,6 @@ LONG_MODULES = {
 #: Import cycles not yet removed, and why they remain.
 KNOWN_CYCLES = {
     frozenset({"actors.agents", "actors.workspace.agent"}): "split under way (issue 24)",
-    frozenset({"store.projections.artifacts", "store.projections.state"}): (
-        "artifacts() is the state fold's rule, run by the fold; the function belongs in state"
-    ),
 }
 
 

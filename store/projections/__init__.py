@@ -8,7 +8,7 @@ order, and keeps no state between calls, so a projection rebuilt from the same l
 always the same. ``UnknownEvent`` (a type from a newer agentlog) never changes one.
 """
 
-from store.projections.artifacts import Artifacts, artifacts
+from store.projections.artifacts import Artifacts
 from store.projections.state import (
     ErrorInfo,
     ForkOrigin,
@@ -18,6 +18,7 @@ from store.projections.state import (
     WorkflowFold,
     WorkflowState,
     WorkflowStatus,
+    artifacts,
     workflow_state,
 )
 from store.projections.stats import StepStats, step_stats, total_stats

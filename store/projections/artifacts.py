@@ -1,14 +1,16 @@
-"""The artifacts a log produced: the latest plan, code change and review, by log order."""
+"""What the artifacts of a log are: the latest plan, code change and review.
+
+The rule that picks them (the latest of each kind, by log order) is the state fold's, so
+:func:`~store.projections.state.artifacts` lives beside it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import msgspec
 
-from events import CodeChange, Event, Plan, Review, UnknownEvent
+from events import CodeChange, Plan, Review
 
-__all__ = ["Artifacts", "artifacts"]
+__all__ = ["Artifacts"]
 
 
 class Artifacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -17,12 +19,3 @@ class Artifacts(msgspec.Struct, frozen=True, kw_only=True):
     plan: Plan | None = None
     code: CodeChange | None = None
     review: Review | None = None
-
-
-def artifacts(events: Iterable[Event | UnknownEvent]) -> Artifacts:
-    """The latest plan, code change and review, by log order (the state fold's rule)."""
-    from store.projections.state import WorkflowFold
-
-    fold = WorkflowFold()
-    fold.extend(events)
-    return fold.artifacts()

@@ -57,6 +57,7 @@ __all__ = [
     "WorkflowFold",
     "WorkflowState",
     "WorkflowStatus",
+    "artifacts",
     "workflow_state",
 ]
 
@@ -717,3 +718,8 @@ _HANDLERS: dict[type, Callable[[WorkflowFold, AnyEvent], None]] = {
 def workflow_state(events: Iterable[AnyEvent]) -> WorkflowState:
     """Fold a run's events (streamed once, nothing kept) into its current state."""
     return WorkflowFold().extend(events).snapshot()
+
+
+def artifacts(events: Iterable[AnyEvent]) -> Artifacts:
+    """The latest plan, code change and review, by log order (the fold's rule)."""
+    return WorkflowFold().extend(events).artifacts()
