@@ -10,7 +10,6 @@ same moment) writes nothing and exits 2.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,14 +17,11 @@ import msgspec
 
 from actors.approvals import decide, load_edit, request_changes
 from actors.cli.args import decision_args, digest_arg
-from actors.cli.outcome import resumable, summarize
-from actors.cli.progress import Progress
-from actors.cli.run_cmds import _model_for, consent_of
+from actors.cli.run_cmds import _model_for, consent_of, continue_run
 from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.consent import check_continue
 from actors.models import Model
-from actors.supervisor import Supervisor
 from events import ApprovalDecided, ChangesRequested, Gate, WorkflowConfig, WorkspaceBase
 from store import LogLocked, workflow_state
 
@@ -98,22 +94,12 @@ def _finish(args: argparse.Namespace, run: _Run, record: Callable[[], Recorded])
         return 0
     if not args.json:
         say(inert(_said(event)))
-    started = time.monotonic()
     try:
-        with Progress(lines=not args.json) as progress, resumable(lambda: run_dir):
-            result = Supervisor.resume(
-                run_dir,
-                model=model,
-                listeners=(progress,),
-                sandbox=consent.sandbox,
-                test_cmd=consent.test_cmd,
-                trust_log=consent.trust_log,
-            )
+        return continue_run(run_dir, model, consent, args.json)
     except LogLocked as exc:  # a `run --wait` (or a resume) took it on first: it goes on
         holder = f"process {exc.pid}" if exc.pid is not None else "another process"
         say(f"{holder} continues the run; `agentlog log {shown} --follow` shows it")
         return 0
-    return summarize(result, time.monotonic() - started, as_json=args.json)
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

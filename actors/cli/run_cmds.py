@@ -256,9 +256,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
     log.writer().close()  # a torn tail or another writer is reported before anything else
     consent = consent_of(args)
     check_continue(str(run_dir), state.config, state.workspace, consent)
-    model = _model_for(args, state.config.model)
+    return continue_run(run_dir, _model_for(args, state.config.model), consent, args.json)
+
+
+def continue_run(run_dir: Path, model: Model | None, consent: Consent, as_json: bool) -> int:
+    """Resume ``run_dir`` in the foreground with progress, within what ``consent`` allows
+    (``resume``, and a decision that continues the run); the summary's exit code."""
     started = time.monotonic()
-    with Progress(lines=not args.json) as progress, resumable(lambda: run_dir):
+    with Progress(lines=not as_json) as progress, resumable(lambda: run_dir):
         result = Supervisor.resume(
             run_dir,
             model=model,
@@ -267,7 +272,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             test_cmd=consent.test_cmd,
             trust_log=consent.trust_log,
         )
-    return summarize(result, time.monotonic() - started, as_json=args.json)
+    return summarize(result, time.monotonic() - started, as_json=as_json)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
