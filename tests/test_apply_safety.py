@@ -15,12 +15,12 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from _repo import APP, TEST, commit_all, make_repo, needs_git, workspace_model
+from _tmpfs import in_mount_namespace
 from _workflow import FAST
 
 from actors import Supervisor
@@ -139,18 +139,6 @@ def test_a_renamed_executable_keeps_its_mode(tmp_path: Path) -> None:
     assert (repo / "bin/run.sh").stat().st_mode & 0o777 == 0o755
 
 
-def _unshare() -> list[str]:
-    """A command prefix giving a private mount namespace where tmpfs can be mounted."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("needs unshare(1) (util-linux) to mount a private tmpfs")
-    for prefix in ([unshare, "-m"], [unshare, "-Urm"]):
-        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return prefix
-    pytest.skip("cannot make a mount namespace here (run as root or allow user namespaces)")
-
-
 def test_a_full_disk_leaves_the_target_as_it_was_with_one_line(tmp_path: Path) -> None:
     # Sorted by path, src/app.py is staged first and the big file last, in new directories.
     repo, run = record(
@@ -175,13 +163,7 @@ def test_a_full_disk_leaves_the_target_as_it_was_with_one_line(tmp_path: Path) -
         echo $? >'{out}/apply.rc'
         cp -a '{mnt}/repo' '{out}/repo'
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC", "CONVEX"))}
-    done = subprocess.run(
-        [*_unshare(), "sh", "-c", steps], capture_output=True, text=True, timeout=180, env=env
-    )
-    if done.returncode == 77:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    assert done.returncode == 0, done.stderr
+    in_mount_namespace(steps)
     err = (out / "apply.err").read_text()
     assert (out / "apply.rc").read_text().strip() == "1", err
     assert len(err.splitlines()) == 1, err

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from _tmpfs import in_mount_namespace
 from _workflow import APPROVE, CODE, FAST, PLAN, answer, events_of, scripted
 
 from actors import Supervisor
@@ -96,18 +97,6 @@ def test_resume_completes_a_run_stopped_by_a_full_log_once_space_is_back(
     assert (run / "review.json").exists()
 
 
-def _unshare() -> list[str]:
-    """A command prefix giving a private mount namespace where tmpfs can be mounted."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("needs unshare(1) (util-linux) to mount a private tmpfs")
-    for prefix in ([unshare, "-m"], [unshare, "-Urm"]):
-        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return prefix
-    pytest.skip("cannot make a mount namespace here (run as root or allow user namespaces)")
-
-
 def test_a_projection_out_of_space_stops_the_run_and_resume_completes_it(
     tmp_path: Path, script: Path
 ) -> None:
@@ -129,13 +118,7 @@ def test_a_projection_out_of_space_stops_the_run_and_resume_completes_it(
         echo $? >'{out}/resume.rc'
         cp -r '{run}' '{out}/run'
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC", "CONVEX"))}
-    done = subprocess.run(
-        [*_unshare(), "sh", "-c", steps], capture_output=True, text=True, timeout=180, env=env
-    )
-    if done.returncode == 77:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    assert done.returncode == 0, done.stderr
+    in_mount_namespace(steps)
     stopped = subprocess.CompletedProcess(
         args=[],
         returncode=int((out / "run.rc").read_text()),
