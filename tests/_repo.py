@@ -137,3 +137,40 @@ def workspace_model(code: list[dict[str, object]] | None = None, **kwargs: objec
         },
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+#: A change touching every kind of apply step: an edit, a file created in new
+#: directories, a deletion, and an executable renamed into a new directory.
+APPLY_CHANGE = {
+    "changes": [
+        {
+            "op": "edit",
+            "path": "src/app.py",
+            "search": 'return "hello " + name',
+            "replace": 'return "hi " + name',
+        },
+        {"op": "create", "path": "src/new/deep/extra.py", "content": "X = 1\n"},
+        {"op": "delete", "path": "README.md"},
+        {"op": "rename", "path": "run.sh", "to": "bin/run.sh"},
+    ],
+    "notes": "hi, a new module, no README, the script moved",
+}
+
+
+def applied_run(root: Path) -> tuple[Path, Path]:
+    """(repository, run): a repository with an executable ``run.sh`` and a completed
+    workspace run of :data:`APPLY_CHANGE` on it, under ``root``."""
+    from _workflow import FAST
+
+    from actors import Supervisor
+
+    repo = make_repo(
+        root / "repo",
+        {"src/app.py": APP, "tests/test_app.py": TEST, "conftest.py": "", "run.sh": "echo\n"},
+    )
+    (repo / "run.sh").chmod(0o755)
+    commit_all(repo, "executable")
+    run = root / "run"
+    model = workspace_model(code=[{"tool_input": APPLY_CHANGE}])
+    assert Supervisor(FAST, model=model).run("greet with hi", run, workspace=repo).ok
+    return repo, run

@@ -25,32 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from _repo import APP, TEST, commit_all, make_repo, needs_git, workspace_model
+from _repo import applied_run, needs_git
 from _scratch import scratch_dir
-from _workflow import FAST
 
-from actors import Supervisor
 from actors.cli import main
 from actors.workspace.transaction import JOURNAL
 
 pytestmark = needs_git
 
 KILLER = [sys.executable, str(Path(__file__).with_name("_killer.py"))]
-CHANGE = {
-    "changes": [
-        {
-            "op": "edit",
-            "path": "src/app.py",
-            "search": 'return "hello " + name',
-            "replace": 'return "hi " + name',
-        },
-        {"op": "create", "path": "src/new/deep/extra.py", "content": "X = 1\n"},
-        {"op": "delete", "path": "README.md"},
-        {"op": "rename", "path": "run.sh", "to": "bin/run.sh"},
-    ],
-    "notes": "hi, a new module, no README, the script moved",
-}
-
 #: path -> (kind, permission bits, bytes) for every entry under a directory, hidden ones
 #: and ``.git`` included.
 Listing = dict[str, tuple[str, int, bytes | None]]
@@ -100,15 +83,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def recorded(scratch: Path) -> Recorded:
     tmp = scratch / "recorded"
-    repo = make_repo(
-        tmp / "repo",
-        {"src/app.py": APP, "tests/test_app.py": TEST, "conftest.py": "", "run.sh": "echo\n"},
-    )
-    (repo / "run.sh").chmod(0o755)
-    commit_all(repo, "executable")
-    run = tmp / "run"
-    model = workspace_model(code=[{"tool_input": CHANGE}])
-    assert Supervisor(FAST, model=model).run("greet with hi", run, workspace=repo).ok
+    repo, run = applied_run(tmp)
     applied = tmp / "applied"
     shutil.copytree(repo, applied, symlinks=True)
     probe = shutil.copytree(run, tmp / "probe-run", symlinks=True)

@@ -17,30 +17,13 @@ import shutil
 from pathlib import Path
 
 from _powercut import MODES, Recorder, build_after_cut, tree
-from _repo import APP, TEST, commit_all, make_repo, needs_git, workspace_model
+from _repo import applied_run, needs_git
 from _scratch import scratch_dir
-from _workflow import FAST
 
-from actors import Supervisor
 from actors.workspace.apply import apply_run
 from actors.workspace.transaction import JOURNAL, recover
 
 pytestmark = needs_git
-
-CHANGE = {
-    "changes": [
-        {
-            "op": "edit",
-            "path": "src/app.py",
-            "search": 'return "hello " + name',
-            "replace": 'return "hi " + name',
-        },
-        {"op": "create", "path": "src/new/deep/extra.py", "content": "X = 1\n"},
-        {"op": "delete", "path": "README.md"},
-        {"op": "rename", "path": "run.sh", "to": "bin/run.sh"},
-    ],
-    "notes": "hi, a new module, no README, the script moved",
-}
 
 Tree = dict[str, bytes | None]
 
@@ -48,15 +31,7 @@ Tree = dict[str, bytes | None]
 def recorded_apply(root: Path) -> tuple[Recorder, Tree, Tree]:
     """The recorder of one apply into ``root/base/repo`` (a copy without ``.git``), and
     the target's tree before and after it."""
-    repo = make_repo(
-        root / "repo",
-        {"src/app.py": APP, "tests/test_app.py": TEST, "conftest.py": "", "run.sh": "echo\n"},
-    )
-    (repo / "run.sh").chmod(0o755)
-    commit_all(repo, "executable")
-    run = root / "run"
-    model = workspace_model(code=[{"tool_input": CHANGE}])
-    assert Supervisor(FAST, model=model).run("greet with hi", run, workspace=repo).ok
+    repo, run = applied_run(root)
     base = root / "base"
     shutil.copytree(repo, base / "repo", ignore=shutil.ignore_patterns(".git"))
     shutil.copytree(run, base / "run")
