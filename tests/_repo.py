@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,9 +158,9 @@ APPLY_CHANGE = {
 }
 
 
-def applied_run(root: Path) -> tuple[Path, Path]:
+def applied_run(root: Path, change: dict[str, Any] | None = None) -> tuple[Path, Path]:
     """(repository, run): a repository with an executable ``run.sh`` and a completed
-    workspace run of :data:`APPLY_CHANGE` on it, under ``root``."""
+    workspace run of ``change`` (default :data:`APPLY_CHANGE`) on it, under ``root``."""
     from _workflow import FAST
 
     from actors import Supervisor
@@ -171,6 +172,6 @@ def applied_run(root: Path) -> tuple[Path, Path]:
     (repo / "run.sh").chmod(0o755)
     commit_all(repo, "executable")
     run = root / "run"
-    model = workspace_model(code=[{"tool_input": APPLY_CHANGE}])
+    model = workspace_model(code=[{"tool_input": change or APPLY_CHANGE}])
     assert Supervisor(FAST, model=model).run("greet with hi", run, workspace=repo).ok
     return repo, run

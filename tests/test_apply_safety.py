@@ -19,11 +19,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from _repo import APP, TEST, commit_all, make_repo, needs_git, workspace_model
+from _repo import applied_run, needs_git
 from _tmpfs import in_mount_namespace
-from _workflow import FAST
 
-from actors import Supervisor
 from actors.cli import main
 from actors.workspace.apply import ApplyRefused, apply_run
 from actors.workspace.transaction import JOURNAL, recover
@@ -50,16 +48,7 @@ def listing(root: Path) -> dict[str, tuple[str, int, bytes | None]]:
 
 def record(tmp: Path, changes: list[dict[str, str]]) -> tuple[Path, Path]:
     """(repo, run): a repository with an executable ``run.sh`` and a run making ``changes``."""
-    repo = make_repo(
-        tmp / "repo",
-        {"src/app.py": APP, "tests/test_app.py": TEST, "conftest.py": "", "run.sh": "echo\n"},
-    )
-    (repo / "run.sh").chmod(0o755)
-    commit_all(repo, "executable")
-    run = tmp / "run"
-    model = workspace_model(code=[{"tool_input": {"changes": changes, "notes": "done"}}])
-    assert Supervisor(FAST, model=model).run("change it", run, workspace=repo).ok
-    return repo, run
+    return applied_run(tmp, {"changes": changes, "notes": "done"})
 
 
 @pytest.fixture(scope="module")
