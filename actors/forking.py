@@ -23,7 +23,7 @@ from actors.consent import Consent, check_continue
 from actors.models import Model
 from actors.replaying import copy_lines
 from actors.supervisor import Supervisor, WorkflowResult
-from actors.supervisor_actor import EventListener, new_workflow_id
+from actors.supervisor_actor import Listener, new_workflow_id
 from actors.testrun import require_sandbox
 from events import Forked, SandboxPolicy, UsageError, WorkflowConfig
 from store import LOG_NAME, EventLog, WorkflowFold
@@ -48,7 +48,7 @@ def fork(
     config: WorkflowConfig | None = None,
     overrides: Callable[[WorkflowConfig], WorkflowConfig] | None = None,
     model: Model | None = None,
-    listeners: Iterable[EventListener] = (),
+    listeners: Iterable[Listener] = (),
     sandbox: SandboxPolicy | None = None,
     test_cmd: str | None = None,
     trust_log: bool = False,

@@ -21,11 +21,12 @@ import pykka
 from actors.consent import Consent, check_continue
 from actors.drivers import drivers
 from actors.models import Model, default_model
-from actors.otel.live import live_listeners
+from actors.shipping import Integration
 from actors.supervisor_actor import (
     DRIVE,
     EventListener,
     FailureScript,
+    Listener,
     ModelChooser,
     RunStopped,
     SupervisorActor,
@@ -52,6 +53,7 @@ __all__ = [
     "DRIVE",
     "EventListener",
     "FailureScript",
+    "Listener",
     "RunHandle",
     "RunStopped",
     "Supervisor",
@@ -137,7 +139,11 @@ class Supervisor:
 
     ``model`` defaults to Claude through the ``anthropic`` SDK (``AnthropicModel``) with
     ``config.model``, ``$AGENTLOG_MODEL`` or the built-in default; pass a
-    ``ScriptedModel`` for offline runs. ``listeners`` receive every event once durable.
+    ``ScriptedModel`` for offline runs. ``listeners`` receive every event once durable;
+    an :class:`~actors.shipping.Integration` among them (live OTel export, the Convex
+    mirror: ``actors.integrations.integrations_from_env()`` builds those the environment
+    asks for) gives each run it drives a shipper, closed when the run stops. The
+    supervisor itself reads no integration's environment variable.
     """
 
     def __init__(
@@ -145,7 +151,7 @@ class Supervisor:
         config: WorkflowConfig | None = None,
         *,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config or WorkflowConfig()
@@ -208,12 +214,8 @@ class Supervisor:
         self, path: Path, model: Model | ModelChooser, started: WorkflowStarted | None
     ) -> RunHandle:
         options = SupervisorOptions(sleep=self.sleep) if self.sleep else SupervisorOptions()
-        listeners: tuple[EventListener, ...] = (
-            *self.listeners,
-            *live_listeners(path),
-        )  # OTLP export when configured
         supervisor = SupervisorActor(
-            path, model, start=started, listeners=listeners, options=options
+            path, model, start=started, listeners=self.listeners, options=options
         )
         return RunHandle(path, supervisor)
 
@@ -223,7 +225,7 @@ class Supervisor:
         run_dir: str | Path,
         *,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
@@ -245,7 +247,7 @@ class Supervisor:
         path: Path,
         consent: Consent,
         model: Model | None,
-        listeners: Iterable[EventListener],
+        listeners: Iterable[Listener],
     ) -> WorkflowResult:
         sup = cls(model=model, listeners=listeners)
 
@@ -265,7 +267,7 @@ class Supervisor:
         run_dir: str | Path,
         *,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         reason: str = "",
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
@@ -300,7 +302,8 @@ class Supervisor:
             event = RetryRequested(workflow_id=state.workflow_id, actor="person", reason=reason)
             recorded = writer.append(event)  # durable once appended
         for listener in sup.listeners:
-            listener(recorded)
+            if not isinstance(listener, Integration):  # a run's shipper reads it from the log
+                listener(recorded)
         return sup._launch(path, chosen, None).result()
 
     @classmethod
@@ -314,7 +317,7 @@ class Supervisor:
         digest: str | None = None,
         proceed: bool = True,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
@@ -342,7 +345,7 @@ class Supervisor:
         digest: str | None = None,
         proceed: bool = True,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
@@ -363,7 +366,7 @@ class Supervisor:
         by: str | None = None,
         proceed: bool = True,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
@@ -381,7 +384,7 @@ class Supervisor:
         run_dir: str | Path,
         consent: Consent | None,
         model: Model | None,
-        listeners: Iterable[EventListener],
+        listeners: Iterable[Listener],
     ) -> WorkflowResult:
         if consent is None:
             return result_of(_run_path(run_dir))

@@ -38,6 +38,7 @@ from _peers import closed_port, silent_server
 
 from actors import Supervisor
 from actors.demo import demo_model, demo_task
+from actors.integrations import integrations_from_env
 
 ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
@@ -76,6 +77,7 @@ def one_run(endpoint: str | None, delay: float) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         supervisor = Supervisor(
             model=demo_model(delay=delay),
+            listeners=integrations_from_env(),  # as the CLI does
             sleep=lambda _: None,  # no retry backoff: its jitter would drown the signal
         )
         t0 = time.perf_counter()

@@ -27,10 +27,11 @@ from _events import code_events_with_retry, plan_events, review_events, started
 from convex.http_client import ConvexHttpClient
 
 from actors import Supervisor, fork
+from actors.convex import ConvexMirror, sync_runs
 from actors.demo import DEMO_CONFIG, demo_model, demo_task
+from actors.integrations import integrations_from_env
 from events import Event, WorkflowCompleted
 from store import EventLog, workflow_state
-from store.convex import ConvexMirror, sync_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKING = ROOT / "tracking"
@@ -299,8 +300,16 @@ def demo_with_forks(
     if mirror_url:
         monkeypatch.setenv("CONVEX_URL", mirror_url)
         delay = 0.05
-    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model(delay))
-    fork(a, at=6, new_run_dir=b, model=demo_model(delay))
+    mirroring = integrations_from_env()  # what the CLI hands the supervisor
+    fork(
+        demo,
+        at=3,
+        new_run_dir=a,
+        task="T2: a haiku module",
+        model=demo_model(delay),
+        listeners=mirroring,
+    )
+    fork(a, at=6, new_run_dir=b, model=demo_model(delay), listeners=mirroring)
     return demo, a, b
 
 

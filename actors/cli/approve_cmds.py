@@ -22,6 +22,7 @@ from actors.cli.run_cmds import _model_for, _resumable, consent_of, summarize
 from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.consent import check_continue
+from actors.integrations import integrations_from_env
 from actors.models import Model
 from actors.supervisor import Supervisor
 from events import ApprovalDecided, ChangesRequested, Gate, WorkflowConfig, WorkspaceBase
@@ -102,7 +103,7 @@ def _finish(args: argparse.Namespace, run: _Run, record: Callable[[], Recorded])
             result = Supervisor.resume(
                 run_dir,
                 model=model,
-                listeners=(progress,),
+                listeners=(progress, *integrations_from_env()),
                 sandbox=consent.sandbox,
                 test_cmd=consent.test_cmd,
                 trust_log=consent.trust_log,
