@@ -8,11 +8,12 @@ lacks (it overflowed during an outage, or the run began before the shipper) with
 ever reading past what it heard was durable. A failed call is logged by the
 implementation and retried with capped exponential backoff; the thread ends once the
 run's final event is shipped, or when closed. :meth:`Shipper.close` gives a shipper up
-to ``flush_timeout`` seconds to finish, but a failing one none and a call that was
-never answered yet (the far end may be hung) at most 0.5 s from its start: the
-implementation's catch-up command sends the rest. The workflow's supervisor closes the
-shippers of each run it drives when that run stops (ends, parks at a gate, or is
-interrupted); a process's exit gives those nobody closed the same bounded flush.
+to ``flush_timeout`` seconds to finish, but a failing one none and one whose far end
+never answered yet (it may be hung) at most :attr:`Shipper.unanswered_wait` seconds
+from its call's start: the implementation's catch-up command sends the rest. The
+workflow's supervisor closes the shippers of each run it drives when that run stops
+(ends, parks at a gate, or is interrupted); a process's exit gives those nobody closed
+the same bounded flush.
 
 The two implementations are :class:`actors.otel.live.LiveExporter` (OTLP spans) and
 :class:`actors.convex.mirror.ConvexMirror` (Convex tables). An :class:`Integration`
@@ -42,8 +43,6 @@ from store import EventLog, LogError, LogWriter, resolve_log_path
 __all__ = ["Integration", "ShipFailed", "Shipper"]
 
 AnyEvent = Event | UnknownEvent
-#: How long a call to a far end that has never answered may hold a close or the exit.
-UNANSWERED_WAIT = 0.5
 _open: weakref.WeakSet[Shipper] = weakref.WeakSet()
 
 
@@ -64,6 +63,8 @@ class Shipper(ABC):
     """
 
     thread_name: ClassVar[str] = "agentlog-ship"
+    #: How long a close (or the exit) waits for a far end that never answered yet.
+    unanswered_wait: ClassVar[float] = 0.0
 
     def __init__(
         self,
@@ -166,15 +167,17 @@ class Shipper(ABC):
     def close(self, flush_timeout: float | None = None) -> Any:
         """Stop; the thread first gets up to ``flush_timeout`` s to ship the rest.
 
-        A failing shipper gets none, and a call never answered yet at most
-        :data:`UNANSWERED_WAIT` s from its start. A call still under way after that is
-        cut short where the implementation can, else left to end on its own (its daemon
-        thread dies with the process); what is left is for the catch-up command.
+        A failing shipper gets none, and one whose far end never answered yet at most
+        :attr:`unanswered_wait` s from its call's start (or from the close). A call
+        still under way after that is cut short where the implementation can, else left
+        to end on its own (its daemon thread dies with the process); what is left is for
+        the catch-up command.
         """
         wait = self.flush_timeout if flush_timeout is None else flush_timeout
         self._closing.set()
         self._wake.set()
-        self._drain(time.monotonic() + max(0.0, wait))
+        now = time.monotonic()
+        self._drain(now + max(0.0, wait), now)
         with self._lock:
             self._stop.set()
             if self._thread.ident is None:
@@ -312,14 +315,15 @@ class Shipper(ABC):
         base, cap = self._backoff
         return float(min(cap, base * 2 ** min(failures - 1, 16)))
 
-    def _drain(self, deadline: float) -> None:
-        """Let the thread work until ``deadline``, while it is not failing and no call it
-        makes has gone unanswered for :data:`UNANSWERED_WAIT` s without a first answer."""
+    def _drain(self, deadline: float, began: float) -> None:
+        """Let the thread work until ``deadline`` while it is not failing; a shipper whose
+        far end never answered yet, :attr:`unanswered_wait` s from its call's start (or
+        from ``began`` when no call is under way)."""
         while self._thread.is_alive() and not self.failing:  # re-checked: a failure ends it
             end = deadline
-            since = self._call_started
-            if not self._healthy and since is not None:
-                end = min(end, since + UNANSWERED_WAIT)
+            if not self._healthy:
+                since = self._call_started
+                end = min(end, (began if since is None else since) + self.unanswered_wait)
             left = end - time.monotonic()
             if left <= 0:
                 return
@@ -343,9 +347,9 @@ def _flush_at_exit() -> None:
 
     At most 2 s in all, with the limits of :meth:`Shipper.close`.
     """
-    deadline = time.monotonic() + 2.0
+    now = time.monotonic()
     for shipper in list(_open):
-        shipper._drain(deadline)
+        shipper._drain(now + 2.0, now)
 
 
 atexit.register(_flush_at_exit)

@@ -1,7 +1,7 @@
 """Does live OpenTelemetry export slow a workflow down, with a collector healthy, down or hung?
 
-Runs the offline demo workflow (scripted model) end to end through ``Supervisor``, which
-wires the live exporter exactly as ``agentlog run`` does (from
+Runs the offline demo workflow (scripted model) end to end through ``Supervisor``, handed
+``integrations_from_env()`` as ``agentlog run`` does (live export from
 ``OTEL_EXPORTER_OTLP_ENDPOINT``), with:
 
 - ``off``:         no endpoint;

@@ -136,6 +136,7 @@ class LiveExporter(Shipper):
     """
 
     thread_name = "agentlog-otel"
+    unanswered_wait = 0.5  # a first request to a collector that may be hung
 
     def __init__(
         self,
