@@ -7,13 +7,16 @@ a bounded in-memory queue and wakes its daemon thread. The thread ships them wit
 lacks (it overflowed during an outage, or the run began before the shipper) without
 ever reading past what it heard was durable. A failed call is logged by the
 implementation and retried with capped exponential backoff; the thread ends once the
-run's final event is shipped, or when closed. :meth:`Shipper.close` gives a shipper up
-to ``flush_timeout`` seconds to finish, but a failing one none and one whose far end
-never answered yet (it may be hung) at most :attr:`Shipper.unanswered_wait` seconds
-from its call's start: the implementation's catch-up command sends the rest. The
-workflow's supervisor closes the shippers of each run it drives when that run stops
-(ends, parks at a gate, or is interrupted); a process's exit gives those nobody closed
-the same bounded flush.
+run's final event is shipped, or once released or closed.
+
+When a run stops (it ends, parks at a gate, or is interrupted) its supervisor calls
+:meth:`Shipper.release`: a healthy shipper gets up to ``flush_timeout`` seconds to ship
+the rest; one that is failing or whose far end never answered yet holds nobody (it
+finishes, or gives up at its next failure, on its own thread). :meth:`Shipper.close`
+stops a shipper outright, giving a far end that never answered at most
+:attr:`Shipper.unanswered_wait` seconds from its call's start; the process's exit gives
+the shippers still at work the same bounded flush. What is left is for the
+implementation's catch-up command (``agentlog export``, ``agentlog sync``).
 
 The two implementations are :class:`actors.otel.live.LiveExporter` (OTLP spans) and
 :class:`actors.convex.mirror.ConvexMirror` (Convex tables). An :class:`Integration`
@@ -87,11 +90,13 @@ class Shipper(ABC):
         self._closing = threading.Event()
         self._stop = threading.Event()
         self._done = threading.Event()
+        self._hurry = threading.Event()  # final, closing or stop: no more waiting for a burst
         self._seen = 0  # the last seq heard
         self._durable_limit: int | None = None  # set by attach: read nothing past it
         self._healthy = False  # until a call succeeded
         self._last_error: str | None = None
         self._call_started: float | None = None  # monotonic start of the call under way
+        self._told_left_behind = False
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         _open.add(self)
 
@@ -149,6 +154,7 @@ class Shipper(ABC):
                 self._durable_limit = self._seen
         if any(isinstance(ev, WorkflowCompleted | WorkflowFailed) for ev in events):
             self._final.set()
+            self._hurry.set()
         self.start()
         self._wake.set()
 
@@ -175,11 +181,13 @@ class Shipper(ABC):
         """
         wait = self.flush_timeout if flush_timeout is None else flush_timeout
         self._closing.set()
+        self._hurry.set()
         self._wake.set()
         now = time.monotonic()
-        self._drain(now + max(0.0, wait), now)
+        self._drain(now + max(0.0, wait), now, self.unanswered_wait)
         with self._lock:
             self._stop.set()
+            self._hurry.set()
             if self._thread.ident is None:
                 self._done.set()  # never started: nothing to wait for
         self._wake.set()
@@ -187,8 +195,25 @@ class Shipper(ABC):
             self._interrupt()
         caught_up = self._caught_up()
         if not caught_up:
-            self._left_behind()
+            self._tell_left_behind()
         return self._report(caught_up)
+
+    def release(self, flush_timeout: float | None = None) -> None:
+        """The run stopped: ship what is left, then end (the thread ends on its own).
+
+        Waits up to ``flush_timeout`` s while the shipper is healthy, not at all for one
+        that is failing or whose far end never answered yet: that one finishes, or gives
+        up at its next failure, on its own thread, never holding the caller.
+        """
+        wait = self.flush_timeout if flush_timeout is None else flush_timeout
+        self._closing.set()
+        self._hurry.set()
+        with self._lock:
+            if self._thread.ident is None:
+                self._done.set()  # never started: it heard nothing to ship
+        self._wake.set()
+        now = time.monotonic()
+        self._drain(now + max(0.0, wait), now, 0.0)
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -286,6 +311,7 @@ class Shipper(ABC):
                     self._failed(exc, failures)
                     self._last_error = exc.message
                     if self._gives_up():
+                        self._tell_left_behind()
                         return
                     self._stop.wait(self._delay(failures))
                     continue
@@ -311,19 +337,24 @@ class Shipper(ABC):
             finally:
                 self._done.set()
 
+    def _tell_left_behind(self) -> None:
+        if not self._told_left_behind:
+            self._told_left_behind = True
+            self._left_behind()
+
     def _delay(self, failures: int) -> float:
         base, cap = self._backoff
         return float(min(cap, base * 2 ** min(failures - 1, 16)))
 
-    def _drain(self, deadline: float, began: float) -> None:
+    def _drain(self, deadline: float, began: float, patience: float) -> None:
         """Let the thread work until ``deadline`` while it is not failing; a shipper whose
-        far end never answered yet, :attr:`unanswered_wait` s from its call's start (or
-        from ``began`` when no call is under way)."""
+        far end never answered yet, ``patience`` s from its call's start (or from
+        ``began`` when no call is under way)."""
         while self._thread.is_alive() and not self.failing:  # re-checked: a failure ends it
             end = deadline
             if not self._healthy:
                 since = self._call_started
-                end = min(end, (began if since is None else since) + self.unanswered_wait)
+                end = min(end, (began if since is None else since) + patience)
             left = end - time.monotonic()
             if left <= 0:
                 return
@@ -349,7 +380,7 @@ def _flush_at_exit() -> None:
     """
     now = time.monotonic()
     for shipper in list(_open):
-        shipper._drain(now + 2.0, now)
+        shipper._drain(now + 2.0, now, shipper.unanswered_wait)
 
 
 atexit.register(_flush_at_exit)

@@ -228,8 +228,8 @@ class SupervisorActor(pykka.ThreadingActor):
             with contextlib.suppress(LogError):
                 self.writer.close()
         shippers, self.shippers = self.shippers, []
-        for shipper in shippers:  # a healthy one gets its flush; a failing one none
-            shipper.close()
+        for shipper in shippers:  # a healthy one gets its flush; none holds the stop longer
+            shipper.release()
 
     def on_failure(self, *_: object) -> None:
         self.on_stop()

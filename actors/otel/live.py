@@ -213,7 +213,7 @@ class LiveExporter(Shipper):
 
     def _gather(self) -> None:
         if not (self._final.is_set() or self._closing.is_set()):
-            self._stop.wait(self._batch_delay)  # gather a burst into one request
+            self._hurry.wait(self._batch_delay)  # gather a burst into one request
 
     def _gives_up(self) -> bool:
         # the SDK retried already; the rest is `agentlog export`'s
