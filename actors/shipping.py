@@ -33,9 +33,8 @@ import time
 import weakref
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import takewhile
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
@@ -60,9 +59,10 @@ class ShipFailed(Exception):
 class Shipper(ABC):
     """Ships one run (a run directory or its ``events.jsonl``) from a daemon thread.
 
-    Subclasses implement :meth:`_ship_once` (send what is due: True when something
-    left, False when nothing is due; raise :class:`ShipFailed` on failure),
-    :meth:`_failed` (log a failure), :meth:`_caught_up` and :meth:`_report`.
+    Subclasses implement :meth:`_ship_once` (send what is due: True when something was
+    sent, False when nothing was due; raise :class:`ShipFailed` on a failed call) and
+    the hooks that log and report; the queue, the thread, the backoff, the flush and the
+    durable limit are the base's. A shipper is also a plain event listener.
     """
 
     thread_name: ClassVar[str] = "agentlog-ship"
@@ -263,16 +263,21 @@ class Shipper(ABC):
 
     # -- helpers for implementations -----------------------------------------------------
 
-    def _read_after(self, seq: int) -> Iterator[AnyEvent]:
-        """The log's events after ``seq``, never past what was heard durable."""
+    def _read_after(self, seq: int) -> Generator[AnyEvent, None, None]:
+        """The log's events after ``seq``, never past what was heard durable (closing the
+        generator closes the log file at once)."""
         with self._lock:
             limit = self._durable_limit
         if not self.log.path.exists() or (limit is not None and limit <= seq):
-            return iter(())
-        events: Iterator[AnyEvent] = self.log.read(seq + 1)
-        if limit is not None:
-            events = takewhile(lambda ev: ev.seq <= limit, events)
-        return events
+            return
+        events = self.log.read(seq + 1)
+        try:
+            for ev in events:
+                if limit is not None and ev.seq > limit:
+                    return
+                yield ev
+        finally:
+            events.close()
 
     def _take_queued(self) -> list[AnyEvent]:
         with self._lock:

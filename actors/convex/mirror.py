@@ -228,7 +228,11 @@ class ConvexMirror(Shipper):
                 self._queue.popleft()
             if self._queue and self._queue[0].seq == cursor + 1:
                 return list(islice(self._queue, self._batch_size))
-        return list(islice(self._read_after(cursor), self._batch_size))
+        events = self._read_after(cursor)
+        try:
+            return list(islice(events, self._batch_size))
+        finally:
+            events.close()
 
     def _confirmed(self, seq: int) -> None:
         self._mirrored = seq

@@ -298,9 +298,7 @@ class LiveExporter(Shipper):
                             break
                         self._feed(old)
                 finally:
-                    close = getattr(missing, "close", None)
-                    if close is not None:
-                        close()
+                    missing.close()
             self._feed(ev)
 
     def _feed(self, ev: AnyEvent) -> None:
