@@ -22,6 +22,7 @@ import msgspec
 from actors.consent import Consent, check_continue
 from actors.models import Model
 from actors.replaying import copy_lines
+from actors.run_dir import check_no_run
 from actors.supervisor import Supervisor, WorkflowResult
 from actors.supervisor_actor import Listener, new_workflow_id
 from actors.testrun import require_sandbox
@@ -92,8 +93,9 @@ def fork(
     require_sandbox(new_config or state.config)  # refuse before writing the fork
     workflow_id = new_workflow_id()
     out = Path(new_run_dir or Path("runs") / workflow_id)
-    if (out / LOG_NAME).exists():
-        raise UsageError(f"{out}: already holds a run; choose another --run-dir")
+    check_no_run(out)
+    if (out / LOG_NAME).is_file():  # a run that never started: the fork starts it over
+        (out / LOG_NAME).unlink()
     made = [d for d in (out, out / OBJECTS_DIR) if not d.exists()]
     out.mkdir(parents=True, exist_ok=True)
     marker = Forked(

@@ -10,6 +10,7 @@ failed step. The actor itself (one per workflow, sole writer of its log) lives i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -21,6 +22,7 @@ import pykka
 from actors.consent import Consent, check_continue
 from actors.drivers import drivers
 from actors.models import Model, default_model
+from actors.run_dir import check_no_run
 from actors.shipping import Integration
 from actors.supervisor_actor import (
     DRIVE,
@@ -42,15 +44,27 @@ from events import (
     Review,
     SandboxPolicy,
     Step,
+    UnknownEvent,
     UsageError,
     Verdict,
     WorkflowConfig,
     WorkflowStarted,
 )
-from store import ErrorInfo, EventLog, GateState, StepState, WorkflowState, workflow_state
+from store import (
+    ErrorInfo,
+    EventLog,
+    GateState,
+    LogLocked,
+    StepState,
+    WorkflowFold,
+    WorkflowState,
+    workflow_state,
+)
+from store._lock import LogLock
 
 __all__ = [
     "DRIVE",
+    "WAIT_POLL",
     "EventListener",
     "FailureScript",
     "Listener",
@@ -64,6 +78,10 @@ __all__ = [
     "order_violation",
     "result_of",
 ]
+
+
+#: Seconds between two looks at the log while a run waits for a decision made elsewhere.
+WAIT_POLL = 0.2
 
 
 class WorkflowResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,10 +132,12 @@ def result_of(run_dir: Path, state: WorkflowState | None = None) -> WorkflowResu
 
 
 class RunHandle:
-    """A workflow driven by one of the process's driver threads; ``result()`` waits for it."""
+    """A workflow driven by one of the process's driver threads; ``result()`` waits for it,
+    ``result_when_decided()`` also waits out its approval gates."""
 
-    def __init__(self, run_dir: Path, supervisor: SupervisorActor) -> None:
+    def __init__(self, run_dir: Path, supervisor: SupervisorActor, owner: Supervisor) -> None:
         self.run_dir = run_dir
+        self._owner = owner
         self._future: Future[WorkflowState] = drivers().submit(supervisor.run_here)
 
     def result(self, timeout: float | None = None) -> WorkflowResult:
@@ -133,6 +153,56 @@ class RunHandle:
             raise pykka.Timeout(f"{self.run_dir}: still running after {timeout} s") from None
         return result_of(self.run_dir, state)
 
+    def result_when_decided(
+        self,
+        *,
+        on_event: EventListener | None = None,
+        on_gate: Callable[[GateState], None] | None = None,
+        poll: float = WAIT_POLL,
+    ) -> WorkflowResult:
+        """Wait for the run's end: at an approval gate, wait for a person's decision made
+        elsewhere (``agentlog approve RUN --no-continue``, the viewer), then go on.
+
+        The log is polled every ``poll`` seconds (nothing is held while waiting). Once a
+        decision is in and no process writes the run, this one continues it as ``resume``
+        would, allowed what the run was started with and no more, its events going to the
+        supervisor's listeners; when another process took the writer lock to continue it,
+        this one follows the log instead, handing the events that process writes to
+        ``on_event``. ``on_gate`` is told each gate the run comes to wait at.
+        """
+        result = self.result()
+        if not result.waiting:
+            return result
+        owner = self._owner
+        own = Consent(sandbox=owner.config.sandbox, test_cmd=owner.config.test_cmd or None)
+        log = EventLog(self.run_dir)
+        fold = WorkflowFold()  # each poll reads only what was appended since the last
+        _catch_up(fold, log)  # the listeners had these: this process wrote them
+        waited_at: GateState | None = None
+        while True:
+            for event in log.read(fold.last_seq + 1):  # written by another process
+                fold.apply(event)
+                if on_event is not None and not isinstance(event, UnknownEvent):
+                    on_event(event)
+            state = fold.snapshot()
+            if state.ended:
+                return result_of(self.run_dir, state)
+            gate = state.waiting_at
+            if gate is not None and gate != waited_at:
+                waited_at = gate
+                if on_gate is not None:
+                    on_gate(gate)
+            if gate is None and not LogLock.is_held(log.path):
+                try:
+                    result = Supervisor._resume(self.run_dir, own, owner.model, owner.listeners)
+                except LogLocked:  # another process started continuing it first: follow it
+                    pass
+                else:
+                    if not result.waiting:
+                        return result
+                    _catch_up(fold, log)
+            time.sleep(poll)
+
 
 class Supervisor:
     """Starts workflows with one configuration and model.
@@ -142,7 +212,7 @@ class Supervisor:
     ``ScriptedModel`` for offline runs. ``listeners`` receive every event once durable;
     an :class:`~actors.shipping.Integration` among them (live OTel export, the Convex
     mirror: ``actors.integrations.integrations_from_env()`` builds those the environment
-    asks for) gives each run it drives a shipper, closed when the run stops. The
+    asks for) gives each run it drives a shipper, released when the run stops. The
     supervisor itself reads no integration's environment variable.
     """
 
@@ -183,11 +253,7 @@ class Supervisor:
         """
         workflow_id = new_workflow_id()
         path = Path(run_dir) if run_dir is not None else Path("runs") / workflow_id
-        log_file = path / "events.jsonl"
-        if log_file.exists() and log_file.stat().st_size > 0:  # an empty log: died at birth
-            raise UsageError(
-                f"{path}: already holds a run; use `agentlog resume {path}` or another --run-dir"
-            )
+        check_no_run(path)
         require_sandbox(self.config)
         path.mkdir(parents=True, exist_ok=True)
         model = self._model(self.config.model)
@@ -217,7 +283,7 @@ class Supervisor:
         supervisor = SupervisorActor(
             path, model, start=started, listeners=self.listeners, options=options
         )
-        return RunHandle(path, supervisor)
+        return RunHandle(path, supervisor, self)
 
     @classmethod
     def resume(
@@ -407,6 +473,12 @@ def _consent_to_continue(
     state = workflow_state(EventLog(path).read())
     check_continue(str(path), state.config, state.workspace, consent)
     return consent
+
+
+def _catch_up(fold: WorkflowFold, log: EventLog) -> None:
+    """Fold what ``log`` holds beyond ``fold`` (events whose listeners had them)."""
+    for event in log.read(fold.last_seq + 1):
+        fold.apply(event)
 
 
 def _run_path(run_dir: str | Path) -> Path:

@@ -313,3 +313,27 @@ def test_ctrl_c_before_the_commit_point_puts_everything_back_at_once(
         if n != commit:  # at the commit's own rename, Ctrl-C may land before or after it
             assert now == (recorded.before if n < commit else recorded.after), n
         assert now in (recorded.before, recorded.after), n
+
+
+@pytest.mark.parametrize("command", ["log", "show", "diff", "stats", "resume"])
+def test_any_command_on_the_run_settles_a_killed_apply(
+    command: str, recorded: Recorded, scratch: Path
+) -> None:
+    """Not only apply and verify: the next agentlog command on the run, whichever it is."""
+    where = scratch / f"any-{command}"
+    replaces = [n for n, name in enumerate(recorded.steps, 1) if name == "replace"]
+    repo, run = copy_case(recorded, where)
+    point = f"apply:{replaces[-2]}+"  # files swapped in, the journal not committed
+    assert kill_all([(point, apply_args(repo, run))], where) == [-signal.SIGKILL]
+    assert (run / JOURNAL).exists() and listing(repo) != recorded.before
+    args = {"show": ["show", run, "1"]}.get(command, [command, run])
+    _, _, err = cli(*args)
+    assert "a previous apply to" in err and "rolled back" in err, err
+    assert listing(repo) == recorded.before
+    assert debris(repo, run) == []
+
+
+def test_the_cli_knows_the_journals_name() -> None:
+    from actors.cli.opening import APPLY_JOURNAL
+
+    assert APPLY_JOURNAL == JOURNAL

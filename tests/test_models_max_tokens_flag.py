@@ -55,7 +55,7 @@ def test_a_max_tokens_below_one_is_a_usage_error(
     fake_anthropic: FakeAnthropic, run_dir: Path, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["run", "greet", "--run-dir", str(run_dir), "--max-tokens", value]) == 2
-    assert "max_tokens" in capsys.readouterr().err
+    assert "--max-tokens" in capsys.readouterr().err
     assert fake_anthropic.requests == []
 
 

@@ -184,3 +184,8 @@ def test_a_secret_variable_that_changes_is_masked_with_its_new_value(
     assert redact("value rotated-0123456789") == "value rotated-0123456789"
     monkeypatch.setenv("ROTATING_TOKEN", "rotated-0123456789")
     assert redact("value rotated-0123456789") == f"value {MASK}"
+
+
+def test_the_auth_token_variable_is_masked_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "tok-abcdefgh12345678")
+    assert redact("Authorization: Bearer tok-abcdefgh12345678") == f"Authorization: Bearer {MASK}"

@@ -10,8 +10,8 @@ from _runs import append_lines, write_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.viewer.liveness import WriterTable
 from actors.viewer.pages import LogPager
+from actors.views.liveness import WriterTable
 from events import StepStarted, WorkflowStarted, encode_line
 from store import EventLog
 

@@ -20,7 +20,7 @@ from _repo import make_repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.cli.timeline import summarize
+from actors.views.events import summarize
 from events import (
     ChangeSet,
     CodeProduced,

@@ -260,7 +260,7 @@ def test_a_base_recorded_before_credentials_were_screened_still_decodes() -> Non
 
 
 def test_the_timeline_counts_the_files_left_out_for_secrets(tmp_path: Path) -> None:
-    from actors.cli.timeline import describe_base
+    from actors.views.events import describe_base
 
     repo = make_repo(tmp_path / "repo", {".env": "X=1\n", "a.py": "", "logo.png": b"\0\1"})
     line = describe_base(record_base(repo, tmp_path / "run"))

@@ -1,10 +1,15 @@
-"""The ``agentlog`` command line: argument parsing, dispatch and exit codes.
+"""The ``agentlog`` command line: the table of commands, dispatch and exit codes.
 
 Exit codes follow the contract: 0 success, 1 the work failed or the log is damaged,
 2 bad usage or input, 3 waiting for a person (an approval gate), 130/143 interrupted
 (Ctrl-C, SIGTERM) and resumable. Each error class carries its own ``exit_code``;
-:func:`main` only translates. Command bodies live in sibling modules imported only
-when a command runs, so ``agentlog --help`` stays fast.
+:func:`main` only translates.
+
+Each command owns its arguments: :data:`COMMANDS` names, for each, the function that
+runs it (``module:cmd_x``) and its one-line help; the same module's ``args_<command>``
+declares its arguments and returns its example. A command's module is imported only
+when that command is chosen (click's ``LazyGroup``, in argparse), so ``agentlog
+--help`` lists every command without importing any, and a command pays only for itself.
 """
 
 from __future__ import annotations
@@ -12,16 +17,97 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from events import AgentlogError, UsageError, WorkflowConfig
-
-__all__ = ["UsageError", "WorkFailed", "build_parser", "main"]
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
 
-class WorkFailed(AgentlogError):
-    """The work failed or the log is damaged (exit 1)."""
+class Command(NamedTuple):
+    """A command: what runs it, and its one line of help."""
+
+    target: str  # "module:function"; the module's ``args_<command>`` declares its arguments
+    help: str
+
+
+#: Every command, in the order ``agentlog --help`` lists them.
+COMMANDS: dict[str, Command] = {
+    "run": Command("actors.cli.run_cmds:cmd_run", "run a workflow on Claude"),
+    "demo": Command(
+        "actors.cli.run_cmds:cmd_demo",
+        "a complete workflow with a scripted model: no key, no network",
+    ),
+    "log": Command("actors.cli.read_cmds:cmd_log", "the timeline, one line an event"),
+    "show": Command(
+        "actors.cli.read_cmds:cmd_show",
+        "one event, whole (or, with --request, what a model call was asked)",
+    ),
+    "stats": Command(
+        "actors.cli.inspect_cmds:cmd_stats", "per step: attempts, failures, duration, tokens, cost"
+    ),
+    "verify": Command(
+        "actors.cli.read_cmds:cmd_verify", "check the log's integrity; names the first bad line"
+    ),
+    "project": Command(
+        "actors.cli.read_cmds:cmd_project",
+        "rebuild plan.json, code.json, review.json and files/ from the log",
+    ),
+    "replay": Command(
+        "actors.cli.inspect_cmds:cmd_replay",
+        "re-run the agents on the recorded responses and check the same events come out",
+    ),
+    "resume": Command(
+        "actors.cli.run_cmds:cmd_resume", "continue a run that was killed, from its log"
+    ),
+    "retry": Command(
+        "actors.cli.run_cmds:cmd_retry",
+        "retry a failed run from its failed step with a fresh retry budget (history kept)",
+    ),
+    "fork": Command(
+        "actors.cli.run_cmds:cmd_fork",
+        "a new run sharing a log's first SEQ events, continued live",
+    ),
+    "approve": Command(
+        "actors.cli.approve_cmds:cmd_approve",
+        "approve what a waiting run waits for (optionally edited), then continue it",
+    ),
+    "reject": Command(
+        "actors.cli.approve_cmds:cmd_reject",
+        "reject what a waiting run waits for; the run ends as failed (rejected)",
+    ),
+    "review": Command(
+        "actors.cli.approve_cmds:cmd_review",
+        "a person's review sending the code back to the Coder (one more revision round)",
+    ),
+    "diff": Command(
+        "actors.cli.diff_cmds:cmd_diff",
+        "the change of a workspace run as a unified diff (git apply accepts it)",
+    ),
+    "apply": Command(
+        "actors.cli.diff_cmds:cmd_apply",
+        "apply a workspace run's change (refused when the target moved on from the base)",
+    ),
+    "sync": Command(
+        "actors.cli.sync_cmds:cmd_sync", "mirror runs to Convex ($CONVEX_URL): catch-up or backfill"
+    ),
+    "export": Command(
+        "actors.otel.cli:cmd_export",
+        "runs as OpenTelemetry GenAI traces: OTLP/HTTP to a collector or OTLP/JSON to a file",
+    ),
+    "ls": Command(
+        "actors.cli.ls_cmd:cmd_ls",
+        "the runs under a directory, one line each: status, verdict, time, tokens, cost",
+    ),
+    "ui": Command(
+        "actors.cli.ui_cmd:cmd_ui",
+        "a local web viewer of the runs under a directory (needs agentlog[ui]); the token "
+        "URL it prints also lets you approve or reject waiting runs",
+    ),
+    "batch": Command(
+        "actors.cli.batch_cmds:cmd_batch",
+        "many runs from a JSONL tasks file, one directory each; run again to continue",
+    ),
+}
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -38,8 +124,11 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         if not action.option_strings or action.nargs == 0:
             return text
         default = action.default
-        if default is None and action.dest in WorkflowConfig.__struct_fields__:
-            default = getattr(WorkflowConfig(), action.dest)
+        if default is None:
+            from events import WorkflowConfig
+
+            if action.dest in WorkflowConfig.__struct_fields__:
+                default = getattr(WorkflowConfig(), action.dest)
         if default is None or default is argparse.SUPPRESS or default in ("", ()):
             return text
         return f"{text} (default: {default})"
@@ -79,88 +168,15 @@ def _global_args(parser: argparse.ArgumentParser, *, top: bool) -> None:
             parser.add_argument(flag, choices=choices, default=argparse.SUPPRESS, help=text)
 
 
-def _cmd(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    target: str,
-    help_: str,
-    example: str,
-) -> argparse.ArgumentParser:
-    parser = sub.add_parser(
-        name,
-        help=help_,
-        description=help_,
-        epilog=f"example:\n  {example}",
-        formatter_class=_Formatter,
-    )
-    _global_args(parser, top=False)
-    parser.set_defaults(target=target)
-    return parser
+if TYPE_CHECKING:
+    _Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _Commands = argparse._SubParsersAction
 
 
-def _json_arg(parser: argparse.ArgumentParser, what: str = "the result") -> None:
-    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
-
-
-def _digest_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--digest",
-        metavar="D",
-        help="the digest of what you looked at: refused if something else waits now",
-    )
-
-
-def _run_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="RUN", help="a run directory or its events.jsonl")
-
-
-def _config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="Claude model (default: $AGENTLOG_MODEL or built-in)")
-    parser.add_argument(
-        "--continue-on-error",
-        action="store_true",
-        default=None,
-        help="run the Reviewer even when the Coder failed",
-    )
-    parser.add_argument(
-        "--max-revisions",
-        type=int,
-        metavar="N",
-        help="rounds a request_changes review sends back to the Coder",
-    )
-    parser.add_argument(
-        "--max-retries", type=int, metavar="N", help="retries per step for retryable failures"
-    )
-    parser.add_argument(
-        "--step-timeout", type=float, metavar="S", help="seconds one step attempt may take"
-    )
-    parser.add_argument(
-        "--max-tokens", type=int, metavar="N", help="most tokens one model answer may use"
-    )
-    parser.add_argument(
-        "--run-tests",
-        action="store_true",
-        default=None,
-        help="run the workspace's tests and show the result to the Reviewer",
-    )
-    parser.add_argument(
-        "--sandbox",
-        choices=("auto", "bwrap", "none"),
-        help="where --run-tests runs the model's code: bubblewrap (auto, bwrap; refused "
-        "when missing) or none (unconfined, at your risk); recorded in the log",
-    )
-    parser.add_argument(
-        "--approve",
-        action=_Gates,
-        metavar="GATE",
-        help="stop for a person's approval after the plan or the code (plan, code, or "
-        "plan,code; repeatable); the run then exits 3 until `agentlog approve`",
-    )
-    _script_arg(parser)
-
-
-class _Gates(argparse.Action):
-    """``--approve plan --approve code`` or ``--approve plan,code``: the gates, in order."""
+class _LazyCommands(_Commands):
+    """The subcommands: a command's arguments are declared (its module imported) only
+    when the command is chosen."""
 
     def __call__(
         self,
@@ -169,68 +185,28 @@ class _Gates(argparse.Action):
         values: str | Sequence[Any] | None,
         option_string: str | None = None,
     ) -> None:
-        gates = list(getattr(namespace, self.dest, None) or ())
-        for gate in str(values).split(","):
-            if gate.strip() not in ("plan", "code"):
-                parser.error(f"--approve {values}: a gate is plan or code")
-            if gate.strip() not in gates:
-                gates.append(gate.strip())
-        setattr(namespace, self.dest, tuple(gates))
+        assert isinstance(values, list)
+        chosen = self.choices.get(values[0])
+        if chosen is not None:
+            declare(values[0], chosen)
+        super().__call__(parser, namespace, values, option_string)
 
 
-def _decision_args(parser: argparse.ArgumentParser) -> None:
-    """What ``approve``, ``reject`` and ``review`` share: who, the run, and continuing."""
-    _run_arg(parser)
-    parser.add_argument("--by", metavar="NAME", help="who decides (default: the OS user)")
-    parser.add_argument(
-        "--no-continue",
-        dest="proceed",
-        action="store_false",
-        help="only record the decision; `agentlog resume` (or a `run --wait`) continues",
+def declare(name: str, parser: argparse.ArgumentParser) -> None:
+    """Have command ``name``'s module declare its arguments on ``parser`` (once)."""
+    if getattr(parser, "_agentlog_declared", False):
+        return
+    module = COMMANDS[name].target.partition(":")[0]
+    args_of: Callable[[argparse.ArgumentParser], str] = getattr(
+        importlib.import_module(module), f"args_{name}"
     )
-    _consent_args(parser)
-    _script_arg(parser)
-    _json_arg(parser, "only the outcome, no timeline,")
-
-
-def _consent_args(parser: argparse.ArgumentParser, *, fork: bool = False) -> None:
-    """What a person allows a run made elsewhere to execute: its log is data, not permission."""
-    if fork:
-        parser.add_argument(
-            "--test-cmd",
-            metavar="CMD",
-            help="the fork's test command, run by sh -c (default: the log's, which runs only "
-            "when given here again or with --trust-log)",
-        )
-    else:
-        parser.add_argument(
-            "--sandbox",
-            choices=("auto", "bwrap", "none"),
-            help="allow a log that asks for --sandbox none (its tests run unconfined); the "
-            "run keeps its recorded sandbox (fork it to change that)",
-        )
-        parser.add_argument(
-            "--test-cmd",
-            metavar="CMD",
-            help="allow the log's test command when it is exactly CMD",
-        )
-    parser.add_argument(
-        "--trust-log",
-        action="store_true",
-        help="accept everything the log records: its sandbox level and its test command",
-    )
-
-
-def _script_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--script",
-        metavar="FILE",
-        help="answer from a JSON model script instead of Claude (offline runs, tests)",
-    )
+    parser.epilog = f"example:\n  {args_of(parser)}"
+    parser._agentlog_declared = True  # type: ignore[attr-defined]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (every command has --help with an example)."""
+    """The argument parser: every command with its help; a command's own arguments are
+    declared when it is chosen (or by :func:`declare`)."""
     parser = argparse.ArgumentParser(
         prog="agentlog",
         description="Planner → Coder → Reviewer on Claude, as an event-sourced actor system.",
@@ -239,365 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, help="print the version and exit")
     _global_args(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    p = _cmd(
-        sub,
-        "run",
-        "actors.cli.run_cmds:cmd_run",
-        "run a workflow on Claude",
-        "agentlog run 'write a CLI that prints primes' --run-dir runs/primes",
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, action=_LazyCommands
     )
-    p.add_argument(
-        "task", metavar="TASK", help="the task as text, @FILE to read it, or - to read stdin"
-    )
-    p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<id>)")
-    p.add_argument(
-        "--workspace",
-        metavar="DIR",
-        help="change this repository: its files are recorded as the base (it is only read)",
-    )
-    p.add_argument(
-        "--test-cmd",
-        metavar="CMD",
-        help="the workspace's test command, run by sh -c (default: detected)",
-    )
-    p.add_argument(
-        "--allow-credential-file",
-        metavar="PATH",
-        action="append",
-        help="take in this workspace file although it is a credential file or holds a "
-        "secret (left out by default; repeatable; recorded in the base)",
-    )
-    p.add_argument(
-        "--wait",
-        action="store_true",
-        help="at an approval gate, wait in the foreground (polling the log) for a decision "
-        "made elsewhere (`agentlog approve RUN --no-continue`) instead of exiting 3",
-    )
-    _config_args(p)
-    _json_arg(p, "only the outcome, no timeline,")
-
-    p = _cmd(
-        sub,
-        "demo",
-        "actors.cli.run_cmds:cmd_demo",
-        "a complete workflow with a scripted model: no key, no network",
-        "agentlog demo --run-dir /tmp/demo",
-    )
-    p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/demo-<id>)")
-    _json_arg(p, "only the outcome, no timeline,")
-
-    p = _cmd(
-        sub,
-        "log",
-        "actors.cli.read_cmds:cmd_log",
-        "the timeline, one line an event",
-        "agentlog log runs/demo --step code --type stepfailed --type ModelCalled",
-    )
-    _run_arg(p)
-    p.add_argument("--json", action="store_true", help="print each event as one JSON line")
-    p.add_argument(
-        "--follow",
-        "-f",
-        action="store_true",
-        help="keep printing events as another process appends them",
-    )
-    p.add_argument(
-        "--wide",
-        "-w",
-        action="store_true",
-        help="never cut a line to the terminal's width (piped output is never cut)",
-    )
-    p.add_argument(
-        "--step",
-        action="append",
-        choices=("plan", "code", "review"),
-        help="only events of this step (repeatable)",
-    )
-    p.add_argument(
-        "--type",
-        action="append",
-        metavar="TYPE",
-        help="only events of this type, e.g. StepFailed, any case (repeatable)",
-    )
-
-    p = _cmd(
-        sub,
-        "show",
-        "actors.cli.read_cmds:cmd_show",
-        "one event, whole (or, with --request, what a model call was asked)",
-        "agentlog show runs/demo 4 --request",
-    )
-    _run_arg(p)
-    p.add_argument("seq", metavar="SEQ", type=int, help="the event's seq")
-    p.add_argument(
-        "--request",
-        action="store_true",
-        help="print the request a ModelCalled answered, readably: system prompt, each "
-        "message and its blocks, tool, parameters (--json: the raw object)",
-    )
-    p.add_argument("--json", action="store_true", help="print it as one JSON line")
-
-    p = _cmd(
-        sub,
-        "stats",
-        "actors.cli.inspect_cmds:cmd_stats",
-        "per step: attempts, failures, duration, tokens, cost",
-        "agentlog stats runs/demo",
-    )
-    _run_arg(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-
-    p = _cmd(
-        sub,
-        "verify",
-        "actors.cli.read_cmds:cmd_verify",
-        "check the log's integrity; names the first bad line",
-        "agentlog verify runs/demo --repair",
-    )
-    _run_arg(p)
-    p.add_argument(
-        "--repair",
-        action="store_true",
-        help="move a torn last line or crash debris to a side file and rebuild projections "
-        "that differ from the log",
-    )
-    _json_arg(p, "the report")
-
-    p = _cmd(
-        sub,
-        "project",
-        "actors.cli.read_cmds:cmd_project",
-        "rebuild plan.json, code.json, review.json and files/ from the log",
-        "agentlog project runs/demo --at 12",
-    )
-    _run_arg(p)
-    p.add_argument(
-        "--at",
-        metavar="SEQ",
-        type=int,
-        help="project the log as of event SEQ: files/ is the working copy after it",
-    )
-    _json_arg(p, "what was written and removed")
-
-    p = _cmd(
-        sub,
-        "replay",
-        "actors.cli.inspect_cmds:cmd_replay",
-        "re-run the agents on the recorded responses and check the same events come out",
-        "agentlog replay runs/demo",
-    )
-    _run_arg(p)
-    _json_arg(p, "the report")
-
-    p = _cmd(
-        sub,
-        "resume",
-        "actors.cli.run_cmds:cmd_resume",
-        "continue a run that was killed, from its log",
-        "agentlog resume runs/primes",
-    )
-    _run_arg(p)
-    _consent_args(p)
-    _script_arg(p)
-    _json_arg(p, "only the outcome, no timeline,")
-
-    p = _cmd(
-        sub,
-        "retry",
-        "actors.cli.run_cmds:cmd_retry",
-        "retry a failed run from its failed step with a fresh retry budget (history kept)",
-        "agentlog retry runs/primes --reason 'rate limit lifted'",
-    )
-    _run_arg(p)
-    p.add_argument("--reason", default="", help="why, recorded in the RetryRequested event")
-    _consent_args(p)
-    _script_arg(p)
-    _json_arg(p, "only the outcome, no timeline,")
-
-    p = _cmd(
-        sub,
-        "fork",
-        "actors.cli.run_cmds:cmd_fork",
-        "a new run sharing a log's first SEQ events, continued live",
-        "agentlog fork runs/demo --at 5 --run-dir runs/demo-fork --max-revisions 1",
-    )
-    _run_arg(p)
-    p.add_argument("--at", metavar="SEQ", type=int, required=True, help="events to keep")
-    p.add_argument("--run-dir", metavar="DIR", help="where the fork goes")
-    p.add_argument(
-        "--task", help="replace the task from the fork point on (text, @FILE or - for stdin)"
-    )
-    _consent_args(p, fork=True)
-    _config_args(p)
-    _json_arg(p, "only the outcome, no timeline,")
-
-    p = _cmd(
-        sub,
-        "approve",
-        "actors.cli.approve_cmds:cmd_approve",
-        "approve what a waiting run waits for (optionally edited), then continue it",
-        "agentlog approve runs/fix --comment 'go ahead' --edit my-plan.json",
-    )
-    _decision_args(p)
-    p.add_argument(
-        "--edit",
-        metavar="FILE",
-        help="approve this edited artifact instead (JSON: a Plan or a CodeChange)",
-    )
-    p.add_argument("--comment", default="", help="why, shown in the timeline")
-    _digest_arg(p)
-
-    p = _cmd(
-        sub,
-        "reject",
-        "actors.cli.approve_cmds:cmd_reject",
-        "reject what a waiting run waits for; the run ends as failed (rejected)",
-        "agentlog reject runs/fix --comment 'wrong approach: use the stdlib'",
-    )
-    _decision_args(p)
-    p.add_argument("--comment", required=True, help="why, shown in the timeline")
-    _digest_arg(p)
-
-    p = _cmd(
-        sub,
-        "review",
-        "actors.cli.approve_cmds:cmd_review",
-        "a person's review sending the code back to the Coder (one more revision round)",
-        "agentlog review runs/fix --request-changes 'handle the empty name too'",
-    )
-    _decision_args(p)
-    p.add_argument(
-        "--request-changes",
-        metavar="TEXT",
-        required=True,
-        help="what to change, given to the Coder as the review",
-    )
-
-    p = _cmd(
-        sub,
-        "diff",
-        "actors.cli.diff_cmds:cmd_diff",
-        "the change of a workspace run as a unified diff (git apply accepts it)",
-        "agentlog diff runs/fix --stat",
-    )
-    _run_arg(p)
-    p.add_argument("--round", type=int, metavar="N", help="the change as of revision round N")
-    p.add_argument("--stat", action="store_true", help="files changed, insertions, deletions")
-    p.add_argument("--json", action="store_true", help="one object per changed file")
-
-    p = _cmd(
-        sub,
-        "apply",
-        "actors.cli.diff_cmds:cmd_apply",
-        "apply a workspace run's change (refused when the target moved on from the base)",
-        "agentlog apply runs/fix --branch agentlog/fix",
-    )
-    _run_arg(p)
-    p.add_argument("--to", metavar="DIR", help="the directory to change (default: the workspace)")
-    p.add_argument(
-        "--branch",
-        metavar="NAME",
-        help="commit the change on a new branch at the base commit (working tree untouched)",
-    )
-    p.add_argument(
-        "--3way",
-        dest="three_way",
-        action="store_true",
-        help="merge files that changed since the base; refuse only on a conflict",
-    )
-    p.add_argument("--round", type=int, metavar="N", help="the change as of revision round N")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="hand back a change that was not approved (waiting, rejected, failed)",
-    )
-    p.add_argument("--json", action="store_true", help="what was written, as JSON")
-
-    p = _cmd(
-        sub,
-        "sync",
-        "actors.cli.sync_cmds:cmd_sync",
-        "mirror runs to Convex ($CONVEX_URL): catch-up or backfill",
-        "CONVEX_URL=https://x.convex.cloud agentlog sync runs/*",
-    )
-    p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
-    _json_arg(p, "one report per run")
-
-    p = _cmd(
-        sub,
-        "export",
-        "actors.otel.cli:cmd_export",
-        "runs as OpenTelemetry GenAI traces: OTLP/HTTP to a collector or OTLP/JSON to a file",
-        "agentlog export runs/* --otlp http://localhost:4318",
-    )
-    p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
-    p.add_argument(
-        "--otlp", metavar="URL", help="collector URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"
-    )
-    p.add_argument("--file", metavar="OUT.json", help="write OTLP/JSON lines (one run a line)")
-    p.add_argument(
-        "--timeout", type=float, default=10.0, metavar="S", help="seconds per run, retries included"
-    )
-    _json_arg(p, "one report per run")
-
-    p = _cmd(
-        sub,
-        "ls",
-        "actors.cli.ls_cmd:cmd_ls",
-        "the runs under a directory, one line each: status, verdict, time, tokens, cost",
-        "agentlog ls runs --json",
-    )
-    p.add_argument(
-        "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
-    )
-    _json_arg(p, "the runs")
-    p.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="read every log whole instead of using and updating the runs' .ls-cache.json",
-    )
-
-    p = _cmd(
-        sub,
-        "ui",
-        "actors.cli.ui_cmd:cmd_ui",
-        "a local web viewer of the runs under a directory (needs agentlog[ui]); the token "
-        "URL it prints also lets you approve or reject waiting runs",
-        "agentlog ui runs --port 8321   # then open http://127.0.0.1:8321/",
-    )
-    p.add_argument(
-        "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
-    )
-    p.add_argument(
-        "--port", type=int, default=8321, metavar="N", help="default 8321; 0 picks a free port"
-    )
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to bind (default 127.0.0.1: only this machine can connect)",
-    )
-
-    p = _cmd(
-        sub,
-        "batch",
-        "actors.cli.batch_cmds:cmd_batch",
-        "many runs from a JSONL tasks file, one directory each; run again to continue",
-        "agentlog batch tasks.jsonl --runs-dir runs/eval --concurrency 16",
-    )
-    p.add_argument("tasks", metavar="TASKS", help='JSONL, one run a line: {"id": …, "task": …}')
-    p.add_argument("--runs-dir", metavar="DIR", required=True, help="one run directory per id")
-    p.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: runs share this process; ray: one Ray task per run (agentlog[ray])",
-    )
-    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: local Ray)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="runs at once")
-    _json_arg(p, "the outcomes")
-    _config_args(p)
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(
+            name, help=command.help, description=command.help, formatter_class=_Formatter
+        )
+        _global_args(p, top=False)
+        p.set_defaults(target=command.target)
     return parser
 
 
@@ -632,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ensure_std_streams()
     args = _parse(build_parser(), argv)
+    from actors.cli.errors import AgentlogError, WorkFailed
     from actors.cli.interrupts import interrupts_raise
     from actors.cli.terminal import inert
     from actors.logs import configure_logging

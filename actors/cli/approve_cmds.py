@@ -17,8 +17,10 @@ from pathlib import Path
 import msgspec
 
 from actors.approvals import decide, load_edit, request_changes
+from actors.cli.args import decision_args, digest_arg
+from actors.cli.outcome import resumable, summarize
 from actors.cli.progress import Progress
-from actors.cli.run_cmds import _model_for, _resumable, consent_of, summarize
+from actors.cli.run_cmds import _model_for, consent_of
 from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.consent import check_continue
@@ -28,7 +30,7 @@ from actors.supervisor import Supervisor
 from events import ApprovalDecided, ChangesRequested, Gate, WorkflowConfig, WorkspaceBase
 from store import LogLocked, workflow_state
 
-__all__ = ["cmd_approve", "cmd_reject", "cmd_review"]
+__all__ = ["args_approve", "args_reject", "args_review", "cmd_approve", "cmd_reject", "cmd_review"]
 
 Recorded = ApprovalDecided | ChangesRequested
 
@@ -45,7 +47,7 @@ class _Run(msgspec.Struct, frozen=True, kw_only=True):
 
 def _open(args: argparse.Namespace) -> _Run:
     """The run a decision is about, read from its log."""
-    from actors.cli.read_cmds import open_log
+    from actors.cli.opening import open_log
 
     log = open_log(args.run)
     state = workflow_state(log.read())
@@ -99,7 +101,7 @@ def _finish(args: argparse.Namespace, run: _Run, record: Callable[[], Recorded])
         say(inert(_said(event)))
     started = time.monotonic()
     try:
-        with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
+        with Progress(lines=not args.json) as progress, resumable(lambda: run_dir):
             result = Supervisor.resume(
                 run_dir,
                 model=model,
@@ -151,3 +153,36 @@ def cmd_review(args: argparse.Namespace) -> int:
         return request_changes(run_dir, args.request_changes, by=args.by)
 
     return _finish(args, run, record)
+
+
+def args_approve(p: argparse.ArgumentParser) -> str:
+    """``agentlog approve``'s arguments; returns its example."""
+    decision_args(p)
+    p.add_argument(
+        "--edit",
+        metavar="FILE",
+        help="approve this edited artifact instead (JSON: a Plan or a CodeChange)",
+    )
+    p.add_argument("--comment", default="", help="why, shown in the timeline")
+    digest_arg(p)
+    return "agentlog approve runs/fix --comment 'go ahead' --edit my-plan.json"
+
+
+def args_reject(p: argparse.ArgumentParser) -> str:
+    """``agentlog reject``'s arguments; returns its example."""
+    decision_args(p)
+    p.add_argument("--comment", required=True, help="why, shown in the timeline")
+    digest_arg(p)
+    return "agentlog reject runs/fix --comment 'wrong approach: use the stdlib'"
+
+
+def args_review(p: argparse.ArgumentParser) -> str:
+    """``agentlog review``'s arguments; returns its example."""
+    decision_args(p)
+    p.add_argument(
+        "--request-changes",
+        metavar="TEXT",
+        required=True,
+        help="what to change, given to the Coder as the review",
+    )
+    return "agentlog review runs/fix --request-changes 'handle the empty name too'"

@@ -13,13 +13,14 @@ from pathlib import Path
 import msgspec
 
 from actors.batch import Batch, BatchTask, ModelSpec, RunOutcome
+from actors.cli.args import config_args, json_arg
 from actors.cli.progress import counter_bar, counter_lines
 from actors.cli.run_cmds import config_from_args
 from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
 from events import UsageError, WorkflowConfig
 
-__all__ = ["cmd_batch"]
+__all__ = ["args_batch", "cmd_batch"]
 
 
 class _Tally:
@@ -152,3 +153,20 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if any(not o.ok and o.status != "waiting" for o in outcomes):
         return 1
     return 3 if any(o.status == "waiting" for o in outcomes) else 0  # 3: waiting for a person
+
+
+def args_batch(p: argparse.ArgumentParser) -> str:
+    """``agentlog batch``'s arguments; returns its example."""
+    p.add_argument("tasks", metavar="TASKS", help='JSONL, one run a line: {"id": …, "task": …}')
+    p.add_argument("--runs-dir", metavar="DIR", required=True, help="one run directory per id")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: runs share this process; ray: one Ray task per run (agentlog[ray])",
+    )
+    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: local Ray)")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="runs at once")
+    json_arg(p, "the outcomes")
+    config_args(p)
+    return "agentlog batch tasks.jsonl --runs-dir runs/eval --concurrency 16"

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import msgspec
 
-from actors.cli.app import UsageError, WorkFailed
+from actors.cli.args import run_arg
+from actors.cli.errors import UsageError, WorkFailed
 from actors.cli.terminal import use_colour
 from events import AgentlogError
 from store import EventLog, FileDiff
 
-__all__ = ["cmd_apply", "cmd_diff", "colour_diff", "settle_apply"]
+__all__ = ["args_apply", "args_diff", "cmd_apply", "cmd_diff", "colour_diff"]
 
 #: Control characters, and the bidirectional controls that make a terminal show text in
 #: another order than it is read (U+061C, U+200E/F, U+202A-E, U+2066-9).
@@ -61,7 +62,7 @@ def _check_round(log: EventLog, round: int | None) -> None:
 
 
 def _change(args: argparse.Namespace) -> list[FileDiff]:
-    from actors.cli.read_cmds import open_log
+    from actors.cli.opening import open_log
     from actors.workspace.apply import NoWorkspace, run_change
 
     log = open_log(args.run)
@@ -88,17 +89,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def settle_apply(run: Path, *, busy_ok: bool = False) -> None:
-    """Roll back or finish an apply to ``run`` that was cut short, and say which."""
-    from actors.workspace.transaction import recover
-
-    settled = recover(run, busy_ok=busy_ok)
-    if settled is not None:
-        print(f"agentlog: note: {_visible(settled.describe())}", file=sys.stderr)
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
-    from actors.cli.read_cmds import open_log, require_directory
+    from actors.cli.opening import open_log, require_directory, settle_apply
     from actors.workspace.apply import (
         ApplyRefused,
         BadTarget,
@@ -162,3 +154,37 @@ def cmd_apply(args: argparse.Namespace) -> int:
         for path in (*report.written, *report.deleted):
             print(f"  {quote_path(path)}")
     return 0
+
+
+def args_diff(p: argparse.ArgumentParser) -> str:
+    """``agentlog diff``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument("--round", type=int, metavar="N", help="the change as of revision round N")
+    p.add_argument("--stat", action="store_true", help="files changed, insertions, deletions")
+    p.add_argument("--json", action="store_true", help="one object per changed file")
+    return "agentlog diff runs/fix --stat"
+
+
+def args_apply(p: argparse.ArgumentParser) -> str:
+    """``agentlog apply``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument("--to", metavar="DIR", help="the directory to change (default: the workspace)")
+    p.add_argument(
+        "--branch",
+        metavar="NAME",
+        help="commit the change on a new branch at the base commit (working tree untouched)",
+    )
+    p.add_argument(
+        "--3way",
+        dest="three_way",
+        action="store_true",
+        help="merge files that changed since the base; refuse only on a conflict",
+    )
+    p.add_argument("--round", type=int, metavar="N", help="the change as of revision round N")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="hand back a change that was not approved (waiting, rejected, failed)",
+    )
+    p.add_argument("--json", action="store_true", help="what was written, as JSON")
+    return "agentlog apply runs/fix --branch agentlog/fix"

@@ -9,14 +9,14 @@ from typing import Any
 
 import msgspec
 
-from actors.cli.read_cmds import open_log
+from actors.cli.args import json_arg, run_arg
+from actors.cli.opening import open_log
 from actors.cli.streams import say
 from actors.cli.terminal import inert
-from actors.pricing import cost_usd
-from events import tokens
-from store import StepStats, WorkflowState, step_stats, total_stats, workflow_state
+from actors.views.stats import stats_row
+from store import WorkflowState, step_stats, total_stats, workflow_state
 
-__all__ = ["cmd_replay", "cmd_stats", "stats_row"]
+__all__ = ["args_replay", "args_stats", "cmd_replay", "cmd_stats"]
 
 
 def _duration(ms: float | None) -> str:
@@ -39,27 +39,6 @@ def _count(n: int) -> str:
     if n < 10_000_000:
         return f"{n / 1000:.1f}k"
     return f"{n / 1_000_000:.1f}M"
-
-
-def stats_row(s: StepStats) -> dict[str, object]:
-    """One step's statistics as data: what `stats --json` and the viewer show."""
-    cost = cost_usd(s.usage_by_model)
-    return {
-        "step": s.step,
-        "attempts": s.attempts,
-        "failures": s.failures,
-        "failures_by_kind": s.failures_by_kind,
-        "wall_ms": s.wall_ms,
-        "model_calls": s.model_calls,
-        "latency_ms": s.latency_ms,
-        "input_tokens": s.usage.input_tokens,
-        "output_tokens": s.usage.output_tokens,
-        "cache_creation_input_tokens": s.usage.cache_creation_input_tokens,
-        "cache_read_input_tokens": s.usage.cache_read_input_tokens,
-        "tokens": tokens(s.usage),
-        "models": list(s.models),
-        "cost_usd": cost,
-    }
 
 
 #: (title, width) of the table's columns: 79 characters in all, so it fits 80 columns.
@@ -173,3 +152,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
         for line in report.request_diff.splitlines():
             say("  " + inert(line))
     return 0 if report.ok else 1
+
+
+def args_stats(p: argparse.ArgumentParser) -> str:
+    """``agentlog stats``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return "agentlog stats runs/demo"
+
+
+def args_replay(p: argparse.ArgumentParser) -> str:
+    """``agentlog replay``'s arguments; returns its example."""
+    run_arg(p)
+    json_arg(p, "the report")
+    return "agentlog replay runs/demo"

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import msgspec
 
+from actors.cli.args import json_arg
 from actors.cli.terminal import inert, use_colour
-from actors.viewer import RunSummary, list_runs
+from actors.views.runs import RunSummary, list_runs
 
-__all__ = ["cmd_ls", "format_runs", "terminal_safe"]
+__all__ = ["args_ls", "cmd_ls", "format_runs", "terminal_safe"]
 
 _STATUS_COLOURS = {
     "completed": "\033[32m",
@@ -82,7 +83,7 @@ def format_runs(runs: list[RunSummary], *, colour: bool = False, width: int = 12
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from actors.cli.read_cmds import require_directory
+    from actors.cli.opening import require_directory
 
     root = Path(args.dir)
     require_directory(root)
@@ -98,3 +99,17 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for line in format_runs(runs, colour=use_colour(sys.stdout), width=width):
         print(line)
     return 0
+
+
+def args_ls(p: argparse.ArgumentParser) -> str:
+    """``agentlog ls``'s arguments; returns its example."""
+    p.add_argument(
+        "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
+    )
+    json_arg(p, "the runs")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read every log whole instead of using and updating the runs' .ls-cache.json",
+    )
+    return "agentlog ls runs --json"

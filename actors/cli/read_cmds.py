@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from itertools import takewhile
@@ -14,7 +12,9 @@ from pathlib import Path
 
 import msgspec
 
-from actors.cli.app import WorkFailed
+from actors.cli.args import json_arg, run_arg
+from actors.cli.errors import WorkFailed
+from actors.cli.opening import open_log
 from actors.cli.streams import say
 from actors.cli.terminal import inert, terminal_width, use_colour
 from actors.cli.timeline import format_event
@@ -34,12 +34,19 @@ from store import (
     EventLog,
     LogCorrupt,
     VerifyReport,
-    log_file_problem,
     materialize,
-    resolve_log_path,
 )
 
-__all__ = ["cmd_log", "cmd_project", "cmd_show", "cmd_verify", "open_log", "require_directory"]
+__all__ = [
+    "args_log",
+    "args_project",
+    "args_show",
+    "args_verify",
+    "cmd_log",
+    "cmd_project",
+    "cmd_show",
+    "cmd_verify",
+]
 
 _json = msgspec.json.Encoder()
 #: Events after which a workflow appends nothing more: ``log --follow`` stops there.
@@ -52,56 +59,6 @@ def _json_line(data: object) -> str:
 
 def _shown(path: Path) -> str:
     return inert(str(path))
-
-
-def require_directory(path: Path, label: str = "") -> None:
-    """A usage error unless ``path`` is a directory, saying if it is missing or something else."""
-    if not path.is_dir():
-        what = "not a directory" if path.exists() else "no such directory"
-        raise UsageError(f"{label}{_shown(path)}: {what}")
-
-
-def _check_waitable(path: Path) -> None:
-    """Refuse to wait for ``path`` (a log) where no run can ever appear."""
-    run_dir = path.parent
-    if run_dir.is_dir():
-        if any(run_dir.iterdir()):
-            raise UsageError(f"{_shown(run_dir)}: not a run directory (no {LOG_NAME}, other files)")
-        return  # an empty directory: the run is about to start
-    if run_dir.exists():
-        raise UsageError(f"{_shown(run_dir)}: not a directory")
-    if not run_dir.parent.is_dir():
-        raise UsageError(
-            f"{_shown(run_dir)}: no such directory, and neither is {_shown(run_dir.parent)}"
-        )
-
-
-def open_log(run: str, *, wait: bool = False, in_run_dir: bool = False) -> EventLog:
-    """The log of RUN (a run directory or its events.jsonl), or a usage error naming it.
-
-    With ``wait`` a missing log is waited for (``log --follow`` started before the run),
-    as long as a run can still appear there: in an empty or not yet created directory
-    whose parent exists. With ``in_run_dir`` (commands that write projections beside the
-    log) a log file not named events.jsonl is refused: its directory is no run's, and
-    rebuilding there would replace the user's own ``plan.json`` or ``files/``.
-    """
-    path = resolve_log_path(run)
-    if in_run_dir and path.name != LOG_NAME:
-        raise UsageError(
-            f"{_shown(path)}: not a run's {LOG_NAME}; this command writes beside the log, "
-            "so pass a run directory"
-        )
-    if path.parent.exists() and not path.parent.is_dir():
-        raise UsageError(f"{_shown(path.parent)}: not a directory")
-    if wait and not os.path.lexists(path):  # something else in its place is named below
-        _check_waitable(path)
-        print(f"agentlog: waiting for {_shown(path)} to appear…", file=sys.stderr)
-        while not os.path.lexists(path):
-            time.sleep(0.1)
-    problem = log_file_problem(path)
-    if problem is not None:
-        raise UsageError(f"{_shown(path)}: {problem}")
-    return EventLog(path)
 
 
 def _wanted(args: argparse.Namespace) -> Callable[[Event | UnknownEvent], bool]:
@@ -218,10 +175,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     aside), then, on an intact log, every object it names and every projection beside
     it (rebuilt with ``--repair``): one ``verify --repair`` leaves a crashed run whole.
     """
-    from actors.cli.diff_cmds import settle_apply
-
-    log = open_log(args.run)
-    settle_apply(log.path.parent, busy_ok=True)  # an apply cut short: rolled back or finished
+    log = open_log(args.run)  # settles an apply cut short: rolled back or finished
     report = log.verify()
     if report.first_bad_line == 1:
         with suppress(LogCorrupt):  # a damaged log is reported below
@@ -385,3 +339,74 @@ def cmd_project(args: argparse.Namespace) -> int:
         when = f" (as of seq {at})" if at is not None else ""
         say(f"{_shown(log.path.parent)}: {result}{when}")
     return 0
+
+
+def args_log(p: argparse.ArgumentParser) -> str:
+    """``agentlog log``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument("--json", action="store_true", help="print each event as one JSON line")
+    p.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="keep printing events as another process appends them",
+    )
+    p.add_argument(
+        "--wide",
+        "-w",
+        action="store_true",
+        help="never cut a line to the terminal's width (piped output is never cut)",
+    )
+    p.add_argument(
+        "--step",
+        action="append",
+        choices=("plan", "code", "review"),
+        help="only events of this step (repeatable)",
+    )
+    p.add_argument(
+        "--type",
+        action="append",
+        metavar="TYPE",
+        help="only events of this type, e.g. StepFailed, any case (repeatable)",
+    )
+    return "agentlog log runs/demo --step code --type stepfailed --type ModelCalled"
+
+
+def args_show(p: argparse.ArgumentParser) -> str:
+    """``agentlog show``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument("seq", metavar="SEQ", type=int, help="the event's seq")
+    p.add_argument(
+        "--request",
+        action="store_true",
+        help="print the request a ModelCalled answered, readably: system prompt, each "
+        "message and its blocks, tool, parameters (--json: the raw object)",
+    )
+    p.add_argument("--json", action="store_true", help="print it as one JSON line")
+    return "agentlog show runs/demo 4 --request"
+
+
+def args_verify(p: argparse.ArgumentParser) -> str:
+    """``agentlog verify``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="move a torn last line or crash debris to a side file and rebuild projections "
+        "that differ from the log",
+    )
+    json_arg(p, "the report")
+    return "agentlog verify runs/demo --repair"
+
+
+def args_project(p: argparse.ArgumentParser) -> str:
+    """``agentlog project``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument(
+        "--at",
+        metavar="SEQ",
+        type=int,
+        help="project the log as of event SEQ: files/ is the working copy after it",
+    )
+    json_arg(p, "what was written and removed")
+    return "agentlog project runs/demo --at 12"

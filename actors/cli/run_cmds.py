@@ -10,28 +10,29 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from actors.cli.changes import changed_files
+from actors.cli.args import config_args, consent_args, json_arg, run_arg, script_arg
+from actors.cli.outcome import EXIT_WAITING, resumable, summarize
 from actors.cli.progress import Progress
 from actors.cli.settings import SETTINGS, apply_settings, flag, project_settings
 from actors.cli.streams import say
-from actors.cli.terminal import inert, plural
+from actors.cli.terminal import inert
 from actors.consent import Consent, check_continue
 from actors.integrations import integrations_from_env
 from actors.models import Model, ScriptedModel
-from actors.supervisor import RunHandle, Supervisor, WorkflowResult, result_of
-from events import AgentlogError, UnknownEvent, UsageError, WorkflowConfig, tokens
-from store import LOG_NAME
+from actors.run_dir import check_new_run_dir, never_started
+from actors.supervisor import RunHandle, Supervisor
+from events import AgentlogError, UsageError, WorkflowConfig
+from store import LOG_NAME, GateState
 
 __all__ = [
-    "EXIT_WAITING",
-    "check_new_run_dir",
+    "args_demo",
+    "args_fork",
+    "args_resume",
+    "args_retry",
+    "args_run",
     "cmd_demo",
     "cmd_fork",
     "cmd_resume",
@@ -39,15 +40,8 @@ __all__ = [
     "cmd_run",
     "config_from_args",
     "consent_of",
-    "never_started",
     "read_task",
 ]
-
-#: The exit code of a run parked at an approval gate, waiting for a person.
-EXIT_WAITING = 3
-
-#: Seconds between two looks at the log while ``run --wait`` waits for a decision.
-WAIT_POLL = 0.2
 
 _OVERRIDES = SETTINGS
 
@@ -74,62 +68,6 @@ def read_task(text: str) -> str:
     if not task.strip():
         raise UsageError("TASK is empty")
     return task.strip()
-
-
-#: What a run writes before its first event: a workspace's base in ``objects/``, then
-#: the log it opens (empty until ``WorkflowStarted`` is written).
-_BEFORE_FIRST_EVENT = frozenset({LOG_NAME, "objects"})
-
-
-def never_started(run_dir: str | Path) -> bool:
-    """Whether ``run_dir`` holds only what a run writes before its first event (and
-    something of it): a run cut before it began, which ``run`` may start over."""
-    path = Path(run_dir)
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return False
-    for entry in entries:
-        if entry.name not in _BEFORE_FIRST_EVENT:
-            return False
-        if entry.name == LOG_NAME and not (
-            entry.is_file(follow_symlinks=False) and entry.stat().st_size == 0
-        ):
-            return False
-        if entry.name == "objects" and not entry.is_dir(follow_symlinks=False):
-            return False
-    return bool(entries)
-
-
-def check_new_run_dir(run_dir: str | Path) -> None:
-    """Refuse a run directory that is not new or empty: agentlog never writes among
-    someone else's files. A run that never started (an empty ``events.jsonl``, a
-    workspace's ``objects/``: killed before its first event) is started over.
-    """
-    path = Path(run_dir)
-    shown = inert(str(path))
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{shown}: exists and is not a directory; choose a new --run-dir")
-    if not path.exists():
-        above = next((p for p in path.parents if p.exists()), None)
-        if above is not None and not above.is_dir():
-            raise UsageError(f"{inert(str(above))}: is not a directory; choose another --run-dir")
-        return
-    if never_started(path):
-        return
-    log = path / LOG_NAME
-    if log.is_file() and log.stat().st_size > 0:
-        raise UsageError(
-            f"{shown}: already holds a run; `agentlog resume {shown}` continues it, "
-            f"`agentlog fork {shown} --at SEQ --run-dir NEW` branches from it"
-        )
-    others = [p.name for p in path.iterdir() if p.name != LOG_NAME or not p.is_file()]
-    if others:
-        raise UsageError(
-            f"{shown}: is not empty (it holds {inert(sorted(others)[0])!r}"
-            f"{f' and {len(others) - 1} more' if len(others) > 1 else ''}); "
-            "a new run goes into a new or empty directory"
-        )
 
 
 def config_from_args(args: argparse.Namespace, base: WorkflowConfig) -> WorkflowConfig:
@@ -186,175 +124,6 @@ def _require_key(model: Model | None) -> None:
         )
 
 
-def result_tokens(result: WorkflowResult) -> int:
-    """Every token the run's model calls read or wrote (see :mod:`actors.cli.usage`)."""
-    return sum(tokens(s.total_usage) for s in result.steps.values())
-
-
-def outcome(result: WorkflowResult, seconds: float) -> dict[str, Any]:
-    """The run's outcome as data (``--json``)."""
-    error = result.error
-    gate = result.waiting_at
-    return {
-        "run_dir": result.run_dir,
-        "workflow_id": result.workflow_id,
-        "status": result.status,
-        "ok": result.ok,
-        "verdict": result.verdict,
-        "failed_steps": list(result.failed_steps),
-        "files": changed_files(result),
-        "tokens": result_tokens(result),
-        "seconds": round(seconds, 3),
-        "error": msgspec.to_builtins(error) if error is not None else None,
-        "waiting_at": msgspec.to_builtins(gate) if gate is not None else None,
-    }
-
-
-def summarize(result: WorkflowResult, seconds: float, *, as_json: bool = False) -> int:
-    """Print the final summary of a run and return the exit code."""
-    code = EXIT_WAITING if result.waiting else 0 if result.ok else 1
-    if as_json:
-        data = outcome(result, seconds)
-        say(inert(msgspec.json.encode(data).decode(), json=True))
-        return code
-    change = _change_lines(result.run_dir)
-    files = len(result.code.files) if result.code else 0
-    run = inert(result.run_dir)
-    shown = f"{plural(files, 'file')}, " if change is None else ""
-    lines = [
-        "",
-        f"{result.status}: verdict {result.verdict or '-'}, {shown}"
-        f"{result_tokens(result):,} tokens, {seconds:.1f} s",
-    ]
-    if change is not None:
-        lines.append(change)
-    tests = _tests_line(result.run_dir)
-    if tests is not None:
-        lines.append(tests)
-    if result.failed_steps:
-        lines.append(f"failed steps passed over: {', '.join(result.failed_steps)}")
-    if result.error is not None:
-        err = result.error
-        lines.append(f"error at {err.step or '-'}: {err.kind}: {inert(err.message)}")
-    lines.append(f"run: {run}   (agentlog log {run} · agentlog stats {run})")
-    if result.waiting_at is not None:
-        from actors.approvals import waiting_hint
-
-        hint = waiting_hint(Path(result.run_dir), result.waiting_at)
-        lines.extend(inert(line) for line in hint.splitlines())
-    for line in lines:
-        say(line)
-    return code
-
-
-@contextmanager
-def _resumable(run_dir: Callable[[], Path | str | None]) -> Iterator[None]:
-    """On Ctrl-C or SIGTERM, say how to continue the run before the interrupt goes on."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        where = run_dir()
-        if where is not None:
-            hint = f"`agentlog resume {inert(str(where))}` continues the run"
-            if not say(f"\ninterrupted: {hint}"):
-                print(f"agentlog: interrupted: {hint}", file=sys.stderr)
-        raise
-
-
-def _tests_line(run_dir: str) -> str | None:
-    """The last test run in one line: passed, failed, or that the tests could not run."""
-    from events import TestsRan
-    from store import EventLog
-
-    last = None
-    for event in EventLog(run_dir).read():
-        if isinstance(event, TestsRan):
-            last = event
-    if last is None:
-        return None
-    if last.problem or last.outcome == "error":
-        why = last.problem or (last.output.splitlines() or ["-"])[0]
-        return f"tests could not run: {inert(why)}"
-    if last.outcome == "no_tests":
-        return "tests: none ran (the test command found no tests)"
-    if last.timed_out or last.outcome == "timeout":
-        return "tests: timed out"
-    return f"tests: {'passed' if last.exit_code == 0 else f'failed (exit {last.exit_code})'}"
-
-
-def _change_lines(run_dir: str) -> str | None:
-    """For a workspace run: the change in one line and how to read and apply it."""
-    from actors.workspace.apply import NoWorkspace, run_change
-    from store import diff_stat
-
-    try:
-        _, _, diffs = run_change(run_dir)
-    except NoWorkspace:
-        return None
-    return (
-        f"change: {diff_stat(diffs).splitlines()[-1].strip()}\n"
-        f"  agentlog diff {inert(run_dir)} · agentlog apply {inert(run_dir)} [--branch NAME]"
-    )
-
-
-def await_decision(
-    run_dir: Path, model: Model | None, progress: Progress, consent: Consent
-) -> WorkflowResult:
-    """Wait for a parked run to be decided elsewhere, then see it to its end or next gate.
-
-    The log is polled (nothing is held while waiting). Once a decision is in and no
-    process writes the run, this one continues it (as ``resume``); when another process
-    took the writer lock to continue it (``agentlog approve`` without ``--no-continue``),
-    this one follows the log instead, showing its events, until the run ends or parks.
-    ``consent`` is what this command allowed the run when it started it.
-    """
-    from store import EventLog, LogLocked, WorkflowFold
-    from store._lock import LogLock
-
-    log = EventLog(run_dir)
-    seen = result_last_seq(run_dir)  # what the caller's progress already showed
-    fold = WorkflowFold()  # each poll reads only what was appended since the last
-    waited_at = None
-    while True:
-        for event in log.read(fold.last_seq + 1):
-            fold.apply(event)
-            if event.seq > seen and not isinstance(event, UnknownEvent):
-                progress(event)
-        seen = max(seen, fold.last_seq)
-        state = fold.snapshot()
-        if state.ended:
-            return result_of(run_dir, state)
-        gate = state.waiting_at
-        if gate is not None and gate != waited_at:
-            waited_at = gate
-            if progress.lines:
-                say(f"waiting for a person at the {gate.step} gate (polling the log)")
-        if gate is None and not LogLock.is_held(log.path):
-            try:
-                result = Supervisor.resume(
-                    run_dir,
-                    model=model,
-                    listeners=(progress, *integrations_from_env()),
-                    sandbox=consent.sandbox,
-                    test_cmd=consent.test_cmd,
-                    trust_log=consent.trust_log,
-                )
-            except LogLocked:  # another process started continuing it first: follow it
-                pass
-            else:
-                seen = result_last_seq(run_dir)
-                if not result.waiting:
-                    return result
-        time.sleep(WAIT_POLL)
-
-
-def result_last_seq(run_dir: Path) -> int:
-    """How many events the run's log holds now."""
-    from store import EventLog
-
-    return sum(1 for _ in EventLog(run_dir).read())
-
-
 def _go(
     supervisor: Supervisor,
     task: str,
@@ -370,17 +139,21 @@ def _go(
     handle: RunHandle | None = None
     with (
         Progress(lines=not as_json) as progress,
-        _resumable(lambda: handle.run_dir if handle else None),
+        resumable(lambda: handle.run_dir if handle else None),
     ):
         supervisor.listeners = (*supervisor.listeners, progress)
         handle = supervisor.start(
             task, run_dir, workspace=workspace, allow_credentials=allow_credentials
         )
-        result = handle.result()
-        if wait and result.waiting:
-            config = supervisor.config  # what this command started the run with
-            own = Consent(sandbox=config.sandbox, test_cmd=config.test_cmd or None)
-            result = await_decision(handle.run_dir, supervisor.model, progress, own)
+        if wait:
+
+            def waiting(gate: GateState) -> None:
+                if progress.lines:
+                    say(f"waiting for a person at the {gate.step} gate (polling the log)")
+
+            result = handle.result_when_decided(on_event=progress, on_gate=waiting)
+        else:
+            result = handle.result()
     return summarize(result, time.monotonic() - started, as_json=as_json)
 
 
@@ -447,7 +220,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from actors.cli.read_cmds import open_log
+    from actors.cli.opening import open_log
     from store import workflow_state
 
     if never_started(args.run) and not os.path.lexists(Path(args.run) / LOG_NAME):
@@ -487,7 +260,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     check_continue(str(run_dir), state.config, state.workspace, consent)
     model = _model_for(args, state.config.model)
     started = time.monotonic()
-    with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
+    with Progress(lines=not args.json) as progress, resumable(lambda: run_dir):
         result = Supervisor.resume(
             run_dir,
             model=model,
@@ -500,7 +273,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from actors.cli.read_cmds import open_log
+    from actors.cli.opening import open_log
     from store import workflow_state
 
     log = open_log(args.run, in_run_dir=True)
@@ -512,7 +285,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
         check_continue(str(run_dir), state.config, state.workspace, consent)
     model = _model_for(args, state.config.model) if state.status == "failed" else None
     started = time.monotonic()
-    with Progress(lines=not args.json) as progress, _resumable(lambda: run_dir):
+    with Progress(lines=not args.json) as progress, resumable(lambda: run_dir):
         result = Supervisor.retry(
             run_dir,
             model=model,
@@ -526,7 +299,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
-    from actors.cli.read_cmds import open_log
+    from actors.cli.opening import open_log
     from actors.forking import check_fork_point, fork
     from store import workflow_state
 
@@ -548,7 +321,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
         guess = Path("runs") / progress.workflow_id
         return guess if progress.workflow_id and guess.is_dir() else None
 
-    with Progress(lines=not args.json) as progress, _resumable(fork_dir):
+    with Progress(lines=not args.json) as progress, resumable(fork_dir):
         result = fork(
             log.path.parent,
             at=args.at,
@@ -562,3 +335,77 @@ def cmd_fork(args: argparse.Namespace) -> int:
             trust_log=args.trust_log,
         )
     return summarize(result, time.monotonic() - started, as_json=args.json)
+
+
+def args_run(p: argparse.ArgumentParser) -> str:
+    """``agentlog run``'s arguments; returns its example."""
+    p.add_argument(
+        "task", metavar="TASK", help="the task as text, @FILE to read it, or - to read stdin"
+    )
+    p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/<id>)")
+    p.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="change this repository: its files are recorded as the base (it is only read)",
+    )
+    p.add_argument(
+        "--test-cmd",
+        metavar="CMD",
+        help="the workspace's test command, run by sh -c (default: detected)",
+    )
+    p.add_argument(
+        "--allow-credential-file",
+        metavar="PATH",
+        action="append",
+        help="take in this workspace file although it is a credential file or holds a "
+        "secret (left out by default; repeatable; recorded in the base)",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="at an approval gate, wait in the foreground (polling the log) for a decision "
+        "made elsewhere (`agentlog approve RUN --no-continue`) instead of exiting 3",
+    )
+    config_args(p)
+    json_arg(p, "only the outcome, no timeline,")
+    return "agentlog run 'write a CLI that prints primes' --run-dir runs/primes"
+
+
+def args_demo(p: argparse.ArgumentParser) -> str:
+    """``agentlog demo``'s arguments; returns its example."""
+    p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/demo-<id>)")
+    json_arg(p, "only the outcome, no timeline,")
+    return "agentlog demo --run-dir /tmp/demo"
+
+
+def args_resume(p: argparse.ArgumentParser) -> str:
+    """``agentlog resume``'s arguments; returns its example."""
+    run_arg(p)
+    consent_args(p)
+    script_arg(p)
+    json_arg(p, "only the outcome, no timeline,")
+    return "agentlog resume runs/primes"
+
+
+def args_retry(p: argparse.ArgumentParser) -> str:
+    """``agentlog retry``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument("--reason", default="", help="why, recorded in the RetryRequested event")
+    consent_args(p)
+    script_arg(p)
+    json_arg(p, "only the outcome, no timeline,")
+    return "agentlog retry runs/primes --reason 'rate limit lifted'"
+
+
+def args_fork(p: argparse.ArgumentParser) -> str:
+    """``agentlog fork``'s arguments; returns its example."""
+    run_arg(p)
+    p.add_argument("--at", metavar="SEQ", type=int, required=True, help="events to keep")
+    p.add_argument("--run-dir", metavar="DIR", help="where the fork goes")
+    p.add_argument(
+        "--task", help="replace the task from the fork point on (text, @FILE or - for stdin)"
+    )
+    consent_args(p, fork=True)
+    config_args(p)
+    json_arg(p, "only the outcome, no timeline,")
+    return "agentlog fork runs/demo --at 5 --run-dir runs/demo-fork --max-revisions 1"

@@ -6,7 +6,6 @@ list; this finds the command word before argparse does and says what it probably
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Sequence
 
 __all__ = ["unknown_command"]
@@ -36,6 +35,8 @@ def unknown_command(argv: Sequence[str], commands: Collection[str]) -> str | Non
     word = _command_word(argv)
     if word is None or word in commands:
         return None
+    import difflib  # only for a word that is no command
+
     close = difflib.get_close_matches(word, sorted(commands), n=3, cutoff=0.6)
     if not close:
         hint = "`agentlog --help` lists the commands"

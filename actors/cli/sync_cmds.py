@@ -8,12 +8,13 @@ import sys
 
 import msgspec
 
+from actors.cli.args import json_arg
 from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.convex.sync import SyncProgress, sync_runs
 from events import UsageError
 
-__all__ = ["cmd_sync"]
+__all__ = ["args_sync", "cmd_sync"]
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -61,3 +62,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"{run.mirrored_seq}/{run.last_seq}{extra}"
         )
     return 0 if report.ok else 1
+
+
+def args_sync(p: argparse.ArgumentParser) -> str:
+    """``agentlog sync``'s arguments; returns its example."""
+    p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
+    json_arg(p, "one report per run")
+    return "CONVEX_URL=https://x.convex.cloud agentlog sync runs/*"

@@ -13,6 +13,8 @@ import re
 import shutil
 from typing import TextIO
 
+from actors.views.text import plural
+
 __all__ = ["inert", "plural", "terminal_width", "use_colour"]
 
 # C0 and C1 controls, DEL, the bidi embeddings/overrides/isolates and marks, the line and
@@ -57,8 +59,3 @@ def terminal_width(stream: TextIO | None) -> int | None:
     except (ValueError, OSError):
         return None
     return shutil.get_terminal_size().columns
-
-
-def plural(n: int, noun: str) -> str:
-    """``1 comment``, ``2 comments``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -6,13 +6,13 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from actors.cli.app import UsageError
+from actors.cli.errors import UsageError
 
-__all__ = ["cmd_ui"]
+__all__ = ["args_ui", "cmd_ui"]
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from actors.cli.read_cmds import require_directory
+    from actors.cli.opening import require_directory
 
     root = Path(args.dir)
     require_directory(root)
@@ -29,3 +29,19 @@ def cmd_ui(args: argparse.Namespace) -> int:
         serve(root, args.host, args.port, announce=lambda line: print(line, flush=True))
     print("agentlog ui: stopped", flush=True)
     return 0
+
+
+def args_ui(p: argparse.ArgumentParser) -> str:
+    """``agentlog ui``'s arguments; returns its example."""
+    p.add_argument(
+        "dir", metavar="DIR", nargs="?", default="runs", help="runs directory (default: runs)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8321, metavar="N", help="default 8321; 0 picks a free port"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: only this machine can connect)",
+    )
+    return "agentlog ui runs --port 8321   # then open http://127.0.0.1:8321/"

@@ -8,15 +8,16 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from actors.cli.args import json_arg
 from actors.otel.export import ExportProgress, export_runs
 from actors.otel.live import live_endpoint
 from actors.otel.sdk import require_sdk
 
-__all__ = ["cmd_export"]
+__all__ = ["args_export", "cmd_export"]
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from actors.cli.app import UsageError, WorkFailed
+    from actors.cli.errors import UsageError, WorkFailed
 
     require_sdk()
     if args.timeout <= 0:
@@ -69,3 +70,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         failed = sum(r.error is not None for r in report.runs)
         raise WorkFailed(f"{failed} {'run' if failed == 1 else 'runs'} not exported")
     return 0
+
+
+def args_export(p: argparse.ArgumentParser) -> str:
+    """``agentlog export``'s arguments; returns its example."""
+    p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
+    p.add_argument(
+        "--otlp", metavar="URL", help="collector URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"
+    )
+    p.add_argument("--file", metavar="OUT.json", help="write OTLP/JSON lines (one run a line)")
+    p.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="seconds per run, retries included"
+    )
+    json_arg(p, "one report per run")
+    return "agentlog export runs/* --otlp http://localhost:4318"

@@ -1,6 +1,7 @@
-"""The runs viewer: ``agentlog ls`` summaries and ``agentlog ui``, a local, read-only web app.
+"""The runs viewer: ``agentlog ui``, a local web app over the runs under a directory.
 
-The summaries (:func:`list_runs`) need nothing but agentlog itself; the web application
+The run summaries it lists (:func:`list_runs`, from :mod:`actors.views.runs`, which
+``agentlog ls`` shares) need nothing but agentlog itself; the web application
 (:func:`create_app`, :func:`serve`) needs the ``ui`` extra (Starlette and uvicorn) and is
 imported only when asked for, so ``agentlog ls`` never pays for it.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from actors.viewer.summary import CACHE_NAME, ForkRef, RunSummary, find_runs, list_runs
+from actors.views.runs import CACHE_NAME, ForkRef, RunSummary, find_runs, list_runs
 
 if TYPE_CHECKING:
     from actors.viewer.app import create_app

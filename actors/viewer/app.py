@@ -37,7 +37,7 @@ from actors.viewer.forks import fork_tree
 from actors.viewer.guards import HostGuard
 from actors.viewer.overview import run_overview
 from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
-from actors.viewer.summary import RunSummary, find_runs, list_runs, summarize_run
+from actors.views.runs import RunSummary, find_runs, list_runs, summarize_run
 from events import (
     EVENT_TYPES,
     CorruptLine,

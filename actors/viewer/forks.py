@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from actors.viewer.summary import ForkRef, RunSummary
+from actors.views.runs import ForkRef, RunSummary
 from store import LOG_NAME
 
 __all__ = ["fork_tree", "parent_of"]

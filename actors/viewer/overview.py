@@ -17,8 +17,8 @@ from typing import Any
 
 import msgspec
 
-from actors.cli.inspect_cmds import stats_row
 from actors.viewer.diffs import file_diffs
+from actors.views.stats import stats_row
 from events import (
     EVENT_TYPES,
     AgentlogError,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from actors.cli.timeline import summarize
+from actors.views.events import summarize
 from events import CorruptLine, Event, UnknownEvent
 from store import EventLog
 

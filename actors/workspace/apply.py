@@ -5,7 +5,7 @@ only after checking that every file it touches still matches the recorded base; 
 ``three_way`` a file that moved on is merged (``git merge-file``) and refused only on a
 conflict. The writes are one journaled transaction (:mod:`actors.workspace.transaction`):
 any failure puts everything back, and an apply cut short (kill, power cut) is rolled back
-or finished by the next ``agentlog apply`` or ``verify`` on the run, so no tree is ever
+or finished by the next agentlog command given the run, so no tree is ever
 left half-applied; nothing is written inside ``.git`` or through a symbolic link.
 :func:`commit_run` commits the change on a new git branch at the base commit with git's
 plumbing, never touching the working tree or ``HEAD``.

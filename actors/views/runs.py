@@ -20,7 +20,7 @@ from pathlib import Path
 import msgspec
 
 from actors.pricing import cost_usd
-from actors.viewer.liveness import WriterTable
+from actors.views.liveness import WriterTable
 from events import CorruptLine, Forked, ModelCalled, Usage, WorkflowStarted, tokens
 from store import LOG_NAME, EventLog, LogMark, StaleMark, WorkflowFold, WorkflowState
 
