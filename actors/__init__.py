@@ -1,6 +1,8 @@
 """agentlog's actors: the Planner, Coder and Reviewer agents, their supervisor, and the CLI.
 
-``from actors import Supervisor, WorkflowConfig`` is the way to run workflows from Python.
+``from actors import Supervisor, WorkflowConfig`` is the way to run workflows from Python;
+``Supervisor(config, listeners=integrations_from_env())`` (from ``actors.integrations``)
+also exports and mirrors them as the CLI does, which a bare ``Supervisor`` does not.
 Names are imported on first use, so the CLI's ``--help`` does not pay for pykka and the
 model layer.
 """

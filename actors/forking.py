@@ -24,7 +24,7 @@ from actors.models import Model
 from actors.replaying import copy_lines
 from actors.run_dir import check_no_run
 from actors.supervisor import Supervisor, WorkflowResult
-from actors.supervisor_actor import EventListener, new_workflow_id
+from actors.supervisor_actor import Listener, new_workflow_id
 from actors.testrun import require_sandbox
 from events import Forked, SandboxPolicy, UsageError, WorkflowConfig
 from store import LOG_NAME, EventLog, WorkflowFold
@@ -49,7 +49,7 @@ def fork(
     config: WorkflowConfig | None = None,
     overrides: Callable[[WorkflowConfig], WorkflowConfig] | None = None,
     model: Model | None = None,
-    listeners: Iterable[EventListener] = (),
+    listeners: Iterable[Listener] = (),
     sandbox: SandboxPolicy | None = None,
     test_cmd: str | None = None,
     trust_log: bool = False,

@@ -187,7 +187,6 @@ def _replay(
         person=_recorded_person(log, decisions),
         project=False,
         durable=False,
-        mirror_convex=False,
         log_events=False,
         record_requests=False,
         run_commands=False,  # a log never makes a replay execute anything

@@ -22,12 +22,13 @@ import pykka
 from actors.consent import Consent, check_continue
 from actors.drivers import drivers
 from actors.models import Model, default_model
-from actors.otel.live import live_listeners
 from actors.run_dir import check_no_run
+from actors.shipping import Integration
 from actors.supervisor_actor import (
     DRIVE,
     EventListener,
     FailureScript,
+    Listener,
     ModelChooser,
     RunStopped,
     SupervisorActor,
@@ -66,6 +67,7 @@ __all__ = [
     "WAIT_POLL",
     "EventListener",
     "FailureScript",
+    "Listener",
     "RunHandle",
     "RunStopped",
     "Supervisor",
@@ -207,7 +209,11 @@ class Supervisor:
 
     ``model`` defaults to Claude through the ``anthropic`` SDK (``AnthropicModel``) with
     ``config.model``, ``$AGENTLOG_MODEL`` or the built-in default; pass a
-    ``ScriptedModel`` for offline runs. ``listeners`` receive every event once durable.
+    ``ScriptedModel`` for offline runs. ``listeners`` receive every event once durable;
+    an :class:`~actors.shipping.Integration` among them (live OTel export, the Convex
+    mirror: ``actors.integrations.integrations_from_env()`` builds those the environment
+    asks for) gives each run it drives a shipper, released when the run stops. The
+    supervisor itself reads no integration's environment variable.
     """
 
     def __init__(
@@ -215,7 +221,7 @@ class Supervisor:
         config: WorkflowConfig | None = None,
         *,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config or WorkflowConfig()
@@ -274,12 +280,8 @@ class Supervisor:
         self, path: Path, model: Model | ModelChooser, started: WorkflowStarted | None
     ) -> RunHandle:
         options = SupervisorOptions(sleep=self.sleep) if self.sleep else SupervisorOptions()
-        listeners: tuple[EventListener, ...] = (
-            *self.listeners,
-            *live_listeners(path),
-        )  # OTLP export when configured
         supervisor = SupervisorActor(
-            path, model, start=started, listeners=listeners, options=options
+            path, model, start=started, listeners=self.listeners, options=options
         )
         return RunHandle(path, supervisor, self)
 
@@ -289,7 +291,7 @@ class Supervisor:
         run_dir: str | Path,
         *,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
@@ -311,7 +313,7 @@ class Supervisor:
         path: Path,
         consent: Consent,
         model: Model | None,
-        listeners: Iterable[EventListener],
+        listeners: Iterable[Listener],
     ) -> WorkflowResult:
         sup = cls(model=model, listeners=listeners)
 
@@ -331,7 +333,7 @@ class Supervisor:
         run_dir: str | Path,
         *,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         reason: str = "",
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
@@ -366,7 +368,8 @@ class Supervisor:
             event = RetryRequested(workflow_id=state.workflow_id, actor="person", reason=reason)
             recorded = writer.append(event)  # durable once appended
         for listener in sup.listeners:
-            listener(recorded)
+            if not isinstance(listener, Integration):  # a run's shipper reads it from the log
+                listener(recorded)
         return sup._launch(path, chosen, None).result()
 
     @classmethod
@@ -380,7 +383,7 @@ class Supervisor:
         digest: str | None = None,
         proceed: bool = True,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
@@ -408,7 +411,7 @@ class Supervisor:
         digest: str | None = None,
         proceed: bool = True,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
@@ -429,7 +432,7 @@ class Supervisor:
         by: str | None = None,
         proceed: bool = True,
         model: Model | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
@@ -447,7 +450,7 @@ class Supervisor:
         run_dir: str | Path,
         consent: Consent | None,
         model: Model | None,
-        listeners: Iterable[EventListener],
+        listeners: Iterable[Listener],
     ) -> WorkflowResult:
         if consent is None:
             return result_of(_run_path(run_dir))

@@ -13,14 +13,12 @@ log still holds the work and ``agentlog resume`` goes on once the cause is fixed
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import msgspec
 import pykka
@@ -40,6 +38,7 @@ from actors.orchestration import (
     next_action,
 )
 from actors.secrets import scrub_line
+from actors.shipping import Integration, Shipper
 from events import (
     ApprovalRequested,
     CodeProduced,
@@ -65,14 +64,12 @@ from store.materialize import ProjectionError, materialize, write_artifact
 from store.objects import ObjectStore
 from store.projection_sync import sync_projections
 
-if TYPE_CHECKING:
-    from store.convex import ConvexMirror
-
 __all__ = [
     "DRIVE",
     "EventListener",
     "EvidenceScript",
     "FailureScript",
+    "Listener",
     "ModelChooser",
     "RunStopped",
     "SupervisorActor",
@@ -83,8 +80,11 @@ __all__ = [
 
 log = get_logger("agentlog.supervisor")
 
-#: Called with each event once it is durable (progress display, Convex mirror).
+#: Called with each event once it is durable (a progress display).
 EventListener = Callable[[Event], None]
+#: What a supervisor is handed to listen with: event listeners, and integrations that
+#: make each run's shipper (live OTel export, the Convex mirror; see actors.integrations).
+Listener = EventListener | Integration
 #: Replay hook: the recorded failure of an attempt that never reached the model, if any.
 FailureScript = Callable[[Step, int, int], StepFailed | None]
 #: Chooses the model for a run from its state (a resume: the config in force decides).
@@ -113,7 +113,7 @@ class SupervisorOptions:
     that never reached the model), ``evidence`` (test runs) and what a ``person`` did
     where the run stopped for one (instead of stopping), writes no projections
     (``project``), needs no fsync for its throwaway log (``durable``), mirrors nothing
-    (``mirror_convex``; live runs mirror only when ``CONVEX_URL`` is set), logs no
+    (it is handed no integrations), logs no
     records of its own (``log_events``: the replay's verdict is the one report) and
     stops where an unfinished recording stopped (``stop_at``, a seq).
     """
@@ -124,7 +124,6 @@ class SupervisorOptions:
     person: PersonScript | None = None
     project: bool = True
     durable: bool = True
-    mirror_convex: bool = True
     log_events: bool = True
     stop_at: int | None = None
     #: Keep each request in the run's objects (a replay keeps none: it writes nothing).
@@ -174,7 +173,7 @@ class SupervisorActor(pykka.ThreadingActor):
         model: Model | ModelChooser,
         *,
         start: WorkflowStarted | None = None,
-        listeners: Iterable[EventListener] = (),
+        listeners: Iterable[Listener] = (),
         options: SupervisorOptions | None = None,
         pool: AgentPool | None = None,
     ) -> None:
@@ -184,7 +183,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self.listeners = tuple(listeners)
         self.options = options or SupervisorOptions()
         self.pool = pool or AgentPool.shared()
-        self.mirror: ConvexMirror | None = None
+        self.shippers: list[Shipper] = []  # made by the integrations, closed at the stop
         # Opened here, in the caller's thread, so a torn tail, a held lock or a damaged
         # log raises to whoever starts the actor instead of silently killing the actor.
         # The log is streamed once into the fold; no event is kept.
@@ -214,23 +213,23 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def on_start(self) -> None:
         assert self.writer is not None
+        workflow_id = self.fold.workflow_id or getattr(self.start_event, "workflow_id", "")
         for listener in self.listeners:
-            self.writer.on_append(_each(listener))
-        if self.options.mirror_convex and os.environ.get("CONVEX_URL"):
-            from store.convex import ConvexMirror  # only when CONVEX_URL is set
-
-            workflow_id = self.fold.workflow_id or getattr(self.start_event, "workflow_id", "")
-            self.mirror = ConvexMirror.from_env(self.run_dir, workflow_id=workflow_id)
-            if self.mirror is not None:
-                self.mirror.attach(self.writer)
+            if not isinstance(listener, Integration):
+                self.writer.on_append(_each(listener))
+                continue
+            shipper = listener.for_run(self.run_dir, workflow_id)
+            if shipper is not None:
+                shipper.attach(self.writer)
+                self.shippers.append(shipper)
 
     def on_stop(self) -> None:
         if self.writer is not None:
             with contextlib.suppress(LogError):
                 self.writer.close()
-        if self.mirror is not None:
-            self.mirror.close(flush_timeout=2.0)
-            self.mirror = None
+        shippers, self.shippers = self.shippers, []
+        for shipper in shippers:  # a healthy one gets its flush; none holds the stop longer
+            shipper.release()
 
     def on_failure(self, *_: object) -> None:
         self.on_stop()

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import closed_port, silent_server
 
 from actors import Supervisor
+from actors.convex import ConvexMirror
 from actors.demo import demo_model, demo_task
-from store.convex import ConvexMirror
 
 
 def one_run(env: dict[str, str], delay: float) -> tuple[float, str]:

@@ -1,7 +1,7 @@
 """Does live OpenTelemetry export slow a workflow down, with a collector healthy, down or hung?
 
-Runs the offline demo workflow (scripted model) end to end through ``Supervisor``, which
-wires the live exporter exactly as ``agentlog run`` does (from
+Runs the offline demo workflow (scripted model) end to end through ``Supervisor``, handed
+``integrations_from_env()`` as ``agentlog run`` does (live export from
 ``OTEL_EXPORTER_OTLP_ENDPOINT``), with:
 
 - ``off``:         no endpoint;
@@ -38,6 +38,7 @@ from _peers import closed_port, silent_server
 
 from actors import Supervisor
 from actors.demo import demo_model, demo_task
+from actors.integrations import integrations_from_env
 
 ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
@@ -76,6 +77,7 @@ def one_run(endpoint: str | None, delay: float) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         supervisor = Supervisor(
             model=demo_model(delay=delay),
+            listeners=integrations_from_env(),  # as the CLI does
             sleep=lambda _: None,  # no retry backoff: its jitter would drown the signal
         )
         t0 = time.perf_counter()
@@ -91,8 +93,9 @@ SCRIPT = {
 CLI = [sys.executable, "-c", "import sys; from actors.cli import main; sys.exit(main())"]
 
 
-def one_process(endpoint: str | None) -> float:
-    """Wall time of a whole ``agentlog run --script`` process, interpreter exit included."""
+def one_process(endpoint: str | None, gate: bool = False) -> float:
+    """Wall time of a whole ``agentlog run --script`` process, interpreter exit included;
+    ``gate``: the run parks at the plan gate (``--approve plan``, exit 3)."""
     env = {k: v for k, v in os.environ.items() if k != ENDPOINT}
     if endpoint is not None:
         env[ENDPOINT] = endpoint
@@ -100,14 +103,15 @@ def one_process(endpoint: str | None) -> float:
         script = Path(tmp) / "script.json"
         script.write_text(json.dumps(SCRIPT))
         t0 = time.perf_counter()
+        gated = ["--approve", "plan"] if gate else []
         done = subprocess.run(
-            [*CLI, "run", "a task", "--run-dir", f"{tmp}/run", "--script", str(script)],
+            [*CLI, "run", "a task", "--run-dir", f"{tmp}/run", "--script", str(script), *gated],
             env=env,
             capture_output=True,
             check=False,
         )
         elapsed = time.perf_counter() - t0
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == (3 if gate else 0), done.stderr
         return elapsed
 
 
@@ -127,6 +131,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--processes", type=int, default=5)
+    parser.add_argument(
+        "--gate", action="store_true", help="processes park at the plan gate (--approve plan)"
+    )
     args = parser.parse_args()
     hung, hung_port = silent_server()
     proc, port = collector()
@@ -148,12 +155,16 @@ def main() -> None:
         processes: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(args.processes):
             for name, endpoint in cases.items():
-                processes[name].append(one_process(endpoint))
+                processes[name].append(one_process(endpoint, args.gate))
     finally:
         hung.close()
         proc.terminate()
     report(f"demo workflow, model delay {args.delay}s per call, {args.runs} runs each", times)
-    report(f"`agentlog run --script` process, exit included, {args.processes} runs each", processes)
+    parked = " --approve plan (parks)" if args.gate else ""
+    report(
+        f"`agentlog run --script{parked}` process, exit included, {args.processes} runs each",
+        processes,
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from convex.http_client import ConvexHttpClient  # noqa: E402
 
 from actors import Supervisor  # noqa: E402
+from actors.convex import ConvexMirroring, sync_runs  # noqa: E402
 from actors.demo import demo_model, demo_task  # noqa: E402
-from store.convex import sync_runs  # noqa: E402
 
 
 @contextmanager
@@ -56,10 +56,12 @@ def local_deployment() -> Iterator[str]:
 
 
 def main(url: str) -> None:
-    os.environ["CONVEX_URL"] = url  # the supervisor starts its mirror from the environment
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
-        result = Supervisor(model=demo_model()).run(demo_task(), run)
+        # The supervisor reads no environment: it is handed the integration (the CLI
+        # hands it ``integrations_from_env()``, which mirrors when CONVEX_URL is set).
+        mirroring = ConvexMirroring({**os.environ, "CONVEX_URL": url})
+        result = Supervisor(model=demo_model(), listeners=[mirroring]).run(demo_task(), run)
         print(f"workflow {result.workflow_id}: {result.status}, verdict {result.verdict}")
         # Whatever the live mirror could not send in time (none, normally) goes now.
         report = sync_runs([run], url=url, deploy_key=os.environ.get("CONVEX_DEPLOY_KEY"))

@@ -1,7 +1,7 @@
 """agentlog's store: the append-only JSONL event log and the projections built from it.
 
 Workspace, object and diff names are imported on first use, so reading a log pays only
-for the log. The Convex integration lives apart, in :mod:`store.convex` (import it from
+for the log. The Convex integration lives apart, in :mod:`actors.convex` (import it from
 there).
 """
 

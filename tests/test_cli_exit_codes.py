@@ -13,10 +13,10 @@ from _cli import cli, write_script
 
 from actors.cli import main
 from actors.cli.interrupts import Terminated
+from actors.convex.errors import ConvexCallError
 from actors.models import ModelError, NonDeterminism, ScriptError
 from events import AgentlogError, CorruptLine, UsageError
 from store import EventLog, LogCorrupt, LogError, LogLocked, NotALog, TornTail
-from store.convex.errors import ConvexCallError
 
 FAILED: list[AgentlogError] = [
     LogError("/x/events.jsonl: No space left on device"),

@@ -12,9 +12,9 @@ import msgspec
 import pytest
 from _events import completed_run
 
+from actors.convex import ConvexMirror
+from actors.convex.sync import sync_runs
 from store import EventLog
-from store.convex import ConvexMirror
-from store.convex.sync import sync_runs
 
 FAST = {"backoff_base": 0.05, "backoff_max": 0.2, "poll_interval": 0.05, "read_timeout": 0.5}
 

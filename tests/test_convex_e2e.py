@@ -27,10 +27,11 @@ from _events import code_events_with_retry, plan_events, review_events, started
 from convex.http_client import ConvexHttpClient
 
 from actors import Supervisor, fork
+from actors.convex import ConvexMirror, sync_runs
 from actors.demo import DEMO_CONFIG, demo_model, demo_task
+from actors.integrations import integrations_from_env
 from events import Event, WorkflowCompleted
 from store import EventLog, workflow_state
-from store.convex import ConvexMirror, sync_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKING = ROOT / "tracking"
@@ -299,8 +300,16 @@ def demo_with_forks(
     if mirror_url:
         monkeypatch.setenv("CONVEX_URL", mirror_url)
         delay = 0.05
-    fork(demo, at=3, new_run_dir=a, task="T2: a haiku module", model=demo_model(delay))
-    fork(a, at=6, new_run_dir=b, model=demo_model(delay))
+    mirroring = integrations_from_env()  # what the CLI hands the supervisor
+    fork(
+        demo,
+        at=3,
+        new_run_dir=a,
+        task="T2: a haiku module",
+        model=demo_model(delay),
+        listeners=mirroring,
+    )
+    fork(a, at=6, new_run_dir=b, model=demo_model(delay), listeners=mirroring)
     return demo, a, b
 
 
@@ -414,3 +423,37 @@ def test_a_waiting_run_is_mirrored_as_waiting_until_a_person_decides(
     Supervisor.resume(run, model=scripted())
     assert sync_runs([run], url=server.url).ok
     assert assert_fully_mirrored(client, run)["status"] == "completed"
+
+
+def test_agentlog_run_mirrors_a_run_when_convex_url_is_set(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    from _cli import cli, write_script
+    from _workflow import PLAN, answer
+
+    run = tmp_path / "run"
+    # The plan answers after 0.3 s: the mirror has connected before the run ends (a
+    # mirror still unconnected when its run stops is left to `agentlog sync`).
+    script = write_script(tmp_path / "script.json", plan=[{**answer(PLAN), "delay": 0.3}])
+    env = {**os.environ, "CONVEX_URL": server.url}
+    done = cli("run", "a task", "--run-dir", run, "--script", script, env=env)
+    assert done.returncode == 0, done.stderr
+    wf = assert_fully_mirrored(ConvexHttpClient(server.url), run)
+    assert wf["status"] == "completed"
+
+
+def test_a_supervisor_in_python_reads_no_convex_url(
+    server: ConvexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The core reads no integration's variable: Python callers hand it the integrations
+    # (`listeners=integrations_from_env()`), as the CLI does.
+    monkeypatch.setenv("CONVEX_URL", server.url)
+    quick = msgspec.structs.replace(DEMO_CONFIG, run_tests=False)
+    result = Supervisor(quick, model=demo_model(0.05)).run(demo_task(), tmp_path / "run")
+    assert result.status == "completed"
+    assert server.dump()["workflows"] == []
+    mirrored = Supervisor(quick, model=demo_model(0.05), listeners=integrations_from_env())
+    assert mirrored.run(demo_task(), tmp_path / "mirrored").status == "completed"
+    assert [w["workflowId"] for w in server.dump()["workflows"]] == [
+        workflow_state(EventLog(tmp_path / "mirrored").read()).workflow_id
+    ]

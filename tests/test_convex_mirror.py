@@ -12,8 +12,8 @@ import pytest
 import structlog
 from _events import completed_run
 
+from actors.convex import ConvexMirror
 from store import EventLog
-from store.convex import ConvexMirror
 
 FAST = {"backoff_base": 0.05, "backoff_max": 0.2, "poll_interval": 0.05, "read_timeout": 0.5}
 

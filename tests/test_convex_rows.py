@@ -7,10 +7,10 @@ import json
 import pytest
 from _events import START, completed_run, failed_run, forked_run, stamp, started
 
+from actors.convex.cursor import seq_of
+from actors.convex.errors import ConvexCallError
+from actors.convex.rows import batch_payload, mirror_event, ts_ms
 from events import TestsRan, UnknownEvent, WorkflowStarted
-from store.convex.cursor import seq_of
-from store.convex.errors import ConvexCallError
-from store.convex.rows import batch_payload, mirror_event, ts_ms
 
 
 def test_timestamps_become_epoch_milliseconds() -> None:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 pytest.importorskip("opentelemetry.proto", reason="needs the otel extra: pip install -e '.[dev]'")
@@ -20,7 +21,9 @@ from _otlp import OtlpReceiver, Span, outline
 from _workflow import APPROVE, CODE, FAST, PLAN, answer, scripted
 
 import actors.otel.live as live
+import actors.shipping as shipping
 from actors import Supervisor
+from actors.integrations import integrations_from_env
 from actors.logs import configure_logging
 from actors.models import ModelRequest, ModelResponse
 from actors.otel import export_runs, live_endpoint
@@ -44,7 +47,7 @@ def no_exporter_speaks_after_this_module() -> Iterator[None]:
     module ends and send what they still log nowhere, so no warning of theirs lands in
     the output a later test captures and compares."""
     yield
-    for exporter in list(live._live):
+    for exporter in list(shipping._open):
         exporter.close(flush_timeout=0)
     live._log = structlog.wrap_logger(structlog.ReturnLogger())
 
@@ -89,7 +92,9 @@ def test_spans_arrive_while_the_workflow_is_still_running(
     tmp_path: Path, receiver: OtlpReceiver
 ) -> None:
     model = WaitsForCoderSpan(receiver)
-    result = Supervisor(FAST, model=model).run("a task", tmp_path / "run")
+    result = Supervisor(FAST, model=model, listeners=integrations_from_env()).run(
+        "a task", tmp_path / "run"
+    )
     assert result.status == "completed"
     assert model.seen_before_review
     assert receiver.wait_for(has(ROOT))
@@ -98,7 +103,9 @@ def test_spans_arrive_while_the_workflow_is_still_running(
 def test_a_live_run_sends_the_same_trace_an_export_would(
     tmp_path: Path, receiver: OtlpReceiver
 ) -> None:
-    Supervisor(FAST, model=scripted()).run("a task", tmp_path / "run")
+    Supervisor(FAST, model=scripted(), listeners=integrations_from_env()).run(
+        "a task", tmp_path / "run"
+    )
     assert receiver.wait_for(has(ROOT))
     live_spans = list(receiver.unique().values())
     receiver.clear()
@@ -112,7 +119,8 @@ def test_a_dead_collector_costs_the_workflow_nothing_and_export_catches_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
-    result = Supervisor(FAST, model=scripted()).run("a task", tmp_path / "run")
+    supervisor = Supervisor(FAST, model=scripted(), listeners=integrations_from_env())
+    result = supervisor.run("a task", tmp_path / "run")
     assert result.status == "completed" and result.verdict == "approve"
     with OtlpReceiver() as later:
         report = export_runs([tmp_path / "run"], otlp=later.url)
@@ -125,7 +133,8 @@ def test_a_hung_collector_costs_the_workflow_nothing(
 ) -> None:
     with OtlpReceiver(mode="hang") as hung:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", hung.url)
-        result = Supervisor(FAST, model=scripted()).run("a task", tmp_path / "run")
+        supervisor = Supervisor(FAST, model=scripted(), listeners=integrations_from_env())
+        result = supervisor.run("a task", tmp_path / "run")
         assert result.status == "completed"
         assert hung.spans == []
 
@@ -180,7 +189,7 @@ def test_without_the_extra_a_run_warns_once_and_goes_on(
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "opentelemetry", None)  # type: ignore[arg-type]
     monkeypatch.setattr(live, "_warned", set())
-    supervisor = Supervisor(FAST, model=scripted())
+    supervisor = Supervisor(FAST, model=scripted(), listeners=integrations_from_env())
     assert supervisor.run("a task", tmp_path / "one").status == "completed"
     assert supervisor.run("a task", tmp_path / "two").status == "completed"
     warnings = [line for line in logs.getvalue().splitlines() if "otel extra" in line]
@@ -224,7 +233,9 @@ def test_a_resumed_run_exports_what_closes_after_the_resume_point(
     (tmp_path / "killed" / "events.jsonl").write_bytes(b"".join(lines[:7]))  # code done
     with OtlpReceiver() as r:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", r.url)
-        result = Supervisor.resume(tmp_path / "killed", model=scripted())
+        result = Supervisor.resume(
+            tmp_path / "killed", model=scripted(), listeners=integrations_from_env()
+        )
         assert result.status == "completed"
         assert r.wait_for(has(ROOT))
         assert outline(list(r.unique().values())) == [
@@ -253,7 +264,9 @@ def test_a_retried_run_exports_the_attempts_after_the_retry(
     assert Supervisor(FAST, model=failing).run("a task", tmp_path / "run").status == "failed"
     with OtlpReceiver() as r:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", r.url)
-        result = Supervisor.retry(tmp_path / "run", model=scripted())
+        result = Supervisor.retry(
+            tmp_path / "run", model=scripted(), listeners=integrations_from_env()
+        )
         assert result.status == "completed"
         assert r.wait_for(has(ROOT))
         spans = list(r.unique().values())
@@ -266,3 +279,21 @@ def test_a_retried_run_exports_the_attempts_after_the_retry(
         ]
         root = next(s for s in spans if s.name == ROOT)
         assert root.attributes["agentlog.status"] == "completed"
+
+
+def test_a_run_parked_at_a_gate_leaves_no_exporter_behind(
+    tmp_path: Path, receiver: OtlpReceiver
+) -> None:
+    # A parked run has no final event: its exporter used to run on until the process
+    # exited, which then waited 2 s for it (`agentlog run` to a gate, in every process
+    # that parks runs). The supervisor now closes it when the run stops.
+    gate = msgspec.structs.replace(FAST, approve=("plan",))
+    run = tmp_path / "run"
+    result = Supervisor(gate, model=scripted(), listeners=integrations_from_env()).run(
+        "a task", run
+    )
+    assert result.waiting
+    assert receiver.wait_for(has("invoke_agent planner"))
+    exporters = [s for s in list(shipping._open) if s.log.path.parent == run]
+    assert len(exporters) == 1
+    assert exporters[0].wait_idle(10.0)

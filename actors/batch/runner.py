@@ -126,6 +126,7 @@ def run_one(
     ``lock_wait`` is how long to wait for another writer of the same run to go away (a
     worker that Ray has declared lost may take a moment to die and release its lock).
     """
+    from actors.integrations import integrations_from_env
     from actors.supervisor import Supervisor
 
     run_dir = runs_dir / task.id
@@ -139,12 +140,13 @@ def run_one(
         _wait_for_lock(log, lock_wait)
     config = task.workflow_config(base)
     if state is None or state.status == "pending":
-        sup = Supervisor(config, model=model.build(config))
+        sup = Supervisor(config, model=model.build(config), listeners=integrations_from_env())
         sup.run(task.task, run_dir, workspace=task.workspace)
         return outcome_of(task.id, run_dir, "started", time.monotonic() - started)
     Supervisor.resume(  # allowed what this batch would start the run with, nothing more
         run_dir,
         model=model.build(state.config),
+        listeners=integrations_from_env(),
         sandbox="none" if config.sandbox == "none" else None,
         test_cmd=config.test_cmd or None,
     )

@@ -20,6 +20,7 @@ from actors.cli.settings import SETTINGS, apply_settings, flag, project_settings
 from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.consent import Consent, check_continue
+from actors.integrations import integrations_from_env
 from actors.models import Model, ScriptedModel
 from actors.run_dir import check_new_run_dir, never_started
 from actors.supervisor import RunHandle, Supervisor
@@ -187,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 + ", ".join(f"{name}={_setting(config, name)}" for name in given),
                 file=sys.stderr,
             )
-    supervisor = Supervisor(config, model=model)
+    supervisor = Supervisor(config, model=model, listeners=integrations_from_env())
     return _go(
         supervisor,
         task,
@@ -214,7 +215,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config, note = demo_config()
     if note:
         print(f"agentlog: note: {note}", file=sys.stderr)
-    return _go(Supervisor(config, model=demo_model()), demo_task(), run_dir, args.json)
+    demo = Supervisor(config, model=demo_model(), listeners=integrations_from_env())
+    return _go(demo, demo_task(), run_dir, args.json)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -267,7 +269,7 @@ def continue_run(run_dir: Path, model: Model | None, consent: Consent, as_json: 
         result = Supervisor.resume(
             run_dir,
             model=model,
-            listeners=(progress,),
+            listeners=(progress, *integrations_from_env()),
             sandbox=consent.sandbox,
             test_cmd=consent.test_cmd,
             trust_log=consent.trust_log,
@@ -292,7 +294,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
         result = Supervisor.retry(
             run_dir,
             model=model,
-            listeners=(progress,),
+            listeners=(progress, *integrations_from_env()),
             reason=args.reason,
             sandbox=consent.sandbox,
             test_cmd=consent.test_cmd,
@@ -332,7 +334,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
             task=task,
             overrides=lambda base: config_from_args(args, base),
             model=model,
-            listeners=(progress,),
+            listeners=(progress, *integrations_from_env()),
             sandbox=args.sandbox,
             test_cmd=args.test_cmd,
             trust_log=args.trust_log,

@@ -11,8 +11,8 @@ import msgspec
 from actors.cli.args import json_arg
 from actors.cli.streams import say
 from actors.cli.terminal import inert
+from actors.convex.sync import SyncProgress, sync_runs
 from events import UsageError
-from store.convex.sync import SyncProgress, sync_runs
 
 __all__ = ["args_sync", "cmd_sync"]
 

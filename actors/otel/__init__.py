@@ -8,7 +8,7 @@ imported only when they send something.
 
 from actors.otel.content import CAPTURE_ENV, capture_content
 from actors.otel.export import ExportProgress, ExportReport, RunExport, export_runs, trace_of_run
-from actors.otel.live import LiveExporter, LiveReport, live_endpoint, live_listeners
+from actors.otel.live import LiveExport, LiveExporter, LiveReport, live_endpoint, live_listeners
 from actors.otel.sdk import OtelMissing, require_sdk, sdk_available
 from actors.otel.spans import (
     SpanData,
@@ -27,6 +27,7 @@ __all__ = [
     "CAPTURE_ENV",
     "ExportProgress",
     "ExportReport",
+    "LiveExport",
     "LiveExporter",
     "LiveReport",
     "OtelMissing",

@@ -1,26 +1,22 @@
 """Export a running workflow's spans as they close, from a thread that never blocks it.
 
-With ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) set, every workflow
-gets a :class:`LiveExporter` as an event listener. Like the Convex mirror, the workflow
-only ever appends the event to a bounded in-memory queue and wakes the thread; the
-thread folds each event once into a :class:`~actors.otel.spans.SpanStream` and sends
-the spans that closed since its last successful export, so a long run costs it linear
-time and memory that holds only open attempts and unsent spans. A collector that is down or hung
-costs a failed or timed-out request on that thread and a capped backoff, never the
-workflow's time; events the queue dropped are read back from the log, and whatever is
-still unsent when the process ends is what ``agentlog export RUN`` sends later (same
-ids, so nothing doubles).
+With ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) set, the entry points
+hand ``Supervisor`` a :class:`LiveExport`, which gives every run a :class:`LiveExporter`:
+a :class:`~actors.shipping.Shipper`, as the Convex mirror is. The workflow only ever
+appends the event to a bounded in-memory queue and wakes the thread; the thread folds
+each event once into a :class:`~actors.otel.spans.SpanStream` and sends the spans that
+closed since its last successful export, so a long run costs it linear time and memory
+that holds only open attempts and unsent spans. A collector that is down or hung costs
+a failed or timed-out request on that thread and a capped backoff, never the workflow's
+time; events the queue dropped are read back from the log, and whatever is still unsent
+when the run stops (the supervisor closes the exporter) or the process ends is what
+``agentlog export RUN`` sends later (same ids, so nothing doubles).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
-import threading
-import time
-import weakref
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,13 +36,20 @@ from actors.otel.sdk import (
     sdk_reported_problem,
 )
 from actors.otel.spans import SpanData, SpanStream, identity_of
-from events import Event, UnknownEvent, WorkflowCompleted, WorkflowFailed
-from store import EventLog, LogError, resolve_log_path
+from actors.shipping import Integration, ShipFailed, Shipper
+from events import Event, UnknownEvent
 
 if TYPE_CHECKING:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-__all__ = ["ENDPOINT_VARS", "LiveExporter", "LiveReport", "live_endpoint", "live_listeners"]
+__all__ = [
+    "ENDPOINT_VARS",
+    "LiveExport",
+    "LiveExporter",
+    "LiveReport",
+    "live_endpoint",
+    "live_listeners",
+]
 
 #: The standard variables that switch live export on (the traces-specific one wins).
 ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -54,7 +57,6 @@ ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPO
 AnyEvent = Event | UnknownEvent
 _log = get_logger("agentlog.otel")
 _warned: set[str] = set()  # what was already said once in this process
-_live: weakref.WeakSet[LiveExporter] = weakref.WeakSet()
 
 
 class LiveReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,14 +125,18 @@ def _warn_once(key: str, message: str) -> None:
         _log.warning(message)
 
 
-class LiveExporter:
-    """Sends one run's spans to the collector as they close; an event listener.
+class LiveExporter(Shipper):
+    """Sends one run's spans to the collector as they close; a :class:`~actors.shipping.Shipper`.
 
-    ``endpoint`` None uses the standard OTLP variables (endpoint and headers). Call it
-    with each durable event; :meth:`close` (or the run's final event and process exit)
-    ends it, giving a healthy exporter up to ``flush_timeout`` seconds to send the rest.
-    Events arriving within ``batch_delay`` seconds of each other leave in one request.
+    ``endpoint`` None uses the standard OTLP variables (endpoint and headers). Attach it
+    to the run's writer (or call it with each durable event); :meth:`close` (or the
+    run's final event and process exit) ends it, giving a healthy exporter up to
+    ``flush_timeout`` seconds to send the rest. Events arriving within ``batch_delay``
+    seconds of each other leave in one request.
     """
+
+    thread_name = "agentlog-otel"
+    unanswered_wait = 0.5  # a first request to a collector that may be hung
 
     def __init__(
         self,
@@ -145,22 +151,19 @@ class LiveExporter:
         flush_timeout: float = 2.0,
         batch_delay: float = 0.05,
     ) -> None:
-        self.log = EventLog(resolve_log_path(run))
+        super().__init__(
+            run,
+            max_queued=max_queued,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            poll_interval=1.0,
+            flush_timeout=flush_timeout,
+        )
         self.endpoint = endpoint
         self.content = content
-        self.flush_timeout = flush_timeout
         self._timeout = timeout
         self._batch_delay = batch_delay
-        self._backoff = (backoff_base, backoff_max)
-        self._queue: deque[AnyEvent] = deque(maxlen=max_queued)
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._final = threading.Event()
-        self._closing = threading.Event()
-        self._stop = threading.Event()
-        self._done = threading.Event()
         self._first_seq: int | None = None
-        self._seen = 0
         self._stream: SpanStream | None = None
         self._fed = 0  # the last seq folded into the stream
         self._unsent: list[SpanData] = []  # closed, not yet accepted by the collector
@@ -168,9 +171,6 @@ class LiveExporter:
         self._dropped = 0  # unsent spans given up on (for `agentlog export`)
         self._exported = 0
         self._workflow_id = ""
-        self._healthy = False  # until the collector accepted something
-        self._sending_since: float | None = None  # monotonic start of the request under way
-        self._last_error: str | None = None
         # Built here, in the caller's thread: importing the SDK from the background thread
         # could meet an interpreter already shutting down after a short run.
         self._client: OTLPSpanExporter | None = None
@@ -178,16 +178,9 @@ class LiveExporter:
             self._client = exporter(self.endpoint, self._timeout)
         except Exception as exc:  # never fail a workflow over its traces
             self._last_error = f"{type(exc).__name__}: {exc}"
-        self._thread = threading.Thread(target=self._run, name="agentlog-otel", daemon=True)
-        _live.add(self)
 
     def __repr__(self) -> str:
         return f"LiveExporter({str(self.log.path)!r}, endpoint={self.endpoint!r})"
-
-    @property
-    def healthy(self) -> bool:
-        """True once an export succeeded, until one fails."""
-        return self._healthy
 
     @property
     def failing(self) -> bool:
@@ -199,45 +192,63 @@ class LiveExporter:
         """How many spans the collector accepted so far."""
         return self._exported
 
-    def __call__(self, event: AnyEvent) -> None:
-        """Queue a durable event and wake the thread; never blocks on the collector."""
-        with self._lock:
-            if self._first_seq is None:
-                self._first_seq = event.seq
-            self._queue.append(event)
-            self._seen = max(self._seen, event.seq)
-        if isinstance(event, WorkflowCompleted | WorkflowFailed):
-            self._final.set()
-        if not self._thread.is_alive() and not self._done.is_set():
-            self._thread.start()  # the HTTP stack loads on that thread, not the caller's
-        self._wake.set()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait (at most ``timeout`` s) until the thread ended after the final event."""
-        return self._done.wait(timeout)
-
     def close(self, flush_timeout: float | None = None) -> LiveReport:
         """Stop; a healthy exporter first gets up to ``flush_timeout`` s to send the rest.
 
         A send still under way after that is cut off: the SDK's retries end at once, and
         what is left is for ``agentlog export``.
         """
-        wait = self.flush_timeout if flush_timeout is None else flush_timeout
-        self._closing.set()
-        self._wake.set()
-        if self._thread.is_alive() and self._healthy:
-            self._thread.join(max(0.0, wait))
-        self._stop.set()
-        self._wake.set()
-        if not self._done.is_set():
-            self._shut_client()  # cuts the SDK's retries of a send still under way
-        caught_up = self._done.is_set() and self._last_error is None and not self._dropped
-        if not caught_up and self._seen:
+        report: LiveReport = super().close(flush_timeout)
+        return report
+
+    # -- the shipper's hooks -------------------------------------------------------------
+
+    def _heard(self, event: AnyEvent) -> None:
+        if self._first_seq is None:
+            self._first_seq = event.seq
+
+    def _run(self) -> None:
+        with quiet_sdk_logs():
+            super()._run()
+
+    def _gather(self) -> None:
+        if not (self._final.is_set() or self._closing.is_set()):
+            self._hurry.wait(self._batch_delay)  # gather a burst into one request
+
+    def _gives_up(self) -> bool:
+        # the SDK retried already; the rest is `agentlog export`'s
+        return self._closing.is_set() or self._final.is_set()
+
+    def _ship_once(self) -> bool:
+        client = self._client
+        if client is None:
+            if self._done.is_set() or self._stop.is_set():
+                return False
+            client = self._client = exporter(self.endpoint, self._timeout)
+        self._take()
+        if not self._unsent:
+            return False
+        self._send(client, self._unsent)
+        return True
+
+    def _interrupt(self) -> None:
+        self._shut_client()  # cuts the SDK's retries of a send still under way
+
+    def _finish(self) -> None:
+        self._shut_client()
+
+    def _caught_up(self) -> bool:
+        return self._done.is_set() and self._last_error is None and not self._dropped
+
+    def _left_behind(self) -> None:
+        if self._seen:
             _log.info(
                 "live trace export left spans behind; `agentlog export RUN` sends them",
                 run=str(self.log.path.parent),
                 exported_spans=self._exported,
             )
+
+    def _report(self, caught_up: bool) -> LiveReport:
         return LiveReport(
             workflow_id=self._workflow_id,
             exported_spans=self._exported,
@@ -246,47 +257,24 @@ class LiveExporter:
             last_error=self._last_error,
         )
 
-    # -- the thread ---------------------------------------------------------------------
+    def _failed(self, error: ShipFailed, failures: int) -> None:
+        if error.message != self._last_error:
+            _log.warning(
+                "live trace export failed; the workflow goes on (`agentlog export RUN` catches up)",
+                workflow_id=self._workflow_id,
+                error=error.message,
+            )
 
-    def _run(self) -> None:
-        with quiet_sdk_logs():
-            self._export_until_done()
+    def _recovered(self) -> None:
+        _log.info("live trace export recovered", workflow_id=self._workflow_id)
 
-    def _export_until_done(self) -> None:
-        client = self._client
-        failures = 0
-        try:
-            if client is None:
-                client = self._client = exporter(self.endpoint, self._timeout)
-            while not self._stop.is_set():
-                if not (self._final.is_set() or self._closing.is_set()):
-                    self._stop.wait(self._batch_delay)  # gather a burst into one request
-                self._wake.clear()
-                self._take()
-                pending = self._unsent
-                if pending and not self._send(client, pending):
-                    failures += 1
-                    if self._closing.is_set() or self._final.is_set():
-                        return  # the SDK retried already; the rest is `agentlog export`'s
-                    self._stop.wait(self._delay(failures))
-                    continue
-                failures = 0
-                if self._final.is_set() and not self._queue:
-                    return
-                if self._closing.is_set():
-                    return
-                self._wake.wait(1.0)
-        except LogError as exc:
-            self._last_error = str(exc)
-            _log.warning("live trace export stopped: the log cannot be read", error=str(exc))
-        except Exception as exc:  # the SDK failed in a way it does not report; never raise
-            self._last_error = f"{type(exc).__name__}: {exc}"
-            exiting = isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc)
-            if not (self._stop.is_set() or exiting):  # at exit the HTTP stack stops under us
-                _log.warning("live trace export stopped", error=self._last_error)
-        finally:
-            self._shut_client()
-            self._done.set()
+    def _stopped(self, error: str, *, log_unreadable: bool) -> None:
+        if log_unreadable:
+            _log.warning("live trace export stopped: the log cannot be read", error=error)
+        else:
+            _log.warning("live trace export stopped", error=error)
+
+    # -- the spans -----------------------------------------------------------------------
 
     def _shut_client(self) -> None:
         """Shut the SDK client once, from whichever thread gets here first."""
@@ -299,14 +287,11 @@ class LiveExporter:
     def _take(self) -> None:
         """Fold the queued events, reading from the log what the queue lacks (what came
         before this exporter attached, or what a full queue dropped)."""
-        with self._lock:
-            queued = list(self._queue)
-            self._queue.clear()
-        for ev in queued:
+        for ev in self._take_queued():
             if ev.seq <= self._fed:
                 continue
             if ev.seq > self._fed + 1:
-                missing = self.log.read(self._fed + 1)
+                missing = self._read_after(self._fed)
                 try:
                     for old in missing:
                         if old.seq >= ev.seq:
@@ -337,54 +322,32 @@ class LiveExporter:
             self._dropped += cut
             del self._unsent[:cut]
 
-    def _send(self, client: OTLPSpanExporter, spans: list[SpanData]) -> bool:
-        self._sending_since = time.monotonic()
-        try:
+    def _send(self, client: OTLPSpanExporter, spans: list[SpanData]) -> None:
+        with self._calling():
             sent = export_spans(client, spans)
-        finally:
-            self._sending_since = None
         if sent:
             self._exported += len(spans)
             self._unsent = []
-            if self._last_error is not None:
-                _log.info("live trace export recovered", workflow_id=self._workflow_id)
-            self._healthy = True
-            self._last_error = None
-            return True
-        error = collector_problem(self.endpoint or live_endpoint() or "", last_sdk_message())
-        if error != self._last_error:
-            _log.warning(
-                "live trace export failed; the workflow goes on (`agentlog export RUN` catches up)",
-                workflow_id=self._workflow_id,
-                error=error,
-            )
-        self._healthy = False
-        self._last_error = error
-        return False
-
-    def _delay(self, failures: int) -> float:
-        base, cap = self._backoff
-        return float(min(cap, base * 2 ** min(failures - 1, 16)))
+            self._succeeded()
+            return
+        raise ShipFailed(
+            collector_problem(self.endpoint or live_endpoint() or "", last_sdk_message())
+        )
 
 
-def _flush_at_exit() -> None:
-    """Give live exporters a bounded moment to send their last spans.
+class LiveExport(Integration):
+    """Gives each run a :class:`LiveExporter` when an OTLP endpoint is configured.
 
-    At most 2 s in all; a request to a collector that has not answered yet gets 0.5 s
-    (it may be hung), and an exporter that reports a failure is left at once. What is
-    left is for ``agentlog export``.
+    ``env`` decides whether to export (default: the process environment, read when a run
+    starts); see :func:`live_listeners`.
     """
-    deadline = time.monotonic() + 2.0
-    for live in list(_live):
-        while live._thread.is_alive() and not live.failing:  # re-checked: a failure ends it
-            end = deadline
-            since = live._sending_since
-            if not live.healthy and since is not None:
-                end = min(end, since + 0.5)
-            left = end - time.monotonic()
-            if left <= 0:
-                break
-            live._thread.join(min(0.02, left))
 
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env = env
 
-atexit.register(_flush_at_exit)
+    def __repr__(self) -> str:
+        return "LiveExport()"
+
+    def for_run(self, run_dir: Path, workflow_id: str) -> LiveExporter | None:
+        found = live_listeners(run_dir, self.env)
+        return found[0] if found else None

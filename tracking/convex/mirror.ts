@@ -14,7 +14,7 @@
  * holds events the log no longer has; the mirror calls `rewind` (the workflow's rows
  * are removed) and sends the log again from seq 1, replacing them.
  *
- * The batch payload is produced by agentlog's `store.convex.rows.batch_payload`; the
+ * The batch payload is produced by agentlog's `actors.convex.rows.batch_payload`; the
  * validators below and that function describe the same shapes.
  */
 import { ConvexError, v, type Infer } from "convex/values";

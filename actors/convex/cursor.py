@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from store._logging import get_logger
-from store.convex.errors import ConvexCallError
-from store.convex.rows import HEAD, REWIND
+from actors.convex.errors import ConvexCallError
+from actors.convex.rows import HEAD, REWIND
+from actors.logs import get_logger
 from store.log import EventLog
 
 __all__ = ["Calls", "checked_cursor", "seq_of"]

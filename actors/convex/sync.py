@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
-from store._logging import get_logger
-from store.convex.cursor import checked_cursor, seq_of
-from store.convex.errors import ConvexCallError
-from store.convex.rows import APPLY, batch_payload
+from actors.convex.cursor import checked_cursor, seq_of
+from actors.convex.errors import ConvexCallError
+from actors.convex.rows import APPLY, batch_payload
+from actors.logs import get_logger
 from store.errors import LogError
 from store.log import EventLog
 from store.projections import workflow_state
 
 if TYPE_CHECKING:
-    from store.convex.client import ConvexCalls
+    from actors.convex.client import ConvexCalls
 
 __all__ = ["RunSync", "SyncProgress", "SyncReport", "sync_runs"]
 
@@ -84,7 +84,7 @@ def sync_runs(
 
     ``progress`` is called once per run before sending and after every batch.
     """
-    from store.convex.client import ConvexCalls  # loads requests only when syncing
+    from actors.convex.client import ConvexCalls  # loads requests only when syncing
 
     calls = ConvexCalls(url, deploy_key=deploy_key, read_timeout=read_timeout)
     runs = [Path(p) for p in paths]

@@ -23,7 +23,7 @@ import requests
 from convex import ConvexError
 from convex import http_client as _http
 
-from store.convex.errors import ConvexCallError
+from actors.convex.errors import ConvexCallError
 
 __all__ = ["ConvexCalls"]
 
