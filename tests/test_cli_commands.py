@@ -73,7 +73,7 @@ def test_log_of_a_run_imports_no_viewer_otel_convex_or_workspace(tmp_path: Path)
     run_dir = tmp_path / "run"
     Supervisor(FAST, model=scripted()).run("a task", run_dir)
     loaded = _modules_after("log", str(run_dir))
-    heavy = ("actors.viewer", "actors.otel", "actors.convex", "store.convex", "convex")
+    heavy = ("actors.viewer", "actors.otel", "actors.convex", "convex")
     assert [m for m in loaded if m.startswith(heavy)] == []
     assert [m for m in loaded if m.startswith("actors.workspace")] == []
     assert "actors.cli.read_cmds" in loaded  # the command did run
