@@ -27,7 +27,7 @@ from actors.models import (
     response_from_event,
     scrubbed,
 )
-from events import Event, ModelCalled, Step, StepFailed, WorkflowConfig
+from events import Event, ModelCalled, Step, StepFailed, ToolResulted, WorkflowConfig
 from store import WorkflowState
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     requests_to: str = ""
     #: False in a replay: only recorded test runs are reused, no command ever runs.
     run_commands: bool = True
+    #: A replay's recorded results of an agent loop's commands, by call id.
+    served: dict[str, ToolResulted] = {}
 
 
 def failure(
@@ -101,6 +103,11 @@ class Attempt:
         self.answer: list[Event] = []
         #: What this attempt recorded before a crash: answers reused at most once each.
         self.unused = [ev for ev in work.recorded if isinstance(ev, ModelCalled)]
+
+    def holds(self, request: ModelRequest) -> bool:
+        """Whether this attempt recorded an answer to ``request`` (asking costs nothing)."""
+        digest = request_digest(scrubbed(request))
+        return any(ev.request_digest == digest for ev in self.unused)
 
     def ask(self, request: ModelRequest) -> ModelResponse:
         """The recorded answer to this exact request, else a call (recorded); a failed call

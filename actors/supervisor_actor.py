@@ -42,6 +42,7 @@ from actors.orchestration import (
 from actors.secrets import scrub_line
 from events import (
     ApprovalRequested,
+    BudgetReached,
     CodeProduced,
     ContextPacked,
     Event,
@@ -54,6 +55,8 @@ from events import (
     StepSkipped,
     StepStarted,
     TestsRan,
+    ToolCalled,
+    ToolResulted,
     UsageError,
     WorkflowCompleted,
     WorkflowFailed,
@@ -97,7 +100,16 @@ PersonScript = Callable[[int], list[Event]]
 
 _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
     "plan": (ModelCalled, PlanProduced, StepFailed, ContextPacked),
-    "code": (ModelCalled, CodeProduced, StepFailed, ContextPacked, FilesRequested),
+    "code": (
+        ModelCalled,
+        CodeProduced,
+        StepFailed,
+        ContextPacked,
+        FilesRequested,
+        ToolCalled,
+        ToolResulted,
+        BudgetReached,
+    ),
     "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed, ContextPacked),
 }
 
@@ -131,6 +143,8 @@ class SupervisorOptions:
     record_requests: bool = True
     #: Run test commands (a replay runs none: it serves the recorded ``TestsRan`` only).
     run_commands: bool = True
+    #: Replay hook: the recorded results of an agent loop's commands in an attempt.
+    served: Callable[[Step, int, int], dict[str, ToolResulted]] | None = None
 
 
 class RunStopped(LogError):
@@ -371,6 +385,7 @@ class SupervisorActor(pykka.ThreadingActor):
             config=state.config,
             requests_to=str(self.run_dir) if opts.record_requests else "",
             run_commands=opts.run_commands,
+            served=opts.served(step, round_, attempt) if opts.served else {},
         )
         answer = self._ask(work)
         violation = order_violation(answer, work)

@@ -210,12 +210,15 @@ class CodeProduced(EventBase, frozen=True, kw_only=True):
 
     A workspace run's ``code`` holds no files (only the notes): ``change`` applies to the
     tree left by the previous ``CodeProduced`` (the recorded base at first).
+    ``by_tools``: the change is what this attempt's tool calls already did to the working
+    copy (an agent loop's ``submit``), so the working copy takes it as it stands.
     """
 
     code: CodeChange
     attempt: int = 1
     round: int = 0
     change: ChangeSet | None = None
+    by_tools: bool = False
 
     @property
     def step(self) -> Step:

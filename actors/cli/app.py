@@ -156,7 +156,30 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
         help="stop for a person's approval after the plan or the code (plan, code, or "
         "plan,code; repeatable); the run then exits 3 until `agentlog approve`",
     )
+    _loop_args(parser)
     _script_arg(parser)
+
+
+def _loop_args(parser: argparse.ArgumentParser) -> None:
+    """The agent loop's switch and budgets (docs/agent-loop.md)."""
+    parser.add_argument(
+        "--loop",
+        "--agent-loop",
+        dest="agent_loop",
+        action="store_true",
+        default=None,
+        help="the Coder of a workspace run works as a tool loop (read, search, edit, run "
+        "commands in the sandbox, submit), every call an event",
+    )
+    parser.add_argument(
+        "--max-turns", type=int, metavar="N", help="model turns per step of a loop (default 50)"
+    )
+    parser.add_argument(
+        "--budget-usd", type=float, metavar="X", help="dollars the whole run may spend"
+    )
+    parser.add_argument(
+        "--budget-tokens", type=int, metavar="N", help="tokens the whole run may use"
+    )
 
 
 class _Gates(argparse.Action):

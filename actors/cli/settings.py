@@ -48,6 +48,10 @@ SETTINGS = (
     "max_tokens",
     "sandbox",
     "approve",
+    "agent_loop",
+    "max_turns",
+    "budget_tokens",
+    "budget_usd",
 )
 
 _INFO = msgspec.inspect.type_info(WorkflowConfig)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.attempt import Attempt
+from actors.loop.coder import code_loop
 from actors.models import ModelError, parse_artifact
 from actors.testrun import run_workspace_tests
 from actors.workspace.context import file_texts
@@ -113,6 +114,11 @@ def _perform(at: Attempt, rec: _Recorded) -> list[Event]:
         plan = parse_artifact(at.ask(request), Plan)
         at.answer.append(PlanProduced(actor=at.actor, plan=plan, attempt=work.attempt))
         return at.answer
+    if work.step == "code" and config.agent_loop:
+        if made.plan is None:
+            return at.failed("prompt", "the code step needs the plan; produce a plan first", False)
+        review = made.review if work.round > 0 else None
+        return code_loop(at, state.task, made.plan, review, tree, model)
     if work.step == "code":
         return _code(at, rec, state.task, made.plan, tree, start, made.review, common)
     tests, note = _tests(at, base)
