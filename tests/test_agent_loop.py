@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +15,12 @@ from _repo import PLAN_APP, make_repo, needs_git
 from _workflow import KEY, kinds, of_type
 from fake_anthropic import FakeAnthropic
 
-from actors import Supervisor, WorkflowConfig
+from actors import Supervisor, WorkflowConfig, forking
 from actors.models import AnthropicModel
 from actors.replaying import replay
 from events import (
     BudgetReached,
+    ChangeSet,
     CodeProduced,
     ModelCalled,
     StepFailed,
@@ -165,3 +169,106 @@ def test_the_turn_budget_ends_the_step_with_its_own_failure_not_retried(
     failed = of_type(run, StepFailed)
     assert [(f.error_kind, f.retryable) for f in failed] == [("budget", False)]
     assert of_type(run, WorkflowFailed)[0].step == "code"
+
+
+CHILD = """
+import sys
+from actors import Supervisor, WorkflowConfig
+from actors.models import AnthropicModel
+url, key, run, repo, model = sys.argv[1:6]
+config = WorkflowConfig(agent_loop=True, backoff_base=0, max_retries=0, command_timeout=3)
+Supervisor(config, model=AnthropicModel(model, api_key=key, base_url=url)).run(
+    "greet with hi", run, workspace=repo
+)
+"""
+
+
+def _running(marker: str) -> bool:
+    for entry in Path("/proc").iterdir():
+        try:
+            if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_a_kill_during_a_command_resumes_without_asking_a_turn_again(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    server = fake_anthropic
+    server.reply_tool_use(PLAN_APP)
+    server.reply_tool_use({"command": "sleep 987"}, name="run_command")
+    server.reply_tool_use({"summary": "nothing to change"}, name="submit")
+    server.reply_tool_use(APPROVE)
+    run, repo = tmp_path / "run", make_repo(tmp_path / "repo")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, server.url, KEY, str(run), str(repo), MODEL], env=env
+    )
+    try:
+        for _ in range(600):  # until the command runs (at most a minute)
+            if _running("sleep 987") or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert _running("sleep 987")
+    finally:
+        child.kill()
+        child.wait()
+    assert kinds(run)[-1] == "ToolCalled"  # the call is recorded, its result is not
+    Supervisor.resume(run, model=claude(server))
+    assert kinds(run)[-1] == "WorkflowCompleted"
+    assert len(server.requests) == 4  # no turn asked twice
+    assert len([ev for ev in of_type(run, ModelCalled) if ev.step == "code"]) == 2
+    command = [r for r in of_type(run, ToolResulted) if r.name == "run_command"]
+    assert len(command) == 1 and command[0].timed_out
+    assert len([c for c in of_type(run, ToolCalled) if c.name == "run_command"]) == 1
+
+
+def test_a_call_cut_by_max_tokens_is_answered_as_an_error_and_not_run(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    fake_anthropic.reply_tool_use(PLAN_APP)
+    edit = {"path": "src/app.py", "old_text": '"hello "', "new_text": '"hi'}
+    fake_anthropic.reply_tool_use(edit, name="edit_file", stop_reason="max_tokens")
+    fake_anthropic.reply_tool_use({"summary": "stopped"}, name="submit")
+    fake_anthropic.reply_tool_use(APPROVE)
+    run = run_loop(fake_anthropic, tmp_path)
+    cut = of_type(run, ToolResulted)[0]
+    assert cut.is_error and "cut at max_tokens" in cut.output and not cut.edits
+    assert of_type(run, CodeProduced)[0].change == ChangeSet(notes="stopped")
+
+
+def test_the_token_budget_of_the_run_stops_the_loop_before_a_turn_over_it(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    fake_anthropic.reply_tool_use(PLAN_APP)
+    fake_anthropic.reply_tool_use({"path": ""}, name="list_files")
+    config = msgspec.structs.replace(LOOP, budget_tokens=1500)
+    run = run_loop(fake_anthropic, tmp_path, config)
+    turns = [ev for ev in of_type(run, ModelCalled) if ev.step == "code"]
+    used = sum(ev.usage.total for ev in of_type(run, ModelCalled))
+    assert len(turns) == 1
+    reached = of_type(run, BudgetReached)
+    assert [(b.budget, b.limit, b.used) for b in reached] == [("tokens", 1500.0, float(used))]
+    assert of_type(run, StepFailed)[0].error_kind == "budget"
+
+
+def test_a_fork_inside_a_loop_goes_on_from_the_forked_event(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    queue_loop(fake_anthropic)
+    run = run_loop(fake_anthropic, tmp_path)
+    first_edit = next(r for r in of_type(run, ToolResulted) if r.name == "edit_file")
+    server = fake_anthropic
+    asked = len(server.requests)
+    server.reply_tool_use({"command": PYTEST}, name="run_command")
+    server.reply_tool_use({"summary": "left the test as it was"}, name="submit")
+    server.reply_tool_use({"verdict": "request_changes", "summary": "the test fails"})
+    fork = tmp_path / "fork"
+    result = forking.fork(run, at=first_edit.seq, new_run_dir=fork, model=claude(server))
+    assert result.status == "completed" and result.verdict == "request_changes"
+    assert len(server.requests) == asked + 3  # the fork asked only the turns after it
+    files = fork / "files"
+    assert '"hi "' in (files / "src" / "app.py").read_text()
+    assert "'hello x'" in (files / "tests" / "test_app.py").read_text()
