@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from _cli import cli, write_script
 from _repo import PLAN_APP, make_repo, needs_git
 from _workflow import KEY, kinds, of_type
 from fake_anthropic import FakeAnthropic
@@ -27,6 +28,7 @@ from events import (
     ToolCalled,
     ToolResulted,
     WorkflowFailed,
+    WorkflowStarted,
 )
 from store import EventLog, ObjectStore
 from store.worktree import working_copy_at
@@ -272,3 +274,40 @@ def test_a_fork_inside_a_loop_goes_on_from_the_forked_event(
     files = fork / "files"
     assert '"hi "' in (files / "src" / "app.py").read_text()
     assert "'hello x'" in (files / "tests" / "test_app.py").read_text()
+
+
+def test_agentlog_demo_loop_shows_a_coder_that_fails_a_test_fixes_it_and_submits(
+    tmp_path: Path,
+) -> None:
+    done = cli("demo", "--loop", "--run-dir", tmp_path / "demo")
+    assert done.returncode == 0, done.stderr
+    run = tmp_path / "demo"
+    names = [c.name for c in of_type(run, ToolCalled)]
+    assert names == [
+        "search", "read_file", "edit_file", "run_command", "edit_file", "run_command", "submit"
+    ]  # fmt: skip
+    commands = [r for r in of_type(run, ToolResulted) if r.name == "run_command"]
+    assert [r.exit_code for r in commands] == [1, 0]
+    assert "FAILED (failures=1)" in commands[0].output
+    assert kinds(run)[-1] == "WorkflowCompleted"
+
+
+def test_run_loop_with_a_script_records_the_setting_and_each_scripted_call(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "s.json"
+    edit = {"path": "src/app.py", "old_text": '"hello "', "new_text": '"hi "'}
+    turns = [
+        {"tool_calls": [{"name": "list_files", "input": {"path": "src"}}]},
+        {"tool_calls": [{"name": "edit_file", "input": edit}]},
+        {"tool_calls": [{"name": "submit", "input": {"summary": "hi"}}]},
+    ]
+    write_script(script, plan=[{"tool_input": PLAN_APP}], code=turns)
+    repo, run = make_repo(tmp_path / "repo"), tmp_path / "run"
+    args = ("run", "greet with hi", "--loop", "--script", script, "--workspace", repo)
+    done = cli(*args, "--run-dir", run, "--sandbox", "none")
+    assert done.returncode == 0, done.stderr
+    assert of_type(run, WorkflowStarted)[0].config.agent_loop
+    assert [c.name for c in of_type(run, ToolCalled)] == ["list_files", "edit_file", "submit"]
+    assert of_type(run, ToolResulted)[0].output == "src/app.py"
+    assert '"hi "' in (run / "files" / "src" / "app.py").read_text()

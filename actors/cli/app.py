@@ -309,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
         "agentlog demo --run-dir /tmp/demo",
     )
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/demo-<id>)")
+    p.add_argument(
+        "--loop",
+        action="store_true",
+        help="show the agent loop: the Coder searches, edits, runs the tests, fixes, submits",
+    )
     _json_arg(p, "only the outcome, no timeline,")
 
     p = _cmd(

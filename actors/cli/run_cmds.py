@@ -434,13 +434,18 @@ def _setting(config: WorkflowConfig, name: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from actors.demo import demo_config, demo_model, demo_task
+    from actors.demo import demo_config, demo_model, demo_task, loop_demo
     from actors.supervisor import new_workflow_id
 
     run_dir = args.run_dir or str(Path("runs") / f"demo-{new_workflow_id()[3:]}")
-    config, note = demo_config()
+    loop = bool(getattr(args, "loop", False))
+    config, note = demo_config(loop)
     if note:
         print(f"agentlog: note: {note}", file=sys.stderr)
+    if loop:
+        task, workspace, model = loop_demo()
+        say(f"agentlog: the demo's workspace: {inert(str(workspace))}")
+        return _go(Supervisor(config, model=model), task, run_dir, args.json, str(workspace))
     return _go(Supervisor(config, model=demo_model()), demo_task(), run_dir, args.json)
 
 
