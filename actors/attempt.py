@@ -58,8 +58,11 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     requests_to: str = ""
     #: False in a replay: only recorded test runs are reused, no command ever runs.
     run_commands: bool = True
-    #: A replay's recorded results of an agent loop's commands, by call id.
+    #: A replay's recorded results of an agent loop's tool calls, by call id.
     served: dict[str, ToolResulted] = {}
+    #: The seq of the log's last event when this process took the run up (0: it began
+    #: it): what came before was recorded by a process that stopped.
+    resumed_at: int = 0
 
 
 def failure(

@@ -134,15 +134,15 @@ class _Evidence:
 
 
 class _Commands:
-    """The recorded results of an agent loop's commands, served to the replayed loop
-    instead of running them, by attempt and call id."""
+    """The recorded results of an agent loop's tool calls, served to the replayed loop
+    instead of making them again (no command runs), by attempt and call id."""
 
     def __init__(self) -> None:
         self.results: dict[tuple[str, int, int], dict[str, ToolResulted]] = {}
 
     def add(self, ev: AnyEvent) -> None:
         """Index the next recorded event (in log order)."""
-        if isinstance(ev, ToolResulted) and ev.name == "run_command":
+        if isinstance(ev, ToolResulted):
             key = (ev.step, ev.round, ev.attempt)
             self.results.setdefault(key, {})[ev.call_id] = ev
         elif isinstance(ev, Forked):

@@ -386,6 +386,7 @@ class SupervisorActor(pykka.ThreadingActor):
             requests_to=str(self.run_dir) if opts.record_requests else "",
             run_commands=opts.run_commands,
             served=opts.served(step, round_, attempt) if opts.served else {},
+            resumed_at=self.resumed_at,
         )
         answer = self._ask(work)
         violation = order_violation(answer, work)

@@ -423,7 +423,9 @@ class ToolResulted(EventBase, frozen=True, kw_only=True):
     its head and tail (:func:`~events.clip_output`), and ``output_digest`` names the object
     in ``objects/`` that holds it whole (``output_chars`` long). ``edits`` are the files the
     call changed, in order: the working copy after this event is the one before with them
-    applied. ``exit_code`` and ``timed_out`` are a command's.
+    applied. ``exit_code`` and ``timed_out`` are a command's. ``interrupted``: the
+    process stopped while the call ran (its ``ToolCalled`` had no result), and this is
+    the result of running it again on resume.
     """
 
     step: Step = "code"
@@ -440,6 +442,7 @@ class ToolResulted(EventBase, frozen=True, kw_only=True):
     timed_out: bool = False
     edits: tuple[FileEdit, ...] = ()
     duration_ms: float = 0.0
+    interrupted: bool = False
 
 
 class BudgetReached(EventBase, frozen=True, kw_only=True):

@@ -18,6 +18,7 @@ from fake_anthropic import FakeAnthropic
 
 from actors import Supervisor, WorkflowConfig, forking
 from actors.models import AnthropicModel
+from actors.pricing import price_for, usage_cost
 from actors.replaying import replay
 from events import (
     BudgetReached,
@@ -82,6 +83,7 @@ def test_the_coder_searches_edits_runs_the_tests_fixes_and_submits(
     results = {r.call_id: r for r in of_type(run, ToolResulted)}
     commands = [results[c.call_id] for c in calls if c.name == "run_command"]
     assert [r.exit_code for r in commands] == [1, 0]
+    assert not any(r.interrupted for r in results.values())
     assert "1 failed" in commands[0].output and "1 passed" in commands[1].output
     assert "src/app.py:2:" in results[calls[0].call_id].output
     code = of_type(run, CodeProduced)[0]
@@ -223,7 +225,7 @@ def test_a_kill_during_a_command_resumes_without_asking_a_turn_again(
     assert len(server.requests) == 4  # no turn asked twice
     assert len([ev for ev in of_type(run, ModelCalled) if ev.step == "code"]) == 2
     command = [r for r in of_type(run, ToolResulted) if r.name == "run_command"]
-    assert len(command) == 1 and command[0].timed_out
+    assert len(command) == 1 and command[0].timed_out and command[0].interrupted
     assert len([c for c in of_type(run, ToolCalled) if c.name == "run_command"]) == 1
 
 
@@ -311,3 +313,20 @@ def test_run_loop_with_a_script_records_the_setting_and_each_scripted_call(
     assert [c.name for c in of_type(run, ToolCalled)] == ["list_files", "edit_file", "submit"]
     assert of_type(run, ToolResulted)[0].output == "src/app.py"
     assert '"hi "' in (run / "files" / "src" / "app.py").read_text()
+
+
+def test_the_dollar_budget_of_the_run_stops_the_loop_before_a_turn_over_it(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    fake_anthropic.reply_tool_use(PLAN_APP)
+    fake_anthropic.reply_tool_use({"path": ""}, name="list_files")
+    price = price_for(MODEL)
+    assert price is not None
+    config = msgspec.structs.replace(LOOP, budget_usd=0.004)  # each call: about $0.003
+    run = run_loop(fake_anthropic, tmp_path, config)
+    calls = of_type(run, ModelCalled)
+    spent = sum(usage_cost(ev.usage, price) for ev in calls)
+    assert len([ev for ev in calls if ev.step == "code"]) == 1
+    reached = of_type(run, BudgetReached)
+    assert [(b.budget, b.limit) for b in reached] == [("usd", 0.004)]
+    assert reached[0].used == pytest.approx(spent) and spent >= 0.004

@@ -15,9 +15,10 @@ point where something new must be made durable before going on:
    ``StepFailed`` of kind ``budget``, not retried), or a failed call.
 
 The supervisor appends what it answers and, the step still running, hands the attempt
-back (``ContinueAttempt``) until it ends. A call recorded without its result (the
-process died while it ran) is run again. A replay runs no command: it serves the
-recorded result of each ``run_command`` (``StepWork.served``).
+back (``ContinueAttempt``) until it ends. A call an earlier process recorded without
+its result (it died while the call ran) is run again, its result marked
+``interrupted``. A replay makes no call again: it serves each recorded result
+(``StepWork.served``), so no command runs.
 """
 
 from __future__ import annotations
@@ -102,6 +103,13 @@ class _Loop:
         self.model = model
         self.called = {ev.call_id for ev in at.work.recorded if isinstance(ev, ToolCalled)}
         self.results = {ev.call_id: ev for ev in at.work.recorded if isinstance(ev, ToolResulted)}
+        #: Calls an earlier process recorded without their result: it stopped while they
+        #: ran (or just before); they run again, and their result says so.
+        self.interrupted = {
+            ev.call_id
+            for ev in at.work.recorded
+            if isinstance(ev, ToolCalled) and ev.seq <= at.work.resumed_at
+        } - set(self.results)
         self.run_dir = Path(at.work.workspace).parent
         self.objects = ObjectStore(self.run_dir)
         self.tools = tool_definitions(TOOL_NAMES)
@@ -151,9 +159,14 @@ class _Loop:
                 if use.get("name") == "submit" and not last_cut:
                     submit = use
                     continue
-                result = self.results.get(str(use.get("id")))
+                call_id = str(use.get("id"))
+                result = self.results.get(call_id)
                 if result is None:
-                    result = self._result(turn, use, last_cut)
+                    result = self._served(call_id)
+                    if result is None:
+                        result = self._result(turn, use, last_cut)
+                        if call_id in self.interrupted:
+                            result = msgspec.structs.replace(result, interrupted=True)
                     at.answer.append(result)
                     self.results[result.call_id] = result
                 if result.edits:
@@ -166,6 +179,13 @@ class _Loop:
             if at.answer:
                 return at.answer
             messages.append({"role": "user", "content": blocks})
+
+    def _served(self, call_id: str) -> ToolResulted | None:
+        """A replay's recorded result of the call (nothing runs), or None."""
+        served = self.work.served.get(call_id)
+        if served is None:
+            return None
+        return msgspec.structs.replace(served, seq=0, id="", ts="", workflow_id="")
 
     def _called(self, turn: int, use: dict[str, Any]) -> ToolCalled:
         work = self.work
@@ -208,9 +228,6 @@ class _Loop:
                 changes = (delete_file(self.tree, args),)
                 output = f"{changes[0][0]}: deleted"
             elif name == "run_command":
-                served = self.work.served.get(str(use.get("id")))
-                if served is not None:  # a replay: the recorded result, nothing runs
-                    return msgspec.structs.replace(served, seq=0, id="", ts="", workflow_id="")
                 if not self.work.run_commands:
                     raise ToolError("a replay runs no commands and none was recorded here")
                 command = args.get("command")
