@@ -99,7 +99,15 @@ EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
 PersonScript = Callable[[int], list[Event]]
 
 _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
-    "plan": (ModelCalled, PlanProduced, StepFailed, ContextPacked),
+    "plan": (
+        ModelCalled,
+        PlanProduced,
+        StepFailed,
+        ContextPacked,
+        ToolCalled,
+        ToolResulted,
+        BudgetReached,
+    ),
     "code": (
         ModelCalled,
         CodeProduced,
@@ -110,7 +118,16 @@ _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
         ToolResulted,
         BudgetReached,
     ),
-    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed, ContextPacked),
+    "review": (
+        TestsRan,
+        ModelCalled,
+        ReviewProduced,
+        StepFailed,
+        ContextPacked,
+        ToolCalled,
+        ToolResulted,
+        BudgetReached,
+    ),
 }
 
 #: The message that makes a SupervisorActor drive its workflow to the end.

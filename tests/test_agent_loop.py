@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import pytest
@@ -25,6 +25,8 @@ from events import (
     ChangeSet,
     CodeProduced,
     ModelCalled,
+    PlanProduced,
+    ReviewProduced,
     StepFailed,
     ToolCalled,
     ToolResulted,
@@ -35,11 +37,17 @@ from store import EventLog, ObjectStore
 from store.worktree import working_copy_at
 
 pytestmark = needs_git
+E = TypeVar("E")
 
 MODEL = "claude-sonnet-5-5"  # a strict model: no forced tool choice
 LOOP = WorkflowConfig(agent_loop=True, backoff_base=0, step_timeout=120, max_retries=0)
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 APPROVE = {"verdict": "approve", "summary": "Fine."}
+
+
+def coder(run: Path, kind: type[E]) -> list[E]:
+    """The Coder's events of type ``kind``."""
+    return [ev for ev in of_type(run, kind) if getattr(ev, "step", "code") == "code"]
 
 
 def claude(server: FakeAnthropic) -> AnthropicModel:
@@ -48,7 +56,7 @@ def claude(server: FakeAnthropic) -> AnthropicModel:
 
 def queue_loop(server: FakeAnthropic) -> None:
     """Plan; search and read together; edit; tests fail; fix the test; tests pass; submit."""
-    server.reply_tool_use(PLAN_APP)
+    server.reply_tool_use(PLAN_APP, name="submit")
     server.reply_tool_calls(
         [("search", {"pattern": "hello"}), ("read_file", {"path": "src/app.py"})],
         thinking="Where does the greeting come from?",
@@ -60,7 +68,7 @@ def queue_loop(server: FakeAnthropic) -> None:
     server.reply_tool_use(fix, name="edit_file")
     server.reply_tool_use({"command": PYTEST}, name="run_command")
     server.reply_tool_use({"summary": "greet says hi; its test too"}, name="submit")
-    server.reply_tool_use(APPROVE)
+    server.reply_tool_use(APPROVE, name="submit")
 
 
 def run_loop(server: FakeAnthropic, tmp_path: Path, config: WorkflowConfig = LOOP) -> Path:
@@ -76,11 +84,11 @@ def test_the_coder_searches_edits_runs_the_tests_fixes_and_submits(
     queue_loop(fake_anthropic)
     run = run_loop(fake_anthropic, tmp_path)
     assert kinds(run)[-1] == "WorkflowCompleted"
-    calls = of_type(run, ToolCalled)
+    calls = coder(run, ToolCalled)
     assert [c.name for c in calls] == [
         "search", "read_file", "edit_file", "run_command", "edit_file", "run_command", "submit"
     ]  # fmt: skip
-    results = {r.call_id: r for r in of_type(run, ToolResulted)}
+    results = {r.call_id: r for r in coder(run, ToolResulted)}
     commands = [results[c.call_id] for c in calls if c.name == "run_command"]
     assert [r.exit_code for r in commands] == [1, 0]
     assert not any(r.interrupted for r in results.values())
@@ -97,7 +105,7 @@ def test_each_model_turn_is_recorded_and_answers_every_tool_use_of_the_last(
 ) -> None:
     queue_loop(fake_anthropic)
     run = run_loop(fake_anthropic, tmp_path)
-    turns = [ev for ev in of_type(run, ModelCalled) if ev.step == "code"]
+    turns = [ev for ev in coder(run, ModelCalled)]
     assert len(turns) == 6
     second = fake_anthropic.requests[2].body  # the Coder's second turn
     answered = second["messages"][-1]["content"]
@@ -114,7 +122,7 @@ def test_a_loop_turn_caches_tools_system_and_the_conversation_so_far(
         bodies = [r.body for r in server.requests[1:7]]
     assert "cache_control" in bodies[0]["tools"][-1]
     assert "cache_control" in bodies[0]["messages"][-1]["content"][-1]
-    turns = [ev for ev in of_type(run, ModelCalled) if ev.step == "code"]
+    turns = [ev for ev in coder(run, ModelCalled)]
     assert all(t.usage.cache_read_input_tokens > 0 for t in turns[1:])
 
 
@@ -123,7 +131,7 @@ def test_the_working_copy_mid_loop_is_the_projection_of_the_edits_so_far(
 ) -> None:
     queue_loop(fake_anthropic)
     run = run_loop(fake_anthropic, tmp_path)
-    first_edit = next(r for r in of_type(run, ToolResulted) if r.name == "edit_file")
+    first_edit = next(r for r in coder(run, ToolResulted) if r.name == "edit_file")
     events = list(EventLog(run).read())
     tree = working_copy_at(events, ObjectStore(run), first_edit.seq)
     assert '"hi "' in tree.text("src/app.py") and "'hello x'" in tree.text("tests/test_app.py")
@@ -132,14 +140,14 @@ def test_the_working_copy_mid_loop_is_the_projection_of_the_edits_so_far(
 def test_bad_tool_use_is_an_error_result_and_the_loop_goes_on(
     fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
-    fake_anthropic.reply_tool_use(PLAN_APP)
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
     fake_anthropic.reply_tool_calls(
         [("read_file", {"path": "nope.py"}), ("teleport", {}), ("search", {"pattern": "("})]
     )
     fake_anthropic.reply_tool_use({"summary": "nothing"}, name="submit")
-    fake_anthropic.reply_tool_use(APPROVE)
+    fake_anthropic.reply_tool_use(APPROVE, name="submit")
     run = run_loop(fake_anthropic, tmp_path)
-    results = of_type(run, ToolResulted)[:3]
+    results = coder(run, ToolResulted)[:3]
     assert [r.is_error for r in results] == [True, True, True]
     assert "no such file" in results[0].output and "no tool named" in results[1].output
     assert kinds(run)[-1] == "WorkflowCompleted"
@@ -150,7 +158,7 @@ def test_a_replay_serves_turns_and_command_results_and_runs_nothing(
 ) -> None:
     queue_loop(fake_anthropic)
     run = run_loop(fake_anthropic, tmp_path)
-    import actors.loop.coder as coder
+    import actors.loop.run as coder
 
     def no_commands(*_: Any, **__: Any) -> Any:
         raise AssertionError("a replay ran a command")
@@ -163,7 +171,7 @@ def test_a_replay_serves_turns_and_command_results_and_runs_nothing(
 def test_the_turn_budget_ends_the_step_with_its_own_failure_not_retried(
     fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
-    fake_anthropic.reply_tool_use(PLAN_APP)
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
     for _ in range(2):
         fake_anthropic.reply_tool_use({"path": ""}, name="list_files")
     config = msgspec.structs.replace(LOOP, max_turns=2, max_retries=3)
@@ -201,10 +209,10 @@ def test_a_kill_during_a_command_resumes_without_asking_a_turn_again(
     fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
     server = fake_anthropic
-    server.reply_tool_use(PLAN_APP)
+    server.reply_tool_use(PLAN_APP, name="submit")
     server.reply_tool_use({"command": "sleep 987"}, name="run_command")
     server.reply_tool_use({"summary": "nothing to change"}, name="submit")
-    server.reply_tool_use(APPROVE)
+    server.reply_tool_use(APPROVE, name="submit")
     run, repo = tmp_path / "run", make_repo(tmp_path / "repo")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     child = subprocess.Popen(
@@ -223,22 +231,22 @@ def test_a_kill_during_a_command_resumes_without_asking_a_turn_again(
     Supervisor.resume(run, model=claude(server))
     assert kinds(run)[-1] == "WorkflowCompleted"
     assert len(server.requests) == 4  # no turn asked twice
-    assert len([ev for ev in of_type(run, ModelCalled) if ev.step == "code"]) == 2
-    command = [r for r in of_type(run, ToolResulted) if r.name == "run_command"]
+    assert len([ev for ev in coder(run, ModelCalled)]) == 2
+    command = [r for r in coder(run, ToolResulted) if r.name == "run_command"]
     assert len(command) == 1 and command[0].timed_out and command[0].interrupted
-    assert len([c for c in of_type(run, ToolCalled) if c.name == "run_command"]) == 1
+    assert len([c for c in coder(run, ToolCalled) if c.name == "run_command"]) == 1
 
 
 def test_a_call_cut_by_max_tokens_is_answered_as_an_error_and_not_run(
     fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
-    fake_anthropic.reply_tool_use(PLAN_APP)
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
     edit = {"path": "src/app.py", "old_text": '"hello "', "new_text": '"hi'}
     fake_anthropic.reply_tool_use(edit, name="edit_file", stop_reason="max_tokens")
     fake_anthropic.reply_tool_use({"summary": "stopped"}, name="submit")
-    fake_anthropic.reply_tool_use(APPROVE)
+    fake_anthropic.reply_tool_use(APPROVE, name="submit")
     run = run_loop(fake_anthropic, tmp_path)
-    cut = of_type(run, ToolResulted)[0]
+    cut = coder(run, ToolResulted)[0]
     assert cut.is_error and "cut at max_tokens" in cut.output and not cut.edits
     assert of_type(run, CodeProduced)[0].change == ChangeSet(notes="stopped")
 
@@ -246,11 +254,11 @@ def test_a_call_cut_by_max_tokens_is_answered_as_an_error_and_not_run(
 def test_the_token_budget_of_the_run_stops_the_loop_before_a_turn_over_it(
     fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
-    fake_anthropic.reply_tool_use(PLAN_APP)
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
     fake_anthropic.reply_tool_use({"path": ""}, name="list_files")
     config = msgspec.structs.replace(LOOP, budget_tokens=1500)
     run = run_loop(fake_anthropic, tmp_path, config)
-    turns = [ev for ev in of_type(run, ModelCalled) if ev.step == "code"]
+    turns = [ev for ev in coder(run, ModelCalled)]
     used = sum(ev.usage.total for ev in of_type(run, ModelCalled))
     assert len(turns) == 1
     reached = of_type(run, BudgetReached)
@@ -263,12 +271,14 @@ def test_a_fork_inside_a_loop_goes_on_from_the_forked_event(
 ) -> None:
     queue_loop(fake_anthropic)
     run = run_loop(fake_anthropic, tmp_path)
-    first_edit = next(r for r in of_type(run, ToolResulted) if r.name == "edit_file")
+    first_edit = next(r for r in coder(run, ToolResulted) if r.name == "edit_file")
     server = fake_anthropic
     asked = len(server.requests)
     server.reply_tool_use({"command": PYTEST}, name="run_command")
     server.reply_tool_use({"summary": "left the test as it was"}, name="submit")
-    server.reply_tool_use({"verdict": "request_changes", "summary": "the test fails"})
+    server.reply_tool_use(
+        {"verdict": "request_changes", "summary": "the test fails"}, name="submit"
+    )
     fork = tmp_path / "fork"
     result = forking.fork(run, at=first_edit.seq, new_run_dir=fork, model=claude(server))
     assert result.status == "completed" and result.verdict == "request_changes"
@@ -284,11 +294,11 @@ def test_agentlog_demo_loop_shows_a_coder_that_fails_a_test_fixes_it_and_submits
     done = cli("demo", "--loop", "--run-dir", tmp_path / "demo")
     assert done.returncode == 0, done.stderr
     run = tmp_path / "demo"
-    names = [c.name for c in of_type(run, ToolCalled)]
+    names = [c.name for c in coder(run, ToolCalled)]
     assert names == [
         "search", "read_file", "edit_file", "run_command", "edit_file", "run_command", "submit"
     ]  # fmt: skip
-    commands = [r for r in of_type(run, ToolResulted) if r.name == "run_command"]
+    commands = [r for r in coder(run, ToolResulted) if r.name == "run_command"]
     assert [r.exit_code for r in commands] == [1, 0]
     assert "FAILED (failures=1)" in commands[0].output
     assert kinds(run)[-1] == "WorkflowCompleted"
@@ -310,15 +320,15 @@ def test_run_loop_with_a_script_records_the_setting_and_each_scripted_call(
     done = cli(*args, "--run-dir", run, "--sandbox", "none")
     assert done.returncode == 0, done.stderr
     assert of_type(run, WorkflowStarted)[0].config.agent_loop
-    assert [c.name for c in of_type(run, ToolCalled)] == ["list_files", "edit_file", "submit"]
-    assert of_type(run, ToolResulted)[0].output == "src/app.py"
+    assert [c.name for c in coder(run, ToolCalled)] == ["list_files", "edit_file", "submit"]
+    assert coder(run, ToolResulted)[0].output == "src/app.py"
     assert '"hi "' in (run / "files" / "src" / "app.py").read_text()
 
 
 def test_the_dollar_budget_of_the_run_stops_the_loop_before_a_turn_over_it(
     fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
-    fake_anthropic.reply_tool_use(PLAN_APP)
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
     fake_anthropic.reply_tool_use({"path": ""}, name="list_files")
     price = price_for(MODEL)
     assert price is not None
@@ -330,3 +340,36 @@ def test_the_dollar_budget_of_the_run_stops_the_loop_before_a_turn_over_it(
     reached = of_type(run, BudgetReached)
     assert [(b.budget, b.limit) for b in reached] == [("usd", 0.004)]
     assert reached[0].used == pytest.approx(spent) and spent >= 0.004
+
+
+def test_the_planner_and_the_reviewer_loop_with_their_own_tools_and_submit_artifacts(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    server = fake_anthropic
+    server.reply_tool_calls(
+        [("list_files", {"path": "src"}), ("read_file", {"path": "src/app.py"})]
+    )
+    server.reply_tool_use({"summary": "no steps"}, name="submit")  # not a plan
+    server.reply_tool_use(PLAN_APP, name="submit")
+    edit = {"path": "src/app.py", "old_text": '"hello "', "new_text": '"hi "'}
+    server.reply_tool_use(edit, name="edit_file")
+    server.reply_tool_use({"summary": "hi"}, name="submit")
+    server.reply_tool_calls(
+        [("edit_file", edit), ("run_command", {"command": f"touch x && {PYTEST}"})]
+    )
+    verdict = {"verdict": "request_changes", "summary": "the test still says hello"}
+    server.reply_tool_use(verdict, name="submit")
+    run = run_loop(server, tmp_path)
+    by_step = {
+        step: [(r.name, r.is_error) for r in of_type(run, ToolResulted) if r.step == step]
+        for step in ("plan", "review")
+    }
+    assert by_step["plan"] == [
+        ("list_files", False), ("read_file", False), ("submit", True), ("submit", False)
+    ]  # fmt: skip
+    assert by_step["review"] == [("edit_file", True), ("run_command", False), ("submit", False)]
+    review_runs = [r for r in of_type(run, ToolResulted) if r.step == "review" and r.edits]
+    assert review_runs == []  # what the Reviewer's command wrote is not kept
+    assert of_type(run, PlanProduced)[0].plan.summary == PLAN_APP["summary"]
+    assert of_type(run, ReviewProduced)[0].review.verdict == "request_changes"
+    assert "src/app.py" in of_type(run, ToolResulted)[0].output

@@ -104,12 +104,18 @@ _DEFS: dict[ToolName, tuple[str, dict[str, Any]]] = {
 }
 
 
-def tool_definitions(names: tuple[ToolName, ...]) -> tuple[dict[str, Any], ...]:
-    """The Messages API ``tools`` for ``names``, in that order."""
-    return tuple(
-        {"name": name, "description": _DEFS[name][0], "input_schema": _DEFS[name][1]}
-        for name in names
-    )
+def tool_definitions(
+    names: tuple[ToolName, ...], *, submit: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], ...]:
+    """The Messages API ``tools`` for ``names``, in that order; ``submit`` is the input
+    schema of ``submit`` when it takes an artifact (a plan, a review)."""
+    out = []
+    for name in names:
+        description, schema = _DEFS[name]
+        if name == "submit" and submit is not None:
+            description, schema = "Submit your answer, which ends your work.", submit
+        out.append({"name": name, "description": description, "input_schema": schema})
+    return tuple(out)
 
 
 def _path(tree: Tree, raw: str, *, exists: bool = True) -> str:

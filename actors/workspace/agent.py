@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.attempt import Attempt
-from actors.loop.coder import code_loop
+from actors.loop import code_loop, plan_loop, review_loop
 from actors.models import ModelError, parse_artifact
 from actors.testrun import run_workspace_tests
 from actors.workspace.context import file_texts
@@ -55,6 +55,12 @@ __all__ = ["MAX_READS", "perform_in_workspace", "test_argv"]
 
 #: ``read_files`` requests one Coder attempt may make before it must submit its change.
 MAX_READS = 3
+#: The last paragraph of the Planner's and the Reviewer's first message in a loop.
+_PLAN_LOOP = "Read what you need with the tools, then call submit with the plan."
+_REVIEW_LOOP = (
+    "The working copy your tools see holds the change. Read what you need, run the tests "
+    "or other checks with run_command, then call submit with your review."
+)
 
 
 class _Recorded:
@@ -108,13 +114,18 @@ def _perform(at: Attempt, rec: _Recorded) -> list[Event]:
         "model": model,
         "max_tokens": config.max_tokens,
     }
+    loop = config.agent_loop
+    if work.step == "plan" and loop:
+        request, context = plan_request(state.task, base, tree, closing=_PLAN_LOOP, **common)
+        rec.context(context)
+        return plan_loop(at, request.messages[0]["content"], tree, model)
     if work.step == "plan":
         request, context = plan_request(state.task, base, tree, **common)
         rec.context(context)
         plan = parse_artifact(at.ask(request), Plan)
         at.answer.append(PlanProduced(actor=at.actor, plan=plan, attempt=work.attempt))
         return at.answer
-    if work.step == "code" and config.agent_loop:
+    if work.step == "code" and loop:
         if made.plan is None:
             return at.failed("prompt", "the code step needs the plan; produce a plan first", False)
         review = made.review if work.round > 0 else None
@@ -125,6 +136,12 @@ def _perform(at: Attempt, rec: _Recorded) -> list[Event]:
     coded = state.steps["code"].status == "done"  # this round's Coder made a change
     notes = made.code.notes if coded and made.code is not None else None
     diffs = tree_diff(start, tree, quote=False) if state.changes else []  # as recorded runs
+    if loop:
+        request, context = review_request(
+            state.task, made.plan, notes, diffs, tests, note, closing=_REVIEW_LOOP, **common
+        )
+        rec.context(context)
+        return review_loop(at, request.messages[0]["content"], tree, model)
     request, context = review_request(state.task, made.plan, notes, diffs, tests, note, **common)
     rec.context(context)
     review = parse_artifact(at.ask(request), Review)

@@ -1,6 +1,12 @@
-"""The Coder as a tool loop: model turns and tool calls over the projected working copy.
+"""An agent's tool loop: model turns and tool calls over the projected working copy.
 
-One :class:`~actors.attempt.Attempt` makes the loop. Each call of :func:`code_loop` goes
+The Coder has every tool (:func:`code_loop`); the Planner the read-only ones
+(:func:`plan_loop`) and the Reviewer those and ``run_command``, whose changes it does not
+keep (:func:`review_loop`); each ends its loop with ``submit``, whose input for the
+Planner and the Reviewer is their artifact (a submit that does not validate is answered
+as an error and the loop goes on).
+
+One :class:`~actors.attempt.Attempt` makes the loop. Each call of a loop goes
 through the conversation the attempt has recorded so far (its ``ModelCalled``,
 ``ToolCalled`` and ``ToolResulted`` events, handed back by the supervisor as the
 attempt's evidence) without calling or running anything again, and stops at the next
@@ -10,8 +16,8 @@ point where something new must be made durable before going on:
    call runs, so a kill during a command never costs the turn again);
 2. the ``ToolResulted`` of a call that changed the working copy (an edit, a command),
    or of the read-only calls of a turn together;
-3. the end of the attempt: ``submit`` (a ``CodeProduced`` whose change is the sum of
-   the attempt's edits, ``by_tools``), a budget reached (``BudgetReached`` then a
+3. the end of the attempt: ``submit`` (the Coder's: a ``CodeProduced`` whose change is
+   the sum of the attempt's edits, ``by_tools``), a budget reached (``BudgetReached`` then a
    ``StepFailed`` of kind ``budget``, not retried), or a failed call.
 
 The supervisor appends what it answers and, the step still running, hands the attempt
@@ -41,7 +47,7 @@ from actors.loop.tools import (
     search,
     tool_definitions,
 )
-from actors.models import ModelRequest, ModelResponse
+from actors.models import ModelRequest
 from actors.models.prompts import render_plan, render_review
 from actors.pricing import price_for, usage_cost
 from events import (
@@ -57,16 +63,29 @@ from events import (
     FileOp,
     ModelCalled,
     Plan,
+    PlanProduced,
     ReplaceFile,
     Review,
+    ReviewProduced,
+    Step,
     ToolCalled,
+    ToolName,
     ToolResulted,
     Usage,
+    artifact_schema,
 )
 from store import ObjectStore, Tree
 from store.worktree import apply_edits, record_edit, record_output
 
-__all__ = ["CODER_SYSTEM", "code_loop", "net_change"]
+__all__ = [
+    "CODER_SYSTEM",
+    "PLANNER_SYSTEM",
+    "REVIEWER_SYSTEM",
+    "code_loop",
+    "net_change",
+    "plan_loop",
+    "review_loop",
+]
 
 CODER_SYSTEM = (
     "You are the Coder of a Planner -> Coder -> Reviewer workflow, working on a "
@@ -76,6 +95,30 @@ CODER_SYSTEM = (
     "tests pass call submit with a short summary. Make the smallest change that does "
     "the task well; keep the code's style."
 )
+PLANNER_SYSTEM = (
+    "You are the Planner of a Planner -> Coder -> Reviewer workflow, working on a "
+    "repository through read-only tools. Read what you need (read_file, list_files, "
+    "search), then call submit with a concrete, ordered plan: a summary, steps (each a "
+    "title, a description and the files it touches) and risks."
+)
+REVIEWER_SYSTEM = (
+    "You are the Reviewer of a Planner -> Coder -> Reviewer workflow, judging a change to "
+    "a repository. Read what you need (read_file, list_files, search) and run the tests "
+    "or any check with run_command (a sandbox over the changed working copy; what a "
+    "command writes is thrown away), then call submit with your review: verdict "
+    "(approve, request_changes or reject), summary and comments."
+)
+#: The tools of each step's loop (``submit`` last).
+STEP_TOOLS: dict[Step, tuple[ToolName, ...]] = {
+    "plan": ("read_file", "list_files", "search", "submit"),
+    "code": TOOL_NAMES,
+    "review": ("read_file", "list_files", "search", "run_command", "submit"),
+}
+#: The ``submit`` input of the steps whose loop submits an artifact.
+_SUBMIT_SCHEMAS: dict[Step, dict[str, Any]] = {
+    "plan": artifact_schema(Plan),
+    "review": artifact_schema(Review),
+}
 #: What a turn without a tool call is told.
 _CALL_A_TOOL = "Go on with a tool call; call submit with a summary when the work is done."
 _CUT = "Your answer was cut at max_tokens; make smaller tool calls and go on."
@@ -91,11 +134,23 @@ def code_loop(
     model: str,
 ) -> list[Event]:
     """Go on with the Coder's loop from what ``at`` recorded; the events to append next."""
-    return _Loop(at, tree, model).run(_first_message(task, plan, review, tree))
+    return _Loop(at, tree, model, CODER_SYSTEM).run(_first_message(task, plan, review, tree))
+
+
+def plan_loop(at: Attempt, first: str, tree: Tree, model: str) -> list[Event]:
+    """Go on with the Planner's loop (read-only tools); ``first`` is its first message."""
+    return _Loop(at, tree, model, PLANNER_SYSTEM).run(first)
+
+
+def review_loop(at: Attempt, first: str, tree: Tree, model: str) -> list[Event]:
+    """Go on with the Reviewer's loop (read-only tools and ``run_command``, whose changes
+    are not kept); ``first`` is its first message."""
+    return _Loop(at, tree, model, REVIEWER_SYSTEM).run(first)
 
 
 class _Loop:
-    def __init__(self, at: Attempt, tree: Tree, model: str) -> None:
+    def __init__(self, at: Attempt, tree: Tree, model: str, system: str) -> None:
+        self.system = system
         self.at = at
         self.work = at.work
         self.kept = tree  # the working copy the attempt started from
@@ -112,14 +167,15 @@ class _Loop:
         } - set(self.results)
         self.run_dir = Path(at.work.workspace).parent
         self.objects = ObjectStore(self.run_dir)
-        self.tools = tool_definitions(TOOL_NAMES)
+        step = at.work.step
+        self.tools = tool_definitions(STEP_TOOLS[step], submit=_SUBMIT_SCHEMAS.get(step))
 
     def request(self, messages: list[dict[str, Any]]) -> ModelRequest:
         submit = self.tools[-1]
         return ModelRequest(
-            step="code",
+            step=self.work.step,
             model=self.model,
-            system=CODER_SYSTEM,
+            system=self.system,
             messages=tuple(messages),
             tool_name=submit["name"],
             tool_description=submit["description"],
@@ -156,10 +212,14 @@ class _Loop:
             submit: dict[str, Any] | None = None
             for k, use in enumerate(uses):
                 last_cut = cut and k == len(uses) - 1
-                if use.get("name") == "submit" and not last_cut:
-                    submit = use
-                    continue
                 call_id = str(use.get("id"))
+                if use.get("name") == "submit" and not last_cut:
+                    refused = self.results.get(call_id)
+                    if refused is None:
+                        submit = use
+                        continue
+                    blocks.append(_tool_result(refused))  # an earlier piece refused it
+                    continue
                 result = self.results.get(call_id)
                 if result is None:
                     result = self._served(call_id)
@@ -175,7 +235,11 @@ class _Loop:
                 if at.answer and use.get("name") not in READ_ONLY_TOOLS:
                     return at.answer  # what changed the working copy is durable first
             if submit is not None:
-                return self._submit(turn, submit, response)
+                ended = self._submit(turn, submit)
+                if ended is not None:
+                    return ended
+                blocks.append(_tool_result(self.results[str(submit.get("id"))]))
+                return at.answer  # the refused submit is durable before the next turn
             if at.answer:
                 return at.answer
             messages.append({"role": "user", "content": blocks})
@@ -221,13 +285,16 @@ class _Loop:
                 output = list_files(self.tree, args)
             elif name == "search":
                 output = search(self.tree, args)
+            elif name not in STEP_TOOLS[self.work.step]:
+                tools = ", ".join(STEP_TOOLS[self.work.step])
+                raise ToolError(f"no tool named {name!r} here; the tools are {tools}")
             elif name == "edit_file":
                 changes = (edit_file(self.tree, args),)
                 output = f"{changes[0][0]}: edited"
             elif name == "delete_file":
                 changes = (delete_file(self.tree, args),)
                 output = f"{changes[0][0]}: deleted"
-            elif name == "run_command":
+            elif name == "run_command" and name in STEP_TOOLS[self.work.step]:
                 if not self.work.run_commands:
                     raise ToolError("a replay runs no commands and none was recorded here")
                 command = args.get("command")
@@ -241,12 +308,9 @@ class _Loop:
                     hidden=(self.run_dir,),
                 )
                 timed = True
-                output, exit_code, timed_out, changes = (
-                    done.output,
-                    done.exit_code,
-                    done.timed_out,
-                    done.changes,
-                )
+                output, exit_code, timed_out = done.output, done.exit_code, done.timed_out
+                # Only the Coder's commands change the working copy.
+                changes = done.changes if self.work.step == "code" else ()
                 is_error = not done.started
             else:
                 raise ToolError(f"no tool named {name!r}; the tools are {', '.join(TOOL_NAMES)}")
@@ -274,34 +338,54 @@ class _Loop:
             duration_ms=round((time.perf_counter() - started) * 1000.0, 3) if timed else 0.0,
         )
 
-    def _submit(self, turn: int, use: dict[str, Any], response: ModelResponse) -> list[Event]:
+    def _submit(self, turn: int, use: dict[str, Any]) -> list[Event] | None:
+        """End the attempt with the submitted artifact, or (None) refuse a submit that does
+        not validate with an error result the model sees next."""
         work, at = self.work, self.at
         raw = use.get("input")
-        summary = raw.get("summary") if isinstance(raw, dict) else None
-        notes = summary if isinstance(summary, str) else ""
-        at.answer.append(
-            ToolResulted(
-                actor=at.actor,
-                step=work.step,
-                attempt=work.attempt,
-                round=work.round,
-                turn=turn,
-                call_id=str(use.get("id")),
-                name="submit",
-                output="submitted",
-                output_chars=len("submitted"),
-            )
+        given: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        produced: Event
+        try:
+            if work.step == "plan":
+                plan = msgspec.convert(given, Plan)
+                produced = PlanProduced(actor=at.actor, plan=plan, attempt=work.attempt)
+            elif work.step == "review":
+                review = msgspec.convert(given, Review)
+                produced = ReviewProduced(
+                    actor=at.actor, review=review, attempt=work.attempt, round=work.round
+                )
+            else:
+                summary = given.get("summary")
+                notes = summary if isinstance(summary, str) else ""
+                produced = CodeProduced(
+                    actor=at.actor,
+                    code=CodeChange(files=(), notes=notes),
+                    attempt=work.attempt,
+                    round=work.round,
+                    change=net_change(self.kept, self.tree, notes),
+                    by_tools=True,
+                )
+        except msgspec.ValidationError as err:
+            output, done = f"the submit does not validate: {err}; submit again", None
+        else:
+            output, done = "submitted", produced
+        result = ToolResulted(
+            actor=at.actor,
+            step=work.step,
+            attempt=work.attempt,
+            round=work.round,
+            turn=turn,
+            call_id=str(use.get("id")),
+            name="submit",
+            is_error=done is None,
+            output=output,
+            output_chars=len(output),
         )
-        at.answer.append(
-            CodeProduced(
-                actor=at.actor,
-                code=CodeChange(files=(), notes=notes),
-                attempt=work.attempt,
-                round=work.round,
-                change=net_change(self.kept, self.tree, notes),
-                by_tools=True,
-            )
-        )
+        at.answer.append(result)
+        self.results[result.call_id] = result
+        if done is None:
+            return None
+        at.answer.append(done)
         return at.answer
 
     def _over_budget(self, turn: int) -> list[Event] | None:
