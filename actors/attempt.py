@@ -106,17 +106,27 @@ class Attempt:
         self.answer: list[Event] = []
         #: What this attempt recorded before a crash: answers reused at most once each.
         self.unused = [ev for ev in work.recorded if isinstance(ev, ModelCalled)]
+        self._last: tuple[ModelRequest, ModelRequest, str] | None = None
+
+    def _scrubbed(self, request: ModelRequest) -> tuple[ModelRequest, str]:
+        """``request`` as sent (scrubbed) and its digest, kept for the same request asked
+        next (``holds`` then ``ask``: a loop's long requests are scrubbed once)."""
+        if self._last is not None and self._last[0] is request:
+            return self._last[1], self._last[2]
+        sent = scrubbed(request)
+        digest = request_digest(sent)
+        self._last = (request, sent, digest)
+        return sent, digest
 
     def holds(self, request: ModelRequest) -> bool:
         """Whether this attempt recorded an answer to ``request`` (asking costs nothing)."""
-        digest = request_digest(scrubbed(request))
+        digest = self._scrubbed(request)[1]
         return any(ev.request_digest == digest for ev in self.unused)
 
     def ask(self, request: ModelRequest) -> ModelResponse:
         """The recorded answer to this exact request, else a call (recorded); a failed call
         raises :class:`ModelError` after recording the answer it carried, if any."""
-        request = scrubbed(request)
-        digest = request_digest(request)
+        request, digest = self._scrubbed(request)
         for i, ev in enumerate(self.unused):
             if ev.request_digest == digest:
                 del self.unused[i]

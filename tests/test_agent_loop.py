@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 import pytest
 from _cli import cli, write_script
-from _repo import PLAN_APP, make_repo, needs_git
+from _repo import PLAN_APP, git, make_repo, needs_git
 from _workflow import KEY, kinds, of_type
 from fake_anthropic import FakeAnthropic
 
@@ -373,3 +373,22 @@ def test_the_planner_and_the_reviewer_loop_with_their_own_tools_and_submit_artif
     assert of_type(run, PlanProduced)[0].plan.summary == PLAN_APP["summary"]
     assert of_type(run, ReviewProduced)[0].review.verdict == "request_changes"
     assert "src/app.py" in of_type(run, ToolResulted)[0].output
+
+
+def test_a_long_tool_output_is_shown_cut_with_the_cut_said_and_kept_whole(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
+    fake_anthropic.reply_tool_use({"path": "big.txt"}, name="read_file")
+    fake_anthropic.reply_tool_use({"summary": "read it"}, name="submit")
+    fake_anthropic.reply_tool_use(APPROVE, name="submit")
+    run, repo = tmp_path / "run", make_repo(tmp_path / "repo")
+    (repo / "big.txt").write_text("".join(f"line {n}\n" for n in range(3000)))
+    git(repo, "add", "big.txt")
+    Supervisor(LOOP, model=claude(fake_anthropic)).run("read", run, workspace=repo)
+    read = coder(run, ToolResulted)[0]
+    assert "characters left out" in read.output and len(read.output) < read.output_chars
+    whole = ObjectStore(run).get(read.output_digest).decode()
+    assert len(whole) == read.output_chars and whole.endswith(" 3000\tline 2999")
+    shown = fake_anthropic.requests[2].body["messages"][-1]["content"][0]["content"]
+    assert shown == read.output

@@ -50,6 +50,7 @@ from actors.loop.tools import (
 from actors.models import ModelRequest
 from actors.models.prompts import render_plan, render_review
 from actors.pricing import price_for, usage_cost
+from actors.secrets import redact
 from events import (
     READ_ONLY_TOOLS,
     TOOL_NAMES,
@@ -316,6 +317,7 @@ class _Loop:
                 raise ToolError(f"no tool named {name!r}; the tools are {', '.join(TOOL_NAMES)}")
         except ToolError as err:
             output, is_error = str(err), True
+        output = redact(output)  # the whole output goes to objects/, which no scrubber reads
         shown, digest = record_output(self.objects, output)
         work = self.work
         return ToolResulted(
