@@ -317,9 +317,12 @@ def test_run_loop_with_a_script_records_the_setting_and_each_scripted_call(
     write_script(script, plan=[{"tool_input": PLAN_APP}], code=turns)
     repo, run = make_repo(tmp_path / "repo"), tmp_path / "run"
     args = ("run", "greet with hi", "--loop", "--script", script, "--workspace", repo)
-    done = cli(*args, "--run-dir", run, "--sandbox", "none")
+    limits = ("--max-turns", "7", "--command-timeout", "30", "--budget-tokens", "90000")
+    done = cli(*args, *limits, "--run-dir", run, "--sandbox", "none")
     assert done.returncode == 0, done.stderr
-    assert of_type(run, WorkflowStarted)[0].config.agent_loop
+    config = of_type(run, WorkflowStarted)[0].config
+    assert config.agent_loop and config.max_turns == 7 and config.command_timeout == 30
+    assert config.budget_tokens == 90000
     assert [c.name for c in coder(run, ToolCalled)] == ["list_files", "edit_file", "submit"]
     assert coder(run, ToolResulted)[0].output == "src/app.py"
     assert '"hi "' in (run / "files" / "src" / "app.py").read_text()

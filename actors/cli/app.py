@@ -180,6 +180,12 @@ def _loop_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--budget-tokens", type=int, metavar="N", help="tokens the whole run may use"
     )
+    parser.add_argument(
+        "--command-timeout",
+        type=float,
+        metavar="S",
+        help="seconds one run_command of a loop may take (default 120)",
+    )
 
 
 class _Gates(argparse.Action):

@@ -52,6 +52,7 @@ SETTINGS = (
     "max_turns",
     "budget_tokens",
     "budget_usd",
+    "command_timeout",
 )
 
 _INFO = msgspec.inspect.type_info(WorkflowConfig)
