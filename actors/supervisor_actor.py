@@ -44,6 +44,7 @@ from events import (
     ApprovalRequested,
     BudgetReached,
     CodeProduced,
+    ContextElided,
     ContextPacked,
     Event,
     FilesRequested,
@@ -107,6 +108,7 @@ _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
         ToolCalled,
         ToolResulted,
         BudgetReached,
+        ContextElided,
     ),
     "code": (
         ModelCalled,
@@ -117,6 +119,7 @@ _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
         ToolCalled,
         ToolResulted,
         BudgetReached,
+        ContextElided,
     ),
     "review": (
         TestsRan,
@@ -127,6 +130,7 @@ _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
         ToolCalled,
         ToolResulted,
         BudgetReached,
+        ContextElided,
     ),
 }
 

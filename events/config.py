@@ -55,3 +55,6 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     budget_usd: Annotated[float, msgspec.Meta(gt=0)] | None = None
     #: Seconds one ``run_command`` of a loop may take before it is killed.
     command_timeout: Positive = 120.0
+    #: Estimated tokens a loop's conversation may reach before its oldest tool results
+    #: are elided (``ContextElided``), down to 60% of it.
+    loop_context_tokens: Annotated[int, msgspec.Meta(gt=0)] = 150_000

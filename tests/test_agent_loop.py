@@ -24,6 +24,7 @@ from events import (
     BudgetReached,
     ChangeSet,
     CodeProduced,
+    ContextElided,
     ModelCalled,
     PlanProduced,
     ReviewProduced,
@@ -395,3 +396,28 @@ def test_a_long_tool_output_is_shown_cut_with_the_cut_said_and_kept_whole(
     assert len(whole) == read.output_chars and whole.endswith(" 3000\tline 2999")
     shown = fake_anthropic.requests[2].body["messages"][-1]["content"][0]["content"]
     assert shown == read.output
+
+
+def test_past_the_context_limit_the_oldest_tool_results_are_elided_and_recorded(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    server = fake_anthropic
+    server.reply_tool_use(PLAN_APP, name="submit")
+    for _ in range(3):
+        server.reply_tool_use({"path": "data.txt"}, name="read_file")
+    server.reply_tool_use({"summary": "read"}, name="submit")
+    server.reply_tool_use(APPROVE, name="submit")
+    run, repo = tmp_path / "run", make_repo(tmp_path / "repo")
+    (repo / "data.txt").write_text("".join(f"line {n}\n" for n in range(400)))
+    git(repo, "add", "data.txt")
+    config = msgspec.structs.replace(LOOP, loop_context_tokens=1500)
+    Supervisor(config, model=claude(server)).run("read", run, workspace=repo)
+    reads = coder(run, ToolResulted)
+    elided = of_type(run, ContextElided)
+    assert elided[0].turn == 3 and elided[0].call_ids == (reads[0].call_id,)
+    assert elided[0].tokens_after < elided[0].tokens_before
+    third = server.requests[3].body["messages"]
+    assert third[2]["content"][0]["content"].startswith("[output elided to fit the context")
+    assert third[4]["content"][0]["content"] == reads[1].output  # the last one stays whole
+    assert reads[0].output.count("line ") == 400  # the log keeps it whole
+    assert replay(run).ok

@@ -58,6 +58,7 @@ from events import (
     ChangeSet,
     CodeChange,
     CodeProduced,
+    ContextElided,
     CreateFile,
     DeleteFile,
     Event,
@@ -120,6 +121,8 @@ _SUBMIT_SCHEMAS: dict[Step, dict[str, Any]] = {
     "plan": artifact_schema(Plan),
     "review": artifact_schema(Review),
 }
+#: How an elided tool result begins (what it says instead of the output).
+_ELIDED = "[output elided to fit the context"
 #: What a turn without a tool call is told.
 _CALL_A_TOOL = "Go on with a tool call; call submit with a summary when the work is done."
 _CUT = "Your answer was cut at max_tokens; make smaller tool calls and go on."
@@ -191,6 +194,7 @@ class _Loop:
         turn = 0
         while True:
             turn += 1
+            self._elide(turn, messages)
             request = self.request(messages)
             if not at.holds(request):  # a new turn: within the budgets?
                 over = self._over_budget(turn)
@@ -244,6 +248,50 @@ class _Loop:
             if at.answer:
                 return at.answer
             messages.append({"role": "user", "content": blocks})
+
+    def _elide(self, turn: int, messages: list[dict[str, Any]]) -> None:
+        """Make the conversation fit: past :attr:`~events.WorkflowConfig.loop_context_tokens`,
+        the oldest tool results (never the last message's) become a short note until it is
+        down to 60% of that; recorded as ``ContextElided`` (a pure function of the
+        conversation, so a resumed or replayed loop elides the same)."""
+        limit = self.work.config.loop_context_tokens
+        before = _estimate(messages)
+        if before <= limit:
+            return
+        now, elided = before, []
+        for i, message in enumerate(messages[:-1]):
+            content = message.get("content")
+            if message.get("role") != "user" or not isinstance(content, list):
+                continue
+            blocks = list(content)
+            for k, block in enumerate(blocks):
+                if now <= limit * 6 // 10:
+                    break
+                shown = str(block.get("content", ""))
+                if block.get("type") != "tool_result" or shown.startswith(_ELIDED):
+                    continue
+                note = f"{_ELIDED}: {len(shown)} characters; read or run again if needed]"
+                blocks[k] = {**block, "content": note}
+                now -= _estimate([block]) - _estimate([blocks[k]])
+                elided.append(str(block.get("tool_use_id")))
+            messages[i] = {**message, "content": blocks}  # earlier requests keep theirs
+        if not elided or any(
+            isinstance(ev, ContextElided) and ev.turn == turn for ev in self.work.recorded
+        ):
+            return
+        work = self.work
+        self.at.answer.append(
+            ContextElided(
+                actor=self.at.actor,
+                step=work.step,
+                attempt=work.attempt,
+                round=work.round,
+                turn=turn,
+                call_ids=tuple(elided),
+                tokens_before=before,
+                tokens_after=now,
+            )
+        )
 
     def _served(self, call_id: str) -> ToolResulted | None:
         """A replay's recorded result of the call (nothing runs), or None."""
@@ -442,6 +490,11 @@ class _Loop:
         )
         what = {"turns": "model turns", "tokens": "tokens", "usd": "dollars"}[budget]
         return self.at.failed("budget", f"the {what} budget of {limit:g} was reached", False)
+
+
+def _estimate(blocks: list[dict[str, Any]]) -> int:
+    """About four bytes a token of the blocks' JSON (no tokenizer offline)."""
+    return -(-len(msgspec.json.encode(blocks)) // 4)
 
 
 def _tool_result(ev: ToolResulted) -> dict[str, Any]:

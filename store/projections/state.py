@@ -22,6 +22,7 @@ from events import (
     ChangeSet,
     ChangesRequested,
     CodeProduced,
+    ContextElided,
     ContextPacked,
     Event,
     FilesRequested,
@@ -324,8 +325,8 @@ class WorkflowFold:
       ``CodeProduced`` with a change set adds it (with its round) to ``changes``, the
       tree is the base with all of them applied in order; ``ContextPacked`` and
       ``FilesRequested`` of a running step are evidence too (not recorded twice on resume).
-    - An agent loop's ``ToolCalled`` and ``ToolResulted`` of a running step are its
-      evidence too (a resumed loop goes on from them).
+    - An agent loop's ``ToolCalled``, ``ToolResulted`` and ``ContextElided`` of a running
+      step are its evidence too (a resumed loop goes on from them).
     - ``ApprovalRequested`` opens the step's gate for the round (status ``waiting``);
       ``ApprovalDecided`` records the decision (status ``running``), and an edited plan
       or code change it carries becomes the latest artifact.
@@ -536,7 +537,7 @@ class WorkflowFold:
             self._changes.append(ev)
 
     def _workspace_evidence(
-        self, ev: ContextPacked | FilesRequested | ToolCalled | ToolResulted
+        self, ev: ContextPacked | FilesRequested | ToolCalled | ToolResulted | ContextElided
     ) -> None:
         acc = self._steps[ev.step]
         if acc.status == "running":
@@ -714,6 +715,7 @@ _HANDLERS: dict[type, Callable[[WorkflowFold, AnyEvent], None]] = {
     ContextPacked: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
     FilesRequested: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
     ToolCalled: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
+    ContextElided: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
     ToolResulted: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
     ApprovalRequested: WorkflowFold._approval_requested,  # type: ignore[dict-item]
     ApprovalDecided: WorkflowFold._approval_decided,  # type: ignore[dict-item]
