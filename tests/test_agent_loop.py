@@ -421,3 +421,16 @@ def test_past_the_context_limit_the_oldest_tool_results_are_elided_and_recorded(
     assert third[4]["content"][0]["content"] == reads[1].output  # the last one stays whole
     assert reads[0].output.count("line ") == 400  # the log keeps it whole
     assert replay(run).ok
+
+
+def test_a_turn_without_a_tool_call_is_told_to_go_on_and_the_loop_continues(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
+    fake_anthropic.reply_text("I think I am done.", thinking="Done?")
+    fake_anthropic.reply_tool_use({"summary": "nothing to change"}, name="submit")
+    fake_anthropic.reply_tool_use(APPROVE, name="submit")
+    run = run_loop(fake_anthropic, tmp_path)
+    assert kinds(run)[-1] == "WorkflowCompleted"
+    nudge = fake_anthropic.requests[2].body["messages"][-1]
+    assert nudge["role"] == "user" and "submit" in nudge["content"][0]["text"]

@@ -201,7 +201,10 @@ class _Loop:
                 if over is not None:
                     return over
             response = at.ask(request)
-            messages.append({"role": "assistant", "content": list(response.content)})
+            # Passed back as given (thinking blocks too); an empty answer cannot be sent
+            # back empty, so it is sent as the text it amounts to.
+            given = list(response.content) or [{"type": "text", "text": "(no answer)"}]
+            messages.append({"role": "assistant", "content": given})
             uses = [b for b in response.content if b.get("type") == "tool_use"]
             cut = response.stop_reason == "max_tokens"
             for use in uses:
