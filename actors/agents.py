@@ -14,39 +14,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import msgspec
 import pykka
 
-from actors.drivers import call_slot
-from actors.logs import get_logger
+from actors.attempt import Attempt, StepWork, failure, keep_request
 from actors.models import (
     Model,
     ModelError,
     ModelRequest,
     build_request,
-    model_called_event,
     parse_artifact,
-    record_request,
-    request_digest,
-    response_from_event,
-    scrubbed,
 )
 from actors.testrun import run_workspace_tests
+from actors.workspace.agent import perform_in_workspace
 from events import (
     CodeChange,
     CodeProduced,
     Event,
-    ModelCalled,
     Plan,
     PlanProduced,
     Review,
     ReviewProduced,
     Step,
-    StepFailed,
     TestsRan,
-    WorkflowConfig,
 )
-from store import UnsafePath, WorkflowState, safe_path
+from store import UnsafePath, safe_path
 
 __all__ = [
     "AGENTS",
@@ -61,30 +52,6 @@ __all__ = [
     "keep_request",
 ]
 
-log = get_logger("agentlog.agents")
-
-
-class StepWork(msgspec.Struct, frozen=True, kw_only=True):
-    """One attempt at a step, as the supervisor hands it to an agent.
-
-    ``state`` is the fold of the log so far (the agent's only input: task in force,
-    latest artifacts); ``recorded`` is what this attempt already recorded before a crash
-    (or, in a replay, the recorded test run) to reuse.
-    """
-
-    step: Step
-    attempt: int
-    round: int
-    timeout: float
-    state: WorkflowState = WorkflowState()
-    recorded: tuple[Event, ...] = ()
-    workspace: str = "files"
-    config: WorkflowConfig = WorkflowConfig()
-    #: The run directory whose ``objects/`` keeps each request answered ("" keeps none).
-    requests_to: str = ""
-    #: False in a replay: only recorded test runs are reused, no command ever runs.
-    run_commands: bool = True
-
 
 @dataclass(frozen=True)
 class Assignment:
@@ -92,34 +59,6 @@ class Assignment:
 
     work: StepWork
     model: Model
-
-
-def failure(
-    work: StepWork,
-    kind: str,
-    message: str,
-    retryable: bool,
-    *,
-    actor: str = "supervisor",
-    retry_after: float | None = None,
-) -> StepFailed:
-    """The ``StepFailed`` ending the attempt ``work`` describes."""
-    return StepFailed(
-        actor=actor,
-        step=work.step,
-        attempt=work.attempt,
-        round=work.round,
-        error_kind=kind,
-        message=message,
-        retryable=retryable,
-        retry_after_s=retry_after,
-    )
-
-
-def keep_request(work: StepWork, request: ModelRequest) -> None:
-    """Keep ``request`` durably in the run's objects before the event naming it is answered."""
-    if work.requests_to:
-        record_request(work.requests_to, request)
 
 
 class Agent(pykka.ThreadingActor, ABC):
@@ -145,29 +84,21 @@ class Agent(pykka.ThreadingActor, ABC):
 
     def perform(self, work: StepWork) -> list[Event]:
         """Make the attempt ``work`` describes; failures come back as ``StepFailed``."""
+        attempt = Attempt(work, self.model, self.name)
         if work.state.workspace is not None:  # a run on an existing repository
-            from actors.workspace.agent import perform_in_workspace
-
-            return perform_in_workspace(self, work)
-        answer: list[Event] = []
-        evidence = self.evidence(work, answer)
-        request = scrubbed(self.request(work, evidence))
+            return perform_in_workspace(attempt)
+        evidence = self.evidence(work, attempt.answer)
         try:
-            response, fresh = self._respond(work, request)
+            response = attempt.ask(self.request(work, evidence))
         except ModelError as err:
-            if err.response is not None:
-                answer.append(self._called(request, err.response, work))
-            failed = self._failed(work, err.kind, err.message, err.retryable, err.retry_after)
-            return [*answer, failed]
-        if fresh:
-            answer.append(self._called(request, response, work))
+            return attempt.failed(err.kind, err.message, err.retryable, err.retry_after)
         try:
-            answer.append(self.produced(parse_artifact(response, self.kind), work))
+            attempt.answer.append(self.produced(parse_artifact(response, self.kind), work))
         except ModelError as err:
-            answer.append(self._failed(work, err.kind, err.message, err.retryable))
+            return attempt.failed(err.kind, err.message, err.retryable)
         except UnsafePath as err:
-            answer.append(self._failed(work, "unsafe_path", str(err), True))
-        return answer
+            return attempt.failed("unsafe_path", str(err), True)
+        return attempt.answer
 
     def evidence(self, work: StepWork, answer: list[Event]) -> TestsRan | None:
         """Extra facts gathered before the call (the Reviewer's test run); none by default."""
@@ -189,35 +120,6 @@ class Agent(pykka.ThreadingActor, ABC):
     @abstractmethod
     def produced(self, artifact: Any, work: StepWork) -> Event:
         """The event carrying this agent's validated artifact."""
-
-    def _respond(self, work: StepWork, request: ModelRequest) -> tuple[Any, bool]:
-        """The recorded response of this attempt if the request is unchanged, else a call."""
-        for ev in work.recorded:
-            if isinstance(ev, ModelCalled):
-                if ev.request_digest == request_digest(request):
-                    return response_from_event(ev), False
-                log.warning("recorded call differs from the request; calling again", seq=ev.seq)
-        with call_slot(work.timeout) as held:  # AGENTLOG_MAX_CALLS: calls in flight
-            if not held:
-                message = f"no model-call slot freed within {work.timeout:g} s (AGENTLOG_MAX_CALLS)"
-                raise ModelError(message, kind="rate_limit")
-            return self.model.call(request, timeout=work.timeout), True
-
-    def _called(self, request: ModelRequest, response: Any, work: StepWork) -> ModelCalled:
-        keep_request(work, request)
-        return model_called_event(
-            request, response, attempt=work.attempt, round=work.round, actor=self.name
-        )
-
-    def _failed(
-        self,
-        work: StepWork,
-        kind: str,
-        message: str,
-        retryable: bool,
-        retry_after: float | None = None,
-    ) -> StepFailed:
-        return failure(work, kind, message, retryable, actor=self.name, retry_after=retry_after)
 
 
 class PlannerActor(Agent):

@@ -30,6 +30,7 @@ from events import (
     Forked,
     Step,
     TestsRan,
+    ToolResulted,
     UnknownEvent,
     UsageError,
     to_dict,
@@ -132,6 +133,33 @@ class _Evidence:
         return (_bare(found),) if isinstance(found, TestsRan) else ()
 
 
+class _Commands:
+    """The recorded results of an agent loop's tool calls, served to the replayed loop
+    instead of making them again (no command runs), by attempt and call id."""
+
+    def __init__(self) -> None:
+        self.results: dict[tuple[str, int, int], dict[str, ToolResulted]] = {}
+
+    def add(self, ev: AnyEvent) -> None:
+        """Index the next recorded event (in log order)."""
+        if isinstance(ev, ToolResulted):
+            key = (ev.step, ev.round, ev.attempt)
+            self.results.setdefault(key, {})[ev.call_id] = ev
+        elif isinstance(ev, Forked):
+            self.results.clear()
+
+    def digests(self) -> Iterator[str]:
+        """The objects the served results name (their edits' bytes, their whole output)."""
+        for results in self.results.values():
+            for ev in results.values():
+                yield from (e.hash for e in ev.edits if e.op == "write")
+                if ev.output_digest:
+                    yield ev.output_digest
+
+    def __call__(self, step: Step, round_: int, attempt_: int) -> dict[str, ToolResulted]:
+        return self.results.get((step, round_, attempt_), {})
+
+
 def _bare(event: Event) -> Event:
     return msgspec.structs.replace(event, seq=0, id="", ts="")
 
@@ -167,11 +195,13 @@ def _replay(
     fold = WorkflowFold()
     model = ReplayModel(objects=ObjectStore(log.path.parent), cursor=cursor, on_served=progress)
     evidence = _Evidence(cursor)
+    commands = _Commands()
     decisions: set[int] = set()
     for ev in log.read():
         fold.apply(ev)
         model.add(ev)
         evidence.add(ev)
+        commands.add(ev)
         if isinstance(ev, PERSON_EVENTS):
             decisions.add(ev.seq)
         elif isinstance(ev, Forked):
@@ -184,6 +214,7 @@ def _replay(
         sleep=lambda _s: None,
         failures=model.recorded_failure,
         evidence=evidence,
+        served=commands,
         person=_recorded_person(log, decisions),
         project=False,
         durable=False,
@@ -201,6 +232,7 @@ def _replay(
         # from the recording's store by the model).
         base = state.workspace.files if state.workspace is not None else ()
         share_objects(log.path.parent, scratch, digests=(f.hash for f in base), durable=False)
+        share_objects(log.path.parent, scratch, digests=commands.digests(), durable=False)
         error = _drive(scratch, model, options)
         report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
         if report.ok:  # served recorded test results: say if they came from another sandbox

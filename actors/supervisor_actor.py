@@ -41,7 +41,9 @@ from actors.secrets import scrub_line
 from actors.shipping import Integration, Shipper
 from events import (
     ApprovalRequested,
+    BudgetReached,
     CodeProduced,
+    ContextElided,
     ContextPacked,
     Event,
     FilesRequested,
@@ -53,6 +55,8 @@ from events import (
     StepSkipped,
     StepStarted,
     TestsRan,
+    ToolCalled,
+    ToolResulted,
     UsageError,
     WorkflowCompleted,
     WorkflowFailed,
@@ -96,9 +100,38 @@ EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
 PersonScript = Callable[[int], list[Event]]
 
 _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
-    "plan": (ModelCalled, PlanProduced, StepFailed, ContextPacked),
-    "code": (ModelCalled, CodeProduced, StepFailed, ContextPacked, FilesRequested),
-    "review": (TestsRan, ModelCalled, ReviewProduced, StepFailed, ContextPacked),
+    "plan": (
+        ModelCalled,
+        PlanProduced,
+        StepFailed,
+        ContextPacked,
+        ToolCalled,
+        ToolResulted,
+        BudgetReached,
+        ContextElided,
+    ),
+    "code": (
+        ModelCalled,
+        CodeProduced,
+        StepFailed,
+        ContextPacked,
+        FilesRequested,
+        ToolCalled,
+        ToolResulted,
+        BudgetReached,
+        ContextElided,
+    ),
+    "review": (
+        TestsRan,
+        ModelCalled,
+        ReviewProduced,
+        StepFailed,
+        ContextPacked,
+        ToolCalled,
+        ToolResulted,
+        BudgetReached,
+        ContextElided,
+    ),
 }
 
 #: The message that makes a SupervisorActor drive its workflow to the end.
@@ -130,6 +163,8 @@ class SupervisorOptions:
     record_requests: bool = True
     #: Run test commands (a replay runs none: it serves the recorded ``TestsRan`` only).
     run_commands: bool = True
+    #: Replay hook: the recorded results of an agent loop's commands in an attempt.
+    served: Callable[[Step, int, int], dict[str, ToolResulted]] | None = None
 
 
 class RunStopped(LogError):
@@ -370,6 +405,8 @@ class SupervisorActor(pykka.ThreadingActor):
             config=state.config,
             requests_to=str(self.run_dir) if opts.record_requests else "",
             run_commands=opts.run_commands,
+            served=opts.served(step, round_, attempt) if opts.served else {},
+            resumed_at=self.resumed_at,
         )
         answer = self._ask(work)
         violation = order_violation(answer, work)

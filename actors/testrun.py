@@ -55,13 +55,14 @@ def tests_command() -> tuple[str, ...]:
 
 
 def require_sandbox(config: WorkflowConfig) -> None:
-    """Refuse, before anything runs, a workflow whose tests would have no sandbox.
+    """Refuse, before anything runs, a workflow whose tests (or an agent loop's
+    commands) would have no sandbox.
 
     Raises :class:`~actors.sandbox.SandboxUnavailable` (one line: install bubblewrap, or
     accept the risk with ``--sandbox none``) when ``run_tests`` is on and the policy cannot
     be met here.
     """
-    if config.run_tests or config.test_cmd:
+    if config.run_tests or config.test_cmd or config.agent_loop:
         resolve(config.sandbox)
 
 

@@ -44,3 +44,17 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     context_tokens: Annotated[int, msgspec.Meta(gt=0)] = 60000
     #: Gates where a person approves before the run goes on: after the plan, after the code.
     approve: tuple[Gate, ...] = ()
+    #: The Coder of a workspace run works as a tool loop (``docs/agent-loop.md``) instead
+    #: of answering with one change set.
+    agent_loop: bool = False
+    #: Model turns one attempt of a loop may take before it stops (``BudgetReached``).
+    max_turns: Annotated[int, msgspec.Meta(gt=0)] = 50
+    #: Tokens (input, output and cache, all calls) the whole run may use; None: no bound.
+    budget_tokens: Annotated[int, msgspec.Meta(gt=0)] | None = None
+    #: Dollars the whole run may spend (at the known prices); None: no bound.
+    budget_usd: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    #: Seconds one ``run_command`` of a loop may take before it is killed.
+    command_timeout: Positive = 120.0
+    #: Estimated tokens a loop's conversation may reach before its oldest tool results
+    #: are elided (``ContextElided``), down to 60% of it.
+    loop_context_tokens: Annotated[int, msgspec.Meta(gt=0)] = 150_000

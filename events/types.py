@@ -210,12 +210,15 @@ class CodeProduced(EventBase, frozen=True, kw_only=True):
 
     A workspace run's ``code`` holds no files (only the notes): ``change`` applies to the
     tree left by the previous ``CodeProduced`` (the recorded base at first).
+    ``by_tools``: the change is what this attempt's tool calls already did to the working
+    copy (an agent loop's ``submit``), so the working copy takes it as it stands.
     """
 
     code: CodeChange
     attempt: int = 1
     round: int = 0
     change: ChangeSet | None = None
+    by_tools: bool = False
 
     @property
     def step(self) -> Step:
@@ -420,7 +423,9 @@ class ToolResulted(EventBase, frozen=True, kw_only=True):
     its head and tail (:func:`~events.clip_output`), and ``output_digest`` names the object
     in ``objects/`` that holds it whole (``output_chars`` long). ``edits`` are the files the
     call changed, in order: the working copy after this event is the one before with them
-    applied. ``exit_code`` and ``timed_out`` are a command's.
+    applied. ``exit_code`` and ``timed_out`` are a command's. ``interrupted``: the
+    process stopped while the call ran (its ``ToolCalled`` had no result), and this is
+    the result of running it again on resume.
     """
 
     step: Step = "code"
@@ -437,6 +442,7 @@ class ToolResulted(EventBase, frozen=True, kw_only=True):
     timed_out: bool = False
     edits: tuple[FileEdit, ...] = ()
     duration_ms: float = 0.0
+    interrupted: bool = False
 
 
 class BudgetReached(EventBase, frozen=True, kw_only=True):

@@ -4,7 +4,10 @@ The working copy is the workspace's recorded base (an empty tree for a run witho
 changed, in log order, by every change the log records: a ``CodeProduced``'s change set
 (for a run without a workspace, its file set, which replaces the working copy as
 ``files/`` has always shown it; a person's edited code at an approval likewise) and every
-``ToolResulted``'s ``edits``, whose bytes are objects in ``objects/``.
+``ToolResulted``'s ``edits``, whose bytes are objects in ``objects/``. The edits of a
+step's attempt hold until the attempt ends: a ``CodeProduced`` keeps them (one made
+``by_tools`` is their sum, so it adds nothing more), a ``StepFailed`` of that step drops
+them, as a retry starts from the working copy before the failed attempt.
 :func:`working_copy_at` folds a stream of events up to a ``seq`` in one pass, holding only
 the tree. :func:`record_edit` and :func:`record_output` are what a tool loop uses to put
 a change's bytes, and a long output whole, in ``objects/`` before it logs the result.
@@ -20,6 +23,7 @@ from events import (
     CodeProduced,
     Event,
     FileEdit,
+    StepFailed,
     ToolResulted,
     UnknownEvent,
     WorkflowStarted,
@@ -42,6 +46,8 @@ def working_copy_at(
     it was, so a log written before tool calls existed projects as it always did.
     """
     tree = Tree({}, {}, objects)
+    kept = tree  # the working copy before the running attempt's edits
+    editing: str | None = None  # the step whose attempt made the edits not yet kept
     workspace = False
     started = False
     for ev in events:
@@ -51,15 +57,21 @@ def working_copy_at(
             started = True
             if ev.workspace is not None:
                 tree, workspace = base_tree(ev.workspace, objects), True
+                kept = tree
         elif type(ev) is ToolResulted:
-            tree = apply_edits(tree, ev.edits) if ev.edits else tree
+            if ev.edits:
+                tree, editing = apply_edits(tree, ev.edits), ev.step
+        elif type(ev) is StepFailed:
+            if editing == ev.step:
+                tree, editing = kept, None
         elif type(ev) is CodeProduced:
-            if ev.change is not None:
+            if ev.change is not None and not ev.by_tools:
                 tree = tree.apply(ev.change)
-            elif not workspace:
+            elif ev.change is None and not workspace:
                 tree = _file_set(ev.code, objects)
+            kept, editing = tree, None
         elif type(ev) is ApprovalDecided and ev.code is not None and not workspace:
-            tree = _file_set(ev.code, objects)
+            tree = kept = _file_set(ev.code, objects)
     return tree
 
 

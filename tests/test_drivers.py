@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from _repo import make_repo, needs_git, workspace_model
 from _workflow import FAST, scripted
 
 from actors import Supervisor
 from actors.drivers import DriverPool, call_slot, configure_limits, drivers
-from actors.models import ModelRequest, ModelResponse
+from actors.models import ModelRequest, ModelResponse, ScriptedModel
 
 
 @pytest.fixture
@@ -26,8 +27,8 @@ class CountingModel:
 
     name = "scripted"
 
-    def __init__(self) -> None:
-        self.inner = scripted(delay=0.05)
+    def __init__(self, inner: ScriptedModel | None = None) -> None:
+        self.inner = inner or scripted(delay=0.05)
         self.in_flight = 0
         self.most = 0
         self._gauge = threading.Lock()
@@ -86,6 +87,19 @@ def test_model_calls_in_flight_never_exceed_the_limit(tmp_path: Path, limits: No
     model = CountingModel()
     sup = Supervisor(FAST, model=model)
     handles = [sup.start(f"task {n}", tmp_path / f"r{n}") for n in range(6)]
+    assert [h.result(timeout=60).status for h in handles] == ["completed"] * 6
+    assert 1 <= model.most <= 2
+
+
+@needs_git
+def test_model_calls_in_flight_never_exceed_the_limit_in_workspace_runs(
+    tmp_path: Path, limits: None
+) -> None:
+    configure_limits(max_running=6, max_calls=2)
+    model = CountingModel(workspace_model(delay=0.05))
+    repo = make_repo(tmp_path / "repo")
+    sup = Supervisor(FAST, model=model)
+    handles = [sup.start(f"task {n}", tmp_path / f"r{n}", workspace=repo) for n in range(6)]
     assert [h.result(timeout=60).status for h in handles] == ["completed"] * 6
     assert 1 <= model.most <= 2
 

@@ -24,10 +24,13 @@ from actors.views.events import summarize
 from events import (
     ChangeSet,
     CodeProduced,
+    CreateFile,
     EditFile,
     Event,
     FileEdit,
     PlanProduced,
+    StepFailed,
+    StepStarted,
     ToolCalled,
     ToolResulted,
     WorkflowStarted,
@@ -124,6 +127,29 @@ def test_a_workspace_runs_working_copy_is_its_base_then_every_change_in_log_orde
     assert at[2] == {**at[1], "app.py": (b"x = 2\n", 0o644)}
     rest = {k: v for k, v in at[2].items() if k != "README.md"}
     assert at[3] == {**rest, "app.py": (b"x = 3\n", 0o755)}
+
+
+def test_a_failed_attempts_edits_leave_the_working_copy_and_a_loops_code_adds_nothing(
+    tmp_path: Path,
+) -> None:
+    objects = ObjectStore(tmp_path)
+    note = ChangeSet(changes=(CreateFile(path="b.txt", content="kept\n"),))
+    failed = StepFailed(step="code", attempt=1, error_kind="budget", message="x", retryable=False)
+    events = stamp(
+        [
+            started(),
+            StepStarted(step="code", attempt=1),
+            *tool_events(objects, [[("a.txt", b"lost\n", 0o644)]]),
+            failed,
+            StepStarted(step="code", attempt=2),
+            *tool_events(objects, [[("b.txt", b"kept\n", 0o644)]]),
+            CodeProduced(code=code({}), attempt=2, change=note, by_tools=True),
+        ]
+    )
+    at = [files_of(working_copy_at(events, objects, seq)) for seq in (4, 5, 8, 9)]
+    assert at[0] == {"a.txt": (b"lost\n", 0o644)}
+    assert at[1] == {}
+    assert at[2] == at[3] == {"b.txt": (b"kept\n", 0o644)}
 
 
 def test_a_run_without_a_workspace_starts_empty_and_shows_each_code_file_set(

@@ -95,6 +95,7 @@ def config_args(parser: argparse.ArgumentParser) -> None:
         help="stop for a person's approval after the plan or the code (plan, code, or "
         "plan,code; repeatable); the run then exits 3 until `agentlog approve`",
     )
+    loop_args(parser)
     script_arg(parser)
 
 
@@ -157,4 +158,32 @@ def consent_args(parser: argparse.ArgumentParser, *, fork: bool = False) -> None
         "--trust-log",
         action="store_true",
         help="accept everything the log records: its sandbox level and its test command",
+    )
+
+
+def loop_args(parser: argparse.ArgumentParser) -> None:
+    """The agent loop's switch and budgets (docs/agent-loop.md)."""
+    parser.add_argument(
+        "--loop",
+        "--agent-loop",
+        dest="agent_loop",
+        action="store_true",
+        default=None,
+        help="the Coder of a workspace run works as a tool loop (read, search, edit, run "
+        "commands in the sandbox, submit), every call an event",
+    )
+    parser.add_argument(
+        "--max-turns", type=int, metavar="N", help="model turns per step of a loop (default 50)"
+    )
+    parser.add_argument(
+        "--budget-usd", type=float, metavar="X", help="dollars the whole run may spend"
+    )
+    parser.add_argument(
+        "--budget-tokens", type=int, metavar="N", help="tokens the whole run may use"
+    )
+    parser.add_argument(
+        "--command-timeout",
+        type=float,
+        metavar="S",
+        help="seconds one run_command of a loop may take (default 120)",
     )

@@ -208,13 +208,19 @@ def _setting(config: WorkflowConfig, name: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from actors.demo import demo_config, demo_model, demo_task
+    from actors.demo import demo_config, demo_model, demo_task, loop_demo
     from actors.supervisor import new_workflow_id
 
     run_dir = args.run_dir or str(Path("runs") / f"demo-{new_workflow_id()[3:]}")
-    config, note = demo_config()
+    loop = bool(getattr(args, "loop", False))
+    config, note = demo_config(loop)
     if note:
         print(f"agentlog: note: {note}", file=sys.stderr)
+    if loop:
+        task, workspace, model = loop_demo()
+        say(f"agentlog: the demo's workspace: {inert(str(workspace))}")
+        looped = Supervisor(config, model=model, listeners=integrations_from_env())
+        return _go(looped, task, run_dir, args.json, str(workspace))
     demo = Supervisor(config, model=demo_model(), listeners=integrations_from_env())
     return _go(demo, demo_task(), run_dir, args.json)
 
@@ -379,6 +385,11 @@ def args_run(p: argparse.ArgumentParser) -> str:
 def args_demo(p: argparse.ArgumentParser) -> str:
     """``agentlog demo``'s arguments; returns its example."""
     p.add_argument("--run-dir", metavar="DIR", help="where the run goes (default: runs/demo-<id>)")
+    p.add_argument(
+        "--loop",
+        action="store_true",
+        help="show the agent loop: the Coder searches, edits, runs the tests, fixes, submits",
+    )
     json_arg(p, "only the outcome, no timeline,")
     return "agentlog demo --run-dir /tmp/demo"
 

@@ -48,6 +48,11 @@ SETTINGS = (
     "max_tokens",
     "sandbox",
     "approve",
+    "agent_loop",
+    "max_turns",
+    "budget_tokens",
+    "budget_usd",
+    "command_timeout",
 )
 
 _INFO = msgspec.inspect.type_info(WorkflowConfig)

@@ -26,11 +26,14 @@ __all__ = [
 ]
 
 
-class ModelRequest(msgspec.Struct, frozen=True, kw_only=True):
+class ModelRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One structured-output question: a conversation and the one tool the model must call.
 
     ``messages`` are ``{"role": "user" | "assistant", "content": ...}`` dicts as the
     Messages API takes them. ``input_schema`` is the tool's JSON Schema (the artifact's).
+    ``tools`` (a turn of an agent loop) are every tool offered, as the API takes them;
+    the model chooses (``tool_name`` is then the one that ends the loop). Left empty it
+    is not encoded, so a request without it has the digest it always had.
     """
 
     step: Step
@@ -41,6 +44,7 @@ class ModelRequest(msgspec.Struct, frozen=True, kw_only=True):
     tool_description: str
     input_schema: dict[str, Any]
     max_tokens: int
+    tools: tuple[dict[str, Any], ...] = ()
 
 
 class ModelResponse(msgspec.Struct, frozen=True, kw_only=True):

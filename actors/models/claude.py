@@ -87,6 +87,10 @@ class AnthropicModel:
                 "input_schema": request.input_schema,
             }
         ]
+        messages = list(request.messages)
+        if request.tools:  # a loop's turn: every tool, the model's choice, cached prefix
+            tools = cast("list[ToolParam]", _cached_tools(request.tools))
+            messages = _cached_end(messages)
         model = request.model or self.name
         key = model_key(model)
         started = time.perf_counter()
@@ -94,18 +98,20 @@ class AnthropicModel:
         def send(force: bool) -> Message:
             left = max(0.001, timeout - (time.perf_counter() - started))
             choice = tool_choice(model, request.tool_name, force=force)
+            if request.tools:
+                choice = {"type": "auto"}
             return client.messages.create(
                 model=model,
                 max_tokens=request.max_tokens,
                 system=system,
-                messages=cast("list[MessageParam]", list(request.messages)),
+                messages=cast("list[MessageParam]", messages),
                 tools=tools,
                 tool_choice=cast("ToolChoiceParam", choice),
                 timeout=left,
             )
 
         try:
-            forced = tool_choice(model, request.tool_name)["type"] == "tool"
+            forced = tool_choice(model, request.tool_name)["type"] == "tool" and not request.tools
             forced = forced and key not in self._unforced
             try:
                 message = send(forced)
@@ -222,6 +228,32 @@ class AnthropicModel:
             kind = "unknown"
             text = f"Anthropic API error {head}"
         return ModelError(self._scrub(text), kind=kind, retry_after=retry_after, status_code=status)
+
+
+def _cached_tools(tools: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """``tools`` with a prompt-cache breakpoint on the last (tools and system are cached)."""
+    out = [dict(tool) for tool in tools]
+    out[-1]["cache_control"] = {"type": "ephemeral"}
+    return out
+
+
+def _cached_end(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` with a moving breakpoint on the last block of the last message, so the
+    next turn of a loop reads the whole conversation so far from the cache. The request
+    (and its digest) keeps no breakpoint: they are how it is sent, not what it asks."""
+    if not messages:
+        return messages
+    last = dict(messages[-1])
+    content = last.get("content")
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    if not isinstance(content, list) or not content:
+        return messages
+    blocks = [*content[:-1], {**content[-1], "cache_control": {"type": "ephemeral"}}]
+    if blocks[-1].get("type") in ("thinking", "redacted_thinking"):
+        return messages  # a thinking block is passed back exactly as issued
+    last["content"] = blocks
+    return [*messages[:-1], last]
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

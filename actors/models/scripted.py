@@ -6,6 +6,7 @@ repeats. A spec is one of::
     {"tool_input": {...}}                      # a call of the request's tool
     {"error": {"kind": "rate_limit", "message": "..."}}   # raised as ModelError
     {"content": [...], "stop_reason": "end_turn"}         # raw content blocks
+    {"tool_calls": [{"name": "search", "input": {...}}, ...]}   # an agent loop's turn
 
 each with an optional ``"delay"`` in seconds (``"stop_reason"`` and ``"usage"`` may
 override the generated ones; ``"stop_details"`` is passed through, as for a refusal's
@@ -28,7 +29,7 @@ from actors.models.base import ModelRequest, ModelResponse
 from actors.models.errors import ErrorKind, ModelError, ScriptError
 from events import STEPS, Usage
 
-__all__ = ["ErrorSpec", "ResponseSpec", "ScriptedModel"]
+__all__ = ["ErrorSpec", "ResponseSpec", "ScriptedModel", "ToolCallSpec"]
 
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
@@ -42,22 +43,32 @@ class ErrorSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     retry_after: float | None = None
 
 
+class ToolCallSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One call of a scripted agent-loop turn: a tool by name and its input."""
+
+    name: str
+    input: dict[str, Any] = {}
+
+
 class ResponseSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
-    """One scripted answer: exactly one of ``tool_input``, ``error``, ``content``."""
+    """One scripted answer: exactly one of ``tool_input``, ``error``, ``content``,
+    ``tool_calls``."""
 
     tool_input: dict[str, Any] | None = None
     error: ErrorSpec | None = None
     content: tuple[dict[str, Any], ...] | None = None
+    tool_calls: tuple[ToolCallSpec, ...] | None = None
     stop_reason: str | None = None
     stop_details: dict[str, Any] | None = None
     usage: Usage | None = None
     delay: NonNegative = 0.0
 
     def __post_init__(self) -> None:
-        given = [k for k in ("tool_input", "error", "content") if getattr(self, k) is not None]
+        kinds = ("tool_input", "error", "content", "tool_calls")
+        given = [k for k in kinds if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "a response spec needs exactly one of tool_input, error, content "
+                "a response spec needs exactly one of tool_input, error, content, tool_calls "
                 f"(got {', '.join(given) or 'none'})"
             )
 
@@ -152,6 +163,17 @@ class ScriptedModel:
                 },
             )
             stop_reason = spec.stop_reason or "tool_use"
+        elif spec.tool_calls is not None:
+            content = tuple(
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_scripted_{number:04d}" + (f"_{k}" if k else ""),
+                    "name": call.name,
+                    "input": call.input,
+                }
+                for k, call in enumerate(spec.tool_calls)
+            )
+            stop_reason = spec.stop_reason or "tool_use"
         else:
             content = spec.content or ()
             has_tool = any(block.get("type") == "tool_use" for block in content)
@@ -172,7 +194,9 @@ class ScriptedModel:
         prefix_tokens = _tokens(prefix)
         fresh = prefix not in self._cached_prefixes
         self._cached_prefixes.add(prefix)
-        answer = spec.tool_input if spec.tool_input is not None else spec.content
+        answer: Any = spec.tool_input if spec.tool_input is not None else spec.content
+        if spec.tool_calls is not None:
+            answer = spec.tool_calls
         return Usage(
             input_tokens=_tokens(msgspec.json.encode(request.messages).decode()),
             output_tokens=_tokens(msgspec.json.encode(answer).decode()) if answer else 1,

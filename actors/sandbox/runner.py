@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
@@ -135,11 +135,14 @@ def run_confined(
     sandbox: Sandbox,
     limits: Limits = DEFAULT_LIMITS,
     hidden: Sequence[Path] = (),
+    after: Callable[[Path], None] | None = None,
 ) -> Completed:
     """Run ``command`` in a scratch copy of ``tree`` under ``sandbox``; the copy is removed
     afterwards, so ``tree`` stays exactly as it was whatever the command does.
 
     ``hidden`` are host paths (the run directory) that must stay out of the sandbox's view.
+    ``after`` is called with the scratch copy once every process of the command is dead,
+    before the copy is removed (an agent loop reads back what the command changed).
     """
     scratch = Path(tempfile.mkdtemp(prefix="agentlog-tests-"))
     _registry.add_scratch(str(scratch))
@@ -176,6 +179,8 @@ def run_confined(
         )
         if cleanup.stopping():  # killed by an interrupt: its result would be false, and the
             threading.Event().wait()  # process is exiting (this daemon thread ends with it)
+        if after is not None:
+            after(workspace)
         return done
     finally:
         _remove(scratch)

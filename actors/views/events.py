@@ -80,6 +80,8 @@ def _tool_result(event: ToolResulted) -> str:
         parts.append(f"{plural(len(event.edits), 'file')} changed: {shown}{more}")
     if not parts:
         parts.append(plural(event.output_chars or len(event.output), "character"))
+    if event.interrupted:
+        parts.append("run again after an interruption")
     return "→ " + ", ".join(parts)
 
 

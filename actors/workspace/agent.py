@@ -1,4 +1,5 @@
-"""How an agent makes its attempt in a run on a workspace.
+"""The requests of an attempt in a run on a workspace (the :class:`~actors.attempt.Attempt`
+asks them).
 
 The Planner and the Reviewer ask once, as in any run, with the workspace packed into
 their request; the Coder may first ask to read more files (``read_files``), each request
@@ -13,18 +14,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from actors.models import (
-    ModelError,
-    ModelRequest,
-    ModelResponse,
-    model_called_event,
-    parse_artifact,
-    request_digest,
-    response_from_event,
-    scrubbed,
-)
+from actors.attempt import Attempt
+from actors.loop import code_loop, plan_loop, review_loop
+from actors.models import ModelError, parse_artifact
 from actors.testrun import run_workspace_tests
 from actors.workspace.context import file_texts
 from actors.workspace.prompts import (
@@ -41,7 +35,6 @@ from events import (
     ContextPacked,
     Event,
     FilesRequested,
-    ModelCalled,
     Plan,
     PlanProduced,
     Review,
@@ -58,88 +51,56 @@ from store import (
 )
 from store.tree import trees_of
 
-if TYPE_CHECKING:
-    from actors.agents import Agent, StepWork
-
 __all__ = ["MAX_READS", "perform_in_workspace", "test_argv"]
 
 #: ``read_files`` requests one Coder attempt may make before it must submit its change.
 MAX_READS = 3
+#: The last paragraph of the Planner's and the Reviewer's first message in a loop.
+_PLAN_LOOP = "Read what you need with the tools, then call submit with the plan."
+_REVIEW_LOOP = (
+    "The working copy your tools see holds the change. Read what you need, run the tests "
+    "or other checks with run_command, then call submit with your review."
+)
 
 
-class _Attempt:
-    """One attempt's bookkeeping: the answer so far and the recorded calls to reuse."""
+class _Recorded:
+    """What this attempt recorded of its workspace context before a crash, not to record
+    twice: whether its ``ContextPacked`` is logged, and how many ``FilesRequested``."""
 
-    def __init__(self, agent: Agent, work: StepWork) -> None:
-        self.agent = agent
-        self.work = work
-        self.answer: list[Event] = []
-        # What this attempt recorded before a crash (the fold's evidence of the step).
-        self.unused = [ev for ev in work.recorded if isinstance(ev, ModelCalled)]
-        self.logged_context = any(isinstance(ev, ContextPacked) for ev in work.recorded)
-        self.logged_reads = sum(isinstance(ev, FilesRequested) for ev in work.recorded)
+    def __init__(self, at: Attempt) -> None:
+        self.at = at
+        self.context_logged = any(isinstance(ev, ContextPacked) for ev in at.work.recorded)
+        self.reads_logged = sum(isinstance(ev, FilesRequested) for ev in at.work.recorded)
 
     def context(self, context: Context) -> None:
-        if not self.logged_context:
-            self.answer.append(
+        if not self.context_logged:
+            work = self.at.work
+            self.at.answer.append(
                 ContextPacked(
-                    actor=self.agent.name,
-                    step=self.work.step,
-                    attempt=self.work.attempt,
-                    round=self.work.round,
+                    actor=self.at.actor,
+                    step=work.step,
+                    attempt=work.attempt,
+                    round=work.round,
                     full=context.full,
                     mapped=context.mapped,
                     left_out=context.left_out,
                     tokens=context.tokens,
                 )
             )
-            self.logged_context = True
-
-    def ask(self, request: ModelRequest) -> ModelResponse:
-        """The recorded answer to this exact request, else a call (recorded)."""
-        request = scrubbed(request)
-        digest = request_digest(request)
-        for i, ev in enumerate(self.unused):
-            if ev.request_digest == digest:
-                del self.unused[i]
-                return response_from_event(ev)
-        try:
-            response = self.agent.model.call(request, timeout=self.work.timeout)
-        except ModelError as err:
-            if err.response is not None:
-                self.answer.append(self._called(request, err.response))
-            raise
-        self.answer.append(self._called(request, response))
-        return response
-
-    def _called(self, request: ModelRequest, response: ModelResponse) -> ModelCalled:
-        from actors.agents import keep_request
-
-        work = self.work
-        keep_request(work, request)
-        return model_called_event(
-            request, response, attempt=work.attempt, round=work.round, actor=self.agent.name
-        )
-
-    def failed(self, kind: str, message: str, retryable: bool) -> list[Event]:
-        from actors.agents import failure
-
-        failed = failure(self.work, kind, message, retryable, actor=self.agent.name)
-        return [*self.answer, failed]
+            self.context_logged = True
 
 
-def perform_in_workspace(agent: Agent, work: StepWork) -> list[Event]:
-    """Make ``work``'s attempt for a workspace run; failures come back as ``StepFailed``."""
-    attempt = _Attempt(agent, work)
+def perform_in_workspace(at: Attempt) -> list[Event]:
+    """Make ``at``'s attempt for a workspace run; failures come back as ``StepFailed``."""
     try:
-        return _perform(attempt)
+        return _perform(at, _Recorded(at))
     except ModelError as err:
-        return attempt.failed(err.kind, err.message, err.retryable)
+        return at.failed(err.kind, err.message, err.retryable, err.retry_after)
     except ObjectProblem as err:
-        return attempt.failed("object", f"the recorded workspace is damaged: {err}", False)
+        return at.failed("object", f"the recorded workspace is damaged: {err}", False)
 
 
-def _perform(at: _Attempt) -> list[Event]:
+def _perform(at: Attempt, rec: _Recorded) -> list[Event]:
     work = at.work
     state = work.state
     base = state.workspace
@@ -147,35 +108,52 @@ def _perform(at: _Attempt) -> list[Event]:
     start, tree = trees_of(base, state.changes, ObjectStore(Path(work.workspace).parent))
     made = state.artifacts
     config = work.config
-    model = config.model or at.agent.model.name
+    model = config.model or at.model.name
     common: dict[str, Any] = {
         "budget": config.context_tokens,
         "model": model,
         "max_tokens": config.max_tokens,
     }
+    loop = config.agent_loop
+    if work.step == "plan" and loop:
+        request, context = plan_request(state.task, base, tree, closing=_PLAN_LOOP, **common)
+        rec.context(context)
+        return plan_loop(at, request.messages[0]["content"], tree, model)
     if work.step == "plan":
         request, context = plan_request(state.task, base, tree, **common)
-        at.context(context)
+        rec.context(context)
         plan = parse_artifact(at.ask(request), Plan)
-        at.answer.append(PlanProduced(actor=at.agent.name, plan=plan, attempt=work.attempt))
+        at.answer.append(PlanProduced(actor=at.actor, plan=plan, attempt=work.attempt))
         return at.answer
+    if work.step == "code" and loop:
+        if made.plan is None:
+            return at.failed("prompt", "the code step needs the plan; produce a plan first", False)
+        review = made.review if work.round > 0 else None
+        return code_loop(at, state.task, made.plan, review, tree, model)
     if work.step == "code":
-        return _code(at, state.task, made.plan, tree, start, made.review, common)
+        return _code(at, rec, state.task, made.plan, tree, start, made.review, common)
     tests, note = _tests(at, base)
     coded = state.steps["code"].status == "done"  # this round's Coder made a change
     notes = made.code.notes if coded and made.code is not None else None
     diffs = tree_diff(start, tree, quote=False) if state.changes else []  # as recorded runs
+    if loop:
+        request, context = review_request(
+            state.task, made.plan, notes, diffs, tests, note, closing=_REVIEW_LOOP, **common
+        )
+        rec.context(context)
+        return review_loop(at, request.messages[0]["content"], tree, model)
     request, context = review_request(state.task, made.plan, notes, diffs, tests, note, **common)
-    at.context(context)
+    rec.context(context)
     review = parse_artifact(at.ask(request), Review)
     at.answer.append(
-        ReviewProduced(actor=at.agent.name, review=review, attempt=work.attempt, round=work.round)
+        ReviewProduced(actor=at.actor, review=review, attempt=work.attempt, round=work.round)
     )
     return at.answer
 
 
 def _code(
-    at: _Attempt,
+    at: Attempt,
+    rec: _Recorded,
     task: str,
     plan: Plan | None,
     tree: Tree,
@@ -199,7 +177,7 @@ def _code(
             extra=extra,
             **common,
         )
-        at.context(context)
+        rec.context(context)
         response = at.ask(request)
         change = parse_artifact(response, ChangeSet)
         if not change.read_files:
@@ -212,10 +190,10 @@ def _code(
                 True,
             )
         packed = file_texts(tree, list(change.read_files), common["budget"] // 2)
-        if reads >= at.logged_reads:
+        if reads >= rec.reads_logged:
             at.answer.append(
                 FilesRequested(
-                    actor=at.agent.name,
+                    actor=at.actor,
                     step="code",
                     attempt=work.attempt,
                     round=work.round,
@@ -235,7 +213,7 @@ def _code(
         )
     at.answer.append(
         CodeProduced(
-            actor=at.agent.name,
+            actor=at.actor,
             code=CodeChange(files=(), notes=change.notes),
             attempt=work.attempt,
             round=work.round,
@@ -258,7 +236,7 @@ def test_argv(command: tuple[str, ...]) -> tuple[str, ...]:
     return command
 
 
-def _tests(at: _Attempt, base: WorkspaceBase) -> tuple[TestsRan | None, str]:
+def _tests(at: Attempt, base: WorkspaceBase) -> tuple[TestsRan | None, str]:
     """The test run of the changed tree (reused when recorded), or why there is none."""
     work = at.work
     # A fork may set another --test-cmd than the one recorded with the base.

@@ -142,15 +142,23 @@ def _base_note(base: WorkspaceBase) -> str:
 
 
 def plan_request(
-    task: str, base: WorkspaceBase, tree: Tree, *, budget: int, model: str, max_tokens: int
+    task: str,
+    base: WorkspaceBase,
+    tree: Tree,
+    *,
+    budget: int,
+    model: str,
+    max_tokens: int,
+    closing: str = "Write the plan and submit it with the submit_plan tool.",
 ) -> tuple[ModelRequest, Context]:
-    """The Planner's request: task, base, repository map (within ``budget`` tokens)."""
+    """The Planner's request: task, base, repository map (within ``budget`` tokens);
+    ``closing`` is its last paragraph (an agent loop's says to use the tools)."""
     packed = repository_map(tree, budget)
     parts = [_tag("task", task), _base_note(base), _tag("repository_map", packed.text)]
     left = [*base.left_out, *packed.left_out]
     if left:
         parts.append(_tag("left_out", _left_out_note(left, "files")))
-    parts.append("Write the plan and submit it with the submit_plan tool.")
+    parts.append(closing)
     context = Context(
         mapped=len(packed.shown), left_out=tuple(packed.left_out), tokens=packed.tokens
     )
@@ -221,9 +229,11 @@ def review_request(
     budget: int,
     model: str,
     max_tokens: int,
+    closing: str = "Review the change and submit your review with the submit_review tool.",
 ) -> tuple[ModelRequest, Context]:
     """The Reviewer's request: task, plan, the Coder's notes, the diff (file by file while
-    it fits ``budget``) and the test run, or why there is none."""
+    it fits ``budget``) and the test run, or why there is none; ``closing`` is its last
+    paragraph."""
     parts = [_tag("task", task)]
     parts.append(_tag("plan", render_plan(plan) if plan is not None else "(no plan)"))
     shown: list[str] = []
@@ -247,6 +257,6 @@ def review_request(
     if left:
         parts.append(_tag("left_out", _left_out_note(left, "diffs")))
     parts.append(_tag("test_run", render_tests(tests) if tests is not None else tests_note))
-    parts.append("Review the change and submit your review with the submit_review tool.")
+    parts.append(closing)
     context = Context(full=tuple(shown), left_out=tuple(left), tokens=spent)
     return _request("review", "\n\n".join(parts), model, max_tokens), context

@@ -22,6 +22,7 @@ from events import (
     ChangeSet,
     ChangesRequested,
     CodeProduced,
+    ContextElided,
     ContextPacked,
     Event,
     FilesRequested,
@@ -37,6 +38,8 @@ from events import (
     StepSkipped,
     StepStarted,
     TestsRan,
+    ToolCalled,
+    ToolResulted,
     UnknownEvent,
     Usage,
     Verdict,
@@ -323,6 +326,8 @@ class WorkflowFold:
       ``CodeProduced`` with a change set adds it (with its round) to ``changes``, the
       tree is the base with all of them applied in order; ``ContextPacked`` and
       ``FilesRequested`` of a running step are evidence too (not recorded twice on resume).
+    - An agent loop's ``ToolCalled``, ``ToolResulted`` and ``ContextElided`` of a running
+      step are its evidence too (a resumed loop goes on from them).
     - ``ApprovalRequested`` opens the step's gate for the round (status ``waiting``);
       ``ApprovalDecided`` records the decision (status ``running``), and an edited plan
       or code change it carries becomes the latest artifact.
@@ -532,7 +537,9 @@ class WorkflowFold:
         if ev.change is not None:
             self._changes.append(ev)
 
-    def _workspace_evidence(self, ev: ContextPacked | FilesRequested) -> None:
+    def _workspace_evidence(
+        self, ev: ContextPacked | FilesRequested | ToolCalled | ToolResulted | ContextElided
+    ) -> None:
         acc = self._steps[ev.step]
         if acc.status == "running":
             acc.evidence.append(ev)
@@ -708,6 +715,9 @@ _HANDLERS: dict[type, Callable[[WorkflowFold, AnyEvent], None]] = {
     RetryRequested: WorkflowFold._retry,  # type: ignore[dict-item]
     ContextPacked: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
     FilesRequested: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
+    ToolCalled: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
+    ContextElided: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
+    ToolResulted: WorkflowFold._workspace_evidence,  # type: ignore[dict-item]
     ApprovalRequested: WorkflowFold._approval_requested,  # type: ignore[dict-item]
     ApprovalDecided: WorkflowFold._approval_decided,  # type: ignore[dict-item]
     ChangesRequested: WorkflowFold._changes_requested,  # type: ignore[dict-item]

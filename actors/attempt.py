@@ -1,0 +1,165 @@
+"""One attempt at a step, for every kind of run: the one place a model is called.
+
+The supervisor hands an agent a :class:`StepWork`; the agent makes an :class:`Attempt`
+of it and builds its requests (from the prompts of a plain run or of a workspace run),
+and the attempt does the rest: it reuses the answers this attempt recorded before a crash
+(each at most once, matched by request digest), else takes one of the process's
+model-call slots (``AGENTLOG_MAX_CALLS``, :func:`~actors.drivers.call_slot`), calls the
+model, keeps the request in the run's ``objects/`` and records the ``ModelCalled``. What
+the attempt gathers is its :attr:`Attempt.answer`, the events the supervisor appends.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from actors.drivers import call_slot
+from actors.logs import get_logger
+from actors.models import (
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    model_called_event,
+    record_request,
+    request_digest,
+    response_from_event,
+    scrubbed,
+)
+from events import Event, ModelCalled, Step, StepFailed, ToolResulted, WorkflowConfig
+from store import WorkflowState
+
+if TYPE_CHECKING:
+    from actors.models import Model
+
+__all__ = ["Attempt", "StepWork", "failure", "keep_request"]
+
+log = get_logger("agentlog.agents")
+
+
+class StepWork(msgspec.Struct, frozen=True, kw_only=True):
+    """One attempt at a step, as the supervisor hands it to an agent.
+
+    ``state`` is the fold of the log so far (the agent's only input: task in force,
+    latest artifacts); ``recorded`` is what this attempt already recorded before a crash
+    (or, in a replay, the recorded test run) to reuse.
+    """
+
+    step: Step
+    attempt: int
+    round: int
+    timeout: float
+    state: WorkflowState = WorkflowState()
+    recorded: tuple[Event, ...] = ()
+    workspace: str = "files"
+    config: WorkflowConfig = WorkflowConfig()
+    #: The run directory whose ``objects/`` keeps each request answered ("" keeps none).
+    requests_to: str = ""
+    #: False in a replay: only recorded test runs are reused, no command ever runs.
+    run_commands: bool = True
+    #: A replay's recorded results of an agent loop's tool calls, by call id.
+    served: dict[str, ToolResulted] = {}
+    #: The seq of the log's last event when this process took the run up (0: it began
+    #: it): what came before was recorded by a process that stopped.
+    resumed_at: int = 0
+
+
+def failure(
+    work: StepWork,
+    kind: str,
+    message: str,
+    retryable: bool,
+    *,
+    actor: str = "supervisor",
+    retry_after: float | None = None,
+) -> StepFailed:
+    """The ``StepFailed`` ending the attempt ``work`` describes."""
+    return StepFailed(
+        actor=actor,
+        step=work.step,
+        attempt=work.attempt,
+        round=work.round,
+        error_kind=kind,
+        message=message,
+        retryable=retryable,
+        retry_after_s=retry_after,
+    )
+
+
+def keep_request(work: StepWork, request: ModelRequest) -> None:
+    """Keep ``request`` durably in the run's objects before the event naming it is answered."""
+    if work.requests_to:
+        record_request(work.requests_to, request)
+
+
+class Attempt:
+    """One attempt's bookkeeping: its answer so far and the recorded calls left to reuse.
+
+    ``actor`` names the agent in the events; ``model`` answers what the recording does not.
+    """
+
+    def __init__(self, work: StepWork, model: Model, actor: str) -> None:
+        self.work = work
+        self.model = model
+        self.actor = actor
+        self.answer: list[Event] = []
+        #: What this attempt recorded before a crash: answers reused at most once each.
+        self.unused = [ev for ev in work.recorded if isinstance(ev, ModelCalled)]
+        self._last: tuple[ModelRequest, ModelRequest, str] | None = None
+
+    def _scrubbed(self, request: ModelRequest) -> tuple[ModelRequest, str]:
+        """``request`` as sent (scrubbed) and its digest, kept for the same request asked
+        next (``holds`` then ``ask``: a loop's long requests are scrubbed once)."""
+        if self._last is not None and self._last[0] is request:
+            return self._last[1], self._last[2]
+        sent = scrubbed(request)
+        digest = request_digest(sent)
+        self._last = (request, sent, digest)
+        return sent, digest
+
+    def holds(self, request: ModelRequest) -> bool:
+        """Whether this attempt recorded an answer to ``request`` (asking costs nothing)."""
+        digest = self._scrubbed(request)[1]
+        return any(ev.request_digest == digest for ev in self.unused)
+
+    def ask(self, request: ModelRequest) -> ModelResponse:
+        """The recorded answer to this exact request, else a call (recorded); a failed call
+        raises :class:`ModelError` after recording the answer it carried, if any."""
+        request, digest = self._scrubbed(request)
+        for i, ev in enumerate(self.unused):
+            if ev.request_digest == digest:
+                del self.unused[i]
+                return response_from_event(ev)
+        if self.unused:
+            seqs = [ev.seq for ev in self.unused]
+            log.warning("recorded call differs from the request; calling again", seqs=seqs)
+        timeout = self.work.timeout
+        with call_slot(timeout) as held:  # AGENTLOG_MAX_CALLS: calls in flight
+            if not held:
+                message = f"no model-call slot freed within {timeout:g} s (AGENTLOG_MAX_CALLS)"
+                raise ModelError(message, kind="rate_limit")
+            try:
+                response = self.model.call(request, timeout=timeout)
+            except ModelError as err:
+                if err.response is not None:
+                    self.answer.append(self._called(request, err.response))
+                raise
+        self.answer.append(self._called(request, response))
+        return response
+
+    def _called(self, request: ModelRequest, response: ModelResponse) -> ModelCalled:
+        work = self.work
+        keep_request(work, request)
+        return model_called_event(
+            request, response, attempt=work.attempt, round=work.round, actor=self.actor
+        )
+
+    def failed(
+        self, kind: str, message: str, retryable: bool, retry_after: float | None = None
+    ) -> list[Event]:
+        """The answer so far, ended by the ``StepFailed`` saying why."""
+        ended = failure(
+            self.work, kind, message, retryable, actor=self.actor, retry_after=retry_after
+        )
+        return [*self.answer, ended]
