@@ -80,7 +80,11 @@ class MaterializeReport(msgspec.Struct, frozen=True, kw_only=True):
     removed: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"wrote {len(self.written)} files, removed {len(self.removed)} stale entries"
+        wrote, removed = len(self.written), len(self.removed)
+        return (
+            f"wrote {wrote} file{'' if wrote == 1 else 's'}, "
+            f"removed {removed} stale entr{'y' if removed == 1 else 'ies'}"
+        )
 
 
 def encode_artifact(obj: Plan | CodeChange | ChangeSet | Review) -> bytes:
