@@ -11,7 +11,7 @@ failed step. The actor itself (one per workflow, sole writer of its log) lives i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -63,6 +63,7 @@ from store import (
 from store._lock import LogLock
 
 __all__ = [
+    "BUDGETS",
     "DRIVE",
     "WAIT_POLL",
     "EventListener",
@@ -338,8 +339,13 @@ class Supervisor:
         sandbox: SandboxPolicy | None = None,
         test_cmd: str | None = None,
         trust_log: bool = False,
+        budgets: Mapping[str, float | int] | None = None,
     ) -> WorkflowResult:
         """Give a failed run a fresh retry budget from its failed step, and continue it.
+
+        ``budgets`` raises (or sets) the run's budgets from here on (``max_turns``,
+        ``budget_tokens``, ``budget_usd``): a run stopped by one goes on with more. What
+        was spent before still counts, so a budget holds across retries.
 
         Like Temporal's reset, the history is kept: a ``RetryRequested`` event is
         appended, after which every failed step may again make ``max_retries`` retries
@@ -362,10 +368,16 @@ class Supervisor:
         consent = Consent(sandbox=sandbox, test_cmd=test_cmd, trust_log=trust_log)
         check_continue(str(path), state.config, state.workspace, consent)
         require_sandbox(state.config)
-        sup = cls(state.config, model=model, listeners=listeners)
-        chosen = sup._model(state.config.model)
+        config = _with_budgets(state.config, budgets)
+        sup = cls(config, model=model, listeners=listeners)
+        chosen = sup._model(config.model)
         with log.writer() as writer:
-            event = RetryRequested(workflow_id=state.workflow_id, actor="person", reason=reason)
+            event = RetryRequested(
+                workflow_id=state.workflow_id,
+                actor="person",
+                reason=reason,
+                config=config if config != state.config else None,
+            )
             recorded = writer.append(event)  # durable once appended
         for listener in sup.listeners:
             if not isinstance(listener, Integration):  # a run's shipper reads it from the log
@@ -484,3 +496,22 @@ def _catch_up(fold: WorkflowFold, log: EventLog) -> None:
 def _run_path(run_dir: str | Path) -> Path:
     path = Path(run_dir)
     return path.parent if path.name == "events.jsonl" else path
+
+
+#: The settings ``retry`` may change: a run's budgets (docs/agent-loop.md).
+BUDGETS = ("max_turns", "budget_tokens", "budget_usd")
+
+
+def _with_budgets(
+    config: WorkflowConfig, budgets: Mapping[str, float | int] | None
+) -> WorkflowConfig:
+    """``config`` with ``budgets`` (a subset of :data:`BUDGETS`) in force."""
+    if not budgets:
+        return config
+    unknown = set(budgets) - set(BUDGETS)
+    if unknown:
+        raise UsageError(f"not a budget: {', '.join(sorted(unknown))} (budgets: {BUDGETS})")
+    try:
+        return msgspec.convert({**msgspec.to_builtins(config), **budgets}, WorkflowConfig)
+    except msgspec.ValidationError as exc:
+        raise UsageError(f"a budget out of range: {exc}") from None

@@ -316,6 +316,9 @@ class RetryRequested(EventBase, frozen=True, kw_only=True):
     """
 
     reason: str = ""
+    #: The configuration in force from here on, when the person changed it (raised a
+    #: budget: ``agentlog retry --budget-usd``); None keeps the one in force.
+    config: WorkflowConfig | None = None
 
 
 class ApprovalRequested(EventBase, frozen=True, kw_only=True):

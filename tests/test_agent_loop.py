@@ -27,6 +27,7 @@ from events import (
     ContextElided,
     ModelCalled,
     PlanProduced,
+    RetryRequested,
     ReviewProduced,
     StepFailed,
     ToolCalled,
@@ -34,7 +35,7 @@ from events import (
     WorkflowFailed,
     WorkflowStarted,
 )
-from store import EventLog, ObjectStore
+from store import EventLog, ObjectStore, workflow_state
 from store.worktree import working_copy_at
 
 pytestmark = needs_git
@@ -434,3 +435,32 @@ def test_a_turn_without_a_tool_call_is_told_to_go_on_and_the_loop_continues(
     assert kinds(run)[-1] == "WorkflowCompleted"
     nudge = fake_anthropic.requests[2].body["messages"][-1]
     assert nudge["role"] == "user" and "submit" in nudge["content"][0]["text"]
+
+
+def test_a_run_stopped_by_its_dollar_budget_goes_on_when_a_retry_raises_it(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
+    fake_anthropic.reply_tool_use({"path": ""}, name="list_files")
+    config = msgspec.structs.replace(LOOP, budget_usd=0.004)  # each call: about $0.003
+    run = run_loop(fake_anthropic, tmp_path, config)
+    assert of_type(run, WorkflowFailed)[0].error_kind == "budget"
+    fake_anthropic.reply_tool_use({"summary": "listed"}, name="submit")
+    fake_anthropic.reply_tool_use(APPROVE, name="submit")
+    result = Supervisor.retry(run, model=claude(fake_anthropic), budgets={"budget_usd": 1.0})
+    assert result.status == "completed", result
+    (retried,) = of_type(run, RetryRequested)
+    assert retried.config is not None and retried.config.budget_usd == 1.0
+    assert workflow_state(EventLog(run).read()).config.budget_usd == 1.0
+
+
+def test_a_retry_without_more_budget_stops_again_at_once(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    fake_anthropic.reply_tool_use(PLAN_APP, name="submit")
+    fake_anthropic.reply_tool_use({"path": ""}, name="list_files")
+    run = run_loop(fake_anthropic, tmp_path, msgspec.structs.replace(LOOP, budget_usd=0.004))
+    calls = len(of_type(run, ModelCalled))
+    assert Supervisor.retry(run, model=claude(fake_anthropic)).status == "failed"
+    assert len(of_type(run, ModelCalled)) == calls  # what was spent still counts
+    assert [b.budget for b in of_type(run, BudgetReached)] == ["usd", "usd"]

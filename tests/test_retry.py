@@ -137,3 +137,11 @@ def test_resume_of_a_failed_run_points_to_retry(run_dir: Path) -> None:
     assert done.returncode == 0
     assert "already ended (failed)" in done.stdout
     assert f"agentlog retry {run_dir}" in done.stdout
+
+
+def test_retry_takes_a_higher_budget_on_the_command_line(run_dir: Path) -> None:
+    from actors.cli import main
+
+    Supervisor(FAST, model=scripted(code=[error("bad_request")])).run("task", run_dir)
+    assert main(["retry", str(run_dir), "--budget-usd", "-1"]) == 2  # checked before anything
+    assert [type(e).__name__ for e in EventLog(run_dir).read()][-1] == "WorkflowFailed"

@@ -23,7 +23,7 @@ from actors.consent import Consent, check_continue
 from actors.integrations import integrations_from_env
 from actors.models import Model, ScriptedModel
 from actors.run_dir import check_new_run_dir, never_started
-from actors.supervisor import RunHandle, Supervisor
+from actors.supervisor import BUDGETS, RunHandle, Supervisor
 from events import AgentlogError, UsageError, WorkflowConfig
 from store import LOG_NAME, GateState
 
@@ -292,6 +292,8 @@ def cmd_retry(args: argparse.Namespace) -> int:
     log.writer().close()  # a torn tail or another writer is reported before anything else
     run_dir = log.path.parent
     consent = consent_of(args)
+    budgets = {name: value for name in BUDGETS if (value := getattr(args, name, None)) is not None}
+    apply_settings(state.config, budgets, lambda name: "--" + name.replace("_", "-"))
     if state.status == "failed":
         check_continue(str(run_dir), state.config, state.workspace, consent)
     model = _model_for(args, state.config.model) if state.status == "failed" else None
@@ -302,6 +304,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
             model=model,
             listeners=(progress, *integrations_from_env()),
             reason=args.reason,
+            budgets=budgets,
             sandbox=consent.sandbox,
             test_cmd=consent.test_cmd,
             trust_log=consent.trust_log,
@@ -407,10 +410,19 @@ def args_retry(p: argparse.ArgumentParser) -> str:
     """``agentlog retry``'s arguments; returns its example."""
     run_arg(p)
     p.add_argument("--reason", default="", help="why, recorded in the RetryRequested event")
+    p.add_argument(
+        "--max-turns", type=int, metavar="N", help="model turns per step of a loop from here on"
+    )
+    p.add_argument(
+        "--budget-usd", type=float, metavar="X", help="dollars the whole run may spend, in all"
+    )
+    p.add_argument(
+        "--budget-tokens", type=int, metavar="N", help="tokens the whole run may use, in all"
+    )
     consent_args(p)
     script_arg(p)
     json_arg(p, "only the outcome, no timeline,")
-    return "agentlog retry runs/primes --reason 'rate limit lifted'"
+    return "agentlog retry runs/primes --reason 'rate limit lifted'  # or --budget-usd 5"
 
 
 def args_fork(p: argparse.ArgumentParser) -> str:

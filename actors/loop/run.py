@@ -466,17 +466,7 @@ class _Loop:
         later = Usage()
         for ev in self.at.unused:
             later = later + ev.usage
-        return Usage(
-            input_tokens=used.input_tokens - later.input_tokens,
-            output_tokens=used.output_tokens - later.output_tokens,
-            cache_creation_input_tokens=(
-                used.cache_creation_input_tokens - later.cache_creation_input_tokens
-            ),
-            cache_read_input_tokens=used.cache_read_input_tokens - later.cache_read_input_tokens,
-            cache_creation_1h_input_tokens=(
-                used.cache_creation_1h_input_tokens - later.cache_creation_1h_input_tokens
-            ),
-        )
+        return used - later
 
     def _stop(self, budget: Any, limit: float, used: float) -> list[Event]:
         work = self.work

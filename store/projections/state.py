@@ -583,6 +583,8 @@ class WorkflowFold:
 
     def _retry(self, ev: RetryRequested) -> None:
         self.status = "running"
+        if ev.config is not None:
+            self.config = ev.config
         for acc in self._steps.values():
             if acc.status == "failed":
                 acc.budget_from = acc.attempt
