@@ -18,6 +18,10 @@ import pytest
 import structlog
 from fake_anthropic import FakeAnthropic
 
+#: Real projects vendored as test data (tests/repos/README); their own tests are run
+#: by the tests that copy them, never collected as ours.
+collect_ignore = ["repos"]
+
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
