@@ -28,7 +28,7 @@ from fake_anthropic import FakeAnthropic
 
 from actors import Supervisor, WorkflowConfig, forking
 from actors.models import AnthropicModel, ScriptedModel
-from events import CodeProduced, ReviewProduced, ToolCalled, ToolResulted
+from events import CodeProduced, ModelCalled, ReviewProduced, ToolCalled, ToolResulted
 from store import EventLog, ObjectStore
 from store.worktree import working_copy_at
 
@@ -155,7 +155,7 @@ def test_the_run_replays_with_the_network_off(six_run: SixRun) -> None:
     assert done.stdout.startswith("replay ok:")
 
 
-def test_a_fork_at_the_failing_command_starts_from_the_same_working_copy_and_goes_on(
+def test_a_fork_at_the_failing_command_goes_on_from_its_working_copy_under_another_model(
     six_run: SixRun, tmp_path: Path
 ) -> None:
     command = next(c for c in six_run.calls if c.name == "run_command")
@@ -167,13 +167,17 @@ def test_a_fork_at_the_failing_command_starts_from_the_same_working_copy_and_goe
                 {"tool_calls": [{"name": "submit", "input": {"summary": "strip the doc"}}]},
             ],
             "review": [{"tool_input": {"verdict": "approve", "summary": "Fine."}}],
-        },
-        name=MODEL,  # the source's model: its recorded turns stay its own
-    )
+        }
+    )  # another model than the source's: its recorded turns stay as they were
     fork = tmp_path / "fork"
     result = forking.fork(six_run.run, at=command.seq, new_run_dir=fork, model=model)
     assert result.status == "completed", result
     assert [c.step for c in model.calls] == ["code", "code", "review"]  # only turns after it
+    assert [c.model for c in of_type(fork, ModelCalled) if c.seq > command.seq] == [
+        "scripted", "scripted", "scripted"
+    ]  # fmt: skip
+    turns = [c.turn for c in of_type(fork, ToolCalled) if c.seq > command.seq and c.step == "code"]
+    assert turns == [5, 6]  # the Coder's conversation went on: its turns were not asked again
     source, forked = list(EventLog(six_run.run).read()), list(EventLog(fork).read())
     before = working_copy_at(source, ObjectStore(six_run.run), command.seq)
     after = working_copy_at(forked, ObjectStore(fork), command.seq)

@@ -47,7 +47,7 @@ from actors.loop.tools import (
     search,
     tool_definitions,
 )
-from actors.models import ModelRequest
+from actors.models import ModelRequest, load_request
 from actors.models.prompts import render_plan, render_review
 from actors.pricing import price_for, usage_cost
 from actors.secrets import redact
@@ -176,17 +176,31 @@ class _Loop:
 
     def request(self, messages: list[dict[str, Any]]) -> ModelRequest:
         submit = self.tools[-1]
+        model, max_tokens = self._as_recorded()
         return ModelRequest(
             step=self.work.step,
-            model=self.model,
+            model=model,
             system=self.system,
             messages=tuple(messages),
             tool_name=submit["name"],
             tool_description=submit["description"],
             input_schema=submit["input_schema"],
-            max_tokens=self.work.config.max_tokens,
+            max_tokens=max_tokens,
             tools=self.tools,
         )
+
+    def _as_recorded(self) -> tuple[str, int]:
+        """The model and ``max_tokens`` of the next turn: the recorded turn's while the
+        attempt has recorded turns left to go through (a resume or a fork under another
+        model or limit rebuilds the recorded conversation as it was, instead of asking
+        its turns again over edits already made), else those in force."""
+        if self.at.unused:
+            raw = load_request(self.objects, self.at.unused[0].request_digest)
+            if raw is not None:
+                model, limit = raw.get("model"), raw.get("max_tokens")
+                if isinstance(model, str) and isinstance(limit, int):
+                    return model, limit
+        return self.model, self.work.config.max_tokens
 
     def run(self, first: str) -> list[Event]:
         at = self.at
