@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import pytest
 from _cli import CLI, cli
 from _repo import commit_all, git, needs_git
@@ -187,3 +188,28 @@ def test_a_fork_at_the_failing_command_goes_on_from_its_working_copy_under_anoth
     rerun = [r for r in of_type(fork, ToolResulted) if r.call_id == command.call_id]
     assert [(r.exit_code, r.interrupted) for r in rerun] == [(1, True)]  # on the broken copy
     assert "func.__doc__ = doc.strip()" in (fork / "files" / "six.py").read_text()
+
+
+def test_a_fork_with_another_max_tokens_goes_through_the_recorded_turns_as_asked(
+    six_run: SixRun, tmp_path: Path
+) -> None:
+    fix = next(c for c in six_run.calls if c.name == "edit_file" and c.input["old_text"] == BROKEN)
+    model = ScriptedModel(
+        {
+            "code": [{"tool_calls": [{"name": "submit", "input": {"summary": "fixed"}}]}],
+            "review": [{"tool_input": {"verdict": "approve", "summary": "Fine."}}],
+        },
+        name=MODEL,
+    )
+    fork = tmp_path / "fork"
+    more = LOOP.max_tokens * 2
+    result = forking.fork(
+        six_run.run,
+        at=fix.seq,
+        new_run_dir=fork,
+        overrides=lambda config: msgspec.structs.replace(config, max_tokens=more),
+        model=model,
+    )
+    assert result.status == "completed", result
+    assert [(c.step, c.max_tokens) for c in model.calls] == [("code", more), ("review", more)]
+    assert (fork / "files" / "six.py").read_text() == (six_run.run / "files" / "six.py").read_text()
