@@ -49,6 +49,7 @@ from events import (
     Verdict,
     WorkflowConfig,
     WorkflowStarted,
+    with_budgets,
 )
 from store import (
     ErrorInfo,
@@ -63,7 +64,6 @@ from store import (
 from store._lock import LogLock
 
 __all__ = [
-    "BUDGETS",
     "DRIVE",
     "WAIT_POLL",
     "EventListener",
@@ -368,7 +368,7 @@ class Supervisor:
         consent = Consent(sandbox=sandbox, test_cmd=test_cmd, trust_log=trust_log)
         check_continue(str(path), state.config, state.workspace, consent)
         require_sandbox(state.config)
-        config = _with_budgets(state.config, budgets)
+        config = with_budgets(state.config, budgets or {})
         sup = cls(config, model=model, listeners=listeners)
         chosen = sup._model(config.model)
         with log.writer() as writer:
@@ -496,22 +496,3 @@ def _catch_up(fold: WorkflowFold, log: EventLog) -> None:
 def _run_path(run_dir: str | Path) -> Path:
     path = Path(run_dir)
     return path.parent if path.name == "events.jsonl" else path
-
-
-#: The settings ``retry`` may change: a run's budgets (docs/agent-loop.md).
-BUDGETS = ("max_turns", "budget_tokens", "budget_usd")
-
-
-def _with_budgets(
-    config: WorkflowConfig, budgets: Mapping[str, float | int] | None
-) -> WorkflowConfig:
-    """``config`` with ``budgets`` (a subset of :data:`BUDGETS`) in force."""
-    if not budgets:
-        return config
-    unknown = set(budgets) - set(BUDGETS)
-    if unknown:
-        raise UsageError(f"not a budget: {', '.join(sorted(unknown))} (budgets: {BUDGETS})")
-    try:
-        return msgspec.convert({**msgspec.to_builtins(config), **budgets}, WorkflowConfig)
-    except msgspec.ValidationError as exc:
-        raise UsageError(f"a budget out of range: {exc}") from None

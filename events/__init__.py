@@ -25,7 +25,7 @@ from events.codec import (
     line_body,
     to_dict,
 )
-from events.config import Gate, SandboxPolicy, WorkflowConfig
+from events.config import BUDGETS, Gate, SandboxPolicy, WorkflowConfig, with_budgets
 from events.errors import EXIT_FAILED, EXIT_USAGE, AgentlogError, CorruptLine, UsageError
 from events.tools import (
     OUTPUT_HEAD,
@@ -89,6 +89,7 @@ from events.workspace import (
 
 __all__ = [
     "ARTIFACT_TOOLS",
+    "BUDGETS",
     "CRC_FIELD",
     "EVENT_TYPES",
     "EXIT_FAILED",
@@ -167,4 +168,5 @@ __all__ = [
     "line_body",
     "to_dict",
     "tokens",
+    "with_budgets",
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ["Gate", "SandboxPolicy", "WorkflowConfig"]
+__all__ = ["BUDGETS", "Gate", "SandboxPolicy", "WorkflowConfig", "with_budgets"]
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
@@ -58,3 +59,23 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     #: Estimated tokens a loop's conversation may reach before its oldest tool results
     #: are elided (``ContextElided``), down to 60% of it.
     loop_context_tokens: Annotated[int, msgspec.Meta(gt=0)] = 150_000
+
+
+#: The settings a retry may change: a run's budgets (``agentlog retry --budget-usd``).
+BUDGETS = ("max_turns", "budget_tokens", "budget_usd")
+
+
+def with_budgets(config: WorkflowConfig, budgets: Mapping[str, float | int]) -> WorkflowConfig:
+    """``config`` with ``budgets`` (names of :data:`BUDGETS`) in force; a name that is no
+    budget, or a value out of range, is a :class:`~events.UsageError`."""
+    from events.errors import UsageError
+
+    unknown = sorted(set(budgets) - set(BUDGETS))
+    if unknown:
+        raise UsageError(f"not a budget: {', '.join(unknown)} (budgets: {', '.join(BUDGETS)})")
+    if not budgets:
+        return config
+    try:
+        return msgspec.convert({**msgspec.to_builtins(config), **budgets}, WorkflowConfig)
+    except msgspec.ValidationError as exc:
+        raise UsageError(f"a budget out of range: {exc}") from None

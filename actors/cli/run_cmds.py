@@ -23,8 +23,8 @@ from actors.consent import Consent, check_continue
 from actors.integrations import integrations_from_env
 from actors.models import Model, ScriptedModel
 from actors.run_dir import check_new_run_dir, never_started
-from actors.supervisor import BUDGETS, RunHandle, Supervisor
-from events import AgentlogError, UsageError, WorkflowConfig
+from actors.supervisor import RunHandle, Supervisor
+from events import BUDGETS, AgentlogError, UsageError, WorkflowConfig
 from store import LOG_NAME, GateState
 
 __all__ = [
