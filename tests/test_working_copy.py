@@ -241,7 +241,7 @@ def test_the_timeline_says_which_tool_was_called_on_what_and_how_it_ended() -> N
     )
     refused = ToolResulted(turn=4, name="read_file", is_error=True, output="no such file: x\n")
     assert summarize(called) == "code#1 t2 run_command pytest -q"
-    assert summarize(failed) == "code#1 t2 run_command → exit 1"
+    assert summarize(failed) == "code#1 t2 run_command → exit 1, 1 failed"
     assert summarize(edited) == "code#1 t3 edit_file → 2 files changed: app.py, -old.py"
     assert summarize(refused) == "code#1 t4 read_file → error: no such file: x"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from actors.views.outcome import summarize_tests
 from actors.views.text import plural
 from events import (
     ApprovalDecided,
@@ -70,7 +71,8 @@ def _tool_result(event: ToolResulted) -> str:
     if event.timed_out:
         parts.append("timed out")
     elif event.exit_code is not None:
-        parts.append(f"exit {event.exit_code}")
+        outcome = summarize_tests(event.output) if event.name == "run_command" else None
+        parts.append(f"exit {event.exit_code}" + (f", {outcome}" if outcome else ""))
     if event.is_error and event.exit_code is None:
         lines = event.output.strip().splitlines()
         parts.append(f"error: {_flat(lines[0])}" if lines else "error")
