@@ -39,7 +39,7 @@ from events import (
 from store import EventLog, check_objects, materialize, record_base
 from store.objects import ObjectStore, object_hash
 from store.tree import ChangeRejected, Tree
-from store.worktree import apply_edits, record_edit, record_output, working_copy_at
+from store.worktree import WorkingCopy, apply_edits, record_edit, record_output, working_copy_at
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "v1-demo"
 #: Paths no two of which are a file and its directory.
@@ -362,3 +362,15 @@ def test_an_old_log_projects_mid_run_to_the_first_code_it_produced(tmp_path: Pat
     assert on_disk(tmp_path / "files") == {
         f.path: (f.content.encode(), 0o644) for f in first.code.files
     }
+
+
+def test_the_working_copy_folded_event_by_event_is_the_one_at_each_seq(
+    tool_run: tuple[Path, list[Event]],
+) -> None:
+    run, events = tool_run
+    objects = ObjectStore(run)
+    copy = WorkingCopy(objects)
+    for ev in events:
+        copy.feed(ev)
+        at = working_copy_at(events, objects, ev.seq)
+        assert copy.tree.entries == at.entries, ev.seq
