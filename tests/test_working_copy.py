@@ -374,3 +374,36 @@ def test_the_working_copy_folded_event_by_event_is_the_one_at_each_seq(
         copy.feed(ev)
         at = working_copy_at(events, objects, ev.seq)
         assert copy.tree.entries == at.entries, ev.seq
+
+
+def long_output_run(run: Path) -> str:
+    """A run whose one command printed 20,000 numbered lines (the log keeps head and tail)."""
+    objects = ObjectStore(run)
+    whole = "".join(f"line {i}\n" for i in range(20_000)) + "\x1b[2J 3 failed\n"
+    kept, digest = record_output(objects, whole)
+    result = ToolResulted(
+        turn=1, call_id="toolu_001", name="run_command", exit_code=1, output=kept,
+        output_digest=digest, output_chars=len(whole),
+    )  # fmt: skip
+    call = ToolCalled(turn=1, call_id="toolu_001", name="run_command", input={"command": "t"})
+    write_log(run, [started(), call, result])
+    return whole
+
+
+def test_show_prints_a_tool_results_whole_output_as_text(tmp_path: Path) -> None:
+    whole = long_output_run(tmp_path / "run")
+    result = cli("show", tmp_path / "run", "3")
+    assert result.returncode == 0, result.stderr
+    _, text = result.stdout.split(f"\noutput (whole, {len(whole):,} characters, from objects/):\n")
+    assert text.splitlines()[:2] == ["line 0", "line 1"]
+    assert "line 10000\n" in text  # the middle the log left out
+    assert text.splitlines()[-1] == "\\u001b[2J 3 failed"  # inert on a terminal
+
+
+def test_show_says_when_a_long_outputs_object_is_missing(tmp_path: Path) -> None:
+    long_output_run(tmp_path / "run")
+    shutil.rmtree(tmp_path / "run" / "objects")
+    result = cli("show", tmp_path / "run", "3")
+    assert result.returncode == 0, result.stderr
+    assert "output (cut to its head and tail; the whole is missing: " in result.stdout
+    assert "characters left out" in result.stdout
