@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,10 @@ def test_a_seq_link_in_the_transcript_opens_the_event(page: Any, viewer: Running
     call.locator(".loop-call-head .seq-link").click()
     expect(page.locator("#inspector .inspector-head .etype")).to_have_text("ToolCalled")
     expect(page.locator("#inspector .fork-command")).to_contain_text("--at ")
+
+
+def test_the_stats_tab_shows_tool_calls_and_cache_share(page: Any, viewer: RunningViewer) -> None:
+    page.goto(viewer.url + "/runs/loop#stats")
+    code = page.locator("#tab-stats table.stats tbody tr").filter(has_text="code")
+    expect(code.locator("td.tool-calls")).to_have_text("6")
+    expect(code.locator("td.cache-share")).to_have_text(re.compile(r"^\d+%$"))

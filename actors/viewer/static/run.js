@@ -469,11 +469,14 @@ function renderStats(o) {
       el("td", { className: "num", text: fmtInt(s.model_calls) }), el("td", { className: "num", text: fmtInt(s.input_tokens) }),
       el("td", { className: "num", text: fmtInt(s.output_tokens) }),
       el("td", { className: "num", text: `${fmtInt(s.cache_read_input_tokens)} / ${fmtInt(s.cache_creation_input_tokens)}` }),
+      el("td", { className: "num cache-share", text: s.cache_share === null || s.cache_share === undefined ? "–" : `${Math.round(s.cache_share * 100)}%` }),
+      el("td", { className: "num tool-calls", text: fmtInt(s.tool_calls || 0) }),
       el("td", { className: "num", text: fmtCost(s.cost_usd) })));
   }
   pane.appendChild(el("table", { className: "grid stats" },
-    el("thead", {}, el("tr", {}, ["step", "attempts", "failures", "wall", "model time", "calls", "in", "out", "cache r/w", "cost"].map((h) => el("th", { text: h })))),
+    el("thead", {}, el("tr", {}, ["step", "attempts", "failures", "wall", "model time", "calls", "in", "out", "cache r/w", "cache share", "tool calls", "cost"].map((h) => el("th", { text: h })))),
     body));
+  pane.appendChild(el("p", { className: "muted", text: "cache share: cache reads / all input tokens (plain, cache reads, 5-minute and 1-hour cache writes, each priced at its rate)" }));
 }
 
 function renderForks(o) {
