@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 import actors.demo
 from actors import Supervisor
 from actors.demo import demo_config
@@ -19,9 +21,10 @@ LOOP_DATA: dict[str, Any] = json.loads(
 )
 
 
-def make_loop_run(run_dir: Path, workspace: Path) -> Path:
+def make_loop_run(run_dir: Path, workspace: Path, **settings: Any) -> Path:
     """Write the demo's workspace to ``workspace`` and run the scripted loop into
-    ``run_dir``: read, edit, tests fail (1 failed, 2 passed), edit, tests pass, submit."""
+    ``run_dir``: read, edit, tests fail (1 failed, 2 passed), edit, tests pass, submit.
+    ``settings`` change the demo's configuration (``max_turns=3``)."""
     workspace.mkdir(parents=True)
     for name, text in LOOP_DATA["files"].items():
         (workspace / name).write_text(text, encoding="utf-8")
@@ -34,6 +37,7 @@ def make_loop_run(run_dir: Path, workspace: Path) -> Path:
         ]
     }  # fmt: skip
     config, _ = demo_config(loop=True)
+    config = msgspec.structs.replace(config, **settings)
     model = ScriptedModel(script, name="scripted-demo")
     Supervisor(config, model=model).run(LOOP_DATA["task"], run_dir, workspace=workspace)
     return run_dir

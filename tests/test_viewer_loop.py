@@ -104,3 +104,17 @@ def test_every_event_names_the_fork_command_that_starts_from_it(
         "--run-dir",
         run + "-fork-7",
     ]
+
+
+def test_a_budget_stop_is_noted_on_the_turn_it_followed(tmp_path: Path) -> None:
+    run = make_loop_run(tmp_path / "run", tmp_path / "ws", max_turns=3, max_retries=0)
+    turns = [t for t in run_overview(run)["loop"]["items"] if t["step"] == "code"]
+    assert [t["turn"] for t in turns] == [1, 2, 3]
+    assert [n["text"] for n in turns[-1]["notes"]] == ["code#1 turns budget reached: 3 of 3"]
+
+
+def test_an_elision_is_noted_on_the_turn_it_made_room_for(tmp_path: Path) -> None:
+    run = make_loop_run(tmp_path / "run", tmp_path / "ws", loop_context_tokens=600)
+    turns = [t for t in run_overview(run)["loop"]["items"] if t["step"] == "code"]
+    noted = [(t["turn"], n["text"]) for t in turns for n in t["notes"]]
+    assert noted and all(f" t{turn} " in text and "elided" in text for turn, text in noted)

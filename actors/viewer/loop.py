@@ -77,6 +77,7 @@ class LoopTranscript:
         self.open: dict[_Key, list[dict[str, Any]]] = {}
         self.loops: set[_Key] = set()
         self.counts: dict[_Key, int] = {}  # turns of each open attempt so far
+        self.elided: dict[_Key, list[dict[str, Any]]] = {}  # notes for an attempt's next turn
         self.calls: dict[str, dict[str, Any]] = {}  # calls without a result, by call id
 
     def add(self, ev: Event | UnknownEvent) -> None:
@@ -101,10 +102,15 @@ class LoopTranscript:
         elif t is ToolResulted:
             assert isinstance(ev, ToolResulted)
             self._resulted(ev, before, after)
-        elif t is ContextElided or t is BudgetReached:
-            assert isinstance(ev, ContextElided | BudgetReached)
-            turns = self.open.get((str(ev.step), ev.attempt, ev.round))
-            if turns and (str(ev.step), ev.attempt, ev.round) in self.loops:
+        elif t is ContextElided:  # made for the next turn: noted on it
+            assert isinstance(ev, ContextElided)
+            note = {"seq": ev.seq, "text": summarize(ev)}
+            self.elided.setdefault((ev.step, ev.attempt, ev.round), []).append(note)
+        elif t is BudgetReached:  # the loop stopped after its last turn: noted on that
+            assert isinstance(ev, BudgetReached)
+            key = (str(ev.step), ev.attempt, ev.round)
+            turns = self.open.get(key)
+            if turns and key in self.loops:
                 turns[-1]["notes"].append({"seq": ev.seq, "text": summarize(ev)})
         elif t in (StepStarted, StepFailed, PlanProduced, CodeProduced, ReviewProduced):
             step = getattr(ev, "step", "")
@@ -112,6 +118,7 @@ class LoopTranscript:
             if t is not StepStarted:
                 self.open.pop(key, None)
                 self.counts.pop(key, None)
+                self.elided.pop(key, None)
                 self.loops.discard(key)
 
     def _turn(self, ev: ModelCalled) -> None:
@@ -129,7 +136,7 @@ class LoopTranscript:
             "thinking": _first_line(ev.content, "thinking", "thinking"),
             "text": _first_line(ev.content, "text", "text"),
             "calls": [],
-            "notes": [],
+            "notes": self.elided.pop(key, []),
         }
         if key in self.loops:
             turns.clear()  # the earlier turns are sent already
