@@ -13,11 +13,14 @@ import pytest
 
 pytest.importorskip("starlette", reason="the viewer needs its extra: pip install -e '.[ui]'")
 
+from _events import called, stamp, started
 from _loop_run import make_loop_run
+from _runs import write_run
 from _viewer import make_runs
 
 from actors.viewer.overview import run_overview
 from actors.viewer.serve import RunningViewer, start
+from events import FileEdit, StepStarted, ToolCalled, ToolResulted
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +121,26 @@ def test_an_elision_is_noted_on_the_turn_it_made_room_for(tmp_path: Path) -> Non
     turns = [t for t in run_overview(run)["loop"]["items"] if t["step"] == "code"]
     noted = [(t["turn"], n["text"]) for t in turns for n in t["notes"]]
     assert noted and all(f" t{turn} " in text and "elided" in text for turn, text in noted)
+
+
+def test_an_edit_outside_the_working_copy_is_said_and_the_page_still_built(
+    tmp_path: Path,
+) -> None:
+    events = stamp(
+        [
+            started(),
+            StepStarted(step="code", attempt=1),
+            called("code"),
+            ToolCalled(turn=1, call_id="tu_1", name="edit_file", input={"path": "../x"}),
+            ToolResulted(
+                turn=1,
+                call_id="tu_1",
+                name="edit_file",
+                edits=(FileEdit(path="../x", hash="0" * 64),),
+            ),
+        ]
+    )
+    loop = run_overview(write_run(tmp_path / "run", events))["loop"]
+    assert loop["problem"] is not None and loop["problem"].startswith("seq 5: ")
+    assert [c["name"] for c in loop["items"][0]["calls"]] == ["edit_file"]
+    assert loop["items"][0]["calls"][0]["diff"] == []
