@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +145,12 @@ def test_an_edit_outside_the_working_copy_is_said_and_the_page_still_built(
     assert loop["problem"] is not None and loop["problem"].startswith("seq 5: ")
     assert [c["name"] for c in loop["items"][0]["calls"]] == ["edit_file"]
     assert loop["items"][0]["calls"][0]["diff"] == []
+
+
+def test_an_edit_whose_bytes_are_gone_says_so_instead_of_a_diff(tmp_path: Path) -> None:
+    run = make_loop_run(tmp_path / "run", tmp_path / "ws")
+    shutil.rmtree(run / "objects")
+    loop = run_overview(run)["loop"]
+    edits = [c for c in coder_calls(loop) if c["name"] == "edit_file"]
+    assert edits and all(c["diff"] == [] for c in edits)
+    assert all(c["diff_problem"].startswith("missing: ") for c in edits)

@@ -6,8 +6,10 @@ turn is a ``ModelCalled`` of a step attempt that called tools (``ToolCalled``); 
 attempt that never called one (a run without ``--loop``) is not a loop and is left out.
 Each call that changed files carries the diff of the working copy before it against the
 one after it, folded by :class:`~store.WorkingCopy` (the projection ``agentlog project
---at`` writes), so the diff is exactly what the call's ``edits`` did. The transcript
-keeps its last :data:`LOOP_LIMIT` turns, so a long loop is read in flat memory.
+--at`` writes), so the diff is exactly what the call's ``edits`` did; a call keeps only
+the entries (hashes) of the paths it changed, and the diffs are read from ``objects/``
+for the turns sent alone. The transcript keeps its last :data:`LOOP_LIMIT` turns, so a
+long loop is read in flat memory.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from events import (
     ToolResulted,
     UnknownEvent,
 )
-from store import ObjectStore, Tree, WorkingCopy
+from store import Entry, ObjectProblem, ObjectStore, Tree, WorkingCopy
 from store.tree import normal_path
 
 __all__ = ["LOOP_LIMIT", "OUTPUT_SHOWN", "THINKING_SHOWN", "LoopTranscript"]
@@ -47,6 +49,8 @@ THINKING_SHOWN = 200
 DIFF_SHOWN = 100_000
 
 _Key = tuple[str, int, int]
+#: A path's entry in the working copy before a call and after it (None: no such file).
+_Pair = tuple[Entry | None, Entry | None]
 
 
 def _cut(text: str, limit: int) -> str:
@@ -71,6 +75,7 @@ class LoopTranscript:
     def __init__(self, objects: ObjectStore) -> None:
         self.turns: deque[dict[str, Any]] = deque(maxlen=LOOP_LIMIT)
         self.total = 0
+        self.objects = objects
         self.copy: WorkingCopy | None = WorkingCopy(objects)
         self.problem: str | None = None  # why the diffs stopped (an edit that did not fit)
         # Per open attempt: its turns so far and whether it called a tool (a loop).
@@ -203,16 +208,38 @@ class LoopTranscript:
             "duration_ms": ev.duration_ms,
         }
         if ev.edits and before is not None and after is not None:
-            call["diff"] = _call_diff(before, after, {normal_path(e.path) for e in ev.edits})
+            paths = {normal_path(e.path) for e in ev.edits}
+            call["_changed"] = {
+                p: (before.entries.get(p), after.entries.get(p))
+                for p in sorted(paths)
+                if before.entries.get(p) != after.entries.get(p)
+            }
+
+    def items(self) -> list[dict[str, Any]]:
+        """The turns sent, each call that changed files with its diff (computed only for
+        these: a long loop's earlier calls are never read)."""
+        for turn in self.turns:
+            for call in turn["calls"]:
+                changed = call.pop("_changed", None)
+                if changed is not None:
+                    try:
+                        call["diff"] = _call_diff(self.objects, changed)
+                    except ObjectProblem as exc:  # a log is data: its bytes may be gone
+                        call["diff_problem"] = f"{exc.reason}: {exc.path}"
+        return list(self.turns)
 
 
-def _call_diff(before: Tree, after: Tree, paths: set[str]) -> list[dict[str, Any]]:
-    """The ``paths`` one call wrote or deleted, each diffed from the working copy before
-    it to the one after it (a long diff cut at :data:`DIFF_SHOWN` characters)."""
-    touched = {p for p in paths if before.entries.get(p) != after.entries.get(p)}
+def _text(objects: ObjectStore, entry: Entry) -> str:
+    data = entry.data if entry.data is not None else objects.get(entry.hash)
+    return data.decode("utf-8", "replace")
+
+
+def _call_diff(objects: ObjectStore, changed: dict[str, _Pair]) -> list[dict[str, Any]]:
+    """The paths one call changed, each diffed from its entry in the working copy before
+    the call to the one after it (a long diff cut at :data:`DIFF_SHOWN` characters)."""
     diffs = file_diffs(
-        {p: before.text(p) for p in touched if p in before.entries},
-        {p: after.text(p) for p in touched if p in after.entries},
+        {p: _text(objects, old) for p, (old, _) in changed.items() if old is not None},
+        {p: _text(objects, new) for p, (_, new) in changed.items() if new is not None},
     )
     for d in diffs:
         if len(d["diff"]) > DIFF_SHOWN:

@@ -291,5 +291,5 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
         "tests": lists.tail("tests"),
         "failures": lists.tail("failures"),
         "calls": lists.tail("calls"),
-        "loop": {"items": list(loop.turns), "total": loop.total, "problem": loop.problem},
+        "loop": {"items": loop.items(), "total": loop.total, "problem": loop.problem},
     }

@@ -23,6 +23,7 @@ function renderLoopCall(call) {
     body.appendChild(el("details", { className: "loop-output", open: !!r.outcome || bad },
       el("summary", { text: `output${more}` }), el("pre", { className: "output", text: r.output })));
   }
+  if (call.diff_problem) body.appendChild(el("p", { className: "damage", text: `No diff: ${call.diff_problem}` }));
   for (const f of call.diff) {
     body.appendChild(el("details", { className: `file diff-file status-${f.status}`, open: true },
       el("summary", {},
