@@ -52,7 +52,13 @@ if TYPE_CHECKING:
         tree_at,
         workspace_base,
     )
-    from store.worktree import apply_edits, record_edit, record_output, working_copy_at
+    from store.worktree import (
+        WorkingCopy,
+        apply_edits,
+        record_edit,
+        record_output,
+        working_copy_at,
+    )
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -89,6 +95,7 @@ __all__ = [
     "VerifyReport",
     "WorkflowFold",
     "WorkflowState",
+    "WorkingCopy",
     "WorkspaceError",
     "apply_edits",
     "artifacts",
@@ -152,6 +159,7 @@ _LAZY = {
     "tree_diff": "store.diff",
     "workspace_base": "store.tree",
     "apply_edits": "store.worktree",
+    "WorkingCopy": "store.worktree",
     "record_edit": "store.worktree",
     "record_output": "store.worktree",
     "working_copy_at": "store.worktree",

@@ -33,7 +33,7 @@ from store.objects import ObjectStore, object_hash
 from store.paths import normalize_rel
 from store.tree import Entry, Tree, base_tree, normal_path
 
-__all__ = ["apply_edits", "record_edit", "record_output", "working_copy_at"]
+__all__ = ["WorkingCopy", "apply_edits", "record_edit", "record_output", "working_copy_at"]
 
 
 def working_copy_at(
@@ -45,34 +45,48 @@ def working_copy_at(
     that change no file (and events this version does not know) leave the working copy as
     it was, so a log written before tool calls existed projects as it always did.
     """
-    tree = Tree({}, {}, objects)
-    kept = tree  # the working copy before the running attempt's edits
-    editing: str | None = None  # the step whose attempt made the edits not yet kept
-    workspace = False
-    started = False
+    copy = WorkingCopy(objects)
     for ev in events:
         if seq is not None and ev.seq > seq:
             break
-        if type(ev) is WorkflowStarted and not started:
-            started = True
+        copy.feed(ev)
+    return copy.tree
+
+
+class WorkingCopy:
+    """The working copy folded event by event: :attr:`tree` is the one after the last
+    event fed (what :func:`working_copy_at` returns), so a reader that needs it at every
+    event (the viewer's per-call diffs) folds the log once."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self.objects = objects
+        self.tree = Tree({}, {}, objects)
+        self._kept = self.tree  # the working copy before the running attempt's edits
+        self._editing: str | None = None  # the step whose attempt made unkept edits
+        self._workspace = False
+        self._started = False
+
+    def feed(self, ev: Event | UnknownEvent) -> None:
+        """Change the working copy by what ``ev`` records (most events change nothing)."""
+        if type(ev) is WorkflowStarted and not self._started:
+            self._started = True
             if ev.workspace is not None:
-                tree, workspace = base_tree(ev.workspace, objects), True
-                kept = tree
+                self.tree, self._workspace = base_tree(ev.workspace, self.objects), True
+                self._kept = self.tree
         elif type(ev) is ToolResulted:
             if ev.edits:
-                tree, editing = apply_edits(tree, ev.edits), ev.step
+                self.tree, self._editing = apply_edits(self.tree, ev.edits), ev.step
         elif type(ev) is StepFailed:
-            if editing == ev.step:
-                tree, editing = kept, None
+            if self._editing == ev.step:
+                self.tree, self._editing = self._kept, None
         elif type(ev) is CodeProduced:
             if ev.change is not None and not ev.by_tools:
-                tree = tree.apply(ev.change)
-            elif ev.change is None and not workspace:
-                tree = _file_set(ev.code, objects)
-            kept, editing = tree, None
-        elif type(ev) is ApprovalDecided and ev.code is not None and not workspace:
-            tree = kept = _file_set(ev.code, objects)
-    return tree
+                self.tree = self.tree.apply(ev.change)
+            elif ev.change is None and not self._workspace:
+                self.tree = _file_set(ev.code, self.objects)
+            self._kept, self._editing = self.tree, None
+        elif type(ev) is ApprovalDecided and ev.code is not None and not self._workspace:
+            self.tree = self._kept = _file_set(ev.code, self.objects)
 
 
 def apply_edits(tree: Tree, edits: Iterable[FileEdit]) -> Tree:

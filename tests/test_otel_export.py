@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("opentelemetry.proto", reason="needs the otel extra: pip install -e '.[dev]'")
 
+from _loop_run import make_loop_run
 from _otlp import OtlpReceiver, Span, outline
 from _workflow import APPROVE, CHANGES, FAST, KEY, answer, error, scripted
 
@@ -382,3 +383,43 @@ def test_the_sdks_report_of_a_failure_becomes_our_line(sdk_message: str, line: s
     from actors.otel.problems import collector_problem
 
     assert collector_problem("U", sdk_message) == line
+
+
+@pytest.fixture(scope="module")
+def loop_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scripted agent loop: read, edit, tests fail, edit, tests pass, submit."""
+    base = tmp_path_factory.mktemp("otel-loop")
+    return make_loop_run(base / "run", base / "workspace")
+
+
+def test_each_loop_tool_call_arrives_as_an_execute_tool_span_under_its_agent(
+    loop_run: Path, receiver: OtlpReceiver
+) -> None:
+    assert export(str(loop_run), "--otlp", receiver.url) == 0
+    lines = outline(receiver.spans)
+    coder = lines.index("  invoke_agent coder")
+    tools = [line.strip() for line in lines[coder + 1 :] if line.startswith("    execute_tool")]
+    assert tools[:6] == [
+        "execute_tool read_file", "execute_tool edit_file", "execute_tool run_command",
+        "execute_tool edit_file", "execute_tool run_command", "execute_tool submit",
+    ]  # fmt: skip
+    agent = by_name(receiver.spans, "invoke_agent coder")[0]
+    run = by_name(receiver.spans, "execute_tool run_command")[0]
+    assert run.parent_id == agent.span_id and run.kind == INTERNAL
+    assert run.attributes["gen_ai.tool.name"] == "run_command"
+    assert run.attributes["gen_ai.tool.call.id"].startswith("toolu_")
+    assert run.attributes["gen_ai.tool.type"] == "function"
+    assert "gen_ai.tool.call.arguments" not in run.attributes
+    assert "gen_ai.tool.call.result" not in run.attributes
+
+
+def test_a_loop_tool_calls_arguments_and_result_are_sent_when_asked(
+    loop_run: Path, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CAPTURE_ENV, "true")
+    export(str(loop_run), "--otlp", receiver.url)
+    run = by_name(receiver.spans, "execute_tool run_command")[0]
+    assert json.loads(run.attributes["gen_ai.tool.call.arguments"]) == {
+        "command": "python3 -m unittest -q"
+    }
+    assert "FAILED (failures=1)" in run.attributes["gen_ai.tool.call.result"]

@@ -42,6 +42,8 @@ from events import (
     StepFailed,
     StepStarted,
     TestsRan,
+    ToolCalled,
+    ToolResulted,
     Usage,
     WorkflowCompleted,
 )
@@ -474,3 +476,69 @@ def test_a_retried_run_has_a_span_for_every_attempt_before_and_after_the_retry()
     stream = SpanStream(*head)
     streamed = [span for ev in events for span in stream.feed(ev)] + stream.finish()
     assert streamed == [*trace.spans[1:], trace.spans[0]]
+
+
+def _loop_run(*, is_error: bool = False, secret: str = "") -> list[Event]:
+    """A Coder loop attempt: one model turn, one run_command call and its result."""
+    return stamp(
+        [
+            started(),
+            StepStarted(step="code", attempt=1),
+            called("code"),
+            ToolCalled(
+                turn=1, call_id="tu_7", name="run_command", input={"command": f"pytest {secret}"}
+            ),
+            ToolResulted(
+                turn=1,
+                call_id="tu_7",
+                name="run_command",
+                output=f"3 failed {secret}" if not is_error else "no such command",
+                exit_code=None if is_error else 1,
+                is_error=is_error,
+                duration_ms=250.0,
+            ),
+            CodeProduced(code=code({"a.py": "x = 1\n"})),
+        ]
+    )
+
+
+def test_a_loop_tool_call_is_an_execute_tool_span_under_its_agent() -> None:
+    trace = run_trace(_loop_run())
+    assert outline(trace) == [
+        ROOT,
+        "  invoke_agent coder",
+        f"    chat {MODEL}",
+        "    execute_tool run_command",
+    ]
+    tool = named(trace, "execute_tool run_command")[0]
+    assert tool.kind == "internal"
+    assert tool.attributes["gen_ai.operation.name"] == "execute_tool"
+    assert tool.attributes["gen_ai.tool.name"] == "run_command"
+    assert tool.attributes["gen_ai.tool.call.id"] == "tu_7"
+    assert tool.attributes["gen_ai.tool.type"] == "function"
+    assert tool.attributes["agentlog.tool.exit_code"] == 1
+    assert tool.status == "unset"  # a failing command is a result, not a broken tool
+    assert tool.end_ns - tool.start_ns == 1_000_000_000  # from the call's event to its result
+
+
+def test_a_tool_call_that_errs_has_error_status() -> None:
+    tool = named(run_trace(_loop_run(is_error=True)), "execute_tool run_command")[0]
+    assert tool.status == "error" and tool.attributes["error.type"] == "tool_error"
+    assert tool.status_message == "no such command"
+
+
+def test_tool_arguments_and_result_are_recorded_only_with_content_capture_on() -> None:
+    off = named(run_trace(_loop_run()), "execute_tool run_command")[0]
+    assert "gen_ai.tool.call.arguments" not in off.attributes
+    assert "gen_ai.tool.call.result" not in off.attributes
+    on = named(run_trace(_loop_run(), content=True), "execute_tool run_command")[0]
+    assert json.loads(str(on.attributes["gen_ai.tool.call.arguments"])) == {"command": "pytest "}
+    assert on.attributes["gen_ai.tool.call.result"] == "3 failed "
+
+
+def test_tool_arguments_and_results_never_carry_a_secret() -> None:
+    trace = run_trace(_loop_run(secret=KEY), content=True)
+    tool = named(trace, "execute_tool run_command")[0]
+    assert KEY not in str(tool.attributes["gen_ai.tool.call.arguments"])
+    assert KEY not in str(tool.attributes["gen_ai.tool.call.result"])
+    assert "[redacted]" in str(tool.attributes["gen_ai.tool.call.result"])

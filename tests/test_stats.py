@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from _workflow import APPROVE, CODE, FAST, PLAN
 
@@ -190,3 +191,92 @@ def test_log_follow_shows_every_event_while_another_process_runs(tmp_path: Path)
     assert runner.returncode == 0
     logged = [(ev.seq, type(ev).__name__) for ev in EventLog(run_dir).read()]
     assert [(ev["seq"], ev["type"]) for ev in seen] == logged
+
+
+LOOP_USAGE = {
+    "input_tokens": 100,
+    "output_tokens": 50,
+    "cache_creation_input_tokens": 400,
+    "cache_creation_1h_input_tokens": 300,
+    "cache_read_input_tokens": 500,
+}
+LOOP_SCRIPT: dict[str, list[dict[str, Any]]] = {
+    "plan": [{"tool_input": PLAN, "usage": LOOP_USAGE}],
+    "code": [
+        {
+            "tool_calls": [
+                {"name": "list_files", "input": {}},
+                {"name": "read_file", "input": {"path": "a.py"}},
+            ],
+            "usage": LOOP_USAGE,
+        },
+        {
+            "tool_calls": [{"name": "submit", "input": {"summary": "nothing to change"}}],
+            "usage": LOOP_USAGE,
+        },
+    ],
+    "review": [{"tool_input": APPROVE, "usage": LOOP_USAGE}],
+}
+
+
+@pytest.fixture(scope="module")
+def loop_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("loop-stats")
+    (root / "ws").mkdir()
+    (root / "ws" / "a.py").write_text("x = 1\n")
+    config = msgspec.structs.replace(FAST, agent_loop=True)
+    model = ScriptedModel(LOOP_SCRIPT, name=SONNET)
+    Supervisor(config, model=model).run(TASK, root / "run", workspace=root / "ws")
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def loop_rows(loop_run: Path) -> dict[str, dict[str, Any]]:
+    done = cli("stats", loop_run, "--json")
+    assert done.returncode == 0, done.stderr
+    return {row["step"]: row for row in json.loads(done.stdout)}
+
+
+def test_stats_counts_the_tool_calls_of_each_step(loop_rows: dict[str, dict[str, Any]]) -> None:
+    calls = {step: row["tool_calls"] for step, row in loop_rows.items()}
+    # the Planner and the Reviewer are read-only loops too: their one call submits
+    assert calls == {"plan": 1, "code": 3, "review": 1, "total": 5}
+
+
+def test_stats_counts_the_four_input_token_classes_apart(
+    loop_rows: dict[str, dict[str, Any]],
+) -> None:
+    total = loop_rows["total"]
+    assert total["model_calls"] == 4
+    assert total["input_tokens"] == 4 * 100
+    assert total["cache_read_input_tokens"] == 4 * 500
+    assert total["cache_creation_5m_input_tokens"] == 4 * 100
+    assert total["cache_creation_1h_input_tokens"] == 4 * 300
+
+
+def test_stats_prices_one_hour_cache_writes_at_their_own_rate(
+    loop_rows: dict[str, dict[str, Any]],
+) -> None:
+    p = price_for(SONNET)
+    assert p is not None
+    per_call = (100 * p.input + 50 * p.output + 100 * p.cache_write + 300 * p.cache_write_1h
+                + 500 * p.cache_read) / 1_000_000  # fmt: skip
+    assert loop_rows["total"]["cost_usd"] == pytest.approx(4 * per_call)
+
+
+def test_stats_gives_the_share_of_input_read_from_the_cache(
+    rows: dict[str, dict[str, Any]],
+) -> None:
+    read, every = 4000, 1000 + 300 + 4000
+    assert rows["total"]["cache_share"] == pytest.approx(read / every, abs=1e-4)
+
+
+def test_stats_table_shows_the_input_classes_and_the_cache_share(run: Path) -> None:
+    done = cli("stats", run)
+    assert "input: 4,000 plain, 16,000 cache read, 1,200 5-min cache write, " in done.stdout
+    assert "0 1-h cache write; cache share 75%" in done.stdout
+    assert "tool calls:" not in done.stdout  # no loop, no tool calls
+
+
+def test_stats_table_shows_the_tool_calls_of_each_step(loop_run: Path) -> None:
+    assert "tool calls: plan 1, code 3, review 1\n" in cli("stats", loop_run).stdout

@@ -39,7 +39,7 @@ from events import (
 from store import EventLog, check_objects, materialize, record_base
 from store.objects import ObjectStore, object_hash
 from store.tree import ChangeRejected, Tree
-from store.worktree import apply_edits, record_edit, record_output, working_copy_at
+from store.worktree import WorkingCopy, apply_edits, record_edit, record_output, working_copy_at
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "v1-demo"
 #: Paths no two of which are a file and its directory.
@@ -241,7 +241,7 @@ def test_the_timeline_says_which_tool_was_called_on_what_and_how_it_ended() -> N
     )
     refused = ToolResulted(turn=4, name="read_file", is_error=True, output="no such file: x\n")
     assert summarize(called) == "code#1 t2 run_command pytest -q"
-    assert summarize(failed) == "code#1 t2 run_command → exit 1"
+    assert summarize(failed) == "code#1 t2 run_command → exit 1, 1 failed"
     assert summarize(edited) == "code#1 t3 edit_file → 2 files changed: app.py, -old.py"
     assert summarize(refused) == "code#1 t4 read_file → error: no such file: x"
 
@@ -362,3 +362,48 @@ def test_an_old_log_projects_mid_run_to_the_first_code_it_produced(tmp_path: Pat
     assert on_disk(tmp_path / "files") == {
         f.path: (f.content.encode(), 0o644) for f in first.code.files
     }
+
+
+def test_the_working_copy_folded_event_by_event_is_the_one_at_each_seq(
+    tool_run: tuple[Path, list[Event]],
+) -> None:
+    run, events = tool_run
+    objects = ObjectStore(run)
+    copy = WorkingCopy(objects)
+    for ev in events:
+        copy.feed(ev)
+        at = working_copy_at(events, objects, ev.seq)
+        assert copy.tree.entries == at.entries, ev.seq
+
+
+def long_output_run(run: Path) -> str:
+    """A run whose one command printed 20,000 numbered lines (the log keeps head and tail)."""
+    objects = ObjectStore(run)
+    whole = "".join(f"line {i}\n" for i in range(20_000)) + "\x1b[2J 3 failed\n"
+    kept, digest = record_output(objects, whole)
+    result = ToolResulted(
+        turn=1, call_id="toolu_001", name="run_command", exit_code=1, output=kept,
+        output_digest=digest, output_chars=len(whole),
+    )  # fmt: skip
+    call = ToolCalled(turn=1, call_id="toolu_001", name="run_command", input={"command": "t"})
+    write_log(run, [started(), call, result])
+    return whole
+
+
+def test_show_prints_a_tool_results_whole_output_as_text(tmp_path: Path) -> None:
+    whole = long_output_run(tmp_path / "run")
+    result = cli("show", tmp_path / "run", "3")
+    assert result.returncode == 0, result.stderr
+    _, text = result.stdout.split(f"\noutput (whole, {len(whole):,} characters, from objects/):\n")
+    assert text.splitlines()[:2] == ["line 0", "line 1"]
+    assert "line 10000\n" in text  # the middle the log left out
+    assert text.splitlines()[-1] == "\\u001b[2J 3 failed"  # inert on a terminal
+
+
+def test_show_says_when_a_long_outputs_object_is_missing(tmp_path: Path) -> None:
+    long_output_run(tmp_path / "run")
+    shutil.rmtree(tmp_path / "run" / "objects")
+    result = cli("show", tmp_path / "run", "3")
+    assert result.returncode == 0, result.stderr
+    assert "output (cut to its head and tail; the whole is missing: " in result.stdout
+    assert "characters left out" in result.stdout

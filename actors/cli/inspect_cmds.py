@@ -97,6 +97,24 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     if kinds:
         lines += ["", *textwrap.wrap(f"failures by kind: {kinds}", 80, subsequent_indent="  ")]
     lines += ["", "wall: first start to last end · model: time in model calls · cache: read+write"]
+    return lines + _cache_and_tools(rows)
+
+
+def _cache_and_tools(rows: list[dict[str, Any]]) -> list[str]:
+    """The total's input by class and its cache share; the tool calls of each step."""
+    total = rows[-1]
+    lines = []
+    if total["cache_share"] is not None:
+        lines.append(
+            f"input: {_count(total['input_tokens'])} plain, "
+            f"{_count(total['cache_read_input_tokens'])} cache read, "
+            f"{_count(total['cache_creation_5m_input_tokens'])} 5-min cache write, "
+            f"{_count(total['cache_creation_1h_input_tokens'])} 1-h cache write; "
+            f"cache share {total['cache_share']:.0%}"
+        )
+    tools = [f"{inert(str(r['step']))} {r['tool_calls']}" for r in rows[:-1] if r["tool_calls"]]
+    if tools:
+        lines.append(f"tool calls: {', '.join(tools)}")
     return lines
 
 

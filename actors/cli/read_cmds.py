@@ -23,6 +23,7 @@ from events import (
     AgentlogError,
     Event,
     ModelCalled,
+    ToolResulted,
     UnknownEvent,
     UsageError,
     WorkflowCompleted,
@@ -113,6 +114,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     for event in log.read(from_seq=args.seq):
         if event.seq == args.seq:
             _say_data(to_dict(event), as_json=args.json)
+            if isinstance(event, ToolResulted) and not args.json:
+                _say_tool_output(log, event)
             return 0
         break
     raise UsageError(f"{_shown(log.path)}: no event with seq {args.seq}")
@@ -124,6 +127,26 @@ def _say_data(data: object, *, as_json: bool) -> None:
         say(_json_line(data))
     else:
         say(inert(msgspec.json.format(_json.encode(data), indent=2).decode(), json=True))
+
+
+def _say_tool_output(log: EventLog, event: ToolResulted) -> None:
+    """A tool result's output as text, after its JSON: whole, from ``objects/`` when the
+    log keeps only its head and tail (a missing object is one line saying so)."""
+    from store import ObjectProblem, ObjectStore
+
+    text, whole = event.output, "as the model was shown it"
+    if event.output_digest:
+        try:
+            data = ObjectStore(log.path.parent).get(event.output_digest)
+        except ObjectProblem as exc:
+            whole = f"cut to its head and tail; the whole is {exc.reason}: {_shown(exc.path)}"
+        else:
+            text = data.decode("utf-8", "replace")
+            whole = f"whole, {len(text):,} characters, from objects/"
+    say("")
+    say(f"output ({whole}):")
+    for line in text.splitlines():
+        say(inert(line))
 
 
 #: What ``show --request`` says for a call made before requests were recorded.

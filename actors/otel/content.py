@@ -23,6 +23,7 @@ __all__ = [
     "output_messages",
     "redact_text",
     "task_messages",
+    "tool_arguments",
 ]
 
 #: The conventions' switch for recording prompts and responses.
@@ -89,3 +90,8 @@ def output_messages(content: Sequence[Mapping[str, Any]], stop_reason: str | Non
 def task_messages(task: str) -> str:
     """``gen_ai.input.messages`` (a JSON string) for the workflow's task."""
     return _json([{"role": "user", "parts": [{"type": "text", "content": task}]}])
+
+
+def tool_arguments(arguments: Mapping[str, Any]) -> str:
+    """``gen_ai.tool.call.arguments`` (a JSON string) for one tool call's input, scrubbed."""
+    return _json(dict(arguments))

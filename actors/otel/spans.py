@@ -2,11 +2,12 @@
 
 :func:`run_trace` folds a run's events into span data following the GenAI semantic
 conventions: a root ``invoke_workflow`` span, one ``invoke_agent {agent}`` span per step
-attempt, one ``chat {model}`` span per model call and one ``execute_tool run_tests`` span
-per test run, timed from the events. Trace and span ids are hashes of the workflow id and
-event ids, so projecting (and exporting) the same run twice gives the same ids and a
-backend de-duplicates. A fork's trace holds only what happened after its ``Forked`` event
-and links to its source's root span.
+attempt, one ``chat {model}`` span per model call, one ``execute_tool run_tests`` span
+per test run and one ``execute_tool {name}`` span per tool call of an agent loop (a
+``ToolCalled`` and its ``ToolResulted``), timed from the events. Trace and span ids are
+hashes of the workflow id and event ids, so projecting (and exporting) the same run twice
+gives the same ids and a backend de-duplicates. A fork's trace holds only what happened
+after its ``Forked`` event and links to its source's root span.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Literal
 
 import msgspec
 
-from actors.otel.content import output_messages, redact_text, task_messages
+from actors.otel.content import output_messages, redact_text, task_messages, tool_arguments
 from actors.pricing import cost_usd
 from actors.secrets import holds_secret
 from events import (
@@ -34,6 +35,8 @@ from events import (
     StepSkipped,
     StepStarted,
     TestsRan,
+    ToolCalled,
+    ToolResulted,
     UnknownEvent,
     Usage,
     WorkflowCompleted,
@@ -229,6 +232,7 @@ class _Fold:
         self.first_start: int | None = None  # the earliest start of any kept span
         self.costs = _Costs()
         self.root_events: list[SpanEvent] = []
+        self.calls: dict[str, ToolCalled] = {}  # tool calls not yet answered, by call id
 
     def span_id(self, event: Event) -> int:
         return span_id_for(self.workflow_id, event.id or f"seq-{event.seq}")
@@ -258,6 +262,10 @@ class _Fold:
             self.model_called(ev)
         elif isinstance(ev, TestsRan):
             self.tests_ran(ev)
+        elif isinstance(ev, ToolCalled):
+            self.calls[ev.call_id] = ev
+        elif isinstance(ev, ToolResulted):
+            self.tool_resulted(ev)
         elif isinstance(ev, PlanProduced | CodeProduced | ReviewProduced):
             key = (ev.step, ev.attempt, getattr(ev, "round", 0))
             extra: dict[str, AttrValue] = {}
@@ -375,6 +383,55 @@ class _Fold:
             parent_id=parent.span_id if parent else self.root_id,
             kind="internal",
             start_ns=end - round(ev.duration_ms * 1_000_000),
+            end_ns=end,
+            attributes=attrs,
+            status=status,
+            status_message=message,
+        )
+        if parent is not None:
+            parent.children.append(span)
+        else:
+            self.keep(ev.seq, span)
+
+    def tool_resulted(self, ev: ToolResulted) -> None:
+        """One loop tool call, from its ``ToolCalled`` (start, arguments) to its result."""
+        call = self.calls.pop(ev.call_id, None)
+        parent = self.parent_of(ev.step, ev.attempt, ev.round)
+        end = _ns(ev.ts)
+        start = _ns(call.ts) if call is not None else end - round(ev.duration_ms * 1_000_000)
+        attrs: dict[str, AttrValue] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": ev.name,
+            "gen_ai.tool.call.id": ev.call_id,
+            "gen_ai.tool.type": "function",
+            OPENINFERENCE_KIND: "TOOL",
+            **self.common(call.seq if call is not None else ev.seq, ev.seq),
+            "agentlog.step": ev.step,
+            "agentlog.attempt": ev.attempt,
+            "agentlog.round": ev.round,
+            "agentlog.turn": ev.turn,
+        }
+        if ev.exit_code is not None:
+            attrs["agentlog.tool.exit_code"] = ev.exit_code
+        if ev.edits:
+            attrs["agentlog.tool.edits"] = tuple(e.path for e in ev.edits)
+        status: Status = "unset"
+        message = ""
+        if ev.is_error or ev.timed_out:
+            attrs["error.type"] = "timeout" if ev.timed_out else "tool_error"
+            lines = ev.output.strip().splitlines()
+            status, message = "error", _status_message(lines[0] if lines else "tool error")
+        if self.content:
+            if call is not None:
+                attrs["gen_ai.tool.call.arguments"] = tool_arguments(call.input)
+            attrs["gen_ai.tool.call.result"] = redact_text(ev.output)
+        span = SpanData(
+            name=f"execute_tool {ev.name}",
+            trace_id=self.trace_id,
+            span_id=self.span_id(call if call is not None else ev),
+            parent_id=parent.span_id if parent else self.root_id,
+            kind="internal",
+            start_ns=start,
             end_ns=end,
             attributes=attrs,
             status=status,

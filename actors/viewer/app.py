@@ -33,7 +33,7 @@ from actors.secrets import redact_json
 from actors.viewer.continuing import Continuations
 from actors.viewer.decisions import WriteGuard, record_decision
 from actors.viewer.exchange import model_exchange
-from actors.viewer.forks import fork_tree
+from actors.viewer.forks import fork_command, fork_tree
 from actors.viewer.guards import HostGuard
 from actors.viewer.overview import run_overview
 from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
@@ -303,7 +303,11 @@ def create_app(
                 break
         if event is None:
             return _not_found(f"event {seq}")
-        body: dict[str, Any] = {"row": event_row(event), "event": to_dict(event)}
+        body: dict[str, Any] = {
+            "row": event_row(event),
+            "event": to_dict(event),
+            "fork_command": fork_command(run_dir, seq),
+        }
         if isinstance(event, ModelCalled):
             body["exchange"] = model_exchange(run_dir, event, following)
         return _Json(body)

@@ -7,13 +7,14 @@ directory name, then by the workflow id it recorded.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
 from actors.views.runs import ForkRef, RunSummary
 from store import LOG_NAME
 
-__all__ = ["fork_tree", "parent_of"]
+__all__ = ["fork_command", "fork_tree", "parent_of"]
 
 
 def _resolved(path: str) -> Path:
@@ -63,3 +64,10 @@ def fork_tree(run_id: str, runs: list[RunSummary]) -> dict[str, Any]:
                 {"id": s.id, "at_seq": s.forked_from.at_seq, "status": s.status, "task": s.task}
             )
     return {"parent": parent, "children": children}
+
+
+def fork_command(run_dir: Path, seq: int) -> str:
+    """The command that forks the run at ``run_dir`` after its event ``seq`` into a new
+    run beside it (``RUN-fork-SEQ``), quoted for a POSIX shell, ready to copy."""
+    fork = run_dir.with_name(f"{run_dir.name}-fork-{seq}")
+    return shlex.join(["agentlog", "fork", str(run_dir), "--at", str(seq), "--run-dir", str(fork)])

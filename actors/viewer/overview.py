@@ -1,4 +1,5 @@
-"""A run's page in one document: state, per-step figures, artifacts, rounds, tests, failures.
+"""A run's page in one document: state, per-step figures, artifacts, rounds, tests, failures,
+an agent loop's transcript.
 
 Built from one streamed read of the log: the fold (``WorkflowFold``), ``step_stats`` and
 the page's lists take each event as it passes. Long lists keep their last
@@ -18,6 +19,7 @@ from typing import Any
 import msgspec
 
 from actors.viewer.diffs import file_diffs
+from actors.viewer.loop import LoopTranscript
 from actors.views.stats import stats_row
 from events import (
     EVENT_TYPES,
@@ -240,6 +242,7 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
     log = EventLog(run_dir)
     fold = WorkflowFold()
     lists = _Lists()
+    loop = LoopTranscript(ObjectStore(run_dir))
     damage: str | None = None
 
     def events() -> Iterator[Event | UnknownEvent]:
@@ -249,6 +252,7 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
             for ev in log.read():
                 fold.apply(ev)
                 lists.add(ev)
+                loop.add(ev)
                 yield ev
         except LogError as exc:
             damage = str(exc)
@@ -287,4 +291,5 @@ def run_overview(run_dir: Path) -> dict[str, Any]:
         "tests": lists.tail("tests"),
         "failures": lists.tail("failures"),
         "calls": lists.tail("calls"),
+        "loop": {"items": loop.items(), "total": loop.total, "problem": loop.problem},
     }

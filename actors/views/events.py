@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from actors.views.outcome import summarize_tests
 from actors.views.text import plural
 from events import (
     ApprovalDecided,
@@ -38,7 +39,7 @@ from events import (
     WorkspaceBase,
 )
 
-__all__ = ["describe_base", "summarize", "when"]
+__all__ = ["describe_base", "summarize", "tool_gist", "when"]
 
 #: The input field that says most about a call, per tool (else the input as JSON).
 _TOOL_GIST = ("command", "path", "pattern", "query", "summary", "notes")
@@ -53,7 +54,7 @@ def _step(step: str, attempt: int, round_: int) -> str:
     return f"{step}#{attempt}" + (f" r{round_}" if round_ else "")
 
 
-def _tool_gist(tool_input: dict[str, Any]) -> str:
+def tool_gist(tool_input: dict[str, Any]) -> str:
     """A call's input in a few words: its command, path or pattern, else its JSON."""
     for key in _TOOL_GIST:
         value = tool_input.get(key)
@@ -70,7 +71,8 @@ def _tool_result(event: ToolResulted) -> str:
     if event.timed_out:
         parts.append("timed out")
     elif event.exit_code is not None:
-        parts.append(f"exit {event.exit_code}")
+        outcome = summarize_tests(event.output) if event.name == "run_command" else None
+        parts.append(f"exit {event.exit_code}" + (f", {outcome}" if outcome else ""))
     if event.is_error and event.exit_code is None:
         lines = event.output.strip().splitlines()
         parts.append(f"error: {_flat(lines[0])}" if lines else "error")
@@ -187,7 +189,7 @@ def summarize(event: Event | UnknownEvent) -> str:
         case RetryRequested(reason=reason):
             return f"retry with a fresh budget: {_flat(reason)}" if reason else "retry"
         case ToolCalled(step=step, attempt=a, round=r, turn=turn, name=name):
-            gist = _tool_gist(event.input)
+            gist = tool_gist(event.input)
             return f"{_step(step, a, r)} t{turn} {name}" + (f" {gist}" if gist else "")
         case ToolResulted(step=step, attempt=a, round=r, turn=turn, name=name):
             return f"{_step(step, a, r)} t{turn} {name} {_tool_result(event)}"

@@ -1,4 +1,5 @@
-"""What each step cost: attempts, failures, wall time, model calls, tokens per model."""
+"""What each step cost: attempts, failures, wall time, model calls, tool calls, tokens per
+model."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from events import (
     StepFailed,
     StepSkipped,
     StepStarted,
+    ToolCalled,
     UnknownEvent,
     Usage,
 )
@@ -32,6 +34,7 @@ class StepStats(msgspec.Struct, frozen=True, kw_only=True):
     ``StepStarted`` to the event that finished its last attempt; a round still running
     adds nothing, and ``wall_ms`` is None when no round finished. ``usage_by_model`` lets
     cost be priced per model; ``models`` lists them in the order first seen.
+    ``tool_calls`` counts an agent loop's tool calls (``ToolCalled``) in the step.
     """
 
     step: str
@@ -46,6 +49,7 @@ class StepStats(msgspec.Struct, frozen=True, kw_only=True):
     usage: Usage = Usage()
     models: tuple[str, ...] = ()
     usage_by_model: dict[str, Usage] = {}
+    tool_calls: int = 0
 
 
 class _StatsAcc:
@@ -65,12 +69,13 @@ class _StatsAcc:
         "round",
         "span",
         "started",
+        "tools",
         "usage",
         "wall",
     )
 
     def __init__(self) -> None:
-        self.attempts = self.failures = self.calls = 0
+        self.attempts = self.failures = self.calls = self.tools = 0
         self.latency = 0.0
         self.kinds: dict[str, int] = {}
         self.usage: dict[str, Usage] = {}
@@ -127,6 +132,8 @@ def step_stats(events: Iterable[Event | UnknownEvent]) -> list[StepStats]:
             acc.calls += 1
             acc.latency += ev.latency_ms
             acc.usage[ev.model] = acc.usage.get(ev.model, Usage()) + ev.usage
+        elif type(ev) is ToolCalled:
+            acc_for(ev.step).tools += 1
         elif type(ev) is StepStarted:
             acc = acc_for(ev.step)
             acc.attempts += 1
@@ -163,6 +170,7 @@ def _freeze(step: Step, acc: _StatsAcc) -> StepStats:
         usage=Usage.sum(acc.usage.values()),
         models=tuple(acc.usage),
         usage_by_model=dict(acc.usage),
+        tool_calls=acc.tools,
     )
 
 
@@ -195,6 +203,7 @@ def total_stats(stats: Sequence[StepStats]) -> StepStats:
         usage=Usage.sum(by_model.values()),
         models=tuple(by_model),
         usage_by_model=by_model,
+        tool_calls=sum(s.tool_calls for s in stats),
     )
 
 

@@ -135,6 +135,7 @@ function renderInspector(detail) {
       el("a", { href: `#seq-${row.seq}`, className: "seq-link", title: "link to this event", text: `#${row.seq}` }),
       el("span", { className: "muted", text: `${fmtWhen(row.ts)} · ${row.actor}` })));
   inspector.appendChild(el("p", { className: "inspector-summary", text: row.summary }));
+  if (detail.fork_command) inspector.appendChild(renderForkCommand(detail.fork_command));
   const body = el("div", { className: "inspector-body" });
   if (detail.exchange) body.appendChild(renderExchange(detail.exchange));
   else if (event.type === "PlanProduced") body.appendChild(renderPlan(event.plan));
@@ -146,6 +147,21 @@ function renderInspector(detail) {
   inspector.appendChild(body);
   inspector.appendChild(
     el("details", { className: "raw" }, el("summary", { text: "Raw event (JSON)" }), el("pre", { text: pretty(event) })));
+}
+
+// The command that starts a new run from this event: select it to copy, or press Copy.
+function renderForkCommand(command) {
+  const code = el("code", { className: "fork-command", text: command });
+  const button = el("button", {
+    type: "button",
+    className: "copy",
+    text: "Copy",
+    onclick: async () => {
+      try { await navigator.clipboard.writeText(command); button.textContent = "Copied"; }
+      catch { getSelection().selectAllChildren(code); button.textContent = "Selected"; }
+    },
+  });
+  return el("p", { className: "fork-from", title: "start a new run from this event" }, el("span", { className: "muted", text: "fork from here: " }), code, " ", button);
 }
 
 function renderCodeEvent(event) {
@@ -453,11 +469,14 @@ function renderStats(o) {
       el("td", { className: "num", text: fmtInt(s.model_calls) }), el("td", { className: "num", text: fmtInt(s.input_tokens) }),
       el("td", { className: "num", text: fmtInt(s.output_tokens) }),
       el("td", { className: "num", text: `${fmtInt(s.cache_read_input_tokens)} / ${fmtInt(s.cache_creation_input_tokens)}` }),
+      el("td", { className: "num cache-share", text: s.cache_share === null || s.cache_share === undefined ? "–" : `${Math.round(s.cache_share * 100)}%` }),
+      el("td", { className: "num tool-calls", text: fmtInt(s.tool_calls || 0) }),
       el("td", { className: "num", text: fmtCost(s.cost_usd) })));
   }
   pane.appendChild(el("table", { className: "grid stats" },
-    el("thead", {}, el("tr", {}, ["step", "attempts", "failures", "wall", "model time", "calls", "in", "out", "cache r/w", "cost"].map((h) => el("th", { text: h })))),
+    el("thead", {}, el("tr", {}, ["step", "attempts", "failures", "wall", "model time", "calls", "in", "out", "cache r/w", "cache share", "tool calls", "cost"].map((h) => el("th", { text: h })))),
     body));
+  pane.appendChild(el("p", { className: "muted", text: "cache share: cache reads / all input tokens (plain, cache reads, 5-minute and 1-hour cache writes, each priced at its rate)" }));
 }
 
 function renderForks(o) {
@@ -493,7 +512,7 @@ function scheduleOverview(delay) {
 async function loadOverview() {
   const o = await getJSON(`${API}/overview`);
   state.overview = o;
-  renderSummary(o); renderArtifacts(o); renderCode(o); renderTestsPane(o);
+  renderSummary(o); renderArtifacts(o); renderCode(o); renderLoop(o); renderTestsPane(o);
   renderFailures(o); renderStats(o); renderForks(o); renderDecision(o);
   document.body.dataset.status = o.summary?.status || o.state.status;
 }
@@ -557,7 +576,7 @@ async function route() {
     await selectEvent(n, false);
     return;
   }
-  showTab(["timeline", "artifacts", "code", "tests", "failures", "stats", "forks"].includes(hash) ? hash : "timeline");
+  showTab(["timeline", "artifacts", "code", "loop", "tests", "failures", "stats", "forks"].includes(hash) ? hash : "timeline");
 }
 
 async function start() {
