@@ -386,6 +386,33 @@ def part4(tmp: Path, own_per_turn: float | None, turns: int) -> None:
         f"fsync {counts.get('fsync', 0)}, fdatasync {counts.get('fdatasync', 0)}: {total} in "
         f"all for {turns + 2} model turns and {tools} tool calls: {total / tools:.2f} a tool call"
     )
+    short = 10
+    if turns <= short:
+        return
+    many, few = _syncs_by_file(tmp, turns), _syncs_by_file(tmp, short)
+    print(f"by file, per turn ({turns}-turn run less a {short}-turn one):")
+    for what in sorted(many, key=lambda k: -many[k]):
+        print(f"  {what}: {(many[what] - few.get(what, 0)) / (turns - short):.2f}")
+
+
+def _syncs_by_file(tmp: Path, turns: int) -> dict[str, int]:
+    """The syncs of a ``turns``-turn run by the kind of file synced (``strace -y``)."""
+    out = tmp / f"strace-{turns}.txt"
+    prefix = ("strace", "-f", "-y", "-e", "trace=fsync,fdatasync", "-o", str(out))
+    _child("run", str(turns), str(tmp / f"p4-{turns}"), prefix=prefix)
+    kinds = [
+        (r"events\.jsonl>", "log (fdatasync)"),
+        (r"objects/[0-9a-f]{2}/\.", "object file"),
+        (r"objects/[0-9a-f]{2}>", "object fan-out directory"),
+        (r"objects>", "objects/ (a new fan-out directory)"),
+    ]
+    counts: dict[str, int] = {}
+    for line in out.read_text().splitlines():
+        if "sync(" not in line or "resumed>" in line:
+            continue
+        what = next((name for pattern, name in kinds if re.search(pattern, line)), "other")
+        counts[what] = counts.get(what, 0) + 1
+    return counts
 
 
 def main() -> None:
