@@ -36,6 +36,7 @@ from typing import Any
 import msgspec
 
 from actors.attempt import Attempt
+from actors.loop.carry import Carried, carry, take
 from actors.loop.tools import (
     Change,
     ToolError,
@@ -70,6 +71,7 @@ from events import (
     Review,
     ReviewProduced,
     Step,
+    StepFailed,
     ToolCalled,
     ToolName,
     ToolResulted,
@@ -126,6 +128,8 @@ _ELIDED = "[output elided to fit the context"
 #: What a turn without a tool call is told.
 _CALL_A_TOOL = "Go on with a tool call; call submit with a summary when the work is done."
 _CUT = "Your answer was cut at max_tokens; make smaller tool calls and go on."
+#: The last event of an answer that ends the attempt (nothing to carry after it).
+_ENDS = (CodeProduced, PlanProduced, ReviewProduced, StepFailed)
 _CUT_CALL = "Your answer was cut at max_tokens inside this call, so it was not run; go again."
 
 
@@ -171,6 +175,17 @@ class _Loop:
         } - set(self.results)
         self.run_dir = Path(at.work.workspace).parent
         self.objects = ObjectStore(self.run_dir)
+        #: The attempt's pieces in this process, for the conversation carried between them.
+        self.carry_key = (
+            str(self.run_dir),
+            at.work.step,
+            at.work.attempt,
+            at.work.round,
+            at.work.resumed_at,
+            at.work.run_commands,
+        )
+        #: Where the walk of this piece last finished a turn, for the next piece.
+        self.mark: Carried | None = None
         step = at.work.step
         self.tools = tool_definitions(STEP_TOOLS[step], submit=_SUBMIT_SCHEMAS.get(step))
 
@@ -203,9 +218,20 @@ class _Loop:
         return self.model, self.work.config.max_tokens
 
     def run(self, first: str) -> list[Event]:
-        at = self.at
+        """Walk the recorded conversation (from where the previous piece carried it, if it
+        did) and go on to the next durable point; what to append."""
         messages: list[dict[str, Any]] = [{"role": "user", "content": first}]
         turn = 0
+        carried = self.mark = take(self.carry_key, self.at.unused)
+        if carried is not None:  # walked from there on a copy: the mark stays as it was
+            turn, messages, self.tree = carried.turn, list(carried.messages), carried.tree
+        answer = self._walk(messages, turn)
+        if self.mark is not None and not isinstance(answer[-1], _ENDS):
+            carry(self.carry_key, self.mark)
+        return answer
+
+    def _walk(self, messages: list[dict[str, Any]], turn: int) -> list[Event]:
+        at = self.at
         while True:
             turn += 1
             self._elide(turn, messages)
@@ -214,7 +240,9 @@ class _Loop:
                 over = self._over_budget(turn)
                 if over is not None:
                     return over
+            head, before = (at.unused[0] if at.unused else None), len(at.answer)
             response = at.ask(request)
+            digest = self._asked(head, before)
             # Passed back as given (thinking blocks too); an empty answer cannot be sent
             # back empty, so it is sent as the text it amounts to.
             given = list(response.content) or [{"type": "text", "text": "(no answer)"}]
@@ -229,6 +257,7 @@ class _Loop:
                 return at.answer  # the turn and its calls are durable before any runs
             if not uses:
                 messages.append({"role": "user", "content": _CUT if cut else _CALL_A_TOOL})
+                self._turn_done(turn, messages, digest)
                 continue
             blocks: list[dict[str, Any]] = []
             submit: dict[str, Any] | None = None
@@ -265,6 +294,23 @@ class _Loop:
             if at.answer:
                 return at.answer
             messages.append({"role": "user", "content": blocks})
+            self._turn_done(turn, messages, digest)
+
+    def _asked(self, head: ModelCalled | None, before: int) -> str | None:
+        """The request digest of the turn just asked: of the recorded call it was served
+        (``head``, the first not yet used), or of the call it made; None if neither."""
+        at = self.at
+        if head is not None and (not at.unused or at.unused[0] is not head):
+            return head.request_digest
+        made = at.answer[before:]
+        if made and isinstance(made[-1], ModelCalled):
+            return made[-1].request_digest
+        return None
+
+    def _turn_done(self, turn: int, messages: list[dict[str, Any]], digest: str | None) -> None:
+        """Mark the conversation after ``turn`` (its results answered) as where the next
+        piece of this attempt can take up the walk."""
+        self.mark = None if digest is None else Carried(turn, list(messages), self.tree, digest)
 
     def _elide(self, turn: int, messages: list[dict[str, Any]]) -> None:
         """Make the conversation fit: past :attr:`~events.WorkflowConfig.loop_context_tokens`,
