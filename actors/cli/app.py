@@ -107,6 +107,10 @@ COMMANDS: dict[str, Command] = {
         "actors.cli.batch_cmds:cmd_batch",
         "many runs from a JSONL tasks file, one directory each; run again to continue",
     ),
+    "eval": Command(
+        "actors.cli.eval_cmds:cmd_eval",
+        "run a task set with hidden checks; each run's change is checked after it ends",
+    ),
 }
 
 
@@ -248,7 +252,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 #: Commands that start or continue workflows: a closed stdout must not end them as 0.
 _RUNS_WORKFLOWS = frozenset(
-    ("run", "demo", "resume", "retry", "fork", "approve", "reject", "review", "batch")
+    ("run", "demo", "resume", "retry", "fork", "approve", "reject", "review", "batch", "eval")
 )
 
 
