@@ -111,6 +111,10 @@ COMMANDS: dict[str, Command] = {
         "actors.cli.eval_cmds:cmd_eval",
         "run a task set with hidden checks; each run's change is checked after it ends",
     ),
+    "report": Command(
+        "actors.cli.report_cmds:cmd_report",
+        "an evaluation's pass rate with its interval, cost, tokens; with DIR2, what flipped",
+    ),
 }
 
 
