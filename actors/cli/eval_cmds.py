@@ -17,7 +17,7 @@ from actors.cli.progress import counter_lines
 from actors.cli.run_cmds import config_from_args
 from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
-from actors.eval import EvalOutcome, Evaluation
+from actors.eval import EvalOutcome, EvalTask, Evaluation, load_eval_tasks
 from events import UsageError, WorkflowConfig
 
 __all__ = ["args_eval", "cmd_eval"]
@@ -64,11 +64,22 @@ def _require_key(evaluation: Evaluation) -> None:
         raise UsageError("no API key: set ANTHROPIC_API_KEY (or pass --script FILE)")
 
 
+def _tasks(args: argparse.Namespace) -> list[EvalTask]:
+    """The task set ``TASKS`` names, read by the adapter ``--format`` chooses."""
+    if args.format == "swebench":
+        from actors.eval.swebench import load_swebench
+
+        return load_swebench(args.tasks, args.repos)
+    if args.repos is not None:
+        raise UsageError("--repos is for --format swebench")
+    return load_eval_tasks(args.tasks)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.samples < 1:
         raise UsageError("--samples must be at least 1")
     evaluation = Evaluation(
-        args.tasks,
+        _tasks(args),
         args.runs_dir,
         samples=args.samples,
         engine=args.engine,
@@ -116,6 +127,15 @@ def args_eval(p: argparse.ArgumentParser) -> str:
         "tasks", metavar="TASKS", help='JSONL, one task a line: {"id": …, "task": …, "check": …}'
     )
     p.add_argument("--runs-dir", metavar="DIR", required=True, help="one run directory a sample")
+    p.add_argument(
+        "--format",
+        choices=("task", "swebench"),
+        default="task",
+        help="TASKS is agentlog's task set, or SWE-bench-style instances (docs/eval.md)",
+    )
+    p.add_argument(
+        "--repos", metavar="DIR", help="swebench: where the repositories are (owner__name)"
+    )
     p.add_argument(
         "--samples", type=int, default=1, metavar="K", help="runs of each task (ids ID#1..ID#K)"
     )
