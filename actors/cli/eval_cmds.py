@@ -72,6 +72,12 @@ def _tasks(args: argparse.Namespace) -> list[EvalTask]:
         return load_swebench(args.tasks, args.repos)
     if args.repos is not None:
         raise UsageError("--repos is for --format swebench")
+    if args.tasks == "humaneval":
+        from actors.eval.humaneval import load_humaneval
+
+        return load_humaneval(args.limit)
+    if args.limit is not None:
+        raise UsageError("--limit is for humaneval")
     return load_eval_tasks(args.tasks)
 
 
@@ -124,8 +130,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def args_eval(p: argparse.ArgumentParser) -> str:
     """``agentlog eval``'s arguments; returns its example."""
     p.add_argument(
-        "tasks", metavar="TASKS", help='JSONL, one task a line: {"id": …, "task": …, "check": …}'
+        "tasks",
+        metavar="TASKS",
+        help='JSONL, one task a line: {"id": …, "task": …, "check": …}; or humaneval',
     )
+    p.add_argument("--limit", type=int, metavar="N", help="humaneval: only its first N problems")
     p.add_argument("--runs-dir", metavar="DIR", required=True, help="one run directory a sample")
     p.add_argument(
         "--format",
