@@ -19,14 +19,18 @@ __all__ = ["args_export", "cmd_export"]
 def cmd_export(args: argparse.Namespace) -> int:
     from actors.cli.errors import UsageError, WorkFailed
 
-    if args.format == "swebench":  # an evaluation's predictions, not traces
+    if args.format in ("swebench", "atif"):  # documents for other tools, not traces
+        from actors.eval.atif import write_trajectories
         from actors.eval.swebench import write_predictions
 
         if args.otlp:
-            raise UsageError("--format swebench writes a file (--file) or standard output")
-        count = write_predictions(args.runs, args.file, args.model_name)
+            raise UsageError(f"--format {args.format} writes a file (--file) or standard output")
+        if args.format == "swebench":
+            count = write_predictions(args.runs, args.file, args.model_name)
+        else:
+            count = write_trajectories(args.runs, args.file)
         if args.file:
-            print(f"{count} predictions -> {args.file}", file=sys.stderr)
+            print(f"{count} {args.format} documents -> {args.file}", file=sys.stderr)
         return 0
 
     require_sdk()
@@ -87,9 +91,9 @@ def args_export(p: argparse.ArgumentParser) -> str:
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
     p.add_argument(
         "--format",
-        choices=("otel", "swebench"),
+        choices=("otel", "swebench", "atif"),
         default="otel",
-        help="otel: traces; swebench: an evaluation directory's predictions (JSONL)",
+        help="otel: traces; swebench: an evaluation's predictions; atif: ATIF trajectories",
     )
     p.add_argument(
         "--model-name", metavar="NAME", help="swebench: model_name_or_path (default: the model)"
