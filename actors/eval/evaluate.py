@@ -2,7 +2,9 @@
 
 Every sample of every task is an ordinary batch run (``<id>#<k>`` under the runs
 directory); as each run ends, the evaluation checks it (:mod:`actors.eval.check`) in
-this process and records the outcome in the run's log. Running an evaluation again
+this process, ``concurrency`` checks at a time while the other runs go on (with the Ray
+engine too: the checks run where the evaluation was started), and records the outcome
+in the run's log. Running an evaluation again
 skips the runs that ended and were checked, checks those that ended unchecked, and
 resumes or starts the rest, as ``agentlog batch`` does.
 """
@@ -10,6 +12,7 @@ resumes or starts the rest, as ``agentlog batch`` does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Literal
 
@@ -92,9 +95,20 @@ class Evaluation:
             ray_address=self.ray_address,
         )
         batch.on_start = self.on_start
-        for run in batch:
-            task_id, sample = split_sample_id(run.id)
-            yield self._checked(by_id[task_id], sample, run, workspaces[task_id])
+        checks = ThreadPoolExecutor(self.concurrency, thread_name_prefix="agentlog-check")
+        pending: set[Future[EvalOutcome]] = set()
+        try:
+            for run in batch:  # a check runs while the other runs go on
+                task_id, sample = split_sample_id(run.id)
+                job = (by_id[task_id], sample, run, workspaces[task_id])
+                pending.add(checks.submit(self._checked, *job))
+                done = {f for f in pending if f.done()}
+                pending -= done
+                yield from (f.result() for f in done)
+            for future in as_completed(pending):
+                yield future.result()
+        finally:
+            checks.shutdown(wait=False, cancel_futures=True)
 
     def _checked(
         self, task: EvalTask, sample: int, run: RunOutcome, workspace: str | None
