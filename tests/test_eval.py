@@ -170,3 +170,26 @@ def test_the_timeline_shows_the_check_outcome(
     assert main(["log", str(tmp_path / "runs" / "bad#1")]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
     assert "CheckRan" in last and "hidden check of bad#1 failed (exit 1)" in last
+
+
+def test_an_evaluation_whose_runs_all_ended_needs_no_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tasks = _tasks(tmp_path / "tasks.jsonl", _task("good", PASSING))
+    Evaluation(tasks, tmp_path / "runs", model=_script(tmp_path)).run()
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "AGENTLOG_SCRIPT"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["eval", str(tasks), "--runs-dir", str(tmp_path / "runs"), "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["check_action"], row["passed"]) == ("skipped", True)
+
+
+def test_an_evaluation_with_a_run_to_start_asks_for_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "AGENTLOG_SCRIPT"):
+        monkeypatch.delenv(name, raising=False)
+    tasks = _tasks(tmp_path / "tasks.jsonl", _task("good", PASSING))
+    assert main(["eval", str(tasks), "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert "no API key" in capsys.readouterr().err
+    assert not (tmp_path / "runs" / "good#1").exists()
