@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,39 @@ def test_an_evaluation_with_a_run_to_start_asks_for_the_key(
     assert main(["eval", str(tasks), "--runs-dir", str(tmp_path / "runs")]) == 2
     assert "no API key" in capsys.readouterr().err
     assert not (tmp_path / "runs" / "good#1").exists()
+
+
+def test_a_run_whose_log_another_process_writes_is_left_unchecked_for_the_next_evaluation(
+    tmp_path: Path,
+) -> None:
+    tasks = _tasks(tmp_path / "tasks.jsonl", _task("good", PASSING), _task("bad", FAILING))
+    Evaluation(tasks, tmp_path / "runs", model=_script(tmp_path)).run()
+    for name in ("good#1", "bad#1"):  # as if stopped between the runs and their checks
+        log = tmp_path / "runs" / name / "events.jsonl"
+        log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(tmp_path / "runs" / "good#1")],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+        outcomes = {o.id: o for o in Evaluation(tasks, tmp_path / "runs").run()}
+    finally:
+        holder.communicate(b"\n")
+    assert outcomes["good#1"].check_action == "unchecked"
+    assert "not checked" in (outcomes["good#1"].problem or "")
+    assert (outcomes["bad#1"].check_action, outcomes["bad#1"].passed) == ("checked", False)
+    again = Evaluation(tasks, tmp_path / "runs").run()
+    assert {o.id: o.check_action for o in again} == {"good#1": "checked", "bad#1": "skipped"}
+
+
+#: Holds a run's log open for writing until a line arrives on stdin.
+_HOLD = """
+import sys
+from store import EventLog
+writer = EventLog(sys.argv[1]).writer()
+print("locked", flush=True)
+sys.stdin.readline()
+writer.close()
+"""

@@ -40,8 +40,8 @@ def _summary(outcomes: list[EvalOutcome]) -> None:
         )
         if o.check is not None and o.check.problem:
             say(f"{'':<{width}}  {inert(o.check.problem)}")
-        elif o.run.error and o.check is None:
-            say(f"{'':<{width}}  {inert(o.run.error)}")
+        elif o.check is None and (o.problem or o.run.error):
+            say(f"{'':<{width}}  {inert(o.problem or o.run.error or '')}")
     checked = [o for o in outcomes if o.check is not None]
     passed = sum(o.passed for o in checked)
     say(

@@ -37,6 +37,8 @@ class EvalOutcome(msgspec.Struct, frozen=True, kw_only=True):
     run: RunOutcome
     check_action: CheckAction
     check: CheckRan | None = None
+    #: Why the run could not be checked this time (e.g. another process writes its log).
+    problem: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -101,7 +103,7 @@ class Evaluation:
             for run in batch:  # a check runs while the other runs go on
                 task_id, sample = split_sample_id(run.id)
                 job = (by_id[task_id], sample, run, workspaces[task_id])
-                pending.add(checks.submit(self._checked, *job))
+                pending.add(checks.submit(self._guarded, *job))
                 done = {f for f in pending if f.done()}
                 pending -= done
                 yield from (f.result() for f in done)
@@ -109,6 +111,23 @@ class Evaluation:
                 yield future.result()
         finally:
             checks.shutdown(wait=False, cancel_futures=True)
+
+    def _guarded(
+        self, task: EvalTask, sample: int, run: RunOutcome, workspace: str | None
+    ) -> EvalOutcome:
+        """:meth:`_checked`, with a failure to check one run reported, not raised: one
+        run's trouble never stops the evaluation, and the next one checks it again."""
+        try:
+            return self._checked(task, sample, run, workspace)
+        except Exception as exc:
+            return EvalOutcome(
+                id=run.id,
+                task_id=task.id,
+                sample=sample,
+                run=run,
+                check_action="unchecked",
+                problem=f"not checked: {str(exc) or type(exc).__name__}",
+            )
 
     def _checked(
         self, task: EvalTask, sample: int, run: RunOutcome, workspace: str | None
