@@ -26,6 +26,7 @@ __all__ = [
     "ApprovalRequested",
     "BudgetReached",
     "ChangesRequested",
+    "CheckRan",
     "CodeProduced",
     "ContextElided",
     "ContextPacked",
@@ -474,6 +475,31 @@ class ContextElided(EventBase, frozen=True, kw_only=True):
     tokens_after: int = 0
 
 
+class CheckRan(EventBase, frozen=True, kw_only=True):
+    """An evaluation's hidden check ran on the run's change, after the run ended.
+
+    ``agentlog eval`` applies the change to a fresh copy of the task's workspace (for a
+    run without one, the file set ``files/`` shows) and runs the task's check there, in
+    the sandbox. The check is never shown to the model: it reaches the log only here,
+    once the run is over. ``passed`` is the check's verdict (exit code 0).
+    """
+
+    actor: str = "eval"
+    task_id: str = ""
+    sample: int = 0
+    command: str = ""
+    passed: bool = False
+    outcome: TestOutcome | Literal[""] = ""
+    exit_code: int | None = None
+    output: str = ""
+    truncated: bool = False
+    timed_out: bool = False
+    duration_ms: float = 0.0
+    #: Why the check could not run (the change did not apply, no sandbox), one line.
+    problem: str = ""
+    sandbox: str = ""
+
+
 Event = (
     WorkflowStarted
     | Forked
@@ -497,6 +523,7 @@ Event = (
     | ToolResulted
     | BudgetReached
     | ContextElided
+    | CheckRan
 )
 
 #: Tag -> class for every known event type.
@@ -525,6 +552,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         ToolResulted,
         BudgetReached,
         ContextElided,
+        CheckRan,
     )
 }
 

@@ -107,6 +107,14 @@ COMMANDS: dict[str, Command] = {
         "actors.cli.batch_cmds:cmd_batch",
         "many runs from a JSONL tasks file, one directory each; run again to continue",
     ),
+    "eval": Command(
+        "actors.cli.eval_cmds:cmd_eval",
+        "run a task set with hidden checks; each run's change is checked after it ends",
+    ),
+    "report": Command(
+        "actors.cli.report_cmds:cmd_report",
+        "an evaluation's pass rate with its interval, cost, tokens; with DIR2, what flipped",
+    ),
 }
 
 
@@ -248,7 +256,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 #: Commands that start or continue workflows: a closed stdout must not end them as 0.
 _RUNS_WORKFLOWS = frozenset(
-    ("run", "demo", "resume", "retry", "fork", "approve", "reject", "review", "batch")
+    ("run", "demo", "resume", "retry", "fork", "approve", "reject", "review", "batch", "eval")
 )
 
 

@@ -34,6 +34,7 @@ _COLOURS: dict[str, str] = {
     "ToolResulted": "\033[2;36m",
     "BudgetReached": "\033[33m",
     "ContextElided": "\033[2;36m",
+    "CheckRan": "\033[35m",
 }
 
 

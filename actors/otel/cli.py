@@ -19,6 +19,20 @@ __all__ = ["args_export", "cmd_export"]
 def cmd_export(args: argparse.Namespace) -> int:
     from actors.cli.errors import UsageError, WorkFailed
 
+    if args.format in ("swebench", "atif"):  # documents for other tools, not traces
+        from actors.eval.atif import write_trajectories
+        from actors.eval.swebench import write_predictions
+
+        if args.otlp:
+            raise UsageError(f"--format {args.format} writes a file (--file) or standard output")
+        if args.format == "swebench":
+            count = write_predictions(args.runs, args.file, args.model_name)
+        else:
+            count = write_trajectories(args.runs, args.file)
+        if args.file:
+            print(f"{count} {args.format} documents -> {args.file}", file=sys.stderr)
+        return 0
+
     require_sdk()
     if args.timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds")
@@ -75,6 +89,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 def args_export(p: argparse.ArgumentParser) -> str:
     """``agentlog export``'s arguments; returns its example."""
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories or events.jsonl files")
+    p.add_argument(
+        "--format",
+        choices=("otel", "swebench", "atif"),
+        default="otel",
+        help="otel: traces; swebench: an evaluation's predictions; atif: ATIF trajectories",
+    )
+    p.add_argument(
+        "--model-name", metavar="NAME", help="swebench: model_name_or_path (default: the model)"
+    )
     p.add_argument(
         "--otlp", metavar="URL", help="collector URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"
     )

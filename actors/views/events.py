@@ -16,6 +16,7 @@ from events import (
     ApprovalRequested,
     BudgetReached,
     ChangesRequested,
+    CheckRan,
     CodeProduced,
     ContextElided,
     ContextPacked,
@@ -199,6 +200,10 @@ def summarize(event: Event | UnknownEvent) -> str:
         case ContextElided(step=step, attempt=a, round=r, turn=turn, call_ids=ids):
             tokens = f"~{event.tokens_before}→{event.tokens_after} tok"
             return f"{_step(step, a, r)} t{turn} {plural(len(ids), 'tool result')} elided, {tokens}"
+        case CheckRan(task_id=task, sample=k, passed=passed):
+            result = "passed" if passed else ("timed out" if event.timed_out else "failed")
+            why = f": {_flat(event.problem)}" if event.problem else ""
+            return f"hidden check of {task}#{k} {result} (exit {event.exit_code}){why}"
         case UnknownEvent(type=kind):
             return f"unknown event type {kind!r} (written by a newer agentlog?)"
     return ""
