@@ -273,8 +273,8 @@ def test_stats_gives_the_share_of_input_read_from_the_cache(
 
 def test_stats_table_shows_the_input_classes_and_the_cache_share(run: Path) -> None:
     done = cli("stats", run)
-    assert "input: 4,000 plain, 16,000 cache read, 1,200 5-min cache write, " in done.stdout
-    assert "0 1-h cache write; cache share 75%" in done.stdout
+    assert "input: 4,000 plain, 16,000 cache read (cache share 75%)" in done.stdout
+    assert "cache writes: 1,200 for 5 min, 0 for 1 h" in done.stdout
     assert "tool calls:" not in done.stdout  # no loop, no tool calls
 
 

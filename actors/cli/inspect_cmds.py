@@ -105,12 +105,14 @@ def _cache_and_tools(rows: list[dict[str, Any]]) -> list[str]:
     total = rows[-1]
     lines = []
     if total["cache_share"] is not None:
-        lines.append(
+        lines.append(  # two lines, so the table stays within 80 columns
             f"input: {_count(total['input_tokens'])} plain, "
-            f"{_count(total['cache_read_input_tokens'])} cache read, "
-            f"{_count(total['cache_creation_5m_input_tokens'])} 5-min cache write, "
-            f"{_count(total['cache_creation_1h_input_tokens'])} 1-h cache write; "
-            f"cache share {total['cache_share']:.0%}"
+            f"{_count(total['cache_read_input_tokens'])} cache read "
+            f"(cache share {total['cache_share']:.0%})"
+        )
+        lines.append(
+            f"cache writes: {_count(total['cache_creation_5m_input_tokens'])} for 5 min, "
+            f"{_count(total['cache_creation_1h_input_tokens'])} for 1 h"
         )
     tools = [f"{inert(str(r['step']))} {r['tool_calls']}" for r in rows[:-1] if r["tool_calls"]]
     if tools:
