@@ -1,0 +1,235 @@
+"""Issue 27: each performance target against its floor, measured in the same run.
+
+Three rounds, interleaved (floor, then agentlog, round after round), each step in a fresh
+child process so its peak RSS is its own; the load average is printed with each figure.
+
+- ``workspace`` (target 3): a synthetic git repository (default 1,000 files, 70 MB of
+  Python text, no download). Floor: a child that lists the files (``git ls-files``),
+  reads, hashes (SHA-256) and appends each to one pack, writes its index and fsyncs both.
+  Measured: ``record_base`` into a fresh run (time, peak RSS) and a whole scripted
+  workflow on the repository (peak RSS, fsync and syncfs calls).
+- ``viewer`` (target 4): a run of 100k events and 1,000 small runs; floor: reading the
+  log (``cat``-like, one read of its bytes) in a cold child. Measured in cold children:
+  the overview of the large run, the runs list of 1,000 runs, ``agentlog ls``.
+- ``startup`` (target 5): ``agentlog log`` and ``agentlog show`` of a small run against
+  ``python -c pass`` (CPU time of the child, user + system).
+
+    python benchmarks/issue27_bench.py workspace viewer startup
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+}
+MIB = 1 << 20
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f}"
+
+
+def child(code: str, *args: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; its last line of output, split."""
+    out = subprocess.run(
+        [PY, "-c", code, *args], env=ENV, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip().splitlines()[-1].split()
+
+
+def rounds(steps: dict[str, Callable[[], list[float]]], n: int) -> dict[str, list[list[float]]]:
+    """Each step ``n`` times, interleaved; its figures per round."""
+    got: dict[str, list[list[float]]] = {name: [] for name in steps}
+    for r in range(n):
+        for name, step in steps.items():
+            got[name].append(step())
+        print(f"  round {r + 1} done ({load()})", flush=True)
+    return got
+
+
+def med(values: list[list[float]], i: int) -> float:
+    return statistics.median(v[i] for v in values)
+
+
+# --- target 3: the workspace ---------------------------------------------------------
+
+
+def make_repo(root: Path, files: int, total: int) -> int:
+    """A git repository of ``files`` varied Python modules, ``total`` bytes in all."""
+    size = total // files
+    written = 0
+    for i in range(files):
+        lines = [f'"""Module {i}: generated for the benchmark."""\n', "import os\n\n"]
+        j = 0
+        while sum(map(len, lines)) < size:
+            lines.append(
+                f"def func_{i}_{j}(value: int, name: str = 'n{j}') -> int:\n"
+                f"    # step {j} of module {i}\n"
+                f"    return value * {j} + len(name) + {i}\n\n\n"
+            )
+            j += 1
+        body = "".join(lines)[:size]
+        body = body[: body.rfind("\n") + 1]
+        path = root / f"pkg{i % 40}" / f"sub{i % 7}" / f"mod_{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body)
+        written += len(body)
+    env = {**os.environ, **GIT_ENV}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "big"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True, env=env)
+    return written
+
+
+FLOOR_RECORD = """
+import hashlib, os, resource, subprocess, sys, time
+repo, out = sys.argv[1], sys.argv[2]
+t = time.perf_counter()
+names = subprocess.run(["git", "-C", repo, "ls-files", "-z"], capture_output=True,
+                       check=True).stdout.split(b"\\0")
+os.makedirs(out)
+pack = os.open(os.path.join(out, "p.pack"), os.O_WRONLY | os.O_CREAT, 0o444)
+index, offset = [], 0
+for name in names:
+    if not name:
+        continue
+    with open(os.path.join(repo.encode(), name), "rb") as f:
+        data = f.read()
+    index.append(f"{hashlib.sha256(data).hexdigest()} {offset} {len(data)}\\n")
+    os.write(pack, data)
+    offset += len(data)
+os.fsync(pack); os.close(pack)
+idx = os.open(os.path.join(out, "p.idx"), os.O_WRONLY | os.O_CREAT, 0o444)
+os.write(idx, "".join(index).encode()); os.fsync(idx); os.close(idx)
+dfd = os.open(out, os.O_RDONLY); os.fsync(dfd); os.close(dfd)
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+RECORD = """
+import resource, sys, time
+from store import record_base
+t = time.perf_counter()
+base = record_base(sys.argv[1], sys.argv[2])
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+WORKFLOW = """
+import os, resource, sys, time
+import store.projection_sync as ps
+calls = [0, 0]
+real_fsync, real_syncfs = os.fsync, ps._syncfs
+def fsync(fd):
+    calls[0] += 1
+    real_fsync(fd)
+def syncfs(d):
+    calls[1] += 1
+    return real_syncfs(d)
+os.fsync, ps._syncfs = fsync, syncfs
+from actors import Supervisor, WorkflowConfig
+from actors.models import ScriptedModel
+repo, run = sys.argv[1], sys.argv[2]
+edit = "pkg0/sub0/mod_0.py"
+plan = {"summary": "s", "steps": [{"title": "e", "description": "d", "files": [edit]}]}
+change = {"changes": [{"op": "edit", "path": edit, "search": "# step 0 of module 0\\n",
+                       "replace": "# step zero of module 0\\n"}]}
+model = ScriptedModel({"plan": [{"tool_input": plan}], "code": [{"tool_input": change}],
+                       "review": [{"tool_input": {"verdict": "approve", "summary": "ok"}}]})
+t = time.perf_counter()
+result = Supervisor(WorkflowConfig(backoff_base=0, step_timeout=600), model=model).run(
+    "edit", run, workspace=repo)
+assert result.ok, result.error
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+      calls[0], calls[1])
+"""
+
+
+def bench_workspace(work: Path, files: int, megabytes: int, n: int) -> list[str]:
+    repo = work / "repo"
+    repo.mkdir(parents=True)
+    total = make_repo(repo, files, megabytes * 1_000_000)
+    print(f"workspace: {files} files, {total / 1e6:.1f} MB (git, committed) ({load()})")
+    subprocess.run(
+        f"git -C {repo} ls-files -z | (cd {repo} && xargs -0 cat) > /dev/null",
+        shell=True,
+        check=True,
+    )
+    seq = iter(range(1_000_000))
+
+    def step(code: str) -> Callable[[], list[float]]:
+        return lambda: [float(x) for x in child(code, str(repo), str(work / f"o{next(seq)}"))]
+
+    scan = FLOOR_RECORD.replace(
+        "    index.append(", "    secret_in_file(name.decode(), data, env)\n    index.append("
+    )
+    scan = "from store.credentials import environment_secrets, secret_in_file\n" + scan
+    scan = scan.replace(
+        "t = time.perf_counter()", "env = environment_secrets()\nt = time.perf_counter()"
+    )
+    got = rounds(
+        {"floor": step(FLOOR_RECORD), "floor+scan": step(scan), "record": step(RECORD)}
+        | {"workflow": step(WORKFLOW)},
+        n,
+    )
+    f_t, f_rss = med(got["floor"], 0), med(got["floor"], 1)
+    s_t = med(got["floor+scan"], 0)
+    r_t, r_rss = med(got["record"], 0), med(got["record"], 1)
+    w_t, w_rss = med(got["workflow"], 0), med(got["workflow"], 1)
+    fsyncs, syncfs = med(got["workflow"], 2), med(got["workflow"], 3)
+    print(f"floor: read + hash + pack + fsync : {f_t * 1000:8.1f} ms  peak {f_rss / MIB:6.1f} MiB")
+    print(f"floor + the secret check per file : {s_t * 1000:8.1f} ms")
+    print(
+        f"record_base                       : {r_t * 1000:8.1f} ms  peak {r_rss / MIB:6.1f} MiB"
+        f"  -> {r_t / f_t:.2f}x the floor's time ({r_t / s_t:.2f}x with the secret check),"
+        f" {r_rss / f_rss:.2f}x its memory"
+    )
+    print(
+        f"whole workflow (scripted)         : {w_t * 1000:8.1f} ms  peak {w_rss / MIB:6.1f} MiB"
+        f"  ({fsyncs:.0f} fsyncs, {syncfs:.0f} syncfs)"
+    )
+    return [
+        verdict(f"3a record_base peak {r_rss / MIB:.1f} MiB < 60 MiB", r_rss < 60 * MIB),
+        verdict(f"3b record_base {r_t / f_t:.2f}x the floor <= 1.5x", r_t <= 1.5 * f_t),
+        verdict(f"3c workflow peak {w_rss / MIB:.1f} MiB < 100 MiB", w_rss < 100 * MIB)
+        + f" ({fsyncs:.0f} fsyncs + {syncfs:.0f} syncfs for {files} files)",
+    ]
+
+
+def verdict(what: str, met: bool) -> str:
+    return f"{what}: {'met' if met else 'NOT met'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", default=["workspace", "viewer", "startup"])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--megabytes", type=int, default=70)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    verdicts: list[str] = []
+    work = Path(tempfile.mkdtemp(prefix="agentlog-issue27-"))
+    try:
+        if "workspace" in args.parts:
+            verdicts += bench_workspace(work / "ws", args.files, args.megabytes, args.rounds)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("\n".join(["targets:", *verdicts]))
+
+
+if __name__ == "__main__":
+    main()
