@@ -31,7 +31,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+#: Children run as an installed agentlog does: with bytecode caches (a session that sets
+#: PYTHONDONTWRITEBYTECODE would compile every module of ours on every start).
+ENV = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "PYTHONPATH": str(ROOT),
+}
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.invalid",
@@ -210,6 +215,62 @@ def bench_workspace(work: Path, files: int, megabytes: int, n: int) -> list[str]
     ]
 
 
+# --- target 5: start-up of `agentlog log` and `show` ----------------------------------
+
+MAIN = "import sys; from actors.cli import main; sys.exit(main())"
+
+
+def cpu_of(cmd: list[str]) -> float:
+    """CPU seconds (user + system) of one run of ``cmd``, from the child's rusage."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def small_run(run: Path) -> None:
+    """A finished three-step run (the tests' scripted workflow), in a child."""
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from _workflow import FAST, scripted\n"
+        "from actors import Supervisor\n"
+        "assert Supervisor(FAST, model=scripted()).run('task', sys.argv[1]).ok\n"
+        "print('ok')\n"
+    )
+    subprocess.run([PY, "-c", code, str(run)], env=ENV, check=True, cwd=ROOT, capture_output=True)
+
+
+def bench_startup(work: Path, n: int) -> list[str]:
+    run = work / "small"
+    small_run(run)
+    steps = {
+        "pass": [PY, "-c", "pass"],
+        "log": [PY, "-c", MAIN, "log", str(run)],
+        "show": [PY, "-c", MAIN, "show", str(run), "1"],
+    }
+    for cmd in steps.values():  # the bytecode caches written, the page cache warm
+        cpu_of(cmd)
+    got = rounds({k: (lambda cmd=cmd: [cpu_of(cmd)]) for k, cmd in steps.items()}, n * 3)
+    floor = med(got["pass"], 0)
+    out = []
+    print(f"start-up (CPU, median of {n * 3}; {load()}):")
+    print(f"python -c pass          : {floor * 1000:7.1f} ms")
+    for name in ("log", "show"):
+        extra = med(got[name], 0) - floor
+        print(
+            f"agentlog {name:4} (small) : {med(got[name], 0) * 1000:7.1f} ms  (+{extra * 1000:.1f})"
+        )
+        out.append(
+            verdict(
+                f"5 agentlog {name} +{extra * 1000:.0f} ms over python -c pass <= 60",
+                extra <= 0.060,
+            )
+        )
+    return out
+
+
 def verdict(what: str, met: bool) -> str:
     return f"{what}: {'met' if met else 'NOT met'}"
 
@@ -220,12 +281,17 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--megabytes", type=int, default=70)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tree", help="measure the agentlog source tree at this path instead")
     args = parser.parse_args()
+    if args.tree:  # e.g. `git archive BASE | tar -x -C /tmp/old`: a before for the after
+        ENV["PYTHONPATH"] = str(Path(args.tree).resolve())
     verdicts: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="agentlog-issue27-"))
     try:
         if "workspace" in args.parts:
             verdicts += bench_workspace(work / "ws", args.files, args.megabytes, args.rounds)
+        if "startup" in args.parts:
+            verdicts += bench_startup(work, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("\n".join(["targets:", *verdicts]))
