@@ -215,6 +215,100 @@ def bench_workspace(work: Path, files: int, megabytes: int, n: int) -> list[str]
     ]
 
 
+# --- target 4: the viewer's overview and the runs list, cold ----------------------
+
+FLOOR_READ = """
+import sys, time
+from store import EventLog
+t = time.perf_counter()
+n = sum(1 for _ in EventLog(sys.argv[1]).read())
+print(time.perf_counter() - t, n)
+"""
+
+OVERVIEW = """
+import sys, time
+from pathlib import Path
+from actors.viewer.app import _Viewer
+root = Path(sys.argv[1])
+t = time.perf_counter()
+data = _Viewer(root, 0.5).overview("long", root / "long")
+print(time.perf_counter() - t, data["summary"]["events"])
+"""
+
+LIST = """
+import sys, time
+from pathlib import Path
+from actors.viewer import list_runs
+t = time.perf_counter()
+n = len(list_runs(Path(sys.argv[1])))
+print(time.perf_counter() - t, n)
+"""
+
+
+def _uncache(root: Path) -> None:
+    """Remove every run's ``ls`` cache: the next read is cold."""
+    for cache in root.glob("*/.ls-cache.json"):
+        cache.unlink()
+
+
+def _wall(cmd: list[str]) -> float:
+    import time
+
+    t = time.perf_counter()
+    subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def bench_viewer(work: Path, events: int, runs: int, n: int) -> list[str]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from viewer_bench import SAMPLE, big_run
+
+    big = work / "big"
+    big.mkdir(parents=True)
+    size = big_run(big / "long", events)
+    many = work / "many"
+    many.mkdir()
+    sample = SAMPLE.read_bytes()
+    for i in range(runs):
+        (many / f"run-{i:04d}").mkdir()
+        (many / f"run-{i:04d}" / "events.jsonl").write_bytes(sample)
+    print(f"viewer: a run of {events:,} events ({size / MIB:.0f} MiB); {runs:,} runs ({load()})")
+    log = str(big / "long")
+
+    def cold(code: str, root: Path, arg: str) -> Callable[[], list[float]]:
+        def step() -> list[float]:
+            _uncache(root)
+            return [float(x) for x in child(code, arg)]
+
+        return step
+
+    def ls_cold() -> list[float]:
+        _uncache(many)
+        return [_wall([PY, "-c", MAIN, "ls", str(many)])]
+
+    got = rounds(
+        {
+            "floor": cold(FLOOR_READ, big, log),
+            "overview": cold(OVERVIEW, big, str(big)),
+            "list": cold(LIST, many, str(many)),
+            "ls": ls_cold,
+            "ls warm": lambda: [_wall([PY, "-c", MAIN, "ls", str(many)])],
+        },
+        n,
+    )
+    floor, over = med(got["floor"], 0), med(got["overview"], 0)
+    listed, ls, warm = med(got["list"], 0), med(got["ls"], 0), med(got["ls warm"], 0)
+    print(f"floor: read the log (EventLog.read) : {floor * 1000:8.1f} ms")
+    print(f"overview tab, cold                  : {over * 1000:8.1f} ms  ({over / floor:.2f}x)")
+    print(f"runs list of {runs} runs, cold      : {listed * 1000:8.1f} ms")
+    print(f"agentlog ls, cold (whole process)   : {ls * 1000:8.1f} ms  (warm {warm * 1000:.1f} ms)")
+    return [
+        verdict(f"4a overview {over / floor:.2f}x reading the log <= 2x", over <= 2 * floor),
+        verdict(f"4b runs list of {runs} runs {listed * 1000:.0f} ms < 300 ms", listed < 0.3),
+        verdict(f"4c agentlog ls cold {ls * 1000:.0f} ms < 300 ms", ls < 0.3),
+    ]
+
+
 # --- target 5: start-up of `agentlog log` and `show` ----------------------------------
 
 MAIN = "import sys; from actors.cli import main; sys.exit(main())"
@@ -281,6 +375,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--megabytes", type=int, default=70)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=int, default=100_000, help="events of the long run")
+    parser.add_argument("--runs", type=int, default=1000, help="runs for the runs list")
     parser.add_argument("--tree", help="measure the agentlog source tree at this path instead")
     args = parser.parse_args()
     if args.tree:  # e.g. `git archive BASE | tar -x -C /tmp/old`: a before for the after
@@ -290,6 +386,8 @@ def main() -> None:
     try:
         if "workspace" in args.parts:
             verdicts += bench_workspace(work / "ws", args.files, args.megabytes, args.rounds)
+        if "viewer" in args.parts:
+            verdicts += bench_viewer(work / "viewer", args.events, args.runs, args.rounds)
         if "startup" in args.parts:
             verdicts += bench_startup(work, args.rounds)
     finally:
