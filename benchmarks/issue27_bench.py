@@ -138,14 +138,16 @@ WORKFLOW = """
 import os, resource, sys, time
 import store.projection_sync as ps
 calls = [0, 0]
-real_fsync, real_syncfs = os.fsync, ps._syncfs
+real_fsync, real_syncfs = os.fsync, getattr(ps, "_syncfs", None)  # None: an older tree
 def fsync(fd):
     calls[0] += 1
     real_fsync(fd)
 def syncfs(d):
     calls[1] += 1
     return real_syncfs(d)
-os.fsync, ps._syncfs = fsync, syncfs
+os.fsync = fsync
+if real_syncfs is not None:
+    ps._syncfs = syncfs
 from actors import Supervisor, WorkflowConfig
 from actors.models import ScriptedModel
 repo, run = sys.argv[1], sys.argv[2]
