@@ -44,6 +44,8 @@ GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "bench@example.invalid",
 }
 MIB = 1 << 20
+#: Where children run: ``python -c`` imports from its working directory first.
+CWD = {"dir": ROOT}
 
 
 def load() -> str:
@@ -54,7 +56,7 @@ def load() -> str:
 def child(code: str, *args: str) -> list[str]:
     """Run ``code`` in a fresh interpreter; its last line of output, split."""
     out = subprocess.run(
-        [PY, "-c", code, *args], env=ENV, check=True, capture_output=True, text=True
+        [PY, "-c", code, *args], env=ENV, check=True, capture_output=True, text=True, cwd=CWD["dir"]
     )
     return out.stdout.strip().splitlines()[-1].split()
 
@@ -257,7 +259,7 @@ def _wall(cmd: list[str]) -> float:
     import time
 
     t = time.perf_counter()
-    subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL, cwd=CWD["dir"])
     return time.perf_counter() - t
 
 
@@ -321,7 +323,7 @@ def cpu_of(cmd: list[str]) -> float:
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL, cwd=CWD["dir"])
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
@@ -335,7 +337,9 @@ def small_run(run: Path) -> None:
         "assert Supervisor(FAST, model=scripted()).run('task', sys.argv[1]).ok\n"
         "print('ok')\n"
     )
-    subprocess.run([PY, "-c", code, str(run)], env=ENV, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [PY, "-c", code, str(run)], env=ENV, check=True, cwd=CWD["dir"], capture_output=True
+    )
 
 
 def bench_startup(work: Path, n: int) -> list[str]:
@@ -383,6 +387,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.tree:  # e.g. `git archive BASE | tar -x -C /tmp/old`: a before for the after
         ENV["PYTHONPATH"] = str(Path(args.tree).resolve())
+        CWD["dir"] = Path(args.tree).resolve()
     verdicts: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="agentlog-issue27-"))
     try:
