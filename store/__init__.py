@@ -1,11 +1,13 @@
 """agentlog's store: the append-only JSONL event log and the projections built from it.
 
-Workspace, object and diff names are imported on first use, so reading a log pays only
-for the log. The Convex integration lives apart, in :mod:`actors.convex` (import it from
+Projection, workspace, object and diff names are imported on first use, so reading a log
+pays only for the log. The Convex integration lives apart, in :mod:`actors.convex` (import it from
 there).
 """
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from store.errors import LogCorrupt, LogError, LogLocked, NotALog, TornTail
@@ -20,23 +22,24 @@ from store.log import (
     resolve_log_path,
 )
 from store.marks import LogMark, StaleMark
-from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
-from store.paths import UnsafePath, safe_path
-from store.projections import (
-    Artifacts,
-    ErrorInfo,
-    ForkOrigin,
-    GateState,
-    StepState,
-    StepStats,
-    WorkflowFold,
-    WorkflowState,
-    artifacts,
-    step_stats,
-    total_stats,
-    workflow_state,
-)
 
+if TYPE_CHECKING:
+    from store.materialize import MaterializeReport, ProjectionError, encode_artifact, materialize
+    from store.paths import UnsafePath, safe_path
+    from store.projections import (
+        Artifacts,
+        ErrorInfo,
+        ForkOrigin,
+        GateState,
+        StepState,
+        StepStats,
+        WorkflowFold,
+        WorkflowState,
+        artifacts,
+        step_stats,
+        total_stats,
+        workflow_state,
+    )
 if TYPE_CHECKING:
     from store.base import DEFAULT_MAX_FILE_BYTES, WorkspaceError, detect_tests, record_base
     from store.diff import FileDiff, diff_stat, quote_path, render_diff, tree_diff
@@ -128,9 +131,22 @@ __all__ = [
     "workspace_base",
 ]
 
-#: Names whose modules are imported on first use (workspaces, diffs, objects):
-#: ``agentlog log`` and the supervisor never pay for them.
+#: Names whose modules are imported on first use (projections, workspaces, diffs,
+#: objects): ``agentlog log`` never pays for them, nor the supervisor for a workspace.
 _LAZY = {
+    **dict.fromkeys(
+        ("MaterializeReport", "ProjectionError", "encode_artifact", "materialize"),
+        "store.materialize",
+    ),
+    **dict.fromkeys(("UnsafePath", "safe_path"), "store.paths"),
+    **dict.fromkeys(
+        (
+            *("Artifacts", "ErrorInfo", "ForkOrigin", "GateState", "StepState", "StepStats"),
+            *("WorkflowFold", "WorkflowState", "artifacts", "step_stats", "total_stats"),
+            "workflow_state",
+        ),
+        "store.projections",
+    ),
     "ChangeRejected": "store.tree",
     "DEFAULT_MAX_FILE_BYTES": "store.base",
     "Entry": "store.tree",
@@ -174,3 +190,16 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'store' has no attribute {name!r}")
+
+
+class _Store(types.ModuleType):
+    """The package, whose ``materialize`` stays the function: importing the submodule
+    :mod:`store.materialize` would otherwise bind the package's name to the module."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return  # a submodule of the same name as a lazy name: the name wins
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Store

@@ -23,7 +23,15 @@ import msgspec
 from events import CorruptLine, Event, UnknownEvent, decode_line, line_body
 from events.codec import deepest_lines
 
-__all__ = ["EVENT_START", "SEAL_SHAPE", "BadLine", "LineScanner", "decode_block", "decode_one"]
+__all__ = [
+    "EVENT_START",
+    "SEAL_SHAPE",
+    "BadLine",
+    "LineScanner",
+    "decode_block",
+    "decode_one",
+    "sealed_events",
+]
 
 AnyEvent = Event | UnknownEvent
 
@@ -78,18 +86,25 @@ def decode_block(block: bytes, first_line_no: int, first_seq: int) -> list[AnyEv
     """
     lines = block.split(b"\n")
     n = len(lines)
+    events = sealed_events(block, lines)
+    if events is not None and list(map(_seq, events)) == list(range(first_seq, first_seq + n)):
+        return events
+    return _decode_lines(lines, first_line_no, first_seq)
+
+
+def sealed_events(block: bytes, lines: list[bytes]) -> list[AnyEvent] | None:
+    """The events of ``lines`` (``block`` split at its newlines) decoded with one msgspec
+    call, when every line carries exactly the seal agentlog writes, none is nested too
+    deep and each is an event this version knows; else None (decode them one by one).
+    ``seq`` is not checked."""
     crcs = map(xor, map(_crc32, map(_head_comma, lines)), repeat(_CLOSE))
     if list(map(_tail, lines)) == list(map(_seal, crcs)) and not deepest_lines(block):
         # A raw newline cannot occur inside JSON, so the block is the array's elements;
         # struct decoding skips the unknown "crc" member.
         events = _decode_array(b"[%b]" % block.replace(b"\n", b","))
-        if (
-            events is not None
-            and len(events) == n
-            and list(map(_seq, events)) == list(range(first_seq, first_seq + n))
-        ):
+        if events is not None and len(events) == len(lines):
             return events
-    return _decode_lines(lines, first_line_no, first_seq)
+    return None
 
 
 def _decode_array(array: bytes) -> list[AnyEvent] | None:

@@ -91,49 +91,61 @@ def record_base(
     candidates = _git_files(root) if status is not None else _walk_unignored(root)
     allowed = _allowed(allow_credentials, candidates, root)
     secrets = environment_secrets()
-    taken: list[tuple[str, int, bytes]] = []
+    files: list[BaseFile] = []
     left_out: list[LeftOut] = []
-    for rel in candidates:
-        shown = _not_utf8(rel)
-        if shown is not None:  # no event can carry the name: recorded as shown, left out
-            left_out.append(LeftOut(path=shown, reason="file name is not UTF-8"))
-            continue
-        problem = path_problem(rel)  # files/ and apply must be able to write it back
-        if problem is not None:
-            left_out.append(LeftOut(path=rel, reason=f"a path agentlog cannot write: {problem}"))
-            continue
-        kind = None if rel in allowed else credential_file(rel)
-        if kind is not None:
-            left_out.append(LeftOut(path=rel, reason=f"a credential file ({kind})"))
-            continue
-        reason, mode, data = _take(root, rel, max_file_bytes)
-        if reason is None and data is not None and rel not in allowed:
-            found = secret_in_file(rel, data, secrets)
-            reason = None if found is None else f"holds a secret ({found})"
-        if reason is not None:
-            left_out.append(LeftOut(path=rel, reason=reason))
-        else:
+    contents: dict[str, bytes] = {}  # what test detection reads (see _for_detection)
+    with ObjectStore(run_dir).writer() as objects:  # streamed: one file in memory at a time
+        for rel in candidates:
+            shown = _not_utf8(rel)
+            if shown is not None:  # no event can carry the name: recorded as shown, left out
+                left_out.append(LeftOut(path=shown, reason="file name is not UTF-8"))
+                continue
+            problem = path_problem(rel)  # files/ and apply must be able to write it back
+            if problem is not None:
+                why = f"a path agentlog cannot write: {problem}"
+                left_out.append(LeftOut(path=rel, reason=why))
+                continue
+            kind = None if rel in allowed else credential_file(rel)
+            if kind is not None:
+                left_out.append(LeftOut(path=rel, reason=f"a credential file ({kind})"))
+                continue
+            reason, mode, data = _take(root, rel, max_file_bytes)
+            if reason is None and data is not None and rel not in allowed:
+                found = secret_in_file(rel, data, secrets)
+                reason = None if found is None else f"holds a secret ({found})"
+            if reason is not None:
+                left_out.append(LeftOut(path=rel, reason=reason))
+                continue
             assert data is not None
-            taken.append((rel, mode, data))
-    hashes = ObjectStore(run_dir).put_many(data for _, _, data in taken)
-    files = tuple(
-        BaseFile(path=rel, size=len(data), mode=mode, hash=digest)
-        for (rel, mode, data), (digest, _) in zip(taken, hashes, strict=True)
-    )
-    contents = {rel: data for rel, _, data in taken if "/" not in rel or _is_test_file(rel)}
+            digest, _ = objects.add(data)
+            files.append(BaseFile(path=rel, size=len(data), mode=mode, hash=digest))
+            kept = _for_detection(rel, data)
+            if kept is not None:
+                contents[rel] = kept
     command, source = _test_command(test_cmd, contents, [f.path for f in files])
     commit, dirty = status.result() if status is not None else (None, False)
     return WorkspaceBase(
         root=str(root),
         commit=commit,
         dirty=dirty,
-        files=files,
+        files=tuple(files),
         left_out=tuple(left_out),
         max_file_bytes=max_file_bytes,
         test_command=command,
         test_source=source,
         credentials_allowed=tuple(sorted(allowed)),
     )
+
+
+def _for_detection(rel: str, data: bytes) -> bytes | None:
+    """What :func:`detect_tests` needs of a file: a top-level file whole; of a nested
+    test file only whether it imports pytest (a marker, so the base is not held in
+    memory); nothing of any other file."""
+    if "/" not in rel:
+        return data
+    if not _is_test_file(rel):
+        return None
+    return b"import pytest" if b"import pytest" in data or b"from pytest" in data else b""
 
 
 def _not_utf8(rel: str) -> str | None:

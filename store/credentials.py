@@ -24,7 +24,6 @@ searched.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -141,7 +140,10 @@ class _Scanner:
         return next(fmt for name, fmt in self.names if match.start(name) >= 0)
 
 
+@lru_cache(maxsize=1)
 def _scanners() -> tuple[_Scanner, ...]:
+    """The compiled scanners, made on first use (a command that never scans, such as
+    ``agentlog log``, does not pay for compiling them)."""
     by_lead: dict[str, list[tuple[str, TokenFormat]]] = {}
     for i, fmt in enumerate(TOKEN_FORMATS):
         by_lead.setdefault(fmt.lead, []).append((f"t{i}", fmt))
@@ -151,9 +153,6 @@ def _scanners() -> tuple[_Scanner, ...]:
         pattern = f"{re.escape(lead)}(?:{alternatives})"
         out.append(_Scanner(re.compile(pattern), re.compile(pattern.encode()), tuple(members)))
     return tuple(out)
-
-
-_SCANNERS = _scanners()
 
 
 def _at_word_start(data: bytes | str, start: int) -> bool:
@@ -171,7 +170,7 @@ def _at_word_start(data: bytes | str, start: int) -> bool:
 
 def find_token(data: bytes) -> str | None:
     """The label of a known token format found in ``data``, or None."""
-    for scanner in _SCANNERS:
+    for scanner in _scanners():
         for match in scanner.raw.finditer(data):
             fmt = scanner.format_of(match)
             if not fmt.bounded or _at_word_start(data, match.start()):
@@ -182,12 +181,12 @@ def find_token(data: bytes) -> str | None:
 def may_hold_token(data: bytes) -> bool:
     """Whether ``data`` may hold a known token (a word-start check is left out: a false
     alarm is allowed, a miss is not)."""
-    return any(scanner.raw.search(data) for scanner in _SCANNERS)
+    return any(scanner.raw.search(data) for scanner in _scanners())
 
 
 def mask_tokens(text: str, mask: str) -> str:
     """``text`` with every known token replaced by ``mask``."""
-    for scanner in _SCANNERS:
+    for scanner in _scanners():
 
         def masked(m: re.Match[str], scanner: _Scanner = scanner) -> str:
             fmt = scanner.format_of(m)
@@ -211,9 +210,11 @@ class SecretForm:
 
 def _base64_cores(raw: bytes, alphabet: str) -> list[str]:
     """The base64 characters that ``raw`` alone decides, at each of the 3 alignments."""
+    from base64 import b64encode  # only when a secret is known: not on every start
+
     cores = []
     for shift in range(3):
-        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii").rstrip("=")
+        encoded = b64encode(b"\0" * shift + raw).decode("ascii").rstrip("=")
         if alphabet == "base64url":
             encoded = encoded.translate(str.maketrans("+/", "-_"))
         start = -(-shift * 8 // 6)  # the first character with no padding bits in it

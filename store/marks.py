@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from itertools import accumulate
+from operator import itemgetter
 
 import msgspec
 
 from events import CorruptLine, Event, UnknownEvent, decode_line
-from store.lines import READ_BLOCK, complete_lines
+from store._scan import sealed_events
+from store.lines import READ_BLOCK
 
 __all__ = ["LogMark", "StaleMark", "last_line_seq", "lines_from", "mark_holds", "scan_from"]
 
 AnyEvent = Event | UnknownEvent
 #: How many of a line's last bytes a mark keeps: the whole ``"crc"`` member of a sealed line.
 _TAIL = 16
+_last_bytes = itemgetter(slice(-_TAIL, None))
 
 
 class LogMark(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,10 +68,53 @@ def scan_from(fd: int, mark: LogMark) -> Iterator[tuple[LogMark, AnyEvent]]:
 
 def lines_from(fd: int, offset: int) -> Iterator[tuple[LogMark, AnyEvent]]:
     """Like :func:`scan_from` from ``offset``, a line start the caller found itself (an
-    index of line offsets): not checked."""
-    for end, line in complete_lines(fd, offset, os.fstat(fd).st_size):
-        event = decode_line(line)
-        yield LogMark(offset=end, tail=line[-_TAIL:].hex()), event
+    index of line offsets): not checked.
+
+    A block of complete lines is decoded with one msgspec call when every line is sealed
+    and known (:func:`store._scan.sealed_events`, as :meth:`EventLog.read` does), else one
+    line at a time, so a damaged line raises after the events before it all the same.
+    """
+    for end, block in _complete_blocks(fd, offset, os.fstat(fd).st_size):
+        lines = block.split(b"\n")
+        events = sealed_events(block, lines)
+        ends = accumulate(map(_plus_newline, lines), initial=end - len(block) - 1)
+        next(ends)
+        tails = map(bytes.hex, map(_last_bytes, lines))
+        if events is not None:
+            yield from zip(map(_mark, ends, tails), events, strict=True)
+        else:
+            for at, tail, line in zip(ends, tails, lines, strict=True):
+                event = decode_line(line)  # the good lines before a bad one are yielded
+                yield LogMark(offset=at, tail=tail), event
+
+
+def _mark(offset: int, tail: str) -> LogMark:
+    return LogMark(offset=offset, tail=tail)
+
+
+def _plus_newline(line: bytes) -> int:
+    return len(line) + 1
+
+
+def _complete_blocks(fd: int, start: int, size: int) -> Iterator[tuple[int, bytes]]:
+    """``(offset past the block, complete lines without the last newline)`` for the
+    complete lines of ``fd`` in ``[start, size)``, a read block at a time; an
+    unterminated last line is not yielded."""
+    pending: list[bytes] = []
+    base = pos = start  # ``base``: the file offset of the first pending byte
+    while pos < size:
+        data = os.pread(fd, min(READ_BLOCK, size - pos), pos)
+        if not data:
+            return
+        pos += len(data)
+        cut = data.rfind(b"\n")
+        if cut == -1:
+            pending.append(data)
+            continue
+        block = b"".join([*pending, data[:cut]]) if pending else data[:cut]
+        pending = [data[cut + 1 :]] if cut + 1 < len(data) else []
+        base += len(block) + 1
+        yield base, block
 
 
 def last_line_seq(fd: int) -> int:

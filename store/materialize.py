@@ -18,6 +18,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import takewhile
 from pathlib import Path
 
@@ -55,6 +56,8 @@ FILES_DIR = "files"
 _encoder = msgspec.json.Encoder()
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 _FILE_MODE = 0o644
+#: A file's bytes, or how to read them when it is written (a workspace's from objects/).
+_Content = bytes | Callable[[], bytes]
 _PEEK_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO never blocks
 _TMP_SUFFIX = ".tmp"
 #: A temp file of :func:`_write_atomic_at`: ``.<name>.<12 hex>.tmp``.
@@ -150,8 +153,12 @@ def materialize(
     files_root = run_dir / FILES_DIR
     code: CodeChange | ChangeSet | None = arts.code
     workspace = workspace_result(run_dir, events)  # base + changes, for a workspace run
-    plan_files = _validate_files(files_root, arts.code if workspace is None else workspace.files)
-    if workspace is not None:
+    if workspace is None:
+        plan_files = _validate_files(files_root, arts.code)
+    else:  # each file read from objects/ as it is written: a repository is never held whole
+        _check_files_root(files_root)
+        tree = workspace.files
+        plan_files = _validated(files_root, [(p, partial(tree.read, p)) for p in tree.paths()])
         code = workspace.change
     wanted = {
         name: None if artifact is None else encode_artifact(artifact)
@@ -198,7 +205,7 @@ def _materialize_at(
         code = sets[-1][1] if sets else None
     files_root = run_dir / FILES_DIR
     _check_files_root(files_root)
-    plan_files = _validated(files_root, [(path, tree.read(path)) for path in tree.paths()])
+    plan_files = _validated(files_root, [(path, partial(tree.read, path)) for path in tree.paths()])
     wanted = {
         name: None if artifact is None else encode_artifact(artifact)
         for name, artifact in zip(ARTIFACT_FILES, (arts.plan, code, arts.review), strict=True)
@@ -223,7 +230,7 @@ def _cannot_write(path: Path, exc: OSError) -> ProjectionError:
 def _apply(
     run_dir: Path,
     wanted: dict[str, bytes | None],
-    plan_files: dict[tuple[str, ...], bytes],
+    plan_files: dict[tuple[str, ...], _Content],
     sync: Callable[[int], None],
     dry: bool,
     modes: dict[str, int],
@@ -324,7 +331,7 @@ def write_artifact(
     return True
 
 
-def _validate_files(root: Path, code: CodeChange | None) -> dict[tuple[str, ...], bytes]:
+def _validate_files(root: Path, code: CodeChange | None) -> dict[tuple[str, ...], _Content]:
     """Check every path of the set and encode every file; write nothing.
 
     Returns normalized path components -> file bytes, in the set's order.
@@ -343,19 +350,22 @@ def _check_files_root(root: Path) -> None:
             raise UnsafePath(str(root), f"the files directory is {kind}")
 
 
-def _validated(root: Path, items: list[tuple[str, str | bytes]]) -> dict[tuple[str, ...], bytes]:
+def _validated(
+    root: Path, items: list[tuple[str, str | _Content]]
+) -> dict[tuple[str, ...], _Content]:
     """Check every path (``store.paths``' rules, no symlinked directory below ``root``,
-    no file that is another's directory) and encode each text; write nothing."""
+    no file that is another's directory) and encode each text; write nothing. Bytes to
+    be read when written (a callable) stay unread."""
     found = change_set_problem([path for path, _ in items], repeats=True)
     if found is not None:
         raise found[1]
     guard = PathGuard(root)
-    out: dict[tuple[str, ...], bytes] = {}
+    out: dict[tuple[str, ...], _Content] = {}
     for path, content in items:
         parts = normalize_rel(path)
         guard.check(path, parts)
         _refuse_symlinked_components(root, parts, path)
-        if isinstance(content, bytes):
+        if not isinstance(content, str):
             out[parts] = content
             continue
         try:
@@ -386,7 +396,7 @@ def _refuse_symlinked_components(root: Path, parts: tuple[str, ...], rel: str) -
 
 def _remove_stale(
     root_fd: int,
-    keep: dict[tuple[str, ...], bytes],
+    keep: dict[tuple[str, ...], _Content],
     sync: Callable[[int], None],
     dry: bool = False,
 ) -> list[str]:
@@ -427,7 +437,7 @@ def _remove_stale(
 
 def _write_files(
     root_fd: int,
-    files: dict[tuple[str, ...], bytes],
+    files: dict[tuple[str, ...], _Content],
     sync: Callable[[int], None],
     dry: bool = False,
 ) -> list[str]:
@@ -435,7 +445,8 @@ def _write_files(
     links; each touched directory is fsynced once at the end. ``dry``: only list them."""
     written: list[str] = []
     with _DirCache(root_fd, sync, create=not dry) as dirs:
-        for parts, data in files.items():
+        for parts, content in files.items():
+            data = content if isinstance(content, bytes) else content()  # one file at a time
             dir_fd = dirs.open(parts[:-1])
             if dir_fd is not None and _holds(parts[-1], data, dir_fd=dir_fd):
                 continue

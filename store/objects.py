@@ -26,6 +26,7 @@ __all__ = [
     "PACKS_DIR",
     "ObjectProblem",
     "ObjectStore",
+    "PackWriter",
     "clear_debris",
     "object_hash",
     "share_objects",
@@ -156,22 +157,16 @@ class ObjectStore:
         """Store every blob durably; for each, its hash and whether it was new.
 
         Blobs already stored (loose or packed), or repeated in the batch, are not
-        written again. More than one new blob go into one new pack.
+        written again. More than one new blob go into one new pack. ``blobs`` is
+        consumed one at a time (see :meth:`writer`): a generator of file contents is
+        stored in the memory of one blob, not of all of them.
         """
-        out: list[tuple[str, bool]] = []
-        fresh: dict[str, bytes] = {}
-        for data in blobs:
-            digest = object_hash(data)
-            new = digest not in fresh and digest not in self
-            if new:
-                fresh[digest] = data
-            out.append((digest, new))
-        if len(fresh) == 1:
-            ((digest, data),) = fresh.items()
-            self._write_loose(digest, data)
-        elif fresh:
-            self._write_pack(fresh)
-        return out
+        with self.writer() as writer:
+            return [writer.add(data) for data in blobs]
+
+    def writer(self) -> PackWriter:
+        """A :class:`PackWriter` storing blobs one at a time, durably when it closes."""
+        return PackWriter(self)
 
     def _write_loose(self, digest: str, data: bytes) -> None:
         """One loose object, synced, then its directory entry and any directory it needed
@@ -327,6 +322,90 @@ class ObjectStore:
         except ObjectProblem:
             pass  # damage, not debris: verify reports it, and nothing is removed there
         return found
+
+
+class PackWriter:
+    """Blobs stored one at a time into one new pack, streamed to disk as they come.
+
+    A context manager: :meth:`add` hashes a blob and, when it is new to the store and
+    to this writer, appends it to the pack's temp file (the first new blob waits in
+    memory: a lone one becomes a loose object, as :meth:`ObjectStore.put_many` always
+    did). A clean exit syncs the pack, renames it in, then writes, syncs and renames in
+    its index and syncs the directory: an object is never listed before its bytes are
+    durable. An exception removes the temp file. Only the index is held in memory.
+    """
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self._seen: set[str] = set()
+        self._first: tuple[str, bytes] | None = None  # a lone new blob becomes loose
+        self._lines: list[str] = []
+        self._offset = 0
+        self._stack = contextlib.ExitStack()
+        self._packs, self._fd, self._tmp = -1, -1, ""
+
+    def __enter__(self) -> PackWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self._finish()
+        finally:
+            if self._fd >= 0:
+                os.close(self._fd)
+            if self._tmp:  # not renamed in: a failed write leaves no debris
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._tmp, dir_fd=self._packs)
+            self._stack.close()
+
+    def add(self, data: bytes) -> tuple[str, bool]:
+        """Store ``data`` (when new); its hash and whether it was new."""
+        digest = object_hash(data)
+        new = digest not in self._seen and digest not in self._store
+        if new:
+            self._seen.add(digest)
+            if self._first is None and self._fd < 0:
+                self._first = (digest, data)
+            else:
+                if self._fd < 0:
+                    self._open()
+                if self._first is not None:
+                    self._append(*self._first)
+                    self._first = None
+                self._append(digest, data)
+        return digest, new
+
+    def _open(self) -> None:
+        packs = self._stack.enter_context(self._store._dir(PACKS_DIR, create=True, sync=True))
+        assert packs is not None
+        self._packs = packs
+        self._tmp = f".pack.{secrets.token_hex(8)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        self._fd = os.open(self._tmp, flags, 0o444, dir_fd=packs)
+
+    def _append(self, digest: str, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self._lines.append(f"{digest} {self._offset} {len(data)}\n")
+        self._offset += len(data)
+
+    def _finish(self) -> None:
+        if self._fd < 0:
+            if self._first is not None:
+                self._store._write_loose(*self._first)
+            return
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+        index = "".join(self._lines).encode("ascii")
+        name = object_hash(index)[:40]
+        os.replace(self._tmp, f"{name}.pack", src_dir_fd=self._packs, dst_dir_fd=self._packs)
+        self._tmp = ""
+        _write_new(self._packs, f"{name}.idx", index, sync=True)
+        os.fsync(self._packs)
+        self._store._packed = None
 
 
 def _index_lines(packs: int, name: str, path: Path) -> Iterator[tuple[str, tuple[int, int]]]:

@@ -17,13 +17,11 @@ from typing import NamedTuple
 from events import (
     AgentlogError,
     ChangeSet,
-    CodeChange,
     CodeProduced,
     CreateFile,
     DeleteFile,
     EditFile,
     Event,
-    FileChange,
     FileOp,
     RenameFile,
     ReplaceFile,
@@ -244,11 +242,11 @@ def trees_of(
 
 
 class WorkspaceResult(NamedTuple):
-    """What a workspace run projects: ``files/`` (the whole result tree, as a file set,
-    and the modes that are not 0644) and ``code.json`` (the latest change set, None
-    before the Coder made one)."""
+    """What a workspace run projects: ``files/`` (the whole result tree, read file by
+    file as it is written, and the modes that are not 0644) and ``code.json`` (the latest
+    change set, None before the Coder made one)."""
 
-    files: CodeChange
+    files: Tree
     change: ChangeSet | None
     modes: dict[str, int]
 
@@ -283,10 +281,9 @@ def workspace_result(
         return None
     _, tree = trees
     sets = change_sets(events)
-    files = tuple(FileChange(path=p, content=tree.text(p)) for p in tree.paths())
     modes = {p: e.mode for p, e in tree.entries.items() if e.mode != 0o644}
     return WorkspaceResult(
-        files=CodeChange(files=files, notes=""),
+        files=tree,
         change=sets[-1][1] if sets else None,
         modes=modes,
     )

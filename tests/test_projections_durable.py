@@ -81,6 +81,23 @@ def test_sync_projections_counts_what_it_synced(done: Path) -> None:
     assert sync_projections(done) == 8
 
 
+def _with_files(run_dir: Path, count: int) -> Path:
+    for i in range(count):
+        path = run_dir / "files" / f"pkg{i % 4}" / f"mod_{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"X = {i}\n")
+    return run_dir
+
+
+def test_the_syncs_of_a_large_files_dir_do_not_grow_per_file(
+    tmp_path: Path, synced: list[Path]
+) -> None:
+    small = sync_projections(_with_files(tmp_path / "a", 200))
+    large = sync_projections(_with_files(tmp_path / "b", 400))
+    assert small == large
+    assert not [p for p in synced if "files" in p.parts]
+
+
 def test_an_intact_run_has_no_projection_mismatch(done: Path) -> None:
     assert check_projections(done, EventLog(done).read()) == []
 

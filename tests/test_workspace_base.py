@@ -265,3 +265,47 @@ def test_the_timeline_counts_the_files_left_out_for_secrets(tmp_path: Path) -> N
     repo = make_repo(tmp_path / "repo", {".env": "X=1\n", "a.py": "", "logo.png": b"\0\1"})
     line = describe_base(record_base(repo, tmp_path / "run"))
     assert "2 left out (1 for credentials or secrets)" in line
+
+
+def test_a_base_is_recorded_holding_one_file_at_a_time(tmp_path: Path) -> None:
+    import tracemalloc
+
+    repo = tmp_path / "repo"
+    line = b"VALUE = 'x' * 40  # filler\n"
+    write(repo, {f"pkg/mod_{i}.py": line * (100_000 // len(line)) for i in range(100)})
+    tracemalloc.start()
+    try:
+        base = record_base(repo, tmp_path / "run")  # 10 MB of files
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(base.files) == 100
+    assert peak < 5_000_000  # half of the files: never all of them at once
+    store = ObjectStore(tmp_path / "run")
+    assert all(store.get(f.hash) == (repo / f.path).read_bytes() for f in base.files)
+
+
+def test_files_of_a_workspace_run_are_rebuilt_holding_one_file_at_a_time(
+    tmp_path: Path,
+) -> None:
+    import shutil
+    import tracemalloc
+
+    from store import materialize
+
+    repo = make_repo(tmp_path / "repo")
+    line = b"VALUE = 'x' * 40  # filler\n"
+    write(repo, {f"pkg/mod_{i}.py": line * (100_000 // len(line)) for i in range(100)})
+    commit_all(repo, "big")
+    run = tmp_path / "run"
+    assert Supervisor(FAST, model=workspace_model()).run("hi", run, workspace=repo).ok
+    shutil.rmtree(run / "files")
+    events = list(EventLog(run).read())
+    tracemalloc.start()
+    try:
+        materialize(run, events, durable=False)  # 10 MB of files written back
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (run / "files" / "pkg" / "mod_7.py").read_bytes() == (repo / "pkg/mod_7.py").read_bytes()
+    assert peak < 5_000_000  # half of the files: never all of them at once

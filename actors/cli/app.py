@@ -125,6 +125,19 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     can be told apart); their help shows :class:`WorkflowConfig`'s default instead.
     """
 
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:  # as argparse does, without importing shutil on every start
+            from actors.cli.terminal import columns
+
+            width = columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         if "%(default)" in text or "(default:" in text:  # said already

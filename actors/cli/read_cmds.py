@@ -35,7 +35,6 @@ from store import (
     EventLog,
     LogCorrupt,
     VerifyReport,
-    materialize,
 )
 
 __all__ = [
@@ -345,6 +344,8 @@ def _verify_projections(
 
 
 def cmd_project(args: argparse.Namespace) -> int:
+    from store import materialize  # projections: not on `log`'s start
+
     log = open_log(args.run, in_run_dir=True)
     at: int | None = getattr(args, "at", None)
     if at is None:
