@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from actors.agents import CoderActor, PlannerActor, ReviewerActor, StepWork
     from actors.forking import fork
-    from actors.replaying import ReplayReport, replay
+    from actors.replaying import Replayer, ReplayReport, replay
     from actors.supervisor import RunHandle, Supervisor, WorkflowResult
     from actors.supervisor_actor import SupervisorActor
     from events import WorkflowConfig
@@ -24,6 +24,7 @@ __all__ = [
     "CoderActor",
     "PlannerActor",
     "ReplayReport",
+    "Replayer",
     "ReviewerActor",
     "RunHandle",
     "StepWork",
@@ -41,6 +42,7 @@ _HOMES = {
     "ReviewerActor": "actors.agents",
     "StepWork": "actors.agents",
     "ReplayReport": "actors.replaying",
+    "Replayer": "actors.replaying",
     "fork": "actors.forking",
     "replay": "actors.replaying",
     "SupervisorActor": "actors.supervisor_actor",
