@@ -28,8 +28,8 @@ __all__ = [
 FailureScript = Callable[[Step, int, int], StepFailed | None]
 #: The evidence (test runs) an attempt recorded, logged again, not gathered.
 EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
-#: What a person appended at a seq (a decision at a gate, changes requested, a retry),
-#: appended again where the run would stop for a person.
+#: What the recording has at a seq that no agent makes (a person's decision at a gate,
+#: changes requested, a retry; a what-if's ``Diverged``), appended again at that seq.
 PersonScript = Callable[[int], list[Event]]
 #: The recorded results of an agent loop's commands in an attempt, by call id.
 ServedScript = Callable[[Step, int, int], dict[str, ToolResulted]]

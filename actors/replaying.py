@@ -29,6 +29,7 @@ from actors.sandbox import sandbox_change
 from actors.supervisor_actor import SupervisorActor, SupervisorOptions
 from events import (
     PERSON_EVENTS,
+    Diverged,
     Event,
     Forked,
     Step,
@@ -266,7 +267,7 @@ def read_recording(
         model.add(ev)
         evidence.add(ev)
         commands.add(ev)
-        if isinstance(ev, PERSON_EVENTS):
+        if isinstance(ev, (*PERSON_EVENTS, Diverged)):  # made by no agent
             decisions.add(ev.seq)
         elif isinstance(ev, Forked):
             decisions.clear()
@@ -287,7 +288,7 @@ def read_recording(
 
 
 def _recorded_person(recorded: EventLog, decisions: set[int]) -> PersonScript:
-    """What a person appended where the recorded run stopped for one, read when reached."""
+    """What a person (or a what-if's divergence) appended at a seq, read when reached."""
 
     def person(seq: int) -> list[Event]:
         if seq not in decisions:

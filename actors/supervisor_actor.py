@@ -313,6 +313,12 @@ class SupervisorActor(pykka.ThreadingActor):
             )
             self._loop()
         except NonDeterminism as err:
+            if self.recording is not None and not self.recording.scratch:
+                # A what-if told to stop at its first changed request (``--offline``): its
+                # Diverged is logged and the run stops without a final event (resumable).
+                self._noted()
+                self._sync()
+                raise
             self._finish_failed(err.step if err.step in AGENTS else None, "nondeterminism", err)
             raise
         except RunStopped as err:
@@ -329,14 +335,11 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _loop(self) -> None:
         while not self._at_stop():
+            if self._noted():  # a recording's events made by no agent, where it had them
+                continue
             action = next_action(self.state)
             match action:
                 case Finished() | Park():  # ended, or waiting for a person (holding nothing)
-                    person = self.recording.person if self.recording else None
-                    recorded = person(self.fold.last_seq + 1) if person is not None else []
-                    if recorded:  # a replay: the person's recorded events, and go on
-                        self._append_many(recorded)
-                        continue
                     if self.live:
                         self._sync_projections()  # once: durable however long it waits
                     return
@@ -366,6 +369,14 @@ class SupervisorActor(pykka.ThreadingActor):
                 case Fail(step=step, kind=kind, message=message):
                     failed_ = WorkflowFailed(step=step, error_kind=kind, message=message)
                     self._append_many([failed_], sync=True)
+
+    def _noted(self) -> bool:
+        """Append what the recording has at the next seq that no agent makes (a person's
+        decision, a what-if's ``Diverged``); whether there was any."""
+        person = self.recording.person if self.recording is not None else None
+        noted = person(self.fold.last_seq + 1) if person is not None else []
+        self._append_many(noted)
+        return bool(noted)
 
     def _at_stop(self) -> bool:
         """Whether a replay of an unfinished recording reached where the recording stopped."""

@@ -29,6 +29,7 @@ __all__ = [
     "CodeProduced",
     "ContextElided",
     "ContextPacked",
+    "Diverged",
     "Event",
     "EventBase",
     "FilesRequested",
@@ -163,6 +164,9 @@ class Forked(EventBase, frozen=True, kw_only=True):
     #: The fork's own ``ModelCalled`` requests are kept in ``objects/`` (as for
     #: ``WorkflowStarted``).
     records_requests: bool = False
+    #: A what-if (``agentlog replay RUN --as NEW``): the source's recorded answers were
+    #: served while each request was the recorded one, until ``Diverged``.
+    what_if: bool = False
 
 
 class StepStarted(EventBase, frozen=True, kw_only=True):
@@ -471,6 +475,23 @@ class ContextElided(EventBase, frozen=True, kw_only=True):
     tokens_after: int = 0
 
 
+class Diverged(EventBase, frozen=True, kw_only=True):
+    """A what-if made its first request that differs from its source's: from here on its
+    model calls are live (or, ``--offline``, the run stops here).
+
+    ``source_seq`` is the source's ``ModelCalled`` whose request differs (None: the source
+    made no more calls); ``difference`` is what differs (the request diff replay shows).
+    Logged after the answer of the attempt that made the request.
+    """
+
+    step: Step
+    source_seq: int | None = None
+    recorded_digest: str | None = None
+    request_digest: str = ""
+    reason: str = ""
+    difference: str = ""
+
+
 Event = (
     WorkflowStarted
     | Forked
@@ -494,6 +515,7 @@ Event = (
     | ToolResulted
     | BudgetReached
     | ContextElided
+    | Diverged
 )
 
 #: Tag -> class for every known event type.
@@ -522,6 +544,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         ToolResulted,
         BudgetReached,
         ContextElided,
+        Diverged,
     )
 }
 
