@@ -507,13 +507,15 @@ class SupervisorActor(pykka.ThreadingActor):
         assert self.writer is not None
         try:
             # Every event is masked of any secret it quotes (an exception message, a task or
-            # a response that repeats a key) as it is encoded, and gets the run's id.
+            # a response that repeats a key) as it is encoded, and gets the run's id. A
+            # replay's scratch log is not: what it re-makes comes from the recorded (masked)
+            # log, and it is compared with that log, then deleted.
             workflow_id = self.fold.workflow_id
             stamped = self.writer.append_many(
                 events,
                 sync=sync and self.live,
                 stamp={"workflow_id": workflow_id} if workflow_id else None,
-                scrub=scrub_line,
+                scrub=scrub_line if self.live else None,
             )
         except LogError as exc:
             raise self._stopped("could not append to the log", exc) from exc
