@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix=".replay_ratio-", dir=ROOT))
+    scratch = Path(tempfile.mkdtemp(prefix="replay_ratio-"))
     try:
         script = scratch / "script.json"
         script.write_text(json.dumps(scale_bench.SCRIPT))

@@ -131,3 +131,10 @@ def test_an_offline_what_if_is_resumed_live_from_where_it_stopped(
     resumed = Supervisor.resume(tmp_path / "new", model=live)
     assert [call.step for call in live.calls] == ["review"]
     assert resumed.status == "completed" and resumed.verdict == "request_changes"
+
+
+def test_the_timeline_says_where_a_what_if_left_the_recording(source: Path, tmp_path: Path) -> None:
+    what_if(source, tmp_path / "new", prompts={"reviewer": STRICT}, offline=True)
+    shown = cli("log", tmp_path / "new", env=_env())
+    assert "what-if of" in shown.stdout
+    assert "review: left the recording at source seq" in shown.stdout, shown.stdout

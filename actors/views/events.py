@@ -18,6 +18,7 @@ from events import (
     CodeProduced,
     ContextElided,
     ContextPacked,
+    Diverged,
     Event,
     FilesRequested,
     Forked,
@@ -120,6 +121,8 @@ def summarize(event: Event | UnknownEvent) -> str:
             return f"{head} workspace: {describe_base(base)}"
         case Forked(source=source, at_seq=at_seq, task=task):
             extra = f", task {_flat(task)!r}" if task else ""
+            if event.what_if:
+                return f"what-if of {source}: its recorded answers served until a request differs"
             return f"forked from {source} at seq {at_seq}{extra}"
         case StepStarted(step=step, attempt=attempt, round=round_):
             return _step(step, attempt, round_)
@@ -197,6 +200,9 @@ def summarize(event: Event | UnknownEvent) -> str:
         case ContextElided(step=step, attempt=a, round=r, turn=turn, call_ids=ids):
             tokens = f"~{event.tokens_before}→{event.tokens_after} tok"
             return f"{_step(step, a, r)} t{turn} {plural(len(ids), 'tool result')} elided, {tokens}"
+        case Diverged(step=step, source_seq=seq, reason=reason):
+            where = f"source seq {seq}" if seq is not None else "the source's end"
+            return f"{step}: left the recording at {where}, live from here: {_flat(reason)}"
         case UnknownEvent(type=kind):
             return f"unknown event type {kind!r} (written by a newer agentlog?)"
     return ""
