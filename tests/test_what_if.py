@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 from _cli import cli, write_script
 from _workflow import APPROVE, CHANGES, FAST, KEY, answer, of_type, scripted
@@ -16,7 +17,7 @@ from fake_anthropic import FakeAnthropic
 from actors import Supervisor, replay
 from actors.models import AnthropicModel
 from actors.whatif import what_if
-from events import Diverged, Forked, ModelCalled
+from events import ApprovalDecided, Diverged, Forked, ModelCalled
 from store import EventLog, workflow_state
 
 STRICT = "You are a strict reviewer. Request changes unless the code has docstrings.\n"
@@ -138,3 +139,15 @@ def test_the_timeline_says_where_a_what_if_left_the_recording(source: Path, tmp_
     shown = cli("log", tmp_path / "new", env=_env())
     assert "what-if of" in shown.stdout
     assert "review: left the recording at source seq" in shown.stdout, shown.stdout
+
+
+def test_a_what_if_is_served_a_persons_recorded_decision(tmp_path: Path) -> None:
+    gated = msgspec.structs.replace(FAST, approve=("plan",))
+    source = tmp_path / "gated"
+    assert Supervisor(gated, model=scripted()).run("write hello(name)", source).waiting
+    Supervisor.approve(source, by="ann", model=scripted())
+    live = scripted(review=[answer(CHANGES)])
+    done = what_if(source, tmp_path / "new", prompts={"reviewer": STRICT}, live=live)
+    assert done.result.status == "completed" and [c.step for c in live.calls] == ["review"]
+    (decided,) = of_type(tmp_path / "new", ApprovalDecided)
+    assert decided.by == "ann"
