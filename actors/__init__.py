@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from actors.replaying import Replayer, ReplayReport, replay
     from actors.supervisor import RunHandle, Supervisor, WorkflowResult
     from actors.supervisor_actor import SupervisorActor
+    from actors.whatif import what_if
     from events import WorkflowConfig
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "WorkflowResult",
     "fork",
     "replay",
+    "what_if",
 ]
 
 _HOMES = {
@@ -50,6 +52,7 @@ _HOMES = {
     "Supervisor": "actors.supervisor",
     "WorkflowResult": "actors.supervisor",
     "WorkflowConfig": "events",
+    "what_if": "actors.whatif",
 }
 
 

@@ -14,9 +14,8 @@ from _cli import cli, write_script
 from _workflow import APPROVE, CHANGES, FAST, KEY, answer, of_type, scripted
 from fake_anthropic import FakeAnthropic
 
-from actors import Supervisor, replay
+from actors import Supervisor, replay, what_if
 from actors.models import AnthropicModel
-from actors.whatif import what_if
 from events import ApprovalDecided, Diverged, Forked, ModelCalled
 from store import EventLog, workflow_state
 
