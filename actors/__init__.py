@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from actors.agents import CoderActor, PlannerActor, ReviewerActor, StepWork
     from actors.forking import fork
-    from actors.replaying import ReplayReport, replay
+    from actors.replaying import Replayer, ReplayReport, replay
     from actors.supervisor import RunHandle, Supervisor, WorkflowResult
     from actors.supervisor_actor import SupervisorActor
+    from actors.whatif import what_if
     from events import WorkflowConfig
 
 __all__ = [
     "CoderActor",
     "PlannerActor",
     "ReplayReport",
+    "Replayer",
     "ReviewerActor",
     "RunHandle",
     "StepWork",
@@ -33,6 +35,7 @@ __all__ = [
     "WorkflowResult",
     "fork",
     "replay",
+    "what_if",
 ]
 
 _HOMES = {
@@ -41,6 +44,7 @@ _HOMES = {
     "ReviewerActor": "actors.agents",
     "StepWork": "actors.agents",
     "ReplayReport": "actors.replaying",
+    "Replayer": "actors.replaying",
     "fork": "actors.forking",
     "replay": "actors.replaying",
     "SupervisorActor": "actors.supervisor_actor",
@@ -48,6 +52,7 @@ _HOMES = {
     "Supervisor": "actors.supervisor",
     "WorkflowResult": "actors.supervisor",
     "WorkflowConfig": "events",
+    "what_if": "actors.whatif",
 }
 
 

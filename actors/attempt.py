@@ -5,7 +5,8 @@ of it and builds its requests (from the prompts of a plain run or of a workspace
 and the attempt does the rest: it reuses the answers this attempt recorded before a crash
 (each at most once, matched by request digest), else takes one of the process's
 model-call slots (``AGENTLOG_MAX_CALLS``, :func:`~actors.drivers.call_slot`), calls the
-model, keeps the request in the run's ``objects/`` and records the ``ModelCalled``. What
+model, keeps the request in the run's ``objects/`` and records the ``ModelCalled``. A
+system prompt set for the agent (``WorkflowConfig.prompts``) replaces the built one. What
 the attempt gathers is its :attr:`Attempt.answer`, the events the supervisor appends.
 """
 
@@ -33,9 +34,12 @@ from store import WorkflowState
 if TYPE_CHECKING:
     from actors.models import Model
 
-__all__ = ["Attempt", "StepWork", "failure", "keep_request"]
+__all__ = ["AGENT_NAMES", "Attempt", "StepWork", "failure", "keep_request"]
 
 log = get_logger("agentlog.agents")
+
+#: The agent making each step: the names ``WorkflowConfig.prompts`` is keyed by.
+AGENT_NAMES: dict[Step, str] = {"plan": "planner", "code": "coder", "review": "reviewer"}
 
 
 class StepWork(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,7 +117,10 @@ class Attempt:
         next (``holds`` then ``ask``: a loop's long requests are scrubbed once)."""
         if self._last is not None and self._last[0] is request:
             return self._last[1], self._last[2]
-        sent = scrubbed(request)
+        prompt = self.work.config.prompts.get(AGENT_NAMES[self.work.step])
+        sent = scrubbed(
+            request if prompt is None else msgspec.structs.replace(request, system=prompt)
+        )
         digest = request_digest(sent)
         self._last = (request, sent, digest)
         return sent, digest

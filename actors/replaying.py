@@ -15,17 +15,21 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from actors.drivers import drivers
 from actors.models import NonDeterminism, ReplayModel
+from actors.recording import PersonScript, Recording
 from actors.sandbox import sandbox_change
-from actors.supervisor_actor import DRIVE, PersonScript, SupervisorActor, SupervisorOptions
+from actors.supervisor_actor import SupervisorActor, SupervisorOptions
 from events import (
     PERSON_EVENTS,
+    Diverged,
     Event,
     Forked,
     Step,
@@ -35,11 +39,18 @@ from events import (
     UsageError,
     to_dict,
 )
-from store import LOG_NAME, EventLog, WorkflowFold
+from store import LOG_NAME, EventLog, WorkflowFold, WorkflowState
 from store.cursor import EventCursor
 from store.objects import ObjectStore, share_objects
 
-__all__ = ["ReplayReport", "first_difference", "replay"]
+__all__ = [
+    "RecordedRun",
+    "ReplayReport",
+    "Replayer",
+    "first_difference",
+    "read_recording",
+    "replay",
+]
 
 AnyEvent = Event | UnknownEvent
 _IGNORED = ("id", "ts")
@@ -173,27 +184,81 @@ def copy_lines(source: Path, dest: Path, count: int) -> None:
         os.fsync(dst.fileno())
 
 
+class Replayer:
+    """Re-runs recorded workflows against their own answers, offline, and judges them.
+
+    The replay-only parts live here, not in the supervisor: the recording (the answers
+    served, handed to the supervisor as one :class:`~actors.recording.Recording`), the
+    scratch run, and the verdict. The scratch run is driven as a live run is, on the
+    process's driver pool; its agents work in the driver's thread (``Recording.inline``).
+    """
+
+    def replay(
+        self, run_dir: str | Path, *, progress: Callable[[int, int], None] | None = None
+    ) -> ReplayReport:
+        """Re-run a recorded workflow against its own answers and compare the events.
+
+        ``progress`` is called with the recorded model calls served so far and their number.
+        """
+        log = EventLog(run_dir)
+        with EventCursor(log) as cursor:
+            return self._replay(log, cursor, progress)
+
+    def _replay(
+        self, log: EventLog, cursor: EventCursor, progress: Callable[[int, int], None] | None
+    ) -> ReplayReport:
+        model = ReplayModel(objects=ObjectStore(log.path.parent), cursor=cursor, on_served=progress)
+        recorded = read_recording(log, cursor, model)
+        state = recorded.state
+        scratch = Path(tempfile.mkdtemp(prefix="agentlog-replay-"))
+        try:
+            copy_lines(log.path, scratch / LOG_NAME, max(1, state.own_from_seq - 1))
+            # The scratch run reads its workspace's base from its own store: a copy of just
+            # those objects, each checked against its name (the recorded requests are read
+            # from the recording's store by the model).
+            base = state.workspace.files if state.workspace is not None else ()
+            share_objects(log.path.parent, scratch, digests=(f.hash for f in base), durable=False)
+            share_objects(
+                log.path.parent, scratch, digests=recorded.commands.digests(), durable=False
+            )
+            error = _drive(scratch, model, recorded.recording)
+            report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
+            if report.ok:  # served recorded test results: say if they came from another sandbox
+                change = sandbox_change(recorded.evidence.sandboxes.values())
+                report = msgspec.structs.replace(report, sandbox=change)
+            return report
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
 def replay(
     run_dir: str | Path, *, progress: Callable[[int, int], None] | None = None
 ) -> ReplayReport:
-    """Re-run a recorded workflow against its own answers and compare the events.
+    """``Replayer().replay(run_dir)``: re-run a recorded workflow and compare the events."""
+    return Replayer().replay(run_dir, progress=progress)
 
-    ``progress`` is called with the recorded model calls served so far and their number.
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A recorded log, read once: its state and what a re-run of it is served."""
+
+    state: WorkflowState
+    recording: Recording
+    evidence: _Evidence
+    commands: _Commands
+
+
+def read_recording(
+    log: EventLog, cursor: EventCursor, model: ReplayModel, *, scratch: bool = True
+) -> RecordedRun:
+    """Fold ``log`` and index what a re-run is served, into ``model`` and a Recording.
+
+    One pass: where each answer is is kept, not the answer (it is read again through
+    ``cursor`` when served), so memory stays flat. Only answers recorded after the copied
+    prefix (through the last Forked) are served: a fork's copied calls were made by its
+    sources and must not answer its own requests.
     """
-    log = EventLog(run_dir)
-    with EventCursor(log) as cursor:
-        return _replay(log, cursor, progress)
-
-
-def _replay(
-    log: EventLog, cursor: EventCursor, progress: Callable[[int, int], None] | None
-) -> ReplayReport:
-    # One pass: fold the log, and index what the replay serves (where each answer is, not
-    # the answer: it is read again through ``cursor`` when served, so memory stays flat).
-    # Only answers recorded after the copied prefix (through the last Forked) are served:
-    # a fork's copied calls were made by its sources and must not answer its own requests.
     fold = WorkflowFold()
-    model = ReplayModel(objects=ObjectStore(log.path.parent), cursor=cursor, on_served=progress)
     evidence = _Evidence(cursor)
     commands = _Commands()
     decisions: set[int] = set()
@@ -202,49 +267,28 @@ def _replay(
         model.add(ev)
         evidence.add(ev)
         commands.add(ev)
-        if isinstance(ev, PERSON_EVENTS):
+        if isinstance(ev, (*PERSON_EVENTS, Diverged)):  # made by no agent
             decisions.add(ev.seq)
         elif isinstance(ev, Forked):
             decisions.clear()
     state = fold.snapshot()
     if state.last_seq == 0:
         raise UsageError(f"{log.path.parent}: the log is empty; nothing to replay")
-    own = state.own_from_seq
-    options = SupervisorOptions(
-        sleep=lambda _s: None,
+    recording = Recording(
         failures=model.recorded_failure,
         evidence=evidence,
         served=commands,
         person=_recorded_person(log, decisions),
-        project=False,
-        durable=False,
-        log_events=False,
-        record_requests=False,
-        run_commands=False,  # a log never makes a replay execute anything
         # An unfinished recording (a killed run) is replayed as far as it went, no further.
         stop_at=None if state.ended else state.last_seq,
+        scratch=scratch,
+        inline=scratch,
     )
-    scratch = Path(tempfile.mkdtemp(prefix="agentlog-replay-"))
-    try:
-        copy_lines(log.path, scratch / LOG_NAME, max(1, own - 1))
-        # The scratch run reads its workspace's base from its own store: a copy of just
-        # those objects, each checked against its name (the recorded requests are read
-        # from the recording's store by the model).
-        base = state.workspace.files if state.workspace is not None else ()
-        share_objects(log.path.parent, scratch, digests=(f.hash for f in base), durable=False)
-        share_objects(log.path.parent, scratch, digests=commands.digests(), durable=False)
-        error = _drive(scratch, model, options)
-        report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
-        if report.ok:  # served recorded test results: say if they came from another sandbox
-            change = sandbox_change(evidence.sandboxes.values())
-            report = msgspec.structs.replace(report, sandbox=change)
-        return report
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    return RecordedRun(state=state, recording=recording, evidence=evidence, commands=commands)
 
 
 def _recorded_person(recorded: EventLog, decisions: set[int]) -> PersonScript:
-    """What a person appended where the recorded run stopped for one, read when reached."""
+    """What a person (or a what-if's divergence) appended at a seq, read when reached."""
 
     def person(seq: int) -> list[Event]:
         if seq not in decisions:
@@ -263,15 +307,14 @@ def _recorded_person(recorded: EventLog, decisions: set[int]) -> PersonScript:
     return person
 
 
-def _drive(scratch: Path, model: ReplayModel, options: SupervisorOptions) -> NonDeterminism | None:
-    """Drive the scratch run to where the recording ended; a divergence comes back."""
-    ref = SupervisorActor.start(scratch, model, options=options)
+def _drive(scratch: Path, model: ReplayModel, recording: Recording) -> NonDeterminism | None:
+    """Drive the scratch run on a driver thread, as a live run is; a divergence comes back."""
+    options = SupervisorOptions(sleep=lambda _s: None, recording=recording)
+    supervisor = SupervisorActor(scratch, model, options=options)
     try:
-        ref.ask(DRIVE)
+        drivers().submit(supervisor.run_here).result()
     except NonDeterminism as exc:
         return exc
-    finally:
-        ref.stop()
     return None
 
 

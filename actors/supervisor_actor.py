@@ -23,7 +23,7 @@ from pathlib import Path
 import msgspec
 import pykka
 
-from actors.agents import AGENTS, AgentPool, Assignment, StepWork, failure
+from actors.agents import AGENTS, Agent, AgentPool, Assignment, StepWork, failure
 from actors.logs import get_logger
 from actors.models import Model, NonDeterminism, RequestNotKept
 from actors.orchestration import (
@@ -36,6 +36,11 @@ from actors.orchestration import (
     Skip,
     StartAttempt,
     next_action,
+)
+from actors.recording import (
+    EvidenceScript,
+    FailureScript,
+    Recording,
 )
 from actors.secrets import scrub_line
 from actors.shipping import Integration, Shipper
@@ -89,15 +94,8 @@ EventListener = Callable[[Event], None]
 #: What a supervisor is handed to listen with: event listeners, and integrations that
 #: make each run's shipper (live OTel export, the Convex mirror; see actors.integrations).
 Listener = EventListener | Integration
-#: Replay hook: the recorded failure of an attempt that never reached the model, if any.
-FailureScript = Callable[[Step, int, int], StepFailed | None]
 #: Chooses the model for a run from its state (a resume: the config in force decides).
 ModelChooser = Callable[[WorkflowState], Model]
-#: Replay hook: the evidence (test runs) an attempt recorded, logged again, not gathered.
-EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
-#: Replay hook: what a person appended at a seq (a decision at a gate, changes requested,
-#: a retry), appended again where the run would stop for a person.
-PersonScript = Callable[[int], list[Event]]
 
 _ALLOWED: dict[Step, tuple[type[Event], ...]] = {
     "plan": (
@@ -140,31 +138,20 @@ DRIVE = object()
 
 @dataclass(frozen=True)
 class SupervisorOptions:
-    """How a supervisor runs its workflow: live (the defaults) or as a replay's re-run.
+    """How a supervisor runs its workflow: live (the defaults) or re-running a recording.
 
-    ``sleep`` waits out retry backoff. A replay serves recorded ``failures`` (attempts
-    that never reached the model), ``evidence`` (test runs) and what a ``person`` did
-    where the run stopped for one (instead of stopping), writes no projections
-    (``project``), needs no fsync for its throwaway log (``durable``), mirrors nothing
-    (it is handed no integrations), logs no
-    records of its own (``log_events``: the replay's verdict is the one report) and
-    stops where an unfinished recording stopped (``stop_at``, a seq).
+    ``sleep`` waits out retry backoff. ``recording`` (a replay's, a what-if's) serves
+    what the recorded run did besides its model calls and says which effects the re-run
+    has (see :class:`~actors.recording.Recording`); a live run has none.
     """
 
     sleep: Callable[[float], None] = time.sleep
-    failures: FailureScript | None = None
-    evidence: EvidenceScript | None = None
-    person: PersonScript | None = None
-    project: bool = True
-    durable: bool = True
-    log_events: bool = True
-    stop_at: int | None = None
-    #: Keep each request in the run's objects (a replay keeps none: it writes nothing).
-    record_requests: bool = True
-    #: Run test commands (a replay runs none: it serves the recorded ``TestsRan`` only).
-    run_commands: bool = True
-    #: Replay hook: the recorded results of an agent loop's commands in an attempt.
-    served: Callable[[Step, int, int], dict[str, ToolResulted]] | None = None
+    recording: Recording | None = None
+
+    @property
+    def live_effects(self) -> bool:
+        """Whether the run writes projections, syncs, keeps requests, runs commands, logs."""
+        return self.recording is None or not self.recording.scratch
 
 
 class RunStopped(LogError):
@@ -217,6 +204,9 @@ class SupervisorActor(pykka.ThreadingActor):
         self.start_event = start
         self.listeners = tuple(listeners)
         self.options = options or SupervisorOptions()
+        self.recording = self.options.recording
+        #: Projections, fsync, kept requests, commands, log records (not in a replay).
+        self.live = self.options.live_effects
         self.pool = pool or AgentPool.shared()
         self.shippers: list[Shipper] = []  # made by the integrations, closed at the stop
         # Opened here, in the caller's thread, so a torn tail, a held lock or a damaged
@@ -238,6 +228,7 @@ class SupervisorActor(pykka.ThreadingActor):
             raise
         self.resumed_at = self.fold.last_seq
         self._prepared = False
+        self._inline: dict[Step, Agent] = {}  # a replay's agents, used in this thread
 
     @property
     def state(self) -> WorkflowState:
@@ -298,7 +289,7 @@ class SupervisorActor(pykka.ThreadingActor):
                 if self.start_event is None:
                     raise ValueError("a new run needs its WorkflowStarted event")
                 self._append(self.start_event)
-                if self.options.project and self.start_event.workspace is not None:
+                if self.live and self.start_event.workspace is not None:
                     # One rule with `project`: a workspace run's files/ is its recorded
                     # base from the start (then the base with each change applied). The
                     # start is synced first, so files/ never outlives a lost first event.
@@ -310,7 +301,7 @@ class SupervisorActor(pykka.ThreadingActor):
                 removed = ObjectStore(self.run_dir).remove_debris()
                 if removed:
                     log.info("removed object debris", run_dir=str(self.run_dir), files=len(removed))
-                if self.options.project:
+                if self.live:
                     # The dead process may have appended an artifact event but not yet
                     # written the projection of it (plan.json ..., files/).
                     self._materialize()
@@ -322,6 +313,12 @@ class SupervisorActor(pykka.ThreadingActor):
             )
             self._loop()
         except NonDeterminism as err:
+            if self.recording is not None and not self.recording.scratch:
+                # A what-if told to stop at its first changed request (``--offline``): its
+                # Diverged is logged and the run stops without a final event (resumable).
+                self._noted()
+                self._sync()
+                raise
             self._finish_failed(err.step if err.step in AGENTS else None, "nondeterminism", err)
             raise
         except RunStopped as err:
@@ -338,15 +335,12 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _loop(self) -> None:
         while not self._at_stop():
+            if self._noted():  # a recording's events made by no agent, where it had them
+                continue
             action = next_action(self.state)
             match action:
                 case Finished() | Park():  # ended, or waiting for a person (holding nothing)
-                    person = self.options.person
-                    recorded = person(self.fold.last_seq + 1) if person is not None else []
-                    if recorded:  # a replay: the person's recorded events, and go on
-                        self._append_many(recorded)
-                        continue
-                    if self.options.project and self.options.durable:
+                    if self.live:
                         self._sync_projections()  # once: durable however long it waits
                     return
                 case RequestApproval(step=step, round=round_):
@@ -376,23 +370,31 @@ class SupervisorActor(pykka.ThreadingActor):
                     failed_ = WorkflowFailed(step=step, error_kind=kind, message=message)
                     self._append_many([failed_], sync=True)
 
+    def _noted(self) -> bool:
+        """Append what the recording has at the next seq that no agent makes (a person's
+        decision, a what-if's ``Diverged``); whether there was any."""
+        person = self.recording.person if self.recording is not None else None
+        noted = person(self.fold.last_seq + 1) if person is not None else []
+        self._append_many(noted)
+        return bool(noted)
+
     def _at_stop(self) -> bool:
         """Whether a replay of an unfinished recording reached where the recording stopped."""
-        stop_at = self.options.stop_at
+        stop_at = self.recording.stop_at if self.recording else None
         return stop_at is not None and self.fold.last_seq >= stop_at
 
     def _attempt(self, step: Step, attempt: int, round_: int, recorded: tuple[Event, ...]) -> None:
         if not self._prepared:  # once, before the first step's clock starts
             _prepare(self.model)
             self._prepared = True
-        opts = self.options
-        scripted = opts.failures(step, round_, attempt) if opts.failures else None
+        rec = self.recording
+        scripted = rec.failures(step, round_, attempt) if rec and rec.failures else None
         if scripted is not None:
             self._append(_bare(scripted))
             return
-        if opts.evidence is not None and not recorded:
+        if rec is not None and rec.evidence is not None and not recorded:
             # A replay: the recorded evidence (test runs) is logged again, not re-gathered.
-            recorded = tuple(self._append_many(list(opts.evidence(step, round_, attempt))))
+            recorded = tuple(self._append_many(list(rec.evidence(step, round_, attempt))))
         state = self.state
         work = StepWork(
             step=step,
@@ -403,9 +405,9 @@ class SupervisorActor(pykka.ThreadingActor):
             recorded=recorded,
             workspace=str(self.run_dir / "files"),
             config=state.config,
-            requests_to=str(self.run_dir) if opts.record_requests else "",
-            run_commands=opts.run_commands,
-            served=opts.served(step, round_, attempt) if opts.served else {},
+            requests_to=str(self.run_dir) if self.live else "",
+            run_commands=self.live,
+            served=rec.served(step, round_, attempt) if rec and rec.served else {},
             resumed_at=self.resumed_at,
         )
         answer = self._ask(work)
@@ -413,7 +415,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if violation is not None:
             answer = [failure(work, "order", f"rejected: {violation}", True)]
         written = self._append_many(answer)  # as logged: secrets masked
-        if opts.project:
+        if self.live:
             self._project(written)
 
     def _project(self, answer: list[Event]) -> None:
@@ -448,6 +450,8 @@ class SupervisorActor(pykka.ThreadingActor):
         The agent comes from the shared pool for this one attempt and goes back after it;
         one that hung or crashed is stopped instead, and the next attempt gets a fresh one.
         """
+        if self.recording is not None and self.recording.inline:
+            return self._ask_inline(work)
         agent = self.pool.acquire(work.step)
         try:
             self._sync()  # the attempt is on disk before a call that may cost money or hang
@@ -473,6 +477,24 @@ class SupervisorActor(pykka.ThreadingActor):
         self.pool.release(work.step, agent)
         return answer
 
+    def _ask_inline(self, work: StepWork) -> list[Event]:
+        """The agent's answer, made in this thread: a replay's agents only read the log,
+        so none can hang, and an actor round trip per attempt would cost more than the
+        attempt (a crash is still recorded as one, as in :meth:`_ask`)."""
+        agent = self._inline.get(work.step)
+        if agent is None:  # never started: no thread, no mailbox
+            agent = self._inline[work.step] = AGENTS[work.step]()
+        agent.model = self.model
+        self._sync()
+        try:
+            return agent.perform(work)
+        except (NonDeterminism, RunStopped):
+            raise
+        except RequestNotKept as exc:
+            raise self._stopped("could not keep the model request", exc) from exc
+        except Exception as exc:
+            return [failure(work, "crash", f"agent crashed: {type(exc).__name__}: {exc}", True)]
+
     # -- writing -------------------------------------------------------------------------
 
     def _append(self, event: Event) -> None:
@@ -485,21 +507,21 @@ class SupervisorActor(pykka.ThreadingActor):
         assert self.writer is not None
         try:
             # Every event is masked of any secret it quotes (an exception message, a task or
-            # a response that repeats a key) as it is encoded, and gets the run's id.
+            # a response that repeats a key) as it is encoded, and gets the run's id. A
+            # replay's scratch log is not: what it re-makes comes from the recorded (masked)
+            # log, and it is compared with that log, then deleted.
             workflow_id = self.fold.workflow_id
             stamped = self.writer.append_many(
                 events,
-                sync=sync and self.options.durable,
+                sync=sync and self.live,
                 stamp={"workflow_id": workflow_id} if workflow_id else None,
-                scrub=scrub_line,
+                scrub=scrub_line if self.live else None,
             )
         except LogError as exc:
             raise self._stopped("could not append to the log", exc) from exc
         for ev in stamped:
             self.fold.apply(ev)
-            if self.options.log_events and isinstance(
-                ev, StepFailed | WorkflowFailed | WorkflowCompleted
-            ):
+            if self.live and isinstance(ev, StepFailed | WorkflowFailed | WorkflowCompleted):
                 self._report(ev)
         return stamped
 
@@ -524,7 +546,7 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _sync(self) -> None:
         assert self.writer is not None
-        if self.options.durable:
+        if self.live:
             try:
                 self.writer.sync()
             except LogError as exc:

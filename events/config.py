@@ -59,6 +59,9 @@ class WorkflowConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     #: Estimated tokens a loop's conversation may reach before its oldest tool results
     #: are elided (``ContextElided``), down to 60% of it.
     loop_context_tokens: Annotated[int, msgspec.Meta(gt=0)] = 150_000
+    #: System prompts replacing an agent's own (``planner``, ``coder``, ``reviewer``):
+    #: a what-if's ``--prompt AGENT=FILE`` (``docs/what-if.md``).
+    prompts: dict[str, str] = {}
 
 
 #: The settings a retry may change: a run's budgets (``agentlog retry --budget-usd``).

@@ -30,6 +30,7 @@ __all__ = [
     "CodeProduced",
     "ContextElided",
     "ContextPacked",
+    "Diverged",
     "Event",
     "EventBase",
     "FilesRequested",
@@ -164,6 +165,9 @@ class Forked(EventBase, frozen=True, kw_only=True):
     #: The fork's own ``ModelCalled`` requests are kept in ``objects/`` (as for
     #: ``WorkflowStarted``).
     records_requests: bool = False
+    #: A what-if (``agentlog replay RUN --as NEW``): the source's recorded answers were
+    #: served while each request was the recorded one, until ``Diverged``.
+    what_if: bool = False
 
 
 class StepStarted(EventBase, frozen=True, kw_only=True):
@@ -500,6 +504,23 @@ class CheckRan(EventBase, frozen=True, kw_only=True):
     sandbox: str = ""
 
 
+class Diverged(EventBase, frozen=True, kw_only=True):
+    """A what-if made its first request that differs from its source's: from here on its
+    model calls are live (or, ``--offline``, the run stops here).
+
+    ``source_seq`` is the source's ``ModelCalled`` whose request differs (None: the source
+    made no more calls); ``difference`` is what differs (the request diff replay shows).
+    Logged after the answer of the attempt that made the request.
+    """
+
+    step: Step
+    source_seq: int | None = None
+    recorded_digest: str | None = None
+    request_digest: str = ""
+    reason: str = ""
+    difference: str = ""
+
+
 Event = (
     WorkflowStarted
     | Forked
@@ -524,6 +545,7 @@ Event = (
     | BudgetReached
     | ContextElided
     | CheckRan
+    | Diverged
 )
 
 #: Tag -> class for every known event type.
@@ -553,6 +575,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         BudgetReached,
         ContextElided,
         CheckRan,
+        Diverged,
     )
 }
 

@@ -14,6 +14,7 @@ from actors.cli.opening import open_log
 from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.views.stats import stats_row
+from events import UsageError
 from store import WorkflowState, step_stats, total_stats, workflow_state
 
 __all__ = ["args_replay", "args_stats", "cmd_replay", "cmd_stats"]
@@ -149,6 +150,24 @@ def _people(state: WorkflowState) -> list[str]:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.as_dir is not None:  # a what-if: a new run, not a check of this one
+        from actors.cli.whatif_cmd import cmd_what_if
+
+        return cmd_what_if(args)
+    given = [
+        f
+        for f, v in (
+            ("--model", args.model),
+            ("--prompt", args.prompt),
+            ("--set", args.set),
+            ("--offline", args.offline),
+            ("--script", args.script),
+            ("--trust-log", args.trust_log),
+        )
+        if v
+    ]
+    if given:
+        raise UsageError(f"{given[0]} makes a what-if: it needs --as NEW_DIR")
     from actors.cli.progress import counter_bar
     from actors.replaying import replay
 
@@ -183,6 +202,9 @@ def args_stats(p: argparse.ArgumentParser) -> str:
 
 def args_replay(p: argparse.ArgumentParser) -> str:
     """``agentlog replay``'s arguments; returns its example."""
+    from actors.cli.whatif_cmd import args_what_if
+
     run_arg(p)
     json_arg(p, "the report")
-    return "agentlog replay runs/demo"
+    args_what_if(p)
+    return "agentlog replay runs/demo --as runs/demo-whatif --prompt reviewer=strict.txt"

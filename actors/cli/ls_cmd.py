@@ -51,6 +51,8 @@ def _row(s: RunSummary) -> list[str]:
         source = Path(s.forked_from.source)
         name = source.parent.name if source.name == "events.jsonl" else source.name
         fork = f"{name}@{s.forked_from.at_seq}"
+        if s.forked_from.what_if:  # a counterfactual replay of its source
+            fork = f"what-if {name}"
     started = s.started[:16].replace("T", " ") if s.started else "-"
     return [
         terminal_safe(s.id),

@@ -20,6 +20,7 @@ from events import (
     CodeProduced,
     ContextElided,
     ContextPacked,
+    Diverged,
     Event,
     FilesRequested,
     Forked,
@@ -123,6 +124,8 @@ def summarize(event: Event | UnknownEvent) -> str:
             return f"{head} workspace: {describe_base(base)}"
         case Forked(source=source, at_seq=at_seq, task=task):
             extra = f", task {_flat(task)!r}" if task else ""
+            if event.what_if:
+                return f"what-if of {source}: its recorded answers served until a request differs"
             return f"forked from {source} at seq {at_seq}{extra}"
         case StepStarted(step=step, attempt=attempt, round=round_):
             return _step(step, attempt, round_)
@@ -204,6 +207,9 @@ def summarize(event: Event | UnknownEvent) -> str:
             result = "passed" if passed else ("timed out" if event.timed_out else "failed")
             why = f": {_flat(event.problem)}" if event.problem else ""
             return f"hidden check of {task}#{k} {result} (exit {event.exit_code}){why}"
+        case Diverged(step=step, source_seq=seq, reason=reason):
+            where = f"source seq {seq}" if seq is not None else "the source's end"
+            return f"{step}: left the recording at {where}, live from here: {_flat(reason)}"
         case UnknownEvent(type=kind):
             return f"unknown event type {kind!r} (written by a newer agentlog?)"
     return ""

@@ -31,12 +31,14 @@ CACHE_NAME = ".ls-cache.json"
 _CACHE_VERSION = 2
 
 
-class ForkRef(msgspec.Struct, frozen=True, kw_only=True):
+class ForkRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Where a forked run came from (its ``Forked`` event)."""
 
     source: str
     source_workflow_id: str
     at_seq: int
+    #: A what-if of its source (``agentlog replay RUN --as NEW``), not a plain fork.
+    what_if: bool = False
 
 
 class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -202,6 +204,7 @@ def _shown(state: WorkflowState) -> _Shown:
             source=origin.source,
             source_workflow_id=origin.source_workflow_id,
             at_seq=origin.at_seq,
+            what_if=origin.what_if,
         ),
         error=_error(state),
     )

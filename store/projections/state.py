@@ -148,6 +148,8 @@ class ForkOrigin(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     source_workflow_id: str
     at_seq: int
+    #: A what-if of its source (``Forked.what_if``): recorded answers served until it diverged.
+    what_if: bool = False
 
 
 class WorkflowState(msgspec.Struct, frozen=True, kw_only=True):
@@ -479,7 +481,10 @@ class WorkflowFold:
 
     def _forked(self, ev: Forked) -> None:
         self.forked_from = ForkOrigin(
-            source=ev.source, source_workflow_id=ev.source_workflow_id, at_seq=ev.at_seq
+            source=ev.source,
+            source_workflow_id=ev.source_workflow_id,
+            at_seq=ev.at_seq,
+            what_if=ev.what_if,
         )
         if ev.task is not None:
             self.task = ev.task
