@@ -9,14 +9,22 @@ line, so nothing runs on a half-valid batch.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
 from events import EXIT_USAGE, AgentlogError, WorkflowConfig
 
-__all__ = ["BatchInputError", "BatchTask", "load_tasks", "parse_tasks"]
+__all__ = [
+    "BatchInputError",
+    "BatchTask",
+    "load_tasks",
+    "parse_task_lines",
+    "parse_tasks",
+    "read_tasks_file",
+]
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -67,9 +75,21 @@ def _check(task: BatchTask, where: str) -> None:
         raise BatchInputError(f"{where}: config: {exc}") from None
 
 
-def parse_tasks(data: bytes, name: str = "<tasks>") -> list[BatchTask]:
-    """The tasks of a JSONL document; blank lines and ``#`` comments are skipped."""
-    tasks: list[BatchTask] = []
+class _Task(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Task)
+
+
+def parse_task_lines(
+    data: bytes, name: str, decoder: msgspec.json.Decoder[T], check: Callable[[T, str], None]
+) -> list[T]:
+    """The tasks of a JSONL document, each decoded and ``check``-ed at ``name:LINE``; blank
+    lines and ``#`` comments are skipped, and an id used twice is refused (``batch`` and
+    ``eval`` read their task sets with this one loop)."""
+    tasks: list[T] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(data.split(b"\n"), start=1):
         line = raw.strip()
@@ -77,14 +97,14 @@ def parse_tasks(data: bytes, name: str = "<tasks>") -> list[BatchTask]:
             continue
         where = f"{name}:{number}"
         try:
-            task = _decoder.decode(line)
+            task = decoder.decode(line)
         except msgspec.ValidationError as exc:
             raise BatchInputError(f"{where}: {exc}") from None
         except msgspec.DecodeError as exc:
             raise BatchInputError(f"{where}: not a JSON object ({exc})") from None
         except (UnicodeDecodeError, RecursionError):
             raise BatchInputError(f"{where}: not a JSON object (bad UTF-8 or nesting)") from None
-        _check(task, where)
+        check(task, where)
         if task.id in seen:
             raise BatchInputError(
                 f"{where}: id {task.id!r} is already used on line {seen[task.id]}"
@@ -96,11 +116,20 @@ def parse_tasks(data: bytes, name: str = "<tasks>") -> list[BatchTask]:
     return tasks
 
 
-def load_tasks(path: str | Path) -> list[BatchTask]:
-    """The tasks of the JSONL file at ``path``; see the module docstring for the format."""
+def read_tasks_file(path: str | Path) -> tuple[bytes, str]:
+    """The bytes of a tasks file and the name to give in messages (one line if unreadable)."""
     file = Path(path)
     try:
-        data = file.read_bytes()
+        return file.read_bytes(), str(file)
     except OSError as exc:
         raise BatchInputError(f"{file}: cannot read the tasks file: {exc.strerror}") from None
-    return parse_tasks(data, str(file))
+
+
+def parse_tasks(data: bytes, name: str = "<tasks>") -> list[BatchTask]:
+    """The tasks of a JSONL document; blank lines and ``#`` comments are skipped."""
+    return parse_task_lines(data, name, _decoder, _check)
+
+
+def load_tasks(path: str | Path) -> list[BatchTask]:
+    """The tasks of the JSONL file at ``path``; see the module docstring for the format."""
+    return parse_tasks(*read_tasks_file(path))

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from actors.batch import BatchInputError, BatchTask, parse_tasks
+from actors.batch.tasks import parse_task_lines, read_tasks_file
 
 __all__ = ["EvalTask", "load_eval_tasks", "parse_eval_tasks", "sample_id", "split_sample_id"]
 
@@ -71,38 +72,9 @@ def _check(task: EvalTask, where: str) -> None:
 
 def parse_eval_tasks(data: bytes, name: str = "<tasks>") -> list[EvalTask]:
     """The tasks of a JSONL document; blank lines and ``#`` comments are skipped."""
-    tasks: list[EvalTask] = []
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        line = raw.strip()
-        if not line or line.startswith(b"#"):
-            continue
-        where = f"{name}:{number}"
-        try:
-            task = _decoder.decode(line)
-        except msgspec.ValidationError as exc:
-            raise BatchInputError(f"{where}: {exc}") from None
-        except msgspec.DecodeError as exc:
-            raise BatchInputError(f"{where}: not a JSON object ({exc})") from None
-        except (UnicodeDecodeError, RecursionError):
-            raise BatchInputError(f"{where}: not a JSON object (bad UTF-8 or nesting)") from None
-        _check(task, where)
-        if task.id in seen:
-            raise BatchInputError(
-                f"{where}: id {task.id!r} is already used on line {seen[task.id]}"
-            )
-        seen[task.id] = number
-        tasks.append(task)
-    if not tasks:
-        raise BatchInputError(f"{name}: no tasks (one JSON object a line)")
-    return tasks
+    return parse_task_lines(data, name, _decoder, _check)
 
 
 def load_eval_tasks(path: str | Path) -> list[EvalTask]:
     """The tasks of the JSONL file at ``path``; see the module docstring for the format."""
-    file = Path(path)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise BatchInputError(f"{file}: cannot read the tasks file: {exc.strerror}") from None
-    return parse_eval_tasks(data, str(file))
+    return parse_eval_tasks(*read_tasks_file(path))
