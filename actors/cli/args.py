@@ -173,7 +173,7 @@ def loop_args(parser: argparse.ArgumentParser) -> None:
         "commands in the sandbox, submit), every call an event",
     )
     parser.add_argument(
-        "--max-turns", type=int, metavar="N", help="model turns per step of a loop (default 50)"
+        "--max-turns", type=int, metavar="N", help="model turns per step of a loop (default: 50)"
     )
     parser.add_argument(
         "--budget-usd", type=float, metavar="X", help="dollars the whole run may spend"
@@ -185,5 +185,19 @@ def loop_args(parser: argparse.ArgumentParser) -> None:
         "--command-timeout",
         type=float,
         metavar="S",
-        help="seconds one run_command of a loop may take (default 120)",
+        help="seconds one run_command of a loop may take (default: 120)",
     )
+
+
+def engine_args(p: argparse.ArgumentParser) -> None:
+    """How many runs go at once, and where (``batch`` and ``eval``), and their settings."""
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: runs share this process; ray: one Ray task per run (agentlog[ray])",
+    )
+    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: local Ray)")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="runs at once")
+    json_arg(p, "the outcomes")
+    config_args(p)

@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 
 from actors.batch import Batch, BatchTask, ModelSpec, RunOutcome
-from actors.cli.args import config_args, json_arg
+from actors.cli.args import engine_args
 from actors.cli.progress import counter_bar, counter_lines
 from actors.cli.run_cmds import config_from_args
 from actors.cli.streams import say
@@ -159,14 +159,5 @@ def args_batch(p: argparse.ArgumentParser) -> str:
     """``agentlog batch``'s arguments; returns its example."""
     p.add_argument("tasks", metavar="TASKS", help='JSONL, one run a line: {"id": …, "task": …}')
     p.add_argument("--runs-dir", metavar="DIR", required=True, help="one run directory per id")
-    p.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: runs share this process; ray: one Ray task per run (agentlog[ray])",
-    )
-    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: local Ray)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="runs at once")
-    json_arg(p, "the outcomes")
-    config_args(p)
+    engine_args(p)
     return "agentlog batch tasks.jsonl --runs-dir runs/eval --concurrency 16"

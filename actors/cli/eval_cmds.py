@@ -11,7 +11,7 @@ import threading
 import msgspec
 
 from actors.batch import BatchTask
-from actors.cli.args import config_args, json_arg
+from actors.cli.args import engine_args
 from actors.cli.batch_cmds import _model, _unfinished
 from actors.cli.progress import counter_lines
 from actors.cli.run_cmds import config_from_args
@@ -148,14 +148,5 @@ def args_eval(p: argparse.ArgumentParser) -> str:
     p.add_argument(
         "--samples", type=int, default=1, metavar="K", help="runs of each task (ids ID#1..ID#K)"
     )
-    p.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: runs share this process; ray: one Ray task per run (agentlog[ray])",
-    )
-    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster (default: local Ray)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="runs at once")
-    json_arg(p, "the outcomes")
-    config_args(p)
+    engine_args(p)
     return "agentlog eval tasks.jsonl --runs-dir runs/eval --samples 3"
