@@ -66,6 +66,9 @@ class Shipper(ABC):
     """
 
     thread_name: ClassVar[str] = "agentlog-ship"
+    #: What the logs call this shipper, and the logger they go to.
+    label: ClassVar[str] = "shipper"
+    logger: ClassVar[Any]
     #: How long a close (or the exit) waits for a far end that never answered yet.
     unanswered_wait: ClassVar[float] = 0.0
 
@@ -237,9 +240,10 @@ class Shipper(ABC):
     def _left_behind(self) -> None:
         """Log that something is left for the catch-up command."""
 
-    @abstractmethod
     def _stopped(self, error: str, *, log_unreadable: bool) -> None:
         """Log that the thread stopped on an error it cannot retry."""
+        why = ": the log cannot be read" if log_unreadable else ""
+        self.logger.warning(f"{self.label} stopped{why}", error=error)
 
     def _recovered(self) -> None:
         """Log that calls succeed again after failures."""

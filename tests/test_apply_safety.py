@@ -196,14 +196,21 @@ def _journal(run: Path, target: Path, *, digest: str, same_directory: bool) -> N
     )
 
 
-def test_a_journal_made_for_another_directory_is_discarded_touching_nothing(
-    tmp_path: Path,
-) -> None:
+def _victim(tmp_path: Path, *, wrote: bytes, same_directory: bool) -> tuple[Path, Path]:
+    """(a directory holding the user's ``keep.txt``, a run whose journal says apply wrote
+    ``wrote`` there): what a journal from someone else may claim."""
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "keep.txt").write_text("mine\n")
     run = tmp_path / "run"
-    _journal(run, victim, digest=hashlib.sha256(b"mine\n").hexdigest(), same_directory=False)
+    _journal(run, victim, digest=hashlib.sha256(wrote).hexdigest(), same_directory=same_directory)
+    return victim, run
+
+
+def test_a_journal_made_for_another_directory_is_discarded_touching_nothing(
+    tmp_path: Path,
+) -> None:
+    victim, run = _victim(tmp_path, wrote=b"mine\n", same_directory=False)
     settled = recover(run)
     assert settled is not None and settled.outcome == "discarded"
     assert (victim / "keep.txt").read_text() == "mine\n"
@@ -213,11 +220,7 @@ def test_a_journal_made_for_another_directory_is_discarded_touching_nothing(
 def test_rolling_back_removes_no_file_that_does_not_hold_what_apply_wrote(
     tmp_path: Path,
 ) -> None:
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    (victim / "keep.txt").write_text("mine\n")
-    run = tmp_path / "run"
-    _journal(run, victim, digest=hashlib.sha256(b"other\n").hexdigest(), same_directory=True)
+    victim, run = _victim(tmp_path, wrote=b"other\n", same_directory=True)
     settled = recover(run)
     assert settled is not None and settled.outcome == "rolled back"
     assert (victim / "keep.txt").read_text() == "mine\n"

@@ -76,6 +76,8 @@ class ConvexMirror(Shipper):
     """
 
     thread_name = "agentlog-convex"
+    label = "convex mirror"
+    logger = _log
 
     def __init__(
         self,
@@ -206,12 +208,6 @@ class ConvexMirror(Shipper):
 
     def _recovered(self) -> None:
         _log.info("convex mirror recovered", url=self.url, mirrored_seq=self._mirrored)
-
-    def _stopped(self, error: str, *, log_unreadable: bool) -> None:
-        if log_unreadable:
-            _log.warning("convex mirror stopped: the log cannot be read", error=error)
-        else:
-            _log.warning("convex mirror stopped", error=error)
 
     # -- the rows ------------------------------------------------------------------------
 

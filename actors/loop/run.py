@@ -342,13 +342,9 @@ class _Loop:
             isinstance(ev, ContextElided) and ev.turn == turn for ev in self.work.recorded
         ):
             return
-        work = self.work
         self.at.answer.append(
             ContextElided(
-                actor=self.at.actor,
-                step=work.step,
-                attempt=work.attempt,
-                round=work.round,
+                **self._where(),
                 turn=turn,
                 call_ids=tuple(elided),
                 tokens_before=before,
@@ -364,13 +360,9 @@ class _Loop:
         return msgspec.structs.replace(served, seq=0, id="", ts="", workflow_id="")
 
     def _called(self, turn: int, use: dict[str, Any]) -> ToolCalled:
-        work = self.work
         raw = use.get("input")
         return ToolCalled(
-            actor=self.at.actor,
-            step=work.step,
-            attempt=work.attempt,
-            round=work.round,
+            **self._where(),
             turn=turn,
             call_id=str(use.get("id")),
             name=str(use.get("name")),
@@ -430,12 +422,8 @@ class _Loop:
             output, is_error = str(err), True
         output = redact(output)  # the whole output goes to objects/, which no scrubber reads
         shown, digest = record_output(self.objects, output)
-        work = self.work
         return ToolResulted(
-            actor=self.at.actor,
-            step=work.step,
-            attempt=work.attempt,
-            round=work.round,
+            **self._where(),
             turn=turn,
             call_id=str(use.get("id")),
             name=name,
@@ -483,10 +471,7 @@ class _Loop:
         else:
             output, done = "submitted", produced
         result = ToolResulted(
-            actor=at.actor,
-            step=work.step,
-            attempt=work.attempt,
-            round=work.round,
+            **self._where(),
             turn=turn,
             call_id=str(use.get("id")),
             name="submit",
@@ -500,6 +485,16 @@ class _Loop:
             return None
         at.answer.append(done)
         return at.answer
+
+    def _where(self) -> dict[str, Any]:
+        """Where an event of this loop belongs: its actor, step, attempt and round."""
+        work = self.work
+        return {
+            "actor": self.at.actor,
+            "step": work.step,
+            "attempt": work.attempt,
+            "round": work.round,
+        }
 
     def _over_budget(self, turn: int) -> list[Event] | None:
         """The end of the attempt at a budget reached before turn ``turn``, if one is."""
@@ -529,13 +524,9 @@ class _Loop:
         return used - later
 
     def _stop(self, budget: Any, limit: float, used: float) -> list[Event]:
-        work = self.work
         self.at.answer.append(
             BudgetReached(
-                actor=self.at.actor,
-                step=work.step,
-                attempt=work.attempt,
-                round=work.round,
+                **self._where(),
                 budget=budget,
                 limit=float(limit),
                 used=float(used),

@@ -136,6 +136,8 @@ class LiveExporter(Shipper):
     """
 
     thread_name = "agentlog-otel"
+    label = "live trace export"
+    logger = _log
     unanswered_wait = 0.5  # a first request to a collector that may be hung
 
     def __init__(
@@ -267,12 +269,6 @@ class LiveExporter(Shipper):
 
     def _recovered(self) -> None:
         _log.info("live trace export recovered", workflow_id=self._workflow_id)
-
-    def _stopped(self, error: str, *, log_unreadable: bool) -> None:
-        if log_unreadable:
-            _log.warning("live trace export stopped: the log cannot be read", error=error)
-        else:
-            _log.warning("live trace export stopped", error=error)
 
     # -- the spans -----------------------------------------------------------------------
 
