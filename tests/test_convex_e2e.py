@@ -26,11 +26,11 @@ import structlog
 from _events import code_events_with_retry, plan_events, review_events, started
 from convex.http_client import ConvexHttpClient
 
-from actors import Supervisor, fork
+from actors import Supervisor, fork, what_if
 from actors.convex import ConvexMirror, sync_runs
 from actors.demo import DEMO_CONFIG, demo_model, demo_task
 from actors.integrations import integrations_from_env
-from events import Event, WorkflowCompleted
+from events import Diverged, Event, WorkflowCompleted
 from store import EventLog, workflow_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -327,6 +327,22 @@ def test_a_fork_of_a_fork_is_mirrored_live_under_its_own_id(
     assert wf_b["forkedFrom"] == ids[0]
     assert wf_b["task"] == "T2: a haiku module"
     assert wf_b["status"] == "completed"
+
+
+def test_a_what_if_is_mirrored_as_one_of_its_source_with_where_it_diverged(
+    server: ConvexServer, tmp_path: Path
+) -> None:
+    source, new = tmp_path / "source", tmp_path / "what-if"
+    Supervisor(msgspec.structs.replace(DEMO_CONFIG, run_tests=False), model=demo_model()).run(
+        demo_task(), source
+    )
+    what_if(source, new, prompts={"reviewer": "Review strictly.\n"}, live=demo_model())
+    assert sync_runs([source, new], url=server.url).ok
+    wf = assert_fully_mirrored(ConvexHttpClient(server.url), new)
+    events = list(EventLog(new).read())
+    (diverged,) = [ev for ev in events if isinstance(ev, Diverged)]
+    assert wf["forkedFrom"] == workflow_state(EventLog(source).read()).workflow_id
+    assert (wf["whatIf"], wf["divergedAtSeq"]) == (True, float(diverged.seq))
 
 
 def test_sync_mirrors_each_fork_under_the_id_in_force(

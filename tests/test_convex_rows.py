@@ -10,7 +10,7 @@ from _events import START, completed_run, failed_run, forked_run, stamp, started
 from actors.convex.cursor import seq_of
 from actors.convex.errors import ConvexCallError
 from actors.convex.rows import batch_payload, mirror_event, ts_ms
-from events import TestsRan, UnknownEvent, WorkflowStarted
+from events import Diverged, TestsRan, UnknownEvent, WorkflowStarted
 
 
 def test_timestamps_become_epoch_milliseconds() -> None:
@@ -75,6 +75,19 @@ def test_a_fork_names_its_source() -> None:
     record = next(r for r in map(mirror_event, forked_run()) if r and r["kind"] == "forked")
     assert isinstance(record["sourceWorkflowId"], str) and record["sourceWorkflowId"]
     assert isinstance(record["atSeq"], float)
+
+
+def test_a_what_if_is_marked_and_its_divergence_recorded() -> None:
+    forked = next(r for r in map(mirror_event, forked_run()) if r and r["kind"] == "forked")
+    assert forked["whatIf"] is False
+    diverged = Diverged(step="review", source_seq=11, seq=7, ts=forked_run()[-1].ts)
+    assert mirror_event(diverged) == {
+        "kind": "diverged",
+        "seq": 7.0,
+        "ts": ts_ms(diverged.ts),
+        "step": "review",
+        "sourceSeq": 11.0,
+    }
 
 
 def test_events_the_tables_ignore_still_count_in_the_range() -> None:

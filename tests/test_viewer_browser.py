@@ -19,7 +19,7 @@ from _runs import write_run
 from _viewer import HOSTILE_TASK, RECORDED_SEQ, make_runs, write_hostile
 from _workflow import FAST, scripted
 
-from actors import Supervisor
+from actors import Supervisor, what_if
 from actors.models import ModelRequest, ModelResponse
 from actors.viewer.serve import RunningViewer, start
 from events import StepStarted, WorkflowStarted
@@ -218,6 +218,22 @@ def test_scrolling_a_long_run_loads_the_next_page(
         page.goto(running.url + "/runs/long#seq-900")
         expect(page.locator("#ev-900.selected")).to_be_visible()
         expect(page.locator("#ev-1")).to_have_count(0)
+
+
+def test_a_what_if_is_shown_as_one_of_its_source(
+    page: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("what-if")
+    Supervisor(FAST, model=scripted()).run("write hello(name)", root / "source")
+    what_if(root / "source", root / "strict", prompts={"reviewer": "Be strict.\n"}, live=scripted())
+    with start(root) as running:
+        page.goto(running.url + "/")
+        expect(page.locator("tr[data-run='strict'] td.fork")).to_contain_text("what-if source @")
+        page.goto(running.url + "/runs/strict")
+        expect(page.locator("body")).to_contain_text("what-if of")
+        page.goto(running.url + "/runs/source")
+        page.click("#tabs a[data-tab=forks]")
+        expect(page.locator(".fork-tree")).to_contain_text("completed what-if, shares events 1–")
 
 
 def test_a_phone_sized_window_does_not_scroll_sideways(browser: Any, viewer: RunningViewer) -> None:  # noqa: F811

@@ -21,6 +21,7 @@ from events import (
     ApprovalRequested,
     ChangesRequested,
     CodeProduced,
+    Diverged,
     Event,
     Forked,
     ModelCalled,
@@ -86,7 +87,11 @@ def mirror_event(ev: Event | UnknownEvent) -> MirrorEvent | None:
                 "atSeq": float(ev.at_seq),
                 "task": ev.task,
                 "model": model,
+                "whatIf": ev.what_if,
             }
+        case Diverged():
+            source_seq = None if ev.source_seq is None else float(ev.source_seq)
+            return {"kind": "diverged", **head, "step": ev.step, "sourceSeq": source_seq}
         case StepStarted():
             return {"kind": "stepStarted", **head, **_attempt(ev.step, ev.round, ev.attempt)}
         case ModelCalled():

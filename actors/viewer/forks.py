@@ -43,7 +43,8 @@ def parent_of(ref: ForkRef, runs: list[RunSummary]) -> RunSummary | None:
 
 
 def fork_tree(run_id: str, runs: list[RunSummary]) -> dict[str, Any]:
-    """``parent`` (id or None, plus the recorded source and seq) and ``children``."""
+    """``parent`` (id or None, plus the recorded source and seq) and ``children``; each
+    says whether it is a what-if (``agentlog replay RUN --as NEW``) rather than a fork."""
     me = next((s for s in runs if s.id == run_id), None)
     parent: dict[str, Any] | None = None
     if me is not None and me.forked_from is not None:
@@ -53,6 +54,7 @@ def fork_tree(run_id: str, runs: list[RunSummary]) -> dict[str, Any]:
             "source": me.forked_from.source,
             "at_seq": me.forked_from.at_seq,
             "status": found.status if found else None,
+            "what_if": me.forked_from.what_if,
         }
     children = []
     for s in runs:
@@ -61,7 +63,13 @@ def fork_tree(run_id: str, runs: list[RunSummary]) -> dict[str, Any]:
         found = parent_of(s.forked_from, runs)
         if found is not None and found.id == run_id:
             children.append(
-                {"id": s.id, "at_seq": s.forked_from.at_seq, "status": s.status, "task": s.task}
+                {
+                    "id": s.id,
+                    "at_seq": s.forked_from.at_seq,
+                    "status": s.status,
+                    "task": s.task,
+                    "what_if": s.forked_from.what_if,
+                }
             )
     return {"parent": parent, "children": children}
 

@@ -154,6 +154,39 @@ describe("mirror:apply", () => {
       status: "running",
     });
   });
+
+  test("a what-if is marked as one of its source, with the seq where it diverged", async () => {
+    const t = newBackend();
+    const events = completeRun().slice(0, 4);
+    await t.mutation(
+      api.mirror.apply,
+      batch("wf-what-if", [
+        ...events,
+        { kind: "forked", seq: 5, ts: T_START + 5000, sourceWorkflowId: "wf-1", atSeq: 4, task: null, model: null, whatIf: true },
+        { kind: "diverged", seq: 6, ts: T_START + 6000, step: "review", sourceSeq: 11 },
+      ]),
+    );
+    expect(await t.query(api.workflows.get, { workflowId: "wf-what-if" })).toMatchObject({
+      forkedFrom: "wf-1",
+      whatIf: true,
+      divergedAtSeq: 6,
+    });
+  });
+
+  test("a plain fork is not a what-if", async () => {
+    const t = newBackend();
+    await t.mutation(
+      api.mirror.apply,
+      batch("wf-fork", [
+        ...completeRun().slice(0, 4),
+        { kind: "forked", seq: 5, ts: T_START + 5000, sourceWorkflowId: "wf-1", atSeq: 4, task: null, model: null },
+      ]),
+    );
+    expect(await t.query(api.workflows.get, { workflowId: "wf-fork" })).toMatchObject({
+      whatIf: false,
+      divergedAtSeq: null,
+    });
+  });
 });
 
 describe("mirror:head and mirror:rewind", () => {

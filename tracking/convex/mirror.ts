@@ -34,6 +34,15 @@ export const mirrorEvent = v.union(
     atSeq: v.number(),
     task: v.union(v.string(), v.null()),
     model: v.union(v.string(), v.null()),
+    /** A counterfactual replay of its source (`agentlog replay RUN --as NEW`); older agentlogs omit it. */
+    whatIf: v.optional(v.boolean()),
+  }),
+  /** A what-if's first request that differs from its source's (`sourceSeq`: the source's call). */
+  v.object({
+    kind: v.literal("diverged"),
+    ...envelope,
+    step,
+    sourceSeq: v.union(v.number(), v.null()),
   }),
   v.object({ kind: v.literal("stepStarted"), ...envelope, ...attemptKey }),
   v.object({
@@ -121,6 +130,8 @@ function newWorkflow(workflowId: string, ts: number): WorkflowFields {
     verdict: null,
     error: null,
     forkedFrom: null,
+    whatIf: false,
+    divergedAtSeq: null,
     lastSeq: 0,
     updatedAt: ts,
   };
@@ -190,9 +201,14 @@ async function fold(ctx: MutationCtx, wf: WorkflowFields, ev: MirrorEvent): Prom
       return;
     case "forked":
       wf.forkedFrom = ev.sourceWorkflowId;
+      wf.whatIf = ev.whatIf ?? false;
+      wf.divergedAtSeq = null;
       if (ev.task !== null) wf.task = ev.task;
       if (ev.model !== null) wf.model = ev.model;
       Object.assign(wf, { status: "running", endedAt: null });
+      return;
+    case "diverged":
+      wf.divergedAtSeq = ev.seq;
       return;
     case "stepStarted": {
       Object.assign(wf, { currentStep: ev.step, round: ev.round, status: "running" });

@@ -54,6 +54,10 @@ export default defineSchema({
     verdict: v.union(verdict, v.null()),
     error: v.union(v.string(), v.null()),
     forkedFrom: v.union(v.string(), v.null()),
+    /** A what-if of `forkedFrom` (`agentlog replay RUN --as NEW`), and the seq of its
+     * `Diverged` event (null until its first changed request); rows from older agentlogs lack both. */
+    whatIf: v.optional(v.boolean()),
+    divergedAtSeq: v.optional(v.union(v.number(), v.null())),
     lastSeq: v.number(),
     /** The log's event id at `lastSeq`: a mirror compares it to detect a rewritten log. */
     lastEventId: v.optional(v.string()),

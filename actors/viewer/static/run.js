@@ -297,7 +297,7 @@ function renderSummary(o) {
     o.state.workspace ? fact("workspace", o.state.workspace.root) : null,
     o.state.workspace ? fact("commit", o.state.workspace.commit ? o.state.workspace.commit.slice(0, 12) + (o.state.workspace.dirty ? " (dirty)" : "") : "not a git commit") : null,
     o.state.workspace ? fact("test command", o.state.test_command || "none") : null,
-    parent ? fact("fork of", parent.id ? el("a", { href: `/runs/${encodeURIComponent(parent.id)}#seq-${parent.at_seq}`, text: `${parent.id} @ ${parent.at_seq}` }) : `${parent.source} @ ${parent.at_seq}`) : null,
+    parent ? fact(parent.what_if ? "what-if of" : "fork of", parent.id ? el("a", { href: `/runs/${encodeURIComponent(parent.id)}#seq-${parent.at_seq}`, text: `${parent.id} @ ${parent.at_seq}` }) : `${parent.source} @ ${parent.at_seq}`) : null,
   ]);
   // A continuation this viewer started that ended in failure says why (a run whose log
   // asks for more than a confined sandbox, a missing key…): one line from `agentlog resume`.
@@ -487,13 +487,13 @@ function renderForks(o) {
   if (children.length) {
     me.appendChild(el("ul", {}, children.map((c) =>
       el("li", {}, el("a", { href: `/runs/${encodeURIComponent(c.id)}`, text: c.id }), " ", badge(c.status),
-        el("span", { className: "muted", text: ` shares events 1–${c.at_seq} ` }), seqLink(c.at_seq)))));
+        el("span", { className: "muted", text: `${c.what_if ? " what-if," : ""} shares events 1–${c.at_seq} ` }), seqLink(c.at_seq)))));
   }
   if (parent) {
     const up = el("li", {},
       parent.id ? el("a", { href: `/runs/${encodeURIComponent(parent.id)}#seq-${parent.at_seq}`, text: parent.id }) : el("code", { text: parent.source }),
       parent.status ? badge(parent.status) : el("span", { className: "muted", text: " (not under this directory)" }),
-      el("span", { className: "muted", text: ` shares events 1–${parent.at_seq} with this run` }),
+      el("span", { className: "muted", text: ` shares events 1–${parent.at_seq} with this run${parent.what_if ? ", which is a what-if of it" : ""}` }),
       el("ul", {}, me));
     tree.appendChild(up);
   } else {

@@ -6,7 +6,8 @@ function forkCell(run) {
   const parts = run.forked_from.source.split("/").filter(Boolean);
   let name = parts.pop() || run.forked_from.source;
   if (name === "events.jsonl") name = parts.pop() || name;
-  return `${name} @ ${run.forked_from.at_seq}`;
+  const kind = run.forked_from.what_if ? "what-if " : "";
+  return `${kind}${name} @ ${run.forked_from.at_seq}`;
 }
 
 function renderRuns(data) {
