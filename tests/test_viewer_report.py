@@ -4,6 +4,7 @@ its root only."""
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from _reports import HOSTILE_TASK, two_evaluations
+from _viewer import SAMPLE
 
 from actors.cli import main
 
@@ -104,3 +106,11 @@ def test_a_run_of_a_child_evaluation_has_its_page_and_data(viewer: RunningViewer
 @pytest.mark.parametrize("run_id", ["after/..%2Fbefore", "..%2Fevals%2Fafter", "after/.x"])
 def test_a_run_id_never_leaves_the_root(viewer: RunningViewer, run_id: str) -> None:
     assert _get(viewer.url, f"/api/runs/{run_id}/overview")[0] == 404
+
+
+def test_a_directory_of_runs_not_named_as_samples_is_not_listed(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    shutil.copytree(SAMPLE, runs / "demo")
+    with start(runs) as running:
+        assert _get(running.url, "/api/evaluations")[1]["evaluations"] == []
+        assert _get(running.url, "/api/report")[1]["first"]["runs"] == 1

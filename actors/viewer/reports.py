@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from actors.eval.tasks import split_sample_id
 from actors.views.report import eval_reports, report_data
 from store import LOG_NAME
 
@@ -33,7 +34,8 @@ def _plain_name(name: str) -> bool:
 
 
 def _holds_runs(path: Path) -> int:
-    """How many run directories ``path`` holds directly (0 when it is a run itself)."""
+    """How many runs of an evaluation ``path`` holds directly: run directories named as
+    ``agentlog eval`` names them, ``TASK#K`` (0 when ``path`` is a run itself)."""
     if (path / LOG_NAME).is_file():
         return 0
     try:
@@ -44,14 +46,16 @@ def _holds_runs(path: Path) -> int:
         1
         for e in entries
         if not e.name.startswith(".")
+        and split_sample_id(e.name)[1] > 0
         and e.is_dir()
         and os.path.isfile(os.path.join(e.path, LOG_NAME))
     )
 
 
 def evaluations(root: Path) -> list[dict[str, Any]]:
-    """The directories a report can be asked of: ``.`` when the root holds runs, then
-    each child directory of the root that holds runs, by name; with their run counts."""
+    """The evaluations a report can be asked of: ``.`` when the root holds an evaluation's
+    runs, then each child directory of the root that does, by name; with their run counts.
+    (Any directory under the root holding runs can be reported; these are the ones listed.)"""
     found: list[dict[str, Any]] = []
     here = _holds_runs(root)
     if here:
