@@ -106,3 +106,19 @@ def test_the_runs_list_links_each_evaluation_to_its_report(
     page.select_option("#pick-second", "after")
     expect(page.locator("#which")).to_have_text("before  vs  after")
     expect(page.locator("#ci-chart .ci-mark")).to_have_count(2)
+
+
+def test_one_evaluation_has_its_interval_and_no_flips(page: Any, viewer: RunningViewer) -> None:
+    page.goto(viewer.url + "/report?dir=after")
+    expect(page.locator("#report")).to_be_visible()
+    expect(page.locator("#ci-chart .ci-mark")).to_have_count(1)
+    expect(page.locator("#scatter .point-evaluation")).to_have_count(1)
+    expect(page.locator("#comparison")).to_be_hidden()
+    expect(page.locator("#tasks thead tr").first).not_to_contain_text("Flip")
+
+
+def test_a_directory_without_evaluations_says_how_to_make_one(page: Any, tmp_path: Path) -> None:
+    with start(tmp_path) as empty:
+        page.goto(empty.url + "/report")
+        expect(page.locator("#error")).to_contain_text("No evaluation under")
+        expect(page.locator("#report")).to_be_hidden()

@@ -25,7 +25,10 @@ from actors.viewer.serve import RunningViewer, start
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return two_evaluations(tmp_path_factory.mktemp("report") / "evals")
+    """``evals`` (before, after) beside ``outside``, an evaluation the viewer must not read."""
+    evals = two_evaluations(tmp_path_factory.mktemp("report") / "evals")
+    shutil.copytree(evals / "after", evals.parent / "outside")
+    return evals
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +83,7 @@ def test_the_evaluations_under_the_root_are_listed(viewer: RunningViewer) -> Non
     assert listed == [{"dir": "after", "runs": 3}, {"dir": "before", "runs": 3}]
 
 
-@pytest.mark.parametrize("name", ["..", "../evals", "before/hi#1", ".hidden", "/etc", "nowhere"])
+@pytest.mark.parametrize("name", ["..", "../outside", "before/hi#1", ".hidden", "/etc", "nowhere"])
 def test_a_directory_outside_the_root_or_not_there_is_refused(
     viewer: RunningViewer, name: str
 ) -> None:
@@ -103,7 +106,9 @@ def test_a_run_of_a_child_evaluation_has_its_page_and_data(viewer: RunningViewer
     assert overview["summary"]["status"] == "completed"
 
 
-@pytest.mark.parametrize("run_id", ["after/..%2Fbefore", "..%2Fevals%2Fafter", "after/.x"])
+@pytest.mark.parametrize(
+    "run_id", ["..%2Foutside%2Fhi%231", "after%2F..%2F..%2Foutside%2Fhi%231", "after%2F.x"]
+)
 def test_a_run_id_never_leaves_the_root(viewer: RunningViewer, run_id: str) -> None:
     assert _get(viewer.url, f"/api/runs/{run_id}/overview")[0] == 404
 
