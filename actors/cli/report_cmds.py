@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-import msgspec
-
 from actors.cli.args import json_arg
 from actors.cli.streams import say
 from actors.cli.terminal import inert
-from actors.eval.report import Comparison, EvalReport, compare, report
+from actors.eval.report import Comparison, EvalReport
+from actors.views.report import eval_reports, report_data
 
 __all__ = ["args_report", "cmd_report"]
 
@@ -66,16 +65,11 @@ def _show_comparison(cmp: Comparison) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    first = report(args.dir)
-    second = report(args.dir2) if args.dir2 is not None else None
-    comparison = compare(first, second) if second is not None else None
+    reports = eval_reports(args.dir, args.dir2)
     if args.json:
-        data: dict[str, object] = {"first": msgspec.to_builtins(first)}
-        if second is not None:
-            data["second"] = msgspec.to_builtins(second)
-            data["comparison"] = msgspec.to_builtins(comparison)
-        say(json.dumps(data, indent=2))
+        say(json.dumps(report_data(reports), indent=2))
         return 0
+    first, second, comparison = reports
     _show(first)
     if second is not None and comparison is not None:
         say("")

@@ -37,9 +37,11 @@ from actors.viewer.forks import fork_command, fork_tree
 from actors.viewer.guards import HostGuard
 from actors.viewer.overview import run_overview
 from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
+from actors.viewer.reports import EvalDirError, evaluations, evaluations_report, nested_run_dir
 from actors.views.runs import RunSummary, find_runs, list_runs, summarize_run
 from events import (
     EVENT_TYPES,
+    AgentlogError,
     CorruptLine,
     ModelCalled,
     WorkflowCompleted,
@@ -126,10 +128,13 @@ class _Viewer:
         return self._readers
 
     def run_dir(self, run_id: str) -> Path | None:
-        """The directory of ``run_id``, looking again when it is unknown or gone."""
+        """The directory of ``run_id``, looking again when it is unknown or gone; a run
+        of a child evaluation is ``CHILD/RUN`` (:mod:`actors.viewer.reports`)."""
         path = self._dirs.get(run_id)
         if path is not None and (path / LOG_NAME).is_file():
             return path
+        if "/" in run_id:
+            return nested_run_dir(self.root, run_id)
         self._dirs = find_runs(self.root)
         return self._dirs.get(run_id)
 
@@ -226,6 +231,22 @@ def create_app(
         if viewer.run_dir(request.path_params["run_id"]) is None:
             return Response("no such run", status_code=404, media_type="text/plain")
         return FileResponse(STATIC / "run.html")
+
+    def report_page(request: Request) -> Response:
+        return FileResponse(STATIC / "report.html")
+
+    def api_evaluations(request: Request) -> Response:
+        return _Json({"root": str(root), "evaluations": evaluations(root)})
+
+    def api_report(request: Request) -> Response:
+        first = request.query_params.get("dir", ".")
+        second = request.query_params.get("dir2") or None
+        try:
+            return _Json(evaluations_report(root, first, second))
+        except EvalDirError as exc:
+            return _bad(str(exc))
+        except AgentlogError as exc:  # no runs there, or a log that cannot be read
+            return _Json({"error": str(exc)}, status_code=404)
 
     def api_runs(request: Request) -> Response:
         return _Json({"root": str(root), "runs": viewer.runs()})
@@ -330,14 +351,17 @@ def create_app(
 
     routes = [
         Route("/", index),
-        Route("/api/runs/{run_id}/decision", api_decision, methods=["POST"]),
-        Route("/runs/{run_id}", run_page),
+        Route("/report", report_page),
+        Route("/api/report", api_report),
+        Route("/api/evaluations", api_evaluations),
+        Route("/api/runs/{run_id:path}/decision", api_decision, methods=["POST"]),
+        Route("/runs/{run_id:path}", run_page),
         Route("/api/runs", api_runs),
         Route("/api/runs-stream", api_runs_stream),
-        Route("/api/runs/{run_id}/overview", api_overview),
-        Route("/api/runs/{run_id}/events", api_events),
-        Route("/api/runs/{run_id}/events/{seq:int}", api_event),
-        Route("/api/runs/{run_id}/stream", api_stream),
+        Route("/api/runs/{run_id:path}/overview", api_overview),
+        Route("/api/runs/{run_id:path}/events", api_events),
+        Route("/api/runs/{run_id:path}/events/{seq:int}", api_event),
+        Route("/api/runs/{run_id:path}/stream", api_stream),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

@@ -2,7 +2,8 @@
 // code diffs between rounds, tests, failures, per-step charts, fork tree, live updates.
 "use strict";
 
-const RUN_ID = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
+// Everything after /runs/: a run of a child evaluation is CHILD/RUN (see reports.py).
+const RUN_ID = decodeURIComponent(location.pathname.slice("/runs/".length).replace(/\/+$/, ""));
 const API = `/api/runs/${encodeURIComponent(RUN_ID)}`;
 const PAGE = 200;
 const FINAL_TYPES = new Set(["WorkflowCompleted", "WorkflowFailed"]);

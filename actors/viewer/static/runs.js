@@ -39,8 +39,24 @@ function renderRuns(data) {
   for (const [status, n] of Object.entries(counts)) summary.appendChild(badge(`${n} ${status}`, status));
 }
 
+// The evaluations here (the root itself, ".", or its child directories holding runs),
+// each linking to its report page (where a second one can be picked to compare).
+function renderEvaluations(data) {
+  const node = clear(document.getElementById("evals"));
+  const list = data.evaluations;
+  node.hidden = list.length === 0;
+  if (!list.length) return;
+  node.appendChild(el("span", { className: "muted", text: "Evaluation reports: " }));
+  list.forEach((e, i) => {
+    const name = e.dir === "." ? "this directory" : e.dir;
+    if (i) node.appendChild(document.createTextNode(" · "));
+    node.appendChild(el("a", { className: "report-link", href: `/report?${new URLSearchParams({ dir: e.dir })}`, text: `${name} (${e.runs} runs)` }));
+  });
+}
+
 function start() {
   const live = document.getElementById("live");
+  getJSON("/api/evaluations").then(renderEvaluations).catch(() => {});
   getJSON("/api/runs").then(renderRuns).catch((e) => { live.textContent = e.message; });
   const source = new EventSource("/api/runs-stream");
   source.addEventListener("open", () => liveDot(live, "on"));
