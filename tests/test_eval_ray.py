@@ -22,7 +22,8 @@ PASSING = "python -c \"from hello import hello; assert hello('x') == 'hello x'\"
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    # "local": a Ray of its own, never a cluster someone else started on this machine.
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
         yield
     finally:
