@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 from _cli import cli
+from _loop_run import make_loop_run
 from _repo import make_repo, needs_git, workspace_model
 from _sandbox import needs_bwrap
 from _workflow import CHANGES, CODE, FAST, answer, of_type, scripted
@@ -75,7 +76,7 @@ def test_two_workspace_runs_with_different_changes_show_a_diff_of_their_diffs(
     done = cli("diff", tmp_path / "a", tmp_path / "b")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "changes (workspace): 2 files, 0 the same in both" in out
+    assert "changes (workspace): 2 files, 0 the same" in out
     assert "src/app.py: A modified, B modified: results differ" in out
     assert '  -    return "hi " + name\n  +    return "hey " + name\n' in out
     assert "src/extra.py: A added, B unchanged: results differ" in out
@@ -219,3 +220,21 @@ def test_tests_outcomes_and_counts_are_shown_side_by_side(tmp_path: Path) -> Non
     assert _figure(data, "tests")["a"] == "passed" and _figure(data, "tests")["b"] == "failed"
     assert _figure(data, "tests failed") == {"name": "tests failed", "a": 0, "b": 1, "delta": 1}
     assert data["tests"]["b"]["counts"] == {"failed": 1}
+
+
+@needs_bwrap
+def test_agent_loops_are_compared_by_turns_tool_calls_and_their_last_test_command(
+    tmp_path: Path,
+) -> None:
+    make_loop_run(tmp_path / "a", tmp_path / "wa")
+    make_loop_run(tmp_path / "b", tmp_path / "wb", max_turns=3)  # stops before its fix
+    data = _compared(tmp_path / "a", tmp_path / "b")
+    totals = [json.loads(cli("stats", tmp_path / r, "--json").stdout)[-1] for r in "ab"]
+    turns = _figure(data, "model_calls")
+    assert (turns["a"], turns["b"]) == (totals[0]["model_calls"], totals[1]["model_calls"])
+    assert turns["delta"] < 0 and _figure(data, "tool_calls")["delta"] < 0
+    assert data["tests"]["a"]["by"] == "run_command" and data["tests"]["a"]["counts"] == {
+        "passed": 3
+    }
+    assert data["tests"]["b"]["counts"] == {"failed": 1, "passed": 2}
+    assert data["settings"] == [{"key": "max_turns", "a": 50, "b": 3}]

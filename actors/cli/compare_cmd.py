@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from actors.cli.opening import open_log
-from actors.cli.terminal import inert, use_colour
+from actors.cli.terminal import inert, plural, use_colour
 from actors.views.compare import Comparison, Figure, compare, read_run
 from actors.views.compare_files import FileComparison
 from events import UsageError
@@ -145,7 +145,7 @@ def _changes(c: Comparison, colour: bool) -> list[str]:
     if not c.changes:
         return ["", "changes: neither run changed a file"]
     same = sum(f.same for f in c.changes)
-    lines = ["", f"changes ({c.changes_kind}): {len(c.changes)} files, {same} the same in both"]
+    lines = ["", f"changes ({c.changes_kind}): {plural(len(c.changes), 'file')}, {same} the same"]
     for f in c.changes:
         lines.append(_file_line(f))
         if not f.same:

@@ -38,7 +38,7 @@ from actors.views.compare_log import (
 )
 from actors.views.outcome import summarize_tests
 from actors.views.stats import stats_row
-from events import Event, Plan, TestsRan, UnknownEvent, UsageError, WorkflowStarted
+from events import Event, Plan, TestsRan, ToolResulted, UnknownEvent, UsageError, WorkflowStarted
 from store import EventLog, NotALog, WorkflowState, step_stats, total_stats, workflow_state
 
 __all__ = ["Comparison", "Figure", "RunRecord", "TestsSide", "compare", "read_run"]
@@ -88,7 +88,7 @@ class PlanComparison(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TestsSide(msgspec.Struct, frozen=True, kw_only=True):
-    """A run's last test run (``TestsRan``): outcome, summary line and its counts."""
+    """A run's last test run: outcome, summary line and its counts."""
 
     __test__ = False  # not a pytest class
 
@@ -96,6 +96,8 @@ class TestsSide(msgspec.Struct, frozen=True, kw_only=True):
     exit_code: int | None
     summary: str | None
     counts: dict[str, int]
+    #: ``tests`` (the Reviewer's test run, ``TestsRan``) or ``run_command`` (an agent loop's).
+    by: str
     round: int
 
 
@@ -202,19 +204,29 @@ def _plans(a: Plan | None, b: Plan | None) -> PlanComparison:
 
 
 def _tests(events: Sequence[Event | UnknownEvent]) -> TestsSide | None:
-    last = next((ev for ev in reversed(events) if isinstance(ev, TestsRan)), None)
-    if last is None:
-        return None
-    summary = summarize_tests(last.output)
+    """The run's last test run: a ``TestsRan`` or an agent loop's ``run_command`` whose
+    output ends with a pytest or unittest summary."""
+    for ev in reversed(events):
+        if isinstance(ev, TestsRan):
+            outcome = ev.outcome or ("passed" if ev.exit_code == 0 else "failed")
+            return _tests_side(outcome, ev.exit_code, ev.output, "tests", ev.round)
+        if isinstance(ev, ToolResulted) and ev.name == "run_command" and not ev.is_error:
+            if summarize_tests(ev.output) is None:
+                continue
+            ran = "timeout" if ev.timed_out else "passed" if ev.exit_code == 0 else "failed"
+            return _tests_side(ran, ev.exit_code, ev.output, "run_command", ev.round)
+    return None
+
+
+def _tests_side(
+    outcome: str, exit_code: int | None, output: str, by: str, round_: int
+) -> TestsSide:
+    summary = summarize_tests(output)
     counts: dict[str, int] = {}
     for n, word in _COUNT.findall(summary or ""):
         counts[word.rstrip("s") if word in ("errors", "warnings") else word] = int(n)
     return TestsSide(
-        outcome=last.outcome or ("passed" if last.exit_code == 0 else "failed"),
-        exit_code=last.exit_code,
-        summary=summary,
-        counts=counts,
-        round=last.round,
+        outcome=outcome, exit_code=exit_code, summary=summary, counts=counts, by=by, round=round_
     )
 
 
