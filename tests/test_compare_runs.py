@@ -9,11 +9,11 @@ from typing import Any
 
 import msgspec
 import pytest
-from _cli import cli
+from _cli import cli, write_script
 from _loop_run import make_loop_run
 from _repo import make_repo, needs_git, workspace_model
 from _sandbox import needs_bwrap
-from _workflow import CHANGES, CODE, FAST, answer, of_type, scripted
+from _workflow import APPROVE, CHANGES, CODE, FAST, answer, of_type, scripted
 
 from actors import Supervisor, what_if
 from actors.models import ScriptedModel
@@ -238,3 +238,17 @@ def test_agent_loops_are_compared_by_turns_tool_calls_and_their_last_test_comman
     }
     assert data["tests"]["b"]["counts"] == {"failed": 1, "passed": 2}
     assert data["settings"] == [{"key": "max_turns", "a": 50, "b": 3}]
+
+
+def test_a_fork_compared_with_its_source_names_the_events_it_shares_and_its_setting(
+    source: Path, tmp_path: Path
+) -> None:
+    script = write_script(tmp_path / "s.json", review=[answer(CHANGES), answer(APPROVE)])
+    fork = tmp_path / "fork"
+    made = cli(
+        "fork", source, "--at", "7", "--run-dir", fork, "--max-revisions", "1", "--script", script
+    )
+    assert made.returncode == 0, made.stderr
+    done = cli("diff", source, fork)
+    assert "B is a fork of A: it copied A's first 7 events (its marker is B seq 8)" in done.stdout
+    assert "max_revisions: 0 | 1" in done.stdout
