@@ -252,3 +252,14 @@ def test_a_fork_compared_with_its_source_names_the_events_it_shares_and_its_sett
     done = cli("diff", source, fork)
     assert "B is a fork of A: it copied A's first 7 events (its marker is B seq 8)" in done.stdout
     assert "max_revisions: 0 | 1" in done.stdout
+
+
+def test_two_plans_that_differ_are_shown_as_a_diff(source: Path, tmp_path: Path) -> None:
+    steps = [{"title": "Write hello.py", "description": "hello(name)", "files": ["hello.py"]}]
+    other = {"summary": "A greeting module, no test", "steps": steps, "risks": ["no tests"]}
+    Supervisor(FAST, model=scripted(plan=[answer(other)])).run(TASK, tmp_path / "b")
+    done = cli("diff", source, tmp_path / "b")
+    assert "plan (A -> B):" in done.stdout
+    assert "  -summary: A greeting module and its test\n" in done.stdout
+    assert "  +summary: A greeting module, no test\n" in done.stdout
+    assert "  +risk: no tests\n" in done.stdout
