@@ -77,6 +77,10 @@ def _change(args: argparse.Namespace) -> list[FileDiff]:
 def cmd_diff(args: argparse.Namespace) -> int:
     from store import diff_stat, render_diff
 
+    if args.other is not None:  # two runs: compared (actors.views.compare)
+        from actors.cli.compare_cmd import cmd_compare
+
+        return cmd_compare(args)
     diffs = _change(args)
     if args.json:
         data = msgspec.json.encode([msgspec.to_builtins(d) for d in diffs])
@@ -159,10 +163,23 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def args_diff(p: argparse.ArgumentParser) -> str:
     """``agentlog diff``'s arguments; returns its example."""
     run_arg(p)
+    p.add_argument(
+        "other",
+        nargs="?",
+        metavar="RUN_B",
+        help="a second run: compare RUN (A) with it (divergence, plans, changes, figures)",
+    )
     p.add_argument("--round", type=int, metavar="N", help="the change as of revision round N")
     p.add_argument("--stat", action="store_true", help="files changed, insertions, deletions")
-    p.add_argument("--json", action="store_true", help="one object per changed file")
-    return "agentlog diff runs/fix --stat"
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one object per changed file (with RUN_B: the comparison as one object)",
+    )
+    return (
+        "agentlog diff runs/fix --stat\n"
+        "  agentlog diff runs/fix runs/fix-strict  # two runs of one task compared"
+    )
 
 
 def args_apply(p: argparse.ArgumentParser) -> str:

@@ -48,7 +48,7 @@ from events import (
     WorkflowFailed,
     to_dict,
 )
-from store import LOG_NAME
+from store import LOG_NAME, EventLog
 
 __all__ = ["STATIC", "create_app"]
 
@@ -343,6 +343,20 @@ def create_app(
             return _bad(f"bad query: {exc}")
         return _sse(_follow(viewer.pager(run_dir), from_seq, viewer.poll, viewer.stream_readers()))
 
+    def api_compare(request: Request) -> Response:
+        """Two runs compared: what ``agentlog diff RUN_A RUN_B --json`` prints."""
+        from actors.views.compare import compare, read_run
+
+        one = viewer.run_dir(request.path_params["run_id"])
+        other = viewer.run_dir(request.path_params["other_id"])
+        if one is None or other is None:
+            return _not_found("run")
+        try:
+            a, b = read_run(EventLog(one), "A"), read_run(EventLog(other), "B")
+        except AgentlogError as exc:
+            return _bad(str(exc))
+        return _Json(compare(a, b))
+
     async def api_decision(request: Request) -> Response:
         run_dir = viewer.run_dir(request.path_params["run_id"])
         if run_dir is None:
@@ -362,6 +376,7 @@ def create_app(
         Route("/api/runs/{run_id:path}/events", api_events),
         Route("/api/runs/{run_id:path}/events/{seq:int}", api_event),
         Route("/api/runs/{run_id:path}/stream", api_stream),
+        Route("/api/runs/{run_id:path}/compare/{other_id:path}", api_compare),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
