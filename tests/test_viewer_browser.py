@@ -155,7 +155,7 @@ def test_failures_stats_and_forks_are_rendered(page: Any, viewer: RunningViewer)
     page.click("#tabs a[data-tab=stats]")
     expect(page.locator("svg.chart")).to_have_count(3)
     page.click("#tabs a[data-tab=forks]")
-    expect(page.locator(".fork-tree a")).to_have_text(["demo-fork", "#12"])
+    expect(page.locator(".fork-tree a")).to_have_text(["demo-fork", "#12", "compare"])
     page.click("#tabs a[data-tab=tests]")
     expect(page.locator(".card.test")).to_have_count(2)
 

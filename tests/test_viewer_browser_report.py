@@ -76,6 +76,20 @@ def test_a_flip_links_to_the_run_in_each_evaluation(page: Any, viewer: RunningVi
     expect(page.locator("#run-id")).to_have_text("before/hello#1")
 
 
+def test_a_flips_compare_link_opens_the_compare_page_of_its_two_runs(
+    page: Any, viewer: RunningViewer
+) -> None:
+    compare(page, viewer)
+    page.locator("#flips li.flip-regressed a.compare-link").click()
+    expect(page).to_have_url(viewer.url + "/compare/before%2Fhello%231/after%2Fhello%231")
+    expect(page.locator("#sides .run-link")).to_have_text(["before/hello#1", "after/hello#1"])
+    expect(page.locator("#changes code.path")).to_have_text(["hello.py", "pkg/util.py"])
+    expect(page.locator("#changes pre.diff").first).to_contain_text("+    return 'hi ' + name")
+    expect(page.locator("#figures tr[data-figure=status] td")).to_have_text(
+        ["status", "completed", "completed", ""]
+    )
+
+
 def test_the_table_has_a_row_per_task_and_the_totals(page: Any, viewer: RunningViewer) -> None:
     compare(page, viewer)
     rows = page.locator("#tasks tbody tr")

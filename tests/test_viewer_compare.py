@@ -16,6 +16,7 @@ from _cli import cli
 from _workflow import FAST, scripted
 
 from actors import Supervisor, what_if
+from actors.viewer.comparing import compared_runs
 from actors.viewer.serve import RunningViewer, start
 
 STRICT = "You are a strict reviewer.\n"
@@ -58,3 +59,20 @@ def test_the_viewer_serves_the_comparison_the_cli_prints(viewer: RunningViewer, 
 def test_comparing_with_a_run_that_is_not_there_is_not_found(viewer: RunningViewer) -> None:
     status, body = _get(viewer, "/api/runs/source/compare/nothing")
     assert status == 404 and json.loads(body) == {"error": "run not found"}
+
+
+def test_a_compare_pages_address_names_two_runs_whole_or_split_where_both_are() -> None:
+    runs = {"before/hello#1": Path("b"), "after/hello#1": Path("a"), "before": Path("x")}
+    encoded = "/compare/before%2Fhello%231/after%2Fhello%231"
+    assert compared_runs(encoded, runs.get) == ("before/hello#1", "after/hello#1")
+    typed = "/compare/before/hello%231/after/hello%231"
+    assert compared_runs(typed, runs.get) == ("before/hello#1", "after/hello#1")
+    assert compared_runs("/compare/before/nothing", runs.get) is None
+
+
+def test_the_compare_page_is_served_for_two_runs_and_not_found_otherwise(
+    viewer: RunningViewer,
+) -> None:
+    status, body = _get(viewer, "/compare/source/strict")
+    assert status == 200 and b"compare.js" in body
+    assert _get(viewer, "/compare/source/nothing")[0] == 404

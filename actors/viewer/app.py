@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actors.secrets import redact_json
+from actors.viewer.comparing import compared_runs
 from actors.viewer.continuing import Continuations
 from actors.viewer.decisions import WriteGuard, record_decision
 from actors.viewer.exchange import model_exchange
@@ -235,6 +236,12 @@ def create_app(
     def report_page(request: Request) -> Response:
         return FileResponse(STATIC / "report.html")
 
+    def compare_page(request: Request) -> Response:
+        raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+        if compared_runs(raw.decode("utf-8", "replace"), viewer.run_dir) is None:
+            return Response("no such runs", status_code=404, media_type="text/plain")
+        return FileResponse(STATIC / "compare.html")
+
     def api_evaluations(request: Request) -> Response:
         return _Json({"root": str(root), "evaluations": evaluations(root)})
 
@@ -370,6 +377,7 @@ def create_app(
         Route("/api/evaluations", api_evaluations),
         Route("/api/runs/{run_id:path}/decision", api_decision, methods=["POST"]),
         Route("/runs/{run_id:path}", run_page),
+        Route("/compare/{ids:path}", compare_page),
         Route("/api/runs", api_runs),
         Route("/api/runs-stream", api_runs_stream),
         Route("/api/runs/{run_id:path}/overview", api_overview),

@@ -115,3 +115,15 @@ describe("the scatter", () => {
     expect(s.points).toEqual([]);
   });
 });
+
+describe("compare links of a flip", () => {
+  test("each sample of the first evaluation pairs with the same sample of the second", () => {
+    const [flip] = M.flips(TWO);
+    expect(M.flipPairs(flip).map(([a, b]) => [a.id, b.id])).toEqual([["x#1", "x#1"], ["x#2", "x#2"]]);
+  });
+
+  test("a sample only one evaluation has gets no pair", () => {
+    const flip = { first: [run("x#1", "x", 1, false), run("x#3", "x", 3, false)], second: [run("x#1", "x", 1, true)] };
+    expect(M.flipPairs(flip).map(([a, b]) => [a.id, b.id])).toEqual([["x#1", "x#1"]]);
+  });
+});

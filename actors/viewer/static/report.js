@@ -125,6 +125,15 @@ function runLink(dir, label, run) {
     " ", badge(verdict, run.checked ? verdict : "none"));
 }
 
+// The compare page of each sample's old run (first evaluation) and new run (second).
+function compareLinks(dirA, dirB, pairs) {
+  return pairs.map(([old, now]) => el("a", {
+    className: "compare-link",
+    href: CompareMath.compareHref(M.runId(dirA, old.id), M.runId(dirB, now.id)),
+    text: pairs.length > 1 ? `compare #${old.sample}` : "compare",
+  }));
+}
+
 function renderComparison(evals, data) {
   const box = document.getElementById("comparison");
   const cmp = data.comparison;
@@ -143,7 +152,8 @@ function renderComparison(evals, data) {
         el("code", { className: "task-id", text: flip.task }),
         el("span", { className: "flip-runs" },
           flip.first.map((r) => runLink(a.dir, la, r)),
-          flip.second.map((r) => runLink(b.dir, lb, r)))));
+          flip.second.map((r) => runLink(b.dir, lb, r)),
+          compareLinks(a.dir, b.dir, M.flipPairs(flip)))));
   }
   document.getElementById("no-flips").hidden = list.childElementCount > 0;
   const only = clear(document.getElementById("only"));

@@ -90,6 +90,13 @@ var ReportMath = (() => {
     return [...cmp.fixed.map(row("fixed")), ...cmp.regressed.map(row("regressed"))];
   }
 
+  // The runs a flip's compare links pair up, [old, new]: each sample of the first
+  // evaluation with the same sample of the second.
+  function flipPairs(flip) {
+    const second = new Map(flip.second.map((r) => [r.sample, r]));
+    return flip.first.filter((r) => second.has(r.sample)).map((r) => [r, second.get(r.sample)]);
+  }
+
   // What the scatter puts on x: mean cost per run when every evaluation's price is known,
   // else mean tokens per run. Points: one per evaluation and one per checked task of each.
   function scatter(data) {
@@ -111,5 +118,5 @@ var ReportMath = (() => {
     return { axis: x.label, format: x.format, points, maxX: Math.max(0, ...points.map((p) => p.x)) };
   }
 
-  return { linear, ticks, pct, money, pValue, runId, runHref, reportHref, evaluations, taskRows, runsOf, flips, scatter };
+  return { linear, ticks, pct, money, pValue, runId, runHref, reportHref, evaluations, taskRows, runsOf, flips, flipPairs, scatter };
 })();

@@ -480,6 +480,11 @@ function renderStats(o) {
   pane.appendChild(el("p", { className: "muted", text: "cache share: cache reads / all input tokens (plain, cache reads, 5-minute and 1-hour cache writes, each priced at its rate)" }));
 }
 
+// The compare page of `a` (the parent) and `b` (the fork or what-if).
+function compareLink(a, b) {
+  return el("a", { className: "compare-link", href: CompareMath.compareHref(a, b), title: `${a} against ${b}`, text: "compare" });
+}
+
 function renderForks(o) {
   const pane = clear(document.getElementById("tab-forks"));
   const { parent, children } = o.forks;
@@ -488,13 +493,15 @@ function renderForks(o) {
   if (children.length) {
     me.appendChild(el("ul", {}, children.map((c) =>
       el("li", {}, el("a", { href: `/runs/${encodeURIComponent(c.id)}`, text: c.id }), " ", badge(c.status),
-        el("span", { className: "muted", text: `${c.what_if ? " what-if," : ""} shares events 1–${c.at_seq} ` }), seqLink(c.at_seq)))));
+        el("span", { className: "muted", text: `${c.what_if ? " what-if," : ""} shares events 1–${c.at_seq} ` }), seqLink(c.at_seq),
+        compareLink(RUN_ID, c.id)))));
   }
   if (parent) {
     const up = el("li", {},
       parent.id ? el("a", { href: `/runs/${encodeURIComponent(parent.id)}#seq-${parent.at_seq}`, text: parent.id }) : el("code", { text: parent.source }),
       parent.status ? badge(parent.status) : el("span", { className: "muted", text: " (not under this directory)" }),
       el("span", { className: "muted", text: ` shares events 1–${parent.at_seq} with this run${parent.what_if ? ", which is a what-if of it" : ""}` }),
+      parent.id ? compareLink(parent.id, RUN_ID) : null,
       el("ul", {}, me));
     tree.appendChild(up);
   } else {
