@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +18,7 @@ from actors import Supervisor, what_if
 from actors.viewer.serve import RunningViewer, start
 from events import Diverged
 
+SHOTS = os.environ.get("AGENTLOG_SCREENSHOTS")
 STRICT = "You are a strict reviewer.\n"
 #: A run directory name, file name, plan and file content that would run script as HTML.
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\">"
@@ -92,6 +93,8 @@ def test_the_figures_table_has_a_b_and_the_delta(page: Any, viewer: RunningViewe
     expect(calls).to_have_text(["model_calls", "3", "3", "0"])
     expect(page.locator("#sides tbody tr")).to_have_count(2)
     expect(page.locator("#plan")).to_have_text("The plans are the same.")
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "ui-compare.png"), full_page=True)
 
 
 def test_the_fork_trees_compare_links_open_the_compare_page(
@@ -116,12 +119,6 @@ def test_a_hostile_name_and_content_stay_text(page: Any, viewer: RunningViewer) 
     expect(page.locator("#plan pre.diff")).to_contain_text(f"+summary: {HOSTILE}")
     assert page.locator("img, script:not([src])").count() == 0
     assert page.title() != "pwned"
-
-
-def test_a_run_that_is_not_there_is_not_found(viewer: RunningViewer) -> None:
-    with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(viewer.url + "/compare/source/nothing", timeout=10)
-    assert caught.value.code == 404
 
 
 def test_the_page_shows_the_servers_comparison(page: Any, viewer: RunningViewer) -> None:

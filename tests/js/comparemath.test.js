@@ -64,10 +64,17 @@ describe("where two runs part", () => {
     const [lineage, diverged, first] = C.parting(WHAT_IF, "src", "new");
     expect(lineage.text).toBe("B is a what-if of A: it copied A's first 10 events.");
     expect(lineage.links.map((l) => l.href)).toEqual(["/runs/src#seq-10", "/runs/new#seq-11"]);
-    expect(diverged.text).toBe("Diverged: B's review request differs from A's at A seq 9. system differs");
+    expect(diverged.text).toBe("Diverged: B's review request differs from A's at A seq 9: system differs");
     expect(diverged.links).toEqual([{ text: "B #12", href: "/runs/new#seq-12" }, { text: "A #9", href: "/runs/src#seq-9" }]);
     expect(first.text).toBe("First differing event: A ModelCalled / B ModelCalled (content, request_digest).");
     expect(first.links.map((l) => l.href)).toEqual(["/runs/src#seq-9", "/runs/new#seq-12"]);
+  });
+
+  test("a what-if that copied one event says so in the singular", () => {
+    const cmp = { ...WHAT_IF, lineage: { ...WHAT_IF.lineage, at_seq: 1, diverged: { ...WHAT_IF.lineage.diverged, reason: "" } } };
+    const [lineage, diverged] = C.parting(cmp, "src", "new");
+    expect(lineage.text).toBe("B is a what-if of A: it copied A's first event.");
+    expect(diverged.text).toBe("Diverged: B's review request differs from A's at A seq 9.");
   });
 
   test("when A is the child, the sides swap", () => {

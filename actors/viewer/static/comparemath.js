@@ -85,7 +85,7 @@ var CompareMath = (() => {
       const C = child.toUpperCase(), P = parent.toUpperCase();
       rows.push({
         kind: "lineage",
-        text: `${C} is a ${lin.what_if ? "what-if" : "fork"} of ${P}: it copied ${P}'s first ${lin.at_seq} events.`,
+        text: `${C} is a ${lin.what_if ? "what-if" : "fork"} of ${P}: it copied ${P}'s first ${lin.at_seq === 1 ? "event" : `${lin.at_seq} events`}.`,
         links: [
           { text: `${P} #${lin.at_seq}`, href: runHref(id[parent], lin.at_seq) },
           { text: `${C} #${lin.marker_seq}`, href: runHref(id[child], lin.marker_seq) },
@@ -98,7 +98,7 @@ var CompareMath = (() => {
         if (where) links.push({ text: `${P} #${dv.source_seq}`, href: runHref(id[parent], dv.source_seq) });
         rows.push({
           kind: "diverged",
-          text: `Diverged: ${C}'s ${dv.step} request differs from ${P}'s${where}. ${dv.reason}`.trim(),
+          text: `Diverged: ${C}'s ${dv.step} request differs from ${P}'s${where}${dv.reason ? `: ${dv.reason}` : "."}`,
           links,
         });
       } else if (lin.what_if) {
