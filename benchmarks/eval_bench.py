@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -148,17 +149,51 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def cluster_cpu() -> float:
-    """CPU seconds of this process's descendants (the Ray cluster), reaped ones included."""
-    return sum(_cpu_of(pid) for pid in _descendants(os.getpid()))
+class ClusterCpu:
+    """CPU seconds the processes descending from this one (the Ray cluster: GCS, raylets,
+    their workers) spend while a command runs, the command's own tree left out. Ray reaps
+    its workers without adding their time to the raylet's, so /proc is sampled every
+    ``every`` seconds and each process counted up to its last sample."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        self.every = every
+        self.excluded = -1
+        self._base: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _scan(self) -> dict[int, float]:
+        tree = _descendants(os.getpid())
+        skip = {self.excluded, *_descendants(self.excluded)} if self.excluded > 0 else set()
+        return {pid: _cpu_of(pid) for pid in tree if pid not in skip}
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._last.update(self._scan())
+
+    def __enter__(self) -> ClusterCpu:
+        self._base = self._scan()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._scan())
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self._base.get(pid, 0.0) for pid, cpu in self._last.items())
 
 
 def timed(argv: list[str], env: Mapping[str, str], out: Path) -> dict[str, float]:
-    """Run one command; its wall and CPU seconds (with what it reaped) and peak RSS."""
-    before = cluster_cpu()
+    """Run one command; its wall and CPU seconds (with what it reaped), peak RSS, and the
+    CPU the cluster's processes spent meanwhile."""
     started = time.perf_counter()
-    with out.open("wb") as sink:
+    with out.open("wb") as sink, ClusterCpu() as cluster:
         proc = subprocess.Popen(argv, env=dict(env), stdout=sink, stderr=subprocess.STDOUT)
+        cluster.excluded = proc.pid
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -166,13 +201,14 @@ def timed(argv: list[str], env: Mapping[str, str], out: Path) -> dict[str, float
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss_mib": usage.ru_maxrss / 1024,
-        "cluster_cpu": cluster_cpu() - before,
+        "cluster_cpu": cluster.seconds,
         "exit": proc.returncode,
     }
 
 
 def passed(out: Path) -> str:
-    """``passed/checked`` from an eval's ``--json`` output (``-`` for a batch)."""
+    """``passed/checked`` and the checks' own time (``duration_ms``: the sandboxed
+    command, start-up included) from an eval's ``--json`` output; a batch's completed runs."""
     text = out.read_text()
     try:
         rows = json.loads(text[text.index("[") :])
@@ -182,7 +218,11 @@ def passed(out: Path) -> str:
     if not checked:
         done = sum(r.get("status") == "completed" for r in rows)
         return f"{done} runs completed"
-    return f"{sum(r['passed'] for r in checked)}/{len(checked)} passed"
+    ms = [r["check"]["duration_ms"] for r in checked]
+    return (
+        f"{sum(r['passed'] for r in checked)}/{len(checked)} passed, a check "
+        f"{statistics.median(ms):.0f} ms median in its sandbox ({sum(ms) / 1000:.1f} s in all)"
+    )
 
 
 def main() -> None:
