@@ -19,10 +19,12 @@ from round to round:
   script starts (a head with no CPUs, two worker nodes with C/2 logical CPUs each, so
   C runs at once as on the local engine); the checks still run in the ``eval`` process.
 
-Per command: wall seconds, CPU seconds of the command and the processes it waited for
-(the checks), its peak RSS (the largest of those processes), and for Ray the CPU the
-cluster's processes (workers, raylets, GCS) spent while it ran. Medians over the rounds,
-and each eval's ratio to the batch floor of its own round, then their median.
+Per command: wall seconds; CPU seconds of the command and the processes it reaped (the
+sandboxed checks are not among them: their time does not come up through bubblewrap's
+PID namespace, so each check's own time is its ``CheckRan.duration_ms``, printed per
+round); peak RSS (the largest of those processes); for Ray, the CPU the cluster's
+processes (workers, raylets, GCS) spent meanwhile, sampled from /proc. Medians over the
+rounds, and each eval's ratio to the batch floor of its own round, then their median.
 """
 
 from __future__ import annotations
