@@ -100,13 +100,16 @@ def run_tests(
     round: int = 0,
     hidden: Sequence[Path] = (),
     limits: Limits = DEFAULT_LIMITS,
+    in_place: bool = False,
 ) -> TestsRan:
     """Run ``command`` (default :func:`tests_command`) on a scratch copy of ``tree`` under
     ``policy``; describe the run as a ``TestsRan`` event.
 
     ``tree`` is left exactly as it was: whatever the tests write (caches, outputs, deleted
-    files) is thrown away with the scratch copy. A policy that cannot be met here gives an
-    ``error`` outcome: the tests never run unconfined unless the policy is ``none``.
+    files) is thrown away with the scratch copy (with ``in_place``, ``tree`` is a scratch
+    copy the caller made and removes, and the tests run in it). A policy that cannot be met
+    here gives an ``error`` outcome: the tests never run unconfined unless the policy is
+    ``none``.
     """
     argv = tuple(command) if command is not None else tests_command()
     shown = tuple("python" if arg == sys.executable else arg for arg in argv)
@@ -122,7 +125,15 @@ def run_tests(
             problem=f"no sandbox: {exc}",
             round=round,
         )
-    done = run_confined(tree, argv, timeout=timeout, sandbox=sandbox, limits=limits, hidden=hidden)
+    done = run_confined(
+        tree,
+        argv,
+        timeout=timeout,
+        sandbox=sandbox,
+        limits=limits,
+        hidden=hidden,
+        in_place=in_place,
+    )
     output = redact(done.output)
     problem = could_not_run(done.exit_code, output, argv, started=done.started)
     if done.timed_out:

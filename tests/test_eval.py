@@ -108,6 +108,41 @@ def test_the_check_runs_on_the_change_applied_to_a_fresh_copy_of_the_workspace(
     assert (repo / "hello.py").read_text("utf-8") == "def hello(name):\n    return 'no'\n"
 
 
+_COPIES: list[tuple[str, str]] = []
+_HOOKED: list[bool] = []
+
+
+def _record_copies(event: str, args: tuple[Any, ...]) -> None:
+    if event == "shutil.copytree":
+        _COPIES.append((str(args[0]), str(args[1])))
+
+
+@pytest.fixture
+def copies() -> list[tuple[str, str]]:
+    """The ``(src, dst)`` of every ``shutil.copytree`` from now on (an audit hook: it only
+    observes, and stays for the life of the process)."""
+    if not _HOOKED:
+        sys.addaudithook(_record_copies)
+        _HOOKED.append(True)
+    _COPIES.clear()
+    return _COPIES
+
+
+def test_the_changed_copy_is_checked_where_it_is_without_a_second_copy(
+    tmp_path: Path, copies: list[tuple[str, str]]
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "hello.py").write_text("def hello(name):\n    return 'no'\n", "utf-8")
+    edit = {"op": "edit", "path": "hello.py", "search": "'no'", "replace": "f'hello {name}'"}
+    change = {"changes": [edit], "notes": "greets"}
+    tasks = _tasks(tmp_path / "tasks.jsonl", _task("ws", PASSING, workspace=str(repo)))
+    [outcome] = Evaluation(tasks, tmp_path / "runs", model=_script(tmp_path, change)).run()
+    assert outcome.passed, outcome.check
+    assert [src for src, _ in copies if src == str(repo)] == [str(repo)]
+    assert not [src for src, _ in copies if "agentlog-check-" in src]
+
+
 def test_a_workspace_at_a_commit_is_checked_out_for_the_runs(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -127,6 +127,7 @@ def check_run(
             timeout=timeout,
             policy=policy,
             hidden=(run_dir.parent.resolve(),),
+            in_place=True,  # ``copy`` is this check's own: not copied a second time
         )
     return CheckRan(
         task_id=task.id,

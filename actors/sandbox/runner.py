@@ -136,9 +136,13 @@ def run_confined(
     limits: Limits = DEFAULT_LIMITS,
     hidden: Sequence[Path] = (),
     after: Callable[[Path], None] | None = None,
+    in_place: bool = False,
 ) -> Completed:
     """Run ``command`` in a scratch copy of ``tree`` under ``sandbox``; the copy is removed
     afterwards, so ``tree`` stays exactly as it was whatever the command does.
+
+    ``in_place``: ``tree`` is already a scratch copy its caller made for this command and
+    removes; the command runs in it as it is (a large tree is not copied a second time).
 
     ``hidden`` are host paths (the run directory) that must stay out of the sandbox's view.
     ``after`` is called with the scratch copy once every process of the command is dead,
@@ -148,8 +152,9 @@ def run_confined(
     _registry.add_scratch(str(scratch))
     user: Lease | None = None
     try:
-        workspace, tmp = scratch / "workspace", scratch / "tmp"
-        shutil.copytree(tree, workspace, symlinks=True)
+        workspace, tmp = (tree if in_place else scratch / "workspace"), scratch / "tmp"
+        if not in_place:
+            shutil.copytree(tree, workspace, symlinks=True)
         # bwrap enters the working directory before the tests drop to their user: it must
         # not be closed to others whatever mode the tree's top directory had.
         workspace.chmod(0o755)
