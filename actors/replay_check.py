@@ -31,7 +31,7 @@ _IGNORED = ("id", "ts")
 #: with a literal, which the regular expression engine finds at C speed.
 _STAMP = re.compile(rb'\n(\{"type":"[A-Za-z]+","seq":[0-9]+,)"id":"[^"\\\n]*","ts":"[^"\\\n]*"')
 _SEAL = re.compile(rb',"crc":"[0-9a-f]{8}"\}\n')
-_BLOCK = 4096
+_BLOCK = 512
 
 
 def _comparable(event: AnyEvent) -> dict[str, Any]:

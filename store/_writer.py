@@ -41,7 +41,7 @@ _EVENT_CLASSES = frozenset(EVENT_TYPES.values())
 _sync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 _second: list[tuple[int, str]] = [(-1, "")]
 #: The most bytes :meth:`LogWriter.hold` keeps before writing them.
-_HELD_MAX = 1 << 20
+_HELD_MAX = 1 << 18
 
 
 def utc_now() -> str:

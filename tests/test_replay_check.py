@@ -97,7 +97,7 @@ def _long_log(path: Path, events: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kept", [4095, 4096, 4097, 9000])
+@pytest.mark.parametrize("kept", [511, 512, 513, 4096, 9000])
 def test_a_replay_that_stops_short_names_both_counts(tmp_path: Path, kept: int) -> None:
     log = _long_log(tmp_path / "a" / "events.jsonl", 9001)
     short = tmp_path / "short.jsonl"

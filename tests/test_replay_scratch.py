@@ -58,7 +58,7 @@ def test_a_writer_holds_no_more_than_a_block(tmp_path: Path) -> None:
     log = EventLog(tmp_path)
     with log.writer() as writer:
         writer.hold()
-        for ev in _steps(10_000):  # about 1.6 MB of lines
+        for ev in _steps(10_000):  # about 1.6 MB of lines, several blocks
             writer.append_many([ev], sync=False)
         assert log.path.stat().st_size > 0
         written = log.path.stat().st_size
