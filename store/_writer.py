@@ -162,9 +162,10 @@ class LogWriter:
 
     def hold(self) -> None:
         """From now on keep group-commit appends in memory, written in large blocks at
-        :meth:`sync`, :meth:`close` or every :data:`_HELD_MAX` bytes: for a log nobody
-        reads until it is closed (a replay's scratch run), where a write per append
-        costs more than the append. A killed process loses what was held."""
+        :meth:`sync`, :meth:`close` or every :data:`_HELD_MAX` bytes, and never fsynced:
+        for a throwaway log nobody reads until it is closed (a replay's scratch run),
+        where a write per append costs more than the append and durability buys nothing.
+        A killed process loses what was held."""
         with self._mutex:
             if self._held is None:
                 self._held = []
@@ -174,7 +175,7 @@ class LogWriter:
         with self._mutex:
             self._check_open()
             self._flush()
-            if self._dirty:
+            if self._dirty and self._held is None:
                 try:
                     _sync(self._fd)
                 except OSError as exc:
@@ -192,7 +193,7 @@ class LogWriter:
             finally:
                 self._closed = True
             try:
-                if self._dirty:
+                if self._dirty and self._held is None:
                     _sync(self._fd)
                     self._dirty = False
                 self._notify()

@@ -4,6 +4,9 @@ that refreezes only the step an event changed, a workspace root that does not ex
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import msgspec
@@ -63,6 +66,40 @@ def test_a_writer_holds_no_more_than_a_block(tmp_path: Path) -> None:
         assert log.path.stat().st_size > 0
         written = log.path.stat().st_size
     assert written < log.path.stat().st_size
+
+
+_APPEND = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from events import StepStarted
+from store import EventLog
+with EventLog(sys.argv[2]).writer() as writer:
+    if sys.argv[3] == "held":
+        writer.hold()
+    for i in range(1, 201):
+        writer.append_many([StepStarted(step="plan", attempt=i, round=0)], sync=False)
+    writer.sync()
+"""
+
+
+def _fdatasyncs(tmp_path: Path, mode: str) -> int:
+    """How many fdatasync calls a process appending 200 events (then sync, close) makes."""
+    trace = tmp_path / f"{mode}.strace"
+    root = str(Path(__file__).resolve().parents[1])
+    command = [sys.executable, "-c", _APPEND, root, str(tmp_path / mode), mode]
+    subprocess.run(
+        ["strace", "-f", "-e", "trace=fdatasync", "-o", str(trace), *command],
+        check=True,
+        timeout=120,
+    )
+    return trace.read_text().count("fdatasync(")
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_a_held_log_is_never_fsynced(tmp_path: Path) -> None:
+    assert _fdatasyncs(tmp_path, "held") == 0
+    assert _fdatasyncs(tmp_path, "plain") >= 1  # the same appends, not held
+    assert EventLog(tmp_path / "held").verify().last_seq == 200
 
 
 def _recorded_run(run_dir: Path) -> list[Event | UnknownEvent]:
