@@ -85,8 +85,8 @@ def first_line_difference(
 
     ``recorded_count`` is how many events the recorded log holds (a torn tail after them
     is not read); an unfinished recording is compared with as many replayed events.
-    Blocks of lines are compared at once (``id``, ``ts`` and seals cut out by one C-level
-    substitution over the block); only a block that differs is looked at line by line.
+    Blocks of lines are compared at once (``id``, ``ts`` and seals cut out by two C-level
+    substitutions over the block); only a block that differs is looked at line by line.
     A line that cannot be decoded raises the log's own error for it.
     """
     old_lines = _lines(recorded, recorded_count)
