@@ -37,7 +37,8 @@ from events import (
     Step,
     TestsRan,
 )
-from store import UnsafePath, safe_path
+from store import UnsafePath
+from store.paths import PathGuard
 
 __all__ = [
     "AGENTS",
@@ -141,8 +142,9 @@ class CoderActor(Agent):
     kind = CodeChange
 
     def produced(self, artifact: Any, work: StepWork) -> Event:
+        guard = PathGuard(Path(work.workspace))  # one set: its root resolved once
         for change in artifact.files:
-            safe_path(Path(work.workspace), change.path)
+            guard.check(change.path)
         return CodeProduced(actor=self.name, code=artifact, attempt=work.attempt, round=work.round)
 
 

@@ -14,17 +14,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import zip_longest
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 from actors.drivers import drivers
 from actors.models import NonDeterminism, ReplayModel
 from actors.recording import PersonScript, Recording
+from actors.replay_check import count_lines, first_difference, first_line_difference
 from actors.sandbox import sandbox_change
 from actors.supervisor_actor import SupervisorActor, SupervisorOptions
 from events import (
@@ -37,7 +36,6 @@ from events import (
     ToolResulted,
     UnknownEvent,
     UsageError,
-    to_dict,
 )
 from store import LOG_NAME, EventLog, WorkflowFold, WorkflowState
 from store.cursor import EventCursor
@@ -53,7 +51,6 @@ __all__ = [
 ]
 
 AnyEvent = Event | UnknownEvent
-_IGNORED = ("id", "ts")
 
 
 class ReplayReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,35 +78,6 @@ class ReplayReport(msgspec.Struct, frozen=True, kw_only=True):
             return f"replay ok: {self.replayed} events identical, no network{tail}"
         where = f"seq {self.seq}" if self.seq is not None else "the end"
         return f"NonDeterminism at {where} (step {self.step or '-'}): {self.detail}"
-
-
-def _comparable(event: AnyEvent) -> dict[str, Any]:
-    data = to_dict(event)
-    for key in _IGNORED:
-        data.pop(key, None)
-    return data
-
-
-def first_difference(
-    recorded: Iterable[AnyEvent], replayed: Iterable[AnyEvent]
-) -> tuple[int, str] | None:
-    """The seq and a description of the first difference (ignoring ids and times), or None.
-
-    Both sides are streamed once, side by side.
-    """
-    old_events, new_events = iter(recorded), iter(replayed)
-    for same, (old, new) in enumerate(zip_longest(old_events, new_events)):
-        if old is None or new is None:
-            rest = 1 + sum(1 for _ in (new_events if old is None else old_events))
-            old_n, new_n = (same, same + rest) if old is None else (same + rest, same)
-            return same + 1, f"recorded {old_n} events, replay produced {new_n}"
-        a, b = _comparable(old), _comparable(new)
-        if a != b:
-            if a.get("type") != b.get("type"):
-                return old.seq, f"recorded {a.get('type')}, replay produced {b.get('type')}"
-            fields = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-            return old.seq, f"{a.get('type')} differs in {', '.join(fields)}"
-    return None
 
 
 class _Evidence:
@@ -325,12 +293,11 @@ def _verdict(
     recorded_count: int,
     error: NonDeterminism | None,
 ) -> ReplayReport:
-    replayed_count = replayed.verify().last_seq
     if error is not None:
         return ReplayReport(
             ok=False,
             recorded=recorded_count,
-            replayed=replayed_count,
+            replayed=count_lines(replayed.path),
             seq=error.seq,
             step=error.step,
             detail=error.reason,
@@ -339,19 +306,17 @@ def _verdict(
     # An unfinished recording is checked as a prefix of the replay: the replay goes one
     # answer past the recording's last event when that was a ModelCalled whose artifact
     # was never written.
-    compared: Iterator[AnyEvent] = replayed.read()
-    if not finished:
-        compared = (ev for ev in compared if ev.seq <= recorded_count)
-    diff = first_difference(recorded.read(), compared)
+    diff = first_line_difference(recorded.path, replayed.path, recorded_count, finished=finished)
     if diff is None:
-        count = recorded_count if not finished else replayed_count
-        return ReplayReport(ok=True, recorded=recorded_count, replayed=count, finished=finished)
+        return ReplayReport(
+            ok=True, recorded=recorded_count, replayed=recorded_count, finished=finished
+        )
     seq, detail = diff
     step = _step_at(recorded, seq)
     return ReplayReport(
         ok=False,
         recorded=recorded_count,
-        replayed=replayed_count,
+        replayed=count_lines(replayed.path),
         seq=seq,
         step=step,
         detail=detail,

@@ -214,6 +214,8 @@ class SupervisorActor(pykka.ThreadingActor):
         # The log is streamed once into the fold; no event is kept.
         log_ = EventLog(run_dir)
         self.writer: LogWriter | None = log_.writer()
+        if not self.live:  # a scratch log is read only once closed: written in blocks
+            self.writer.hold()
         self.fold = WorkflowFold()
         try:
             self.fold.extend(log_.read())
@@ -229,6 +231,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self.resumed_at = self.fold.last_seq
         self._prepared = False
         self._inline: dict[Step, Agent] = {}  # a replay's agents, used in this thread
+        self._files = str(run_dir / "files")
 
     @property
     def state(self) -> WorkflowState:
@@ -403,7 +406,7 @@ class SupervisorActor(pykka.ThreadingActor):
             timeout=state.config.step_timeout,
             state=state,
             recorded=recorded,
-            workspace=str(self.run_dir / "files"),
+            workspace=self._files,
             config=state.config,
             requests_to=str(self.run_dir) if self.live else "",
             run_commands=self.live,

@@ -40,6 +40,8 @@ _log = get_logger("agentlog.store")
 _EVENT_CLASSES = frozenset(EVENT_TYPES.values())
 _sync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 _second: list[tuple[int, str]] = [(-1, "")]
+#: The most bytes :meth:`LogWriter.hold` keeps before writing them.
+_HELD_MAX = 1 << 18
 
 
 def utc_now() -> str:
@@ -74,6 +76,8 @@ class LogWriter:
         self._closed = False
         self._dirty = False  # written but not yet fsynced (group commit)
         self._unheard: list[Event] = []  # written, not yet durable: listeners wait for them
+        self._held: list[bytes] | None = None  # see hold()
+        self._held_bytes = 0
 
     @property
     def last_seq(self) -> int:
@@ -141,7 +145,14 @@ class LogWriter:
                         line = encode_line(cast(Event, fixed))
                 lines.append(line)
             data = b"".join(lines)
-            self._write(data, sync)
+            if self._held is not None and not sync:
+                self._held.append(data)
+                self._held_bytes += len(data)
+                if self._held_bytes >= _HELD_MAX:
+                    self._flush()
+            else:
+                self._flush()
+                self._write(data, sync)
             self._last_seq += len(stamped)
             if self._listeners:  # nobody listening: nothing to hold until it is durable
                 self._unheard.extend(cast(list[Event], stamped))
@@ -149,11 +160,22 @@ class LogWriter:
                 self._notify()
             return stamped
 
+    def hold(self) -> None:
+        """From now on keep group-commit appends in memory, written in large blocks at
+        :meth:`sync`, :meth:`close` or every :data:`_HELD_MAX` bytes, and never fsynced:
+        for a throwaway log nobody reads until it is closed (a replay's scratch run),
+        where a write per append costs more than the append and durability buys nothing.
+        A killed process loses what was held."""
+        with self._mutex:
+            if self._held is None:
+                self._held = []
+
     def sync(self) -> None:
         """Make every event written so far durable (one fsync, none if nothing is pending)."""
         with self._mutex:
             self._check_open()
-            if self._dirty:
+            self._flush()
+            if self._dirty and self._held is None:
                 try:
                     _sync(self._fd)
                 except OSError as exc:
@@ -166,9 +188,12 @@ class LogWriter:
         with self._mutex:
             if self._closed:
                 return
-            self._closed = True
             try:
-                if self._dirty:
+                self._flush()
+            finally:
+                self._closed = True
+            try:
+                if self._dirty and self._held is None:
                     _sync(self._fd)
                     self._dirty = False
                 self._notify()
@@ -208,6 +233,14 @@ class LogWriter:
                 changes["ts"] = now
             out.append(msgspec.structs.replace(ev, **changes))
         return out
+
+    def _flush(self) -> None:
+        """Write what :meth:`hold` kept, if anything."""
+        if self._held:
+            data = b"".join(self._held)
+            self._held.clear()
+            self._held_bytes = 0
+            self._write(data, False)
 
     def _write(self, data: bytes, sync: bool = True) -> None:
         try:

@@ -17,6 +17,7 @@ either), so an answer that passes validation can always be materialized.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -145,11 +146,21 @@ class PathGuard:
     """:func:`safe_path` for many paths under one root, resolving the root only once.
 
     The root's real path is taken when the guard is made; make one per write of a file
-    set (the filesystem may change between sets).
+    set (the filesystem may change between sets). A root that does not exist yet (a
+    replay's scratch run never writes ``files/``) holds no symlink, so every path the
+    lexical rules let through stays inside it, and nothing is resolved.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        try:
+            os.lstat(root)
+        except FileNotFoundError:  # a missing component: no loop, nothing to follow
+            self._absent = True
+            return
+        except OSError:
+            pass  # resolving meets it again and says why
+        self._absent = False
         try:
             self._real_root = root.resolve()
         except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on Python 3.11
@@ -160,6 +171,8 @@ class PathGuard:
         if parts is None:
             parts = normalize_rel(rel)
         candidate = self.root.joinpath(*parts)
+        if self._absent:  # parts is never empty: the path is strictly inside the root
+            return candidate
         try:
             real = candidate.resolve()
         except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on Python 3.11

@@ -92,7 +92,19 @@ def request_digest(request: ModelRequest) -> str:
     (the API key travels in a header the SDK adds, and agents scrub what they send), so
     hashing all of it is safe.
     """
-    return hashlib.sha256(request_bytes(request)).hexdigest()
+    last = _last_digest[0]
+    if last[0] is request:
+        return last[1]
+    digest = hashlib.sha256(request_bytes(request)).hexdigest()
+    _last_digest[0] = (request, digest)
+    return digest
+
+
+#: The last request digested and its digest: an attempt names the request it sends three
+#: times (to find a recorded answer, in the model, in ``ModelCalled``), hashing it once.
+#: A request is never changed once made (frozen, its lists never changed in place), so
+#: the same object has the same digest; one slot, swapped whole, is safe across threads.
+_last_digest: list[tuple[object, str]] = [(None, "")]
 
 
 def model_called_event(

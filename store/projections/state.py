@@ -362,6 +362,9 @@ class WorkflowFold:
         self.gates: dict[Gate, GateState] = {}
         self.changes_requested_by: str | None = None
         self._snapshot: WorkflowState | None = None
+        #: Each step's frozen state, kept until an event changes that step (a snapshot
+        #: after each event, as a supervisor takes, refreezes only the step it changed).
+        self._frozen: dict[str, StepState] = {}
         self.workspace: WorkspaceBase | None = None
         self._started_event: WorkflowStarted | None = None
         self._changes: list[CodeProduced] = []
@@ -372,6 +375,7 @@ class WorkflowFold:
         The same as :meth:`apply` on each, with the dispatch inlined (whole-log reads).
         """
         self._snapshot = None
+        self._frozen.clear()
         handlers = _HANDLERS
         for ev in events:
             self.last_seq = ev.seq
@@ -383,6 +387,11 @@ class WorkflowFold:
     def apply(self, ev: AnyEvent) -> None:
         """Fold one event in (constant time)."""
         self._snapshot = None
+        touched = _ONE_STEP.get(type(ev))
+        if touched is None or (isinstance(ev, StepStarted) and ev.round > self.round):
+            self._frozen.clear()  # may change any step (a new round changes two)
+        else:
+            self._frozen.pop(touched or getattr(ev, "step", ""), None)
         self.last_seq = ev.seq
         handler = _HANDLERS.get(type(ev))
         if handler is not None:
@@ -391,7 +400,10 @@ class WorkflowFold:
     def snapshot(self) -> WorkflowState:
         """The state so far, frozen (cached until the next :meth:`apply`)."""
         if self._snapshot is None:
-            steps = {s: self._steps[s].freeze(s) for s in STEPS}
+            frozen = self._frozen
+            steps = {
+                s: frozen.get(s) or frozen.setdefault(s, self._steps[s].freeze(s)) for s in STEPS
+            }
             self._snapshot = WorkflowState(
                 workflow_id=self.workflow_id,
                 task=self.task,
@@ -705,6 +717,25 @@ _FOLD_ATTRS = {
 _encode_dump = msgspec.json.Encoder().encode
 _decode_dump = msgspec.json.Decoder(_FoldDump).decode
 
+
+#: The events whose handler changes one step only: the step named here, or the event's
+#: own ``step`` (""). Any other event may change every step (its frozen states are
+#: dropped); so may a ``StepStarted`` that opens a revision round.
+_ONE_STEP: dict[type, str] = {
+    StepStarted: "",
+    ModelCalled: "",
+    TestsRan: "review",
+    PlanProduced: "plan",
+    CodeProduced: "code",
+    ReviewProduced: "review",
+    StepFailed: "",
+    StepSkipped: "",
+    ContextPacked: "",
+    FilesRequested: "",
+    ToolCalled: "",
+    ContextElided: "",
+    ToolResulted: "",
+}
 
 _HANDLERS: dict[type, Callable[[WorkflowFold, AnyEvent], None]] = {
     WorkflowStarted: WorkflowFold._started,  # type: ignore[dict-item]
