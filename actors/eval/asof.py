@@ -1,0 +1,113 @@
+"""``agentlog eval TASKS --runs-dir NEW --as-of OLD``: an evaluation of a change, as what-ifs.
+
+Each run ``NEW/<id>`` is a what-if (:func:`~actors.whatif.what_if`) of the earlier
+evaluation's run ``OLD/<id>`` with the change (a model, agents' prompts, settings): the
+recorded answers are served until the first request the change alters, and only the
+calls from there on are live. :class:`AsOf` is the evaluation's
+:data:`~actors.eval.evaluate.RunMaker`, so every run is then checked as ``eval`` checks
+its own. A ``NEW/<id>`` that ended is skipped; one that was stopped before its end is
+resumed live (a what-if's recording is served only in one go).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+
+from actors.batch import BatchInputError, BatchTask, RunOutcome
+from actors.batch.local import failed_outcome
+from actors.batch.runner import outcome_of
+from actors.models import Model
+from events import SandboxPolicy, WorkflowConfig
+from store import EventLog, workflow_state
+
+__all__ = ["AsOf"]
+
+_ENDED = ("completed", "failed", "waiting")
+
+
+class AsOf:
+    """Makes each run of an evaluation as a what-if of ``old_runs_dir``'s run of its id.
+
+    ``live`` builds the model that answers the live calls, given the what-if's config
+    (e.g. :meth:`~actors.batch.ModelSpec.build`); ``base`` is the evaluation's config,
+    whose sandbox level and test command the what-ifs are allowed, as ``eval`` allows
+    its own runs. The runs are made one after another (only changed calls cost).
+    """
+
+    def __init__(
+        self,
+        old_runs_dir: str | Path,
+        *,
+        live: Callable[[WorkflowConfig], Model],
+        base: WorkflowConfig | None = None,
+        model: str | None = None,
+        prompts: Mapping[str, str] | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        self.old_runs_dir = Path(old_runs_dir)
+        if not self.old_runs_dir.is_dir():
+            raise BatchInputError(f"{self.old_runs_dir}: --as-of is not a directory")
+        self.live = live
+        self.base = base or WorkflowConfig()
+        self.model = model
+        self.prompts = dict(prompts or {})
+        self.settings = dict(settings or {})
+
+    def check_sources(self, ids: Iterable[str]) -> None:
+        """Refuse (one line) an evaluation with a run the earlier one does not have."""
+        missing = [i for i in ids if not (self.old_runs_dir / i / "events.jsonl").is_file()]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            where = self.old_runs_dir / missing[0]
+            raise BatchInputError(f"--as-of: no run {where} to replay{more}")
+
+    def __call__(
+        self, runs: list[BatchTask], runs_dir: Path, on_start: Callable[[BatchTask], None]
+    ) -> Iterator[RunOutcome]:
+        for task in runs:
+            on_start(task)
+            try:
+                yield self._one(task, runs_dir)
+            except Exception as exc:  # one run's trouble never stops the evaluation
+                yield failed_outcome(task, runs_dir, exc)
+
+    def _one(self, task: BatchTask, runs_dir: Path) -> RunOutcome:
+        from actors.integrations import integrations_from_env
+        from actors.supervisor import Supervisor
+        from actors.whatif import changed_config, what_if
+
+        new = runs_dir / task.id
+        started = time.monotonic()
+        config = task.workflow_config(self.base)
+        sandbox: SandboxPolicy | None = "none" if config.sandbox == "none" else None
+        test_cmd = config.test_cmd or None
+        log = EventLog(new)
+        if log.path.is_file() and log.path.stat().st_size > 0:
+            state = workflow_state(log.read())
+            if state.status in _ENDED:
+                return outcome_of(task.id, new, "skipped", 0.0)
+            live = self.live(state.config)
+            listeners = integrations_from_env()
+            Supervisor.resume(
+                new, model=live, listeners=listeners, sandbox=sandbox, test_cmd=test_cmd
+            )
+            return outcome_of(task.id, new, "resumed", time.monotonic() - started)
+        source = self.old_runs_dir / task.id
+        recorded = workflow_state(EventLog(source).read()).config
+        changed = changed_config(
+            recorded, model=self.model, prompts=self.prompts, settings=self.settings
+        )
+        what_if(
+            source,
+            new,
+            model=self.model,
+            prompts=self.prompts,
+            settings=self.settings,
+            live=self.live(changed),
+            listeners=integrations_from_env(),
+            sandbox=sandbox,
+            test_cmd=test_cmd,
+        )
+        return outcome_of(task.id, new, "started", time.monotonic() - started)

@@ -1,0 +1,129 @@
+"""``agentlog eval TASKS --runs-dir NEW --as-of OLD`` with a change: every run is a what-if
+of the earlier evaluation's run, live only from the first call the change alters, then
+checked as ``eval`` checks its own runs; ``agentlog report NEW OLD`` compares the two."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _batch import FAST_CONFIG
+from _cli import cli, write_script
+from _workflow import scripted
+
+from actors.batch import ModelSpec
+from actors.cli import main
+from actors.eval import AsOf, Evaluation
+from actors.models import ScriptedModel
+from events import CheckRan, Diverged, Forked
+from store import EventLog
+
+PASSING = "python -c \"from hello import hello; assert hello('x') == 'hello x'\""
+FAILING = "python -c \"from hello import hello; assert hello('x') == 'hi x'\""
+STRICT = "You are a strict reviewer. Request changes unless the code has docstrings.\n"
+IDS = ["good#1", "bad#1", "also#1"]
+
+
+def _task(id: str, check: str) -> dict[str, Any]:
+    return {"id": id, "task": "write hello(name)", "check": check, "config": FAST_CONFIG}
+
+
+@pytest.fixture(scope="module")
+def old(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An earlier evaluation of three tasks (two pass): its tasks file and runs directory."""
+    root = tmp_path_factory.mktemp("old")
+    tasks = root / "tasks.jsonl"
+    rows = [_task("good", PASSING), _task("bad", FAILING), _task("also", PASSING)]
+    tasks.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+    script = write_script(root / "script.json")
+    Evaluation(tasks, root / "runs", model=ModelSpec(script=str(script))).run()
+    return tasks, root / "runs"
+
+
+def _as_of(old: tuple[Path, Path], new: Path, live: ScriptedModel) -> list[Any]:
+    tasks, runs = old
+    as_of = AsOf(runs, live=lambda config: live, prompts={"reviewer": STRICT})
+    return Evaluation(tasks, new, make_runs=as_of).run()
+
+
+def test_a_changed_reviewer_prompt_makes_only_the_reviewers_calls_live(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    live = scripted()
+    _as_of(old, tmp_path / "new", live)
+    assert [call.step for call in live.calls] == ["review"] * 3
+    assert all(call.system == STRICT for call in live.calls)
+    for name in IDS:
+        (marker,) = [ev for ev in EventLog(tmp_path / "new" / name).read() if type(ev) is Forked]
+        assert marker.what_if and marker.source == str((old[1] / name).resolve())
+        diverged = [ev for ev in EventLog(tmp_path / "new" / name).read() if type(ev) is Diverged]
+        assert [d.step for d in diverged] == ["review"]  # plan and code were served
+
+
+def test_every_what_if_is_checked_as_eval_checks_its_runs(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    outcomes = _as_of(old, tmp_path / "new", scripted())
+    assert {o.id: (o.check_action, o.passed) for o in outcomes} == {
+        "good#1": ("checked", True),
+        "bad#1": ("checked", False),
+        "also#1": ("checked", True),
+    }
+    for name in IDS:
+        assert type(list(EventLog(tmp_path / "new" / name).read())[-1]) is CheckRan
+
+
+def test_an_as_of_evaluation_run_again_replays_and_checks_nothing_again(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _as_of(old, tmp_path / "new", scripted())
+    logs = {name: (tmp_path / "new" / name / "events.jsonl").read_bytes() for name in IDS}
+    live = scripted()
+    again = _as_of(old, tmp_path / "new", live)
+    assert {(o.run.action, o.check_action) for o in again} == {("skipped", "skipped")}
+    assert live.calls == ()
+    assert {name: (tmp_path / "new" / name / "events.jsonl").read_bytes() for name in IDS} == logs
+
+
+def test_the_command_replays_with_a_prompt_file_and_report_compares_the_two(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tasks, runs = old
+    prompt = tmp_path / "strict.txt"
+    prompt.write_text(STRICT, "utf-8")
+    script = write_script(tmp_path / "live.json")
+    new = tmp_path / "new"
+    done = cli(
+        "eval", tasks, "--runs-dir", new, "--as-of", runs,
+        "--prompt", f"reviewer={prompt}", "--script", script, "--json",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # bad#1 fails its check, as before
+    rows = {row["id"]: row["passed"] for row in json.loads(done.stdout)}
+    assert rows == {"good#1": True, "bad#1": False, "also#1": True}
+    shown = cli("report", new, runs)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("95% CI") == 2 and "(Wilson)" in shown.stdout
+    assert "regressed in the second (0)" in shown.stdout and "McNemar" in shown.stdout
+
+
+def test_an_as_of_without_the_earlier_run_is_refused_in_one_line(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tasks, _ = old
+    script = write_script(tmp_path / "live.json")
+    new = tmp_path / "new"
+    done = cli("eval", tasks, "--runs-dir", new, "--as-of", tmp_path, "--script", script)
+    assert done.returncode == 2
+    assert "--as-of: no run" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "new").exists()
+
+
+def test_replay_changes_without_as_of_are_refused(
+    old: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tasks, _ = old
+    argv = ["eval", str(tasks), "--runs-dir", str(tmp_path / "new"), "--set", "max_turns=3"]
+    assert main(argv) == 2
+    assert "--set needs --as-of" in capsys.readouterr().err
