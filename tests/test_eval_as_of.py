@@ -17,6 +17,7 @@ from actors.batch import ModelSpec
 from actors.cli import main
 from actors.eval import AsOf, Evaluation
 from actors.models import ScriptedModel
+from actors.whatif import what_if
 from events import CheckRan, Diverged, Forked
 from store import EventLog
 
@@ -153,3 +154,28 @@ def test_humaneval_replayed_with_a_stricter_reviewer_reports_its_flips(tmp_path:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.count("pass rate 33.3% (1/3 runs), 95% CI") == 2, shown.stdout
     assert "fixed in the second (0)" in shown.stdout and "McNemar exact p = 1" in shown.stdout
+
+
+def test_a_what_if_that_ended_unchecked_is_checked_by_the_next_run(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _as_of(old, tmp_path / "new", scripted())
+    log = tmp_path / "new" / "good#1" / "events.jsonl"
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))  # no check
+    live = scripted()
+    again = {o.id: o for o in _as_of(old, tmp_path / "new", live)}
+    assert (again["good#1"].run.action, again["good#1"].check_action) == ("skipped", "checked")
+    assert again["good#1"].passed and live.calls == ()
+
+
+def test_a_what_if_stopped_before_its_end_is_resumed_live(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, runs = old
+    new = tmp_path / "new"
+    stopped = what_if(runs / "good#1", new / "good#1", prompts={"reviewer": STRICT}, offline=True)
+    assert stopped.stopped
+    live = scripted()
+    again = {o.id: o for o in _as_of(old, new, live)}
+    assert again["good#1"].run.action == "resumed" and again["good#1"].passed
+    assert [call.step for call in live.calls] == ["review"] * 3
