@@ -19,7 +19,7 @@ from actors.cli import main
 from actors.eval import AsOf, Evaluation
 from actors.models import ModelRequest, ModelResponse, ScriptedModel
 from actors.whatif import what_if
-from events import CheckRan, Diverged, Forked, ModelCalled
+from events import CheckRan, Diverged, Forked, ModelCalled, WorkflowStarted
 from store import EventLog
 
 PASSING = "python -c \"from hello import hello; assert hello('x') == 'hello x'\""
@@ -218,7 +218,7 @@ def test_a_what_if_that_ended_unchecked_is_checked_by_the_next_run(
     assert again["good#1"].passed and live.calls == ()
 
 
-def test_a_what_if_stopped_before_its_end_is_resumed_live(
+def test_a_what_if_stopped_at_its_first_changed_call_is_made_again_from_the_recording(
     old: tuple[Path, Path], tmp_path: Path
 ) -> None:
     _, runs = old
@@ -227,5 +227,36 @@ def test_a_what_if_stopped_before_its_end_is_resumed_live(
     assert stopped.stopped
     live = scripted()
     again = {o.id: o for o in _as_of(old, new, live)}
-    assert again["good#1"].run.action == "resumed" and again["good#1"].passed
+    assert again["good#1"].run.action == "started" and again["good#1"].passed
     assert [call.step for call in live.calls] == ["review"] * 3
+
+
+def test_a_what_if_stopped_before_it_went_live_pays_only_for_the_changed_calls(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A what-if stopped right after its marker (killed, or refused its log) is made again:
+    the Planner's and Coder's answers are served, not bought again by a live resume."""
+    _as_of(old, tmp_path / "new", scripted())
+    log = tmp_path / "new" / "also#1" / "events.jsonl"
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:2]))  # the marker
+    assert [type(ev) for ev in EventLog(log).read()] == [WorkflowStarted, Forked]
+    live = scripted()
+    again = {o.id: o for o in _as_of(old, tmp_path / "new", live)}
+    assert (again["also#1"].run.action, again["also#1"].passed) == ("started", True)
+    assert [call.step for call in live.calls] == ["review"]
+    (diverged,) = [ev for ev in EventLog(log).read() if type(ev) is Diverged]
+    assert diverged.step == "review"
+
+
+def test_a_what_if_that_went_live_and_stopped_is_resumed_keeping_what_was_paid(
+    old: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _as_of(old, tmp_path / "new", scripted())
+    log = tmp_path / "new" / "good#1" / "events.jsonl"
+    kept = b"".join(log.read_bytes().splitlines(keepends=True)[:-2])  # no end, no check
+    log.write_bytes(kept)
+    live = scripted()
+    again = {o.id: o for o in _as_of(old, tmp_path / "new", live)}
+    assert (again["good#1"].run.action, again["good#1"].passed) == ("resumed", True)
+    assert live.calls == ()  # the live review was kept
+    assert log.read_bytes().startswith(kept)

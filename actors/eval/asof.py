@@ -5,8 +5,11 @@ evaluation's run ``OLD/<id>`` with the change (a model, agents' prompts, setting
 recorded answers are served until the first request the change alters, and only the
 calls from there on are live. :class:`AsOf` is the evaluation's
 :data:`~actors.eval.evaluate.RunMaker`, so every run is then checked as ``eval`` checks
-its own. A ``NEW/<id>`` that ended is skipped; one that was stopped before its end is
-resumed live (a what-if's recording is served only in one go).
+its own. A ``NEW/<id>`` that ended is skipped. One stopped before its end (a crash, a
+Ctrl-C, ``--offline``) is made again from the recording when it has not gone live (every
+request it logged is one the source recorded), so the calls the recording answers are
+never paid for; one that went live is resumed live, keeping what was paid (a what-if's
+recording is served only in one go). The choice is a function of the two logs alone.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from actors.batch import BatchInputError, BatchTask, RunOutcome
 from actors.batch.local import run_lanes
 from actors.batch.runner import outcome_of
 from actors.models import Model
-from events import SandboxPolicy, WorkflowConfig
+from events import Forked, ModelCalled, SandboxPolicy, WorkflowConfig
 from store import EventLog, workflow_state
 
 __all__ = ["AsOf"]
@@ -88,17 +91,20 @@ class AsOf:
         sandbox: SandboxPolicy | None = "none" if config.sandbox == "none" else None
         test_cmd = config.test_cmd or None
         log = EventLog(new)
+        source = self.old_runs_dir / task.id
         if log.path.is_file() and log.path.stat().st_size > 0:
             state = workflow_state(log.read())
             if state.status in _ENDED:
                 return outcome_of(task.id, new, "skipped", 0.0)
-            live = self.live(state.config)
-            listeners = integrations_from_env()
-            Supervisor.resume(
-                new, model=live, listeners=listeners, sandbox=sandbox, test_cmd=test_cmd
-            )
-            return outcome_of(task.id, new, "resumed", time.monotonic() - started)
-        source = self.old_runs_dir / task.id
+            if not _never_live(new, source):
+                live = self.live(state.config)
+                listeners = integrations_from_env()
+                Supervisor.resume(
+                    new, model=live, listeners=listeners, sandbox=sandbox, test_cmd=test_cmd
+                )
+                return outcome_of(task.id, new, "resumed", time.monotonic() - started)
+            with log.writer():  # nobody else makes it now; all it holds is served again
+                log.path.unlink()
         recorded = workflow_state(EventLog(source).read()).config
         changed = changed_config(
             recorded, model=self.model, prompts=self.prompts, settings=self.settings
@@ -115,3 +121,18 @@ class AsOf:
             test_cmd=test_cmd,
         )
         return outcome_of(task.id, new, "started", time.monotonic() - started)
+
+
+def _never_live(run: Path, source: Path) -> bool:
+    """Whether ``run`` is a what-if of ``source`` that has not gone live: its last
+    ``Forked`` marks it so and every request it logged is one ``source`` recorded (the
+    recording answers each of them again; a ``Diverged`` logged by ``--offline`` is
+    where it stopped, before any live call)."""
+    recorded = {ev.request_digest for ev in EventLog(source).read() if type(ev) is ModelCalled}
+    ours = False
+    for ev in EventLog(run).read():
+        if type(ev) is Forked:
+            ours = ev.what_if and Path(ev.source) == source.resolve()
+        elif type(ev) is ModelCalled and ev.request_digest not in recorded:
+            return False  # a changed request: answered live
+    return ours
