@@ -3,7 +3,13 @@
 ``flock`` locks belong to an open file, so a second writer is refused whether it lives in
 another process or in this one, and the kernel drops the lock when its holder dies.
 Locking the log itself (rather than a sidecar file) leaves nothing else in the run
-directory and saves creating a file per run. The holder records its pid in the
+directory and saves creating a file per run.
+
+A lock is dropped with an explicit ``LOCK_UN`` before its descriptor is closed: a
+subprocess that another thread forks while the lock is held (an evaluation's check, a
+sandboxed command) has a copy of every descriptor until it execs, and a close alone
+drops the lock only with the last copy, so a busy machine would refuse the run's next
+writer ("being written by another process") with nobody writing. The holder records its pid in the
 extended attribute ``user.agentlog.writer`` for the "locked" message; on a filesystem
 without user xattrs the message just cannot name the pid.
 """
@@ -71,7 +77,7 @@ class LogLock:
         except OSError:
             return False
         finally:
-            os.close(fd)  # drops the shared lock at once
+            _unlock_and_close(fd)
         return False
 
     @property
@@ -86,7 +92,14 @@ class LogLock:
         self._held = False
         with contextlib.suppress(OSError):
             os.removexattr(self.fd, PID_XATTR)
-        os.close(self.fd)  # closing the last descriptor of the open file drops the flock
+        _unlock_and_close(self.fd)
+
+
+def _unlock_and_close(fd: int) -> None:
+    """Drop the flock now, then close: a forked child's copy of ``fd`` keeps no lock."""
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
 
 
 def _open(log_path: Path, create: bool) -> tuple[int, bool]:

@@ -107,3 +107,26 @@ def test_readers_and_verify_need_no_lock(tmp_path: Path) -> None:
     with log.writer():
         assert len(list(log.read())) == len(run_events())
         assert log.verify().ok
+
+
+def test_a_closed_writer_frees_the_lock_while_a_forked_child_still_has_the_file(
+    tmp_path: Path,
+) -> None:
+    """Another thread's subprocess forked while the writer was open (an eval's check, a
+    sandboxed command) keeps a copy of the log's descriptor until it execs; closing the
+    writer must free the lock anyway, or the next writer of that run is refused."""
+    log = make_log(tmp_path)
+    gate_read, gate_write = os.pipe()
+    with log.writer():
+        child = os.fork()
+        if child == 0:  # as a child between fork and exec: every descriptor still open
+            os.read(gate_read, 1)
+            os._exit(0)
+    try:
+        with log.writer() as writer:
+            assert writer.append(StepStarted(step="plan", attempt=2)).seq == len(run_events()) + 1
+    finally:
+        os.write(gate_write, b"x")
+        os.waitpid(child, 0)
+        os.close(gate_read)
+        os.close(gate_write)

@@ -20,7 +20,7 @@ from actors.batch.tasks import BatchTask
 from actors.drivers import drivers
 from events import WorkflowConfig
 
-__all__ = ["failed_outcome", "run_local"]
+__all__ = ["failed_outcome", "run_lanes", "run_local"]
 
 
 def failed_outcome(task: BatchTask, runs_dir: Path, exc: BaseException) -> RunOutcome:
@@ -45,6 +45,25 @@ def run_local(
     on_start: Callable[[BatchTask], None] = lambda task: None,
 ) -> Iterator[RunOutcome]:
     """Run ``tasks`` in this process, yielding each outcome as its run ends."""
+    return run_lanes(
+        tasks,
+        lambda task: run_one(task, runs_dir, config, model),
+        runs_dir,
+        concurrency=concurrency,
+        on_start=on_start,
+    )
+
+
+def run_lanes(
+    tasks: Sequence[BatchTask],
+    make: Callable[[BatchTask], RunOutcome],
+    runs_dir: Path,
+    *,
+    concurrency: int,
+    on_start: Callable[[BatchTask], None] = lambda task: None,
+) -> Iterator[RunOutcome]:
+    """``make`` each task's run on the driver threads, ``concurrency`` lanes of them, and
+    yield each outcome as its run ends (a run that raised is a failed outcome)."""
     todo: queue.SimpleQueue[BatchTask] = queue.SimpleQueue()
     for task in tasks:
         todo.put(task)
@@ -58,7 +77,7 @@ def run_local(
                 return
             on_start(task)
             try:
-                outcome = run_one(task, runs_dir, config, model)
+                outcome = make(task)
             except Exception as exc:  # one run's failure never stops the batch
                 outcome = failed_outcome(task, runs_dir, exc)
             done.put(outcome)

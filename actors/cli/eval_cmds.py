@@ -10,14 +10,14 @@ import threading
 
 import msgspec
 
-from actors.batch import BatchTask
+from actors.batch import BatchTask, ModelSpec
 from actors.cli.args import engine_args
 from actors.cli.batch_cmds import _model, _unfinished
 from actors.cli.progress import counter_lines
 from actors.cli.run_cmds import config_from_args
 from actors.cli.streams import say
 from actors.cli.terminal import inert, plural
-from actors.eval import EvalOutcome, EvalTask, Evaluation, load_eval_tasks
+from actors.eval import AsOf, EvalOutcome, EvalTask, Evaluation, load_eval_tasks, sample_id
 from events import UsageError, WorkflowConfig
 
 __all__ = ["args_eval", "cmd_eval"]
@@ -81,19 +81,49 @@ def _tasks(args: argparse.Namespace) -> list[EvalTask]:
     return load_eval_tasks(args.tasks)
 
 
+def _as_of(args: argparse.Namespace, config: WorkflowConfig, model: ModelSpec) -> AsOf | None:
+    """With ``--as-of OLD``: the runs as what-ifs of OLD's with the replay changes."""
+    from actors.cli.whatif_cmd import _settings, read_prompt
+
+    if args.as_of is None:
+        for flag, given in (("--prompt", args.prompt), ("--set", args.set)):
+            if given:
+                raise UsageError(f"{flag} needs --as-of RUNS_DIR (a replay change)")
+        return None
+    if args.engine != "local":
+        raise UsageError("--as-of replays in this process: it takes no --engine ray")
+    return AsOf(
+        args.as_of,
+        live=model.build,
+        base=config,
+        model=args.model,
+        prompts=dict(read_prompt(spec) for spec in args.prompt),
+        settings=_settings(args.set),
+        concurrency=args.concurrency,
+    )
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.samples < 1:
         raise UsageError("--samples must be at least 1")
+    config = config_from_args(args, WorkflowConfig())
+    model = _model(args)
+    as_of = _as_of(args, config, model)
     evaluation = Evaluation(
         _tasks(args),
         args.runs_dir,
         samples=args.samples,
         engine=args.engine,
         concurrency=args.concurrency,
-        config=config_from_args(args, WorkflowConfig()),
-        model=_model(args),
+        config=config,
+        model=model,
         ray_address=args.ray_address,
+        make_runs=as_of,
     )
+    if as_of is not None:
+        as_of.check_sources(
+            sample_id(task.id, k) for task in evaluation.tasks for k in range(1, args.samples + 1)
+        )
     _require_key(evaluation)
     show = counter_lines("eval", enabled=not args.json)
     total = len(evaluation.tasks) * evaluation.samples
@@ -148,5 +178,29 @@ def args_eval(p: argparse.ArgumentParser) -> str:
     p.add_argument(
         "--samples", type=int, default=1, metavar="K", help="runs of each task (ids ID#1..ID#K)"
     )
+    p.add_argument(
+        "--as-of",
+        metavar="RUNS_DIR",
+        help="each run a what-if of RUNS_DIR's run of its id (an earlier evaluation) with "
+        "--model/--prompt/--set: live only from the first call the change alters",
+    )
+    p.add_argument(
+        "--prompt",
+        action="append",
+        default=[],
+        metavar="AGENT=FILE",
+        help="(--as-of) replace planner's, coder's or reviewer's system prompt with FILE's text",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="(--as-of) change a workflow setting (max_revisions, max_turns, test_cmd, ...)",
+    )
     engine_args(p)
-    return "agentlog eval tasks.jsonl --runs-dir runs/eval --samples 3"
+    return (
+        "agentlog eval tasks.jsonl --runs-dir runs/eval --samples 3\n"
+        "  agentlog eval tasks.jsonl --runs-dir runs/strict --as-of runs/eval "
+        "--prompt reviewer=strict.txt"
+    )

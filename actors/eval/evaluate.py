@@ -6,7 +6,9 @@ this process, ``concurrency`` checks at a time while the other runs go on (with 
 engine too: the checks run where the evaluation was started), and records the outcome
 in the run's log. Running an evaluation again
 skips the runs that ended and were checked, checks those that ended unchecked, and
-resumes or starts the rest, as ``agentlog batch`` does.
+resumes or starts the rest, as ``agentlog batch`` does. How the runs are made is a
+hook (``make_runs``): the batch engine by default, or what-ifs of an earlier evaluation's
+runs (:class:`~actors.eval.asof.AsOf`); the checks are the same either way.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from actors.eval.check import check_run, last_check, prepare_workspace, record_c
 from actors.eval.tasks import EvalTask, load_eval_tasks, split_sample_id
 from events import CheckRan, WorkflowConfig
 
-__all__ = ["EvalOutcome", "Evaluation"]
+__all__ = ["EvalOutcome", "Evaluation", "RunMaker"]
 
 CheckAction = Literal["checked", "skipped", "unchecked"]
+#: Makes (starts, resumes or skips) the runs of ``runs`` under a runs directory, calling
+#: the callback as each one starts, and yields each run's outcome as it ends.
+RunMaker = Callable[[list[BatchTask], Path, Callable[[BatchTask], None]], Iterable[RunOutcome]]
 
 
 class EvalOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +67,7 @@ class Evaluation:
         config: WorkflowConfig | None = None,
         model: ModelSpec | None = None,
         ray_address: str | None = None,
+        make_runs: RunMaker | None = None,
     ) -> None:
         self.tasks = load_eval_tasks(tasks) if isinstance(tasks, str | Path) else list(tasks)
         if samples < 1:
@@ -73,6 +79,7 @@ class Evaluation:
         self.config = config or WorkflowConfig()
         self.model = model or ModelSpec()
         self.ray_address = ray_address
+        self.make_runs: RunMaker = make_runs or self._batch
         #: Called with each run as it is handed to a worker (progress displays).
         self.on_start: Callable[[BatchTask], None] = lambda task: None
 
@@ -87,20 +94,11 @@ class Evaluation:
             for task in self.tasks
             for k in range(1, self.samples + 1)
         ]
-        batch = Batch(
-            runs,
-            self.runs_dir,
-            engine=self.engine,
-            concurrency=self.concurrency,
-            config=self.config,
-            model=self.model,
-            ray_address=self.ray_address,
-        )
-        batch.on_start = self.on_start
+        made = self.make_runs(runs, self.runs_dir, self.on_start)
         checks = ThreadPoolExecutor(self.concurrency, thread_name_prefix="agentlog-check")
         pending: set[Future[EvalOutcome]] = set()
         try:
-            for run in batch:  # a check runs while the other runs go on
+            for run in made:  # a check runs while the other runs go on
                 task_id, sample = split_sample_id(run.id)
                 job = (by_id[task_id], sample, run, workspaces[task_id])
                 pending.add(checks.submit(self._guarded, *job))
@@ -111,6 +109,22 @@ class Evaluation:
                 yield future.result()
         finally:
             checks.shutdown(wait=False, cancel_futures=True)
+
+    def _batch(
+        self, runs: list[BatchTask], runs_dir: Path, on_start: Callable[[BatchTask], None]
+    ) -> Iterable[RunOutcome]:
+        """The default :data:`RunMaker`: the runs through :class:`~actors.batch.Batch`."""
+        batch = Batch(
+            runs,
+            runs_dir,
+            engine=self.engine,
+            concurrency=self.concurrency,
+            config=self.config,
+            model=self.model,
+            ray_address=self.ray_address,
+        )
+        batch.on_start = on_start
+        return batch
 
     def _guarded(
         self, task: EvalTask, sample: int, run: RunOutcome, workspace: str | None
