@@ -37,7 +37,15 @@ from actors.viewer.forks import fork_command, fork_tree
 from actors.viewer.guards import HostGuard
 from actors.viewer.overview import run_overview
 from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
-from actors.views.runs import RunSummary, find_runs, list_runs, summarize_run
+from actors.views.runs import (
+    RunSummary,
+    find_runs,
+    keep_summary,
+    list_runs,
+    log_key,
+    summarize_run,
+)
+from actors.views.tally import RunTally
 from events import (
     EVENT_TYPES,
     CorruptLine,
@@ -155,13 +163,18 @@ class _Viewer:
         key = (st.st_size, st.st_mtime_ns)
         with self._lock:
             cached = self._overviews.get(run_dir)
+        summary: RunSummary | None = None
         if cached is not None and cached[0] == key:
             data = cached[1]
         else:
-            data = run_overview(run_dir)
+            tally = RunTally()  # the page's pass folds the run's summary too
+            data = run_overview(run_dir, tally)
+            if data["damage"] is None:
+                summary = keep_summary(run_id, run_dir, tally, log_key(st), cache_dir=self.root)
             with self._lock:
                 self._overviews[run_dir] = (key, data)
-        summary = summarize_run(run_id, run_dir)  # fresh: the shared listing may lag
+        if summary is None:  # fresh: the shared listing may lag
+            summary = summarize_run(run_id, run_dir, cache_dir=self.root)
         runs = [summary if s.id == run_id else s for s in self.runs()]
         return {
             "id": run_id,
