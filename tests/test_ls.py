@@ -176,6 +176,7 @@ def test_an_empty_directory_says_so(tmp_path: Path) -> None:
 
 
 def test_the_cache_is_one_file_in_the_listed_directory_and_used_again(runs: Path) -> None:
+    (runs / "not-a-run").rmdir()
     first = ls_json(runs)
     assert (runs / CACHE_NAME).is_file()
     assert not (runs / "done" / CACHE_NAME).exists()
@@ -221,6 +222,7 @@ def unwritable(directory: Path) -> Iterator[None]:
 
 
 def test_a_read_only_runs_directory_is_listed_without_a_cache(runs: Path) -> None:
+    (runs / "not-a-run").rmdir()
     with unwritable(runs):
         assert ls_json(runs)["done"]["status"] == "completed"
         assert not (runs / CACHE_NAME).exists()

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 import msgspec
@@ -75,7 +76,7 @@ def test_a_run_that_ended_and_goes_on_is_folded_again(runs: Path) -> None:
 
 def test_runs_gone_since_the_last_listing_leave_the_cache(runs: Path) -> None:
     ls_json(runs)
-    (runs / "broke" / "events.jsonl").unlink()
+    shutil.rmtree(runs / "broke")
     ls_json(runs)
     assert set(json.loads((runs / CACHE_NAME).read_bytes())["runs"]) == {"done", "cut", "fork"}
 
@@ -138,3 +139,12 @@ def test_a_cached_fold_that_is_not_one_is_folded_again(runs: Path) -> None:
     assert isinstance(
         json.loads((runs / CACHE_NAME).read_bytes())["runs"]["cut"]["fold"]["steps"], dict
     )
+
+
+def test_a_directory_holding_more_than_runs_is_listed_without_writing_to_it(
+    runs: Path,
+) -> None:
+    (runs / "notes.txt").write_text("someone's file")
+    before = files_under(runs)
+    assert ls_json(runs) == ls_json(runs, "--no-cache")
+    assert files_under(runs) == before

@@ -150,7 +150,8 @@ def summarize_run(
     Raises ``OSError`` when the log cannot be opened.
     """
     key = log_key(os.stat(run_dir / LOG_NAME))
-    runs = RunsCache.load(cache_dir or run_dir.parent) if cache else None
+    where = cache_dir or run_dir.parent
+    runs = RunsCache.load(where) if cache and _found(where)[1] else None
     tally = _tally(str(run_dir), runs, run_id, key)
     if runs is not None:
         runs.save()
@@ -164,52 +165,56 @@ def keep_summary(
     (settled; the viewer's overview, in the pass that draws the page), kept in the cache
     in ``cache_dir`` as of the log's ``key`` (its ``stat`` before that pass), as
     :func:`list_runs` would have: the run is not read again for its summary."""
-    runs = RunsCache.load(cache_dir)
-    runs.put(run_id, key, tally)
-    runs.save()
+    if _found(cache_dir)[1]:
+        runs = RunsCache.load(cache_dir)
+        runs.put(run_id, key, tally)
+        runs.save()
     return summary_of(run_id, run_dir, tally)
 
 
-def _found(root: Path) -> dict[str, tuple[str, os.stat_result]]:
-    """:func:`find_runs` with each log's ``stat`` (the run directory as a string)."""
+def _found(root: Path) -> tuple[dict[str, tuple[str, os.stat_result]], bool]:
+    """:func:`find_runs` with each log's ``stat`` (the run directory as a string), and
+    whether ``root`` may keep the runs' cache: it is a run, or it holds runs and nothing
+    else but hidden entries (never someone's directory of other things, such as a home
+    directory that holds a run)."""
     with contextlib.suppress(OSError):
         st = os.stat(root / LOG_NAME)
         if stat.S_ISREG(st.st_mode):
-            return {root.resolve().name or str(root): (str(root), st)}
+            return {root.resolve().name or str(root): (str(root), st)}, True
     found: dict[str, tuple[str, os.stat_result]] = {}
     try:
         entries = list(os.scandir(root))
     except OSError:
-        return found
+        return found, False
     join, log_stat = os.path.join, os.stat
+    foreign = False
     for entry in entries:
-        if not entry.is_dir():
-            continue
-        try:
-            st = log_stat(join(entry.path, LOG_NAME))
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode):
-            found[entry.name] = (entry.path, st)
-    return found
+        log: os.stat_result | None = None
+        with contextlib.suppress(OSError):
+            log = log_stat(join(entry.path, LOG_NAME)) if entry.is_dir() else None
+        if log is not None and stat.S_ISREG(log.st_mode):
+            found[entry.name] = (entry.path, log)
+        elif not entry.name.startswith("."):
+            foreign = True
+    return found, bool(found) and not foreign
 
 
 def find_runs(root: Path) -> dict[str, Path]:
     """The runs under ``root`` by id: ``root`` itself when it is a run, else each child
     directory holding an ``events.jsonl`` (the id is the directory's name)."""
-    return {run_id: Path(run_dir) for run_id, (run_dir, _) in _found(root).items()}
+    return {run_id: Path(run_dir) for run_id, (run_dir, _) in _found(root)[0].items()}
 
 
 def list_runs(root: Path, *, cache: bool = True) -> list[RunSummary]:
     """Every run under ``root``, oldest first (runs not started yet last).
 
-    The cache of their summaries is the one file ``root/.ls-cache.json``, written only
-    when ``root`` holds runs. A run whose log vanished or cannot be read between finding
-    and reading it is left out.
+    The cache of their summaries is the one file ``root/.ls-cache.json``, kept only where
+    ``root`` is a run or holds runs and nothing but hidden entries besides. A run whose
+    log vanished or cannot be read between finding and reading it is left out.
     """
     writers = WriterTable()
-    found = _found(root)
-    runs = RunsCache.load(root) if cache and found else None
+    found, cacheable = _found(root)
+    runs = RunsCache.load(root) if cache and cacheable else None
     out: list[RunSummary] = []
     for run_id, (run_dir, st) in found.items():
         try:
