@@ -112,6 +112,6 @@ def args_ls(p: argparse.ArgumentParser) -> str:
     p.add_argument(
         "--no-cache",
         action="store_true",
-        help="read every log whole instead of using and updating the runs' .ls-cache.json",
+        help="read every log whole instead of using and updating the directory's .ls-cache.json",
     )
     return "agentlog ls runs --json"

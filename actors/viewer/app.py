@@ -112,7 +112,7 @@ class _SecurityHeaders:
 class _Viewer:
     """The routes' shared state: the runs directory, its listing, a pager per log.
 
-    The listing (``list_runs``, a ``stat`` and a cache file per run) is shared by every
+    The listing (``list_runs``: a ``stat`` per run, one cache file) is shared by every
     request for :data:`_LISTING_TTL` seconds, so many open pages on a directory of
     thousands of runs do not each list it again.
     """

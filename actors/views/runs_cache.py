@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 from collections.abc import Container
 from pathlib import Path
 
@@ -127,7 +128,7 @@ class RunsCache:
         if not self._changed:
             return
         data = _encode(_File(version=_VERSION, runs=self._runs))
-        tmp = self.path.with_name(f"{CACHE_NAME}.{os.getpid()}.tmp")
+        tmp = self.path.with_name(f"{CACHE_NAME}.{os.getpid()}.{threading.get_ident()}.tmp")
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             fd = os.open(tmp, flags, 0o644)
