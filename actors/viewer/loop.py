@@ -72,7 +72,7 @@ def _first_line(blocks: tuple[dict[str, Any], ...], kind: str, field: str) -> st
     return ""
 
 
-def _turn_item(ev: ModelCalled, number: int, notes: list[dict[str, Any]]) -> dict[str, Any]:
+def _turn_item(ev: ModelCalled, number: int, notes: list[dict[str, Any]] | None) -> dict[str, Any]:
     """A model turn as the page shows it (``number``: its place in its attempt)."""
     return {
         "seq": ev.seq,
@@ -85,7 +85,7 @@ def _turn_item(ev: ModelCalled, number: int, notes: list[dict[str, Any]]) -> dic
         "thinking": _first_line(ev.content, "thinking", "thinking"),
         "text": _first_line(ev.content, "text", "text"),
         "calls": [],
-        "notes": notes,
+        "notes": [] if notes is None else notes,
     }
 
 
@@ -101,7 +101,7 @@ class LoopTranscript:
         # Per open attempt: its turns so far and whether it called a tool (a loop); the
         # turns of an attempt that has not called one yet, as they were recorded.
         self.open: dict[_Key, list[dict[str, Any]]] = {}
-        self.pending: dict[_Key, list[tuple[ModelCalled, int, list[dict[str, Any]]]]] = {}
+        self.pending: dict[_Key, list[tuple[ModelCalled, int, list[dict[str, Any]] | None]]] = {}
         self.loops: set[_Key] = set()
         self.counts: dict[_Key, int] = {}  # turns of each open attempt so far
         self.elided: dict[_Key, list[dict[str, Any]]] = {}  # notes for an attempt's next turn
@@ -162,11 +162,13 @@ class LoopTranscript:
     def _ended(self, ev: StepFailed | PlanProduced | CodeProduced | ReviewProduced) -> None:
         """The attempt ended: forget its turns."""
         key = (ev.step, ev.attempt, getattr(ev, "round", 0))
-        self.open.pop(key, None)
-        self.pending.pop(key, None)
-        self.counts.pop(key, None)
-        self.elided.pop(key, None)
-        self.loops.discard(key)
+        if self.counts.pop(key, None) is not None:  # it made a turn
+            self.pending.pop(key, None)
+        if self.elided:
+            self.elided.pop(key, None)
+        if self.loops:  # only a loop has turns sent
+            self.open.pop(key, None)
+            self.loops.discard(key)
 
     def _feed(self, ev: Event | UnknownEvent) -> None:
         """Fold ``ev`` into the working copy; an edit that does not fit stops the diffs."""
@@ -181,9 +183,12 @@ class LoopTranscript:
     def _turn(self, ev: ModelCalled) -> None:
         key = (ev.step, ev.attempt, ev.round)
         number = self.counts[key] = self.counts.get(key, 0) + 1
-        notes = self.elided.pop(key, [])
+        notes = self.elided.pop(key, None) if self.elided else None
         if key not in self.loops:  # not a loop (yet): its turn is drawn if it becomes one
-            self.pending.setdefault(key, []).append((ev, number, notes))
+            pending = self.pending.get(key)
+            if pending is None:
+                pending = self.pending[key] = []
+            pending.append((ev, number, notes))
             return
         turn = _turn_item(ev, number, notes)
         turns = self.open.setdefault(key, [])

@@ -13,6 +13,7 @@ import shlex
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +261,7 @@ def run_overview(run_dir: Path, tally: RunTally | None = None) -> dict[str, Any]
     damage: str | None = None
     marks: list[LogMark] = []
 
-    def events() -> Iterator[Event | UnknownEvent]:
+    def blocks() -> Iterator[list[Event | UnknownEvent]]:
         """The events up to the first damaged line (if any), folded and collected a read
         block at a time."""
         nonlocal damage
@@ -272,11 +273,11 @@ def run_overview(run_dir: Path, tally: RunTally | None = None) -> dict[str, Any]
                     fold.extend(block)
                 lists.extend(block)
                 loop.extend(block)
-                yield from block
+                yield block
         except LogError as exc:
             damage = str(exc)
 
-    per_step = step_stats(events())  # one streamed pass serves every figure
+    per_step = step_stats(chain.from_iterable(blocks()))  # one pass serves every figure
     if tally is not None and damage is None:
         if marks:
             tally.state.mark = marks[-1]
