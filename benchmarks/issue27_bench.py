@@ -314,9 +314,8 @@ def bench_viewer(work: Path, events: int, runs: int, n: int) -> list[str]:
     print(f"floor: read the log (EventLog.read) : {floor * 1000:8.1f} ms")
     print(f"overview tab, cold                  : {over * 1000:8.1f} ms  ({over / floor:.2f}x)")
     listed_cpu = med(got["list"], 2)
-    print(
-        f"runs list of {runs} runs, cold      : {listed * 1000:8.1f} ms  (CPU {listed_cpu * 1000:.1f} ms)"
-    )
+    listed_ms = f"{listed * 1000:8.1f} ms  (CPU {listed_cpu * 1000:.1f} ms)"
+    print(f"runs list of {runs} runs, cold      : {listed_ms}")
     print(f"agentlog ls, cold (whole process)   : {ls * 1000:8.1f} ms  (warm {warm * 1000:.1f} ms)")
     cpu = f"{ls_cpu * 1000:8.1f} ms  (warm {warm_cpu * 1000:.1f} ms)"
     print(f"  the same, CPU (user + system)     : {cpu}")
