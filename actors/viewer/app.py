@@ -44,6 +44,7 @@ from actors.views.runs import (
     list_runs,
     log_key,
     summarize_run,
+    summary_of,
 )
 from actors.views.tally import RunTally
 from events import (
@@ -121,7 +122,7 @@ class _Viewer:
         self.root = root
         self.poll = poll
         self._pagers: dict[Path, LogPager] = {}
-        self._overviews: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._overviews: dict[Path, tuple[tuple[int, int], dict[str, Any], RunTally | None]] = {}
         self._dirs: dict[str, Path] = {}
         self._listing: tuple[float, list[RunSummary]] | None = None
         self._lock = threading.Lock()
@@ -159,21 +160,26 @@ class _Viewer:
             return pager
 
     def overview(self, run_id: str, run_dir: Path) -> dict[str, Any]:
+        """The run page's data and the run's summary, both from one pass over its log
+        (kept until the log changes; the summary's running/interrupted is asked anew)."""
         st = (run_dir / LOG_NAME).stat()
         key = (st.st_size, st.st_mtime_ns)
         with self._lock:
             cached = self._overviews.get(run_dir)
-        summary: RunSummary | None = None
         if cached is not None and cached[0] == key:
-            data = cached[1]
+            _, data, tally = cached
+            summary = summary_of(run_id, run_dir, tally) if tally is not None else None
         else:
             tally = RunTally()  # the page's pass folds the run's summary too
             data = run_overview(run_dir, tally)
+            summary = None
             if data["damage"] is None:
                 summary = keep_summary(run_id, run_dir, tally, log_key(st), cache_dir=self.root)
+            else:
+                tally = None  # a damaged log's summary is the runs list's (scan) rule
             with self._lock:
-                self._overviews[run_dir] = (key, data)
-        if summary is None:  # fresh: the shared listing may lag
+                self._overviews[run_dir] = (key, data, tally)
+        if summary is None:
             summary = summarize_run(run_id, run_dir, cache_dir=self.root)
         runs = [summary if s.id == run_id else s for s in self.runs()]
         return {
