@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from actors.models.defaults import model_key
+from actors.model_names import model_key
 from events import Usage
 
 __all__ = ["PRICES", "UNPRICED", "Price", "cost_usd", "price_for", "usage_cost"]

@@ -32,7 +32,7 @@ from store._scan import BadLine, LineScanner, decode_one
 from store._tail import CHUNK, debris, is_debris, line_offset, may_start_event, torn_size
 from store._writer import AppendListener, LogWriter
 from store.errors import LogCorrupt, LogError, NotALog, TornTail
-from store.marks import LogMark, last_line_seq, lines_from, scan_from
+from store.marks import LogMark, last_line_seq, lines_from, mark_at, scan_from
 from store.seek import seek_line
 
 __all__ = [
@@ -223,6 +223,24 @@ class EventLog:
         """
         with open(self.path, "rb", buffering=0) as f:
             yield from scan_from(f.fileno(), since or LogMark())
+
+    def read_marked(self, marks: list[LogMark]) -> Iterator[list[AnyEvent]]:
+        """:meth:`read` a block of events at a time, appending to ``marks`` the mark past
+        each whole block (a reader that also keeps a resumable projection, the viewer's
+        overview, needs no second pass for it). Raises as :meth:`read` does, after the
+        good events before a damaged line (whose block gets no mark)."""
+        with self._open() as f:
+            fd, scanner, pos = f.fileno(), LineScanner(), 0
+            while data := f.read(CHUNK):
+                pos += len(data)
+                try:
+                    events = scanner.feed(data)
+                except BadLine as bad:
+                    yield bad.good
+                    raise self._error(bad) from None
+                if events:
+                    marks.append(mark_at(fd, pos - len(scanner.pending)))
+                    yield events
 
     def scan_at(self, offset: int) -> Iterator[tuple[LogMark, AnyEvent]]:
         """Like :meth:`scan` from ``offset``, a line start the caller found itself (the

@@ -20,7 +20,16 @@ from events import CorruptLine, Event, UnknownEvent, decode_line
 from store._scan import sealed_events
 from store.lines import READ_BLOCK
 
-__all__ = ["LogMark", "StaleMark", "last_line_seq", "lines_from", "mark_holds", "scan_from"]
+__all__ = [
+    "LogMark",
+    "StaleMark",
+    "blocks_from",
+    "last_line_seq",
+    "lines_from",
+    "mark_at",
+    "mark_holds",
+    "scan_from",
+]
 
 AnyEvent = Event | UnknownEvent
 #: How many of a line's last bytes a mark keeps: the whole ``"crc"`` member of a sealed line.
@@ -40,6 +49,11 @@ class LogMark(msgspec.Struct, frozen=True, kw_only=True):
 
 class StaleMark(Exception):
     """The mark is not a line end of this log (it was repaired, replaced or truncated)."""
+
+
+def mark_at(fd: int, end: int) -> LogMark:
+    """The mark of the line that ends (its newline included) at ``end`` of ``fd``."""
+    return LogMark(offset=end, tail=os.pread(fd, _TAIL, end - _TAIL - 1).hex())
 
 
 def mark_holds(fd: int, mark: LogMark) -> bool:
@@ -86,6 +100,27 @@ def lines_from(fd: int, offset: int) -> Iterator[tuple[LogMark, AnyEvent]]:
             for at, tail, line in zip(ends, tails, lines, strict=True):
                 event = decode_line(line)  # the good lines before a bad one are yielded
                 yield LogMark(offset=at, tail=tail), event
+
+
+def blocks_from(fd: int, mark: LogMark) -> Iterator[tuple[LogMark, list[AnyEvent]]]:
+    """:func:`scan_from` a block at a time: the events of each read block's complete lines,
+    with the mark past the block's last line (a reader that folds whole blocks keeps one
+    mark, not one per line). Raises as :func:`scan_from` does; a block that is not all
+    sealed and known is yielded a line at a time, so a damaged line raises after the
+    events before it, each with its own mark."""
+    if not mark_holds(fd, mark):
+        raise StaleMark(f"offset {mark.offset} is not a line end of this log")
+    for end, block in _complete_blocks(fd, mark.offset, os.fstat(fd).st_size):
+        lines = block.split(b"\n")
+        events = sealed_events(block, lines)
+        if events is not None:
+            yield LogMark(offset=end, tail=_last_bytes(lines[-1]).hex()), events
+            continue
+        at = end - len(block) - 1
+        for line in lines:
+            at += len(line) + 1
+            event = decode_line(line)
+            yield LogMark(offset=at, tail=_last_bytes(line).hex()), [event]
 
 
 def _mark(offset: int, tail: str) -> LogMark:

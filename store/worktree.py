@@ -56,37 +56,61 @@ def working_copy_at(
 class WorkingCopy:
     """The working copy folded event by event: :attr:`tree` is the one after the last
     event fed (what :func:`working_copy_at` returns), so a reader that needs it at every
-    event (the viewer's per-call diffs) folds the log once."""
+    event (the viewer's per-call diffs) folds the log once.
+
+    A run without a workspace shows each code version's files; that tree (every file
+    hashed) is built only when it is asked for, so folding a long run that never edits
+    between versions costs no hashing.
+    """
 
     def __init__(self, objects: ObjectStore) -> None:
         self.objects = objects
-        self.tree = Tree({}, {}, objects)
-        self._kept = self.tree  # the working copy before the running attempt's edits
+        self._tree: Tree | None = Tree({}, {}, objects)
+        self._kept: Tree | None = self._tree  # the copy before the running attempt's edits
+        self._code: CodeChange | None = None  # the files of ``tree``/``_kept`` when None
         self._editing: str | None = None  # the step whose attempt made unkept edits
         self._workspace = False
         self._started = False
+
+    @property
+    def tree(self) -> Tree:
+        """The working copy after the last event fed."""
+        if self._tree is None:
+            assert self._code is not None
+            self._tree = _file_set(self._code, self.objects)
+            if self._kept is None:
+                self._kept = self._tree
+        return self._tree
+
+    def _files(self, code: CodeChange) -> None:
+        """The copy becomes ``code``'s files (and is kept), built when asked for."""
+        self._tree = self._kept = None
+        self._code = code
 
     def feed(self, ev: Event | UnknownEvent) -> None:
         """Change the working copy by what ``ev`` records (most events change nothing)."""
         if type(ev) is WorkflowStarted and not self._started:
             self._started = True
             if ev.workspace is not None:
-                self.tree, self._workspace = base_tree(ev.workspace, self.objects), True
-                self._kept = self.tree
+                self._tree, self._workspace = base_tree(ev.workspace, self.objects), True
+                self._kept = self._tree
         elif type(ev) is ToolResulted:
             if ev.edits:
-                self.tree, self._editing = apply_edits(self.tree, ev.edits), ev.step
+                self._tree, self._editing = apply_edits(self.tree, ev.edits), ev.step
         elif type(ev) is StepFailed:
             if self._editing == ev.step:
-                self.tree, self._editing = self._kept, None
+                self._tree, self._editing = self._kept, None
         elif type(ev) is CodeProduced:
             if ev.change is not None and not ev.by_tools:
-                self.tree = self.tree.apply(ev.change)
+                self._tree = self.tree.apply(ev.change)
+                self._kept = self._tree
             elif ev.change is None and not self._workspace:
-                self.tree = _file_set(ev.code, self.objects)
-            self._kept, self._editing = self.tree, None
+                self._files(ev.code)
+            else:
+                self._kept = self._tree
+            self._editing = None
         elif type(ev) is ApprovalDecided and ev.code is not None and not self._workspace:
-            self.tree = self._kept = _file_set(ev.code, self.objects)
+            self._files(ev.code)
 
 
 def apply_edits(tree: Tree, edits: Iterable[FileEdit]) -> Tree:

@@ -175,9 +175,11 @@ def test_an_empty_directory_says_so(tmp_path: Path) -> None:
     assert code == 0 and "no runs under" in out
 
 
-def test_the_cache_is_written_beside_the_log_and_used_again(runs: Path) -> None:
+def test_the_cache_is_one_file_in_the_listed_directory_and_used_again(runs: Path) -> None:
+    (runs / "not-a-run").rmdir()
     first = ls_json(runs)
-    assert (runs / "done" / CACHE_NAME).is_file()
+    assert (runs / CACHE_NAME).is_file()
+    assert not (runs / "done" / CACHE_NAME).exists()
     assert ls_json(runs) == first
 
 
@@ -219,10 +221,11 @@ def unwritable(directory: Path) -> Iterator[None]:
         subprocess.run([chattr, "-i", str(directory)], check=True)
 
 
-def test_a_read_only_run_is_listed_without_a_cache(runs: Path) -> None:
-    with unwritable(runs / "done"):
+def test_a_read_only_runs_directory_is_listed_without_a_cache(runs: Path) -> None:
+    (runs / "not-a-run").rmdir()
+    with unwritable(runs):
         assert ls_json(runs)["done"]["status"] == "completed"
-        assert not (runs / "done" / CACHE_NAME).exists()
+        assert not (runs / CACHE_NAME).exists()
 
 
 @settings(

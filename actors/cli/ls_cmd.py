@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 import msgspec
 
 from actors.cli.args import json_arg
-from actors.cli.terminal import inert, use_colour
+from actors.cli.terminal import columns, inert, use_colour
 from actors.views.runs import RunSummary, list_runs
 
 __all__ = ["args_ls", "cmd_ls", "format_runs", "terminal_safe"]
@@ -97,7 +96,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         print(f"no runs under {root} (a run is a directory holding events.jsonl)")
         return 0
     tty = sys.stdout.isatty()
-    width = shutil.get_terminal_size().columns if tty else 160
+    width = columns() if tty else 160
     for line in format_runs(runs, colour=use_colour(sys.stdout), width=width):
         print(line)
     return 0
@@ -112,6 +111,6 @@ def args_ls(p: argparse.ArgumentParser) -> str:
     p.add_argument(
         "--no-cache",
         action="store_true",
-        help="read every log whole instead of using and updating the runs' .ls-cache.json",
+        help="read every log whole instead of using and updating the directory's .ls-cache.json",
     )
     return "agentlog ls runs --json"

@@ -39,7 +39,16 @@ from actors.viewer.guards import HostGuard
 from actors.viewer.overview import run_overview
 from actors.viewer.pages import AnyEvent, LogPager, event_row, event_type
 from actors.viewer.reports import EvalDirError, evaluations, evaluations_report, nested_run_dir
-from actors.views.runs import RunSummary, find_runs, list_runs, summarize_run
+from actors.views.runs import (
+    RunSummary,
+    find_runs,
+    keep_summary,
+    list_runs,
+    log_key,
+    summarize_run,
+    summary_of,
+)
+from actors.views.tally import RunTally
 from events import (
     EVENT_TYPES,
     AgentlogError,
@@ -107,7 +116,7 @@ class _SecurityHeaders:
 class _Viewer:
     """The routes' shared state: the runs directory, its listing, a pager per log.
 
-    The listing (``list_runs``, a ``stat`` and a cache file per run) is shared by every
+    The listing (``list_runs``: a ``stat`` per run, one cache file) is shared by every
     request for :data:`_LISTING_TTL` seconds, so many open pages on a directory of
     thousands of runs do not each list it again.
     """
@@ -116,7 +125,7 @@ class _Viewer:
         self.root = root
         self.poll = poll
         self._pagers: dict[Path, LogPager] = {}
-        self._overviews: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._overviews: dict[Path, tuple[tuple[int, int], dict[str, Any], RunTally | None]] = {}
         self._dirs: dict[str, Path] = {}
         self._listing: tuple[float, list[RunSummary]] | None = None
         self._lock = threading.Lock()
@@ -157,17 +166,27 @@ class _Viewer:
             return pager
 
     def overview(self, run_id: str, run_dir: Path) -> dict[str, Any]:
+        """The run page's data and the run's summary, both from one pass over its log
+        (kept until the log changes; the summary's running/interrupted is asked anew)."""
         st = (run_dir / LOG_NAME).stat()
         key = (st.st_size, st.st_mtime_ns)
         with self._lock:
             cached = self._overviews.get(run_dir)
         if cached is not None and cached[0] == key:
-            data = cached[1]
+            _, data, tally = cached
+            summary = summary_of(run_id, run_dir, tally) if tally is not None else None
         else:
-            data = run_overview(run_dir)
+            tally = RunTally()  # the page's pass folds the run's summary too
+            data = run_overview(run_dir, tally)
+            summary = None
+            if data["damage"] is None:
+                summary = keep_summary(run_id, run_dir, tally, log_key(st), cache_dir=self.root)
+            else:
+                tally = None  # a damaged log's summary is the runs list's (scan) rule
             with self._lock:
-                self._overviews[run_dir] = (key, data)
-        summary = summarize_run(run_id, run_dir)  # fresh: the shared listing may lag
+                self._overviews[run_dir] = (key, data, tally)
+        if summary is None:
+            summary = summarize_run(run_id, run_dir, cache_dir=self.root)
         runs = [summary if s.id == run_id else s for s in self.runs()]
         return {
             "id": run_id,

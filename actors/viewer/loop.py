@@ -14,7 +14,9 @@ long loop is read in flat memory.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from actors.viewer.diffs import file_diffs
@@ -22,6 +24,7 @@ from actors.views.events import summarize, tool_gist
 from actors.views.outcome import summarize_tests
 from events import (
     AgentlogError,
+    ApprovalDecided,
     BudgetReached,
     CodeProduced,
     ContextElided,
@@ -30,10 +33,10 @@ from events import (
     PlanProduced,
     ReviewProduced,
     StepFailed,
-    StepStarted,
     ToolCalled,
     ToolResulted,
     UnknownEvent,
+    WorkflowStarted,
 )
 from store import Entry, ObjectProblem, ObjectStore, Tree, WorkingCopy
 from store.tree import normal_path
@@ -69,6 +72,23 @@ def _first_line(blocks: tuple[dict[str, Any], ...], kind: str, field: str) -> st
     return ""
 
 
+def _turn_item(ev: ModelCalled, number: int, notes: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A model turn as the page shows it (``number``: its place in its attempt)."""
+    return {
+        "seq": ev.seq,
+        "step": ev.step,
+        "attempt": ev.attempt,
+        "round": ev.round,
+        "turn": number,
+        "model": ev.model,
+        "tokens": ev.usage.total,
+        "thinking": _first_line(ev.content, "thinking", "thinking"),
+        "text": _first_line(ev.content, "text", "text"),
+        "calls": [],
+        "notes": [] if notes is None else notes,
+    }
+
+
 class LoopTranscript:
     """The loop turns of a run, collected by :meth:`add` in log order (see the module)."""
 
@@ -78,74 +98,102 @@ class LoopTranscript:
         self.objects = objects
         self.copy: WorkingCopy | None = WorkingCopy(objects)
         self.problem: str | None = None  # why the diffs stopped (an edit that did not fit)
-        # Per open attempt: its turns so far and whether it called a tool (a loop).
+        # Per open attempt: its turns so far and whether it called a tool (a loop); the
+        # turns of an attempt that has not called one yet, as they were recorded.
         self.open: dict[_Key, list[dict[str, Any]]] = {}
+        self.pending: dict[_Key, list[tuple[ModelCalled, int, list[dict[str, Any]] | None]]] = {}
         self.loops: set[_Key] = set()
         self.counts: dict[_Key, int] = {}  # turns of each open attempt so far
         self.elided: dict[_Key, list[dict[str, Any]]] = {}  # notes for an attempt's next turn
         self.calls: dict[str, dict[str, Any]] = {}  # calls without a result, by call id
 
+    def extend(self, events: list[Event | UnknownEvent]) -> None:
+        """:meth:`add` each of ``events`` (the events no turn or working copy cares about,
+        most of a long run, are passed over)."""
+        handlers = self._handlers
+        for ev in events:
+            handler = handlers.get(type(ev))
+            if handler is not None:
+                handler(ev)
+
     def add(self, ev: Event | UnknownEvent) -> None:
         """Fold one event (every event of the log passes, in order)."""
-        before = after = None
-        if self.copy is not None:
-            before = self.copy.tree
-            try:
-                self.copy.feed(ev)
-            except AgentlogError as exc:  # a log is data: a change that does not fit is
-                self.problem = f"seq {ev.seq}: {exc}"  # said, and later calls get no diff
-                self.copy = None
-            else:
-                after = self.copy.tree
-        t = type(ev)
-        if t is ModelCalled:
-            assert isinstance(ev, ModelCalled)
-            self._turn(ev)
-        elif t is ToolCalled:
-            assert isinstance(ev, ToolCalled)
-            self._called(ev)
-        elif t is ToolResulted:
-            assert isinstance(ev, ToolResulted)
-            self._resulted(ev, before, after)
-        elif t is ContextElided:  # made for the next turn: noted on it
-            assert isinstance(ev, ContextElided)
-            note = {"seq": ev.seq, "text": summarize(ev)}
-            self.elided.setdefault((ev.step, ev.attempt, ev.round), []).append(note)
-        elif t is BudgetReached:  # the loop stopped after its last turn: noted on that
-            assert isinstance(ev, BudgetReached)
-            key = (str(ev.step), ev.attempt, ev.round)
-            turns = self.open.get(key)
-            if turns and key in self.loops:
-                turns[-1]["notes"].append({"seq": ev.seq, "text": summarize(ev)})
-        elif t in (StepStarted, StepFailed, PlanProduced, CodeProduced, ReviewProduced):
-            step = getattr(ev, "step", "")
-            key = (step, getattr(ev, "attempt", 1), getattr(ev, "round", 0))
-            if t is not StepStarted:
-                self.open.pop(key, None)
-                self.counts.pop(key, None)
-                self.elided.pop(key, None)
-                self.loops.discard(key)
+        handler = self._handlers.get(type(ev))
+        if handler is not None:
+            handler(ev)
+
+    @functools.cached_property
+    def _handlers(self) -> dict[type, Callable[[Any], None]]:
+        """What each event type does to the transcript and its working copy."""
+        return {
+            WorkflowStarted: self._feed,
+            ApprovalDecided: self._feed,
+            ToolResulted: self._tool_resulted,
+            StepFailed: self._failed_or_code,
+            CodeProduced: self._failed_or_code,
+            PlanProduced: self._ended,
+            ReviewProduced: self._ended,
+            ModelCalled: self._turn,
+            ToolCalled: self._called,
+            ContextElided: self._elided,
+            BudgetReached: self._budget,
+        }
+
+    def _tool_resulted(self, ev: ToolResulted) -> None:
+        before = self.copy.tree if self.copy is not None else None
+        self._feed(ev)
+        after = self.copy.tree if self.copy is not None else None
+        self._resulted(ev, before, after)
+
+    def _elided(self, ev: ContextElided) -> None:  # made for the next turn: noted on it
+        note = {"seq": ev.seq, "text": summarize(ev)}
+        self.elided.setdefault((ev.step, ev.attempt, ev.round), []).append(note)
+
+    def _budget(self, ev: BudgetReached) -> None:  # the loop stopped after its last turn
+        key = (str(ev.step), ev.attempt, ev.round)
+        turns = self.open.get(key)
+        if turns and key in self.loops:
+            turns[-1]["notes"].append({"seq": ev.seq, "text": summarize(ev)})
+
+    def _failed_or_code(self, ev: StepFailed | CodeProduced) -> None:
+        self._feed(ev)
+        self._ended(ev)
+
+    def _ended(self, ev: StepFailed | PlanProduced | CodeProduced | ReviewProduced) -> None:
+        """The attempt ended: forget its turns."""
+        key = (ev.step, ev.attempt, getattr(ev, "round", 0))
+        if self.counts.pop(key, None) is not None:  # it made a turn
+            self.pending.pop(key, None)
+        if self.elided:
+            self.elided.pop(key, None)
+        if self.loops:  # only a loop has turns sent
+            self.open.pop(key, None)
+            self.loops.discard(key)
+
+    def _feed(self, ev: Event | UnknownEvent) -> None:
+        """Fold ``ev`` into the working copy; an edit that does not fit stops the diffs."""
+        if self.copy is None:
+            return
+        try:
+            self.copy.feed(ev)
+        except AgentlogError as exc:  # a log is data: a change that does not fit is
+            self.problem = f"seq {ev.seq}: {exc}"  # said, and later calls get no diff
+            self.copy = None
 
     def _turn(self, ev: ModelCalled) -> None:
         key = (ev.step, ev.attempt, ev.round)
+        number = self.counts[key] = self.counts.get(key, 0) + 1
+        notes = self.elided.pop(key, None) if self.elided else None
+        if key not in self.loops:  # not a loop (yet): its turn is drawn if it becomes one
+            pending = self.pending.get(key)
+            if pending is None:
+                pending = self.pending[key] = []
+            pending.append((ev, number, notes))
+            return
+        turn = _turn_item(ev, number, notes)
         turns = self.open.setdefault(key, [])
-        self.counts[key] = self.counts.get(key, 0) + 1
-        turn: dict[str, Any] = {
-            "seq": ev.seq,
-            "step": ev.step,
-            "attempt": ev.attempt,
-            "round": ev.round,
-            "turn": self.counts[key],
-            "model": ev.model,
-            "tokens": ev.usage.total,
-            "thinking": _first_line(ev.content, "thinking", "thinking"),
-            "text": _first_line(ev.content, "text", "text"),
-            "calls": [],
-            "notes": self.elided.pop(key, []),
-        }
-        if key in self.loops:
-            turns.clear()  # the earlier turns are sent already
-            self._send(turn)
+        turns.clear()  # the earlier turns are sent already
+        self._send(turn)
         turns.append(turn)
 
     def _called(self, ev: ToolCalled) -> None:
@@ -153,8 +201,9 @@ class LoopTranscript:
         turns = self.open.setdefault(key, [])
         if key not in self.loops:  # the attempt's first call: it is a loop, from its start
             self.loops.add(key)
-            for turn in turns:
-                self._send(turn)
+            for pending in self.pending.pop(key, []):
+                turns.append(_turn_item(*pending))
+                self._send(turns[-1])
         if not turns:  # a call without its turn (a damaged or cut log): a turn of its own
             turns.append(self._bare_turn(ev))
             self._send(turns[-1])

@@ -12,7 +12,8 @@ from __future__ import annotations
 import shlex
 from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import msgspec
 from actors.viewer.diffs import file_diffs
 from actors.viewer.loop import LoopTranscript
 from actors.views.stats import stats_row
+from actors.views.tally import RunTally
 from events import (
     EVENT_TYPES,
     AgentlogError,
@@ -39,6 +41,7 @@ from events import (
 from store import (
     EventLog,
     LogError,
+    LogMark,
     ObjectStore,
     WorkflowFold,
     WorkflowState,
@@ -56,12 +59,75 @@ _Changes = tuple[WorkspaceBase, tuple[tuple[int, ChangeSet], ...], ObjectStore]
 LIST_LIMIT = 500
 
 
+def _call(ev: ModelCalled) -> dict[str, Any]:
+    return {
+        "seq": ev.seq,
+        "step": ev.step,
+        "attempt": ev.attempt,
+        "round": ev.round,
+        "model": ev.model,
+        "tokens": ev.usage.total,
+        "latency_ms": ev.latency_ms,
+        "stop_reason": ev.stop_reason,
+    }
+
+
+def _plan(ev: PlanProduced) -> dict[str, Any]:
+    return {"seq": ev.seq, "attempt": ev.attempt, "plan": msgspec.to_builtins(ev.plan)}
+
+
+def _review(ev: ReviewProduced) -> dict[str, Any]:
+    review = msgspec.to_builtins(ev.review)
+    return {"seq": ev.seq, "round": ev.round, "attempt": ev.attempt, "review": review}
+
+
+def _tests(ev: TestsRan) -> dict[str, Any]:
+    return {"seq": ev.seq, **msgspec.to_builtins(ev)}
+
+
+def _step_failure(ev: StepFailed) -> dict[str, Any]:
+    return {
+        "seq": ev.seq,
+        "step": ev.step,
+        "attempt": ev.attempt,
+        "round": ev.round,
+        "kind": ev.error_kind,
+        "message": ev.message,
+        "retryable": ev.retryable,
+    }
+
+
+def _workflow_failure(ev: WorkflowFailed) -> dict[str, Any]:
+    return {
+        "seq": ev.seq,
+        "step": ev.step,
+        "attempt": None,
+        "round": None,
+        "kind": ev.error_kind,
+        "message": ev.message,
+        "retryable": False,
+        "workflow": True,
+    }
+
+
+#: Each listed event type: the list it is in, and how an entry is drawn from it.
+_LISTED: dict[type, tuple[str, Callable[[Any], dict[str, Any]]]] = {
+    ModelCalled: ("calls", _call),
+    PlanProduced: ("plans", _plan),
+    ReviewProduced: ("reviews", _review),
+    TestsRan: ("tests", _tests),
+    StepFailed: ("failures", _step_failure),
+    WorkflowFailed: ("failures", _workflow_failure),
+}
+
+
 class _Lists:
-    """What the page lists, collected event by event: the last :data:`LIST_LIMIT` entries
-    of each list and how many there were, so a long run is read in flat memory."""
+    """What the page lists, collected event by event: the last :data:`LIST_LIMIT` events
+    of each list (drawn as entries only when sent) and how many there were, so a long
+    run is read in flat memory."""
 
     def __init__(self) -> None:
-        self.items: dict[str, deque[dict[str, Any]]] = {
+        self.items: dict[str, deque[Event]] = {
             name: deque(maxlen=LIST_LIMIT)
             for name in ("plans", "reviews", "tests", "failures", "calls")
         }
@@ -72,83 +138,27 @@ class _Lists:
         # A workspace run's change sets, by seq (the fold keeps the change sets in order).
         self.change_seqs = array("q")
 
-    def add(self, ev: Event | UnknownEvent) -> None:
-        t = type(ev)
-        if t is ModelCalled:
-            assert isinstance(ev, ModelCalled)
-            self._put(
-                "calls",
-                {
-                    "seq": ev.seq,
-                    "step": ev.step,
-                    "attempt": ev.attempt,
-                    "round": ev.round,
-                    "model": ev.model,
-                    "tokens": ev.usage.total,
-                    "latency_ms": ev.latency_ms,
-                    "stop_reason": ev.stop_reason,
-                },
-            )
-        elif t is PlanProduced:
-            assert isinstance(ev, PlanProduced)
-            plan = msgspec.to_builtins(ev.plan)
-            self._put("plans", {"seq": ev.seq, "attempt": ev.attempt, "plan": plan})
-        elif t is CodeProduced:
-            assert isinstance(ev, CodeProduced)
-            self.versions.append(ev)
-            self.version_count += 1
-            if ev.change is not None:
-                self.change_seqs.append(ev.seq)
-        elif t is ReviewProduced:
-            assert isinstance(ev, ReviewProduced)
-            self._put(
-                "reviews",
-                {
-                    "seq": ev.seq,
-                    "round": ev.round,
-                    "attempt": ev.attempt,
-                    "review": msgspec.to_builtins(ev.review),
-                },
-            )
-        elif t is TestsRan:
-            assert isinstance(ev, TestsRan)
-            self._put("tests", {"seq": ev.seq, **msgspec.to_builtins(ev)})
-        elif t is StepFailed:
-            assert isinstance(ev, StepFailed)
-            self._put(
-                "failures",
-                {
-                    "seq": ev.seq,
-                    "step": ev.step,
-                    "attempt": ev.attempt,
-                    "round": ev.round,
-                    "kind": ev.error_kind,
-                    "message": ev.message,
-                    "retryable": ev.retryable,
-                },
-            )
-        elif t is WorkflowFailed:
-            assert isinstance(ev, WorkflowFailed)
-            self._put(
-                "failures",
-                {
-                    "seq": ev.seq,
-                    "step": ev.step,
-                    "attempt": None,
-                    "round": None,
-                    "kind": ev.error_kind,
-                    "message": ev.message,
-                    "retryable": False,
-                    "workflow": True,
-                },
-            )
-
-    def _put(self, name: str, item: dict[str, Any]) -> None:
-        self.items[name].append(item)
-        self.totals[name] += 1
+    def extend(self, events: list[Event | UnknownEvent]) -> None:
+        """Collect each of ``events`` that a list shows, in log order."""
+        items, totals, listed = self.items, self.totals, _LISTED
+        for ev in events:
+            t = type(ev)
+            if t is CodeProduced:
+                assert isinstance(ev, CodeProduced)
+                self.versions.append(ev)
+                self.version_count += 1
+                if ev.change is not None:
+                    self.change_seqs.append(ev.seq)
+                continue
+            where = listed.get(t)
+            if where is not None:
+                assert not isinstance(ev, UnknownEvent)
+                items[where[0]].append(ev)
+                totals[where[0]] += 1
 
     def tail(self, name: str) -> dict[str, Any]:
-        return {"items": list(self.items[name]), "total": self.totals[name]}
+        entries = [_LISTED[type(ev)][1](ev) for ev in self.items[name]]
+        return {"items": entries, "total": self.totals[name]}
 
     def rounds(self, workspace: _Changes | None = None) -> list[dict[str, Any]]:
         """The last :data:`LIST_LIMIT` code versions, each diffed against the one before
@@ -237,27 +247,41 @@ def _base_change(run_dir: Path, has_base: bool) -> dict[str, Any] | None:
     return {"files": [msgspec.to_builtins(d) for d in diffs]}
 
 
-def run_overview(run_dir: Path) -> dict[str, Any]:
-    """Everything the run page shows besides the timeline, JSON-ready."""
+def run_overview(run_dir: Path, tally: RunTally | None = None) -> dict[str, Any]:
+    """Everything the run page shows besides the timeline, JSON-ready.
+
+    ``tally`` (a blank :class:`~actors.views.tally.RunTally`), when given, is the page's
+    fold: the same pass folds the run's summary into it (settled, its mark past the last
+    line, when the log is sound; a damaged log leaves it unsettled).
+    """
     log = EventLog(run_dir)
-    fold = WorkflowFold()
+    fold = tally.fold if tally is not None else WorkflowFold()
     lists = _Lists()
     loop = LoopTranscript(ObjectStore(run_dir))
     damage: str | None = None
+    marks: list[LogMark] = []
 
-    def events() -> Iterator[Event | UnknownEvent]:
-        """The events up to the first damaged line (if any), folded and collected."""
+    def blocks() -> Iterator[list[Event | UnknownEvent]]:
+        """The events up to the first damaged line (if any), folded and collected a read
+        block at a time."""
         nonlocal damage
         try:
-            for ev in log.read():
-                fold.apply(ev)
-                lists.add(ev)
-                loop.add(ev)
-                yield ev
+            for block in log.read_marked(marks):
+                if tally is not None:
+                    tally.extend(block, None)
+                else:
+                    fold.extend(block)
+                lists.extend(block)
+                loop.extend(block)
+                yield block
         except LogError as exc:
             damage = str(exc)
 
-    per_step = step_stats(events())  # one streamed pass serves every figure
+    per_step = step_stats(chain.from_iterable(blocks()))  # one pass serves every figure
+    if tally is not None and damage is None:
+        if marks:
+            tally.state.mark = marks[-1]
+        tally.settle()
     state = fold.snapshot()
     workspace = (state.workspace, state.changes, ObjectStore(run_dir)) if state.workspace else None
     try:
