@@ -16,10 +16,9 @@ Three kinds of secret are recognised, and only these (the README lists them):
 The scrubber (:mod:`actors.secrets`) masks the first two wherever text leaves agentlog;
 :func:`~store.base.record_base` leaves files of the third kind, and files holding either
 of the first two, out of a workspace's base; the Convex mirror masks with
-:func:`mask_secrets` too. One definition serves them all. Token formats that share a
-literal lead are searched by one expression, which the engine scans as fast as a
-substring search; a secret is probed by the first bytes of its forms before they are
-searched.
+:func:`mask_secrets` too. One definition serves them all. Seven passes, one per pivot
+byte (:data:`_PIVOTS`), find where any token may start; the expressions run only there. A
+secret is probed by the first bytes of its forms before they are searched.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 from urllib.parse import quote, quote_plus
 
 __all__ = [
@@ -62,6 +62,7 @@ MIN_SECRET = 8
 _SECRET_NAME = re.compile(
     r"(?:^|_)(?:KEY|TOKEN|SECRET|PAT)$|PASSWORD|PASSWD|SECRET|CREDENTIAL", re.IGNORECASE
 )
+Data = TypeVar("Data", str, bytes)
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -128,6 +129,23 @@ TOKEN_FORMATS: tuple[TokenFormat, ...] = (
 )
 
 
+#: Where a match of each lead's expression can start, found by a byte near it: (lead,
+#: ``before``, ``pivot``, ``after``). Every match of the lead's expression at ``s`` has the
+#: literal ``before`` at ``s``, the byte ``pivot`` right after it, then text matching
+#: ``after``. The leads share seven pivots, most of them rare bytes, so seven passes find
+#: every place where a token may start, and each lead's expression is tried only there.
+_PIVOTS: tuple[tuple[str, str, str, str], ...] = (
+    ("sk", "s", "k", "[-_]"), ("rk_", "r", "k", "_"),
+    ("A", "AK", "I", "A"), ("A", "AS", "I", "A"), ("A", "A", "I", "za"),
+    ("FwoGZXIvYXdz", "FwoGZX", "I", "vYXdz"), ("IQoJb3JpZ2lu", "", "I", "QoJb3JpZ2lu"),
+    ("ECRET", "", "E", "CRET"), ("pypi-AgE", "pypi-Ag", "E", ""),
+    ("-----BEGIN", "-----B", "E", "GIN"), ("ecret", "e", "c", "ret"),
+    ("g", "g", "h", "[pousr]_"), ("g", "git", "h", "ub_pat_"), ("h", "", "h", "f_"),
+    ("h", "", "h", r"ooks\.slack\.com/services/"),
+    ("g", "gl", "p", "at-"), ("npm_", "n", "p", "m_"), ("xox", "", "x", "ox[abposr]-"),
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class _Scanner:
     """One expression for the formats sharing a lead; ``names`` maps its groups to them."""
@@ -140,19 +158,81 @@ class _Scanner:
         return next(fmt for name, fmt in self.names if match.start(name) >= 0)
 
 
+@dataclass(frozen=True, slots=True)
+class _Pivot:
+    """One pass: ``text``/``raw`` match the pivot byte wherever one of its leads may start
+    around it (lookarounds only: every pivot byte is looked at); ``starts`` are (index of
+    the scanner, how many bytes before the pivot its lead starts)."""
+
+    byte: str
+    text: re.Pattern[str]
+    raw: re.Pattern[bytes]
+    starts: tuple[tuple[int, int], ...]
+
+
 @lru_cache(maxsize=1)
-def _scanners() -> tuple[_Scanner, ...]:
-    """The compiled scanners, made on first use (a command that never scans, such as
-    ``agentlog log``, does not pay for compiling them)."""
+def _scanners() -> tuple[tuple[_Scanner, ...], tuple[_Pivot, ...]]:
+    """The compiled scanners and pivots, made on first use (a command that never scans,
+    such as ``agentlog log``, does not pay for compiling them)."""
     by_lead: dict[str, list[tuple[str, TokenFormat]]] = {}
     for i, fmt in enumerate(TOKEN_FORMATS):
         by_lead.setdefault(fmt.lead, []).append((f"t{i}", fmt))
-    out = []
+    scanners = []
     for lead, members in by_lead.items():
         alternatives = "|".join(f"(?P<{name}>{fmt.rest})" for name, fmt in members)
         pattern = f"{re.escape(lead)}(?:{alternatives})"
-        out.append(_Scanner(re.compile(pattern), re.compile(pattern.encode()), tuple(members)))
-    return tuple(out)
+        scanners.append(_Scanner(re.compile(pattern), re.compile(pattern.encode()), tuple(members)))
+    index = {lead: i for i, lead in enumerate(by_lead)}
+    by_pivot: dict[str, list[tuple[str, str, str]]] = {}
+    for lead, before, pivot, after in _PIVOTS:
+        by_pivot.setdefault(pivot, []).append((lead, before, after))
+    pivots = []
+    for pivot, entries in by_pivot.items():
+        around = "|".join(f"(?<={re.escape(b + pivot)})(?={a})" for _, b, a in entries)
+        pattern = f"{re.escape(pivot)}(?:{around})"
+        starts = tuple(dict.fromkeys((index[lead], len(b)) for lead, b, _ in entries))
+        pivots.append(_Pivot(pivot, re.compile(pattern), re.compile(pattern.encode()), starts))
+    return tuple(scanners), tuple(pivots)
+
+
+def _found(data: Data) -> list[list[re.Match[Data]]]:
+    """Each scanner's matches in ``data``, as its ``finditer`` gives them (leftmost first,
+    none overlapping): its expression is tried, in order, only where a pivot pass found
+    that its lead may start, which yields the same matches as searching every byte."""
+    scanners, pivots = _scanners()
+    if isinstance(data, str):
+        passes = [(p.byte, p.text, p.starts) for p in pivots]
+        return _scan(data, passes, [s.text for s in scanners])
+    passes_raw = [(p.byte.encode(), p.raw, p.starts) for p in pivots]
+    return _scan(data, passes_raw, [s.raw for s in scanners])
+
+
+def _scan(
+    data: Data,
+    passes: list[tuple[Data, re.Pattern[Data], tuple[tuple[int, int], ...]]],
+    expressions: list[re.Pattern[Data]],
+) -> list[list[re.Match[Data]]]:
+    starts: list[list[int]] = [[] for _ in expressions]
+    for byte, pivot, backs in passes:
+        if byte not in data:  # a search at memchr speed: the pass is skipped
+            continue
+        for hit in pivot.finditer(data):
+            at = hit.start()
+            for i, back in backs:
+                if at >= back:
+                    starts[i].append(at - back)
+    found: list[list[re.Match[Data]]] = []
+    for expression, candidates in zip(expressions, starts, strict=True):
+        matches: list[re.Match[Data]] = []
+        end = 0
+        for start in sorted(set(candidates)):
+            if start >= end:
+                match = expression.match(data, start)
+                if match is not None:
+                    matches.append(match)
+                    end = match.end()
+        found.append(matches)
+    return found
 
 
 def _at_word_start(data: bytes | str, start: int) -> bool:
@@ -170,8 +250,9 @@ def _at_word_start(data: bytes | str, start: int) -> bool:
 
 def find_token(data: bytes) -> str | None:
     """The label of a known token format found in ``data``, or None."""
-    for scanner in _scanners():
-        for match in scanner.raw.finditer(data):
+    scanners, _ = _scanners()
+    for scanner, matches in zip(scanners, _found(data), strict=True):
+        for match in matches:
             fmt = scanner.format_of(match)
             if not fmt.bounded or _at_word_start(data, match.start()):
                 return fmt.label
@@ -181,22 +262,26 @@ def find_token(data: bytes) -> str | None:
 def may_hold_token(data: bytes) -> bool:
     """Whether ``data`` may hold a known token (a word-start check is left out: a false
     alarm is allowed, a miss is not)."""
-    return any(scanner.raw.search(data) for scanner in _scanners())
+    return any(_found(data))
 
 
 def mask_tokens(text: str, mask: str) -> str:
-    """``text`` with every known token replaced by ``mask``."""
-    for scanner in _scanners():
-
-        def masked(m: re.Match[str], scanner: _Scanner = scanner) -> str:
+    """``text`` with every known token replaced by ``mask``: each scanner in turn masks
+    its matches in the text the ones before it left (found again only after a change)."""
+    scanners, _ = _scanners()
+    found = _found(text)
+    for i, scanner in enumerate(scanners):
+        pieces, end = [], 0
+        for m in found[i]:
             fmt = scanner.format_of(m)
-            if fmt.bounded and not _at_word_start(m.string, m.start()):
-                return m.group(0)
+            if fmt.bounded and not _at_word_start(text, m.start()):
+                continue
             part = "secret" if "secret" in m.re.groupindex and m.start("secret") >= 0 else 0
-            start, end = m.start(part) - m.start(), m.end(part) - m.start()
-            return m.group(0)[:start] + mask + m.group(0)[end:]
-
-        text = scanner.text.sub(masked, text)
+            pieces += [text[end : m.start(part)], mask]
+            end = m.end(part)
+        if pieces:
+            text = "".join([*pieces, text[end:]])
+            found = _found(text)
     return text
 
 

@@ -1,0 +1,197 @@
+"""The fast token scan finds exactly what searching with each expression in turn finds.
+
+The reference below is the scan as it was before the pivot passes: one compiled expression
+per lead, each run over the whole text (``finditer`` / ``sub``). The fast scan must give
+the same matches, the same label for a file, the same "may hold a token" answer and the
+same masked text, wherever a token sits: at the start or end of the text, next to another,
+inside a word, after a JSON escape, cut short, among bytes that are not UTF-8.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _repo import make_repo, needs_git
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from store import record_base
+from store.credentials import (
+    MASK,
+    TOKEN_FORMATS,
+    TokenFormat,
+    find_token,
+    mask_tokens,
+    may_hold_token,
+    secret_in_file,
+)
+from store.credentials import _at_word_start as at_word_start
+from store.credentials import _found as found
+
+# --- the reference: one expression per lead, each searching the whole text -----------
+
+
+Names = tuple[tuple[str, TokenFormat], ...]
+
+
+@cache
+def reference_scanners(raw: bool) -> tuple[tuple[re.Pattern[Any], Names], ...]:
+    by_lead: dict[str, list[tuple[str, TokenFormat]]] = {}
+    for i, fmt in enumerate(TOKEN_FORMATS):
+        by_lead.setdefault(fmt.lead, []).append((f"t{i}", fmt))
+    out = []
+    for lead, members in by_lead.items():
+        alternatives = "|".join(f"(?P<{name}>{fmt.rest})" for name, fmt in members)
+        pattern = f"{re.escape(lead)}(?:{alternatives})"
+        out.append((re.compile(pattern.encode() if raw else pattern), tuple(members)))
+    return tuple(out)
+
+
+def format_of(names: Names, m: re.Match[Any]) -> TokenFormat:
+    return next(fmt for name, fmt in names if m.start(name) >= 0)
+
+
+def reference_spans(data: str | bytes) -> list[list[tuple[int, int]]]:
+    scanners = reference_scanners(isinstance(data, bytes))
+    return [[m.span() for m in p.finditer(data)] for p, _ in scanners]
+
+
+def reference_find_token(data: bytes) -> str | None:
+    for pattern, names in reference_scanners(True):
+        for m in pattern.finditer(data):
+            fmt = format_of(names, m)
+            if not fmt.bounded or at_word_start(data, m.start()):
+                return fmt.label
+    return None
+
+
+def reference_mask_tokens(text: str, mask: str) -> str:
+    for pattern, names in reference_scanners(False):
+
+        def masked(m: re.Match[str], names: Names = names) -> str:
+            fmt = format_of(names, m)
+            if fmt.bounded and not at_word_start(m.string, m.start()):
+                return m.group(0)
+            part = "secret" if "secret" in m.re.groupindex and m.start("secret") >= 0 else 0
+            start, end = m.start(part) - m.start(), m.end(part) - m.start()
+            return m.group(0)[:start] + mask + m.group(0)[end:]
+
+        text = pattern.sub(masked, text)
+    return text
+
+
+# --- tokens of every format (the lead comes from TOKEN_FORMATS: no token in this file) --
+
+B62 = "aB3dE5gH7jK9mN1pQ2sT4vW6yZ8"
+B64 = "aB3/dE5+gH7jK9mN1pQ2sT4vW6yZ8xC0rF"
+#: For each format (by its index in TOKEN_FORMATS), what may follow its lead.
+RESTS: dict[int, tuple[str, ...]] = {
+    0: ("-ant-api03-" + B62, "-ant-Ab_-"),
+    1: ("-proj-" + B62, "-svcacct-" + B62[:20], "-" + B62 + "01234"),
+    2: ("_live_" + B62[:16], "_test_" + B62),
+    3: ("live_" + B62[:16], "test_" + B62),
+    4: ("KIA" + "ABCDEFGH12345678", "KIA" + "Z" * 16),
+    5: ("SIA" + "0123456789ABCDEF",),
+    6: ("Iza" + (B62 + "_-" + B62)[:35],),
+    7: ("_access_key = '" + (B64 * 2)[:40] + "'", "AccessKey:" + (B64 * 2)[:40]),
+    8: ("_ACCESS_KEY=" + (B64 * 2)[:40], '-ACCESSKEY\\": \\"' + (B64 * 2)[:40]),
+    9: ((B64 * 2)[:40], (B64 * 2)[:41] + "=="),
+    10: ((B64 * 2)[:44],),
+    11: ("hp_" + (B62 * 2)[:36], "hs_" + (B62 * 2)[:40]),
+    12: ("ithub_pat_" + "11ABCDEFG0123456789_" + B62,),
+    13: ("lpat-" + B62[:20],),
+    14: ("b-" + "1234567890-abc", "p-" + B62[:10]),
+    15: ("ooks.slack.com/services/" + "T000/B000/" + B62[:12],),
+    16: ("f_" + (B62 * 2)[:34],),
+    17: ((B62 * 2)[:36],),
+    18: ((B62 * 3)[:50] + "_-",),
+    19: (
+        " RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+        " OPENSSH PRIVATE KEY-----\nb3Blbn",
+        ' EC PRIVATE KEY-----\\nMHcC\\n"',
+    ),
+}
+TOKENS = [TOKEN_FORMATS[i].lead + rest for i, rests in RESTS.items() for rest in rests]
+
+#: Filler rich in the bytes the leads and pivots are made of, so near misses are common.
+FILLER = "skr-_AKISEaecrtgh pxoFwZXvYdzQJb3lu.\\n\"'=:/+0159 BGNPVTYkey\n\t"
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    """Filler with whole tokens, tokens cut short and bare leads at random places."""
+    parts = draw(st.lists(st.text(alphabet=FILLER, max_size=40), min_size=1, max_size=6))
+    out = []
+    for part in parts:
+        out.append(part)
+        token = draw(st.sampled_from(TOKENS))
+        cut = draw(st.sampled_from([len(token), len(token), len(token) - 1, len(token) // 2]))
+        out.append(token[:cut])
+    return "".join(draw(st.permutations(out)))
+
+
+def spans(data: str | bytes) -> list[list[tuple[int, int]]]:
+    return [[m.span() for m in ms] for ms in found(data)]
+
+
+def test_every_format_has_a_token_here_and_each_is_found() -> None:
+    assert set(RESTS) == set(range(len(TOKEN_FORMATS)))
+    for token in TOKENS:
+        assert reference_find_token(token.encode()) is not None, token
+        assert find_token(token.encode()) == reference_find_token(token.encode())
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts())
+def test_the_matches_are_those_of_each_expression_searching_the_whole_text(text: str) -> None:
+    assert spans(text) == reference_spans(text)
+    raw = text.encode()
+    assert spans(raw) == reference_spans(raw)
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts())
+def test_a_file_is_found_to_hold_the_same_token(text: str) -> None:
+    raw = text.encode()
+    assert find_token(raw) == reference_find_token(raw)
+    assert may_hold_token(raw) == any(reference_spans(raw))
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts())
+def test_the_masked_text_is_the_same(text: str) -> None:
+    assert mask_tokens(text, MASK) == reference_mask_tokens(text, MASK)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=30), texts().map(str.encode)), max_size=5))
+def test_bytes_that_are_not_utf8_change_nothing(parts: list[bytes]) -> None:
+    raw = b"".join(parts)
+    assert spans(raw) == reference_spans(raw)
+    assert find_token(raw) == reference_find_token(raw)
+
+
+@pytest.mark.parametrize("token", TOKENS)
+def test_a_token_at_the_start_or_the_end_of_a_big_file_is_found(token: str) -> None:
+    body = ("def f(x):\n    return x  # sk-ish task-list AIx ECR ghz xo\n" * 40_000).encode()
+    assert len(body) > 2 << 20  # more than one read block of the recording
+    for data in (token.encode() + b"\n" + body, body + token.encode()):
+        assert find_token(data) == reference_find_token(data)
+        assert find_token(data) == reference_find_token(token.encode())
+        assert secret_in_file("big.py", data, ()) is not None
+
+
+@needs_git
+def test_a_token_across_a_read_block_boundary_leaves_a_big_file_out(tmp_path: Path) -> None:
+    token = TOKEN_FORMATS[11].lead + RESTS[11][0]
+    head = "x = 1\n" * ((1 << 20) // 6)
+    padding = "#" * ((1 << 20) - len(head) - len(token) // 2)  # the token spans 1 MiB
+    text = head + padding + token + "\n" + "y = 2\n" * 1000
+    repo = make_repo(tmp_path / "repo", {"big.py": text, "a.py": ""})
+    base = record_base(repo, tmp_path / "run", max_file_bytes=8 << 20)
+    reasons = {lo.path: lo.reason for lo in base.left_out}
+    assert reasons == {"big.py": "holds a secret (GitHub token)"}
