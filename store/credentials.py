@@ -17,8 +17,7 @@ The scrubber (:mod:`actors.secrets`) masks the first two wherever text leaves ag
 :func:`~store.base.record_base` leaves files of the third kind, and files holding either
 of the first two, out of a workspace's base; the Convex mirror masks with
 :func:`mask_secrets` too. One definition serves them all. Seven passes, one per pivot
-byte (:data:`_PIVOTS`), find where any token may start; the expressions run only there. A
-secret is probed by the first bytes of its forms before they are searched.
+byte (:data:`_PIVOTS`), find where any token may start; the expressions run only there.
 """
 
 from __future__ import annotations
@@ -427,24 +426,19 @@ def secret_in_file(
     if label is not None:
         return label
     for name, value in environment_secrets() if secrets is None else secrets:
-        probes, forms = _encoded_forms(value)
-        if not any(probe in data for probe in probes):
-            continue
-        for text, encoding in forms:
+        for text, encoding in _encoded_forms(value):  # a long needle: a fast search
             if text in data:
                 return f"the value of ${name}, {encoding}"
     return None
 
 
 @lru_cache(maxsize=256)
-def _encoded_forms(value: str) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]:
-    """``value``'s forms as bytes, and their distinct first :data:`MIN_SECRET` bytes (fewer
-    searches: forms of one value often begin alike)."""
-    forms = tuple(
+def _encoded_forms(value: str) -> tuple[tuple[bytes, str], ...]:
+    """``value``'s forms as bytes (searched whole: the search skips ahead by about a
+    needle's length, so a whole form is found faster than its first bytes)."""
+    return tuple(
         (f.text.encode("utf-8", "surrogateescape"), f.encoding) for f in secret_forms(value)
     )
-    probes = tuple(dict.fromkeys(text[:MIN_SECRET] for text, _ in forms))
-    return probes, forms
 
 
 class _EnvForms:
@@ -452,15 +446,14 @@ class _EnvForms:
 
     The key is the environment's size and the values of every variable named like a
     secret: adding or removing a variable changes the size, changing one a value.
-    ``probes`` are the distinct first :data:`MIN_SECRET` bytes of the forms: fewer
-    searches for the fast path, since forms of one value often begin alike.
+    ``raw`` are the forms encoded, for the fast path (each searched whole).
     """
 
     def __init__(self) -> None:
         self.names: tuple[str, ...] = SECRET_ENV_VARS
         self.key: tuple[object, ...] | None = None
         self.text: tuple[str, ...] = ()
-        self.probes: tuple[bytes, ...] = ()
+        self.raw: tuple[bytes, ...] = ()
 
     def current(self) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
         env = os.environ
@@ -470,10 +463,9 @@ class _EnvForms:
             self.names = secret_names(env)  # a short value may grow: every such name
             texts = {form.text for _, value in found for form in secret_forms(value)}
             self.text = tuple(sorted(texts, key=len, reverse=True))
-            raw = (t.encode("utf-8", "surrogateescape") for t in self.text)
-            self.probes = tuple(dict.fromkeys(r[:MIN_SECRET] for r in raw))
+            self.raw = tuple(t.encode("utf-8", "surrogateescape") for t in self.text)
             self.key = (len(env), *(env.get(n) for n in self.names))
-        return self.text, self.probes
+        return self.text, self.raw
 
 
 _ENV = _EnvForms()
@@ -496,5 +488,5 @@ def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
 def may_hold_secret(data: bytes) -> bool:
     """Whether encoded text may hold what :func:`mask_secrets` masks (without ``extra``).
     False means masking would change nothing; True may be a false alarm."""
-    _, probes = _ENV.current()
-    return any(probe in data for probe in probes) or may_hold_token(data)
+    _, raw = _ENV.current()
+    return any(form in data for form in raw) or may_hold_token(data)

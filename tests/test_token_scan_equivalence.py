@@ -9,6 +9,7 @@ inside a word, after a JSON escape, cut short, among bytes that are not UTF-8.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -195,3 +196,77 @@ def test_a_token_across_a_read_block_boundary_leaves_a_big_file_out(tmp_path: Pa
     base = record_base(repo, tmp_path / "run", max_file_bytes=8 << 20)
     reasons = {lo.path: lo.reason for lo in base.left_out}
     assert reasons == {"big.py": "holds a secret (GitHub token)"}
+
+
+# --- the environment's secrets: each form searched whole, not probed first -------------
+
+
+def reference_secret_in_file(
+    path: str, data: bytes, secrets: tuple[tuple[str, str], ...]
+) -> str | None:
+    """The check before the fast path: probe each form's first bytes, then search forms."""
+    from store.credentials import _TOKEN_SETTINGS, MIN_SECRET, secret_forms
+
+    settings = _TOKEN_SETTINGS.get(path.rsplit("/", 1)[-1])
+    if settings is not None and any(s.encode() in data for s in settings):
+        return "a package registry token"
+    label = reference_find_token(data)
+    if label is not None:
+        return label
+    for name, value in secrets:
+        forms = [
+            (f.text.encode("utf-8", "surrogateescape"), f.encoding) for f in secret_forms(value)
+        ]
+        if not any(text[:MIN_SECRET] in data for text, _ in forms):
+            continue
+        for text, encoding in forms:
+            if text in data:
+                return f"the value of ${name}, {encoding}"
+    return None
+
+
+SECRET_CHARS = 'aZ9+/=_-!"\\ é€%'
+
+
+@st.composite
+def with_secret(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A secret value, and bytes holding some of its forms (whole or cut) and tokens."""
+    from store.credentials import secret_forms
+
+    value = draw(st.text(alphabet=SECRET_CHARS, min_size=8, max_size=24))
+    forms = [f.text.encode("utf-8", "surrogateescape") for f in secret_forms(value)]
+    parts = [draw(texts()).encode()]
+    for _ in range(draw(st.integers(0, 3))):
+        form = draw(st.sampled_from(forms))
+        cut = draw(st.sampled_from([len(form), len(form), len(form) - 1, 8]))
+        parts += [form[:cut], draw(st.binary(max_size=8))]
+    return value, b"".join(draw(st.permutations(parts)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(with_secret(), st.sampled_from(["a.py", ".npmrc", "x/.pypirc"]))
+def test_a_file_is_found_to_hold_the_same_environment_secret(
+    case: tuple[str, bytes], path: str
+) -> None:
+    value, data = case
+    secrets = (("SERVICE_TOKEN", value),)
+    assert secret_in_file(path, data, secrets) == reference_secret_in_file(path, data, secrets)
+
+
+@settings(max_examples=200, deadline=None)
+@given(with_secret())
+def test_the_fast_path_never_misses_an_environment_secret(case: tuple[str, bytes]) -> None:
+    from actors.secrets import holds_secret, redact
+
+    value, data = case
+    text = data.decode("utf-8", "surrogateescape")
+    saved = os.environ.get("SERVICE_TOKEN")
+    os.environ["SERVICE_TOKEN"] = value
+    try:
+        if redact(text) != text:
+            assert holds_secret(data)
+    finally:
+        if saved is None:
+            del os.environ["SERVICE_TOKEN"]
+        else:
+            os.environ["SERVICE_TOKEN"] = saved
