@@ -239,10 +239,9 @@ def _at_word_start(data: bytes | str, start: int) -> bool:
     break: ``\\n`` before a token is a new line in a JSON string)."""
     if start == 0:
         return True
-    before = data[start - 1 : start]
-    raw = before.encode() if isinstance(before, str) else before
-    if raw[0] not in _WORD:
-        return True
+    before = data[start - 1]
+    if (before if isinstance(before, int) else ord(before)) not in _WORD:
+        return True  # (a character that is not ASCII, even a lone surrogate, is no word's)
     escape = data[start - 2 : start]
     return escape in ("\\n", "\\t", "\\r", b"\\n", b"\\t", b"\\r")
 

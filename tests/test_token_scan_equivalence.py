@@ -270,3 +270,9 @@ def test_the_fast_path_never_misses_an_environment_secret(case: tuple[str, bytes
             del os.environ["SERVICE_TOKEN"]
         else:
             os.environ["SERVICE_TOKEN"] = saved
+
+
+def test_a_bounded_token_after_a_lone_surrogate_is_masked() -> None:
+    token = TOKEN_FORMATS[1].lead + RESTS[1][2]  # bounded: only at the start of a word
+    text = "bytes\udc80" + token  # as decoded with surrogateescape
+    assert mask_tokens(text, MASK) == f"bytes\udc80{MASK}"
