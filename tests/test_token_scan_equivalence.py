@@ -135,6 +135,15 @@ def texts(draw: st.DrawFn) -> str:
     return "".join(draw(st.permutations(out)))
 
 
+@st.composite
+def sparse_texts(draw: st.DrawFn) -> str:
+    """Long stretches with no pivot byte between the parts of :func:`texts`: a rare byte is
+    jumped to, a common one scanned by the pass, and the scan may switch midway."""
+    parts = [draw(texts()) for _ in range(draw(st.integers(1, 4)))]
+    gaps = [" da = 1; fold(a)\n" * draw(st.integers(0, 400)) for _ in parts]
+    return "".join(part + gap for part, gap in zip(parts, gaps, strict=True))
+
+
 def spans(data: str | bytes) -> list[list[tuple[int, int]]]:
     return [[m.span() for m in ms] for ms in found(data)]
 
@@ -147,7 +156,7 @@ def test_every_format_has_a_token_here_and_each_is_found() -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(texts())
+@given(st.one_of(texts(), sparse_texts()))
 def test_the_matches_are_those_of_each_expression_searching_the_whole_text(text: str) -> None:
     assert spans(text) == reference_spans(text)
     raw = text.encode()
@@ -155,7 +164,7 @@ def test_the_matches_are_those_of_each_expression_searching_the_whole_text(text:
 
 
 @settings(max_examples=400, deadline=None)
-@given(texts())
+@given(st.one_of(texts(), sparse_texts()))
 def test_a_file_is_found_to_hold_the_same_token(text: str) -> None:
     raw = text.encode()
     assert find_token(raw) == reference_find_token(raw)
@@ -163,7 +172,7 @@ def test_a_file_is_found_to_hold_the_same_token(text: str) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(texts())
+@given(st.one_of(texts(), sparse_texts()))
 def test_the_masked_text_is_the_same(text: str) -> None:
     assert mask_tokens(text, MASK) == reference_mask_tokens(text, MASK)
 
@@ -178,12 +187,14 @@ def test_bytes_that_are_not_utf8_change_nothing(parts: list[bytes]) -> None:
 
 @pytest.mark.parametrize("token", TOKENS)
 def test_a_token_at_the_start_or_the_end_of_a_big_file_is_found(token: str) -> None:
-    body = ("def f(x):\n    return x  # sk-ish task-list AIx ECR ghz xo\n" * 40_000).encode()
-    assert len(body) > 2 << 20  # more than one read block of the recording
-    for data in (token.encode() + b"\n" + body, body + token.encode()):
-        assert find_token(data) == reference_find_token(data)
-        assert find_token(data) == reference_find_token(token.encode())
-        assert secret_in_file("big.py", data, ()) is not None
+    dense = ("def f(x):\n    return x  # sk-ish task-list AIx ECR ghz xo\n" * 40_000).encode()
+    sparse = (" da = 1; fold(a)\n" * 130_000).encode()  # no pivot byte at all
+    assert min(len(dense), len(sparse)) > 2 << 20  # more than one read block of the recording
+    for body in (dense, sparse, sparse[: 1 << 20] + dense[:4096] + sparse):
+        for data in (token.encode() + b"\n" + body, body + token.encode()):
+            assert find_token(data) == reference_find_token(data)
+            assert find_token(data) == reference_find_token(token.encode())
+            assert secret_in_file("big.py", data, ()) is not None
 
 
 @needs_git
