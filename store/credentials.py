@@ -25,10 +25,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
 __all__ = [
@@ -149,37 +149,30 @@ _PIVOTS: tuple[tuple[str, str, str, str], ...] = (
 class _Scanner:
     """One expression for the formats sharing a lead; ``names`` maps its groups to them."""
 
-    text: re.Pattern[str]
-    raw: re.Pattern[bytes]
+    pattern: str
     names: tuple[tuple[str, TokenFormat], ...]
 
     def format_of(self, match: re.Match[str] | re.Match[bytes]) -> TokenFormat:
         return next(fmt for name, fmt in self.names if match.start(name) >= 0)
 
 
-@dataclass(frozen=True, slots=True)
-class _Pivot:
-    """One pass: ``text``/``raw`` match the pivot byte where a lead may start around it;
-    ``starts``: (index of the scanner, how many bytes before the pivot its lead starts)."""
-
-    byte: str
-    text: re.Pattern[str]
-    raw: re.Pattern[bytes]
-    starts: tuple[tuple[int, int], ...]
+#: One pivot pass: the byte, an expression matching it where a lead may start around it,
+#: and (index of the scanner, how many bytes before the pivot its lead starts).
+Pass = tuple[Any, "re.Pattern[Any]", tuple[tuple[int, int], ...]]
 
 
 @lru_cache(maxsize=1)
-def _scanners() -> tuple[tuple[_Scanner, ...], tuple[_Pivot, ...]]:
-    """The compiled scanners and pivots, made on first use (a command that never scans,
-    such as ``agentlog log``, does not pay for compiling them)."""
+def _scanners() -> tuple[
+    tuple[_Scanner, ...], tuple[tuple[str, str, tuple[tuple[int, int], ...]], ...]
+]:
+    """The scanners, and the pivot passes (byte, expression, starts) not yet compiled."""
     by_lead: dict[str, list[tuple[str, TokenFormat]]] = {}
     for i, fmt in enumerate(TOKEN_FORMATS):
         by_lead.setdefault(fmt.lead, []).append((f"t{i}", fmt))
     scanners = []
     for lead, members in by_lead.items():
         alternatives = "|".join(f"(?P<{name}>{fmt.rest})" for name, fmt in members)
-        pattern = f"{re.escape(lead)}(?:{alternatives})"
-        scanners.append(_Scanner(re.compile(pattern), re.compile(pattern.encode()), tuple(members)))
+        scanners.append(_Scanner(f"{re.escape(lead)}(?:{alternatives})", tuple(members)))
     index = {lead: i for i, lead in enumerate(by_lead)}
     by_pivot: dict[str, list[tuple[str, str, str]]] = {}
     for lead, before, pivot, after in _PIVOTS:
@@ -187,22 +180,28 @@ def _scanners() -> tuple[tuple[_Scanner, ...], tuple[_Pivot, ...]]:
     pivots = []
     for pivot, entries in by_pivot.items():
         around = "|".join(f"(?<={re.escape(b + pivot)})(?={a})" for _, b, a in entries)
-        pattern = f"{re.escape(pivot)}(?:{around})"
         starts = tuple(dict.fromkeys((index[lead], len(b)) for lead, b, _ in entries))
-        pivots.append(_Pivot(pivot, re.compile(pattern), re.compile(pattern.encode()), starts))
+        pivots.append((pivot, f"{re.escape(pivot)}(?:{around})", starts))
     return tuple(scanners), tuple(pivots)
+
+
+@lru_cache(maxsize=2)
+def _compiled(raw: bool) -> tuple[list[Pass], list[re.Pattern[Any]]]:
+    """The pivot passes and the scanners' expressions compiled for bytes (``raw``) or for
+    text, each on first use (a command that never scans, such as ``agentlog log``, does
+    not pay for compiling them; the workspace recording compiles only the bytes ones)."""
+    scanners, pivots = _scanners()
+    form: Callable[[str], Any] = str.encode if raw else str
+    passes = [(form(b), re.compile(form(p)), starts) for b, p, starts in pivots]
+    return passes, [re.compile(form(s.pattern)) for s in scanners]
 
 
 def _found(data: Data) -> list[list[re.Match[Data]]]:
     """Each scanner's matches in ``data``, as its ``finditer`` gives them (leftmost first,
     none overlapping): its expression is tried, in order, only where a pivot pass found
     that its lead may start, which yields the same matches as searching every byte."""
-    scanners, pivots = _scanners()
-    if isinstance(data, str):
-        passes = [(p.byte, p.text, p.starts) for p in pivots]
-        return _scan(data, passes, [s.text for s in scanners])
-    passes_raw = [(p.byte.encode(), p.raw, p.starts) for p in pivots]
-    return _scan(data, passes_raw, [s.raw for s in scanners])
+    passes, expressions = _compiled(isinstance(data, bytes))
+    return _scan(data, passes, expressions)
 
 
 #: A pivot byte is jumped to (``find``) while it is rarer than one in ``2**_RARE`` bytes so
@@ -211,10 +210,8 @@ _RARE = 10
 
 
 def _scan(
-    data: Data,
-    passes: list[tuple[Data, re.Pattern[Data], tuple[tuple[int, int], ...]]],
-    expressions: list[re.Pattern[Data]],
-) -> list[list[re.Match[Data]]]:
+    data: Data, passes: list[Pass], expressions: list[re.Pattern[Any]]
+) -> list[list[re.Match[Any]]]:
     starts: list[list[int]] = [[] for _ in expressions]
     for byte, pivot, backs in passes:
         hits, seen, at = [], 0, data.find(byte)
@@ -229,9 +226,9 @@ def _scan(
             for i, back in backs:
                 if at >= back:
                     starts[i].append(at - back)
-    found: list[list[re.Match[Data]]] = []
+    found: list[list[re.Match[Any]]] = []
     for expression, candidates in zip(expressions, starts, strict=True):
-        matches: list[re.Match[Data]] = []
+        matches: list[re.Match[Any]] = []
         end = 0
         for start in sorted(set(candidates)):
             if start >= end:
