@@ -45,9 +45,8 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
 
 
 def holds_secret(data: bytes) -> bool:
-    """Whether encoded text may hold what :func:`redact` masks (cheap searches: each
-    token format's expression starts with a literal, each secret is probed by the first
-    bytes of its forms).
+    """Whether encoded text may hold what :func:`redact` masks (cheap searches: seven
+    pivot passes find where a token may start, each secret's forms are searched whole).
 
     False means :func:`redact` would change nothing; True may be a false alarm (then the
     slow path finds nothing and changes nothing).

@@ -128,6 +128,25 @@ dfd = os.open(out, os.O_RDONLY); os.fsync(dfd); os.close(dfd)
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 """
 
+SCAN = """
+import os, subprocess, sys, time
+from store.credentials import environment_secrets, secret_in_file
+repo = sys.argv[1]
+names = subprocess.run(["git", "-C", repo, "ls-files", "-z"], capture_output=True,
+                       check=True).stdout.split(b"\\0")
+files = []
+for name in names:
+    if name:
+        with open(os.path.join(repo.encode(), name), "rb") as f:
+            files.append((name.decode(), f.read()))
+env = environment_secrets()
+secret_in_file("warm-up", b"", env)  # the expressions compiled: the scan alone is timed
+t = time.perf_counter()
+for name, data in files:
+    secret_in_file(name, data, env)
+print(time.perf_counter() - t, sum(len(data) for _, data in files))
+"""
+
 RECORD = """
 import resource, sys, time
 from store import record_base
@@ -192,6 +211,7 @@ def bench_workspace(work: Path, files: int, megabytes: int, n: int) -> list[str]
     )
     got = rounds(
         {"floor": step(FLOOR_RECORD), "floor+scan": step(scan), "record": step(RECORD)}
+        | {"scan": step(SCAN)}
         | {"workflow": step(WORKFLOW)},
         n,
     )
@@ -202,6 +222,8 @@ def bench_workspace(work: Path, files: int, megabytes: int, n: int) -> list[str]
     fsyncs, syncfs = med(got["workflow"], 2), med(got["workflow"], 3)
     print(f"floor: read + hash + pack + fsync : {f_t * 1000:8.1f} ms  peak {f_rss / MIB:6.1f} MiB")
     print(f"floor + the secret check per file : {s_t * 1000:8.1f} ms")
+    scan_t, scan_bytes = med(got["scan"], 0), med(got["scan"], 1)
+    print(f"secret check alone (in memory)    : {scan_bytes / scan_t / 1e6:8.1f} MB/s")
     print(
         f"record_base                       : {r_t * 1000:8.1f} ms  peak {r_rss / MIB:6.1f} MiB"
         f"  -> {r_t / f_t:.2f}x the floor's time ({r_t / s_t:.2f}x with the secret check),"

@@ -327,16 +327,16 @@ def _walk_unignored(root: Path) -> list[str]:
 
 def _take(root: Path, rel: str, limit: int) -> tuple[str | None, int, bytes | None]:
     """(reason it is left out or None, mode, bytes) for one candidate path."""
-    path = root / rel
+    name = f"{root}{os.sep}{rel}"  # a string: a Path per file costs more than reading it
     try:
-        st = path.lstat()
+        st = os.lstat(name)
     except FileNotFoundError:
         return "deleted in the working tree", 0, None
     except OSError as exc:
         return f"cannot be read ({exc.strerror})", 0, None
     if stat.S_ISLNK(st.st_mode):
         try:
-            target = path.resolve()
+            target = Path(name).resolve()
         except (OSError, RuntimeError):
             return "a symlink that cannot be resolved", 0, None
         if root != target and root not in target.parents:
@@ -349,7 +349,7 @@ def _take(root: Path, rel: str, limit: int) -> tuple[str | None, int, bytes | No
     if st.st_size > limit:
         return f"larger than {limit} bytes ({st.st_size})", 0, None
     try:
-        data = _read(path)
+        data = _read(name, st.st_size)
     except OSError as exc:
         return f"cannot be read ({exc.strerror})", 0, None
     if b"\0" in data[:_BINARY_PEEK]:
@@ -362,10 +362,11 @@ def _take(root: Path, rel: str, limit: int) -> tuple[str | None, int, bytes | No
     return None, mode, data
 
 
-def _read(path: Path) -> bytes:
+def _read(path: str, size: int) -> bytes:
+    """The file's bytes: its ``size`` (as stat saw it) in one read, then whatever follows."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        chunks: list[bytes] = []
+        chunks = [os.read(fd, size + 1)]  # no 1 MiB buffer made and shrunk per file
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
         return b"".join(chunks)

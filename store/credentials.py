@@ -16,10 +16,8 @@ Three kinds of secret are recognised, and only these (the README lists them):
 The scrubber (:mod:`actors.secrets`) masks the first two wherever text leaves agentlog;
 :func:`~store.base.record_base` leaves files of the third kind, and files holding either
 of the first two, out of a workspace's base; the Convex mirror masks with
-:func:`mask_secrets` too. One definition serves them all. Token formats that share a
-literal lead are searched by one expression, which the engine scans as fast as a
-substring search; a secret is probed by the first bytes of its forms before they are
-searched.
+:func:`mask_secrets` too. One definition serves them all. Seven passes, one per pivot
+byte (:data:`_PIVOTS`), find where any token may start; the expressions run only there.
 """
 
 from __future__ import annotations
@@ -27,9 +25,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
 __all__ = [
@@ -62,6 +61,7 @@ MIN_SECRET = 8
 _SECRET_NAME = re.compile(
     r"(?:^|_)(?:KEY|TOKEN|SECRET|PAT)$|PASSWORD|PASSWD|SECRET|CREDENTIAL", re.IGNORECASE
 )
+Data = TypeVar("Data", str, bytes)
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -128,31 +128,116 @@ TOKEN_FORMATS: tuple[TokenFormat, ...] = (
 )
 
 
+#: Where a match of each lead's expression can start, found by a byte near it: (lead,
+#: ``before``, ``pivot``, ``after``). Every match of the lead's expression at ``s`` has the
+#: literal ``before`` at ``s``, the byte ``pivot`` right after it, then text matching
+#: ``after``. Seven pivots (most of them rare bytes) find every place where a token may
+#: start; each lead's expression is tried only there.
+_PIVOTS: tuple[tuple[str, str, str, str], ...] = (
+    ("sk", "s", "k", "[-_]"), ("rk_", "r", "k", "_"),
+    ("A", "AK", "I", "A"), ("A", "AS", "I", "A"), ("A", "A", "I", "za"),
+    ("FwoGZXIvYXdz", "FwoGZX", "I", "vYXdz"), ("IQoJb3JpZ2lu", "", "I", "QoJb3JpZ2lu"),
+    ("ECRET", "", "E", "CRET"), ("pypi-AgE", "pypi-Ag", "E", ""),
+    ("-----BEGIN", "-----B", "E", "GIN"), ("ecret", "e", "c", "ret"),
+    ("g", "g", "h", "[pousr]_"), ("g", "git", "h", "ub_pat_"), ("h", "", "h", "f_"),
+    ("h", "", "h", r"ooks\.slack\.com/services/"), ("g", "gl", "p", "at-"),
+    ("npm_", "n", "p", "m_"), ("xox", "", "x", "ox[abposr]-"),
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class _Scanner:
     """One expression for the formats sharing a lead; ``names`` maps its groups to them."""
 
-    text: re.Pattern[str]
-    raw: re.Pattern[bytes]
+    pattern: str
     names: tuple[tuple[str, TokenFormat], ...]
 
     def format_of(self, match: re.Match[str] | re.Match[bytes]) -> TokenFormat:
         return next(fmt for name, fmt in self.names if match.start(name) >= 0)
 
 
+#: One pivot pass: the byte, an expression matching it where a lead may start around it,
+#: and (index of the scanner, how many bytes before the pivot its lead starts).
+Pass = tuple[Any, "re.Pattern[Any]", tuple[tuple[int, int], ...]]
+
+
 @lru_cache(maxsize=1)
-def _scanners() -> tuple[_Scanner, ...]:
-    """The compiled scanners, made on first use (a command that never scans, such as
-    ``agentlog log``, does not pay for compiling them)."""
+def _scanners() -> tuple[
+    tuple[_Scanner, ...], tuple[tuple[str, str, tuple[tuple[int, int], ...]], ...]
+]:
+    """The scanners, and the pivot passes (byte, expression, starts) not yet compiled."""
     by_lead: dict[str, list[tuple[str, TokenFormat]]] = {}
     for i, fmt in enumerate(TOKEN_FORMATS):
         by_lead.setdefault(fmt.lead, []).append((f"t{i}", fmt))
-    out = []
+    scanners = []
     for lead, members in by_lead.items():
         alternatives = "|".join(f"(?P<{name}>{fmt.rest})" for name, fmt in members)
-        pattern = f"{re.escape(lead)}(?:{alternatives})"
-        out.append(_Scanner(re.compile(pattern), re.compile(pattern.encode()), tuple(members)))
-    return tuple(out)
+        scanners.append(_Scanner(f"{re.escape(lead)}(?:{alternatives})", tuple(members)))
+    index = {lead: i for i, lead in enumerate(by_lead)}
+    by_pivot: dict[str, list[tuple[str, str, str]]] = {}
+    for lead, before, pivot, after in _PIVOTS:
+        by_pivot.setdefault(pivot, []).append((lead, before, after))
+    pivots = []
+    for pivot, entries in by_pivot.items():
+        around = "|".join(f"(?<={re.escape(b + pivot)})(?={a})" for _, b, a in entries)
+        starts = tuple(dict.fromkeys((index[lead], len(b)) for lead, b, _ in entries))
+        pivots.append((pivot, f"{re.escape(pivot)}(?:{around})", starts))
+    return tuple(scanners), tuple(pivots)
+
+
+@lru_cache(maxsize=2)
+def _compiled(raw: bool) -> tuple[list[Pass], list[re.Pattern[Any]]]:
+    """The pivot passes and the scanners' expressions compiled for bytes (``raw``) or for
+    text, each on first use (a command that never scans, such as ``agentlog log``, does
+    not pay for compiling them; the workspace recording compiles only the bytes ones)."""
+    scanners, pivots = _scanners()
+    form: Callable[[str], Any] = str.encode if raw else str
+    passes = [(form(b), re.compile(form(p)), starts) for b, p, starts in pivots]
+    return passes, [re.compile(form(s.pattern)) for s in scanners]
+
+
+def _found(data: Data) -> list[list[re.Match[Data]]]:
+    """Each scanner's matches in ``data``, as its ``finditer`` gives them (leftmost first,
+    none overlapping): its expression is tried, in order, only where a pivot pass found
+    that its lead may start, which yields the same matches as searching every byte."""
+    passes, expressions = _compiled(isinstance(data, bytes))
+    return _scan(data, passes, expressions)
+
+
+#: A pivot byte is jumped to (``find``) while it is rarer than one in ``2**_RARE`` bytes so
+#: far, past which the pivot expression's own pass (about a byte a cycle) is cheaper.
+_RARE = 10
+
+
+def _scan(
+    data: Data, passes: list[Pass], expressions: list[re.Pattern[Any]]
+) -> list[list[re.Match[Any]]]:
+    starts: list[list[int]] = [[] for _ in expressions]
+    for byte, pivot, backs in passes:
+        hits, seen, at = [], 0, data.find(byte)
+        while at >= 0:  # a rare byte: jump from one to the next at memchr speed
+            if seen > 3 and seen << _RARE > at:  # a common one: the expression's own pass
+                hits += [hit.start() for hit in pivot.finditer(data, at)]
+                break
+            if pivot.match(data, at):
+                hits.append(at)
+            seen, at = seen + 1, data.find(byte, at + 1)
+        for at in hits:
+            for i, back in backs:
+                if at >= back:
+                    starts[i].append(at - back)
+    found: list[list[re.Match[Any]]] = []
+    for expression, candidates in zip(expressions, starts, strict=True):
+        matches: list[re.Match[Any]] = []
+        end = 0
+        for start in sorted(set(candidates)):
+            if start >= end:
+                match = expression.match(data, start)
+                if match is not None:
+                    matches.append(match)
+                    end = match.end()
+        found.append(matches)
+    return found
 
 
 def _at_word_start(data: bytes | str, start: int) -> bool:
@@ -160,18 +245,18 @@ def _at_word_start(data: bytes | str, start: int) -> bool:
     break: ``\\n`` before a token is a new line in a JSON string)."""
     if start == 0:
         return True
-    before = data[start - 1 : start]
-    raw = before.encode() if isinstance(before, str) else before
-    if raw[0] not in _WORD:
-        return True
+    before = data[start - 1]
+    if (before if isinstance(before, int) else ord(before)) not in _WORD:
+        return True  # (a character that is not ASCII, even a lone surrogate, is no word's)
     escape = data[start - 2 : start]
     return escape in ("\\n", "\\t", "\\r", b"\\n", b"\\t", b"\\r")
 
 
 def find_token(data: bytes) -> str | None:
     """The label of a known token format found in ``data``, or None."""
-    for scanner in _scanners():
-        for match in scanner.raw.finditer(data):
+    scanners, _ = _scanners()
+    for scanner, matches in zip(scanners, _found(data), strict=True):
+        for match in matches:
             fmt = scanner.format_of(match)
             if not fmt.bounded or _at_word_start(data, match.start()):
                 return fmt.label
@@ -181,22 +266,26 @@ def find_token(data: bytes) -> str | None:
 def may_hold_token(data: bytes) -> bool:
     """Whether ``data`` may hold a known token (a word-start check is left out: a false
     alarm is allowed, a miss is not)."""
-    return any(scanner.raw.search(data) for scanner in _scanners())
+    return any(_found(data))
 
 
 def mask_tokens(text: str, mask: str) -> str:
-    """``text`` with every known token replaced by ``mask``."""
-    for scanner in _scanners():
-
-        def masked(m: re.Match[str], scanner: _Scanner = scanner) -> str:
+    """``text`` with every known token replaced by ``mask``: each scanner in turn masks
+    its matches in the text the ones before it left (found again only after a change)."""
+    scanners, _ = _scanners()
+    found = _found(text)
+    for i, scanner in enumerate(scanners):
+        pieces, end = [], 0
+        for m in found[i]:
             fmt = scanner.format_of(m)
-            if fmt.bounded and not _at_word_start(m.string, m.start()):
-                return m.group(0)
+            if fmt.bounded and not _at_word_start(text, m.start()):
+                continue
             part = "secret" if "secret" in m.re.groupindex and m.start("secret") >= 0 else 0
-            start, end = m.start(part) - m.start(), m.end(part) - m.start()
-            return m.group(0)[:start] + mask + m.group(0)[end:]
-
-        text = scanner.text.sub(masked, text)
+            pieces += [text[end : m.start(part)], mask]
+            end = m.end(part)
+        if pieces:
+            text = "".join([*pieces, text[end:]])
+            found = _found(text)
     return text
 
 
@@ -342,24 +431,19 @@ def secret_in_file(
     if label is not None:
         return label
     for name, value in environment_secrets() if secrets is None else secrets:
-        probes, forms = _encoded_forms(value)
-        if not any(probe in data for probe in probes):
-            continue
-        for text, encoding in forms:
+        for text, encoding in _encoded_forms(value):  # a long needle: a fast search
             if text in data:
                 return f"the value of ${name}, {encoding}"
     return None
 
 
 @lru_cache(maxsize=256)
-def _encoded_forms(value: str) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]:
-    """``value``'s forms as bytes, and their distinct first :data:`MIN_SECRET` bytes (fewer
-    searches: forms of one value often begin alike)."""
-    forms = tuple(
+def _encoded_forms(value: str) -> tuple[tuple[bytes, str], ...]:
+    """``value``'s forms as bytes (searched whole: the search skips ahead by about a
+    needle's length, so a whole form is found faster than its first bytes)."""
+    return tuple(
         (f.text.encode("utf-8", "surrogateescape"), f.encoding) for f in secret_forms(value)
     )
-    probes = tuple(dict.fromkeys(text[:MIN_SECRET] for text, _ in forms))
-    return probes, forms
 
 
 class _EnvForms:
@@ -367,15 +451,14 @@ class _EnvForms:
 
     The key is the environment's size and the values of every variable named like a
     secret: adding or removing a variable changes the size, changing one a value.
-    ``probes`` are the distinct first :data:`MIN_SECRET` bytes of the forms: fewer
-    searches for the fast path, since forms of one value often begin alike.
+    ``raw`` are the forms encoded, for the fast path (each searched whole).
     """
 
     def __init__(self) -> None:
         self.names: tuple[str, ...] = SECRET_ENV_VARS
         self.key: tuple[object, ...] | None = None
         self.text: tuple[str, ...] = ()
-        self.probes: tuple[bytes, ...] = ()
+        self.raw: tuple[bytes, ...] = ()
 
     def current(self) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
         env = os.environ
@@ -385,10 +468,9 @@ class _EnvForms:
             self.names = secret_names(env)  # a short value may grow: every such name
             texts = {form.text for _, value in found for form in secret_forms(value)}
             self.text = tuple(sorted(texts, key=len, reverse=True))
-            raw = (t.encode("utf-8", "surrogateescape") for t in self.text)
-            self.probes = tuple(dict.fromkeys(r[:MIN_SECRET] for r in raw))
+            self.raw = tuple(t.encode("utf-8", "surrogateescape") for t in self.text)
             self.key = (len(env), *(env.get(n) for n in self.names))
-        return self.text, self.probes
+        return self.text, self.raw
 
 
 _ENV = _EnvForms()
@@ -411,5 +493,5 @@ def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
 def may_hold_secret(data: bytes) -> bool:
     """Whether encoded text may hold what :func:`mask_secrets` masks (without ``extra``).
     False means masking would change nothing; True may be a false alarm."""
-    _, probes = _ENV.current()
-    return any(probe in data for probe in probes) or may_hold_token(data)
+    _, raw = _ENV.current()
+    return any(form in data for form in raw) or may_hold_token(data)
