@@ -72,6 +72,7 @@ from store import EventLog, LogError, LogWriter, WorkflowFold, WorkflowState
 from store.materialize import ProjectionError, materialize, write_artifact
 from store.objects import ObjectStore
 from store.projection_sync import sync_projections
+from store.run_pack import open_run_pack
 
 __all__ = [
     "DRIVE",
@@ -227,6 +228,10 @@ class SupervisorActor(pykka.ThreadingActor):
             self.writer.close()
             raise
         self.resumed_at = self.fold.last_seq
+        # What the agents keep (requests, edits) goes to the run pack, durable before
+        # the event naming it is written: the log syncs the pack first.
+        self.pack = open_run_pack(run_dir, ObjectStore(run_dir).__contains__)
+        self.writer.sync_first(self.pack.sync)
         self._prepared = False
         self._inline: dict[Step, Agent] = {}  # a replay's agents, used in this thread
 
@@ -253,6 +258,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if self.writer is not None:
             with contextlib.suppress(LogError):
                 self.writer.close()
+            self.pack.close()
         shippers, self.shippers = self.shippers, []
         for shipper in shippers:  # a healthy one gets its flush; none holds the stop longer
             shipper.release()

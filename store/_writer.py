@@ -74,6 +74,7 @@ class LogWriter:
         self._closed = False
         self._dirty = False  # written but not yet fsynced (group commit)
         self._unheard: list[Event] = []  # written, not yet durable: listeners wait for them
+        self._first: list[Callable[[], None]] = []  # made durable before any line is written
 
     @property
     def last_seq(self) -> int:
@@ -103,6 +104,13 @@ class LogWriter:
                 self._listeners.remove(callback)
 
         return remove
+
+    def sync_first(self, make_durable: Callable[[], None]) -> None:
+        """Call ``make_durable`` before every write of lines: what the events name (the
+        run pack's records) is durable before a line naming it is written, so no crash
+        keeps the line without it. An ``OSError`` it raises fails the append."""
+        with self._mutex:
+            self._first.append(make_durable)
 
     def append(self, event: E) -> E:
         """Stamp ``seq`` (and ``id``/``ts`` when empty), append durably, return the result."""
@@ -211,6 +219,8 @@ class LogWriter:
 
     def _write(self, data: bytes, sync: bool = True) -> None:
         try:
+            for make_durable in self._first:
+                make_durable()
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
