@@ -23,6 +23,7 @@ torn tail. Records whose bytes do not match their name are damage, never debris.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from store._safe_open import kind_of, open_dir
+from store._together import together
 from store.errors import ObjectProblem
 
 __all__ = [
@@ -218,14 +220,19 @@ class RunPack:
 
     def sync(self) -> None:
         """Make every record added so far durable: the pack's data, then any directory
-        entry it created (the pack in ``objects/``, ``objects/`` in the run directory)."""
+        entry it created (the pack in ``objects/``, ``objects/`` in the run directory), all at
+        once."""
         with self._mutex:
+            if not (self._dirty or self._entries):
+                return
+            entries = self._entries
+            calls: list[Callable[[], None]] = [functools.partial(os.fsync, e) for e in entries]
             if self._dirty:
-                _datasync(self._fd)
-                self._dirty = False
-            while self._entries:
-                os.fsync(self._entries[0])
-                os.close(self._entries.pop(0))
+                calls.append(functools.partial(_datasync, self._fd))
+            together(calls)  # at once: one journal commit
+            self._dirty, self._entries = False, []
+            for entry in entries:
+                os.close(entry)
 
     def close(self) -> None:
         """Close the pack (what was not synced stays as written, for the page cache)."""
