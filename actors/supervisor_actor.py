@@ -217,7 +217,8 @@ class SupervisorActor(pykka.ThreadingActor):
         self.writer: LogWriter | None = log_.writer()
         self.fold = WorkflowFold()
         try:
-            self.fold.extend(log_.read())
+            if self.writer.last_seq:  # a log just made holds nothing to read
+                self.fold.extend(log_.read())
             if start is None and self.fold.status == "pending":
                 raise UsageError(
                     f"{run_dir}: the log holds no WorkflowStarted event; nothing to resume"
@@ -231,7 +232,8 @@ class SupervisorActor(pykka.ThreadingActor):
         # What the agents keep (requests, edits) goes to the run pack, durable before
         # the event naming it is written: the log syncs the pack first.
         self.pack = open_run_pack(run_dir, ObjectStore(run_dir).__contains__)
-        self.writer.sync_first(self.pack.sync)
+        if self.live:  # a replay's scratch run syncs nothing
+            self.writer.sync_first(self.pack.sync)
         self._prepared = False
         self._inline: dict[Step, Agent] = {}  # a replay's agents, used in this thread
 

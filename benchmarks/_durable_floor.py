@@ -7,13 +7,19 @@ naming it is written, the events of each step, ``plan.json``/``code.json``/``rev
 and ``files/cli.py`` replaced atomically (temp file + rename), and at the end each of
 them, ``files/`` and the run directory fsynced. No actors, no validation, no secret
 scrubbing, no seals: what is left is the file system's own cost of those guarantees.
+
+``together=True`` issues the syncs that need only all be done by one point at once, from
+a thread pool, as agentlog does (the new log's two directory entries, the pack's first
+sync with its directories, the projections at the end); ``False`` one after the other.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,16 @@ __all__ = ["durable_floor_run"]
 
 _SYNC = getattr(os, "fdatasync", os.fsync)
 _STEPS = ("plan", "code", "review")
+_POOL = ThreadPoolExecutor(8)
+
+
+def _all(calls: list[Callable[[], None]], together: bool) -> None:
+    if together:
+        for future in [_POOL.submit(call) for call in calls]:
+            future.result()
+    else:
+        for call in calls:
+            call()
 
 
 def _fsync(path: Path) -> None:
@@ -47,15 +63,18 @@ def _line(seq: int, kind: str, **fields: Any) -> bytes:
 
 
 def durable_floor_run(
-    run: Path, task: str, model: Callable[[str, str, dict[str, Any]], dict[str, Any]]
+    run: Path,
+    task: str,
+    model: Callable[[str, str, dict[str, Any]], dict[str, Any]],
+    *,
+    together: bool = False,
 ) -> dict[str, Any]:
     """One workflow into the new directory ``run``; the review."""
     run.mkdir()
-    _fsync(run.parent)
     log = os.open(run / "events.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     pack = -1
     try:
-        _fsync(run)
+        _all([lambda: _fsync(run.parent), lambda: _fsync(run)], together)
         seq = 1
         os.write(log, _line(seq, "WorkflowStarted", task=task))
         context: dict[str, Any] = {}
@@ -71,9 +90,8 @@ def durable_floor_run(
                 flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
                 pack = os.open(run / "objects" / "run.pack", flags, 0o644)
                 os.write(pack, f"{len(request)}\n".encode() + request)
-                _SYNC(pack)
-                _fsync(run / "objects")
-                _fsync(run)
+                calls = [functools.partial(_SYNC, pack), lambda: _fsync(run / "objects")]
+                _all([*calls, lambda: _fsync(run)], together)
             else:
                 os.write(pack, f"{len(request)}\n".encode() + request)
                 _SYNC(pack)  # the request is durable before the event naming it
@@ -92,10 +110,7 @@ def durable_floor_run(
         os.close(log)
         if pack >= 0:
             os.close(pack)
-    for step in _STEPS:
-        _fsync(run / f"{step}.json")
-    for f in answers["code"]["files"]:
-        _fsync(run / "files" / f["path"])
-    _fsync(run / "files")
-    _fsync(run)
+    ends = [run / f"{step}.json" for step in _STEPS]
+    ends += [run / "files" / f["path"] for f in answers["code"]["files"]]
+    _all([lambda p=p: _fsync(p) for p in [*ends, run / "files", run]], together)
     return answers["review"]

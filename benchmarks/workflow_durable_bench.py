@@ -10,7 +10,9 @@ the ratio to the durable floor of the same rounds.
 
 - ``agentlog``: this tree's ``Supervisor`` with a zero-latency ``ScriptedModel``
   (``--before TREE``: also another tree, e.g. ``git worktree add /tmp/before HEAD~3``).
-- ``durable floor``: the same durable writes in plain Python (``_durable_floor.py``).
+- ``durable floor``: the same durable writes in plain Python (``_durable_floor.py``), one
+  sync after the other; ``durable-floor-together``: the same, with the syncs agentlog
+  issues at once issued at once (the floor of agentlog's own way of syncing).
 - ``3-file floor``: ``compare.py``'s floor, three artifact files fsynced (no log).
 - ``langgraph``: ``compare.py``'s three-node graph on ``SqliteSaver``, ``durability="sync"``.
 
@@ -37,7 +39,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
-IMPLS = ("agentlog", "durable-floor", "3-file-floor", "langgraph")
+IMPLS = ("agentlog", "durable-floor", "durable-floor-together", "3-file-floor", "langgraph")
 CALLS = ("fsync", "fdatasync", "syncfs", "openat", "mkdir", "rename")
 _CALL_OF = {"mkdirat": "mkdir", "renameat": "rename", "renameat2": "rename"}
 _MARKS = ("/agentlog-bench-start", "/agentlog-bench-end")
@@ -63,12 +65,15 @@ def child(impl: str, runs: int, where: Path) -> None:
 
         def once(run: Path) -> None:
             assert sup.run(TASK, run).verdict == "approve"
-    elif impl == "durable-floor":
+    elif impl.startswith("durable-floor"):
         from _answers import TASK, fake_model
         from _durable_floor import durable_floor_run
 
+        together = impl.endswith("together")
+
         def once(run: Path) -> None:
-            assert durable_floor_run(run, TASK, fake_model)["verdict"] == "approve"
+            review = durable_floor_run(run, TASK, fake_model, together=together)
+            assert review["verdict"] == "approve"
     elif impl == "3-file-floor":
         from compare import plain_workflow
 

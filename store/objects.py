@@ -151,8 +151,14 @@ class ObjectStore:
                 os.close(fd)
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` durably (as a loose object); return its hash."""
-        digest, _ = self.put_many([data])[0]
+        """Store ``data``; its hash. While the run goes on in this process, in its run pack
+        (durable before the event naming it is written, see :mod:`store.run_pack`); else
+        as a loose object, synced now."""
+        live = run_pack(self.run_dir)
+        if live is None:
+            return self.put_many([data])[0][0]
+        digest = object_hash(data)
+        live.add(data, digest)
         return digest
 
     def put_many(self, blobs: Iterable[bytes]) -> list[tuple[str, bool]]:
@@ -171,8 +177,7 @@ class ObjectStore:
         return PackWriter(self)
 
     def _write_loose(self, digest: str, data: bytes) -> None:
-        """One loose object, synced, then its directory entry and any directory it needed
-        (a request per model call: a few targeted fsyncs, no ``syncfs`` of the disk)."""
+        """One loose object, synced, then its directory entry and any directory it needed."""
         self.path(digest)
         with self._dir(digest[:2], create=True, sync=True) as fan:
             assert fan is not None
@@ -199,9 +204,8 @@ class ObjectStore:
         return data
 
     def size(self, digest: str) -> int:
-        """How many bytes object ``digest`` holds, without reading them (its file's size,
-        or its size in the pack's index); :class:`ObjectProblem` when it is missing or
-        anything but a regular file. The bytes are not checked: :meth:`get` does that."""
+        """How many bytes object ``digest`` holds, unread and unchecked (:meth:`get` checks);
+        :class:`ObjectProblem` when it is missing or anything but a regular file."""
         path = self.path(digest)
         with self._dir() as root:
             fd = None if root is None else self._open_file(root, digest[:2], digest[2:])

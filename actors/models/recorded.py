@@ -20,8 +20,7 @@ import msgspec
 from actors.models.base import ModelRequest, request_bytes
 from actors.secrets import redact_event
 from store.errors import LogError
-from store.objects import ObjectProblem, ObjectStore, object_hash
-from store.run_pack import run_pack
+from store.objects import ObjectProblem, ObjectStore
 
 __all__ = [
     "MAX_DIFF_LINES",
@@ -54,14 +53,8 @@ def record_request(run_dir: str | Path, request: ModelRequest) -> str:
 
     Raises :class:`RequestNotKept` when the object cannot be written.
     """
-    data = request_bytes(request)
-    pack = run_pack(run_dir)  # the run going on in this process: its own pack
     try:
-        if pack is None:
-            return ObjectStore(run_dir).put(data)
-        digest = object_hash(data)
-        pack.add(data, digest)
-        return digest
+        return ObjectStore(run_dir).put(request_bytes(request))
     except OSError as exc:
         raise RequestNotKept(f"could not keep the model request: {exc.strerror}") from exc
     except ObjectProblem as exc:
