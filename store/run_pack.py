@@ -174,8 +174,8 @@ def _open_pack(objects_fd: int, path: Path, flags: int) -> int:
 class RunPack:
     """The run pack of one live run, appended to from any thread while the run goes on.
 
-    Nothing is created until the first :meth:`add`. :meth:`sync` makes what was added
-    durable (with the entries of what it created); :meth:`close` closes the file.
+    Nothing is created until the first :meth:`add` of something new. :meth:`sync` makes
+    what was added durable (with the entries of what it created); :meth:`close` closes it.
     """
 
     def __init__(self, run_dir: str | Path, stored: Callable[[str], bool] | None = None) -> None:
@@ -188,16 +188,20 @@ class RunPack:
         self._dirty = False
         self._entries: list[int] = []  # directories whose new entries are not yet synced
         self._stored = stored  # whether the run stores a hash elsewhere (loose, older packs)
+        self._ready = False  # what the run already stores was looked at
+        self._run_fd = -1  # the run directory, held from the look to the pack's creation
         self._elsewhere: Callable[[str], bool] | None = None  # that, where there is any
 
     def add(self, data: bytes, digest: str) -> bool:
         """Append ``data`` (named ``digest``) unless the run already stores it; whether it
         was new. Not durable until :meth:`sync`."""
         with self._mutex:
-            if self._fd < 0:
-                self._open()
+            if not self._ready:
+                self._look()
             if digest in self._records or (self._elsewhere and self._elsewhere(digest)):
                 return False
+            if self._fd < 0:
+                self._create()
             head = f"{digest} {len(data)}\n".encode("ascii")
             if self._end == 0:
                 head = PACK_MAGIC + head
@@ -237,17 +241,45 @@ class RunPack:
     def close(self) -> None:
         """Close the pack (what was not synced stays as written, for the page cache)."""
         with self._mutex:
-            for fd in [self._fd, *self._entries]:
+            for fd in [self._fd, self._run_fd, *self._entries]:
                 if fd >= 0:
                     os.close(fd)
-            self._fd, self._entries = -1, []
+            self._fd, self._run_fd, self._entries = -1, -1, []
         with _OPEN_MUTEX:
             if _OPEN.get(_key(self.run_dir)) is self:
                 del _OPEN[_key(self.run_dir)]
 
-    def _open(self) -> None:
+    def _look(self) -> None:
+        """Take up what the run already stores: the pack a stopped process left (its
+        records), and whether anything else is in ``objects/``. Creates nothing."""
         folder = self.path.parent
         run = os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            objects = open_dir(folder.name, run, folder)
+        except BaseException:
+            os.close(run)
+            raise
+        if objects is None:  # a new run: objects/ is made with the first record
+            self._run_fd, self._ready = run, True
+            return
+        os.close(run)
+        try:
+            others = [name for name in os.listdir(objects) if name != PACK_NAME]
+            with contextlib.suppress(FileNotFoundError):
+                self._fd = self._existing(_open_pack(objects, self.path, os.O_RDWR | os.O_APPEND))
+        finally:
+            os.close(objects)
+        if others:  # a resumed or workspace run: bytes it already stores are not added
+            self._elsewhere = self._stored
+        self._ready = True
+
+    def _create(self) -> None:
+        """Make the pack (and ``objects/`` when the run has none); their entries are synced
+        with the first record."""
+        folder = self.path.parent
+        run, self._run_fd = self._run_fd, -1
+        if run < 0:
+            run = os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             objects = open_dir(folder.name, run, folder)
             if objects is None:
@@ -256,23 +288,16 @@ class RunPack:
                 objects = open_dir(folder.name, run, folder)
                 if objects is None:
                     raise ObjectProblem(folder, "vanished as it was made")
-                self._entries.append(os.dup(run))  # synced after the pack's own entry
+                self._entries.append(os.dup(run))  # synced with the pack's own entry
         finally:
             os.close(run)
         try:
-            others = [name for name in os.listdir(objects) if name != PACK_NAME]
-            flags = os.O_RDWR | os.O_APPEND
-            try:
-                self._fd = _open_pack(objects, self.path, flags | os.O_CREAT | os.O_EXCL)
-                self._entries.insert(0, objects)
-                objects = -1
-            except FileExistsError:
-                self._fd = self._existing(_open_pack(objects, self.path, flags))
-        finally:
-            if objects >= 0:
-                os.close(objects)
-        if others:  # a resumed or workspace run: bytes it already stores are not added
-            self._elsewhere = self._stored
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL
+            self._fd = _open_pack(objects, self.path, flags)
+        except BaseException:
+            os.close(objects)
+            raise
+        self._entries.insert(0, objects)
 
     def _existing(self, fd: int) -> int:
         """The pack a stopped process left, its debris cut off and its records known."""

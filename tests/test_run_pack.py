@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,18 @@ def test_a_tool_call_adds_one_sync_at_most(loop_syncs: tuple[Path, list[str]]) -
     # own (a loose object synced its file and its fan-out directory: 2-3 syncs each).
     assert synced.count("objects/run.pack") <= len(naming)
     assert not [p for p in synced if re.fullmatch(r"objects/[0-9a-f]{2}(/.*)?", p)]
+
+
+def test_a_run_that_stores_nothing_new_makes_no_pack(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "objects").mkdir()
+    for blob in BLOBS:  # stored before, elsewhere in the run: loose objects
+        ObjectStore(tmp_path / "loose-first").put(blob)
+    shutil.copytree(tmp_path / "loose-first" / "objects", run / "objects", dirs_exist_ok=True)
+    store = ObjectStore(run)
+    pack = RunPack(run, store.__contains__)
+    assert not any(pack.add(blob, _hash(blob)) for blob in BLOBS)
+    pack.sync()
+    pack.close()
+    assert not (run / "objects" / PACK_NAME).exists()
