@@ -185,3 +185,24 @@ def test_a_run_that_stores_nothing_new_makes_no_pack(tmp_path: Path) -> None:
     pack.sync()
     pack.close()
     assert not (run / "objects" / PACK_NAME).exists()
+
+
+def test_verify_names_a_torn_record_and_repair_cuts_it_off(tmp_path: Path) -> None:
+    from _workflow import FAST, scripted
+
+    from actors import Supervisor
+
+    run = tmp_path / "run"
+    assert Supervisor(FAST, model=scripted()).run("a task", run).ok
+    pack = run / "objects" / PACK_NAME
+    whole = pack.read_bytes()
+    with pack.open("ab") as f:
+        f.write(b"0" * 64 + b' 4096\n{"step": ')  # a cut in the middle of an append
+    checked = cli("verify", run)
+    assert checked.returncode == 1
+    assert "1 leftovers of a cut object write (objects/run.pack)" in checked.stdout
+    repaired = cli("verify", "--repair", run)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "removed 1 leftovers of a cut object write (objects/run.pack)" in repaired.stdout
+    assert pack.read_bytes() == whole
+    assert cli("verify", run).returncode == 0
