@@ -10,6 +10,7 @@ fsyncs that arrive while a commit is open) and the wait is about one sync, not o
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,16 @@ T = TypeVar("T")
 _WORKERS = 8
 _pool: list[ThreadPoolExecutor] = []
 _pool_mutex = threading.Lock()
+
+
+def _forked() -> None:
+    """In a forked child the pool's threads are gone: the child makes its own."""
+    global _pool_mutex
+    _pool_mutex = threading.Lock()
+    _pool.clear()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def together(calls: Sequence[Callable[[], T]]) -> list[T]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,24 @@ def test_verify_names_a_torn_record_and_repair_cuts_it_off(tmp_path: Path) -> No
     assert "removed 1 leftovers of a cut object write (objects/run.pack)" in repaired.stdout
     assert pack.read_bytes() == whole
     assert cli("verify", run).returncode == 0
+
+
+def test_syncs_issued_together_still_run_in_a_forked_child(tmp_path: Path) -> None:
+    from store._together import _WORKERS, together
+
+    meet = threading.Barrier(_WORKERS)  # calls that wait for each other: every thread made
+    assert together([meet.wait] * _WORKERS) and together([lambda: 1, lambda: 2]) == [1, 2]
+    pid = os.fork()
+    if pid == 0:  # the child: its own pool, or the call would wait forever
+        code = 0 if together([lambda: 3, lambda: 4]) == [3, 4] else 1
+        os._exit(code)
+    deadline = 600  # tenths of a second: a hang fails the test instead of hanging it
+    while deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        select.select([], [], [], 0.1)
+        deadline -= 1
+    os.kill(pid, 9)
+    raise AssertionError("together() hung in a forked child")
