@@ -72,6 +72,7 @@ from store import EventLog, LogError, LogWriter, WorkflowFold, WorkflowState
 from store.materialize import ProjectionError, materialize, write_artifact
 from store.objects import ObjectStore
 from store.projection_sync import sync_projections
+from store.run_pack import open_run_pack
 
 __all__ = [
     "DRIVE",
@@ -218,7 +219,8 @@ class SupervisorActor(pykka.ThreadingActor):
             self.writer.hold()
         self.fold = WorkflowFold()
         try:
-            self.fold.extend(log_.read())
+            if self.writer.last_seq:  # a log just made holds nothing to read
+                self.fold.extend(log_.read())
             if start is None and self.fold.status == "pending":
                 raise UsageError(
                     f"{run_dir}: the log holds no WorkflowStarted event; nothing to resume"
@@ -229,6 +231,11 @@ class SupervisorActor(pykka.ThreadingActor):
             self.writer.close()
             raise
         self.resumed_at = self.fold.last_seq
+        # What the agents keep (requests, edits) goes to the run pack, durable before
+        # the event naming it is written: the log syncs the pack first.
+        self.pack = open_run_pack(run_dir, ObjectStore(run_dir).__contains__)
+        if self.live:  # a replay's scratch run syncs nothing
+            self.writer.sync_first(self.pack.sync)
         self._prepared = False
         self._inline: dict[Step, Agent] = {}  # a replay's agents, used in this thread
         self._files = str(run_dir / "files")
@@ -256,6 +263,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if self.writer is not None:
             with contextlib.suppress(LogError):
                 self.writer.close()
+            self.pack.close()
         shippers, self.shippers = self.shippers, []
         for shipper in shippers:  # a healthy one gets its flush; none holds the stop longer
             shipper.release()

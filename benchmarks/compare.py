@@ -42,6 +42,7 @@ from typing import Any, TypedDict
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _answers import ANSWERS, TASK, fake_model  # noqa: E402
 from _workload import workload  # noqa: E402
 
 from actors import Supervisor, WorkflowConfig  # noqa: E402
@@ -57,19 +58,6 @@ IMPLS = ("agentlog", "plain", "eventsourcing", "langgraph")
 PEERS = IMPLS[1:]
 _SYNC = getattr(os, "fdatasync", os.fsync)
 _STEPS = ("plan", "code", "review")
-#: The three answers of the zero-latency fake model (the same for every implementation).
-ANSWERS: dict[str, dict[str, Any]] = {
-    "plan": {
-        "summary": "Add a --limit flag to the CLI.",
-        "steps": [{"title": "flag", "description": "parse --limit and pass it on"}],
-    },
-    "code": {
-        "files": [{"path": "cli.py", "content": "import sys\nprint(sys.argv)\n"}],
-        "notes": "adds the flag",
-    },
-    "review": {"verdict": "approve", "summary": "looks good", "comments": []},
-}
-TASK = "add a --limit flag to the CLI"
 
 
 # -- the events and the projection ---------------------------------------------------------
@@ -194,11 +182,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def fake_model(step: str, task: str, context: dict[str, Any]) -> dict[str, Any]:
-    """The zero-latency model the peers call: the same answers ScriptedModel gives."""
-    return ANSWERS[step]
 
 
 def plain_workflow(d: Path, runs: int) -> float:

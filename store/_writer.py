@@ -78,6 +78,7 @@ class LogWriter:
         self._unheard: list[Event] = []  # written, not yet durable: listeners wait for them
         self._held: list[bytes] | None = None  # see hold()
         self._held_bytes = 0
+        self._first: list[Callable[[], None]] = []  # made durable before any line is written
 
     @property
     def last_seq(self) -> int:
@@ -107,6 +108,13 @@ class LogWriter:
                 self._listeners.remove(callback)
 
         return remove
+
+    def sync_first(self, make_durable: Callable[[], None]) -> None:
+        """Call ``make_durable`` before every write of lines: what the events name (the
+        run pack's records) is durable before a line naming it is written, so no crash
+        keeps the line without it. An ``OSError`` it raises fails the append."""
+        with self._mutex:
+            self._first.append(make_durable)
 
     def append(self, event: E) -> E:
         """Stamp ``seq`` (and ``id``/``ts`` when empty), append durably, return the result."""
@@ -244,6 +252,8 @@ class LogWriter:
 
     def _write(self, data: bytes, sync: bool = True) -> None:
         try:
+            for make_durable in self._first:
+                make_durable()
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]

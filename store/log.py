@@ -30,6 +30,7 @@ from events import CorruptLine, Event, UnknownEvent
 from store._lock import LogLock
 from store._scan import BadLine, LineScanner, decode_one
 from store._tail import CHUNK, debris, is_debris, line_offset, may_start_event, torn_size
+from store._together import together
 from store._writer import AppendListener, LogWriter
 from store.errors import LogCorrupt, LogError, NotALog, TornTail
 from store.marks import LogMark, last_line_seq, lines_from, mark_at, scan_from
@@ -394,8 +395,8 @@ class EventLog:
             if lock.created:
                 # The log's entry, and the run directory's own entry in its parent: whoever
                 # made the directory (the supervisor does) did not sync its parent.
-                _fsync_dir(path.parent)
-                _fsync_dir(path.parent.parent)
+                # Both at once: one journal commit (see store._together).
+                together([lambda: _fsync_dir(path.parent), lambda: _fsync_dir(path.parent.parent)])
         except BaseException:
             lock.release()
             raise

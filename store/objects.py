@@ -1,10 +1,9 @@
 """The run's content-addressed object store: immutable bytes the log points at by hash.
 
-``objects/`` holds file contents (a workspace's base) named by their SHA-256, as git
-holds blobs: ``objects/ab/cdef…``. The log stays the one record of what happened; an event
-names objects by hash, and every object is written and synced before the event that names
-it. Writing an object that is already there writes nothing, so a run directory never
-stores the same bytes twice.
+``objects/`` holds contents (a workspace's base, requests) named by their SHA-256, as git
+holds blobs; every object is durable before the event that names it, and bytes already
+stored are not written again. A live run's own objects are in its run pack
+(:mod:`store.run_pack`); this store reads them there too.
 """
 
 from __future__ import annotations
@@ -14,12 +13,16 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from store._lock import LogLock
+from store._pack_files import index_lines as _index_lines
+from store._pack_files import write_new as _write_new
 from store._safe_open import exists, open_dir, open_regular, read_all, read_at
 from store.errors import ObjectProblem
+from store.run_pack import PACK_NAME, cut_pack_debris, pack_damage, run_pack, scan_pack
 
 __all__ = [
     "OBJECTS_DIR",
@@ -43,6 +46,7 @@ _REST = re.compile(r"[0-9a-f]{62}")
 _TEMP = re.compile(r"\..*\.tmp")
 #: How many bytes :func:`share_objects` gathers into one pack of the copy.
 _SHARE_BATCH = 8 << 20
+T = TypeVar("T")
 
 
 def object_hash(data: bytes) -> str:
@@ -53,13 +57,11 @@ def object_hash(data: bytes) -> str:
 class ObjectStore:
     """The objects of one run directory (created on first write).
 
-    An object is either loose (``objects/ab/cdef…``, one file) or in a pack
-    (``objects/packs/<id>.pack``, blobs end to end, with ``<id>.idx`` listing
-    ``hash offset size`` per line): :meth:`put_many` packs a batch, so recording a
-    repository creates two files, not one per file, and makes them durable with three
-    fsyncs. The index is renamed into place last, after the pack is synced, so an
-    object is never listed before its bytes are durable. :meth:`get` checks the bytes
-    against the name wherever they live, so a changed object is never served.
+    An object is loose (``objects/ab/cdef…``), in a pack (``objects/packs/<id>.pack``,
+    blobs end to end, ``<id>.idx`` listing ``hash offset size`` lines, renamed in after
+    the pack is synced: :meth:`put_many` of a batch), or in the run pack
+    (``objects/run.pack``). :meth:`get` checks the bytes against the name wherever they
+    live, so a changed object is never served.
 
     The run directory is the caller's; below it, ``objects/``, its fan-out and pack
     directories must be real directories and every object, pack and index a regular
@@ -82,7 +84,7 @@ class ObjectStore:
     def location(self, digest: str) -> str:
         """Where object ``digest`` is, for messages: its file, or its pack and offset."""
         loose = self.path(digest)
-        found = self._index().get(digest)
+        found = self._find(digest)
         if found is None or self._loose_exists(digest):
             return str(loose)
         pack, offset, _ = found
@@ -95,7 +97,7 @@ class ObjectStore:
         """
         if len(digest) != 64 or not _HEX.issuperset(digest):
             return False  # not an object name (and never a path to look at)
-        return digest in self._index() or self._loose_exists(digest)
+        return self._find(digest) is not None or self._loose_exists(digest)
 
     def _loose_exists(self, digest: str) -> bool:
         with self._dir(digest[:2]) as fan:
@@ -149,8 +151,14 @@ class ObjectStore:
                 os.close(fd)
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` durably (as a loose object); return its hash."""
-        digest, _ = self.put_many([data])[0]
+        """Store ``data``; its hash. While the run goes on in this process, in its run pack
+        (durable before the event naming it is written, see :mod:`store.run_pack`); else
+        as a loose object, synced now."""
+        live = run_pack(self.run_dir)
+        if live is None:
+            return self.put_many([data])[0][0]
+        digest = object_hash(data)
+        live.add(data, digest)
         return digest
 
     def put_many(self, blobs: Iterable[bytes]) -> list[tuple[str, bool]]:
@@ -169,8 +177,7 @@ class ObjectStore:
         return PackWriter(self)
 
     def _write_loose(self, digest: str, data: bytes) -> None:
-        """One loose object, synced, then its directory entry and any directory it needed
-        (a request per model call: a few targeted fsyncs, no ``syncfs`` of the disk)."""
+        """One loose object, synced, then its directory entry and any directory it needed."""
         self.path(digest)
         with self._dir(digest[:2], create=True, sync=True) as fan:
             assert fan is not None
@@ -186,7 +193,7 @@ class ObjectStore:
             if data is not None:
                 where = str(path)
             else:
-                found = self._index().get(digest)
+                found = self._find(digest)
                 if found is None or root is None:
                     raise ObjectProblem(path, "missing")
                 pack, offset, size = found
@@ -197,9 +204,8 @@ class ObjectStore:
         return data
 
     def size(self, digest: str) -> int:
-        """How many bytes object ``digest`` holds, without reading them (its file's size,
-        or its size in the pack's index); :class:`ObjectProblem` when it is missing or
-        anything but a regular file. The bytes are not checked: :meth:`get` does that."""
+        """How many bytes object ``digest`` holds, unread and unchecked (:meth:`get` checks);
+        :class:`ObjectProblem` when it is missing or anything but a regular file."""
         path = self.path(digest)
         with self._dir() as root:
             fd = None if root is None else self._open_file(root, digest[:2], digest[2:])
@@ -208,14 +214,13 @@ class ObjectStore:
                     return os.fstat(fd).st_size
                 finally:
                     os.close(fd)
-        found = self._index().get(digest)
+        found = self._find(digest)
         if found is None:
             raise ObjectProblem(path, "missing")
         return found[2]
 
     def problem(self, digest: str) -> str | None:
-        """Why object ``digest`` cannot be served (missing, changed, not a regular file),
-        or None when it is fine."""
+        """Why object ``digest`` cannot be served, or None when it is fine."""
         try:
             self.get(digest)
         except ObjectProblem as exc:
@@ -242,7 +247,30 @@ class ObjectStore:
         finally:
             os.close(fd)
 
+    def pack_damage(self) -> list[tuple[str, str, str]]:
+        """What is wrong in the run pack (see :func:`store.run_pack.pack_damage`)."""
+        with self._dir() as root:
+            found = None if root is None else self._run_pack(root, self._damage)
+        return found or []
+
+    def _damage(self, fd: int) -> list[tuple[str, str, str]]:
+        return pack_damage(fd, self.root / PACK_NAME)
+
+    def _run_pack(self, root: int, read: Callable[[int], T]) -> T | None:
+        """``read`` of the run pack's descriptor (None: there is none)."""
+        fd = open_regular(PACK_NAME, root, self.root / PACK_NAME)
+        try:
+            return None if fd is None else read(fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
+
     def _read_packed(self, root: int, digest: str, pack: Path, offset: int, size: int) -> bytes:
+        if pack.name == PACK_NAME:
+            data = self._run_pack(root, lambda fd: read_at(fd, offset, size, pack))
+            if data is None:
+                raise ObjectProblem(pack, f"missing (it holds object {digest[:12]})")
+            return data
         fd = self._open_file(root, PACKS_DIR, pack.name)
         if fd is None:
             raise ObjectProblem(pack, f"missing (it holds object {digest[:12]})")
@@ -254,6 +282,14 @@ class ObjectStore:
             where = Path(f"{pack} (object {digest[:12]} at offset {offset})")
             raise ObjectProblem(where, "changed: the pack was cut short")
         return data
+
+    def _find(self, digest: str) -> tuple[Path, int, int] | None:
+        """Where ``digest`` is packed: in a pack, or in the run pack (also a record this
+        process appended since the index was read, while its run goes on)."""
+        found = self._index().get(digest)
+        live = run_pack(self.run_dir) if found is None else None
+        at = live.where(digest) if live is not None else None
+        return found if at is None else (self.root / PACK_NAME, *at)
 
     def _index(self) -> dict[str, tuple[Path, int, int]]:
         """Every packed object: hash -> (pack, offset, size), read once per store."""
@@ -267,6 +303,10 @@ class ObjectStore:
                         pack = folder / f"{name[:-4]}.pack"
                         for digest, at in _index_lines(packs, name, folder / name):
                             packed.setdefault(digest, (pack, *at))
+            with self._dir() as root:
+                scan = None if root is None else self._run_pack(root, scan_pack)
+            for digest, at in scan.records.items() if scan else ():
+                packed.setdefault(digest, (self.root / PACK_NAME, *at))
             self._packed = packed
         return self._packed
 
@@ -288,10 +328,13 @@ class ObjectStore:
         self._packed = None
 
     def debris(self) -> list[Path]:
-        """Leftovers of writes a crash cut short: temp files (``objects/ab/.cdef….tmp``,
-        ``objects/packs/.….tmp``) and packs whose index never arrived. Only a process
-        holding the run's writer lock may remove them (:meth:`remove_debris`)."""
-        return [self.root.joinpath(*parts) for parts in self._debris()]
+        """Leftovers of writes a crash cut short: temp files, packs whose index never
+        arrived, a run pack's torn end. Only the run's writer may remove them."""
+        found = [self.root.joinpath(*parts) for parts in self._debris()]
+        with contextlib.suppress(ObjectProblem), self._dir() as root:
+            if root is not None and self._run_pack(root, lambda fd: scan_pack(fd).debris > 0):
+                found.append(self.root / PACK_NAME)  # a record cut short at its end
+        return found
 
     def remove_debris(self) -> list[Path]:
         """Remove :meth:`debris` (never following a link); what was removed."""
@@ -302,6 +345,9 @@ class ObjectStore:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(name, dir_fd=fd)
                         removed.append(self.root / folder / name)
+        with contextlib.suppress(ObjectProblem), self._dir() as root:
+            if root is not None and cut_pack_debris(root, self.root / PACK_NAME):
+                removed.append(self.root / PACK_NAME)
         return removed
 
     def _debris(self) -> list[tuple[str, str]]:
@@ -327,12 +373,10 @@ class ObjectStore:
 class PackWriter:
     """Blobs stored one at a time into one new pack, streamed to disk as they come.
 
-    A context manager: :meth:`add` hashes a blob and, when it is new to the store and
-    to this writer, appends it to the pack's temp file (the first new blob waits in
-    memory: a lone one becomes a loose object, as :meth:`ObjectStore.put_many` always
-    did). A clean exit syncs the pack, renames it in, then writes, syncs and renames in
-    its index and syncs the directory: an object is never listed before its bytes are
-    durable. An exception removes the temp file. Only the index is held in memory.
+    A context manager: :meth:`add` appends a blob new to the store and to this writer to
+    the pack's temp file (a lone new blob becomes a loose object). A clean exit syncs the
+    pack, renames it in, then its index, and syncs the directory; an exception removes
+    the temp file. Only the index is held in memory.
     """
 
     def __init__(self, store: ObjectStore) -> None:
@@ -406,49 +450,6 @@ class PackWriter:
         _write_new(self._packs, f"{name}.idx", index, sync=True)
         os.fsync(self._packs)
         self._store._packed = None
-
-
-def _index_lines(packs: int, name: str, path: Path) -> Iterator[tuple[str, tuple[int, int]]]:
-    """The ``hash offset size`` lines of the pack index ``name`` (a regular file)."""
-    fd = open_regular(name, packs, path)
-    if fd is None:
-        return
-    try:
-        text = read_all(fd, path).decode("ascii", "replace")
-    finally:
-        os.close(fd)
-    for line_no, line in enumerate(text.splitlines(), 1):
-        parts = line.split()
-        if (
-            len(parts) != 3
-            or len(parts[0]) != 64
-            or not _HEX.issuperset(parts[0])
-            or not (parts[1].isdigit() and parts[2].isdigit())
-        ):
-            raise ObjectProblem(path, f"line {line_no} is not 'hash offset size'")
-        yield parts[0], (int(parts[1]), int(parts[2]))
-
-
-def _write_new(dir_fd: int, name: str, data: bytes, *, sync: bool = False) -> None:
-    """Write ``data`` to a temp file in ``dir_fd`` (fsynced with ``sync``) and rename it
-    to ``name``, read-only; no link is followed."""
-    tmp = f".{name[:16]}.{secrets.token_hex(4)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(tmp, flags, 0o444, dir_fd=dir_fd)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=dir_fd)
-        raise
 
 
 def share_objects(

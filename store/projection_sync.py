@@ -9,12 +9,14 @@ rebuilds it, for ``agentlog verify --repair`` and ``resume``.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from events import Event, UnknownEvent
+from store._together import together
 from store.log import EventLog
 from store.materialize import ARTIFACT_FILES, FILES_DIR, materialize
 
@@ -58,27 +60,25 @@ def sync_projections(run_dir: Path) -> int:
     syncs that took.
 
     For the end of a run whose projections were written without fsync: afterwards a
-    power cut leaves them as they are. The artifacts are fsynced one by one; ``files/``
-    too while it holds fewer than :data:`SYNCFS_FROM_FILES` files, a larger one (a
-    workspace's repository) with one ``syncfs`` of the file system holding the run
-    (Linux; elsewhere file by file). Symlinks are never followed.
+    power cut leaves them as they are. The artifacts, the files of ``files/`` while it
+    holds fewer than :data:`SYNCFS_FROM_FILES`, and the directories are fsynced all at
+    once (:func:`store._together.together`: one journal commit, not one each); a larger
+    ``files/`` (a workspace's repository) with one ``syncfs`` of the file system holding
+    the run (Linux; elsewhere file by file). Symlinks are never followed.
     """
-    count = 0
-    for name in ARTIFACT_FILES:
-        count += _sync_entry(run_dir / name)
+    artifacts = [run_dir / name for name in ARTIFACT_FILES]
     files_root = run_dir / FILES_DIR
     entries: list[Path] = []
     if os.path.isdir(files_root) and not os.path.islink(files_root):
-        # bottom-up, so a directory is synced after the entries it holds; links not followed
+        # every file and directory of files/, links not followed
         for dirpath, _dirnames, filenames in os.walk(files_root, topdown=False):
             entries.extend(Path(dirpath, name) for name in filenames)
             entries.append(Path(dirpath))
     if len(entries) >= SYNCFS_FROM_FILES and _syncfs(run_dir):
-        return count + 1  # the file system's every file and directory entry, the run's too
-    for entry in entries:
-        count += _sync_entry(entry)
-    count += _sync_entry(run_dir)
-    return count
+        return 1  # the file system's every file and directory entry, the run's too
+    # Issued at once: each must be durable by the end, none before another.
+    wanted = [*artifacts, *entries, run_dir]
+    return sum(together([functools.partial(_sync_entry, path) for path in wanted]))
 
 
 def _syncfs(directory: Path) -> bool:

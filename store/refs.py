@@ -34,6 +34,8 @@ class ObjectIssue(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
     def __str__(self) -> str:
+        if not self.ref.seq:  # in the run pack, named by no event
+            return f"{self.file}: {self.reason}"
         return f"{self.file}: {self.reason} (named by seq {self.ref.seq} for {self.ref.path!r})"
 
 
@@ -63,7 +65,9 @@ def object_refs(events: Iterable[Event | UnknownEvent]) -> Iterator[ObjectRef]:
 
 
 def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -> list[ObjectIssue]:
-    """Every named object that is missing or changed (each hash checked once)."""
+    """Every named object that is missing or changed (each hash checked once), then any
+    damage in the run pack: a record that no longer matches its name, bytes that are no
+    record."""
     store = ObjectStore(run_dir)
     seen: set[str] = set()
     issues: list[ObjectIssue] = []
@@ -75,4 +79,12 @@ def check_objects(run_dir: str | Path, events: Iterable[Event | UnknownEvent]) -
             store.get(ref.hash)
         except ObjectProblem as exc:  # named where it is: the object, its pack or directory
             issues.append(ObjectIssue(ref=ref, file=str(exc.path), reason=exc.reason))
+    try:  # the run pack's every record, also those no event names
+        damage = store.pack_damage()
+    except ObjectProblem as exc:
+        damage = [("", str(exc.path), exc.reason)]
+    for digest, where, why in damage:
+        if digest not in seen or not digest:
+            unnamed = ObjectRef(hash=digest, seq=0, path="")
+            issues.append(ObjectIssue(ref=unnamed, file=where, reason=why))
     return issues

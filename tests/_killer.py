@@ -11,7 +11,9 @@ Usage: ``python tests/_killer.py POINT agentlog-args...`` where POINT is
   replaced;
 - ``rename:N+``: it dies just after the Nth rename.
 - ``object:N``: the process dies just before the Nth rename of an object's temp file
-  (``objects/ab/.cdef….tmp``, a model request): the temp file is left behind.
+  (``objects/ab/.cdef….tmp``, a loose object or pack): the temp file is left behind.
+- ``pack:N``: the Nth append to the run pack (``objects/run.pack``, a model request)
+  writes only the first half of its bytes, then the process kills itself.
 - ``apply:N``: the Nth file-system call of ``agentlog apply``'s transaction
   (``actors.workspace.transaction``: open with ``O_CREAT``, write, fchmod, fsync, mkdir,
   link, rename, unlink, rmdir) is cut: a write writes only the first half of its bytes,
@@ -112,6 +114,8 @@ def _install(point: str) -> None:
     writer = importlib.import_module("store._writer")
     materialize = importlib.import_module("store.materialize")  # the package shadows it
     objects = importlib.import_module("store.objects")
+    pack_files = importlib.import_module("store._pack_files")
+    run_pack = importlib.import_module("store.run_pack")
 
     nth, after = int(number.rstrip("+")), number.endswith("+")
     count = 0
@@ -145,6 +149,9 @@ def _install(point: str) -> None:
         _patch(materialize, "replace", replace)
     elif kind == "object":
         _patch(objects, "replace", replace)
+        _patch(pack_files, "replace", replace)
+    elif kind == "pack":
+        _patch(run_pack, "write", write)
     else:
         raise SystemExit(f"unknown kill point {point!r}")
 

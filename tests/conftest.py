@@ -20,7 +20,7 @@ from fake_anthropic import FakeAnthropic
 
 #: Real projects vendored as test data (tests/repos/README); their own tests are run
 #: by the tests that copy them, never collected as ours.
-collect_ignore = ["repos"]
+collect_ignore = ["repos", "fixtures"]  # test data: fixture runs hold test files of their own
 
 
 def _in_ci() -> bool:

@@ -27,6 +27,7 @@ from actors.demo import DEMO_CONFIG, demo_model, demo_task
 from actors.replaying import copy_lines
 from events import ModelCalled
 from store import LOG_NAME, EventLog, ObjectProblem, ObjectStore
+from store.run_pack import PACK_NAME
 
 #: What a person keeps beside the run: it must never reach a fork.
 SECRET = b"-----BEGIN OPENSSH PRIVATE KEY-----\nnot for any fork\n"
@@ -44,10 +45,31 @@ def agentlog(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished demo run whose every request is a loose object in ``objects/``."""
+    """A finished demo run whose every request is a loose object in ``objects/`` (as runs
+    kept them before the run pack; their readers still read them)."""
     run = tmp_path_factory.mktemp("recorded") / "demo"
     quick = msgspec.structs.replace(DEMO_CONFIG, run_tests=False)
     assert Supervisor(quick, model=demo_model()).run(demo_task(), run).ok
+    loosen(run)
+    return run
+
+
+def loosen(run: Path) -> None:
+    """Move the objects of ``run``'s run pack out into loose objects, one file each."""
+    store = ObjectStore(run)
+    blobs = [store.get(digest) for digest in store.names()]
+    (run / "objects" / PACK_NAME).unlink()
+    for blob in blobs:
+        ObjectStore(run).put(blob)
+
+
+@pytest.fixture
+def packed(tmp_path: Path) -> Path:
+    """A finished demo run as this version keeps it: its requests in ``objects/run.pack``."""
+    run = tmp_path / "packed" / "demo"
+    quick = msgspec.structs.replace(DEMO_CONFIG, run_tests=False)
+    assert Supervisor(quick, model=demo_model()).run(demo_task(), run).ok
+    assert (run / "objects" / PACK_NAME).is_file()
     return run
 
 
@@ -124,7 +146,8 @@ def test_a_forks_objects_are_its_own_read_only_files(run: Path, tmp_path: Path) 
     for path in made:
         st = path.lstat()
         assert not path.is_symlink() and st.st_ino not in source and st.st_nlink == 1
-        assert st.st_mode & 0o222 == 0  # written by the store, read-only
+        if path.name != PACK_NAME:  # the fork's own run pack is appended to as it goes
+            assert st.st_mode & 0o222 == 0  # written by the store, read-only
     digest = first_call(run).request_digest
     assert ObjectStore(out).get(digest) == ObjectStore(run).get(digest)
 
@@ -212,20 +235,47 @@ def test_verify_repair_removes_the_leftovers_of_a_cut_object_write(run: Path) ->
     assert agentlog("verify", run).returncode == 0
 
 
-def test_a_run_killed_while_writing_a_request_is_resumed_without_its_temp_file(
+def test_a_run_killed_while_appending_a_request_is_resumed_without_the_torn_record(
     tmp_path: Path,
 ) -> None:
     script = write_script(tmp_path / "script.json")
     run = tmp_path / "run"
     args = ["run", "a task", "--script", str(script), "--run-dir", str(run)]
-    killed = subprocess.run([*KILLER, "object:1", *args], capture_output=True, timeout=120)
+    killed = subprocess.run([*KILLER, "pack:1", *args], capture_output=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    (left,) = (run / "objects").glob("*/.*.tmp")  # the first request, never renamed in
+    pack = run / "objects" / PACK_NAME
+    torn = pack.stat().st_size  # half of the first request's record, named by no event
+    assert torn and not ObjectStore(run).names()
+    checked = agentlog("verify", run)
+    assert checked.returncode == 1 and "1 leftovers of a cut object write" in checked.stdout
     resumed = agentlog("resume", run, "--script", script)
     assert resumed.returncode == 0, resumed.stderr
-    assert not left.exists()
-    assert not list((run / "objects").glob("**/.*.tmp"))
+    named = [ev.request_digest for ev in EventLog(run).read() if isinstance(ev, ModelCalled)]
+    assert sorted(set(named)) == ObjectStore(run).names()
     assert agentlog("verify", run).returncode == 0
+
+
+def test_a_linked_run_pack_is_damage_even_with_the_right_bytes(
+    packed: Path, tmp_path: Path
+) -> None:
+    pack = packed / "objects" / PACK_NAME
+    elsewhere = tmp_path / "elsewhere.pack"
+    shutil.copyfile(pack, elsewhere)
+    pack.unlink()
+    pack.symlink_to(elsewhere)
+    with pytest.raises(ObjectProblem, match="a symbolic link, not a regular file") as info:
+        ObjectStore(packed).get(first_call(packed).request_digest)
+    assert info.value.path == pack
+    done = agentlog("verify", packed)
+    assert done.returncode == 1 and f"{pack}: a symbolic link, not a regular file" in done.stderr
+
+
+def test_a_fifo_in_place_of_the_run_pack_is_one_line_of_damage_not_a_hang(packed: Path) -> None:
+    replace_with_fifo(packed / "objects" / PACK_NAME)
+    done = agentlog("show", packed, str(first_call(packed).seq), "--request")
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert f"{packed / 'objects' / PACK_NAME}: a FIFO, not a regular file" in line
 
 
 def test_resume_removes_the_leftovers_of_a_cut_object_write(run: Path, tmp_path: Path) -> None:

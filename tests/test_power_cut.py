@@ -24,7 +24,8 @@ from _workflow import APPROVE, CHANGES, CODE, PLAN, error
 from actors import Supervisor
 from actors.cli import main
 from actors.models import ScriptedModel
-from events import WorkflowConfig, WorkflowStarted, decode_line
+from events import ModelCalled, WorkflowConfig, WorkflowStarted, decode_line
+from store import ObjectStore
 
 REVISED = {"files": [{"path": "hello.py", "content": "def hello(name):\n    '''Hi.'''\n"}]}
 SCRIPT = {
@@ -214,3 +215,29 @@ def test_the_recorded_run_started_with_a_synced_workflow_started(
     recorder, _, log_ino = recorded
     first = next(s for s in recorder.snapshots if s.durable_files.get(log_ino))
     assert isinstance(decode_line(first.durable_files[log_ino].splitlines()[0]), WorkflowStarted)
+
+
+def test_every_request_a_synced_event_names_was_durable_before_it(
+    recorded: tuple[Recorder, Path, int], tmp_path: Path
+) -> None:
+    """The run pack is synced before the log writes the line naming one of its records:
+    at no step does the durable log name a request whose record (or whose pack, or
+    ``objects/``) a cut could take away."""
+    recorder, _, log_ino = recorded
+    checked = 0
+    for snap in recorder.snapshots:
+        synced = snap.durable_files.get(log_ino, b"")
+        named = [
+            ev.request_digest
+            for ev in map(decode_line, synced.splitlines(keepends=True))
+            if isinstance(ev, ModelCalled)
+        ]
+        if not named:
+            continue
+        dest = tmp_path / f"{snap.step:03d}"
+        build_after_cut(snap, recorder.base_ino, "lost", dest)
+        store = ObjectStore(dest / "run")
+        for digest in named:
+            assert store.problem(digest) is None, f"cut after step {snap.step} ({snap.op})"
+        checked += 1
+    assert checked >= 5

@@ -27,6 +27,7 @@ from actors.models import (
 from actors.viewer.exchange import model_exchange
 from events import Event, ModelCalled, UnknownEvent, WorkflowStarted, decode_line, encode_line
 from store import EventLog, ObjectStore, check_objects, object_refs
+from store.run_pack import PACK_NAME, scan_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_RUNS = [ROOT / "tests" / "fixtures" / "v1-demo", ROOT / "examples" / "sample-run"]
@@ -42,6 +43,22 @@ def calls(run_dir: Path) -> list[ModelCalled]:
 def request_files(run_dir: Path) -> list[Path]:
     """The loose object files that hold requests (a run without a workspace has no other)."""
     return [p for p in (run_dir / "objects").glob("*/*") if not p.name.startswith(".")]
+
+
+def stored(run_dir: Path) -> list[str]:
+    """Every object the run stores, wherever it is (a run without a workspace: requests)."""
+    return ObjectStore(run_dir).names()
+
+
+def cut_record(run_dir: Path, digest: str, edit: Callable[[bytes], bytes]) -> None:
+    """Replace the bytes of the run pack's record ``digest`` by ``edit`` of them (the
+    pack's other bytes kept, so ``edit`` must keep the size for later records to stay)."""
+    pack = run_dir / "objects" / PACK_NAME
+    with pack.open("rb") as f:
+        records = scan_pack(f.fileno()).records
+    offset, size = records[digest]
+    data = pack.read_bytes()
+    pack.write_bytes(data[:offset] + edit(data[offset : offset + size]) + data[offset + size :])
 
 
 def rewrite(run_dir: Path, edit: Callable[[Event | UnknownEvent], Event | None]) -> None:
@@ -81,7 +98,8 @@ def test_an_identical_request_asked_again_costs_no_new_object(run_dir: Path) -> 
     plan_calls = [c for c in calls(run_dir) if c.step == "plan"]
     assert len(plan_calls) == 2
     assert plan_calls[0].request_digest == plan_calls[1].request_digest
-    assert len(request_files(run_dir)) == len({c.request_digest for c in calls(run_dir)}) == 3
+    assert len(stored(run_dir)) == len({c.request_digest for c in calls(run_dir)}) == 3
+    assert not request_files(run_dir)  # all three in the run pack, appended once each
 
 
 def test_no_secret_reaches_a_recorded_request(
@@ -154,7 +172,13 @@ def test_verify_does_not_ask_an_old_log_for_requests(old: Path) -> None:
 
 def test_verify_names_a_missing_request_object(recorded: Path) -> None:
     code_call = calls(recorded)[1]
-    Path(ObjectStore(recorded).location(code_call.request_digest)).unlink()
+    pack = recorded / "objects" / PACK_NAME
+    where = ObjectStore(recorded).location(code_call.request_digest)
+    assert where.startswith(f"{pack} (object {code_call.request_digest[:12]} at offset ")
+    with pack.open("rb") as f:
+        offset, size = scan_pack(f.fileno()).records[code_call.request_digest]
+    with pack.open("r+b") as f:  # the pack cut before the code request's record
+        f.truncate(offset - len(f"{code_call.request_digest} {size}\n"))
     done = cli("verify", recorded)
     assert done.returncode == 1
     assert f"named by seq {code_call.seq} for 'request of code call'" in done.stderr
@@ -178,10 +202,8 @@ def test_a_digest_that_names_no_object_is_reported_not_followed(recorded: Path) 
 
 
 def test_a_packed_request_is_read_like_a_loose_one(recorded: Path) -> None:
-    blobs = []
-    for path in request_files(recorded):
-        blobs.append(path.read_bytes())
-        path.unlink()
+    blobs = [ObjectStore(recorded).get(digest) for digest in stored(recorded)]
+    (recorded / "objects" / PACK_NAME).unlink()
     assert all(new for _, new in ObjectStore(recorded).put_many(blobs))  # one pack
     assert {p.parent.name for p in request_files(recorded)} == {"packs"}
     plan_call = calls(recorded)[0]
@@ -208,18 +230,17 @@ def test_a_fork_keeps_the_requests_it_shares_and_those_it_makes(
 
 def test_the_viewer_says_a_changed_request_is_damaged(recorded: Path) -> None:
     plan_call = calls(recorded)[0]
-    path = Path(ObjectStore(recorded).location(plan_call.request_digest))
-    path.unlink()
-    path.write_bytes(b'{"step": "plan"}')
+    cut_record(recorded, plan_call.request_digest, lambda data: data.replace(b"plan", b"PLAN"))
     request = model_exchange(recorded, plan_call, [])["request"]
     assert request["recorded"] is False
     assert request["problem"] == "changed: its bytes no longer match its name"
 
 
 def test_replay_writes_no_request_into_the_recorded_run(recorded: Path) -> None:
-    before = sorted(p.name for p in request_files(recorded))
+    before = (recorded / "objects" / PACK_NAME).read_bytes()
     assert replay(recorded).ok
-    assert sorted(p.name for p in request_files(recorded)) == before
+    assert (recorded / "objects" / PACK_NAME).read_bytes() == before
+    assert sorted(p.name for p in (recorded / "objects").iterdir()) == [PACK_NAME]
 
 
 def test_a_replay_nondeterminism_shows_what_differs_in_the_request(recorded: Path) -> None:

@@ -125,5 +125,7 @@ def test_the_page_shows_the_servers_comparison(page: Any, viewer: RunningViewer)
     with urllib.request.urlopen(viewer.url + "/api/runs/source/compare/strict") as response:
         served = json.loads(response.read())
     page.goto(viewer.url + "/compare/source/strict")
-    shown = page.locator("#figures tbody tr").evaluate_all(FIGURE_NAMES)
+    rows = page.locator("#figures tbody tr")
+    expect(rows).to_have_count(len(served["figures"]))  # drawn once the page has its data
+    shown = rows.evaluate_all(FIGURE_NAMES)
     assert shown == [f["name"] for f in served["figures"]]

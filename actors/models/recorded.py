@@ -20,7 +20,7 @@ import msgspec
 from actors.models.base import ModelRequest, request_bytes
 from actors.secrets import redact_event
 from store.errors import LogError
-from store.objects import ObjectStore
+from store.objects import ObjectProblem, ObjectStore
 
 __all__ = [
     "MAX_DIFF_LINES",
@@ -46,7 +46,10 @@ class RequestNotKept(LogError):
 
 
 def record_request(run_dir: str | Path, request: ModelRequest) -> str:
-    """Keep ``request`` (already scrubbed) durably in ``run_dir/objects``; its digest.
+    """Keep ``request`` (already scrubbed) in ``run_dir/objects``; its digest.
+
+    While its run goes on in this process, in the run pack, made durable before the event
+    naming it is written (:mod:`store.run_pack`); else as a loose object, synced now.
 
     Raises :class:`RequestNotKept` when the object cannot be written.
     """
@@ -54,6 +57,8 @@ def record_request(run_dir: str | Path, request: ModelRequest) -> str:
         return ObjectStore(run_dir).put(request_bytes(request))
     except OSError as exc:
         raise RequestNotKept(f"could not keep the model request: {exc.strerror}") from exc
+    except ObjectProblem as exc:
+        raise RequestNotKept(f"could not keep the model request: {exc}") from exc
 
 
 def load_request(store: ObjectStore, digest: str) -> dict[str, Any] | None:
