@@ -23,7 +23,7 @@ from pathlib import Path
 
 from store.errors import LogError, LogLocked
 
-__all__ = ["PID_XATTR", "LogLock"]
+__all__ = ["PID_XATTR", "LogLock", "unlock_and_close"]
 
 #: Extended attribute of the log holding the current writer's pid.
 PID_XATTR = "user.agentlog.writer"
@@ -77,7 +77,7 @@ class LogLock:
         except OSError:
             return False
         finally:
-            _unlock_and_close(fd)
+            unlock_and_close(fd)
         return False
 
     @property
@@ -92,11 +92,15 @@ class LogLock:
         self._held = False
         with contextlib.suppress(OSError):
             os.removexattr(self.fd, PID_XATTR)
-        _unlock_and_close(self.fd)
+        unlock_and_close(self.fd)
 
 
-def _unlock_and_close(fd: int) -> None:
-    """Drop the flock now, then close: a forked child's copy of ``fd`` keeps no lock."""
+def unlock_and_close(fd: int) -> None:
+    """Drop the flock now, then close: a forked child's copy of ``fd`` keeps no lock.
+
+    Every ``flock`` agentlog holds is let go this way (the log's, ``apply``'s on its run
+    directory, a sandbox user id's lease).
+    """
     with contextlib.suppress(OSError):
         fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)

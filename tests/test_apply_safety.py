@@ -24,7 +24,7 @@ from _tmpfs import in_mount_namespace
 
 from actors.cli import main
 from actors.workspace.apply import ApplyRefused, apply_run
-from actors.workspace.transaction import JOURNAL, recover
+from actors.workspace.transaction import JOURNAL, _locked, recover
 
 pytestmark = needs_git
 
@@ -176,6 +176,28 @@ def test_a_second_apply_while_one_runs_is_refused_touching_nothing(
         os.close(fd)
     assert "another agentlog apply is running on this run" in capfd.readouterr().err
     assert listing(repo) == before
+
+
+def test_the_apply_lock_is_let_go_even_while_a_forked_child_has_its_descriptor(
+    tmp_path: Path,
+) -> None:
+    """A subprocess another thread forks while apply holds the run's lock keeps a copy of
+    the descriptor until it execs; the lock must still end with apply, or the next apply
+    of that run is refused as busy."""
+    gate_read, gate_write = os.pipe()
+    with _locked(tmp_path):
+        child = os.fork()
+        if child == 0:  # as a child between fork and exec: every descriptor still open
+            os.read(gate_read, 1)
+            os._exit(0)
+    try:
+        with _locked(tmp_path):  # not ApplyBusy
+            pass
+    finally:
+        os.write(gate_write, b"x")
+        os.waitpid(child, 0)
+        os.close(gate_read)
+        os.close(gate_write)
 
 
 def _journal(run: Path, target: Path, *, digest: str, same_directory: bool) -> None:

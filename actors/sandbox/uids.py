@@ -19,6 +19,7 @@ import stat
 from pathlib import Path
 
 from events import AgentlogError
+from store._lock import unlock_and_close
 
 __all__ = ["COUNT", "FIRST", "LEASES", "Lease", "NoFreeUid", "lease"]
 
@@ -46,7 +47,7 @@ class Lease:
         """Hand the id back (idempotent)."""
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)
+            unlock_and_close(fd)  # a forked child's copy of fd keeps no lease
 
 
 def lease() -> Lease:

@@ -44,6 +44,7 @@ from pathlib import Path
 import msgspec
 
 from events import AgentlogError
+from store._lock import unlock_and_close
 from store.paths import UnsafePath, normalize_rel
 
 __all__ = [
@@ -248,7 +249,7 @@ def _locked(run_dir: Path, wait: bool = False) -> Iterator[int]:
             raise ApplyBusy(f"{run_dir}: another agentlog apply is running on this run") from None
         yield run_fd
     finally:
-        os.close(run_fd)  # drops the lock
+        unlock_and_close(run_fd)  # a forked child's copy of run_fd keeps no lock
 
 
 # -- recovery -------------------------------------------------------------------------------
