@@ -11,7 +11,6 @@ receiver reads): one line a run, or a line per batch for a long one.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -21,13 +20,12 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from actors.otel.content import capture_content
+from actors.otel.otlp_json import otlp_json_line
 from actors.otel.problems import collector_problem
 from actors.otel.sdk import (
-    encode_traces,
     export_spans,
     exporter,
     last_sdk_message,
-    otlp_json,
     quiet_sdk_logs,
     require_sdk,
 )
@@ -171,8 +169,7 @@ def export_runs(
                 spans += len(batch)
                 open_spans += sum(not span.closed for span in batch)
                 if client is None:
-                    part = Trace(workflow_id=workflow_id, trace_id=trace_id, spans=tuple(batch))
-                    yield json.dumps(otlp_json(encode_traces([part])), sort_keys=True)
+                    yield otlp_json_line(batch)
                 elif not export_spans(client, batch):
                     error = collector_problem(_where(otlp), last_sdk_message())
                     break  # the rest of this run is for the next export
