@@ -29,7 +29,14 @@ from actors.otel.sdk import (
     quiet_sdk_logs,
     require_sdk,
 )
-from actors.otel.spans import SpanData, SpanStream, Trace, identity_of, run_trace
+from actors.otel.spans import (
+    SpanData,
+    SpanStream,
+    Trace,
+    clean_spans,
+    identity_of,
+    run_trace,
+)
 from events import UsageError
 from store import EventLog, resolve_log_path
 
@@ -98,7 +105,7 @@ def _batches(run: str | Path, content: bool) -> tuple[str, int, Iterator[list[Sp
     head = identity_of(log.read())
     if head is None:
         return "", 0, iter([[]])
-    stream = SpanStream(*head, content=content)
+    stream = SpanStream(*head, content=content, clean=False)  # cleaned a batch at a time
 
     def spans() -> Iterator[SpanData]:
         for ev in log.read():
@@ -108,7 +115,7 @@ def _batches(run: str | Path, content: bool) -> tuple[str, int, Iterator[list[Sp
     def batches() -> Iterator[list[SpanData]]:
         streamed = spans()
         while batch := list(islice(streamed, BATCH_SPANS)):
-            yield batch
+            yield clean_spans(batch)
 
     return stream.workflow_id, stream.trace_id, batches()
 
