@@ -5,8 +5,8 @@ asserts nothing. Builds an N-event run (default 1,000,000; the revision loop of
 ``scale_bench.py``), then runs each read command in a fresh child process and reports
 its peak RSS (``ru_maxrss`` of the child) and wall time, beside the floor measured the
 same way: ``agentlog --help``, which imports the CLI and reads nothing. A reader that
-streams stays near the floor whatever the run's length. ``export --file`` encodes every
-span through the OpenTelemetry SDK and takes minutes at 1M events (``--skip-export``).
+streams stays near the floor whatever the run's length. ``export --file`` projects and
+writes every span, ~30 s of CPU at 1M events (``--skip-export``; ``export_bench.py``).
 """
 
 from __future__ import annotations

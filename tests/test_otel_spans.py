@@ -26,6 +26,7 @@ from actors.otel import (
     SpanData,
     SpanStream,
     Trace,
+    clean_spans,
     identity_of,
     root_span_id,
     run_trace,
@@ -405,6 +406,30 @@ def test_content_never_carries_a_secret() -> None:
     encoded = msgspec.json.encode(run_trace(events, content=True)).decode()
     assert KEY not in encoded
     assert "[redacted]" in encoded
+
+
+def test_a_batch_cleaned_at_once_is_what_the_stream_cleans_span_by_span() -> None:
+    """Export masks a batch of 1,000 spans with one search; the spans must come out as
+    the stream masks each: the leaky one masked, the others untouched."""
+    leaky = ModelCalled(
+        step="plan",
+        attempt=1,
+        request_digest=f"d {KEY}",
+        model=MODEL,
+        content=(),
+        stop_reason="end_turn",
+    )
+    events = stamp([started(), StepStarted(step="plan", attempt=1), leaky, *completed_run()[3:]])
+    head = identity_of(events)
+    assert head is not None
+    each, raw = SpanStream(*head), SpanStream(*head, clean=False)
+    cleaned = [span for ev in events for span in each.feed(ev)] + each.finish()
+    unclean = [span for ev in events for span in raw.feed(ev)] + raw.finish()
+    assert KEY in msgspec.json.encode(unclean).decode()
+    assert clean_spans(unclean) == cleaned
+    assert KEY not in msgspec.json.encode(cleaned).decode()
+    untouched = [span for span in unclean if KEY not in msgspec.json.encode(span).decode()]
+    assert untouched and clean_spans(untouched) is untouched
 
 
 def test_a_fork_of_a_finished_run_ends_at_its_own_final_event() -> None:

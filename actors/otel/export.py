@@ -11,7 +11,6 @@ receiver reads): one line a run, or a line per batch for a long one.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -21,17 +20,23 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from actors.otel.content import capture_content
+from actors.otel.otlp_json import otlp_json_line
 from actors.otel.problems import collector_problem
 from actors.otel.sdk import (
-    encode_traces,
     export_spans,
     exporter,
     last_sdk_message,
-    otlp_json,
     quiet_sdk_logs,
     require_sdk,
 )
-from actors.otel.spans import SpanData, SpanStream, Trace, identity_of, run_trace
+from actors.otel.spans import (
+    SpanData,
+    SpanStream,
+    Trace,
+    clean_spans,
+    identity_of,
+    run_trace,
+)
 from events import UsageError
 from store import EventLog, resolve_log_path
 
@@ -100,7 +105,7 @@ def _batches(run: str | Path, content: bool) -> tuple[str, int, Iterator[list[Sp
     head = identity_of(log.read())
     if head is None:
         return "", 0, iter([[]])
-    stream = SpanStream(*head, content=content)
+    stream = SpanStream(*head, content=content, clean=False)  # cleaned a batch at a time
 
     def spans() -> Iterator[SpanData]:
         for ev in log.read():
@@ -110,7 +115,7 @@ def _batches(run: str | Path, content: bool) -> tuple[str, int, Iterator[list[Sp
     def batches() -> Iterator[list[SpanData]]:
         streamed = spans()
         while batch := list(islice(streamed, BATCH_SPANS)):
-            yield batch
+            yield clean_spans(batch)
 
     return stream.workflow_id, stream.trace_id, batches()
 
@@ -171,8 +176,7 @@ def export_runs(
                 spans += len(batch)
                 open_spans += sum(not span.closed for span in batch)
                 if client is None:
-                    part = Trace(workflow_id=workflow_id, trace_id=trace_id, spans=tuple(batch))
-                    yield json.dumps(otlp_json(encode_traces([part])), sort_keys=True)
+                    yield otlp_json_line(batch)
                 elif not export_spans(client, batch):
                     error = collector_problem(_where(otlp), last_sdk_message())
                     break  # the rest of this run is for the next export

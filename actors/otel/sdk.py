@@ -1,53 +1,52 @@
 """The bridge to the OpenTelemetry SDK (the optional ``otel`` extra): span data -> OTLP.
 
 Span data becomes the SDK's ``ReadableSpan`` with the ids, times and status the
-projection chose, and leaves through the SDK's own OTLP/HTTP protobuf exporter or its
-protobuf encoder (for OTLP JSON files). Nothing here runs unless the extra is installed;
+projection chose, and leaves through the SDK's own OTLP/HTTP protobuf exporter (OTLP JSON
+files are written by :mod:`actors.otel.otlp_json`, which shares this module's resource,
+scope and attribute clamping). Nothing here runs unless the extra is installed;
 :func:`require_sdk` says so in one line when it is not.
 """
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from actors.otel.spans import AttrValue, SpanData, Trace
+from actors.otel.spans import AttrValue, SpanData
 from events import EXIT_USAGE, AgentlogError
 
 if TYPE_CHECKING:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
 
 __all__ = [
     "EXTRA_HINT",
+    "SCOPE",
     "OtelMissing",
-    "encode_traces",
+    "agentlog_version",
+    "encodable",
     "export_spans",
     "exporter",
     "last_sdk_message",
-    "otlp_json",
     "quiet_sdk_logs",
+    "readable_spans",
     "require_sdk",
     "sdk_available",
     "sdk_reported_problem",
+    "sdk_resource",
     "traces_endpoint",
 ]
 
 EXTRA_HINT = "pip install 'agentlog[otel]'"
 _MODULES = ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http")
-_SCOPE = "agentlog"
-_ID_FIELDS = frozenset({"traceId", "spanId", "parentSpanId"})
+SCOPE = "agentlog"
 
 
 class OtelMissing(AgentlogError):
@@ -74,7 +73,8 @@ def require_sdk() -> None:
 
 
 @cache
-def _version() -> str:
+def agentlog_version() -> str:
+    """The installed agentlog's version (the resource's and the scope's), "0" if none."""
     from importlib import metadata
 
     try:
@@ -84,19 +84,19 @@ def _version() -> str:
 
 
 @cache
-def _resource() -> Resource:
+def sdk_resource() -> Resource:
     """This process's resource, made once (the SDK builds it on a thread pool, which is
     closed by the time an exporting thread flushes at interpreter exit)."""
     from opentelemetry.sdk.resources import Resource
 
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, take precedence.
-    return Resource.create({"service.name": "agentlog", "service.version": _version()})
+    return Resource.create({"service.name": "agentlog", "service.version": agentlog_version()})
 
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
-def _encodable(attributes: dict[str, AttrValue]) -> dict[str, AttrValue]:
+def encodable(attributes: dict[str, AttrValue]) -> dict[str, AttrValue]:
     """``attributes`` as OTLP can carry them: an integer beyond int64 (a hostile or broken
     log's usage count) is clamped to the range, where the SDK's encoder would raise."""
     low, high = _INT64
@@ -124,57 +124,27 @@ def _readable(span: SpanData, resource: Resource) -> ReadableSpan:
         context=context(span.trace_id, span.span_id),
         parent=context(span.trace_id, span.parent_id) if span.parent_id else None,
         resource=resource,
-        attributes=_encodable(span.attributes),
+        attributes=encodable(span.attributes),
         events=[
-            Event(name=ev.name, attributes=_encodable(ev.attributes), timestamp=ev.time_ns)
+            Event(name=ev.name, attributes=encodable(ev.attributes), timestamp=ev.time_ns)
             for ev in span.events
         ],
         links=[
-            Link(context(link.trace_id, link.span_id), attributes=_encodable(link.attributes))
+            Link(context(link.trace_id, link.span_id), attributes=encodable(link.attributes))
             for link in span.links
         ],
         kind=SpanKind.CLIENT if span.kind == "client" else SpanKind.INTERNAL,
         status=status,
         start_time=span.start_ns,
         end_time=span.end_ns,
-        instrumentation_scope=InstrumentationScope(_SCOPE, _version()),
+        instrumentation_scope=InstrumentationScope(SCOPE, agentlog_version()),
     )
 
 
 def readable_spans(spans: Iterable[SpanData]) -> list[ReadableSpan]:
     """The SDK's form of ``spans`` (one resource for all: this agentlog process)."""
-    resource = _resource()
+    resource = sdk_resource()
     return [_readable(span, resource) for span in spans]
-
-
-def encode_traces(traces: Iterable[Trace]) -> ExportTraceServiceRequest:
-    """One OTLP ``ExportTraceServiceRequest`` holding every span of ``traces``."""
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-
-    return encode_spans(readable_spans(span for trace in traces for span in trace.spans))
-
-
-def _hex_ids(value: Any) -> Any:
-    """OTLP JSON wants trace and span ids as hex, where protobuf's JSON mapping has base64."""
-    if isinstance(value, dict):
-        return {
-            key: base64.b64decode(item).hex()
-            if key in _ID_FIELDS and isinstance(item, str)
-            else _hex_ids(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_hex_ids(item) for item in value]
-    return value
-
-
-def otlp_json(request: ExportTraceServiceRequest) -> dict[str, Any]:
-    """``request`` in the OTLP/JSON encoding (camelCase keys, hex ids, enums as integers)."""
-    from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
-
-    data = MessageToDict(request, use_integers_for_enums=True)
-    converted: dict[str, Any] = _hex_ids(data)
-    return converted
 
 
 def traces_endpoint(url: str) -> str:
@@ -193,7 +163,7 @@ def exporter(endpoint: str | None, timeout: float) -> OTLPSpanExporter:
     """
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    _resource()  # now, while the interpreter is sure to be up
+    sdk_resource()  # now, while the interpreter is sure to be up
     return OTLPSpanExporter(
         endpoint=traces_endpoint(endpoint) if endpoint else None, timeout=timeout
     )

@@ -56,6 +56,7 @@ __all__ = [
     "SpanLink",
     "SpanStream",
     "Trace",
+    "clean_spans",
     "identity_of",
     "root_span_id",
     "run_trace",
@@ -498,7 +499,9 @@ class SpanStream:
     force and task). :meth:`feed` returns the spans an event closed, in the order
     :func:`run_trace` lists them; :meth:`finish` closes what is still open at the last
     event and returns the rest, the root span last. Memory holds only open attempts, so
-    a long run streams (``agentlog export``, the live exporter).
+    a long run streams (``agentlog export``, the live exporter). ``clean=False`` leaves
+    the secret masking to the caller, who must pass what it sends through
+    :func:`clean_spans` (one check for a whole batch instead of one a span).
     """
 
     def __init__(
@@ -508,11 +511,13 @@ class SpanStream:
         *,
         content: bool = False,
         include_open: bool = True,
+        clean: bool = True,
     ) -> None:
         self.identity = identity
         self.task = state.task
         self.content = content
         self.include_open = include_open
+        self.clean = clean
         self.fold = _Fold(
             identity.workflow_id,
             identity.seq if isinstance(identity, Forked) else 0,
@@ -559,9 +564,9 @@ class SpanStream:
             return []
         self.finished = True
         rest = self._kept(self._close_open())
-        root = _clean(
-            _root(self.fold, self.identity, self.task, self.last, self.final, self.content)
-        )
+        root = _root(self.fold, self.identity, self.task, self.last, self.final, self.content)
+        if self.clean:
+            root = _clean(root)
         if self.include_open or root.closed:
             rest.append(root)
         return rest
@@ -577,7 +582,8 @@ class SpanStream:
         return fold.take()
 
     def _kept(self, spans: list[SpanData]) -> list[SpanData]:
-        return [_clean(s) for s in spans if self.include_open or s.closed]
+        kept = spans if self.include_open else [s for s in spans if s.closed]
+        return [_clean(s) for s in kept] if self.clean else kept
 
 
 def _clean_attrs(attrs: dict[str, AttrValue]) -> dict[str, AttrValue]:
@@ -596,10 +602,7 @@ def _clean(span: SpanData) -> SpanData:
     """``span`` with every secret masked in its text (the one scrubber), whatever the log
     held: a run written by an older agentlog exports clean too. A span with nothing to
     mask (the fast path) is returned as it is."""
-    texts = msgspec.json.encode(
-        (span.attributes, span.status_message, [e.attributes for e in span.events])
-    )
-    if not holds_secret(texts):
+    if not holds_secret(_texts([span])):
         return span
     return msgspec.structs.replace(
         span,
@@ -609,6 +612,24 @@ def _clean(span: SpanData) -> SpanData:
             msgspec.structs.replace(e, attributes=_clean_attrs(e.attributes)) for e in span.events
         ),
     )
+
+
+def _texts(spans: Iterable[SpanData]) -> bytes:
+    """The text of ``spans`` that may hold a secret, encoded for one search."""
+    return msgspec.json.encode(
+        [(s.attributes, s.status_message, [e.attributes for e in s.events]) for s in spans]
+    )
+
+
+def clean_spans(spans: list[SpanData]) -> list[SpanData]:
+    """``spans`` with every secret masked, as :class:`SpanStream` masks each: one search
+    over the whole batch first, and a batch with nothing to mask (the fast path) is
+    returned as it is. (The searches look for literals and expressions with no anchors,
+    so what one span's text holds, the batch's holds too; a false alarm only costs the
+    check of each span.)"""
+    if not holds_secret(_texts(spans)):
+        return spans
+    return [_clean(span) for span in spans]
 
 
 def identity_of(events: Iterable[AnyEvent]) -> tuple[Identity, WorkflowState] | None:
