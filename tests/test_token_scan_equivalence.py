@@ -190,10 +190,10 @@ def test_a_token_at_the_start_or_the_end_of_a_big_file_is_found(token: str) -> N
     dense = ("def f(x):\n    return x  # sk-ish task-list AIx ECR ghz xo\n" * 40_000).encode()
     sparse = (" da = 1; fold(a)\n" * 130_000).encode()  # no pivot byte at all
     assert min(len(dense), len(sparse)) > 2 << 20  # more than one read block of the recording
+    expected = reference_find_token(token.encode())  # the whole-text search, on the token
     for body in (dense, sparse, sparse[: 1 << 20] + dense[:4096] + sparse):
         for data in (token.encode() + b"\n" + body, body + token.encode()):
-            assert find_token(data) == reference_find_token(data)
-            assert find_token(data) == reference_find_token(token.encode())
+            assert find_token(data) == expected
             assert secret_in_file("big.py", data, ()) is not None
 
 
