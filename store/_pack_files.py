@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from store._atomic import replace_at
 from store._safe_open import open_regular, read_all
 from store.errors import ObjectProblem
 
@@ -41,19 +41,4 @@ def write_new(dir_fd: int, name: str, data: bytes, *, sync: bool = False) -> Non
     """Write ``data`` to a temp file in ``dir_fd`` (fsynced with ``sync``) and rename it
     to ``name``, read-only; no link is followed."""
     tmp = f".{name[:16]}.{secrets.token_hex(4)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(tmp, flags, 0o444, dir_fd=dir_fd)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=dir_fd)
-        raise
+    replace_at(dir_fd, name, data, tmp=tmp, mode=0o444, sync=os.fsync if sync else None)

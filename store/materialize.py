@@ -35,6 +35,7 @@ from events import (
     ToolResulted,
     UnknownEvent,
 )
+from store._atomic import replace_at
 from store.paths import MAX_NAME_BYTES, PathGuard, UnsafePath, change_set_problem, normalize_rel
 from store.projections import WorkflowFold, artifacts
 
@@ -536,25 +537,7 @@ def _write_atomic_at(dir_fd: int, name: str, data: bytes, sync: Callable[[int], 
     """Write ``data`` to a fresh temp file beside ``name``, fsync it and rename it over
     ``name``; a symlink at ``name`` is replaced, not written through."""
     tmp = f".{_prefix(name)}.{os.urandom(6).hex()}{_TMP_SUFFIX}"  # os: no `secrets` import
-    fd = os.open(
-        tmp,
-        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-        _FILE_MODE,
-        dir_fd=dir_fd,
-    )
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            sync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=dir_fd)
-        raise
+    replace_at(dir_fd, name, data, tmp=tmp, mode=_FILE_MODE, sync=sync)
 
 
 def _prefix(name: str) -> str:
