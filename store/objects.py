@@ -373,14 +373,15 @@ class PackWriter:
     A context manager: :meth:`add` appends a blob new to the store and to this writer to
     the pack's temp file (a lone new blob becomes a loose object). A clean exit syncs the
     pack, renames it in, then its index, and syncs the directory; an exception removes
-    the temp file. Only the index and the names already stored are held in memory; the
-    pack is written back to disk as it grows, leaving the sync at the end less to wait for.
+    the temp file. Only the index is held in memory; the pack is written back as it grows.
     """
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
         self._seen: set[str] = set()
-        self._known = set(store.names())  # what it stores already: listed once, not per blob
+        with store._dir() as root:  # a blob is looked up loose only where there are any
+            loose = root is not None and any(map(_FAN.fullmatch, os.listdir(root)))
+        self._stored = store.__contains__ if loose else lambda d: store._find(d) is not None
         self._first: tuple[str, bytes] | None = None  # a lone new blob becomes loose
         self._lines: list[str] = []
         self._offset = 0
@@ -405,8 +406,7 @@ class PackWriter:
     def add(self, data: bytes) -> tuple[str, bool]:
         """Store ``data`` (when new); its hash and whether it was new."""
         digest = object_hash(data)
-        live = run_pack(self._store.run_dir)  # what a live run appended since the listing
-        new = not (digest in self._seen or digest in self._known or (live and live.where(digest)))
+        new = digest not in self._seen and not self._stored(digest)
         if new:
             self._seen.add(digest)
             if self._first is None and self._fd < 0:
