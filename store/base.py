@@ -87,29 +87,34 @@ def record_base(
     if not root.is_dir():
         raise WorkspaceError(f"{root}: the workspace is not a directory")
     root = root.resolve()
-    status = _git_status(root)  # runs while the files are read
-    candidates = _git_files(root) if status is not None else _walk_unignored(root)
-    allowed = _allowed(allow_credentials, candidates, root)
+    with _Git(root) as git:  # rev-parse, ls-files and status at once, run while we go on
+        return _record(root, git, run_dir, max_file_bytes, test_cmd, allow_credentials)
+
+
+def _record(
+    root: Path,
+    git: _Git,
+    run_dir: str | Path,
+    max_file_bytes: int,
+    test_cmd: str,
+    allow_credentials: Iterable[str],
+) -> WorkspaceBase:
     secrets = environment_secrets()
+    secret_in_file("", b"", secrets)  # the scanners compiled while git lists the files
+    status = git.status()
+    candidates = git.files() if status is not None else _walk_unignored(root)
+    allowed = _allowed(allow_credentials, candidates, root)
     files: list[BaseFile] = []
     left_out: list[LeftOut] = []
     contents: dict[str, bytes] = {}  # what test detection reads (see _for_detection)
+    prefix = f"{root}{os.sep}"  # a string per file: a Path per file costs more than a read
     with ObjectStore(run_dir).writer() as objects:  # streamed: one file in memory at a time
         for rel in candidates:
-            shown = _not_utf8(rel)
-            if shown is not None:  # no event can carry the name: recorded as shown, left out
-                left_out.append(LeftOut(path=shown, reason="file name is not UTF-8"))
+            reason = _name_problem(rel, allowed)
+            if reason is not None:
+                left_out.append(LeftOut(path=_shown(rel), reason=reason))
                 continue
-            problem = path_problem(rel)  # files/ and apply must be able to write it back
-            if problem is not None:
-                why = f"a path agentlog cannot write: {problem}"
-                left_out.append(LeftOut(path=rel, reason=why))
-                continue
-            kind = None if rel in allowed else credential_file(rel)
-            if kind is not None:
-                left_out.append(LeftOut(path=rel, reason=f"a credential file ({kind})"))
-                continue
-            reason, mode, data = _take(root, rel, max_file_bytes)
+            reason, mode, data = _take(root, prefix + rel, max_file_bytes)
             if reason is None and data is not None and rel not in allowed:
                 found = secret_in_file(rel, data, secrets)
                 reason = None if found is None else f"holds a secret ({found})"
@@ -135,6 +140,23 @@ def record_base(
         test_source=source,
         credentials_allowed=tuple(sorted(allowed)),
     )
+
+
+def _name_problem(rel: str, allowed: set[str]) -> str | None:
+    """Why ``rel`` is left out by its name alone, or None."""
+    if _not_utf8(rel) is not None:  # no event can carry the name: recorded as shown
+        return "file name is not UTF-8"
+    problem = path_problem(rel)  # files/ and apply must be able to write it back
+    if problem is not None:
+        return f"a path agentlog cannot write: {problem}"
+    kind = None if rel in allowed else credential_file(rel)
+    return None if kind is None else f"a credential file ({kind})"
+
+
+def _shown(rel: str) -> str:
+    """``rel`` as the record shows it (a name that is not UTF-8 with ``\\xNN`` bytes)."""
+    shown = _not_utf8(rel)
+    return rel if shown is None else shown
 
 
 def _for_detection(rel: str, data: bytes) -> bytes | None:
@@ -241,27 +263,73 @@ def _test_command(
     return detect_tests(contents, paths)
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["git", "-C", str(root), *args],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+class _Git:
+    """What git says of a workspace: whether it is a work tree, its HEAD, its tracked files
+    and whether they differ from HEAD. The three commands start at once and run while the
+    caller goes on (each read when needed)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.head: subprocess.Popen[bytes] | None = None
+        self.listed: subprocess.Popen[bytes] | None = None
+        self.changes: subprocess.Popen[bytes] | None = None
+        try:
+            self.head = self._start("rev-parse", "--is-inside-work-tree", "--verify", "-q", "HEAD")
+            self.listed = self._start("ls-files", "-z", "--cached", "--", ".")
+            self.changes = self._start("status", "--porcelain", "--untracked-files=no", "--", ".")
+        except FileNotFoundError:
+            self._close()  # no git on this machine: the tree is treated as plain files
+
+    def _start(self, *args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["git", "-C", str(self.root), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def __enter__(self) -> _Git:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        """Wait for every command still running (its output not needed)."""
+        for proc in (self.head, self.listed, self.changes):
+            if proc is not None and proc.returncode is None:
+                proc.communicate()
+        self.head = self.listed = self.changes = None
+
+    def status(self) -> _Status | None:
+        """The git state of the workspace, or None when it is not in a git work tree."""
+        if self.head is None:
+            return None
+        out, _ = self.head.communicate()
+        lines = out.decode().split()
+        if not lines or lines[0] != "true":
+            self._close()
+            return None
+        commit = lines[1] if len(lines) > 1 and self.head.returncode == 0 else None
+        assert self.changes is not None
+        return _Status(self.root, commit, self.changes)
+
+    def files(self) -> list[str]:
+        """The tracked files, sorted (names read with ``surrogateescape``)."""
+        assert self.listed is not None
+        out, err = self.listed.communicate()
+        if self.listed.returncode != 0:
+            raise WorkspaceError(f"{self.root}: git ls-files failed: {err.decode().strip()}")
+        return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})
 
 
 class _Status:
     """``git status`` of a work tree, started at once and read when needed."""
 
-    def __init__(self, root: Path, commit: str | None) -> None:
+    def __init__(self, root: Path, commit: str | None, proc: subprocess.Popen[bytes]) -> None:
         self.root = root
         self.commit = commit
-        self.proc = subprocess.Popen(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "."],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        self.proc = proc
 
     def result(self) -> tuple[str | None, bool]:
         """(HEAD commit or None, whether tracked files differ from it)."""
@@ -269,26 +337,6 @@ class _Status:
         if self.proc.returncode != 0:
             raise WorkspaceError(f"{self.root}: git status failed: {err.decode().strip()}")
         return self.commit, bool(out.strip())
-
-
-def _git_status(root: Path) -> _Status | None:
-    """The git state of ``root`` being read, or None when it is not in a git work tree."""
-    try:
-        head = _git(root, "rev-parse", "--is-inside-work-tree", "--verify", "-q", "HEAD")
-    except FileNotFoundError:
-        return None  # no git on this machine: treat the tree as plain files
-    lines = head.stdout.decode().split()
-    if not lines or lines[0] != "true":
-        return None
-    return _Status(root, lines[1] if len(lines) > 1 and head.returncode == 0 else None)
-
-
-def _git_files(root: Path) -> list[str]:
-    listed = _git(root, "ls-files", "-z", "--cached", "--", ".")
-    if listed.returncode != 0:
-        raise WorkspaceError(f"{root}: git ls-files failed: {listed.stderr.decode().strip()}")
-    paths = {p.decode("utf-8", "surrogateescape") for p in listed.stdout.split(b"\0") if p}
-    return sorted(paths)
 
 
 def _walk_unignored(root: Path) -> list[str]:
@@ -325,9 +373,9 @@ def _walk_unignored(root: Path) -> list[str]:
     return sorted(out)
 
 
-def _take(root: Path, rel: str, limit: int) -> tuple[str | None, int, bytes | None]:
-    """(reason it is left out or None, mode, bytes) for one candidate path."""
-    name = f"{root}{os.sep}{rel}"  # a string: a Path per file costs more than reading it
+def _take(root: Path, name: str, limit: int) -> tuple[str | None, int, bytes | None]:
+    """(reason it is left out or None, mode, bytes) for the candidate file ``name`` (the
+    workspace's path and the relative one joined)."""
     try:
         st = os.lstat(name)
     except FileNotFoundError:
@@ -354,10 +402,11 @@ def _take(root: Path, rel: str, limit: int) -> tuple[str | None, int, bytes | No
         return f"cannot be read ({exc.strerror})", 0, None
     if b"\0" in data[:_BINARY_PEEK]:
         return "binary", 0, None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "binary (not UTF-8 text)", 0, None
+    if not data.isascii():  # ASCII is UTF-8 (and checked many times faster)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return "binary (not UTF-8 text)", 0, None
     mode = 0o755 if st.st_mode & stat.S_IXUSR else 0o644
     return None, mode, data
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import re
 import secrets
@@ -17,9 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from store import _pack_files
 from store._lock import LogLock
-from store._pack_files import index_lines as _index_lines
-from store._pack_files import write_new as _write_new
 from store._safe_open import exists, open_dir, open_regular, read_all, read_at
 from store.errors import ObjectProblem
 from store.run_pack import PACK_NAME, cut_pack_debris, pack_damage, run_pack, scan_pack
@@ -181,7 +181,7 @@ class ObjectStore:
         self.path(digest)
         with self._dir(digest[:2], create=True, sync=True) as fan:
             assert fan is not None
-            _write_new(fan, digest[2:], data, sync=True)
+            _pack_files.write_new(fan, digest[2:], data, sync=True)
             os.fsync(fan)
 
     def get(self, digest: str) -> bytes:
@@ -301,7 +301,7 @@ class ObjectStore:
                     if name.endswith(".idx") and not name.startswith("."):
                         assert packs is not None
                         pack = folder / f"{name[:-4]}.pack"
-                        for digest, at in _index_lines(packs, name, folder / name):
+                        for digest, at in _pack_files.index_lines(packs, name, folder / name):
                             packed.setdefault(digest, (pack, *at))
             with self._dir() as root:
                 scan = None if root is None else self._run_pack(root, scan_pack)
@@ -312,17 +312,14 @@ class ObjectStore:
 
     def _write_pack(self, blobs: dict[str, bytes], *, sync: bool = True) -> None:
         """One pack for ``blobs``: data synced, then the index renamed in and synced."""
-        lines: list[str] = []
-        offset = 0
-        for digest, data in blobs.items():
-            lines.append(f"{digest} {offset} {len(data)}\n")
-            offset += len(data)
+        offsets = itertools.accumulate((len(data) for data in blobs.values()), initial=0)
+        lines = [f"{d} {at} {len(b)}\n" for (d, b), at in zip(blobs.items(), offsets, strict=False)]
         index = "".join(lines).encode("ascii")
         name = object_hash(index)[:40]
         with self._dir(PACKS_DIR, create=True, sync=sync) as packs:
             assert packs is not None
-            _write_new(packs, f"{name}.pack", b"".join(blobs.values()), sync=sync)
-            _write_new(packs, f"{name}.idx", index, sync=sync)
+            _pack_files.write_new(packs, f"{name}.pack", b"".join(blobs.values()), sync=sync)
+            _pack_files.write_new(packs, f"{name}.idx", index, sync=sync)
             if sync:
                 os.fsync(packs)
         self._packed = None
@@ -376,17 +373,20 @@ class PackWriter:
     A context manager: :meth:`add` appends a blob new to the store and to this writer to
     the pack's temp file (a lone new blob becomes a loose object). A clean exit syncs the
     pack, renames it in, then its index, and syncs the directory; an exception removes
-    the temp file. Only the index is held in memory.
+    the temp file. Only the index is held in memory; the pack is written back as it grows.
     """
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
         self._seen: set[str] = set()
+        with store._dir() as root:  # a blob is looked up loose only where there are any
+            loose = root is not None and any(map(_FAN.fullmatch, os.listdir(root)))
+        self._stored = store.__contains__ if loose else lambda d: store._find(d) is not None
         self._first: tuple[str, bytes] | None = None  # a lone new blob becomes loose
         self._lines: list[str] = []
         self._offset = 0
         self._stack = contextlib.ExitStack()
-        self._packs, self._fd, self._tmp = -1, -1, ""
+        self._packs, self._fd, self._tmp, self._flushed = -1, -1, "", 0
 
     def __enter__(self) -> PackWriter:
         return self
@@ -406,7 +406,7 @@ class PackWriter:
     def add(self, data: bytes) -> tuple[str, bool]:
         """Store ``data`` (when new); its hash and whether it was new."""
         digest = object_hash(data)
-        new = digest not in self._seen and digest not in self._store
+        new = digest not in self._seen and not self._stored(digest)
         if new:
             self._seen.add(digest)
             if self._first is None and self._fd < 0:
@@ -434,6 +434,7 @@ class PackWriter:
             view = view[os.write(self._fd, view) :]
         self._lines.append(f"{digest} {self._offset} {len(data)}\n")
         self._offset += len(data)
+        self._flushed = _pack_files.start_writeback(self._fd, self._flushed, self._offset)
 
     def _finish(self) -> None:
         if self._fd < 0:
@@ -447,7 +448,7 @@ class PackWriter:
         name = object_hash(index)[:40]
         os.replace(self._tmp, f"{name}.pack", src_dir_fd=self._packs, dst_dir_fd=self._packs)
         self._tmp = ""
-        _write_new(self._packs, f"{name}.idx", index, sync=True)
+        _pack_files.write_new(self._packs, f"{name}.idx", index, sync=True)
         os.fsync(self._packs)
         self._store._packed = None
 
@@ -468,8 +469,7 @@ def share_objects(
     are new files of the store's own making, gathered into packs of about 8 MiB;
     ``durable`` syncs them (a fork), a throwaway run (a replay's) skips that.
     """
-    src = ObjectStore(source_run)
-    dst = ObjectStore(dest_run)
+    src, dst = ObjectStore(source_run), ObjectStore(dest_run)
     wanted = src.names() if digests is None else sorted(set(digests))
     batch: dict[str, bytes] = {}
     size = 0
