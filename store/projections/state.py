@@ -362,10 +362,6 @@ class WorkflowFold:
         self.gates: dict[Gate, GateState] = {}
         self.changes_requested_by: str | None = None
         self._snapshot: WorkflowState | None = None
-        #: The last snapshot's latest artifacts and totals, by what they were made from
-        #: (the producing events, the frozen steps): a snapshot reuses them when unchanged.
-        self._artifacts: tuple[tuple[object, ...], Artifacts] | None = None
-        self._totals: tuple[tuple[StepState, ...], Usage, int] | None = None
         #: Each step's frozen state, kept until an event changes that step (a snapshot
         #: after each event, as a supervisor takes, refreezes only the step it changed).
         self._frozen: dict[str, StepState] = {}
@@ -408,7 +404,6 @@ class WorkflowFold:
             steps = {
                 s: frozen.get(s) or frozen.setdefault(s, self._steps[s].freeze(s)) for s in STEPS
             }
-            usage, calls = self._step_totals(steps)
             self._snapshot = WorkflowState(
                 workflow_id=self.workflow_id,
                 task=self.task,
@@ -417,8 +412,8 @@ class WorkflowFold:
                 current_step=self.current,
                 round=self.round,
                 steps=steps,
-                usage=usage,
-                model_calls=calls,
+                usage=Usage.sum(st.total_usage for st in steps.values()),
+                model_calls=sum(st.total_model_calls for st in steps.values()),
                 last_error=self.last_error,
                 verdict=self.verdict,
                 last_seq=self.last_seq,
@@ -435,31 +430,14 @@ class WorkflowFold:
             )
         return self._snapshot
 
-    def _step_totals(self, steps: dict[Step, StepState]) -> tuple[Usage, int]:
-        """Usage and model calls over every step and round (reused while no step changed)."""
-        frozen = tuple(steps.values())
-        totals = self._totals
-        if totals is not None and all(a is b for a, b in zip(totals[0], frozen, strict=True)):
-            return totals[1], totals[2]
-        usage = Usage.sum(st.total_usage for st in frozen)
-        calls = sum(st.total_model_calls for st in frozen)
-        self._totals = (frozen, usage, calls)
-        return usage, calls
-
     def artifacts(self) -> Artifacts:
         """The latest plan, code change and review."""
-        made = tuple(self._produced_by.get(s) for s in STEPS)
-        kept = self._artifacts
-        if kept is not None and all(a is b for a, b in zip(kept[0], made, strict=True)):
-            return kept[1]
-        plan, code, review = made
-        artifacts = Artifacts(
+        plan, code, review = (self._produced_by.get(s) for s in STEPS)
+        return Artifacts(
             plan=plan.plan if isinstance(plan, PlanProduced) else None,
             code=code.code if isinstance(code, CodeProduced) else None,
             review=review.review if isinstance(review, ReviewProduced) else None,
         )
-        self._artifacts = (made, artifacts)
-        return artifacts
 
     def artifact_events(self) -> tuple[Event, ...]:
         """The events carrying the latest artifacts: they alone project to the same files.
