@@ -22,12 +22,14 @@ from actors.models import (
     ModelError,
     ModelRequest,
     ModelResponse,
+    ReplayModel,
     model_called_event,
     record_request,
     request_digest,
     response_from_event,
     scrubbed,
 )
+from actors.secrets import holds_env_secret
 from events import Event, ModelCalled, Step, StepFailed, ToolResulted, WorkflowConfig
 from store import WorkflowState
 
@@ -97,6 +99,22 @@ def keep_request(work: StepWork, request: ModelRequest) -> None:
         record_request(work.requests_to, request)
 
 
+def _recorded_clean(request: ModelRequest, model: Model) -> bool:
+    """Whether ``request`` is, byte for byte, the request a replay's recording answers
+    next, and so needs no scrub: a request is scrubbed *before* it is digested (see
+    :meth:`Attempt._scrubbed`), so the recorded digest names scrubbed bytes, and the same
+    digest means the same bytes, which held no token the recording's scrubber knew. This
+    environment's secrets are searched for still (one the recording's machine did not
+    have is masked, and the replay reports the changed request as before).
+    """
+    if not isinstance(model, ReplayModel):
+        return False
+    expected = model.next_digest(request.step)
+    if expected is None or request_digest(request) != expected:
+        return False
+    return not holds_env_secret(msgspec.json.encode(request))
+
+
 class Attempt:
     """One attempt's bookkeeping: its answer so far and the recorded calls left to reuse.
 
@@ -118,9 +136,8 @@ class Attempt:
         if self._last is not None and self._last[0] is request:
             return self._last[1], self._last[2]
         prompt = self.work.config.prompts.get(AGENT_NAMES[self.work.step])
-        sent = scrubbed(
-            request if prompt is None else msgspec.structs.replace(request, system=prompt)
-        )
+        asked = request if prompt is None else msgspec.structs.replace(request, system=prompt)
+        sent = asked if _recorded_clean(asked, self.model) else scrubbed(asked)
         digest = request_digest(sent)
         self._last = (request, sent, digest)
         return sent, digest

@@ -26,6 +26,7 @@ from store.credentials import MASK, SECRET_ENV_VARS, mask_secrets, may_hold_secr
 __all__ = [
     "MASK",
     "SECRET_ENV_VARS",
+    "holds_env_secret",
     "holds_secret",
     "redact",
     "redact_event",
@@ -52,6 +53,13 @@ def holds_secret(data: bytes) -> bool:
     slow path finds nothing and changes nothing).
     """
     return may_hold_secret(data)
+
+
+def holds_env_secret(data: bytes) -> bool:
+    """Whether encoded text holds one of this environment's secrets (in any form): the
+    part of :func:`holds_secret` that can differ between two machines running the same
+    code (the token formats are the code's)."""
+    return may_hold_secret(data, tokens=False)
 
 
 def _redact_value(value: Any) -> Any:

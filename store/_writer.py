@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -77,6 +78,7 @@ class LogWriter:
         self._dirty = False  # written but not yet fsynced (group commit)
         self._unheard: list[Event] = []  # written, not yet durable: listeners wait for them
         self._held: list[bytes] | None = None  # see hold()
+        self._ids: random.Random | None = None  # a held log's ids (see hold())
         self._held_bytes = 0
         self._first: list[Callable[[], None]] = []  # made durable before any line is written
 
@@ -173,10 +175,13 @@ class LogWriter:
         :meth:`sync`, :meth:`close` or every :data:`_HELD_MAX` bytes, and never fsynced:
         for a throwaway log nobody reads until it is closed (a replay's scratch run),
         where a write per append costs more than the append and durability buys nothing.
-        A killed process loses what was held."""
+        A killed process loses what was held. Its events' ids come from a generator seeded
+        once from ``os.urandom`` (random, unique in the log, without a system call per
+        append)."""
         with self._mutex:
             if self._held is None:
                 self._held = []
+                self._ids = random.Random(os.urandom(32))
 
     def sync(self) -> None:
         """Make every event written so far durable (one fsync, none if nothing is pending)."""
@@ -229,7 +234,12 @@ class LogWriter:
         for ev in batch:
             if type(ev) not in _EVENT_CLASSES:
                 raise TypeError(f"cannot append {type(ev).__name__}: not an agentlog event type")
-        ids = os.urandom(16 * len(batch)).hex()
+        n = len(batch)
+        ids = (
+            f"{self._ids.getrandbits(128 * n):0{32 * n}x}"
+            if self._ids
+            else os.urandom(16 * n).hex()
+        )
         now = utc_now()
         seq = self._last_seq
         out: list[E] = []

@@ -490,8 +490,9 @@ def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
     return mask_tokens(text, MASK)
 
 
-def may_hold_secret(data: bytes) -> bool:
+def may_hold_secret(data: bytes, *, tokens: bool = True) -> bool:
     """Whether encoded text may hold what :func:`mask_secrets` masks (without ``extra``).
-    False means masking would change nothing; True may be a false alarm."""
+    False means masking would change nothing; True may be a false alarm. ``tokens=False``
+    searches only for the environment's secrets (what differs between two machines)."""
     _, raw = _ENV.current()
-    return any(form in data for form in raw) or may_hold_token(data)
+    return any(form in data for form in raw) or (tokens and may_hold_token(data))

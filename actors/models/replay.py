@@ -88,6 +88,12 @@ class _Queue:
         self._next += 1
         return seq
 
+    def peek(self) -> _Entry:
+        """The entry :meth:`popleft` returns next (the queue is not empty)."""
+        if self._seqs is None:
+            return self._events[0]
+        return self._seqs[self._next]
+
     def __len__(self) -> int:
         return len(self._events) if self._seqs is None else len(self._seqs) - self._next
 
@@ -126,6 +132,8 @@ class ReplayModel:
         self._lock = threading.Lock()
         self.name: str = "replay"
         self._named = False  # by a served call (else by the config)
+        #: The answer :meth:`next_digest` read last, by seq: the call serving it reuses it.
+        self._peeked: tuple[int, ModelCalled] | None = None
         for event in events:
             self.add(event)
 
@@ -214,6 +222,25 @@ class ReplayModel:
             )
         return response_from_event(recorded)
 
+    def next_digest(self, step: str) -> str | None:
+        """The request digest the next recorded answer for ``step`` was given to (None when
+        no answer is next: none left, or a failed call). The answer is read once: the
+        call that serves it next does not read it again."""
+        with self._lock:
+            queue = self._calls.get(step)
+            if not queue:
+                return None
+            entry = queue.peek()
+        if isinstance(entry, StepFailed) or (isinstance(entry, int) and entry < 0):
+            return None
+        try:
+            recorded = self._load(entry, ModelCalled)
+        except NonDeterminism:
+            return None  # the call serving it reports the changed log
+        if isinstance(entry, int):
+            self._peeked = (entry, recorded)
+        return recorded.request_digest
+
     @staticmethod
     def _failure(recorded: StepFailed) -> ModelError:
         """The error the recorded failed call raised, as the agent records it again."""
@@ -228,7 +255,11 @@ class ReplayModel:
     def _load(self, entry: ModelCalled | StepFailed | int, kind: type[_T]) -> _T:
         """The recorded event ``entry`` names (read from the cursor when it is a seq)."""
         event: object = entry
-        if isinstance(entry, int):
+        peeked = self._peeked
+        if peeked is not None and peeked[0] == entry and kind is ModelCalled:
+            self._peeked = None
+            event = peeked[1]
+        elif isinstance(entry, int):
             assert self._cursor is not None
             try:
                 event = self._cursor.at(entry)
