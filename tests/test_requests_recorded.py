@@ -279,6 +279,18 @@ def test_a_request_difference_names_only_the_fields_that_differ() -> None:
     assert "-a" in lines and "+b" in lines
 
 
+def test_a_secret_of_this_machine_in_a_recorded_request_is_masked_in_the_difference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "this-machine-only-secret-value-0123456789"
+    monkeypatch.setenv("AGENTLOG_TEST_SECRET_TOKEN", secret)
+    old = {"system": f"use {secret} to sign", "messages": []}
+    new = {"system": "sign nothing", "messages": []}
+    difference = request_difference(old, new)
+    assert "-use [redacted] to sign" in difference.splitlines()
+    assert secret not in difference
+
+
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=40),
     lambda inner: (

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from actors.models.base import ModelRequest, request_bytes
-from actors.secrets import redact_event
+from actors.secrets import redact, redact_event
 from store.errors import LogError
 from store.objects import ObjectProblem, ObjectStore
 
@@ -80,7 +80,9 @@ def request_difference(
     recorded: dict[str, Any], new: dict[str, Any], *, limit: int = MAX_DIFF_LINES
 ) -> str:
     """What differs between two requests: the top-level fields, then a unified diff of
-    each differing field (each message on its own), at most ``limit`` lines."""
+    each differing field (each message on its own), at most ``limit`` lines, with every
+    secret masked: a recorded request is someone else's data and may hold a value that is
+    a secret here (this machine's key), which must not reach a terminal or a log."""
     absent = object()
     fields = sorted(
         k for k in recorded.keys() | new.keys() if recorded.get(k, absent) != new.get(k, absent)
@@ -100,7 +102,7 @@ def request_difference(
             lines += _unified(_name(field), recorded.get(field), new.get(field))
     if len(lines) > limit:
         lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
-    return "\n".join(lines)
+    return redact("\n".join(lines))
 
 
 def _unified(name: str, old: Any, new: Any) -> list[str]:
