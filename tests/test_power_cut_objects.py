@@ -155,3 +155,26 @@ def test_verify_names_lines_kept_without_their_objects_and_repair_moves_them_asi
         assert f"from line {lost.seq} on)" in out.getvalue()
         assert main(["verify", str(run)]) == 0, out.getvalue()
     assert sum(1 for _ in EventLog(run).read()) == lost.seq - 1
+
+
+def test_resume_refuses_a_log_ending_in_lines_kept_without_their_objects(
+    recorded: tuple[Recorder, int], tmp_path: Path
+) -> None:
+    from actors import Supervisor
+    from actors.models import ScriptedModel
+    from store.unsynced import UnsyncedTail
+
+    recorder, log_ino = recorded
+    for snap in recorder.snapshots:
+        if not snap.durable_files.get(log_ino):
+            continue
+        run = _cut(snap, recorder.base_ino, log_ino, "writeback", tmp_path / f"{snap.step:04d}")
+        lost = unsynced_line(run, EventLog(run).read())
+        if lost is not None:
+            break
+    else:
+        pytest.fail("no cut kept a line without its object")
+    before = (run / "events.jsonl").read_bytes()
+    with pytest.raises(UnsyncedTail, match=f"line {lost.seq} names"):
+        Supervisor.resume(run, model=ScriptedModel({}), trust_log=True)
+    assert (run / "events.jsonl").read_bytes() == before  # nothing appended after them
