@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import pykka
 
 from actors.attempt import Attempt, StepWork, failure, keep_request
+from actors.commit_point import pay
 from actors.models import (
     Model,
     ModelError,
@@ -88,6 +89,7 @@ class Agent(pykka.ThreadingActor, ABC):
         attempt = Attempt(work, self.model, self.name)
         if work.state.workspace is not None:  # a run on an existing repository
             return perform_in_workspace(attempt)
+        pay(work.requests_to)  # durable before the evidence (a test run) is gathered
         evidence = self.evidence(work, attempt.answer)
         try:
             response = attempt.ask(self.request(work, evidence))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from actors.commit_point import pay
 from actors.drivers import call_slot
 from actors.logs import get_logger
 from actors.models import (
@@ -159,6 +160,8 @@ class Attempt:
             seqs = [ev.seq for ev in self.unused]
             log.warning("recorded call differs from the request; calling again", seqs=seqs)
         timeout = self.work.timeout
+        keep_request(self.work, request)  # kept before the call: synced with what it waits on
+        pay(self.work.requests_to)
         with call_slot(timeout) as held:  # AGENTLOG_MAX_CALLS: calls in flight
             if not held:
                 message = f"no model-call slot freed within {timeout:g} s (AGENTLOG_MAX_CALLS)"
@@ -174,7 +177,6 @@ class Attempt:
 
     def _called(self, request: ModelRequest, response: ModelResponse) -> ModelCalled:
         work = self.work
-        keep_request(work, request)
         return model_called_event(
             request, response, attempt=work.attempt, round=work.round, actor=self.actor
         )

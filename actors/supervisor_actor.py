@@ -24,6 +24,7 @@ import msgspec
 import pykka
 
 from actors.agents import AGENTS, Agent, AgentPool, Assignment, StepWork, failure
+from actors.commit_point import forgive, owe
 from actors.logs import get_logger
 from actors.models import Model, NonDeterminism, RequestNotKept
 from actors.orchestration import (
@@ -73,6 +74,7 @@ from store.materialize import ProjectionError, materialize, write_artifact
 from store.objects import ObjectStore
 from store.projection_sync import sync_projections
 from store.run_pack import open_run_pack
+from store.unsynced import UnsyncedTail, unsynced_line
 
 __all__ = [
     "DRIVE",
@@ -221,6 +223,10 @@ class SupervisorActor(pykka.ThreadingActor):
         try:
             if self.writer.last_seq:  # a log just made holds nothing to read
                 self.fold.extend(log_.read())
+                if self.live:  # lines a power cut kept without their objects: not resumed
+                    lost = unsynced_line(run_dir, log_.read())
+                    if lost is not None:
+                        raise UnsyncedTail(log_.path, lost)
             if start is None and self.fold.status == "pending":
                 raise UsageError(
                     f"{run_dir}: the log holds no WorkflowStarted event; nothing to resume"
@@ -465,10 +471,18 @@ class SupervisorActor(pykka.ThreadingActor):
             return self._ask_inline(work)
         agent = self.pool.acquire(work.step)
         try:
-            self._sync()  # the attempt is on disk before a call that may cost money or hang
-            answer: list[Event] = agent.ask(
-                Assignment(work, self.model), block=True, timeout=work.timeout
-            )
+            # The attempt is on disk before a call that may cost money or hang: the agent
+            # syncs before it waits, once it has kept its request (actors.commit_point).
+            if self.live and work.requests_to:
+                owe(work.requests_to, self._sync)
+            else:
+                self._sync()
+            try:
+                answer: list[Event] = agent.ask(
+                    Assignment(work, self.model), block=True, timeout=work.timeout
+                )
+            finally:
+                forgive(work.requests_to)
         except pykka.Timeout:
             agent.stop(block=False)
             message = f"no answer within the step timeout of {work.timeout:g} s"

@@ -112,9 +112,12 @@ class LogWriter:
         return remove
 
     def sync_first(self, make_durable: Callable[[], None]) -> None:
-        """Call ``make_durable`` before every write of lines: what the events name (the
-        run pack's records) is durable before a line naming it is written, so no crash
-        keeps the line without it. An ``OSError`` it raises fails the append."""
+        """Call ``make_durable`` before every sync of the log: what the events name (the
+        run pack's records) is made durable first, at the same commit point, so a
+        completed sync never covers a line without what it names. A line written since
+        may reach the disk before what it names (writeback); it is then the unsynced tail
+        a power cut can lose, and recovery cuts it (:func:`store.check_objects`). An
+        ``OSError`` it raises fails the sync."""
         with self._mutex:
             self._first.append(make_durable)
 
@@ -190,7 +193,7 @@ class LogWriter:
             self._flush()
             if self._dirty and self._held is None:
                 try:
-                    _sync(self._fd)
+                    self._sync_all()
                 except OSError as exc:
                     self._fail(exc)
                 self._dirty = False
@@ -207,7 +210,7 @@ class LogWriter:
                 self._closed = True
             try:
                 if self._dirty and self._held is None:
-                    _sync(self._fd)
+                    self._sync_all()
                     self._dirty = False
                 self._notify()
             except OSError:
@@ -262,17 +265,21 @@ class LogWriter:
 
     def _write(self, data: bytes, sync: bool = True) -> None:
         try:
-            for make_durable in self._first:
-                make_durable()
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
             if sync:
-                _sync(self._fd)
+                self._sync_all()
         except OSError as exc:
             self._fail(exc)
         self._size += len(data)
         self._dirty = not sync
+
+    def _sync_all(self) -> None:
+        """One commit point: what the lines name (:meth:`sync_first`), then the log."""
+        for make_durable in self._first:
+            make_durable()
+        _sync(self._fd)
 
     def _fail(self, exc: OSError) -> NoReturn:
         """Roll the file back to its last durable size, close, and report the failure."""

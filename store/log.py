@@ -378,6 +378,28 @@ class EventLog:
         finally:
             lock.release()
 
+    def move_aside_from(self, line_no: int) -> RepairReport:
+        """Move line ``line_no`` and every line after it to ``events.jsonl.torn-<n>``: the
+        unsynced tail :func:`store.unsynced.unsynced_line` found. Takes the writer lock."""
+        lock = LogLock.acquire(self.path, create=False)
+        try:
+            with self._open() as f:
+                offset = line_offset(f, line_no)
+                size = os.fstat(f.fileno()).st_size
+                lines = os.pread(f.fileno(), size - offset, offset).count(b"\n")
+            if offset >= size:
+                return RepairReport(kept_events=line_no - 1, moved_bytes=0, side_file=None)
+            side = self._move_tail(size - offset)
+            return RepairReport(
+                kept_events=line_no - 1,
+                moved_bytes=size - offset,
+                side_file=side,
+                from_line=line_no,
+                moved_lines=lines,
+            )
+        finally:
+            lock.release()
+
     def writer(self) -> LogWriter:
         """Open the log for appending, creating it (and its directory) if missing.
 

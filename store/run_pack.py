@@ -9,15 +9,18 @@ and held open while the run goes on. The format, version 1::
     <sha256 hex> <size>\\n<size bytes>      one record per object, end to end
 
 The file is its own index: a reader walks the headers with ``pread`` and skips the bytes.
-Records are only appended, by the run's one writer (it holds the log's lock). A record is
-made durable before the event that names it is written: the log writer calls
-:meth:`RunPack.sync` before it writes any line (:meth:`store.LogWriter.sync_first`), which
-``fdatasync``s the pack when it holds a record not yet synced (one sync where a loose
-object took three), and the first time also the directory entries it created. So a
-durable event never names a record that is not, and what a power cut leaves after the
-last whole record (a torn record, zero bytes) is named by no durable event: crash debris,
-which ``verify`` reports and ``verify --repair`` and ``resume`` cut off, as the log's
-torn tail. Records whose bytes do not match their name are damage, never debris.
+Records are only appended, by the run's one writer (it holds the log's lock), before the
+line naming them is written. At every commit point the log writer calls
+:meth:`RunPack.sync` before it syncs the log (:meth:`store.LogWriter.sync_first`), which
+``fdatasync``s the pack when it holds a record not yet synced (none when it holds nothing
+new), and the first time also the directory entries it created: one sync covers every
+record since the last commit (an agent loop's edits and the next request together). So
+a completed sync never covers a line whose record is not durable. A line written since
+may reach the disk before its record (writeback); after a power cut it names a record
+the pack lacks and is the unsynced tail (:mod:`store.unsynced`). What a power cut leaves
+after the last whole record (a torn record, zero bytes) is crash debris, which ``verify``
+reports and ``verify --repair`` and ``resume`` cut off, as the log's torn tail. Records
+whose bytes do not match their name are damage, never debris.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ import os
 import re
 import select
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -172,6 +174,41 @@ def test_a_tool_call_adds_one_sync_at_most(loop_syncs: tuple[Path, list[str]]) -
     # own (a loose object synced its file and its fan-out directory: 2-3 syncs each).
     assert synced.count("objects/run.pack") <= len(naming)
     assert not [p for p in synced if re.fullmatch(r"objects/[0-9a-f]{2}(/.*)?", p)]
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_an_edit_adds_no_sync_and_a_tool_call_one_under_strace(tmp_path: Path) -> None:
+    # The loop in a process of its own under strace: every fsync/fdatasync it makes.
+    run, trace = tmp_path / "run", tmp_path / "strace.txt"
+    script = (
+        "import sys; from pathlib import Path; sys.path.insert(0, 'tests');"
+        "from _loop_run import make_loop_run; make_loop_run(Path(sys.argv[1]), Path(sys.argv[2]))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    command = ["strace", "-f", "-y", "-e", "trace=fsync,fdatasync,syncfs", "-o", str(trace)]
+    done = subprocess.run(
+        [*command, sys.executable, "-c", script, str(run), str(tmp_path / "repo")],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    synced = re.findall(r"(?:fsync|fdatasync|syncfs)\(\d+<([^>]*)>", trace.read_text())
+    events = list(EventLog(run).read())
+    model_calls = sum(isinstance(ev, ModelCalled) for ev in events)
+    tool_calls = sum(isinstance(ev, ToolCalled) for ev in events)
+    edits = [ev for ev in events if isinstance(ev, ToolResulted) and ev.edits]
+    assert len(edits) >= 2
+    pack = synced.count(str(run / "objects" / PACK_NAME))
+    log = synced.count(str(run / "events.jsonl"))
+    # The pack is synced at the commit before each model call, with the request kept for
+    # it and the last tool's bytes: once a call at most, nothing of an edit's own.
+    assert pack <= model_calls
+    # A model call costs the pack's sync and the log's; a tool call adds the log's sync
+    # before it runs; the run's start (2) and end (1) one each.
+    assert pack + log <= 2 * model_calls + tool_calls + 3
 
 
 def test_a_run_that_stores_nothing_new_makes_no_pack(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from typing import Any
 import msgspec
 
 from actors.attempt import Attempt
+from actors.commit_point import pay
 from actors.loop.carry import Carried, carry, take
 from actors.loop.tools import (
     Change,
@@ -371,6 +372,7 @@ class _Loop:
 
     def _result(self, turn: int, use: dict[str, Any], cut: bool) -> ToolResulted:
         """Run one call on the working copy; bad use is an error result, never a raise."""
+        pay(self.work.requests_to)  # the turn and its calls are durable before any runs
         name = str(use.get("name"))
         raw = use.get("input")
         args: dict[str, Any] = raw if isinstance(raw, dict) else {}

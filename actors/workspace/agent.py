@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.attempt import Attempt
+from actors.commit_point import pay
 from actors.loop import code_loop, plan_loop, review_loop
 from actors.models import ModelError, parse_artifact
 from actors.testrun import run_workspace_tests
@@ -252,6 +253,7 @@ def _tests(at: Attempt, base: WorkspaceBase) -> tuple[TestsRan | None, str]:
             return ev, ""
     if not work.run_commands:
         return None, "The tests were not run: a replay runs no commands."
+    pay(work.requests_to)  # what was appended is durable before the tests run
     tests = run_workspace_tests(
         Path(work.workspace),
         timeout=work.config.test_timeout,
