@@ -116,6 +116,7 @@ def _install(point: str) -> None:
     objects = importlib.import_module("store.objects")
     pack_files = importlib.import_module("store._pack_files")
     run_pack = importlib.import_module("store.run_pack")
+    atomic = importlib.import_module("store._atomic")  # the write-then-rename both share
 
     nth, after = int(number.rstrip("+")), number.endswith("+")
     count = 0
@@ -143,13 +144,28 @@ def _install(point: str) -> None:
         if count == nth:
             _die()
 
+    def replace_for(*callers: ModuleType) -> Any:
+        """:func:`replace` for the renames ``store._atomic.replace_at`` makes on behalf of
+        ``callers`` (the module that called it); its other renames are not counted."""
+        names = {m.__name__ for m in callers}
+
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            if sys._getframe(2).f_globals.get("__name__") in names:
+                replace(*args, **kwargs)
+            else:
+                real_replace(*args, **kwargs)
+
+        return wrapper
+
     if kind == "append":
         _patch(writer, "write", write)
     elif kind == "rename":
         _patch(materialize, "replace", replace)
+        _patch(atomic, "replace", replace_for(materialize))
     elif kind == "object":
         _patch(objects, "replace", replace)
         _patch(pack_files, "replace", replace)
+        _patch(atomic, "replace", replace_for(pack_files))
     elif kind == "pack":
         _patch(run_pack, "write", write)
     else:
