@@ -15,26 +15,28 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 import structlog
 from _cli import cli, write_script
-from _workflow import FAST, scripted
+from _workflow import FAST, error, scripted
 
 from actors import Supervisor
-from events import ModelCalled
+from actors.approvals import DecisionRefused
+from events import AgentlogError, ApprovalDecided, ModelCalled, RetryRequested
 from store import EventLog, LogLocked
 from store.run_pack import PACK_NAME, scan_pack
 
 TASK = "add a greeting module"
+PLAN_GATE = msgspec.structs.replace(FAST, approve=("plan",))
 
 
-def _cut_before_the_code_request(run_dir: Path) -> tuple[int, bytes]:
-    """A completed run cut so: the pack ends before the code step's request record, the
+def _cut_before_request(run_dir: Path, step: str) -> tuple[int, bytes]:
+    """Cut the run so: its pack ends before the record of ``step``'s first request, its
     log keeps all its lines. The seq of the line naming that request, and the log's bytes
     from that line on (the unsynced tail)."""
-    Supervisor(FAST, model=scripted()).run(TASK, run_dir)
     call = next(
-        ev for ev in EventLog(run_dir).read() if isinstance(ev, ModelCalled) and ev.step == "code"
+        ev for ev in EventLog(run_dir).read() if isinstance(ev, ModelCalled) and ev.step == step
     )
     pack = run_dir / "objects" / PACK_NAME
     with pack.open("rb") as f:
@@ -42,6 +44,12 @@ def _cut_before_the_code_request(run_dir: Path) -> tuple[int, bytes]:
     os.truncate(pack, start - len(f"{call.request_digest} {size}\n"))
     lines = (run_dir / "events.jsonl").read_bytes().splitlines(keepends=True)
     return call.seq, b"".join(lines[call.seq - 1 :])
+
+
+def _cut_before_the_code_request(run_dir: Path) -> tuple[int, bytes]:
+    """A completed run, cut before the code step's request (:func:`_cut_before_request`)."""
+    Supervisor(FAST, model=scripted()).run(TASK, run_dir)
+    return _cut_before_request(run_dir, "code")
 
 
 def test_resume_moves_the_unsynced_tail_aside_and_completes(run_dir: Path) -> None:
@@ -102,3 +110,25 @@ def test_verify_without_repair_still_names_the_tail_and_exits_1(run_dir: Path) -
     assert done.returncode == 1
     assert f"events.jsonl:{seq}: line {seq} names request of code call" in done.stdout
     assert not (run_dir / "events.jsonl.torn-1").exists()
+
+
+def test_retry_moves_the_tail_first_and_finds_the_run_not_failed(run_dir: Path) -> None:
+    failing = msgspec.structs.replace(FAST, max_retries=0)
+    assert (
+        Supervisor(failing, model=scripted(code=[error("bad_request")])).run(TASK, run_dir).status
+        == "failed"
+    )
+    _, tail = _cut_before_request(run_dir, "plan")  # the failure is in the tail
+    with pytest.raises(AgentlogError, match="has not ended; `agentlog resume"):
+        Supervisor.retry(run_dir, model=scripted())
+    assert (run_dir / "events.jsonl.torn-1").read_bytes() == tail
+    assert not any(isinstance(ev, RetryRequested) for ev in EventLog(run_dir).read())
+
+
+def test_a_decision_moves_the_tail_first_and_finds_nothing_waiting(run_dir: Path) -> None:
+    assert Supervisor(PLAN_GATE, model=scripted()).run(TASK, run_dir).waiting
+    _, tail = _cut_before_request(run_dir, "plan")  # the gate's request is in the tail
+    with pytest.raises(DecisionRefused, match="not waiting"):
+        Supervisor.approve(run_dir, by="alice", model=scripted())
+    assert (run_dir / "events.jsonl.torn-1").read_bytes() == tail
+    assert not any(isinstance(ev, ApprovalDecided) for ev in EventLog(run_dir).read())
