@@ -132,3 +132,17 @@ def test_a_decision_moves_the_tail_first_and_finds_nothing_waiting(run_dir: Path
         Supervisor.approve(run_dir, by="alice", model=scripted())
     assert (run_dir / "events.jsonl.torn-1").read_bytes() == tail
     assert not any(isinstance(ev, ApprovalDecided) for ev in EventLog(run_dir).read())
+
+
+def test_a_batch_resumes_a_run_whose_end_is_in_the_unsynced_tail(
+    tmp_path: Path, run_dir: Path
+) -> None:
+    from actors.batch.runner import ModelSpec, run_one
+    from actors.batch.tasks import BatchTask
+
+    _, tail = _cut_before_the_code_request(run_dir)  # its WorkflowCompleted is in the tail
+    script = write_script(tmp_path / "script.json")
+    task = BatchTask(id=run_dir.name, task=TASK)
+    done = run_one(task, run_dir.parent, FAST, ModelSpec(script=str(script)))
+    assert (done.action, done.status) == ("resumed", "completed")
+    assert (run_dir / "events.jsonl.torn-1").read_bytes() == tail
