@@ -146,3 +146,14 @@ def test_a_batch_resumes_a_run_whose_end_is_in_the_unsynced_tail(
     done = run_one(task, run_dir.parent, FAST, ModelSpec(script=str(script)))
     assert (done.action, done.status) == ("resumed", "completed")
     assert (run_dir / "events.jsonl.torn-1").read_bytes() == tail
+
+
+def test_cli_approve_notes_the_move_and_refuses_a_run_no_longer_waiting(run_dir: Path) -> None:
+    assert Supervisor(PLAN_GATE, model=scripted()).run(TASK, run_dir).waiting
+    seq, tail = _cut_before_request(run_dir, "plan")
+    done = cli("approve", run_dir, "--by", "alice", "--no-continue")
+    assert done.returncode == 2, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "events.jsonl.torn-1" in line]
+    assert len(notes) == 1 and f"line {seq} names" in notes[0], done.stderr
+    assert "not waiting" in done.stderr
+    assert (run_dir / "events.jsonl.torn-1").read_bytes() == tail
