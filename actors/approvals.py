@@ -37,6 +37,7 @@ from store import (
     workflow_state,
 )
 from store.paths import change_set_problem
+from store.unsynced import move_before_continuing
 
 __all__ = [
     "DecisionRefused",
@@ -146,6 +147,7 @@ def _locked_state(path: Path) -> Iterator[tuple[LogWriter, WorkflowState]]:
     except LogLocked as exc:
         raise _locked(path, exc) from None
     with writer:
+        move_before_continuing(log, writer)  # nothing is decided after lines no sync covered
         yield writer, workflow_state(log.read())
 
 

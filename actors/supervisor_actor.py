@@ -74,7 +74,7 @@ from store.materialize import ProjectionError, materialize, write_artifact
 from store.objects import ObjectStore
 from store.projection_sync import sync_projections
 from store.run_pack import open_run_pack
-from store.unsynced import UnsyncedTail, unsynced_line
+from store.unsynced import move_before_continuing
 
 __all__ = [
     "DRIVE",
@@ -221,12 +221,12 @@ class SupervisorActor(pykka.ThreadingActor):
             self.writer.hold()
         self.fold = WorkflowFold()
         try:
+            if self.writer.last_seq and self.live:
+                # Lines a power cut kept without their objects are not resumed: moved
+                # aside under this writer's lock (never a live run's), the run redoes them.
+                move_before_continuing(log_, self.writer)
             if self.writer.last_seq:  # a log just made holds nothing to read
                 self.fold.extend(log_.read())
-                if self.live:  # lines a power cut kept without their objects: not resumed
-                    lost = unsynced_line(run_dir, log_.read())
-                    if lost is not None:
-                        raise UnsyncedTail(log_.path, lost)
             if start is None and self.fold.status == "pending":
                 raise UsageError(
                     f"{run_dir}: the log holds no WorkflowStarted event; nothing to resume"

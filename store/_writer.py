@@ -199,6 +199,16 @@ class LogWriter:
                 self._dirty = False
             self._notify()
 
+    def cut_back(self, last_seq: int) -> None:
+        """The log was cut back under this writer's lock, before it wrote anything, to end
+        with event ``last_seq`` (:func:`store.unsynced.move_unsynced_tail`): the next
+        append follows that event."""
+        with self._mutex:
+            if self._closed or self._dirty or self._held or self._unheard:
+                raise LogError(f"{self.path}: cut back after this writer wrote to it")
+            self._last_seq = last_seq
+            self._size = os.fstat(self._fd).st_size
+
     def close(self) -> None:
         """Close the file and release the lock; calling it again does nothing."""
         with self._mutex:

@@ -378,10 +378,12 @@ class EventLog:
         finally:
             lock.release()
 
-    def move_aside_from(self, line_no: int) -> RepairReport:
+    def move_aside_from(self, line_no: int, *, locked: bool = False) -> RepairReport:
         """Move line ``line_no`` and every line after it to ``events.jsonl.torn-<n>``: the
-        unsynced tail :func:`store.unsynced.unsynced_line` found. Takes the writer lock."""
-        lock = LogLock.acquire(self.path, create=False)
+        unsynced tail :func:`store.unsynced.unsynced_line` found. Takes the writer lock,
+        unless ``locked`` says the caller holds it (:func:`store.unsynced.move_unsynced_tail`
+        found the line while holding it)."""
+        lock = None if locked else LogLock.acquire(self.path, create=False)
         try:
             with self._open() as f:
                 offset = line_offset(f, line_no)
@@ -398,7 +400,8 @@ class EventLog:
                 moved_lines=lines,
             )
         finally:
-            lock.release()
+            if lock is not None:
+                lock.release()
 
     def writer(self) -> LogWriter:
         """Open the log for appending, creating it (and its directory) if missing.

@@ -157,12 +157,11 @@ def test_verify_names_lines_kept_without_their_objects_and_repair_moves_them_asi
     assert sum(1 for _ in EventLog(run).read()) == lost.seq - 1
 
 
-def test_resume_refuses_a_log_ending_in_lines_kept_without_their_objects(
+def test_resume_moves_lines_kept_without_their_objects_aside_and_appends_after_the_rest(
     recorded: tuple[Recorder, int], tmp_path: Path
 ) -> None:
     from actors import Supervisor
     from actors.models import ScriptedModel
-    from store.unsynced import UnsyncedTail
 
     recorder, log_ino = recorded
     for snap in recorder.snapshots:
@@ -174,7 +173,9 @@ def test_resume_refuses_a_log_ending_in_lines_kept_without_their_objects(
             break
     else:
         pytest.fail("no cut kept a line without its object")
-    before = (run / "events.jsonl").read_bytes()
-    with pytest.raises(UnsyncedTail, match=f"line {lost.seq} names"):
-        Supervisor.resume(run, model=ScriptedModel({}), trust_log=True)
-    assert (run / "events.jsonl").read_bytes() == before  # nothing appended after them
+    lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
+    Supervisor.resume(run, model=ScriptedModel({}), trust_log=True)
+    assert (run / "events.jsonl.torn-1").read_bytes() == b"".join(lines[lost.seq - 1 :])
+    after = (run / "events.jsonl").read_bytes()
+    assert after.startswith(b"".join(lines[: lost.seq - 1]))
+    assert [str(i) for i in check_objects(run, EventLog(run).read())] == []

@@ -24,6 +24,7 @@ import msgspec
 from actors.batch.tasks import BatchTask
 from events import Event, UnknownEvent, WorkflowConfig, tokens
 from store import EventLog, LogLocked, WorkflowFold, step_stats, total_stats, workflow_state
+from store.unsynced import move_before_continuing
 
 if TYPE_CHECKING:
     from actors.models import Model
@@ -133,6 +134,8 @@ def run_one(
     log = EventLog(run_dir)
     started = time.monotonic()
     has_log = log.path.is_file() and log.path.stat().st_size > 0
+    if has_log:  # an end no sync covered is no end: the run is resumed
+        move_before_continuing(log)
     state = workflow_state(log.read()) if has_log else None
     if state is not None and state.status in ("completed", "failed", "waiting"):
         return outcome_of(task.id, run_dir, "skipped", 0.0)  # a waiting run needs a person

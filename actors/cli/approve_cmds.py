@@ -17,7 +17,7 @@ import msgspec
 
 from actors.approvals import decide, load_edit, request_changes
 from actors.cli.args import decision_args, digest_arg
-from actors.cli.run_cmds import _model_for, consent_of, continue_run
+from actors.cli.run_cmds import _model_for, consent_of, continue_run, move_unsynced_tail_saying
 from actors.cli.streams import say
 from actors.cli.terminal import inert
 from actors.consent import check_continue
@@ -45,6 +45,7 @@ def _open(args: argparse.Namespace) -> _Run:
     from actors.cli.opening import open_log
 
     log = open_log(args.run)
+    move_unsynced_tail_saying(log)
     state = workflow_state(log.read())
     gate = state.waiting_at
     return _Run(

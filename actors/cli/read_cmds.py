@@ -283,24 +283,29 @@ def _verify_run(
 def _unsynced_tail(log: EventLog, repair: bool, data: dict[str, object], said: list[str]) -> bool:
     """Whether the log ends in lines a power cut kept without their objects
     (:mod:`store.unsynced`), named in ``said``; with ``repair`` they are moved aside."""
-    from store.unsynced import unsynced_line
+    from store.unsynced import move_unsynced_tail, unsynced_line
 
     if log.path.name != LOG_NAME or log.being_written():
         return False  # a live run's lines name records its pack holds unsynced
-    line = unsynced_line(log.path.parent, log.read())
-    if line is None:
-        return False
     path = _shown(log.path)
+    if repair:
+        done = move_unsynced_tail(log)  # the same move a resume makes
+        if done is None:
+            return False
+        line = done.line
+        data["unsynced_tail"] = {"line": line.seq, "object": line.hash, "what": line.what}
+        data["unsynced_moved"] = msgspec.to_builtins(done.moved, enc_hook=str)
+        said.append(f"{path}: repaired: {inert(str(done.moved))} (written after the last sync)")
+        return False
+    found = unsynced_line(log.path.parent, log.read())
+    if found is None:
+        return False
+    line = found
     data["unsynced_tail"] = {"line": line.seq, "object": line.hash, "what": line.what}
-    if not repair:
-        said.append(
-            f"{path}:{line.seq}: {inert(str(line))}; `agentlog verify --repair` moves them aside"
-        )
-        return True
-    moved = log.move_aside_from(line.seq)
-    data["unsynced_moved"] = msgspec.to_builtins(moved, enc_hook=str)
-    said.append(f"{path}: repaired: {inert(str(moved))} (written after the last sync)")
-    return False
+    said.append(
+        f"{path}:{line.seq}: {inert(str(line))}; `agentlog verify --repair` moves them aside"
+    )
+    return True
 
 
 def _verify_objects(log: EventLog, data: dict[str, object]) -> None:

@@ -25,7 +25,7 @@ from actors.models import Model, ScriptedModel
 from actors.run_dir import check_new_run_dir, never_started
 from actors.supervisor import RunHandle, Supervisor
 from events import BUDGETS, AgentlogError, UsageError, WorkflowConfig
-from store import LOG_NAME, GateState
+from store import LOG_NAME, EventLog, GateState
 
 __all__ = [
     "args_demo",
@@ -235,6 +235,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             "while recording its workspace); run it again into the same --run-dir"
         )
     log = open_log(args.run, in_run_dir=True)
+    move_unsynced_tail_saying(log)
     state = workflow_state(log.read())
     run_dir = log.path.parent
     if state.status == "pending":
@@ -267,6 +268,21 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return continue_run(run_dir, _model_for(args, state.config.model), consent, args.json)
 
 
+def move_unsynced_tail_saying(log: EventLog) -> None:
+    """Before a run's state decides what a command does: lines a power cut kept without
+    their objects moved aside (:func:`store.unsynced.move_unsynced_tail`, the move
+    ``verify --repair`` makes), said in one note on stderr. A live run is left alone (the
+    writer lock is taken first; its holder is named when the command opens the log)."""
+    from store.unsynced import move_before_continuing
+
+    moved = move_before_continuing(log, warn=False)
+    if moved is not None:
+        print(
+            f"agentlog: note: {inert(str(log.path))}: {inert(str(moved))}; the run redoes them",
+            file=sys.stderr,
+        )
+
+
 def continue_run(run_dir: Path, model: Model | None, consent: Consent, as_json: bool) -> int:
     """Resume ``run_dir`` in the foreground with progress, within what ``consent`` allows
     (``resume``, and a decision that continues the run); the summary's exit code."""
@@ -288,6 +304,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     from store import workflow_state
 
     log = open_log(args.run, in_run_dir=True)
+    move_unsynced_tail_saying(log)
     state = workflow_state(log.read())
     log.writer().close()  # a torn tail or another writer is reported before anything else
     run_dir = log.path.parent

@@ -24,6 +24,7 @@ from actors.batch.runner import outcome_of
 from actors.models import Model
 from events import Forked, ModelCalled, SandboxPolicy, WorkflowConfig
 from store import EventLog, workflow_state
+from store.unsynced import move_before_continuing
 
 __all__ = ["AsOf"]
 
@@ -93,6 +94,7 @@ class AsOf:
         log = EventLog(new)
         source = self.old_runs_dir / task.id
         if log.path.is_file() and log.path.stat().st_size > 0:
+            move_before_continuing(log)  # an end no sync covered is no end: resumed
             state = workflow_state(log.read())
             if state.status in _ENDED:
                 return outcome_of(task.id, new, "skipped", 0.0)
