@@ -10,16 +10,13 @@ line by line, as the scratch log grows.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import BinaryIO
 
 __all__ = ["StampSource"]
 
-#: How a line this version wrote begins, up to its ``ts``.
-#: (Line ``n`` of a log holds seq ``n``; should the log have changed since, the stamps are
-#: another line's, which changes no verdict: the check ignores ``id`` and ``ts``.)
-_STAMP = re.compile(rb'\{"type":"[A-Za-z]+","seq":[0-9]+,"id":"([0-9a-f]{32})","ts":"([^"\\]*)"')
+_ID = b',"id":"'
+_TS = b'","ts":"'
 
 
 class StampSource:
@@ -42,8 +39,20 @@ class StampSource:
                 self.close()
                 return None
             self._read += 1
-        found = _STAMP.match(line)
-        return None if found is None else (found[1].decode(), found[2].decode())
+        # The first ``"id"`` member, 32 characters, then ``"ts"``: in a line this version
+        # wrote, the envelope's (the tag and seq before it hold no such bytes). Found by
+        # plain searches, not a regular expression (several times slower a line). Should
+        # the log have changed since it was read, or a line have another shape, the
+        # stamps may be other bytes: no verdict changes (the check ignores ``id`` and
+        # ``ts``), only a line's byte-for-byte match is lost.
+        at = line.find(_ID)
+        if at == -1 or line[at + 39 : at + 47] != _TS:
+            return None
+        end = line.find(b'"', at + 47)
+        try:
+            return line[at + 7 : at + 39].decode("ascii"), line[at + 47 : end].decode("ascii")
+        except UnicodeDecodeError:
+            return None
 
     def close(self) -> None:
         """Release the file; nothing more is taken."""
