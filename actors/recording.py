@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from events import Event, Step, StepFailed, ToolResulted
 
@@ -49,5 +50,8 @@ class Recording:
     served: ServedScript | None = None
     person: PersonScript | None = None
     stop_at: int | None = None
+    #: The recorded log a scratch log takes each line's ``id`` and ``ts`` from (then an
+    #: event made again the same is the same line: the check compares bytes).
+    stamps_from: Path | None = None
     scratch: bool = True
     inline: bool = True

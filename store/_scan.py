@@ -21,7 +21,7 @@ from typing import cast
 import msgspec
 
 from events import CorruptLine, Event, UnknownEvent, decode_line, line_body
-from events.codec import deepest_lines
+from events.codec import deepest_lines, too_deep
 
 __all__ = [
     "EVENT_START",
@@ -30,6 +30,7 @@ __all__ = [
     "LineScanner",
     "decode_block",
     "decode_one",
+    "decode_sealed",
     "sealed_events",
 ]
 
@@ -76,6 +77,25 @@ def decode_one(line: bytes) -> AnyEvent:
     if line[-_SEAL_LEN:] != _SEAL % _crc32(body):
         raise CorruptLine("integrity field is not the one agentlog writes (8 lowercase hex digits)")
     return decode_line(line)
+
+
+_single: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+
+
+def decode_sealed(line: bytes) -> AnyEvent:
+    """:func:`decode_one` (the same event, the same errors), faster for a line this
+    version wrote: its seal checked over a slice of the line and the line decoded as it
+    is (the struct skips ``crc``); any other line takes :func:`decode_one`'s path."""
+    if (
+        line[-_SEAL_LEN:] == _SEAL % (_crc32(line[: 1 - _SEAL_LEN]) ^ _CLOSE)
+        and line.startswith(EVENT_START)
+        and not too_deep(line)
+    ):
+        try:
+            return _single.decode(line)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            pass  # e.g. an unknown event type: decode_one decodes it or names the reason
+    return decode_one(line)
 
 
 def decode_block(block: bytes, first_line_no: int, first_seq: int) -> list[AnyEvent]:

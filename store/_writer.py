@@ -26,6 +26,7 @@ import msgspec
 from events import EVENT_TYPES, Event, EventBase, encode_line
 from store._lock import LogLock
 from store._logging import get_logger
+from store._stamps import StampSource
 from store.errors import LogError
 
 __all__ = ["AppendListener", "LogWriter", "Scrub", "new_id", "utc_now"]
@@ -79,6 +80,7 @@ class LogWriter:
         self._unheard: list[Event] = []  # written, not yet durable: listeners wait for them
         self._held: list[bytes] | None = None  # see hold()
         self._ids: random.Random | None = None  # a held log's ids (see hold())
+        self._like: StampSource | None = None  # a held log's recorded stamps (see hold())
         self._held_bytes = 0
         self._first: list[Callable[[], None]] = []  # made durable before any line is written
 
@@ -173,18 +175,21 @@ class LogWriter:
                 self._notify()
             return stamped
 
-    def hold(self) -> None:
+    def hold(self, like: Path | None = None) -> None:
         """From now on keep group-commit appends in memory, written in large blocks at
         :meth:`sync`, :meth:`close` or every :data:`_HELD_MAX` bytes, and never fsynced:
         for a throwaway log nobody reads until it is closed (a replay's scratch run),
         where a write per append costs more than the append and durability buys nothing.
         A killed process loses what was held. Its events' ids come from a generator seeded
         once from ``os.urandom`` (random, unique in the log, without a system call per
-        append)."""
+        append). With ``like`` (a recorded log a replay compares this one with), an event
+        takes the ``id`` and ``ts`` of that log's line with the same seq, where it has
+        one (see :mod:`store._stamps`)."""
         with self._mutex:
             if self._held is None:
                 self._held = []
                 self._ids = random.Random(os.urandom(32))
+                self._like = StampSource(like) if like is not None else None
 
     def sync(self) -> None:
         """Make every event written so far durable (one fsync, none if nothing is pending)."""
@@ -218,6 +223,8 @@ class LogWriter:
                 self._flush()
             finally:
                 self._closed = True
+                if self._like is not None:
+                    self._like.close()
             try:
                 if self._dirty and self._held is None:
                     self._sync_all()
@@ -255,13 +262,15 @@ class LogWriter:
         )
         now = utc_now()
         seq = self._last_seq
+        like = self._like
         out: list[E] = []
         for i, ev in enumerate(batch, 1):
             changes: dict[str, object] = {**extra, "seq": seq + i} if extra else {"seq": seq + i}
+            taken = like.take(seq + i) if like is not None else None
             if not ev.id:
-                changes["id"] = ids[32 * (i - 1) : 32 * i]
+                changes["id"] = taken[0] if taken else ids[32 * (i - 1) : 32 * i]
             if not ev.ts:
-                changes["ts"] = now
+                changes["ts"] = taken[1] if taken else now
             out.append(msgspec.structs.replace(ev, **changes))
         return out
 

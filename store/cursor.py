@@ -1,25 +1,40 @@
-"""Events of a log fetched by seq, read forward once, in flat memory.
+"""Events of a log fetched by seq, read forward once, in flat memory, decoding only those.
 
 A replay asks for its recorded answers in the order they were recorded. Keeping every
 answer from the first pass would make its memory grow with the log; instead it keeps
 their seqs and fetches each answer through an :class:`EventCursor`, which reads the log
 forward from the first seq asked for, holding only the current read block. Asking for a
 seq behind the cursor reads the log again from there (a binary search finds it).
+
+Only the lines asked for are decoded. In a log, line ``n`` holds seq ``n`` (every reader
+refuses a log where it does not), so the cursor finds an event's line by counting
+newlines (C speed) and verifies and decodes that one line: its seal is checked and its
+seq must be the one asked for, else :class:`~store.errors.LogError` (the log changed or
+is damaged there). The lines passed over are not checked: a caller that must know the
+whole log is sound reads it through :meth:`~store.log.EventLog.read` (a replay does,
+before it asks for anything).
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Generator
 from types import TracebackType
+from typing import BinaryIO
 
-from events import Event, UnknownEvent
-from store.errors import LogError
+from events import CorruptLine, Event, UnknownEvent
+from store._scan import decode_sealed
+from store.errors import LogCorrupt, LogError
 from store.log import EventLog
+from store.seek import seek_line
 
 __all__ = ["EventCursor"]
 
 AnyEvent = Event | UnknownEvent
+#: How much one read asks for.
+_BLOCK = 1 << 18
+#: Lines skipped one newline search at a time; a longer skip counts the block's first.
+_NEAR = 32
 
 
 class EventCursor:
@@ -27,7 +42,12 @@ class EventCursor:
 
     def __init__(self, log: EventLog) -> None:
         self.log = log
-        self._events: Generator[AnyEvent, None, None] | None = None
+        self._file: BinaryIO | None = None
+        self._fd = -1
+        self._buf = b""  # bytes read, from file offset ``_base``
+        self._base = 0
+        self._pos = 0  # where line ``_line`` starts in ``_buf``
+        self._line = 1
         self._last: AnyEvent | None = None
         self._lock = threading.Lock()
 
@@ -39,28 +59,61 @@ class EventCursor:
         """The event with ``seq``; :class:`LogError` if the log has none."""
         with self._lock:
             last = self._last
-            if last is None or last.seq > seq or self._events is None:
-                self._reopen(seq)
-            elif last.seq == seq:
+            if last is not None and last.seq == seq:
                 return last
-            assert self._events is not None
-            for event in self._events:
-                self._last = event
-                if event.seq >= seq:
-                    if event.seq == seq:
-                        return event
-                    break
-            self._close()
-            raise LogError(f"{self.log.path}: no event with seq {seq}")
+            if self._fd < 0 or seq < self._line:
+                self._reopen(seq)
+            line = self._line_of(seq) if seq >= 1 else None
+            if line is None:
+                self._close()
+                raise LogError(f"{self.log.path}: no event with seq {seq}")
+            try:
+                event = decode_sealed(line)
+            except CorruptLine as exc:
+                self._close()
+                raise LogCorrupt(self.log.path, seq, str(exc)) from None
+            if event.seq != seq:
+                self._close()
+                raise LogCorrupt(
+                    self.log.path, seq, f"line {seq} holds seq {event.seq} (the log changed)"
+                )
+            self._last = event
+            return event
+
+    def _line_of(self, seq: int) -> bytes | None:
+        """Line ``seq`` (without its newline), the cursor then past it; None past the end
+        (a torn last line is not a line)."""
+        buf, pos, skip = self._buf, self._pos, seq - self._line
+        while True:
+            if skip > _NEAR and (ahead := buf.count(b"\n", pos)) < skip:
+                skip -= ahead  # far: not in this block, dropped whole
+                pos = len(buf)
+            while skip and (end := buf.find(b"\n", pos)) != -1:
+                pos = end + 1
+                skip -= 1
+            if not skip:
+                end = buf.find(b"\n", pos)
+                if end != -1:
+                    self._buf, self._pos, self._line = buf, end + 1, seq + 1
+                    return buf[pos:end]
+            more = os.pread(self._fd, _BLOCK, self._base + len(buf))
+            if not more:
+                return None
+            self._base += pos
+            buf, pos = buf[pos:] + more, 0
 
     def _reopen(self, seq: int) -> None:
         self._close()
-        self._events = self.log.read(seq)
+        self._file = self.log._open()  # the log's own checks: a regular file, no FIFO
+        self._fd = self._file.fileno()
+        self._base, self._line = seek_line(self._fd, max(seq, 1))
+        self._buf, self._pos = b"", 0
 
     def _close(self) -> None:
-        events, self._events, self._last = self._events, None, None
-        if events is not None:
-            events.close()
+        file, self._file, self._fd, self._last = self._file, None, -1, None
+        self._buf, self._pos, self._line = b"", 0, 1
+        if file is not None:
+            file.close()
 
     def close(self) -> None:
         """Release the open log file."""

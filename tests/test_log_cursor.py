@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 from _logutil import make_log, run_events
 
-from store import EventLog, LogError
+from events import CorruptLine
+from store import EventLog, LogCorrupt, LogError
+from store._scan import decode_one, decode_sealed
 from store.cursor import EventCursor
 
 CYCLES = 300  # 2,100 events, several read blocks
@@ -69,3 +74,86 @@ def test_closing_releases_the_file(tmp_path: Path) -> None:
     cursor.at(2)
     cursor.close()
     assert "at=None" in repr(cursor)
+
+
+def test_every_event_fetched_in_any_order_is_the_one_read(
+    big_log: EventLog, every: dict[int, object]
+) -> None:
+    # Forward by small and large steps, back, and forward again past a read block.
+    wanted = [1, 2, 40, 41, 1200, 7, 8, 2050, 3, len(every)]
+    with EventCursor(big_log) as cursor:
+        assert [cursor.at(seq) for seq in wanted] == [every[seq] for seq in wanted]
+
+
+def test_a_line_longer_than_a_read_block_is_served_whole(tmp_path: Path) -> None:
+    events = run_events()
+    text = "x" * 600_000  # more than two of the cursor's read blocks
+    events[2] = msgspec.structs.replace(events[2], content=({"type": "text", "text": text},))
+    log = make_log(tmp_path, events)
+    with EventCursor(log) as cursor:
+        assert cursor.at(3) == next(iter(log.read(3)))
+        assert cursor.at(4) == next(iter(log.read(4)))
+
+
+def test_a_changed_line_asked_for_is_a_log_error_naming_its_seq(tmp_path: Path) -> None:
+    log = make_log(tmp_path)
+    lines = log.path.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b'"attempt":1', b'"attempt":2')
+    log.path.write_bytes(b"\n".join(lines))
+    with EventCursor(log) as cursor, pytest.raises(LogCorrupt, match=r":3: checksum mismatch"):
+        cursor.at(3)
+
+
+def test_a_line_holding_another_seq_is_a_log_error(tmp_path: Path) -> None:
+    log = make_log(tmp_path)
+    lines = log.path.read_bytes().split(b"\n")
+    del lines[1]  # line 2 now holds seq 3
+    log.path.write_bytes(b"\n".join(lines))
+    with EventCursor(log) as cursor, pytest.raises(LogCorrupt, match="line 2 holds seq 3"):
+        cursor.at(2)
+
+
+def test_a_torn_last_line_is_not_served(tmp_path: Path) -> None:
+    log = make_log(tmp_path)
+    count = len(list(log.read()))
+    with open(log.path, "ab") as f:
+        f.write(b'{"type":"StepStarted","seq":')
+    with (
+        EventCursor(log) as cursor,
+        pytest.raises(LogError, match=f"no event with seq {count + 1}"),
+    ):
+        cursor.at(count + 1)
+
+
+def _sealed(body: bytes) -> bytes:
+    """``body`` (a JSON object) sealed as the log seals a line, without its newline."""
+    return b'%s,"crc":"%08x"}' % (body[:-1], zlib.crc32(body))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        _sealed(b'{"type":"NoSuchEvent","seq":1,"id":"a","ts":"b","x":1}'),  # unknown type
+        _sealed(b'{"type":"StepStarted","seq":1,"step":"nowhere"}'),  # sealed, invalid
+        _sealed(b'{"type":"StepStarted","seq":1,"x":' + b"[" * 300 + b"]" * 300 + b"}"),
+        b'{"type":"StepStarted","seq":1,"crc":"12345678"}',  # a wrong seal
+        b"not a line",
+        b"",
+    ],
+)
+def test_a_line_decodes_alike_on_the_fast_path_and_the_careful_one(line: bytes) -> None:
+    assert _outcome(decode_sealed, line) == _outcome(decode_one, line)
+
+
+def test_every_line_of_a_log_decodes_alike_on_both_paths(tmp_path: Path) -> None:
+    log = make_log(tmp_path)
+    lines = log.path.read_bytes().splitlines()
+    assert [decode_sealed(line) for line in lines] == [decode_one(line) for line in lines]
+    assert [decode_sealed(line) for line in lines] == list(log.read())
+
+
+def _outcome(decode: Callable[[bytes], object], line: bytes) -> object:
+    try:
+        return decode(line)
+    except CorruptLine as exc:
+        return f"CorruptLine: {exc}"

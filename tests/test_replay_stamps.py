@@ -1,0 +1,125 @@
+"""A replay's scratch log takes the recorded ids and times, seq by seq, so an event made
+again the same is the same line: the check compares bytes, with the verdicts it gave
+when it cut ids and times out of every line."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import msgspec
+from _workflow import APPROVE, CHANGES, FAST, PLAN, answer, scripted
+
+from actors import Supervisor, replay
+from actors.models import ReplayModel
+from actors.replaying import _drive, copy_lines, read_recording
+from events import ReviewProduced, StepStarted, encode_line
+from store import LOG_NAME, EventLog, ObjectStore
+from store._stamps import StampSource
+from store.cursor import EventCursor
+
+_CUT = re.compile(rb'"(?:id|ts|crc)":"[^"]*"')
+
+
+def _record(run: Path) -> None:
+    model = scripted(plan=[answer(PLAN)], review=[answer(CHANGES), answer(APPROVE)])
+    Supervisor(FAST, model=model).run("say hello", run)
+
+
+def _scratch(run: Path, scratch: Path, *, stamped: bool) -> bytes:
+    """The scratch log a replay of ``run`` writes (with the recorded stamps, or fresh)."""
+    log = EventLog(run)
+    scratch.mkdir()
+    with EventCursor(log) as cursor:
+        model = ReplayModel(objects=ObjectStore(run), cursor=cursor)
+        recorded = read_recording(log, cursor, model)
+        recording = recorded.recording
+        if not stamped:
+            recording = dataclasses.replace(recording, stamps_from=None)
+        copy_lines(log.path, scratch / LOG_NAME, max(1, recorded.state.own_from_seq - 1))
+        assert _drive(scratch, model, recording) is None
+    return (scratch / LOG_NAME).read_bytes()
+
+
+def test_an_unchanged_run_replays_to_its_recorded_log_byte_for_byte(tmp_path: Path) -> None:
+    _record(tmp_path / "run")
+    scratch = _scratch(tmp_path / "run", tmp_path / "scratch", stamped=True)
+    assert scratch == (tmp_path / "run" / LOG_NAME).read_bytes()
+
+
+def test_the_stamped_scratch_log_is_the_fresh_one_ids_and_times_aside(tmp_path: Path) -> None:
+    _record(tmp_path / "run")
+    stamped = _scratch(tmp_path / "run", tmp_path / "a", stamped=True).splitlines()
+    fresh = _scratch(tmp_path / "run", tmp_path / "b", stamped=False).splitlines()
+    assert len(stamped) > 10
+    assert [_CUT.sub(b"", line) for line in stamped] == [_CUT.sub(b"", line) for line in fresh]
+    assert stamped != fresh
+
+
+def test_a_changed_recorded_event_is_still_reported_at_its_seq(tmp_path: Path) -> None:
+    _record(tmp_path / "run")
+    log = EventLog(tmp_path / "run")
+    events = list(log.read())
+    review = next(ev for ev in events if isinstance(ev, ReviewProduced))
+    changed = msgspec.structs.replace(review.review, summary="other")
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    lines[review.seq - 1] = encode_line(msgspec.structs.replace(review, review=changed))
+    log.path.write_bytes(b"".join(lines))
+    report = replay(tmp_path / "run")
+    assert not report.ok
+    assert report.seq == review.seq
+    assert report.detail == "ReviewProduced differs in review"
+
+
+def _log(path: Path, n: int) -> EventLog:
+    log = EventLog(path)
+    with log.writer() as writer:
+        writer.append_many([StepStarted(step="plan", attempt=i) for i in range(1, n + 1)])
+    return log
+
+
+def test_a_stamp_source_gives_each_lines_id_and_time_in_seq_order(tmp_path: Path) -> None:
+    log = _log(tmp_path / "a", 5)
+    events = list(log.read())
+    source = StampSource(log.path)
+    assert [source.take(seq) for seq in (2, 3, 5)] == [
+        (events[i].id, events[i].ts) for i in (1, 2, 4)
+    ]
+    assert source.take(6) is None  # past the end
+    source.close()
+
+
+def test_a_stamp_source_gives_nothing_for_a_seq_asked_again_or_a_line_of_another_shape(
+    tmp_path: Path,
+) -> None:
+    log = _log(tmp_path / "a", 3)
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'"id":"', b'"id": "')  # another encoder's spacing
+    log.path.write_bytes(b"".join(lines) + b'{"type":"StepStarted","seq":4')  # torn
+    source = StampSource(log.path)
+    assert source.take(1) is not None
+    assert source.take(1) is None
+    assert source.take(2) is None
+    assert source.take(3) is not None
+    assert source.take(4) is None
+    source.close()
+
+
+def test_a_held_log_like_another_takes_its_stamps_then_makes_its_own(tmp_path: Path) -> None:
+    like = _log(tmp_path / "like", 3)
+    recorded = list(like.read())
+    made = EventLog(tmp_path / "made")
+    with made.writer() as writer:
+        writer.hold(like=like.path)
+        own = StepStarted(step="plan", attempt=9, id="f" * 32, ts="2000-01-01T00:00:00.000000Z")
+        writer.append_many(
+            [StepStarted(step="plan", attempt=1), own, *[StepStarted(step="code", attempt=1)] * 2],
+            sync=False,
+        )
+    out = list(made.read())
+    assert (out[0].id, out[0].ts) == (recorded[0].id, recorded[0].ts)
+    assert (out[1].id, out[1].ts) == (own.id, own.ts)  # an event's own stamp is kept
+    assert (out[2].id, out[2].ts) == (recorded[2].id, recorded[2].ts)
+    assert out[3].id not in {ev.id for ev in recorded}  # past the end: fresh
+    assert re.fullmatch(r"[0-9a-f]{32}", out[3].id)
