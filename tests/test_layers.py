@@ -8,6 +8,7 @@ the core may not reach an integration through a helper either.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,16 @@ def type_only(tree: ast.Module) -> set[int]:
 def imported_by(name: str, *, runtime: bool = False) -> Iterator[str]:
     """The modules ``name``'s file imports, anywhere in it (parents of a dotted one too);
     ``runtime``: leaving out what only the type checker imports."""
+    return iter(_imports(name, runtime))
+
+
+@functools.cache
+def _imports(name: str, runtime: bool) -> tuple[str, ...]:
+    """:func:`imported_by`, parsed once per module (the cycle test walks each file often)."""
+    return tuple(_parse_imports(name, runtime))
+
+
+def _parse_imports(name: str, runtime: bool) -> Iterator[str]:
     path = module_file(name)
     assert path is not None, name
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
