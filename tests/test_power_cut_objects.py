@@ -132,9 +132,11 @@ def test_every_cut_keeps_every_synced_line_and_recovers_its_objects(
         assert cut_tails >= 2  # the edits' bytes and the requests, lost under their lines
 
 
-def test_verify_names_lines_kept_without_their_objects_and_repair_moves_them_aside(
+def _first_unsynced_tail(
     recorded: tuple[Recorder, int], tmp_path: Path
-) -> None:
+) -> tuple[Path, UnsyncedLine]:
+    """The first power cut (writeback mode) that keeps a line without its object: the
+    run it leaves and that line (:func:`store.unsynced.unsynced_line`)."""
     recorder, log_ino = recorded
     for snap in recorder.snapshots:
         if not snap.durable_files.get(log_ino):
@@ -142,9 +144,14 @@ def test_verify_names_lines_kept_without_their_objects_and_repair_moves_them_asi
         run = _cut(snap, recorder.base_ino, log_ino, "writeback", tmp_path / f"{snap.step:04d}")
         lost = unsynced_line(run, EventLog(run).read())
         if lost is not None:
-            break
-    else:
-        pytest.fail("no cut kept a line without its object")
+            return run, lost
+    pytest.fail("no cut kept a line without its object")
+
+
+def test_verify_names_lines_kept_without_their_objects_and_repair_moves_them_aside(
+    recorded: tuple[Recorder, int], tmp_path: Path
+) -> None:
+    run, lost = _first_unsynced_tail(recorded, tmp_path)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         assert main(["verify", str(run)]) == 1
@@ -163,16 +170,7 @@ def test_resume_moves_lines_kept_without_their_objects_aside_and_appends_after_t
     from actors import Supervisor
     from actors.models import ScriptedModel
 
-    recorder, log_ino = recorded
-    for snap in recorder.snapshots:
-        if not snap.durable_files.get(log_ino):
-            continue
-        run = _cut(snap, recorder.base_ino, log_ino, "writeback", tmp_path / f"{snap.step:04d}")
-        lost = unsynced_line(run, EventLog(run).read())
-        if lost is not None:
-            break
-    else:
-        pytest.fail("no cut kept a line without its object")
+    run, lost = _first_unsynced_tail(recorded, tmp_path)
     lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
     Supervisor.resume(run, model=ScriptedModel({}), trust_log=True)
     assert (run / "events.jsonl.torn-1").read_bytes() == b"".join(lines[lost.seq - 1 :])
