@@ -69,6 +69,11 @@ APPLY_CALLS = (
 
 
 def _install_apply(nth: int, after: bool, interrupt: bool = False) -> None:
+    if interrupt:
+        # Ctrl-C as a terminal delivers it: Python's own handler. A process started with
+        # SIGINT ignored (a background job, an xdist worker's children) keeps ignoring it,
+        # and the self-sent SIGINT below would then be lost.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     transaction = importlib.import_module("actors.workspace.transaction")
     real = transaction.os
     proxy = SimpleNamespace(**{attr: getattr(real, attr) for attr in dir(real)})
