@@ -95,7 +95,10 @@ def _fdatasyncs(tmp_path: Path, mode: str) -> int:
     return trace.read_text().count("fdatasync(")
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.skipif(
+    shutil.which("strace") is None,
+    reason="needs strace: apt-get install strace (CI's .ci/run does)",
+)
 def test_a_held_log_is_never_fsynced(tmp_path: Path) -> None:
     assert _fdatasyncs(tmp_path, "held") == 0
     assert _fdatasyncs(tmp_path, "plain") >= 1  # the same appends, not held

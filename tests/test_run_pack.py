@@ -176,7 +176,10 @@ def test_a_tool_call_adds_one_sync_at_most(loop_syncs: tuple[Path, list[str]]) -
     assert not [p for p in synced if re.fullmatch(r"objects/[0-9a-f]{2}(/.*)?", p)]
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.skipif(
+    shutil.which("strace") is None,
+    reason="needs strace: apt-get install strace (CI's .ci/run does)",
+)
 def test_an_edit_adds_no_sync_and_a_tool_call_one_under_strace(tmp_path: Path) -> None:
     # The loop in a process of its own under strace: every fsync/fdatasync it makes.
     run, trace = tmp_path / "run", tmp_path / "strace.txt"
