@@ -16,8 +16,8 @@ Three kinds of secret are recognised, and only these (the README lists them):
 The scrubber (:mod:`actors.secrets`) masks the first two wherever text leaves agentlog;
 :func:`~store.base.record_base` leaves files of the third kind, and files holding either
 of the first two, out of a workspace's base; the Convex mirror masks with
-:func:`mask_secrets` too. One definition serves them all. Seven passes, one per pivot
-byte (:data:`_PIVOTS`), find where any token may start; the expressions run only there.
+:func:`mask_secrets` too. One definition serves them all; the token formats and their
+scan live in :mod:`store.tokens`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, quote_plus
+
+from store.tokens import TOKEN_FORMATS, TokenFormat, find_token, mask_tokens, may_hold_token
 
 __all__ = [
     "MASK",
@@ -61,232 +63,6 @@ MIN_SECRET = 8
 _SECRET_NAME = re.compile(
     r"(?:^|_)(?:KEY|TOKEN|SECRET|PAT)$|PASSWORD|PASSWD|SECRET|CREDENTIAL", re.IGNORECASE
 )
-Data = TypeVar("Data", str, bytes)
-_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-
-
-@dataclass(frozen=True, slots=True)
-class TokenFormat:
-    """A kind of key recognisable by its shape: the literal ``lead`` it starts with, then
-    the expression ``rest``.
-
-    Formats with the same lead are searched by one expression (:func:`_scanners`), which
-    the regular expression engine runs as fast as a substring search for the lead. A
-    ``rest`` holding a group named ``secret`` masks only that part (the name before it
-    stays); ``bounded`` formats match only at the start of a word (or right after a JSON
-    escape such as ``\\n``, since the scrubber also reads events as JSON text).
-    """
-
-    label: str
-    lead: str
-    rest: str
-    bounded: bool = False
-
-
-_GITHUB = "GitHub token"
-_AWS_SECRET = "AWS secret access key"
-_AWS_SESSION = "AWS session token"
-_STRIPE = "Stripe key"
-# A 40-character AWS secret key after its name, ``=`` or ``:``, quotes or escapes. (Each
-# lead has at most one format with a ``secret`` group: names are unique per expression.)
-_AWS_SECRET_VALUE = r"[\"'\\\s]*[=:][\"'\\\s]*(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
-
-#: The known token formats, high-precision shapes only (ordinary prose never matches).
-TOKEN_FORMATS: tuple[TokenFormat, ...] = (
-    TokenFormat("Anthropic API key", "sk", r"-ant-[A-Za-z0-9_\-]{4,}"),
-    TokenFormat(
-        "OpenAI API key",
-        "sk",
-        r"-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}|[A-Za-z0-9]{32,})",
-        bounded=True,
-    ),
-    TokenFormat(_STRIPE, "sk", r"_(?:live|test)_[0-9A-Za-z]{16,}"),
-    TokenFormat(_STRIPE, "rk_", r"(?:live|test)_[0-9A-Za-z]{16,}"),
-    TokenFormat("AWS access key id", "A", r"KIA[A-Z0-9]{16}"),
-    TokenFormat("AWS access key id", "A", r"SIA[A-Z0-9]{16}"),
-    TokenFormat("Google API key", "A", r"Iza[0-9A-Za-z_\-]{35}"),
-    TokenFormat(_AWS_SECRET, "ecret", r"[_\-]?[Aa]ccess[_\-]?[Kk]ey" + _AWS_SECRET_VALUE),
-    TokenFormat(_AWS_SECRET, "ECRET", r"[_\-]?ACCESS[_\-]?KEY" + _AWS_SECRET_VALUE),
-    TokenFormat(_AWS_SESSION, "FwoGZXIvYXdz", r"[A-Za-z0-9/+=]{40,}"),
-    TokenFormat(_AWS_SESSION, "IQoJb3JpZ2lu", r"[A-Za-z0-9/+=]{40,}"),
-    TokenFormat(_GITHUB, "g", r"h[pousr]_[A-Za-z0-9]{36,}"),
-    TokenFormat(_GITHUB, "g", r"ithub_pat_[A-Za-z0-9_]{22,}"),
-    TokenFormat("GitLab token", "g", r"lpat-[A-Za-z0-9_\-]{20,}"),
-    TokenFormat("Slack token", "xox", r"[abposr]-[A-Za-z0-9\-]{10,}"),
-    TokenFormat("Slack webhook", "h", r"ooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,}"),
-    TokenFormat("Hugging Face token", "h", r"f_[A-Za-z0-9]{34,}", bounded=True),
-    TokenFormat("npm token", "npm_", r"[A-Za-z0-9]{36,}", bounded=True),
-    TokenFormat("PyPI token", "pypi-AgE", r"[A-Za-z0-9_\-]{50,}"),
-    # The body stops at a quote so that, in JSON text, a match never leaves its string;
-    # a block with no END line (cut short) is masked to the end of its string.
-    TokenFormat(
-        "private key",
-        "-----BEGIN",
-        r"[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----[^\"]*?"
-        r"(?:-----END[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|(?=\")|\Z)",
-    ),
-)
-
-
-#: Where a match of each lead's expression can start, found by a byte near it: (lead,
-#: ``before``, ``pivot``, ``after``). Every match of the lead's expression at ``s`` has the
-#: literal ``before`` at ``s``, the byte ``pivot`` right after it, then text matching
-#: ``after``. Seven pivots (most of them rare bytes) find every place where a token may
-#: start; each lead's expression is tried only there.
-_PIVOTS: tuple[tuple[str, str, str, str], ...] = (
-    ("sk", "s", "k", "[-_]"), ("rk_", "r", "k", "_"),
-    ("A", "AK", "I", "A"), ("A", "AS", "I", "A"), ("A", "A", "I", "za"),
-    ("FwoGZXIvYXdz", "FwoGZX", "I", "vYXdz"), ("IQoJb3JpZ2lu", "", "I", "QoJb3JpZ2lu"),
-    ("ECRET", "", "E", "CRET"), ("pypi-AgE", "pypi-Ag", "E", ""),
-    ("-----BEGIN", "-----B", "E", "GIN"), ("ecret", "e", "c", "ret"),
-    ("g", "g", "h", "[pousr]_"), ("g", "git", "h", "ub_pat_"), ("h", "", "h", "f_"),
-    ("h", "", "h", r"ooks\.slack\.com/services/"), ("g", "gl", "p", "at-"),
-    ("npm_", "n", "p", "m_"), ("xox", "", "x", "ox[abposr]-"),
-)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class _Scanner:
-    """One expression for the formats sharing a lead; ``names`` maps its groups to them."""
-
-    pattern: str
-    names: tuple[tuple[str, TokenFormat], ...]
-
-    def format_of(self, match: re.Match[str] | re.Match[bytes]) -> TokenFormat:
-        return next(fmt for name, fmt in self.names if match.start(name) >= 0)
-
-
-#: One pivot pass: the byte, an expression matching it where a lead may start around it,
-#: and (index of the scanner, how many bytes before the pivot its lead starts).
-Pass = tuple[Any, "re.Pattern[Any]", tuple[tuple[int, int], ...]]
-
-
-@lru_cache(maxsize=1)
-def _scanners() -> tuple[
-    tuple[_Scanner, ...], tuple[tuple[str, str, tuple[tuple[int, int], ...]], ...]
-]:
-    """The scanners, and the pivot passes (byte, expression, starts) not yet compiled."""
-    by_lead: dict[str, list[tuple[str, TokenFormat]]] = {}
-    for i, fmt in enumerate(TOKEN_FORMATS):
-        by_lead.setdefault(fmt.lead, []).append((f"t{i}", fmt))
-    scanners = []
-    for lead, members in by_lead.items():
-        alternatives = "|".join(f"(?P<{name}>{fmt.rest})" for name, fmt in members)
-        scanners.append(_Scanner(f"{re.escape(lead)}(?:{alternatives})", tuple(members)))
-    index = {lead: i for i, lead in enumerate(by_lead)}
-    by_pivot: dict[str, list[tuple[str, str, str]]] = {}
-    for lead, before, pivot, after in _PIVOTS:
-        by_pivot.setdefault(pivot, []).append((lead, before, after))
-    pivots = []
-    for pivot, entries in by_pivot.items():
-        around = "|".join(f"(?<={re.escape(b + pivot)})(?={a})" for _, b, a in entries)
-        starts = tuple(dict.fromkeys((index[lead], len(b)) for lead, b, _ in entries))
-        pivots.append((pivot, f"{re.escape(pivot)}(?:{around})", starts))
-    return tuple(scanners), tuple(pivots)
-
-
-@lru_cache(maxsize=2)
-def _compiled(raw: bool) -> tuple[list[Pass], list[re.Pattern[Any]]]:
-    """The pivot passes and the scanners' expressions compiled for bytes (``raw``) or for
-    text, each on first use (a command that never scans, such as ``agentlog log``, does
-    not pay for compiling them; the workspace recording compiles only the bytes ones)."""
-    scanners, pivots = _scanners()
-    form: Callable[[str], Any] = str.encode if raw else str
-    passes = [(form(b), re.compile(form(p)), starts) for b, p, starts in pivots]
-    return passes, [re.compile(form(s.pattern)) for s in scanners]
-
-
-def _found(data: Data) -> list[list[re.Match[Data]]]:
-    """Each scanner's matches in ``data``, as its ``finditer`` gives them (leftmost first,
-    none overlapping): its expression is tried, in order, only where a pivot pass found
-    that its lead may start, which yields the same matches as searching every byte."""
-    passes, expressions = _compiled(isinstance(data, bytes))
-    return _scan(data, passes, expressions)
-
-
-#: A pivot byte is jumped to (``find``) while it is rarer than one in ``2**_RARE`` bytes so
-#: far, past which the pivot expression's own pass (about a byte a cycle) is cheaper.
-_RARE = 10
-
-
-def _scan(
-    data: Data, passes: list[Pass], expressions: list[re.Pattern[Any]]
-) -> list[list[re.Match[Any]]]:
-    starts: list[list[int]] = [[] for _ in expressions]
-    for byte, pivot, backs in passes:
-        hits, seen, at = [], 0, data.find(byte)
-        while at >= 0:  # a rare byte: jump from one to the next at memchr speed
-            if seen > 3 and seen << _RARE > at:  # a common one: the expression's own pass
-                hits += [hit.start() for hit in pivot.finditer(data, at)]
-                break
-            if pivot.match(data, at):
-                hits.append(at)
-            seen, at = seen + 1, data.find(byte, at + 1)
-        for at in hits:
-            for i, back in backs:
-                if at >= back:
-                    starts[i].append(at - back)
-    found: list[list[re.Match[Any]]] = []
-    for expression, candidates in zip(expressions, starts, strict=True):
-        matches: list[re.Match[Any]] = []
-        end = 0
-        for start in sorted(set(candidates)):
-            if start >= end:
-                match = expression.match(data, start)
-                if match is not None:
-                    matches.append(match)
-                    end = match.end()
-        found.append(matches)
-    return found
-
-
-def _at_word_start(data: bytes | str, start: int) -> bool:
-    """Whether position ``start`` of ``data`` begins a word (a JSON escape counts as a
-    break: ``\\n`` before a token is a new line in a JSON string)."""
-    if start == 0:
-        return True
-    before = data[start - 1]
-    if (before if isinstance(before, int) else ord(before)) not in _WORD:
-        return True  # (a character that is not ASCII, even a lone surrogate, is no word's)
-    escape = data[start - 2 : start]
-    return escape in ("\\n", "\\t", "\\r", b"\\n", b"\\t", b"\\r")
-
-
-def find_token(data: bytes) -> str | None:
-    """The label of a known token format found in ``data``, or None."""
-    scanners, _ = _scanners()
-    for scanner, matches in zip(scanners, _found(data), strict=True):
-        for match in matches:
-            fmt = scanner.format_of(match)
-            if not fmt.bounded or _at_word_start(data, match.start()):
-                return fmt.label
-    return None
-
-
-def may_hold_token(data: bytes) -> bool:
-    """Whether ``data`` may hold a known token (a word-start check is left out: a false
-    alarm is allowed, a miss is not)."""
-    return any(_found(data))
-
-
-def mask_tokens(text: str, mask: str) -> str:
-    """``text`` with every known token replaced by ``mask``: each scanner in turn masks
-    its matches in the text the ones before it left (found again only after a change)."""
-    scanners, _ = _scanners()
-    found = _found(text)
-    for i, scanner in enumerate(scanners):
-        pieces, end = [], 0
-        for m in found[i]:
-            fmt = scanner.format_of(m)
-            if fmt.bounded and not _at_word_start(text, m.start()):
-                continue
-            part = "secret" if "secret" in m.re.groupindex and m.start("secret") >= 0 else 0
-            pieces += [text[end : m.start(part)], mask]
-            end = m.end(part)
-        if pieces:
-            text = "".join([*pieces, text[end:]])
-            found = _found(text)
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,11 +206,36 @@ def secret_in_file(
     label = find_token(data)
     if label is not None:
         return label
-    for name, value in environment_secrets() if secrets is None else secrets:
-        for text, encoding in _encoded_forms(value):  # a long needle: a fast search
+    pairs = environment_secrets() if secrets is None else secrets
+    if not pairs or not _any_form(pairs, data):  # one pass over the bytes for every form
+        return None
+    for name, value in pairs:  # which one, as named first (a file with a secret is rare)
+        for text, encoding in _encoded_forms(value):
             if text in data:
                 return f"the value of ${name}, {encoding}"
-    return None
+    return None  # pragma: no cover - _any_form found one of these forms
+
+
+def _any_form(secrets: tuple[tuple[str, str], ...], data: bytes) -> bool:
+    """Whether any of the forms of ``secrets`` is in ``data``."""
+    automaton = _forms_automaton(secrets)
+    if automaton is None:  # no ahocorasick_rs: each form searched whole (a long needle)
+        return any(text in data for _, value in secrets for text, _ in _encoded_forms(value))
+    return bool(automaton.find_matches_as_indexes(data))
+
+
+@lru_cache(maxsize=8)
+def _forms_automaton(secrets: tuple[tuple[str, str], ...]) -> Any:
+    """One automaton over every form of ``secrets`` (a few GB/s, however many forms), or
+    None where ``ahocorasick_rs`` has no build."""
+    try:
+        import ahocorasick_rs
+    except ImportError:  # pragma: no cover - a wheel exists for every platform we test
+        return None
+    forms = {text for _, value in secrets for text, _ in _encoded_forms(value)}
+    return ahocorasick_rs.BytesAhoCorasick(
+        sorted(forms), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
+    )
 
 
 @lru_cache(maxsize=256)

@@ -22,8 +22,9 @@ PROBE = """
 import json, sys
 from actors.cli import main
 code = main(sys.argv[1:])
-import store.credentials as c
-heavy = ("shutil", "store.materialize", "store.projections", "store.tree", "store.objects")
+import store.tokens as c
+heavy = ("shutil", "store.materialize", "store.projections", "store.tree", "store.objects",
+         "ahocorasick_rs")
 lazy = getattr(c._compiled, "cache_info", None)  # compiled at import when not lazy
 print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules],
                   "scanners": lazy().currsize if lazy else "compiled"}), file=sys.stderr)

@@ -1,7 +1,8 @@
 """The fast token scan finds exactly what searching with each expression in turn finds.
 
 The reference below is the scan as it was before the pivot passes: one compiled expression
-per lead, each run over the whole text (``finditer`` / ``sub``). The fast scan must give
+per lead, each run over the whole text (``finditer`` / ``sub``). The fast scan (the literal
+search for bytes and ASCII text, the pivot passes for other text) must give
 the same matches, the same label for a file, the same "may hold a token" answer and the
 same masked text, wherever a token sits: at the start or end of the text, next to another,
 inside a word, after a JSON escape, cut short, among bytes that are not UTF-8.
@@ -30,8 +31,10 @@ from store.credentials import (
     may_hold_token,
     secret_in_file,
 )
-from store.credentials import _at_word_start as at_word_start
-from store.credentials import _found as found
+from store.tokens import _at_word_start as at_word_start
+from store.tokens import _automaton as automaton
+from store.tokens import _compiled, _expand, _literal_starts, _literals, _matches, _pivot_starts
+from store.tokens import _found as found
 
 # --- the reference: one expression per lead, each searching the whole text -----------
 
@@ -281,6 +284,89 @@ def test_the_fast_path_never_misses_an_environment_secret(case: tuple[str, bytes
             del os.environ["SERVICE_TOKEN"]
         else:
             os.environ["SERVICE_TOKEN"] = saved
+
+
+# --- the two searches for where a token may start ---------------------------------------
+
+
+def overlapping() -> list[bytes]:
+    """Two literals written over each other: the end of one is the start of the next."""
+    literals, _ = _literals()
+    return [
+        a + b[k:]
+        for a in literals
+        for b in literals
+        for k in range(1, min(len(a), len(b)))
+        if a[-k:] == b[:k]
+    ]
+
+
+def literal_soup() -> st.SearchStrategy[bytes]:
+    """Literals and tokens packed against each other, so that one begins inside another
+    (``AKIAIza``, ``xoxa-----BEGIN``, ``pypi-AgECRET``) and a search reporting only
+    matches that do not overlap would miss some."""
+    literals, _ = _literals()
+    pieces = st.sampled_from([*literals, *overlapping(), *(t.encode() for t in TOKENS)])
+    return st.lists(pieces, max_size=12).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(literal_soup(), texts().map(str.encode)))
+def test_the_literal_search_and_the_pivot_passes_give_the_same_matches(raw: bytes) -> None:
+    passes, expressions = _compiled(True)
+    by_literals = _literal_starts(raw, automaton(), len(expressions))
+    by_pivots = _pivot_starts(raw, passes, len(expressions))
+    expected = reference_spans(raw)
+    for starts in (by_literals, by_pivots):
+        assert [[m.span() for m in ms] for ms in _matches(raw, expressions, starts)] == expected
+
+
+def every_place(raw: bytes) -> list[set[int]]:
+    """Where each scanner's literals begin in ``raw``, by a plain search for each."""
+    literals, owners = _literals()
+    places: list[set[int]] = [set() for _ in range(max(owners) + 1)]
+    for literal, owner in zip(literals, owners, strict=True):
+        at = raw.find(literal)
+        while at >= 0:
+            places[owner].add(at)
+            at = raw.find(literal, at + 1)
+    return places
+
+
+def literal_places(raw: bytes) -> list[set[int]]:
+    _, owners = _literals()
+    starts = _literal_starts(raw, automaton(), max(owners) + 1)
+    assert all(len(s) == len(set(s)) for s in starts)  # each place once
+    return [set(s) for s in starts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(literal_soup())
+def test_every_place_a_literal_begins_is_found_even_inside_another(raw: bytes) -> None:
+    assert literal_places(raw) == every_place(raw)
+
+
+def test_both_literals_written_over_each_other_are_found() -> None:
+    assert {b"AKIAIza", b"xoxa-----BEGIN", b"pypi-AgECRET"} <= set(overlapping())
+    for raw in overlapping():
+        assert literal_places(b"x" + raw) == every_place(b"x" + raw)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(texts(), sparse_texts()), st.sampled_from(["é", "€", "\udc80", "😀"]))
+def test_text_that_is_not_ascii_is_scanned_alike(text: str, other: str) -> None:
+    mixed = other + text + other
+    assert spans(mixed) == reference_spans(mixed)
+    assert mask_tokens(mixed, MASK) == reference_mask_tokens(mixed, MASK)
+
+
+def test_the_literals_are_the_fixed_texts_every_lead_starts_with() -> None:
+    literals, _ = _literals()
+    assert {b"sk-", b"sk_", b"AKIA", b"ghp_", b"hooks.slack.com/services/"} <= set(literals)
+    assert not [(a, b) for a in literals for b in literals if a != b and b.startswith(a)]
+    assert _expand(r"ox[abposr]-") == [f"ox{c}-" for c in "abposr"]
+    with pytest.raises(ValueError, match="not a literal"):
+        _expand("ab+")
 
 
 def test_a_bounded_token_after_a_lone_surrogate_is_masked() -> None:
