@@ -24,6 +24,7 @@ from actors.models import (
     ModelRequest,
     ModelResponse,
     ReplayModel,
+    encoded_request,
     model_called_event,
     record_request,
     request_digest,
@@ -106,14 +107,16 @@ def _recorded_clean(request: ModelRequest, model: Model) -> bool:
     :meth:`Attempt._scrubbed`), so the recorded digest names scrubbed bytes, and the same
     digest means the same bytes, which held no token the recording's scrubber knew. This
     environment's secrets are searched for still (one the recording's machine did not
-    have is masked, and the replay reports the changed request as before).
+    have is masked, and the replay reports the changed request as before), in the bytes
+    just hashed: they hold every string of the request, as any encoding of it does.
     """
     if not isinstance(model, ReplayModel):
         return False
     expected = model.next_digest(request.step)
-    if expected is None or request_digest(request) != expected:
+    if expected is None:
         return False
-    return not holds_env_secret(msgspec.json.encode(request))
+    data, digest = encoded_request(request)  # encoded once: hashed, then searched
+    return digest == expected and not holds_env_secret(data)
 
 
 class Attempt:
