@@ -144,9 +144,8 @@ class CoderActor(Agent):
     kind = CodeChange
 
     def produced(self, artifact: Any, work: StepWork) -> Event:
-        guard = PathGuard(Path(work.workspace))  # one set: its root resolved once
-        for change in artifact.files:
-            guard.check(change.path)
+        guard = PathGuard(work.workspace)  # one set: its root resolved once, if it exists
+        guard.check_all(change.path for change in artifact.files)
         return CodeProduced(actor=self.name, code=artifact, attempt=work.attempt, round=work.round)
 
 

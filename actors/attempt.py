@@ -4,14 +4,16 @@ The supervisor hands an agent a :class:`StepWork`; the agent makes an :class:`At
 of it and builds its requests (from the prompts of a plain run or of a workspace run),
 and the attempt does the rest: it reuses the answers this attempt recorded before a crash
 (each at most once, matched by request digest), else takes one of the process's
-model-call slots (``AGENTLOG_MAX_CALLS``, :func:`~actors.drivers.call_slot`), calls the
-model, keeps the request in the run's ``objects/`` and records the ``ModelCalled``. A
-system prompt set for the agent (``WorkflowConfig.prompts``) replaces the built one. What
-the attempt gathers is its :attr:`Attempt.answer`, the events the supervisor appends.
+model-call slots (``AGENTLOG_MAX_CALLS``, :func:`~actors.drivers.call_slot`; a replay's
+recorded answers take none), calls the model, keeps the request in the run's
+``objects/`` and records the ``ModelCalled``. A system prompt set for the agent
+(``WorkflowConfig.prompts``) replaces the built one. What the attempt gathers is its
+:attr:`Attempt.answer`, the events the supervisor appends.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -24,6 +26,7 @@ from actors.models import (
     ModelRequest,
     ModelResponse,
     ReplayModel,
+    encoded_request,
     model_called_event,
     record_request,
     request_digest,
@@ -40,6 +43,9 @@ if TYPE_CHECKING:
 __all__ = ["AGENT_NAMES", "Attempt", "StepWork", "failure", "keep_request"]
 
 log = get_logger("agentlog.agents")
+
+#: The slot a replay's call takes: none (``call_slot`` when there is no bound).
+_NO_SLOT = contextlib.nullcontext(True)
 
 #: The agent making each step: the names ``WorkflowConfig.prompts`` is keyed by.
 AGENT_NAMES: dict[Step, str] = {"plan": "planner", "code": "coder", "review": "reviewer"}
@@ -106,14 +112,16 @@ def _recorded_clean(request: ModelRequest, model: Model) -> bool:
     :meth:`Attempt._scrubbed`), so the recorded digest names scrubbed bytes, and the same
     digest means the same bytes, which held no token the recording's scrubber knew. This
     environment's secrets are searched for still (one the recording's machine did not
-    have is masked, and the replay reports the changed request as before).
+    have is masked, and the replay reports the changed request as before), in the bytes
+    just hashed: they hold every string of the request, as any encoding of it does.
     """
     if not isinstance(model, ReplayModel):
         return False
     expected = model.next_digest(request.step)
-    if expected is None or request_digest(request) != expected:
+    if expected is None:
         return False
-    return not holds_env_secret(msgspec.json.encode(request))
+    data, digest = encoded_request(request)  # encoded once: hashed, then searched
+    return digest == expected and not holds_env_secret(data)
 
 
 class Attempt:
@@ -162,7 +170,10 @@ class Attempt:
         timeout = self.work.timeout
         keep_request(self.work, request)  # kept before the call: synced with what it waits on
         pay(self.work.requests_to)
-        with call_slot(timeout) as held:  # AGENTLOG_MAX_CALLS: calls in flight
+        # AGENTLOG_MAX_CALLS bounds calls in flight to a model; a replay's answers are read
+        # from its log, so it takes no slot (and waits for none a live run holds).
+        slot = _NO_SLOT if isinstance(self.model, ReplayModel) else call_slot(timeout)
+        with slot as held:
             if not held:
                 message = f"no model-call slot freed within {timeout:g} s (AGENTLOG_MAX_CALLS)"
                 raise ModelError(message, kind="rate_limit")

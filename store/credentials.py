@@ -250,28 +250,29 @@ def _encoded_forms(value: str) -> tuple[tuple[bytes, str], ...]:
 class _EnvForms:
     """The environment's secrets in all their forms, worked out again only on a change.
 
-    The key is the environment's size and the values of every variable named like a
-    secret: adding or removing a variable changes the size, changing one a value.
-    ``raw`` are the forms encoded, for the fast path (each searched whole).
+    The key is the environment as the process holds it (``os.environ``'s own mapping of
+    encoded names to values, where CPython keeps it): all its names and all its values,
+    compared whole, which costs well under a microsecond. Any variable added, removed,
+    renamed or changed is noticed, even one taking the place of another (the count of
+    variables alone would not change). ``raw`` are the forms encoded, for the fast path
+    (each searched whole).
     """
 
     def __init__(self) -> None:
-        self.names: tuple[str, ...] = SECRET_ENV_VARS
         self.key: tuple[object, ...] | None = None
-        self.text: tuple[str, ...] = ()
-        self.raw: tuple[bytes, ...] = ()
+        self.forms: tuple[tuple[str, ...], tuple[bytes, ...]] = ((), ())
 
     def current(self) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
         env = os.environ
-        key = (len(env), *(env.get(n) for n in self.names))
+        data = getattr(env, "_data", env)  # the encoded names and values (CPython)
+        key = (tuple(data), tuple(data.values()))
         if key != self.key:
             found = environment_secrets(env)
-            self.names = secret_names(env)  # a short value may grow: every such name
             texts = {form.text for _, value in found for form in secret_forms(value)}
-            self.text = tuple(sorted(texts, key=len, reverse=True))
-            self.raw = tuple(t.encode("utf-8", "surrogateescape") for t in self.text)
-            self.key = (len(env), *(env.get(n) for n in self.names))
-        return self.text, self.raw
+            text = tuple(sorted(texts, key=len, reverse=True))
+            raw = tuple(t.encode("utf-8", "surrogateescape") for t in text)
+            self.forms, self.key = (text, raw), key  # forms first: a reader sees both
+        return self.forms
 
 
 _ENV = _EnvForms()

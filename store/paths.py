@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import string
+from collections.abc import Iterable, Sequence
+from functools import cached_property
 from pathlib import Path
 
 from events import AgentlogError
@@ -45,7 +47,8 @@ MAX_COMPONENTS = 64
 #: ``PATH_MAX`` for the run directory in front of it.
 MAX_PATH_BYTES = 1024
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
+#: The letters a drive-letter path (``C:``) starts with.
+_LETTERS = frozenset(string.ascii_letters)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -64,27 +67,35 @@ def _shown(path: str) -> str:
 
 
 def _split(rel: str) -> tuple[tuple[str, ...], str | None]:
-    """(components, None) or ((), why the path cannot name a file)."""
+    """(components, None) or ((), why the path cannot name a file).
+
+    An ASCII path (the usual one) can hold no surrogate and its names' sizes in bytes
+    are their lengths, so neither is searched for nor encoded.
+    """
     if not rel:
         return (), "the path is empty"
     if "\x00" in rel:
         return (), "the path contains a NUL character"
-    if _SURROGATE.search(rel):
+    ascii = rel.isascii()
+    if not ascii and _SURROGATE.search(rel):
         return (), "the path contains a lone surrogate (not valid Unicode text)"
-    if rel.startswith("/"):
+    if rel[0] == "/":
         return (), "absolute paths are not allowed"
     if "\\" in rel:
         return (), "backslashes (Windows separators, UNC paths) are not allowed"
-    if _DRIVE.match(rel):
+    if rel[1:2] == ":" and rel[0] in _LETTERS:
         return (), "drive-letter paths are not allowed"
-    parts = tuple(p for p in rel.split("/") if p not in ("", "."))
+    names = rel.split("/")
+    if "" in names or "." in names:
+        names = [p for p in names if p not in ("", ".")]
+    parts = tuple(names)
     if not parts:
         return (), "the path names no file"
     if ".." in parts:
         return (), "'..' components are not allowed"
     if len(parts) > MAX_COMPONENTS:
         return (), f"it has {len(parts)} components, more than {MAX_COMPONENTS}"
-    sizes = [len(p.encode("utf-8")) for p in parts]
+    sizes = [*map(len, parts)] if ascii else [len(p.encode("utf-8")) for p in parts]
     if max(sizes) > MAX_NAME_BYTES:
         return (), f"a component is longer than {MAX_NAME_BYTES} bytes"
     if sum(sizes) + len(sizes) - 1 > MAX_PATH_BYTES:
@@ -148,11 +159,12 @@ class PathGuard:
     The root's real path is taken when the guard is made; make one per write of a file
     set (the filesystem may change between sets). A root that does not exist yet (a
     replay's scratch run never writes ``files/``) holds no symlink, so every path the
-    lexical rules let through stays inside it, and nothing is resolved.
+    lexical rules let through stays inside it, and nothing is resolved:
+    :meth:`check_all` then builds no path at all (the root may be given as text).
     """
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path | str) -> None:
+        self._given = root
         try:
             os.lstat(root)
         except FileNotFoundError:  # a missing component: no loop, nothing to follow
@@ -162,9 +174,15 @@ class PathGuard:
             pass  # resolving meets it again and says why
         self._absent = False
         try:
-            self._real_root = root.resolve()
+            self._real_root = self.root.resolve()
         except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on Python 3.11
             raise UnsafePath(str(root), f"it cannot be resolved ({exc})") from None
+
+    @cached_property
+    def root(self) -> Path:
+        """The root, as a path."""
+        given = self._given
+        return given if isinstance(given, Path) else Path(given)
 
     def check(self, rel: str, parts: tuple[str, ...] | None = None) -> Path:
         """``root / rel`` after proving it resolves strictly inside the root."""
@@ -182,6 +200,15 @@ class PathGuard:
         if self._real_root not in real.parents:
             raise UnsafePath(rel, f"it resolves to {real}, outside {self.root}")
         return candidate
+
+    def check_all(self, paths: Iterable[str]) -> None:
+        """:meth:`check` every path of a set (the first unsafe one raises
+        :class:`UnsafePath`); under a root that does not exist, the lexical rules decide
+        and no path is built."""
+        for rel in paths:
+            parts = normalize_rel(rel)
+            if not self._absent:
+                self.check(rel, parts)
 
 
 def safe_path(root: Path, rel: str) -> Path:

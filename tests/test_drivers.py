@@ -10,7 +10,7 @@ import pytest
 from _repo import make_repo, needs_git, workspace_model
 from _workflow import FAST, scripted
 
-from actors import Supervisor
+from actors import Supervisor, replay
 from actors.drivers import DriverPool, call_slot, configure_limits, drivers
 from actors.models import ModelRequest, ModelResponse, ScriptedModel
 
@@ -119,3 +119,12 @@ def test_a_call_slot_not_freed_in_time_is_refused(limits: None) -> None:
 def _try_slot(timeout: float) -> bool:
     with call_slot(timeout) as held:
         return held
+
+
+def test_a_replay_takes_no_model_call_slot(tmp_path: Path, limits: None) -> None:
+    Supervisor(FAST, model=scripted()).run("say hello", tmp_path / "run")
+    configure_limits(max_calls=1)
+    with call_slot(1.0) as held:  # the process's one slot, held by a live call elsewhere
+        assert held
+        report = replay(tmp_path / "run")
+    assert report.ok, report.detail

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
 
-from actors.models import PromptError, build_request, request_digest
+from actors.models import PromptError, build_request, request_bytes, request_digest
 from events import (
     CodeChange,
     FileChange,
@@ -89,6 +90,17 @@ def test_same_inputs_give_the_same_digest() -> None:
     )
     assert request_digest(first) == request_digest(again)
     assert re.fullmatch(r"[0-9a-f]{64}", request_digest(first))
+
+
+def test_a_digested_request_keeps_the_bytes_it_was_hashed_from() -> None:
+    request = build_request("plan", task=TASK, model="m", max_tokens=9)
+    digest = request_digest(request)
+    kept = request_bytes(request)
+    assert request_bytes(request) is kept  # encoded once, not again for objects/
+    assert hashlib.sha256(kept).hexdigest() == digest
+    other = build_request("plan", task=TASK + "?", model="m", max_tokens=9)
+    assert request_bytes(other) != kept
+    assert request_bytes(request) == kept
 
 
 def test_digest_changes_with_the_model() -> None:

@@ -14,6 +14,7 @@ from store.paths import (
     MAX_COMPONENTS,
     MAX_NAME_BYTES,
     MAX_PATH_BYTES,
+    PathGuard,
     UnsafePath,
     normalize_rel,
     path_problem,
@@ -163,6 +164,30 @@ def test_root_that_does_not_exist_yet_still_confines(tmp_path: Path) -> None:
     assert safe_path(root, "x/y") == root / "x" / "y"
     with pytest.raises(UnsafePath):
         safe_path(root, "x/../../y")
+
+
+def test_a_set_checked_whole_is_refused_at_its_first_path_leaving_an_existing_root(
+    root: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "dir").symlink_to(outside, target_is_directory=True)
+    guard = PathGuard(str(root))
+    guard.check_all(["a.py", "pkg/b.py"])
+    with pytest.raises(UnsafePath, match="outside") as caught:
+        guard.check_all(["a.py", "dir/new.py", "../c.py"])
+    assert caught.value.path == "dir/new.py"
+
+
+def test_a_set_checked_whole_under_a_root_that_does_not_exist_meets_the_lexical_rules(
+    tmp_path: Path,
+) -> None:
+    guard = PathGuard(str(tmp_path / "later"))
+    guard.check_all(["a.py", "pkg/./b.py"])
+    with pytest.raises(UnsafePath, match=r"'\.\.' components") as caught:
+        guard.check_all(["a.py", "pkg/../../c.py"])
+    assert caught.value.path == "pkg/../../c.py"
+    assert guard.check("x/y") == tmp_path / "later" / "x" / "y"
 
 
 def test_normalize_rel_returns_components() -> None:

@@ -189,3 +189,13 @@ def test_a_secret_variable_that_changes_is_masked_with_its_new_value(
 def test_the_auth_token_variable_is_masked_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "tok-abcdefgh12345678")
     assert redact("Authorization: Bearer tok-abcdefgh12345678") == f"Authorization: Bearer {MASK}"
+
+
+def test_a_secret_variable_taking_the_place_of_another_is_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLAIN_SETTING_FOR_SWAP", "some ordinary value")
+    assert redact("value swapped-0123456789") == "value swapped-0123456789"  # forms known
+    monkeypatch.delenv("PLAIN_SETTING_FOR_SWAP")  # as many variables as before, one new
+    monkeypatch.setenv("SWAPPED_IN_TOKEN", "swapped-0123456789")
+    assert redact("value swapped-0123456789") == f"value {MASK}"

@@ -19,6 +19,7 @@ __all__ = [
     "Model",
     "ModelRequest",
     "ModelResponse",
+    "encoded_request",
     "model_called_event",
     "request_bytes",
     "request_digest",
@@ -79,8 +80,24 @@ class Model(Protocol):
 
 def request_bytes(request: ModelRequest) -> bytes:
     """The request's canonical JSON: sorted keys, compact, UTF-8 (what the digest hashes,
-    and what the run's object store keeps)."""
+    and what the run's object store keeps). A request just digested is not encoded again:
+    its bytes are the ones hashed."""
+    last = _last_encoded[0]
+    if last[0] is request:
+        return last[1]
     return msgspec.json.encode(request, order="sorted")
+
+
+def encoded_request(request: ModelRequest) -> tuple[bytes, str]:
+    """:func:`request_bytes` and :func:`request_digest` of ``request``, encoded once and
+    hashed once (and kept for the same request asked for again)."""
+    last = _last_encoded[0]
+    if last[0] is request:
+        return last[1], last[2]
+    data = msgspec.json.encode(request, order="sorted")
+    digest = hashlib.sha256(data).hexdigest()
+    _last_encoded[0] = (request, data, digest)
+    return data, digest
 
 
 def request_digest(request: ModelRequest) -> str:
@@ -92,19 +109,15 @@ def request_digest(request: ModelRequest) -> str:
     (the API key travels in a header the SDK adds, and agents scrub what they send), so
     hashing all of it is safe.
     """
-    last = _last_digest[0]
-    if last[0] is request:
-        return last[1]
-    digest = hashlib.sha256(request_bytes(request)).hexdigest()
-    _last_digest[0] = (request, digest)
-    return digest
+    return encoded_request(request)[1]
 
 
-#: The last request digested and its digest: an attempt names the request it sends three
-#: times (to find a recorded answer, in the model, in ``ModelCalled``), hashing it once.
-#: A request is never changed once made (frozen, its lists never changed in place), so
-#: the same object has the same digest; one slot, swapped whole, is safe across threads.
-_last_digest: list[tuple[object, str]] = [(None, "")]
+#: The last request digested, its bytes and its digest: an attempt names the request it
+#: sends several times (to find a recorded answer, in the model, in ``ModelCalled``, and
+#: keeps its bytes in ``objects/``), encoding and hashing it once. A request is never
+#: changed once made (frozen, its lists never changed in place), so the same object has
+#: the same bytes; one slot, swapped whole, is safe across threads.
+_last_encoded: list[tuple[object, bytes, str]] = [(None, b"", "")]
 
 
 def model_called_event(
