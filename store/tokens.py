@@ -229,6 +229,8 @@ def _found(data: Data) -> list[list[re.Match[Data]]]:
     else:
         encoded = data.encode("utf-8", "surrogatepass")
         starts = _in_characters(encoded, _literal_starts(encoded, automaton, len(expressions)))
+    if not any(starts):
+        return [[] for _ in expressions]
     return _matches(data, expressions, starts)
 
 
@@ -255,14 +257,19 @@ def _literal_starts(data: bytes, automaton: Any, scanners: int) -> list[list[int
     reports matches that do not overlap; one that begins inside a reported match
     ``[s, e)`` ends before ``e - 1`` plus the longest literal, so that window is searched
     again (once per new match: the work stays linear in the matches)."""
+    starts: list[list[int]] = [[] for _ in range(scanners)]
+    found = automaton.find_matches_as_indexes(data)
+    if not found:
+        return starts  # the common case: no literal at all
     literals, owners = _literals()
     longest = max(map(len, literals))
-    starts: list[list[int]] = [[] for _ in range(scanners)]
     seen: set[int] = set()
     view, windows = memoryview(data), [(0, len(data))]
     while windows:
         low, high = windows.pop()
-        for pattern, s, e in automaton.find_matches_as_indexes(view[low:high]):
+        hits = found if low == 0 else automaton.find_matches_as_indexes(view[low:high])
+        found = []  # the whole text's matches serve once, for the first window
+        for pattern, s, e in hits:
             if low + s not in seen:
                 seen.add(low + s)
                 starts[owners[pattern]].append(low + s)
@@ -340,6 +347,9 @@ def find_token(data: bytes) -> str | None:
 def may_hold_token(data: bytes) -> bool:
     """Whether ``data`` may hold a known token (a word-start check is left out: a false
     alarm is allowed, a miss is not)."""
+    automaton = _automaton()
+    if automaton is not None and not automaton.find_matches_as_indexes(data):
+        return False  # no literal a token starts with: the common case, in one call
     return any(_found(data))
 
 
