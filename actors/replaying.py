@@ -189,8 +189,10 @@ class Replayer:
             share_objects(
                 log.path.parent, scratch, digests=recorded.commands.digests(), durable=False
             )
-            error = _drive(scratch, model, recorded.recording)
-            report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
+            error, same_through = _run_scratch(scratch, model, recorded.recording)
+            report = _verdict(
+                log, EventLog(scratch), state.ended, state.last_seq, error, same_through
+            )
             if report.ok:  # served recorded test results: say if they came from another sandbox
                 change = sandbox_change(recorded.evidence.sandboxes.values())
                 report = msgspec.structs.replace(report, sandbox=change)
@@ -278,13 +280,25 @@ def _recorded_person(recorded: EventLog, decisions: set[int]) -> PersonScript:
 
 def _drive(scratch: Path, model: ReplayModel, recording: Recording) -> NonDeterminism | None:
     """Drive the scratch run on a driver thread, as a live run is; a divergence comes back."""
+    return _run_scratch(scratch, model, recording)[0]
+
+
+def _run_scratch(
+    scratch: Path, model: ReplayModel, recording: Recording
+) -> tuple[NonDeterminism | None, int]:
+    """:func:`_drive`, and the seq through which the scratch log is the recorded one, byte
+    for byte (its copied lines, then what its writer found the same as it wrote it)."""
     options = SupervisorOptions(sleep=lambda _s: None, recording=recording)
     supervisor = SupervisorActor(scratch, model, options=options)
+    copied = supervisor.fold.last_seq
+    error: NonDeterminism | None = None
     try:
         drivers().submit(supervisor.run_here).result()
     except NonDeterminism as exc:
-        return exc
-    return None
+        error = exc
+    writer = supervisor.writer
+    same = writer is not None and recording.stamps_from is not None
+    return error, (writer.like_through if same and writer is not None else copied)
 
 
 def _verdict(
@@ -293,6 +307,7 @@ def _verdict(
     finished: bool,
     recorded_count: int,
     error: NonDeterminism | None,
+    same_through: int = 0,
 ) -> ReplayReport:
     if error is not None:
         return ReplayReport(
@@ -307,7 +322,9 @@ def _verdict(
     # An unfinished recording is checked as a prefix of the replay: the replay goes one
     # answer past the recording's last event when that was a ModelCalled whose artifact
     # was never written.
-    diff = first_line_difference(recorded.path, replayed.path, recorded_count, finished=finished)
+    diff = first_line_difference(
+        recorded.path, replayed.path, recorded_count, finished=finished, same_through=same_through
+    )
     if diff is None:
         return ReplayReport(
             ok=True, recorded=recorded_count, replayed=recorded_count, finished=finished

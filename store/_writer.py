@@ -26,7 +26,7 @@ import msgspec
 from events import EVENT_TYPES, Event, EventBase, encode_line
 from store._lock import LogLock
 from store._logging import get_logger
-from store._stamps import StampSource
+from store._stamps import StampSource, stamps_of
 from store.errors import LogError
 
 __all__ = ["AppendListener", "LogWriter", "Scrub", "new_id", "utc_now"]
@@ -56,6 +56,12 @@ def utc_now() -> str:
     return f"{prefix}.{micro:06d}Z"
 
 
+def _check_types(batch: Sequence[EventBase]) -> None:
+    for ev in batch:
+        if type(ev) not in _EVENT_CLASSES:
+            raise TypeError(f"cannot append {type(ev).__name__}: not an agentlog event type")
+
+
 def new_id() -> str:
     """A fresh event id: 128 random bits as 32 hex digits."""
     return os.urandom(16).hex()
@@ -80,7 +86,8 @@ class LogWriter:
         self._unheard: list[Event] = []  # written, not yet durable: listeners wait for them
         self._held: list[bytes] | None = None  # see hold()
         self._ids: random.Random | None = None  # a held log's ids (see hold())
-        self._like: StampSource | None = None  # a held log's recorded stamps (see hold())
+        self._like: StampSource | None = None  # a held log's recorded lines (see hold())
+        self._like_through = 0  # see like_through
         self._held_bytes = 0
         self._first: list[Callable[[], None]] = []  # made durable before any line is written
 
@@ -88,6 +95,13 @@ class LogWriter:
     def last_seq(self) -> int:
         """The ``seq`` of the last event in the log (0 for an empty log)."""
         return self._last_seq
+
+    @property
+    def like_through(self) -> int:
+        """The seq through which every line this writer wrote since :meth:`hold` with
+        ``like`` is that log's line with the same seq, byte for byte (the seq before its
+        first line when none is); 0 without ``like``."""
+        return self._like_through
 
     @property
     def closed(self) -> bool:
@@ -149,16 +163,19 @@ class LogWriter:
             batch = list(events)
             if not batch:
                 return []
-            stamped = self._stamp(batch, stamp)
-            lines = []
-            for i, ev in enumerate(stamped):
-                line = encode_line(cast(Event, ev))
-                if scrub is not None:
-                    fixed = scrub(ev, line)
-                    if fixed is not None:
-                        stamped[i] = fixed
-                        line = encode_line(cast(Event, fixed))
-                lines.append(line)
+            if self._like is not None and scrub is None:
+                stamped, lines, like_through = self._like_lines(batch, stamp)
+            else:
+                stamped, like_through = self._stamp(batch, stamp), self._like_through
+                lines = []
+                for i, ev in enumerate(stamped):
+                    line = encode_line(cast(Event, ev))
+                    if scrub is not None:
+                        fixed = scrub(ev, line)
+                        if fixed is not None:
+                            stamped[i] = fixed
+                            line = encode_line(cast(Event, fixed))
+                    lines.append(line)
             data = b"".join(lines)
             if self._held is not None and not sync:
                 self._held.append(data)
@@ -169,6 +186,7 @@ class LogWriter:
                 self._flush()
                 self._write(data, sync)
             self._last_seq += len(stamped)
+            self._like_through = like_through
             if self._listeners:  # nobody listening: nothing to hold until it is durable
                 self._unheard.extend(cast(list[Event], stamped))
             if sync:
@@ -184,12 +202,14 @@ class LogWriter:
         once from ``os.urandom`` (random, unique in the log, without a system call per
         append). With ``like`` (a recorded log a replay compares this one with), an event
         takes the ``id`` and ``ts`` of that log's line with the same seq, where it has
-        one (see :mod:`store._stamps`)."""
+        one, and :attr:`like_through` says how far the lines written are that log's (see
+        :mod:`store._stamps`)."""
         with self._mutex:
             if self._held is None:
                 self._held = []
                 self._ids = random.Random(os.urandom(32))
                 self._like = StampSource(like) if like is not None else None
+                self._like_through = self._last_seq
 
     def sync(self) -> None:
         """Make every event written so far durable (one fsync, none if nothing is pending)."""
@@ -251,9 +271,7 @@ class LogWriter:
             raise LogError(f"{self.path}: this writer is closed; open a new one to append")
 
     def _stamp(self, batch: list[E], extra: Mapping[str, object] | None = None) -> list[E]:
-        for ev in batch:
-            if type(ev) not in _EVENT_CLASSES:
-                raise TypeError(f"cannot append {type(ev).__name__}: not an agentlog event type")
+        _check_types(batch)
         n = len(batch)
         ids = (
             f"{self._ids.getrandbits(128 * n):0{32 * n}x}"
@@ -273,6 +291,41 @@ class LogWriter:
                 changes["ts"] = taken[1] if taken else now
             out.append(msgspec.structs.replace(ev, **changes))
         return out
+
+    def _like_lines(
+        self, batch: list[E], extra: Mapping[str, object] | None
+    ) -> tuple[list[E], list[bytes], int]:
+        """:meth:`_stamp` and encode ``batch`` for a log held ``like`` another: each event
+        takes the stamps of that log's line with its seq, and the lines are compared with
+        that log's as they are made. Returns the events, their lines (a line the same as
+        the other log's is its bytes, then a newline) and the new :attr:`like_through`."""
+        _check_types(batch)
+        like = self._like
+        assert like is not None and self._ids is not None
+        seq, through = self._last_seq, self._like_through
+        same = through == seq  # every line so far is the other log's
+        out: list[E] = []
+        lines: list[bytes] = []
+        now = ""
+        for ev in batch:
+            seq += 1
+            line = like.line(seq)
+            taken = stamps_of(line) if line is not None else None
+            changes: dict[str, object] = {**extra, "seq": seq} if extra else {"seq": seq}
+            if not ev.id:
+                changes["id"] = taken[0] if taken else f"{self._ids.getrandbits(128):032x}"
+            if not ev.ts:
+                changes["ts"] = taken[1] if taken else (now or (now := utc_now()))
+            made = msgspec.structs.replace(ev, **changes)
+            out.append(made)
+            encoded = encode_line(cast(Event, made))
+            if line is not None and encoded[:-1] == line:
+                if same:
+                    through = seq
+            else:
+                same = False
+            lines.append(encoded)
+        return out, lines, through
 
     def _flush(self) -> None:
         """Write what :meth:`hold` kept, if anything."""

@@ -13,8 +13,8 @@ from _workflow import APPROVE, CHANGES, FAST, PLAN, answer, scripted
 
 from actors import Supervisor, replay
 from actors.models import ReplayModel
-from actors.replaying import _drive, copy_lines, read_recording
-from events import ReviewProduced, StepStarted, encode_line
+from actors.replaying import _drive, _run_scratch, copy_lines, read_recording
+from events import Event, ReviewProduced, StepFailed, StepStarted, encode_line
 from store import LOG_NAME, EventLog, ObjectStore
 from store._stamps import StampSource
 from store.cursor import EventCursor
@@ -123,3 +123,67 @@ def test_a_held_log_like_another_takes_its_stamps_then_makes_its_own(tmp_path: P
     assert (out[2].id, out[2].ts) == (recorded[2].id, recorded[2].ts)
     assert out[3].id not in {ev.id for ev in recorded}  # past the end: fresh
     assert re.fullmatch(r"[0-9a-f]{32}", out[3].id)
+
+
+def test_a_stamp_source_reads_lines_across_its_blocks_and_longer_than_one(
+    tmp_path: Path,
+) -> None:
+    log = EventLog(tmp_path / "a")
+    long = StepFailed(
+        step="code", attempt=2, error_kind="x", message="m" * 300_000, retryable=False
+    )
+    with log.writer() as writer:  # ~190 bytes a line: blocks of 256 KiB end mid-line
+        writer.append_many([StepStarted(step="plan", attempt=i) for i in range(1, 3001)])
+        writer.append_many([long, StepStarted(step="code", attempt=3)])
+    events = list(log.read())
+    source = StampSource(log.path)
+    assert [source.take(ev.seq) for ev in events] == [(ev.id, ev.ts) for ev in events]
+    source.close()
+
+
+def test_a_held_log_like_another_counts_how_far_its_lines_are_that_logs(
+    tmp_path: Path,
+) -> None:
+    like = _log(tmp_path / "like", 5)
+    recorded = list(like.read())
+    made = EventLog(tmp_path / "made")
+    with made.writer() as writer:
+        writer.hold(like=like.path)
+        assert writer.like_through == 0
+        writer.append_many([_bare(ev) for ev in recorded[:2]], sync=False)
+        assert writer.like_through == 2
+        other = StepStarted(step="code", attempt=3)  # seq 3 differs from the recorded one
+        writer.append_many([other, *map(_bare, recorded[3:])], sync=False)
+        assert writer.like_through == 2  # lines 4 and 5 are the same again: not counted
+    assert made.path.read_bytes().splitlines()[3:] == like.path.read_bytes().splitlines()[3:]
+
+
+def test_a_replay_finds_its_scratch_log_the_recorded_one_up_to_a_changed_event(
+    tmp_path: Path,
+) -> None:
+    _record(tmp_path / "run")
+    log = EventLog(tmp_path / "run")
+    events = list(log.read())
+    assert _same_through(tmp_path / "run", tmp_path / "a") == len(events)
+    review = next(ev for ev in events if isinstance(ev, ReviewProduced))
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    changed = msgspec.structs.replace(review.review, summary="other")
+    lines[review.seq - 1] = encode_line(msgspec.structs.replace(review, review=changed))
+    log.path.write_bytes(b"".join(lines))
+    assert _same_through(tmp_path / "run", tmp_path / "b") == review.seq - 1
+
+
+def _same_through(run: Path, scratch: Path) -> int:
+    log = EventLog(run)
+    scratch.mkdir()
+    with EventCursor(log) as cursor:
+        model = ReplayModel(objects=ObjectStore(run), cursor=cursor)
+        recorded = read_recording(log, cursor, model)
+        copy_lines(log.path, scratch / LOG_NAME, max(1, recorded.state.own_from_seq - 1))
+        error, same_through = _run_scratch(scratch, model, recorded.recording)
+    assert error is None
+    return same_through
+
+
+def _bare(ev: Event) -> Event:
+    return msgspec.structs.replace(ev, seq=0, id="", ts="")
