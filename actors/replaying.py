@@ -28,10 +28,16 @@ from actors.sandbox import sandbox_change
 from actors.supervisor_actor import SupervisorActor, SupervisorOptions
 from events import (
     PERSON_EVENTS,
+    CodeProduced,
     Diverged,
     Event,
     Forked,
+    ModelCalled,
+    PlanProduced,
+    ReviewProduced,
     Step,
+    StepFailed,
+    StepStarted,
     TestsRan,
     ToolResulted,
     UnknownEvent,
@@ -228,20 +234,29 @@ def read_recording(
     prefix (through the last Forked) are served: a fork's copied calls were made by its
     sources and must not answer its own requests.
     """
-    fold = WorkflowFold()
     evidence = _Evidence(cursor)
     commands = _Commands()
     decisions: set[int] = set()
-    for ev in log.read():
-        fold.apply(ev)
-        model.add(ev)
-        evidence.add(ev)
-        commands.add(ev)
-        if isinstance(ev, (*PERSON_EVENTS, Diverged)):  # made by no agent
-            decisions.add(ev.seq)
-        elif isinstance(ev, Forked):
-            decisions.clear()
-    state = fold.snapshot()
+    by_person: tuple[type, ...] = (*PERSON_EVENTS, Diverged)  # made by no agent
+
+    def indexed() -> Iterator[AnyEvent]:
+        # The common events (a step's start, its calls, its artifacts) only pass through
+        # the model's index; the others are looked at by every index.
+        model_add, evidence_add, commands_add = model.add, evidence.add, commands.add
+        for ev in log.read():
+            model_add(ev)
+            if type(ev) not in _AGENTS_OWN:
+                evidence_add(ev)
+                commands_add(ev)
+                if isinstance(ev, by_person):
+                    decisions.add(ev.seq)
+                elif isinstance(ev, Forked):
+                    decisions.clear()
+            elif getattr(ev, "step", None) == "review":
+                evidence_add(ev)  # the Reviewer's attempt its test runs belong to
+            yield ev
+
+    state = WorkflowFold().extend(indexed()).snapshot()
     if state.last_seq == 0:
         raise UsageError(f"{log.path.parent}: the log is empty; nothing to replay")
     recording = Recording(
@@ -256,6 +271,14 @@ def read_recording(
         inline=scratch,
     )
     return RecordedRun(state=state, recording=recording, evidence=evidence, commands=commands)
+
+
+#: The events only the model's index looks at besides the Reviewer's, which tell the
+#: evidence which attempt is running (none is a person's event, a ``Forked``, a
+#: ``TestsRan`` or a ``ToolResulted``).
+_AGENTS_OWN = frozenset(
+    {StepStarted, ModelCalled, PlanProduced, CodeProduced, ReviewProduced, StepFailed}
+)
 
 
 def _recorded_person(recorded: EventLog, decisions: set[int]) -> PersonScript:

@@ -396,9 +396,12 @@ class WorkflowFold:
         """Fold one event in (constant time)."""
         self._snapshot = None
         touched = _ONE_STEP.get(type(ev))
-        if touched is None or (isinstance(ev, StepStarted) and ev.round > self.round):
-            self._frozen.clear()  # may change any step (a new round changes two)
+        if touched is None:
+            self._frozen.clear()  # may change any step
         else:
+            if isinstance(ev, StepStarted) and ev.round > self.round:
+                self._frozen.pop("code", None)  # a new round restarts these two
+                self._frozen.pop("review", None)
             self._frozen.pop(touched or getattr(ev, "step", ""), None)
         self.last_seq = ev.seq
         handler = _HANDLERS.get(type(ev))
