@@ -297,8 +297,8 @@ class LogWriter:
     ) -> tuple[list[E], list[bytes], int]:
         """:meth:`_stamp` and encode ``batch`` for a log held ``like`` another: each event
         takes the stamps of that log's line with its seq, and the lines are compared with
-        that log's as they are made. Returns the events, their lines (a line the same as
-        the other log's is its bytes, then a newline) and the new :attr:`like_through`."""
+        that log's as they are made. Returns the events, their lines and the new
+        :attr:`like_through`."""
         _check_types(batch)
         like = self._like
         assert like is not None and self._ids is not None
