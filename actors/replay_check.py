@@ -154,6 +154,6 @@ def count_lines(path: Path) -> int:
     """How many complete lines ``path`` holds (a log's events; read in large blocks)."""
     count = 0
     with open(path, "rb") as f:
-        while block := f.read(1 << 20):
+        while block := f.read(1 << 18):
             count += block.count(b"\n")
     return count

@@ -21,7 +21,7 @@ __all__ = ["StampSource", "stamps_of"]
 _ID = b',"id":"'
 _TS = b'","ts":"'
 #: How much one read asks for.
-_BLOCK = 1 << 18
+_BLOCK = 1 << 16
 
 
 def stamps_of(line: bytes) -> tuple[str, str] | None:
