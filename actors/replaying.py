@@ -267,6 +267,7 @@ def read_recording(
         # An unfinished recording (a killed run) is replayed as far as it went, no further.
         stop_at=None if state.ended else state.last_seq,
         stamps_from=log.path if scratch else None,
+        seen=cursor.seen if scratch else None,
         scratch=scratch,
         inline=scratch,
     )

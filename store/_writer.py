@@ -23,17 +23,20 @@ from typing import NoReturn, TypeVar, cast
 
 import msgspec
 
-from events import EVENT_TYPES, Event, EventBase, encode_line
+from events import EVENT_TYPES, Event, EventBase, UnknownEvent, encode_line
 from store._lock import LogLock
 from store._logging import get_logger
 from store._stamps import StampSource, stamps_of
 from store.errors import LogError
 
-__all__ = ["AppendListener", "LogWriter", "Scrub", "new_id", "utc_now"]
+__all__ = ["AppendListener", "LogWriter", "Scrub", "SeenEvent", "new_id", "utc_now"]
 
 E = TypeVar("E", bound=EventBase)
 #: Called with the stamped events of one append once they are durable.
 AppendListener = Callable[[Sequence[Event]], None]
+#: An event of the log a held writer is ``like``, already decoded, with its line (no
+#: newline), by seq; None when it is not at hand.
+SeenEvent = Callable[[int], "tuple[Event | UnknownEvent, bytes] | None"]
 #: Given an event and its encoded line: the event to write instead (secrets masked), or
 #: None when the line is clean (the common case, which costs no second encode).
 Scrub = Callable[[E, bytes], E | None]
@@ -88,6 +91,7 @@ class LogWriter:
         self._ids: random.Random | None = None  # a held log's ids (see hold())
         self._like: StampSource | None = None  # a held log's recorded lines (see hold())
         self._like_through = 0  # see like_through
+        self._seen: SeenEvent | None = None  # see hold()
         self._held_bytes = 0
         self._first: list[Callable[[], None]] = []  # made durable before any line is written
 
@@ -193,7 +197,7 @@ class LogWriter:
                 self._notify()
             return stamped
 
-    def hold(self, like: Path | None = None) -> None:
+    def hold(self, like: Path | None = None, seen: SeenEvent | None = None) -> None:
         """From now on keep group-commit appends in memory, written in large blocks at
         :meth:`sync`, :meth:`close` or every :data:`_HELD_MAX` bytes, and never fsynced:
         for a throwaway log nobody reads until it is closed (a replay's scratch run),
@@ -203,13 +207,16 @@ class LogWriter:
         append). With ``like`` (a recorded log a replay compares this one with), an event
         takes the ``id`` and ``ts`` of that log's line with the same seq, where it has
         one, and :attr:`like_through` says how far the lines written are that log's (see
-        :mod:`store._stamps`)."""
+        :mod:`store._stamps`). ``seen`` gives an event of that log already decoded, with
+        its line, by seq (a replay's answer just served): an event made equal to it (as
+        structs, field by field) is written as that line, with no encoding."""
         with self._mutex:
             if self._held is None:
                 self._held = []
                 self._ids = random.Random(os.urandom(32))
                 self._like = StampSource(like) if like is not None else None
                 self._like_through = self._last_seq
+                self._seen = seen if like is not None else None
 
     def sync(self) -> None:
         """Make every event written so far durable (one fsync, none if nothing is pending)."""
@@ -307,9 +314,20 @@ class LogWriter:
         out: list[E] = []
         lines: list[bytes] = []
         now = ""
+        seen = self._seen
         for ev in batch:
             seq += 1
             line = like.line(seq)
+            known = seen(seq) if seen is not None else None
+            if known is not None and not ev.id and not ev.ts:
+                was, was_line = known
+                made = msgspec.structs.replace(ev, **(extra or {}), seq=seq, id=was.id, ts=was.ts)
+                if made == was:  # the recorded event itself: its line, not encoded again
+                    out.append(made)
+                    lines += (was_line, b"\n")
+                    if same:
+                        through = seq
+                    continue
             taken = stamps_of(line) if line is not None else None
             changes: dict[str, object] = {**extra, "seq": seq} if extra else {"seq": seq}
             if not ev.id:

@@ -49,6 +49,7 @@ class EventCursor:
         self._pos = 0  # where line ``_line`` starts in ``_buf``
         self._line = 1
         self._last: AnyEvent | None = None
+        self._last_line = b""  # the line ``_last`` was decoded from
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -77,8 +78,17 @@ class EventCursor:
                 raise LogCorrupt(
                     self.log.path, seq, f"line {seq} holds seq {event.seq} (the log changed)"
                 )
-            self._last = event
+            self._last, self._last_line = event, line
             return event
+
+    def seen(self, seq: int) -> tuple[AnyEvent, bytes] | None:
+        """The event with ``seq`` and its line (verified, without its newline) when it is
+        the one :meth:`at` fetched last; None otherwise (nothing is read)."""
+        with self._lock:
+            last = self._last
+            if last is None or last.seq != seq:
+                return None
+            return last, self._last_line
 
     def _line_of(self, seq: int) -> bytes | None:
         """Line ``seq`` (without its newline), the cursor then past it; None past the end
@@ -111,6 +121,7 @@ class EventCursor:
 
     def _close(self) -> None:
         file, self._file, self._fd, self._last = self._file, None, -1, None
+        self._last_line = b""
         self._buf, self._pos, self._line = b"", 0, 1
         if file is not None:
             file.close()

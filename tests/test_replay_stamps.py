@@ -5,7 +5,9 @@ when it cut ids and times out of every line."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import zlib
 from pathlib import Path
 
 import msgspec
@@ -14,7 +16,7 @@ from _workflow import APPROVE, CHANGES, FAST, PLAN, answer, scripted
 from actors import Supervisor, replay
 from actors.models import ReplayModel
 from actors.replaying import _drive, _run_scratch, copy_lines, read_recording
-from events import Event, ReviewProduced, StepFailed, StepStarted, encode_line
+from events import Event, ModelCalled, ReviewProduced, StepFailed, StepStarted, encode_line
 from store import LOG_NAME, EventLog, ObjectStore
 from store._stamps import StampSource
 from store.cursor import EventCursor
@@ -187,3 +189,68 @@ def _same_through(run: Path, scratch: Path) -> int:
 
 def _bare(ev: Event) -> Event:
     return msgspec.structs.replace(ev, seq=0, id="", ts="")
+
+
+def _foreign(ev: Event) -> bytes:
+    """``ev``'s line in another encoding (sorted keys, spaces), sealed as logs are."""
+    body = json.dumps(msgspec.to_builtins(ev), sort_keys=True).encode()
+    return b'%s,"crc":"%08x"}' % (body[:-1], zlib.crc32(body))
+
+
+def test_an_event_made_equal_to_one_already_decoded_is_written_as_its_line(
+    tmp_path: Path,
+) -> None:
+    like = _log(tmp_path / "like", 3)
+    recorded = list(like.read())
+    at_hand = {2: (recorded[1], _foreign(recorded[1]))}  # seq 2, decoded from that line
+    made = EventLog(tmp_path / "made")
+    with made.writer() as writer:
+        writer.hold(like=like.path, seen=at_hand.get)
+        writer.append_many([_bare(ev) for ev in recorded], sync=False)
+        assert writer.like_through == 3
+    lines = made.path.read_bytes().splitlines()
+    assert lines[1] == at_hand[2][1]  # not encoded again: the line it was decoded from
+    assert lines[0::2] == like.path.read_bytes().splitlines()[0::2]
+
+
+def test_an_event_made_unlike_the_one_already_decoded_is_encoded_and_ends_the_same_run(
+    tmp_path: Path,
+) -> None:
+    like = _log(tmp_path / "like", 3)
+    recorded = list(like.read())
+    at_hand = {2: (recorded[1], like.path.read_bytes().splitlines()[1])}
+    made = EventLog(tmp_path / "made")
+    with made.writer() as writer:
+        writer.hold(like=like.path, seen=at_hand.get)
+        other = msgspec.structs.replace(_bare(recorded[1]), actor="someone else")
+        writer.append_many([_bare(recorded[0]), other, _bare(recorded[2])], sync=False)
+        assert writer.like_through == 1
+    out = list(made.read())
+    assert out[1].actor == "someone else"
+    assert (out[1].id, out[1].ts) == (recorded[1].id, recorded[1].ts)
+
+
+def test_a_replayed_answer_that_differs_from_its_recorded_event_is_reported_at_its_seq(
+    tmp_path: Path,
+) -> None:
+    _record(tmp_path / "run")
+    log = EventLog(tmp_path / "run")
+    called = [ev for ev in log.read() if isinstance(ev, ModelCalled)][1]
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    lines[called.seq - 1] = encode_line(msgspec.structs.replace(called, actor="someone else"))
+    log.path.write_bytes(b"".join(lines))
+    report = replay(tmp_path / "run")
+    assert not report.ok
+    assert (report.seq, report.detail) == (called.seq, "ModelCalled differs in actor")
+
+
+def test_a_cursor_names_the_event_it_fetched_last_with_its_line(tmp_path: Path) -> None:
+    log = _log(tmp_path / "a", 3)
+    lines = log.path.read_bytes().splitlines()
+    with EventCursor(log) as cursor:
+        assert cursor.seen(2) is None  # nothing fetched yet
+        event = cursor.at(2)
+        assert cursor.seen(2) == (event, lines[1])
+        assert cursor.seen(1) is None and cursor.seen(3) is None
+        cursor.at(3)
+        assert cursor.seen(2) is None
