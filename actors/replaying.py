@@ -321,8 +321,9 @@ def _run_scratch(
     except NonDeterminism as exc:
         error = exc
     writer = supervisor.writer
-    same = writer is not None and recording.stamps_from is not None
-    return error, (writer.like_through if same and writer is not None else copied)
+    if writer is None or recording.stamps_from is None:  # written without comparing
+        return error, copied
+    return error, writer.like_through
 
 
 def _verdict(
