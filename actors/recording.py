@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from events import Event, Step, StepFailed, ToolResulted
+from events import Event, Step, StepFailed, ToolResulted, UnknownEvent
 
 __all__ = [
     "EvidenceScript",
     "FailureScript",
     "PersonScript",
     "Recording",
+    "SeenEvent",
     "ServedScript",
 ]
 
@@ -34,6 +35,8 @@ EvidenceScript = Callable[[Step, int, int], tuple[Event, ...]]
 PersonScript = Callable[[int], list[Event]]
 #: The recorded results of an agent loop's commands in an attempt, by call id.
 ServedScript = Callable[[Step, int, int], dict[str, ToolResulted]]
+#: A recorded event with ``seq`` and its line, if already decoded (``LogWriter.hold``).
+SeenEvent = Callable[[int], "tuple[Event | UnknownEvent, bytes] | None"]
 
 
 @dataclass(frozen=True)
@@ -53,5 +56,8 @@ class Recording:
     #: The recorded log a scratch log takes each line's ``id`` and ``ts`` from (then an
     #: event made again the same is the same line: the check compares bytes).
     stamps_from: Path | None = None
+    #: A recorded event already decoded with its line, by seq, when at hand (the answer
+    #: just served): an event made again equal to it is written as that line, unencoded.
+    seen: SeenEvent | None = None
     scratch: bool = True
     inline: bool = True

@@ -81,7 +81,12 @@ def _lines(path: Path, limit: int | None) -> Iterator[bytes]:
 
 
 def first_line_difference(
-    recorded: Path, replayed: Path, recorded_count: int, *, finished: bool = True
+    recorded: Path,
+    replayed: Path,
+    recorded_count: int,
+    *,
+    finished: bool = True,
+    same_through: int = 0,
 ) -> tuple[int, str] | None:
     """:func:`first_difference` of two log files, read as lines.
 
@@ -90,7 +95,19 @@ def first_line_difference(
     Blocks of lines are compared at once (``id``, ``ts`` and seals cut out by two C-level
     substitutions over the block); only a block that differs is looked at line by line.
     A line that cannot be decoded raises the log's own error for it.
+
+    ``same_through`` is a seq through which the two files are known to hold the same
+    lines, byte for byte (a replay's writer compared each line with the recorded one as
+    it wrote it, :attr:`store.LogWriter.like_through`): when that covers the recorded
+    events, only the replayed events are counted.
     """
+    if same_through >= recorded_count:
+        if not finished:
+            return None
+        made = count_lines(replayed)
+        if made == recorded_count:
+            return None
+        return recorded_count + 1, f"recorded {recorded_count} events, replay produced {made}"
     old_lines = _lines(recorded, recorded_count)
     new_lines = _lines(replayed, None if finished else recorded_count)
     done = 0
@@ -137,6 +154,6 @@ def count_lines(path: Path) -> int:
     """How many complete lines ``path`` holds (a log's events; read in large blocks)."""
     count = 0
     with open(path, "rb") as f:
-        while block := f.read(1 << 20):
+        while block := f.read(1 << 18):
             count += block.count(b"\n")
     return count

@@ -28,10 +28,16 @@ from actors.sandbox import sandbox_change
 from actors.supervisor_actor import SupervisorActor, SupervisorOptions
 from events import (
     PERSON_EVENTS,
+    CodeProduced,
     Diverged,
     Event,
     Forked,
+    ModelCalled,
+    PlanProduced,
+    ReviewProduced,
     Step,
+    StepFailed,
+    StepStarted,
     TestsRan,
     ToolResulted,
     UnknownEvent,
@@ -189,8 +195,10 @@ class Replayer:
             share_objects(
                 log.path.parent, scratch, digests=recorded.commands.digests(), durable=False
             )
-            error = _drive(scratch, model, recorded.recording)
-            report = _verdict(log, EventLog(scratch), state.ended, state.last_seq, error)
+            error, same_through = _run_scratch(scratch, model, recorded.recording)
+            report = _verdict(
+                log, EventLog(scratch), state.ended, state.last_seq, error, same_through
+            )
             if report.ok:  # served recorded test results: say if they came from another sandbox
                 change = sandbox_change(recorded.evidence.sandboxes.values())
                 report = msgspec.structs.replace(report, sandbox=change)
@@ -226,20 +234,29 @@ def read_recording(
     prefix (through the last Forked) are served: a fork's copied calls were made by its
     sources and must not answer its own requests.
     """
-    fold = WorkflowFold()
     evidence = _Evidence(cursor)
     commands = _Commands()
     decisions: set[int] = set()
-    for ev in log.read():
-        fold.apply(ev)
-        model.add(ev)
-        evidence.add(ev)
-        commands.add(ev)
-        if isinstance(ev, (*PERSON_EVENTS, Diverged)):  # made by no agent
-            decisions.add(ev.seq)
-        elif isinstance(ev, Forked):
-            decisions.clear()
-    state = fold.snapshot()
+    by_person: tuple[type, ...] = (*PERSON_EVENTS, Diverged)  # made by no agent
+
+    def indexed() -> Iterator[AnyEvent]:
+        # The common events (a step's start, its calls, its artifacts) only pass through
+        # the model's index; the others are looked at by every index.
+        model_add, evidence_add, commands_add = model.add, evidence.add, commands.add
+        for ev in log.read():
+            model_add(ev)
+            if type(ev) not in _AGENTS_OWN:
+                evidence_add(ev)
+                commands_add(ev)
+                if isinstance(ev, by_person):
+                    decisions.add(ev.seq)
+                elif isinstance(ev, Forked):
+                    decisions.clear()
+            elif getattr(ev, "step", None) == "review":
+                evidence_add(ev)  # the Reviewer's attempt its test runs belong to
+            yield ev
+
+    state = WorkflowFold().extend(indexed()).snapshot()
     if state.last_seq == 0:
         raise UsageError(f"{log.path.parent}: the log is empty; nothing to replay")
     recording = Recording(
@@ -250,10 +267,19 @@ def read_recording(
         # An unfinished recording (a killed run) is replayed as far as it went, no further.
         stop_at=None if state.ended else state.last_seq,
         stamps_from=log.path if scratch else None,
+        seen=cursor.seen if scratch else None,
         scratch=scratch,
         inline=scratch,
     )
     return RecordedRun(state=state, recording=recording, evidence=evidence, commands=commands)
+
+
+#: The events only the model's index looks at besides the Reviewer's, which tell the
+#: evidence which attempt is running (none is a person's event, a ``Forked``, a
+#: ``TestsRan`` or a ``ToolResulted``).
+_AGENTS_OWN = frozenset(
+    {StepStarted, ModelCalled, PlanProduced, CodeProduced, ReviewProduced, StepFailed}
+)
 
 
 def _recorded_person(recorded: EventLog, decisions: set[int]) -> PersonScript:
@@ -278,13 +304,26 @@ def _recorded_person(recorded: EventLog, decisions: set[int]) -> PersonScript:
 
 def _drive(scratch: Path, model: ReplayModel, recording: Recording) -> NonDeterminism | None:
     """Drive the scratch run on a driver thread, as a live run is; a divergence comes back."""
+    return _run_scratch(scratch, model, recording)[0]
+
+
+def _run_scratch(
+    scratch: Path, model: ReplayModel, recording: Recording
+) -> tuple[NonDeterminism | None, int]:
+    """:func:`_drive`, and the seq through which the scratch log is the recorded one, byte
+    for byte (its copied lines, then what its writer found the same as it wrote it)."""
     options = SupervisorOptions(sleep=lambda _s: None, recording=recording)
     supervisor = SupervisorActor(scratch, model, options=options)
+    copied = supervisor.fold.last_seq
+    error: NonDeterminism | None = None
     try:
         drivers().submit(supervisor.run_here).result()
     except NonDeterminism as exc:
-        return exc
-    return None
+        error = exc
+    writer = supervisor.writer
+    if writer is None or recording.stamps_from is None:  # written without comparing
+        return error, copied
+    return error, writer.like_through
 
 
 def _verdict(
@@ -293,6 +332,7 @@ def _verdict(
     finished: bool,
     recorded_count: int,
     error: NonDeterminism | None,
+    same_through: int = 0,
 ) -> ReplayReport:
     if error is not None:
         return ReplayReport(
@@ -307,7 +347,9 @@ def _verdict(
     # An unfinished recording is checked as a prefix of the replay: the replay goes one
     # answer past the recording's last event when that was a ModelCalled whose artifact
     # was never written.
-    diff = first_line_difference(recorded.path, replayed.path, recorded_count, finished=finished)
+    diff = first_line_difference(
+        recorded.path, replayed.path, recorded_count, finished=finished, same_through=same_through
+    )
     if diff is None:
         return ReplayReport(
             ok=True, recorded=recorded_count, replayed=recorded_count, finished=finished

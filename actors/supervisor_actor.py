@@ -218,7 +218,8 @@ class SupervisorActor(pykka.ThreadingActor):
         log_ = EventLog(run_dir)
         self.writer: LogWriter | None = log_.writer()
         if not self.live:  # a scratch log is read only once closed: written in blocks
-            self.writer.hold(like=self.recording.stamps_from if self.recording else None)
+            rec = self.recording
+            self.writer.hold(like=rec.stamps_from if rec else None, seen=rec.seen if rec else None)
         self.fold = WorkflowFold()
         try:
             if self.writer.last_seq and self.live:

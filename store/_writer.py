@@ -23,17 +23,20 @@ from typing import NoReturn, TypeVar, cast
 
 import msgspec
 
-from events import EVENT_TYPES, Event, EventBase, encode_line
+from events import EVENT_TYPES, Event, EventBase, UnknownEvent, encode_line
 from store._lock import LogLock
 from store._logging import get_logger
-from store._stamps import StampSource
+from store._stamps import StampSource, stamps_of
 from store.errors import LogError
 
-__all__ = ["AppendListener", "LogWriter", "Scrub", "new_id", "utc_now"]
+__all__ = ["AppendListener", "LogWriter", "Scrub", "SeenEvent", "new_id", "utc_now"]
 
 E = TypeVar("E", bound=EventBase)
 #: Called with the stamped events of one append once they are durable.
 AppendListener = Callable[[Sequence[Event]], None]
+#: An event of the log a held writer is ``like``, already decoded, with its line (no
+#: newline), by seq; None when it is not at hand.
+SeenEvent = Callable[[int], "tuple[Event | UnknownEvent, bytes] | None"]
 #: Given an event and its encoded line: the event to write instead (secrets masked), or
 #: None when the line is clean (the common case, which costs no second encode).
 Scrub = Callable[[E, bytes], E | None]
@@ -54,6 +57,12 @@ def utc_now() -> str:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         _second[0] = (sec, prefix)
     return f"{prefix}.{micro:06d}Z"
+
+
+def _check_types(batch: Sequence[EventBase]) -> None:
+    for ev in batch:
+        if type(ev) not in _EVENT_CLASSES:
+            raise TypeError(f"cannot append {type(ev).__name__}: not an agentlog event type")
 
 
 def new_id() -> str:
@@ -80,7 +89,9 @@ class LogWriter:
         self._unheard: list[Event] = []  # written, not yet durable: listeners wait for them
         self._held: list[bytes] | None = None  # see hold()
         self._ids: random.Random | None = None  # a held log's ids (see hold())
-        self._like: StampSource | None = None  # a held log's recorded stamps (see hold())
+        self._like: StampSource | None = None  # a held log's recorded lines (see hold())
+        self._like_through = 0  # see like_through
+        self._seen: SeenEvent | None = None  # see hold()
         self._held_bytes = 0
         self._first: list[Callable[[], None]] = []  # made durable before any line is written
 
@@ -88,6 +99,13 @@ class LogWriter:
     def last_seq(self) -> int:
         """The ``seq`` of the last event in the log (0 for an empty log)."""
         return self._last_seq
+
+    @property
+    def like_through(self) -> int:
+        """The seq through which every line this writer wrote since :meth:`hold` with
+        ``like`` is that log's line with the same seq, byte for byte (the seq before its
+        first line when none is); 0 without ``like``."""
+        return self._like_through
 
     @property
     def closed(self) -> bool:
@@ -149,16 +167,19 @@ class LogWriter:
             batch = list(events)
             if not batch:
                 return []
-            stamped = self._stamp(batch, stamp)
-            lines = []
-            for i, ev in enumerate(stamped):
-                line = encode_line(cast(Event, ev))
-                if scrub is not None:
-                    fixed = scrub(ev, line)
-                    if fixed is not None:
-                        stamped[i] = fixed
-                        line = encode_line(cast(Event, fixed))
-                lines.append(line)
+            if self._like is not None and scrub is None:
+                stamped, lines, like_through = self._like_lines(batch, stamp)
+            else:
+                stamped, like_through = self._stamp(batch, stamp), self._like_through
+                lines = []
+                for i, ev in enumerate(stamped):
+                    line = encode_line(cast(Event, ev))
+                    if scrub is not None:
+                        fixed = scrub(ev, line)
+                        if fixed is not None:
+                            stamped[i] = fixed
+                            line = encode_line(cast(Event, fixed))
+                    lines.append(line)
             data = b"".join(lines)
             if self._held is not None and not sync:
                 self._held.append(data)
@@ -169,13 +190,14 @@ class LogWriter:
                 self._flush()
                 self._write(data, sync)
             self._last_seq += len(stamped)
+            self._like_through = like_through
             if self._listeners:  # nobody listening: nothing to hold until it is durable
                 self._unheard.extend(cast(list[Event], stamped))
             if sync:
                 self._notify()
             return stamped
 
-    def hold(self, like: Path | None = None) -> None:
+    def hold(self, like: Path | None = None, seen: SeenEvent | None = None) -> None:
         """From now on keep group-commit appends in memory, written in large blocks at
         :meth:`sync`, :meth:`close` or every :data:`_HELD_MAX` bytes, and never fsynced:
         for a throwaway log nobody reads until it is closed (a replay's scratch run),
@@ -184,12 +206,17 @@ class LogWriter:
         once from ``os.urandom`` (random, unique in the log, without a system call per
         append). With ``like`` (a recorded log a replay compares this one with), an event
         takes the ``id`` and ``ts`` of that log's line with the same seq, where it has
-        one (see :mod:`store._stamps`)."""
+        one, and :attr:`like_through` says how far the lines written are that log's (see
+        :mod:`store._stamps`). ``seen`` gives an event of that log already decoded, with
+        its line, by seq (a replay's answer just served): an event made equal to it (as
+        structs, field by field) is written as that line, with no encoding."""
         with self._mutex:
             if self._held is None:
                 self._held = []
                 self._ids = random.Random(os.urandom(32))
                 self._like = StampSource(like) if like is not None else None
+                self._like_through = self._last_seq
+                self._seen = seen if like is not None else None
 
     def sync(self) -> None:
         """Make every event written so far durable (one fsync, none if nothing is pending)."""
@@ -251,9 +278,7 @@ class LogWriter:
             raise LogError(f"{self.path}: this writer is closed; open a new one to append")
 
     def _stamp(self, batch: list[E], extra: Mapping[str, object] | None = None) -> list[E]:
-        for ev in batch:
-            if type(ev) not in _EVENT_CLASSES:
-                raise TypeError(f"cannot append {type(ev).__name__}: not an agentlog event type")
+        _check_types(batch)
         n = len(batch)
         ids = (
             f"{self._ids.getrandbits(128 * n):0{32 * n}x}"
@@ -273,6 +298,52 @@ class LogWriter:
                 changes["ts"] = taken[1] if taken else now
             out.append(msgspec.structs.replace(ev, **changes))
         return out
+
+    def _like_lines(
+        self, batch: list[E], extra: Mapping[str, object] | None
+    ) -> tuple[list[E], list[bytes], int]:
+        """:meth:`_stamp` and encode ``batch`` for a log held ``like`` another: each event
+        takes the stamps of that log's line with its seq, and the lines are compared with
+        that log's as they are made. Returns the events, their lines and the new
+        :attr:`like_through`."""
+        _check_types(batch)
+        like = self._like
+        assert like is not None and self._ids is not None
+        seq, through = self._last_seq, self._like_through
+        same = through == seq  # every line so far is the other log's
+        out: list[E] = []
+        lines: list[bytes] = []
+        now = ""
+        seen = self._seen
+        for ev in batch:
+            seq += 1
+            line = like.line(seq)
+            known = seen(seq) if seen is not None else None
+            if known is not None and not ev.id and not ev.ts:
+                was, was_line = known
+                made = msgspec.structs.replace(ev, **(extra or {}), seq=seq, id=was.id, ts=was.ts)
+                if made == was:  # the recorded event itself: its line, not encoded again
+                    out.append(made)
+                    lines += (was_line, b"\n")
+                    if same:
+                        through = seq
+                    continue
+            taken = stamps_of(line) if line is not None else None
+            changes: dict[str, object] = {**extra, "seq": seq} if extra else {"seq": seq}
+            if not ev.id:
+                changes["id"] = taken[0] if taken else f"{self._ids.getrandbits(128):032x}"
+            if not ev.ts:
+                changes["ts"] = taken[1] if taken else (now or (now := utc_now()))
+            made = msgspec.structs.replace(ev, **changes)
+            out.append(made)
+            encoded = encode_line(cast(Event, made))
+            if line is not None and encoded[:-1] == line:
+                if same:
+                    through = seq
+            else:
+                same = False
+            lines.append(encoded)
+        return out, lines, through
 
     def _flush(self) -> None:
         """Write what :meth:`hold` kept, if anything."""

@@ -48,19 +48,20 @@ class EventCursor:
         self._base = 0
         self._pos = 0  # where line ``_line`` starts in ``_buf``
         self._line = 1
-        self._last: AnyEvent | None = None
+        #: The event fetched last and its line, swapped whole (read without the lock).
+        self._last: tuple[AnyEvent, bytes] | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        at = self._last.seq if self._last is not None else None
+        at = self._last[0].seq if self._last is not None else None
         return f"EventCursor({self.log!r}, at={at})"
 
     def at(self, seq: int) -> AnyEvent:
         """The event with ``seq``; :class:`LogError` if the log has none."""
         with self._lock:
             last = self._last
-            if last is not None and last.seq == seq:
-                return last
+            if last is not None and last[0].seq == seq:
+                return last[0]
             if self._fd < 0 or seq < self._line:
                 self._reopen(seq)
             line = self._line_of(seq) if seq >= 1 else None
@@ -77,8 +78,14 @@ class EventCursor:
                 raise LogCorrupt(
                     self.log.path, seq, f"line {seq} holds seq {event.seq} (the log changed)"
                 )
-            self._last = event
+            self._last = (event, line)
             return event
+
+    def seen(self, seq: int) -> tuple[AnyEvent, bytes] | None:
+        """The event with ``seq`` and its line (verified, without its newline) when it is
+        the one :meth:`at` fetched last; None otherwise (nothing is read)."""
+        last = self._last
+        return last if last is not None and last[0].seq == seq else None
 
     def _line_of(self, seq: int) -> bytes | None:
         """Line ``seq`` (without its newline), the cursor then past it; None past the end

@@ -164,3 +164,22 @@ def test_a_recording_in_another_encoding_replays_identically(tmp_path: Path) -> 
     )
     report = replay(run)
     assert report.ok, report.verdict
+
+
+@pytest.mark.parametrize("kept", [4096, 9001])
+def test_lines_known_the_same_leave_only_the_counts_to_compare(tmp_path: Path, kept: int) -> None:
+    # A replay's writer compared each line with the recorded one as it wrote it: lines it
+    # found the same are not read again, and the verdict is the one reading them gives.
+    log = _long_log(tmp_path / "a" / "events.jsonl", 9001)
+    short = tmp_path / "short.jsonl"
+    short.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:kept]))
+    for recorded, replayed, count in ((short, log, kept), (log, log, 9001)):
+        for finished in (True, False):
+            whole = first_line_difference(recorded, replayed, count, finished=finished)
+            known = first_line_difference(
+                recorded, replayed, count, finished=finished, same_through=count
+            )
+            assert known == whole
+    assert first_line_difference(short, log, kept, same_through=kept) == (
+        (kept + 1, f"recorded {kept} events, replay produced 9001") if kept < 9001 else None
+    )

@@ -5,7 +5,9 @@ when it cut ids and times out of every line."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import zlib
 from pathlib import Path
 
 import msgspec
@@ -13,8 +15,8 @@ from _workflow import APPROVE, CHANGES, FAST, PLAN, answer, scripted
 
 from actors import Supervisor, replay
 from actors.models import ReplayModel
-from actors.replaying import _drive, copy_lines, read_recording
-from events import ReviewProduced, StepStarted, encode_line
+from actors.replaying import _drive, _run_scratch, copy_lines, read_recording
+from events import Event, ModelCalled, ReviewProduced, StepFailed, StepStarted, encode_line
 from store import LOG_NAME, EventLog, ObjectStore
 from store._stamps import StampSource
 from store.cursor import EventCursor
@@ -123,3 +125,132 @@ def test_a_held_log_like_another_takes_its_stamps_then_makes_its_own(tmp_path: P
     assert (out[2].id, out[2].ts) == (recorded[2].id, recorded[2].ts)
     assert out[3].id not in {ev.id for ev in recorded}  # past the end: fresh
     assert re.fullmatch(r"[0-9a-f]{32}", out[3].id)
+
+
+def test_a_stamp_source_reads_lines_across_its_blocks_and_longer_than_one(
+    tmp_path: Path,
+) -> None:
+    log = EventLog(tmp_path / "a")
+    long = StepFailed(
+        step="code", attempt=2, error_kind="x", message="m" * 300_000, retryable=False
+    )
+    with log.writer() as writer:  # ~190 bytes a line: blocks of 256 KiB end mid-line
+        writer.append_many([StepStarted(step="plan", attempt=i) for i in range(1, 3001)])
+        writer.append_many([long, StepStarted(step="code", attempt=3)])
+    events = list(log.read())
+    source = StampSource(log.path)
+    assert [source.take(ev.seq) for ev in events] == [(ev.id, ev.ts) for ev in events]
+    source.close()
+
+
+def test_a_held_log_like_another_counts_how_far_its_lines_are_that_logs(
+    tmp_path: Path,
+) -> None:
+    like = _log(tmp_path / "like", 5)
+    recorded = list(like.read())
+    made = EventLog(tmp_path / "made")
+    with made.writer() as writer:
+        writer.hold(like=like.path)
+        assert writer.like_through == 0
+        writer.append_many([_bare(ev) for ev in recorded[:2]], sync=False)
+        assert writer.like_through == 2
+        other = StepStarted(step="code", attempt=3)  # seq 3 differs from the recorded one
+        writer.append_many([other, *map(_bare, recorded[3:])], sync=False)
+        assert writer.like_through == 2  # lines 4 and 5 are the same again: not counted
+    assert made.path.read_bytes().splitlines()[3:] == like.path.read_bytes().splitlines()[3:]
+
+
+def test_a_replay_finds_its_scratch_log_the_recorded_one_up_to_a_changed_event(
+    tmp_path: Path,
+) -> None:
+    _record(tmp_path / "run")
+    log = EventLog(tmp_path / "run")
+    events = list(log.read())
+    assert _same_through(tmp_path / "run", tmp_path / "a") == len(events)
+    review = next(ev for ev in events if isinstance(ev, ReviewProduced))
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    changed = msgspec.structs.replace(review.review, summary="other")
+    lines[review.seq - 1] = encode_line(msgspec.structs.replace(review, review=changed))
+    log.path.write_bytes(b"".join(lines))
+    assert _same_through(tmp_path / "run", tmp_path / "b") == review.seq - 1
+
+
+def _same_through(run: Path, scratch: Path) -> int:
+    log = EventLog(run)
+    scratch.mkdir()
+    with EventCursor(log) as cursor:
+        model = ReplayModel(objects=ObjectStore(run), cursor=cursor)
+        recorded = read_recording(log, cursor, model)
+        copy_lines(log.path, scratch / LOG_NAME, max(1, recorded.state.own_from_seq - 1))
+        error, same_through = _run_scratch(scratch, model, recorded.recording)
+    assert error is None
+    return same_through
+
+
+def _bare(ev: Event) -> Event:
+    return msgspec.structs.replace(ev, seq=0, id="", ts="")
+
+
+def _foreign(ev: Event) -> bytes:
+    """``ev``'s line in another encoding (sorted keys, spaces), sealed as logs are."""
+    body = json.dumps(msgspec.to_builtins(ev), sort_keys=True).encode()
+    return b'%s,"crc":"%08x"}' % (body[:-1], zlib.crc32(body))
+
+
+def test_an_event_made_equal_to_one_already_decoded_is_written_as_its_line(
+    tmp_path: Path,
+) -> None:
+    like = _log(tmp_path / "like", 3)
+    recorded = list(like.read())
+    at_hand = {2: (recorded[1], _foreign(recorded[1]))}  # seq 2, decoded from that line
+    made = EventLog(tmp_path / "made")
+    with made.writer() as writer:
+        writer.hold(like=like.path, seen=at_hand.get)
+        writer.append_many([_bare(ev) for ev in recorded], sync=False)
+        assert writer.like_through == 3
+    lines = made.path.read_bytes().splitlines()
+    assert lines[1] == at_hand[2][1]  # not encoded again: the line it was decoded from
+    assert lines[0::2] == like.path.read_bytes().splitlines()[0::2]
+
+
+def test_an_event_made_unlike_the_one_already_decoded_is_encoded_and_ends_the_same_run(
+    tmp_path: Path,
+) -> None:
+    like = _log(tmp_path / "like", 3)
+    recorded = list(like.read())
+    at_hand = {2: (recorded[1], like.path.read_bytes().splitlines()[1])}
+    made = EventLog(tmp_path / "made")
+    with made.writer() as writer:
+        writer.hold(like=like.path, seen=at_hand.get)
+        other = msgspec.structs.replace(_bare(recorded[1]), actor="someone else")
+        writer.append_many([_bare(recorded[0]), other, _bare(recorded[2])], sync=False)
+        assert writer.like_through == 1
+    out = list(made.read())
+    assert out[1].actor == "someone else"
+    assert (out[1].id, out[1].ts) == (recorded[1].id, recorded[1].ts)
+
+
+def test_a_replayed_answer_that_differs_from_its_recorded_event_is_reported_at_its_seq(
+    tmp_path: Path,
+) -> None:
+    _record(tmp_path / "run")
+    log = EventLog(tmp_path / "run")
+    called = [ev for ev in log.read() if isinstance(ev, ModelCalled)][1]
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    lines[called.seq - 1] = encode_line(msgspec.structs.replace(called, actor="someone else"))
+    log.path.write_bytes(b"".join(lines))
+    report = replay(tmp_path / "run")
+    assert not report.ok
+    assert (report.seq, report.detail) == (called.seq, "ModelCalled differs in actor")
+
+
+def test_a_cursor_names_the_event_it_fetched_last_with_its_line(tmp_path: Path) -> None:
+    log = _log(tmp_path / "a", 3)
+    lines = log.path.read_bytes().splitlines()
+    with EventCursor(log) as cursor:
+        assert cursor.seen(2) is None  # nothing fetched yet
+        event = cursor.at(2)
+        assert cursor.seen(2) == (event, lines[1])
+        assert cursor.seen(1) is None and cursor.seen(3) is None
+        cursor.at(3)
+        assert cursor.seen(2) is None

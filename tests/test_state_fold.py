@@ -13,9 +13,11 @@ from _events import (
     FORK_TASK,
     MODEL,
     called,
+    code,
     completed_run,
     failed_run,
     forked_run,
+    review_events,
     revision_run,
     stamp,
     started,
@@ -35,6 +37,7 @@ from events import (
     RetryRequested,
     StepStarted,
     TestsRan,
+    WorkflowCompleted,
     WorkflowConfig,
 )
 from store import WorkflowFold, artifacts, workflow_state
@@ -198,3 +201,44 @@ def test_a_fork_of_a_finished_run_continues_it() -> None:
     events = [*done, msgspec.structs.replace(marker, seq=len(done) + 1)]
     assert workflow_state(events).status == "running"
     assert isinstance(decide(events), Complete)
+
+
+def _gated_run() -> list[Event]:
+    """A code gate decided with an edited change, a person's changes, a retry, a fork."""
+    from events import ApprovalDecided, ApprovalRequested, ChangesRequested
+
+    head = completed_run()[:10]  # through the code step's success
+    tail = [
+        ApprovalRequested(step="code", digest="d1"),
+        ApprovalDecided(
+            step="code", digest="d1", decision="approved", by="ann", code=code({"a.py": "1\n"})
+        ),
+        *review_events("approve"),
+        WorkflowCompleted(verdict="approve"),
+        ChangesRequested(round=1, by="bob", comment="rename it"),
+        StepStarted(step="code", attempt=1, round=1),
+        called("code", 1, 1, output_tokens=7),
+        *_failed("code", 1),
+        RetryRequested(reason="again"),
+        Forked(source="/r", source_workflow_id="wf-test", at_seq=20, workflow_id="f"),
+        StepStarted(step="code", attempt=2, round=1),
+        called("code", 2, 1, output_tokens=9),
+    ]
+    events = [*head, *stamp(tail)]
+    return [msgspec.structs.replace(ev, seq=i) for i, ev in enumerate(events, 1)]
+
+
+@pytest.mark.parametrize("every", [1, 2, 3])
+@pytest.mark.parametrize("name", [*sorted(RUNS), "gated"])
+def test_a_snapshot_taken_after_any_events_is_the_fold_of_the_log_so_far(
+    name: str, every: int
+) -> None:
+    # The fold keeps parts of its snapshot (totals, artifacts, change sets) until an event
+    # changes them: whichever events pass between two snapshots, none may be stale.
+    events = _gated_run() if name == "gated" else RUNS[name]()
+    fold = WorkflowFold()
+    for i, ev in enumerate(events, 1):
+        fold.apply(ev)
+        if i % every == 0 or i == len(events):
+            assert fold.snapshot() == workflow_state(events[:i]), i
+    assert fold.artifacts() == artifacts(events)

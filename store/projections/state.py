@@ -269,13 +269,13 @@ class _StepAcc:
     def freeze(self, step: Step) -> StepState:
         base = self.b_kinds
         usage = self.tokens
-        round_kinds = {k: n - base.get(k, 0) for k, n in self.kinds.items()}
+        round_kinds = {k: n - base.get(k, 0) for k, n in self.kinds.items()} if self.kinds else {}
         return StepState(
             step=step,
             status=self.status,
             attempts=self.attempts - self.b_attempts,
             failures=self.failures - self.b_failures,
-            failures_by_kind={k: n for k, n in round_kinds.items() if n},
+            failures_by_kind={k: n for k, n in round_kinds.items() if n} if round_kinds else {},
             model_calls=self.calls - self.b_calls,
             usage=usage - self.b_usage,
             latency_ms=self.latency - self.b_latency,
@@ -365,6 +365,13 @@ class WorkflowFold:
         #: Each step's frozen state, kept until an event changes that step (a snapshot
         #: after each event, as a supervisor takes, refreezes only the step it changed).
         self._frozen: dict[str, StepState] = {}
+        #: Parts of a snapshot kept until an event changes them (each handler that changes
+        #: one drops it): the usage and model-call totals over every step (only a
+        #: ``ModelCalled`` moves them: it adds its own once they are made), the latest
+        #: artifacts, and the change sets (by how many there are).
+        self._totals: tuple[Usage, int] | None = None
+        self._arts: Artifacts | None = None
+        self._changes_made: tuple[int, tuple[tuple[int, ChangeSet], ...]] = (0, ())
         self.workspace: WorkspaceBase | None = None
         self._started_event: WorkflowStarted | None = None
         self._changes: list[CodeProduced] = []
@@ -376,6 +383,7 @@ class WorkflowFold:
         """
         self._snapshot = None
         self._frozen.clear()
+        self._totals = self._arts = None
         handlers = _HANDLERS
         for ev in events:
             self.last_seq = ev.seq
@@ -388,9 +396,12 @@ class WorkflowFold:
         """Fold one event in (constant time)."""
         self._snapshot = None
         touched = _ONE_STEP.get(type(ev))
-        if touched is None or (isinstance(ev, StepStarted) and ev.round > self.round):
-            self._frozen.clear()  # may change any step (a new round changes two)
+        if touched is None:
+            self._frozen.clear()  # may change any step
         else:
+            if isinstance(ev, StepStarted) and ev.round > self.round:
+                self._frozen.pop("code", None)  # a new round restarts these two
+                self._frozen.pop("review", None)
             self._frozen.pop(touched or getattr(ev, "step", ""), None)
         self.last_seq = ev.seq
         handler = _HANDLERS.get(type(ev))
@@ -404,6 +415,16 @@ class WorkflowFold:
             steps = {
                 s: frozen.get(s) or frozen.setdefault(s, self._steps[s].freeze(s)) for s in STEPS
             }
+            totals = self._totals
+            if totals is None:
+                totals = self._totals = (
+                    Usage.sum(st.total_usage for st in steps.values()),
+                    sum(st.total_model_calls for st in steps.values()),
+                )
+            made, changes = self._changes_made
+            if made != len(self._changes):
+                changes = tuple((ev.round, ev.change) for ev in self._changes if ev.change)
+                self._changes_made = (len(self._changes), changes)
             self._snapshot = WorkflowState(
                 workflow_id=self.workflow_id,
                 task=self.task,
@@ -412,8 +433,8 @@ class WorkflowFold:
                 current_step=self.current,
                 round=self.round,
                 steps=steps,
-                usage=Usage.sum(st.total_usage for st in steps.values()),
-                model_calls=sum(st.total_model_calls for st in steps.values()),
+                usage=totals[0],
+                model_calls=totals[1],
                 last_error=self.last_error,
                 verdict=self.verdict,
                 last_seq=self.last_seq,
@@ -424,7 +445,7 @@ class WorkflowFold:
                 revisions=self.revisions,
                 own_from_seq=self.own_from_seq,
                 workspace=self.workspace,
-                changes=tuple((ev.round, ev.change) for ev in self._changes if ev.change),
+                changes=changes,
                 gates=dict(self.gates),
                 changes_requested_by=self.changes_requested_by,
             )
@@ -432,12 +453,15 @@ class WorkflowFold:
 
     def artifacts(self) -> Artifacts:
         """The latest plan, code change and review."""
+        if self._arts is not None:
+            return self._arts
         plan, code, review = (self._produced_by.get(s) for s in STEPS)
-        return Artifacts(
+        self._arts = Artifacts(
             plan=plan.plan if isinstance(plan, PlanProduced) else None,
             code=code.code if isinstance(code, CodeProduced) else None,
             review=review.review if isinstance(review, ReviewProduced) else None,
         )
+        return self._arts
 
     def artifact_events(self) -> tuple[Event, ...]:
         """The events carrying the latest artifacts: they alone project to the same files.
@@ -527,6 +551,9 @@ class WorkflowFold:
         acc = self._steps[ev.step]
         acc.calls += 1
         acc.tokens = acc.tokens + ev.usage
+        if self._totals is not None:  # kept up to date once made (the sum of every call)
+            usage, calls = self._totals
+            self._totals = (usage + ev.usage, calls + 1)
         acc.latency += ev.latency_ms
         acc.last_ts = ev.ts
         if acc.status == "running":
@@ -543,6 +570,7 @@ class WorkflowFold:
         acc.last_ts = ev.ts
         acc.evidence = []
         self._produced_by[step] = ev
+        self._arts = None
         if self.current == step:
             self.current = None
 
@@ -626,6 +654,7 @@ class WorkflowFold:
                 gate, decision=ev.decision, by=ev.by, comment=ev.comment, decided_ts=ev.ts
             )
         self.status = "running"
+        self._arts = None
         if ev.plan is not None:
             self._produced_by["plan"] = PlanProduced(
                 seq=ev.seq, id=ev.id, ts=ev.ts, workflow_id=ev.workflow_id, actor=ev.actor,
@@ -647,6 +676,7 @@ class WorkflowFold:
         self.verdict = "request_changes"
         self.changes_requested_by = ev.by
         review = Review(verdict="request_changes", summary=ev.comment)
+        self._arts = None
         self._produced_by["review"] = ReviewProduced(
             seq=ev.seq, id=ev.id, ts=ev.ts, workflow_id=ev.workflow_id, actor=ev.actor,
             review=review, round=ev.round,
