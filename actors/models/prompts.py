@@ -7,6 +7,7 @@ role answers by calling its tool; the tool's ``input_schema`` is the artifact's 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from actors.models.base import ModelRequest
@@ -195,8 +196,11 @@ def _review_prompt(
     return _join(*parts)
 
 
+@lru_cache(maxsize=4)
 def render_plan(plan: Plan) -> str:
-    """A plan as readable text: summary, numbered steps with their files, risks."""
+    """A plan as readable text: summary, numbered steps with their files, risks. (Kept
+    for the last few plans: every revision round renders the same plan twice, and a plan
+    is immutable all through, so equal plans render alike.)"""
     lines = [f"Summary: {plan.summary}", "", "Steps:"]
     for number, step in enumerate(plan.steps, 1):
         lines.append(f"{number}. {step.title}")
@@ -210,8 +214,11 @@ def render_plan(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=4)
 def render_files(code: CodeChange) -> str:
-    """Files with their paths, each in a ``<file path="...">`` element, in the given order."""
+    """Files with their paths, each in a ``<file path="...">`` element, in the given order
+    (kept for the last few, as :func:`render_plan`: the Coder's files are rendered for the
+    Reviewer, then again for the Coder's revision)."""
     if not code.files:
         return "(no files)"
     return "\n".join(f'<file path="{f.path}">\n{f.content}\n</file>' for f in code.files)
