@@ -82,6 +82,12 @@ class WorkingCopy:
                 self._kept = self._tree
         return self._tree
 
+    @property
+    def editing(self) -> str | None:
+        """The step whose running attempt made edits not kept yet (a ``StepFailed`` of it
+        drops them; until a tool call edits, no ``StepFailed`` changes the copy)."""
+        return self._editing
+
     def _files(self, code: CodeChange) -> None:
         """The copy becomes ``code``'s files (and is kept), built when asked for."""
         self._tree = self._kept = None
