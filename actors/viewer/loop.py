@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from actors.viewer.diffs import file_diffs
 from actors.views.events import summarize, tool_gist
@@ -52,6 +52,13 @@ THINKING_SHOWN = 200
 DIFF_SHOWN = 100_000
 
 _Key = tuple[str, int, int]
+#: The event types that end a step's attempt (its turns are forgotten).
+_ENDS = frozenset({StepFailed, PlanProduced, CodeProduced, ReviewProduced})
+#: The event types a block :meth:`LoopTranscript.extend` takes on its quiet path has none
+#: of: they make an attempt a loop, note a turn or start the working copy.
+_LOUD = frozenset(
+    {ToolCalled, ToolResulted, ContextElided, BudgetReached, WorkflowStarted, ApprovalDecided}
+)
 #: A path's entry in the working copy before a call and after it (None: no such file).
 _Pair = tuple[Entry | None, Entry | None]
 
@@ -110,11 +117,47 @@ class LoopTranscript:
     def extend(self, events: list[Event | UnknownEvent]) -> None:
         """:meth:`add` each of ``events`` (the events no turn or working copy cares about,
         most of a long run, are passed over)."""
+        if not self.loops and not self.elided and _LOUD.isdisjoint(map(type, events)):
+            self._extend_quiet(events)
+            return
         handlers = self._handlers
         for ev in events:
             handler = handlers.get(type(ev))
             if handler is not None:
                 handler(ev)
+
+    def _extend_quiet(self, events: list[Event | UnknownEvent]) -> None:
+        """:meth:`extend` for a block without a tool event while no attempt is a loop
+        (every block of a run without ``--loop``): each model turn is kept, numbered,
+        until its attempt ends (it is drawn if the attempt calls a tool later), and the
+        working copy takes the code versions; the handlers' rules, inlined."""
+        counts, pending, feed = self.counts, self.pending, self._feed
+        # No tool call edits in this block: a StepFailed drops edits only if some wait.
+        copy = self.copy
+        waiting = copy is not None and copy.editing is not None
+        fed = (CodeProduced, StepFailed) if waiting else (CodeProduced,)
+        # Any: each branch reads the fields of the one type it tests for.
+        for ev in cast("list[Any]", events):
+            t = type(ev)
+            if t is ModelCalled:
+                key = (ev.step, ev.attempt, ev.round)
+                number = counts[key] = counts.get(key, 0) + 1
+                turns = pending.get(key)
+                if turns is None:
+                    pending[key] = [(ev, number, None)]
+                else:
+                    turns.append((ev, number, None))
+            elif t in _ENDS:
+                if t in fed:
+                    feed(ev)
+                if counts:
+                    key = (
+                        ("plan", ev.attempt, 0)
+                        if t is PlanProduced
+                        else (ev.step, ev.attempt, ev.round)
+                    )
+                    if counts.pop(key, None) is not None:
+                        pending.pop(key, None)
 
     def add(self, ev: Event | UnknownEvent) -> None:
         """Fold one event (every event of the log passes, in order)."""
