@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from _events import called, plan, stamp, started
+from _events import called, code, plan, stamp, started
 from _loop_run import make_loop_run
 from _viewer import make_runs
 
@@ -231,3 +231,35 @@ def test_edits_dropped_by_a_failure_after_their_loop_ended_are_dropped_block_by_
             loop.extend(block)
         (edit,) = loop.items()[-1]["calls"]
         assert [(d["path"], d["status"]) for d in edit["diff"]] == [("a.txt", "added")], size
+
+
+def test_a_loop_without_a_workspace_edits_the_last_code_version_of_a_block(
+    tmp_path: Path,
+) -> None:
+    objects = ObjectStore(tmp_path / "run")
+    logged = stamp(
+        [
+            started(),
+            CodeProduced(code=code({"a.txt": "one\n"})),
+            CodeProduced(code=code({"a.txt": "two\n"}), round=1),
+            CodeProduced(code=code({"a.txt": "three\n", "b.txt": "b\n"}), round=2),
+            StepStarted(step="code", attempt=1, round=3),
+            called("code", round_=3),
+            ToolCalled(round=3, turn=1, call_id="tu_1", name="edit_file"),
+            ToolResulted(
+                round=3,
+                turn=1,
+                call_id="tu_1",
+                name="edit_file",
+                edits=(record_edit(objects, "a.txt", b"four\n"),),
+            ),
+        ]
+    )
+    events: list[AnyEvent] = [*logged]
+    for size in SIZES:
+        loop = LoopTranscript(objects)
+        for block in cut(events, size):
+            loop.extend(block)
+        (edit,) = loop.items()[-1]["calls"]
+        (diff,) = edit["diff"]
+        assert "-three\n+four\n" in diff["diff"], size
