@@ -12,12 +12,16 @@ import msgspec
 import pytest
 from _events import called, code, plan, stamp, started
 from _loop_run import make_loop_run
+from _repo import make_repo
 from _viewer import make_runs
 
 from actors.viewer.lists import PageLists
 from actors.viewer.loop import LoopTranscript
 from events import (
+    ChangeSet,
     CodeProduced,
+    CreateFile,
+    EditFile,
     Event,
     ModelCalled,
     PlanProduced,
@@ -31,8 +35,9 @@ from events import (
     UnknownEvent,
     Usage,
     WorkflowFailed,
+    WorkflowStarted,
 )
-from store import EventLog, ObjectStore, record_edit, step_stats
+from store import EventLog, ObjectStore, record_base, record_edit, step_stats
 from store.projections import StepTally
 
 AnyEvent = Event | UnknownEvent
@@ -66,6 +71,13 @@ def mixed(runs: Path) -> list[AnyEvent]:
 
 def cut(events: list[AnyEvent], size: int) -> list[list[AnyEvent]]:
     return [events[i : i + size] for i in range(0, len(events), size)]
+
+
+def cuttings(events: list[AnyEvent]) -> list[list[list[AnyEvent]]]:
+    """``events`` cut every way of :data:`SIZES`, and as the first alone, then in twos or
+    threes (blocks of code versions without the run's start)."""
+    rest = [[events[:1], *cut(events[1:], size)] for size in (2, 3)]
+    return [*(cut(events, size) for size in SIZES), *rest]
 
 
 def as_data(value: object) -> bytes:
@@ -243,6 +255,9 @@ def test_a_loop_without_a_workspace_edits_the_last_code_version_of_a_block(
             CodeProduced(code=code({"a.txt": "one\n"})),
             CodeProduced(code=code({"a.txt": "two\n"}), round=1),
             CodeProduced(code=code({"a.txt": "three\n", "b.txt": "b\n"}), round=2),
+            CodeProduced(  # a change set changes the copy the versions before it left
+                code=code({}), change=ChangeSet(changes=(CreateFile(path="c", content="c"),))
+            ),
             StepStarted(step="code", attempt=1, round=3),
             called("code", round_=3),
             ToolCalled(round=3, turn=1, call_id="tu_1", name="edit_file"),
@@ -256,10 +271,54 @@ def test_a_loop_without_a_workspace_edits_the_last_code_version_of_a_block(
         ]
     )
     events: list[AnyEvent] = [*logged]
-    for size in SIZES:
+    for blocks in cuttings(events):
         loop = LoopTranscript(objects)
-        for block in cut(events, size):
+        for block in blocks:
             loop.extend(block)
         (edit,) = loop.items()[-1]["calls"]
         (diff,) = edit["diff"]
-        assert "-three\n+four\n" in diff["diff"], size
+        assert "-three\n+four\n" in diff["diff"], len(blocks)
+
+
+def test_a_loop_in_a_workspace_edits_the_tree_every_change_set_made(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"app.py": "x = 1\n"})
+    run = tmp_path / "run"
+    base = record_base(repo, run)
+    objects = ObjectStore(run)
+    logged = stamp(
+        [
+            WorkflowStarted(task="t", workspace=base),
+            CodeProduced(
+                code=code({}), change=ChangeSet(changes=(CreateFile(path="b.txt", content="b\n"),))
+            ),
+            CodeProduced(
+                code=code({}),
+                round=1,
+                change=ChangeSet(
+                    changes=(EditFile(path="app.py", search="x = 1", replace="x = 2"),)
+                ),
+            ),
+            StepStarted(step="code", attempt=1, round=2),
+            called("code", round_=2),
+            ToolCalled(round=2, turn=1, call_id="tu_1", name="edit_file"),
+            ToolResulted(
+                round=2,
+                turn=1,
+                call_id="tu_1",
+                name="edit_file",
+                edits=(
+                    record_edit(objects, "b.txt", b"c\n"),
+                    record_edit(objects, "app.py", b"x = 3\n"),
+                ),
+            ),
+        ]
+    )
+    events: list[AnyEvent] = [*logged]
+    for blocks in cuttings(events):
+        loop = LoopTranscript(objects)
+        for block in blocks:
+            loop.extend(block)
+        (edit,) = loop.items()[-1]["calls"]
+        diffs = {d["path"]: d["diff"] for d in edit["diff"]}
+        assert "-b\n+c\n" in diffs["b.txt"], len(blocks)
+        assert "-x = 2\n+x = 3\n" in diffs["app.py"], len(blocks)
