@@ -132,10 +132,11 @@ class PageLists:
     def _wanted(self, name: str) -> int:
         return self.limit + 1 if name == "versions" else self.limit
 
-    def extend(self, events: list[Event | UnknownEvent]) -> None:
-        """Collect the listed ones of ``events``, the next block of the log."""
+    def extend(self, events: list[Event | UnknownEvent], types: list[type] | None = None) -> None:
+        """Collect the listed ones of ``events``, the next block of the log (``types``:
+        the type of each, when the caller has them)."""
         counts: dict[str, int] = {}
-        for t, n in Counter(map(type, events)).items():
+        for t, n in Counter(map(type, events) if types is None else types).items():
             listed = _LISTED.get(t)
             if listed is not None:
                 counts[listed[0]] = counts.get(listed[0], 0) + n

@@ -117,10 +117,12 @@ class LoopTranscript:
         self.elided: dict[_Key, list[dict[str, Any]]] = {}  # notes for an attempt's next turn
         self.calls: dict[str, dict[str, Any]] = {}  # calls without a result, by call id
 
-    def extend(self, events: list[Event | UnknownEvent]) -> None:
+    def extend(self, events: list[Event | UnknownEvent], types: list[type] | None = None) -> None:
         """:meth:`add` each of ``events`` (the events no turn or working copy cares about,
-        most of a long run, are passed over)."""
-        types = list(map(type, events))
+        most of a long run, are passed over); ``types``: the type of each, when the caller
+        has them."""
+        if types is None:
+            types = list(map(type, events))
         kinds = set(types)
         if not self.loops and not self.elided and _LOUD.isdisjoint(kinds):
             self._extend_quiet(events, types, kinds)

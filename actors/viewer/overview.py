@@ -79,9 +79,10 @@ def run_overview(run_dir: Path, tally: RunTally | None = None) -> dict[str, Any]
                 tally.extend(block, None, usage=False)
             else:
                 fold.extend(block)
-            lists.extend(block)
-            loop.extend(block)
-            steps.extend(block)
+            types = list(map(type, block))
+            lists.extend(block, types)
+            loop.extend(block, types)
+            steps.extend(block, types)
     except LogError as exc:  # the events up to the first damaged line are shown
         damage = str(exc)
     per_step = steps.stats()

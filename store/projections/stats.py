@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any, cast
 
 import msgspec
@@ -137,13 +138,17 @@ class StepTally:
         self._accs: dict[Step, _StatsAcc] = {s: _StatsAcc() for s in STEPS}
         self._models: dict[str, None] = {}  # every model called, in the order first seen
 
-    def extend(self, events: Iterable[Event | UnknownEvent]) -> None:
-        """Fold ``events`` in log order (the dispatch inlined: a whole log passes)."""
+    def extend(
+        self, events: Sequence[Event | UnknownEvent], types: Iterable[type] | None = None
+    ) -> None:
+        """Fold ``events`` in log order (the dispatch inlined: a whole log passes);
+        ``types``: the type of each, when the caller has them."""
         accs, models = self._accs, self._models
         plan, code, review = accs["plan"], accs["code"], accs["review"]
+        if types is None:
+            types = map(type, events)
         # Any: each branch below reads the fields of the one type it tests for.
-        for ev in cast("Iterable[Any]", events):
-            t = type(ev)
+        for ev, t in zip(cast("Iterable[Any]", events), types, strict=True):
             if t is StepStarted:
                 acc = accs[ev.step]
                 acc.seen = True
@@ -214,8 +219,9 @@ def step_stats(events: Iterable[Event | UnknownEvent]) -> list[StepStats]:
     A step appears once any event names it (started, called the model, finished, failed
     or skipped). Use :func:`total_stats` for the sum over steps.
     """
-    tally = StepTally()
-    tally.extend(events)
+    tally, stream = StepTally(), iter(events)
+    while block := list(islice(stream, 4096)):  # a stream is folded in flat memory
+        tally.extend(block)
     return tally.stats()
 
 
