@@ -16,6 +16,7 @@ a change's bytes, and a long output whole, in ``objects/`` before it logs the re
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from events import (
     ApprovalDecided,
@@ -82,6 +83,18 @@ class WorkingCopy:
                 self._kept = self._tree
         return self._tree
 
+    @property
+    def editing(self) -> str | None:
+        """The step whose running attempt made edits not kept yet (a ``StepFailed`` of it
+        drops them; until a tool call edits, no ``StepFailed`` changes the copy)."""
+        return self._editing
+
+    def replaced_by(self, versions: list[CodeProduced]) -> bool:
+        """Whether feeding ``versions`` (code versions one after another, nothing else
+        changing the copy between them) leaves the copy as feeding the last one alone does:
+        in a run without a workspace a version without a change set replaces the copy."""
+        return not self._workspace and not any(map(_change_of, versions))
+
     def _files(self, code: CodeChange) -> None:
         """The copy becomes ``code``'s files (and is kept), built when asked for."""
         self._tree = self._kept = None
@@ -111,6 +124,9 @@ class WorkingCopy:
             self._editing = None
         elif type(ev) is ApprovalDecided and ev.code is not None and not self._workspace:
             self._files(ev.code)
+
+
+_change_of = attrgetter("change")
 
 
 def apply_edits(tree: Tree, edits: Iterable[FileEdit]) -> Tree:

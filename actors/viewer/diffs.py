@@ -35,12 +35,16 @@ def file_diffs(before: Mapping[str, str], after: Mapping[str, str]) -> list[dict
             status = "deleted"
         else:
             status = "modified"
-        diff = list(
-            difflib.unified_diff(
-                _lines(old or ""),
-                _lines(new or ""),
-                fromfile="/dev/null" if old is None else f"a/{path}",
-                tofile="/dev/null" if new is None else f"b/{path}",
+        diff = (
+            []  # the same text has no diff (difflib would say so, slower)
+            if old == new
+            else list(
+                difflib.unified_diff(
+                    _lines(old or ""),
+                    _lines(new or ""),
+                    fromfile="/dev/null" if old is None else f"a/{path}",
+                    tofile="/dev/null" if new is None else f"b/{path}",
+                )
             )
         )
         added = sum(1 for d in diff[2:] if d.startswith("+"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from actors.viewer.diffs import file_diffs
 from actors.views.events import summarize, tool_gist
@@ -52,6 +52,16 @@ THINKING_SHOWN = 200
 DIFF_SHOWN = 100_000
 
 _Key = tuple[str, int, int]
+#: The event types that end a step's attempt (its turns are forgotten).
+_ENDS = frozenset({StepFailed, PlanProduced, CodeProduced, ReviewProduced})
+#: What the working copy takes of a block without tool events, while edits wait.
+_FED = frozenset({StepFailed, CodeProduced})
+
+#: The event types a block :meth:`LoopTranscript.extend` takes on its quiet path has none
+#: of: they make an attempt a loop, note a turn or start the working copy.
+_LOUD = frozenset(
+    {ToolCalled, ToolResulted, ContextElided, BudgetReached, WorkflowStarted, ApprovalDecided}
+)
 #: A path's entry in the working copy before a call and after it (None: no such file).
 _Pair = tuple[Entry | None, Entry | None]
 
@@ -107,14 +117,84 @@ class LoopTranscript:
         self.elided: dict[_Key, list[dict[str, Any]]] = {}  # notes for an attempt's next turn
         self.calls: dict[str, dict[str, Any]] = {}  # calls without a result, by call id
 
-    def extend(self, events: list[Event | UnknownEvent]) -> None:
+    def extend(self, events: list[Event | UnknownEvent], types: list[type] | None = None) -> None:
         """:meth:`add` each of ``events`` (the events no turn or working copy cares about,
-        most of a long run, are passed over)."""
+        most of a long run, are passed over); ``types``: the type of each, when the caller
+        has them."""
+        if types is None:
+            types = list(map(type, events))
+        kinds = set(types)
+        if not self.loops and not self.elided and _LOUD.isdisjoint(kinds):
+            self._extend_quiet(events, types, kinds)
+            return
         handlers = self._handlers
-        for ev in events:
-            handler = handlers.get(type(ev))
+        for ev, t in zip(events, types, strict=True):
+            handler = handlers.get(t)
             if handler is not None:
                 handler(ev)
+
+    def _extend_quiet(
+        self, events: list[Event | UnknownEvent], types: list[type], kinds: set[type]
+    ) -> None:
+        """:meth:`extend` for a block without a tool event while no attempt is a loop
+        (every block of a run without ``--loop``), the handlers' rules taken a block at a
+        time: Python steps only through the block's model turns and code versions and,
+        from its end back, the ends of their attempts."""
+        if self.copy is not None and not _FED.isdisjoint(kinds):
+            self._feed_quiet(events, types)
+        if self.pending or ModelCalled in kinds:
+            self._turns_quiet(events, types)
+
+    def _feed_quiet(self, events: list[Event | UnknownEvent], types: list[type]) -> None:
+        """The working copy takes the block's code versions (and its failures while edits
+        wait), in order; versions that replace one another are fed only the last."""
+        copy = self.copy
+        assert copy is not None
+        if copy.editing is not None:  # a failure may drop the waiting edits
+            for ev, t in zip(events, types, strict=True):
+                if t in _FED:
+                    self._feed(ev)
+            return
+        versions = [ev for ev, t in zip(events, types, strict=True) if t is CodeProduced]
+        if copy.replaced_by(cast("list[CodeProduced]", versions)):
+            versions = versions[-1:]
+        for ev in versions:
+            self._feed(ev)
+
+    def _turns_quiet(self, events: list[Event | UnknownEvent], types: list[type]) -> None:
+        """Keep each model turn, numbered, until its attempt ends (it is drawn if the
+        attempt calls a tool later): of each attempt, the turns after its last end in
+        the block follow those kept before (none, if it ended in the block)."""
+        counts, pending = self.counts, self.pending
+        at = [i for i, t in enumerate(types) if t is ModelCalled]
+        turns: list[Any] = [events[i] for i in at]
+        keys: list[_Key] = [(ev.step, ev.attempt, ev.round) for ev in turns]
+        open_ = {*keys, *pending}
+        last_end: dict[_Key, int] = {}
+        for i in range(len(types) - 1, -1, -1):  # from the end, until every attempt is seen
+            t = types[i]
+            if t in _ENDS:
+                ev: Any = events[i]
+                key = (
+                    ("plan", ev.attempt, 0)
+                    if t is PlanProduced
+                    else (ev.step, ev.attempt, ev.round)
+                )
+                if key in open_ and key not in last_end:
+                    last_end[key] = i
+                    if len(last_end) == len(open_):
+                        break
+        for key in last_end:  # the attempt ended: its turns so far are forgotten
+            if counts.pop(key, None) is not None:
+                pending.pop(key, None)
+        for i, ev, key in zip(at, turns, keys, strict=True):
+            if i > last_end.get(key, -1):
+                number = counts[key] = counts.get(key, 0) + 1
+                kept = pending.get(key)
+                if kept is None:
+                    pending[key] = [(ev, number, None)]
+                else:
+                    kept.append((ev, number, None))
 
     def add(self, ev: Event | UnknownEvent) -> None:
         """Fold one event (every event of the log passes, in order)."""

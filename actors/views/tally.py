@@ -20,6 +20,8 @@ from store.marks import blocks_from
 __all__ = ["ForkRef", "RunTally", "Shown", "TallyState"]
 
 AnyEvent = Event | UnknownEvent
+#: The events a run's start is taken from.
+_STARTS = frozenset({WorkflowStarted, Forked})
 
 
 class ForkRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -77,23 +79,30 @@ class RunTally:
             self._fold = WorkflowFold() if blank else WorkflowFold.load(self.fold_bytes)
         return self._fold
 
-    def extend(self, events: list[AnyEvent], mark: LogMark | None) -> None:
-        """Fold a block of events in log order; ``mark`` is the log's mark past it."""
+    def extend(self, events: list[AnyEvent], mark: LogMark | None, *, usage: bool = True) -> None:
+        """Fold a block of events in log order; ``mark`` is the log's mark past it.
+
+        ``usage=False`` leaves :attr:`TallyState.usage` to the caller, which sums it from
+        the same events itself (the overview's step figures:
+        :meth:`store.projections.StepTally.usage_by_model`).
+        """
         if not events:
             return
         state = self.state
         self.fold.extend(events)
         state.events += len(events)
-        usage = state.usage
-        for ev in events:
-            t = type(ev)
-            if t is ModelCalled:
-                assert isinstance(ev, ModelCalled)
-                usage[ev.model] = usage.get(ev.model, Usage()) + ev.usage
-            elif t is WorkflowStarted:
-                state.started = state.started or ev.ts
-            elif t is Forked:
-                state.started = ev.ts or state.started  # a fork starts when it is forked
+        if usage:
+            by_model = state.usage
+            for ev in events:
+                if type(ev) is ModelCalled:
+                    total = by_model.get(ev.model)
+                    by_model[ev.model] = ev.usage if total is None else total + ev.usage
+        if not _STARTS.isdisjoint(map(type, events)):
+            for ev in events:
+                if type(ev) is WorkflowStarted:
+                    state.started = state.started or ev.ts
+                elif type(ev) is Forked:
+                    state.started = ev.ts or state.started  # a fork starts when it is forked
         for ev in reversed(events):
             if ev.ts:
                 state.last_ts = ev.ts

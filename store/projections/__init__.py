@@ -21,7 +21,7 @@ from store.projections.state import (
     artifacts,
     workflow_state,
 )
-from store.projections.stats import StepStats, step_stats, total_stats
+from store.projections.stats import StepStats, StepTally, step_stats, total_stats
 
 __all__ = [
     "Artifacts",
@@ -31,6 +31,7 @@ __all__ = [
     "StepState",
     "StepStats",
     "StepStatus",
+    "StepTally",
     "WorkflowFold",
     "WorkflowState",
     "WorkflowStatus",

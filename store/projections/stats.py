@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import islice
+from typing import Any, cast
 
 import msgspec
+from msgspec.structs import astuple
 
 from events import (
     STEPS,
@@ -24,7 +27,9 @@ from events import (
     Usage,
 )
 
-__all__ = ["StepStats", "step_stats", "total_stats"]
+__all__ = ["StepStats", "StepTally", "step_stats", "total_stats"]
+
+_USAGE_FIELDS = Usage.__struct_fields__
 
 
 class StepStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,13 +66,16 @@ class _StatsAcc:
 
     __slots__ = (
         "attempts",
+        "block_usage",
         "calls",
         "failures",
         "finished",
+        "first",
         "kinds",
+        "last",
         "latency",
         "round",
-        "span",
+        "seen",
         "started",
         "tools",
         "usage",
@@ -75,41 +83,134 @@ class _StatsAcc:
     )
 
     def __init__(self) -> None:
+        self.seen = False  # whether any event named the step
         self.attempts = self.failures = self.calls = self.tools = 0
         self.latency = 0.0
         self.kinds: dict[str, int] = {}
         self.usage: dict[str, Usage] = {}
+        # The usages of the block being folded, by model (summed into ``usage`` after it).
+        self.block_usage: dict[str, list[Usage]] = {}
         # The current round: its first StepStarted ts, and the ts of the event that
         # finished its latest attempt (None while one runs).
         self.round: int | None = None
-        self.span: list[str | None] = [None, None]
+        self.first: str | None = None
+        self.last: str | None = None
         self.wall: float | None = None
         self.started: str | None = None
         self.finished: str | None = None
 
     def start(self, round_: int, ts: str) -> None:
-        if round_ != self.round:
-            self.close()
-            self.round, self.span = round_, [ts, None]
-            if self.started is None:
-                self.started = ts
-        else:
-            self.span[1] = None  # a new attempt: the round is unfinished again
+        """A round starts (``round_`` is not the current one): the current one closes."""
+        self.wall, self.finished = self.ended()
+        self.round, self.first, self.last = round_, ts, None
+        if self.started is None:
+            self.started = ts
 
-    def finish(self, round_: int, ts: str) -> None:
-        if round_ == self.round:
-            self.span[1] = ts
+    def sum_usage(self) -> None:
+        """Add the block's usages to ``usage`` (one sum per field and model, in C)."""
+        usage = self.usage
+        for model, usages in self.block_usage.items():
+            total = _usage_sum(usages)
+            before = usage.get(model)
+            usage[model] = total if before is None else before + total
+        self.block_usage = {}
 
-    def close(self) -> None:
-        """Add the current round to the totals, if it finished."""
-        first, last = self.span
-        self.span = [None, None]
+    def ended(self) -> tuple[float | None, str | None]:
+        """The wall time and the last finish with the current round added, if it finished
+        (nothing changes: the fold may go on)."""
+        first, last = self.first, self.last
         if first is None or last is None:
-            return
-        self.finished = last
+            return self.wall, self.finished
         ms = _ms_between(first, last)
-        if ms is not None:
-            self.wall = ms if self.wall is None else self.wall + ms
+        if ms is None:
+            return self.wall, last
+        return (ms if self.wall is None else self.wall + ms), last
+
+
+class StepTally:
+    """:func:`step_stats` folded a block of events at a time (:meth:`extend`), for a reader
+    that folds other projections in the same pass (the viewer's overview); :meth:`stats`
+    gives what :func:`step_stats` returns for the events folded so far."""
+
+    __slots__ = ("_accs", "_models")
+
+    def __init__(self) -> None:
+        self._accs: dict[Step, _StatsAcc] = {s: _StatsAcc() for s in STEPS}
+        self._models: dict[str, None] = {}  # every model called, in the order first seen
+
+    def extend(
+        self, events: Sequence[Event | UnknownEvent], types: Iterable[type] | None = None
+    ) -> None:
+        """Fold ``events`` in log order (the dispatch inlined: a whole log passes);
+        ``types``: the type of each, when the caller has them."""
+        accs, models = self._accs, self._models
+        plan, code, review = accs["plan"], accs["code"], accs["review"]
+        if types is None:
+            types = map(type, events)
+        # Any: each branch below reads the fields of the one type it tests for.
+        for ev, t in zip(cast("Iterable[Any]", events), types, strict=True):
+            if t is StepStarted:
+                acc = accs[ev.step]
+                acc.seen = True
+                acc.attempts += 1
+                if ev.round == acc.round:
+                    acc.last = None  # a new attempt: the round is unfinished again
+                else:
+                    acc.start(ev.round, ev.ts)
+            elif t is ModelCalled:
+                acc = accs[ev.step]
+                acc.seen = True
+                acc.calls += 1
+                acc.latency += ev.latency_ms
+                calls = acc.block_usage.get(ev.model)
+                if calls is None:
+                    acc.block_usage[ev.model] = [ev.usage]
+                    models.setdefault(ev.model)
+                else:
+                    calls.append(ev.usage)
+            elif t is StepFailed:
+                acc = accs[ev.step]
+                acc.seen = True
+                acc.failures += 1
+                kinds = acc.kinds
+                kinds[ev.error_kind] = kinds.get(ev.error_kind, 0) + 1
+                if ev.round == acc.round:  # the round's latest attempt ended
+                    acc.last = ev.ts
+            elif t is PlanProduced:
+                plan.seen = True
+                if plan.round == 0:
+                    plan.last = ev.ts
+            elif t is CodeProduced:
+                code.seen = True
+                if ev.round == code.round:
+                    code.last = ev.ts
+            elif t is ReviewProduced:
+                review.seen = True
+                if ev.round == review.round:
+                    review.last = ev.ts
+            elif t is ToolCalled:
+                acc = accs[ev.step]
+                acc.seen = True
+                acc.tools += 1
+            elif t is StepSkipped:
+                accs[ev.step].seen = True
+        for acc in accs.values():
+            if acc.block_usage:
+                acc.sum_usage()
+
+    def usage_by_model(self) -> dict[str, Usage]:
+        """Every model call's usage summed by model over all steps, the models in the
+        order first called."""
+        accs = self._accs.values()
+        return {
+            model: Usage.sum(acc.usage[model] for acc in accs if model in acc.usage)
+            for model in self._models
+        }
+
+    def stats(self) -> list[StepStats]:
+        """Per-step statistics of the events folded, as :func:`step_stats` gives them."""
+        accs = self._accs
+        return [_freeze(s, accs[s]) for s in STEPS if accs[s].seen]
 
 
 def step_stats(events: Iterable[Event | UnknownEvent]) -> list[StepStats]:
@@ -118,45 +219,15 @@ def step_stats(events: Iterable[Event | UnknownEvent]) -> list[StepStats]:
     A step appears once any event names it (started, called the model, finished, failed
     or skipped). Use :func:`total_stats` for the sum over steps.
     """
-    accs: dict[Step, _StatsAcc] = {}
-
-    def acc_for(step: Step) -> _StatsAcc:
-        acc = accs.get(step)
-        if acc is None:
-            acc = accs[step] = _StatsAcc()
-        return acc
-
-    for ev in events:
-        if type(ev) is ModelCalled:
-            acc = acc_for(ev.step)
-            acc.calls += 1
-            acc.latency += ev.latency_ms
-            acc.usage[ev.model] = acc.usage.get(ev.model, Usage()) + ev.usage
-        elif type(ev) is ToolCalled:
-            acc_for(ev.step).tools += 1
-        elif type(ev) is StepStarted:
-            acc = acc_for(ev.step)
-            acc.attempts += 1
-            acc.start(ev.round, ev.ts)
-        elif type(ev) is StepFailed:
-            acc = acc_for(ev.step)
-            acc.failures += 1
-            acc.kinds[ev.error_kind] = acc.kinds.get(ev.error_kind, 0) + 1
-            acc.finish(ev.round, ev.ts)
-        elif type(ev) is PlanProduced:
-            acc_for("plan").finish(0, ev.ts)
-        elif type(ev) is CodeProduced:
-            acc_for("code").finish(ev.round, ev.ts)
-        elif type(ev) is ReviewProduced:
-            acc_for("review").finish(ev.round, ev.ts)
-        elif type(ev) is StepSkipped:
-            acc_for(ev.step)
-    return [_freeze(s, accs[s]) for s in STEPS if s in accs]
+    tally, stream = StepTally(), iter(events)
+    while block := list(islice(stream, 4096)):  # a stream is folded in flat memory
+        tally.extend(block)
+    return tally.stats()
 
 
 def _freeze(step: Step, acc: _StatsAcc) -> StepStats:
-    acc.close()
-    wall, started, finished = acc.wall, acc.started, acc.finished
+    wall, finished = acc.ended()
+    started = acc.started
     return StepStats(
         step=step,
         attempts=acc.attempts,
@@ -205,6 +276,12 @@ def total_stats(stats: Sequence[StepStats]) -> StepStats:
         usage_by_model=by_model,
         tool_calls=sum(s.tool_calls for s in stats),
     )
+
+
+def _usage_sum(usages: list[Usage]) -> Usage:
+    """The sum of ``usages``: each field's column summed (no Python step per usage)."""
+    columns = map(sum, zip(*map(astuple, usages), strict=True))
+    return Usage(**dict(zip(_USAGE_FIELDS, columns, strict=True)))
 
 
 def _ms_between(start: str, end: str) -> float | None:
