@@ -43,7 +43,8 @@ _BLOCK = 1 << 18
 #: Lines skipped one newline search at a time; a longer skip counts the block's first.
 _NEAR = 32
 #: How many bytes of lines :meth:`EventCursor.read` keeps at most (their decoded events
-#: take about twice as much again).
+#: take two to three times as much again: ~30 MiB in all at most, for answers as a replay
+#: benchmark records them).
 KEEP_BUDGET = 8 << 20
 
 
