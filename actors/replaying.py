@@ -44,7 +44,7 @@ from events import (
     UsageError,
 )
 from store import LOG_NAME, EventLog, WorkflowFold, WorkflowState
-from store.cursor import EventCursor
+from store.cursor import KEEP_BUDGET, EventCursor
 from store.objects import ObjectStore, share_objects
 
 __all__ = [
@@ -95,16 +95,17 @@ class _Evidence:
     def __init__(self, cursor: EventCursor) -> None:
         self._cursor = cursor
         self._runs: dict[tuple[int, int], int] = {}
-        self._attempt = 0
+        #: The Reviewer's attempt under way in the log (its test runs belong to it).
+        self.attempt = 0
         #: One recorded run per sandbox it ran under, for :func:`sandbox_change`.
         self.sandboxes: dict[tuple[str, str], TestsRan] = {}
 
     def add(self, ev: AnyEvent) -> None:
         """Index the next recorded event (in log order)."""
         if getattr(ev, "step", None) == "review" and hasattr(ev, "attempt"):
-            self._attempt = ev.attempt
+            self.attempt = ev.attempt
         if isinstance(ev, TestsRan):
-            self._runs[(ev.round, self._attempt)] = ev.seq
+            self._runs[(ev.round, self.attempt)] = ev.seq
             self.sandboxes.setdefault((ev.sandbox, ev.sandbox_version), ev)
         elif isinstance(ev, Forked):
             self._runs.clear()
@@ -225,14 +226,21 @@ class RecordedRun:
 
 
 def read_recording(
-    log: EventLog, cursor: EventCursor, model: ReplayModel, *, scratch: bool = True
+    log: EventLog,
+    cursor: EventCursor,
+    model: ReplayModel,
+    *,
+    scratch: bool = True,
+    keep: int = KEEP_BUDGET,
 ) -> RecordedRun:
     """Fold ``log`` and index what a re-run is served, into ``model`` and a Recording.
 
-    One pass: where each answer is is kept, not the answer (it is read again through
-    ``cursor`` when served), so memory stays flat. Only answers recorded after the copied
-    prefix (through the last Forked) are served: a fork's copied calls were made by its
-    sources and must not answer its own requests.
+    One pass, through ``cursor``: the answers it keeps as it reads (up to ``keep`` bytes
+    of their lines) are served without being read or decoded again; of the others only
+    where each is is kept (it is read again through ``cursor`` when served), so memory
+    stays flat. Only answers recorded after the copied prefix (through the last Forked)
+    are served: a fork's copied calls were made by its sources and must not answer its
+    own requests.
     """
     evidence = _Evidence(cursor)
     commands = _Commands()
@@ -241,19 +249,24 @@ def read_recording(
 
     def indexed() -> Iterator[AnyEvent]:
         # The common events (a step's start, its calls, its artifacts) only pass through
-        # the model's index; the others are looked at by every index.
+        # the model's index and tell the evidence which Reviewer's attempt is under way;
+        # the others are looked at by every index.
         model_add, evidence_add, commands_add = model.add, evidence.add, commands.add
-        for ev in log.read():
+        agents_own = _AGENTS_OWN
+        # The answers are kept as read, within the cursor's budget, but for those made
+        # before the last Forked (its sources' answers, never served).
+        for ev in cursor.read(ModelCalled, reset=Forked, budget=keep):
             model_add(ev)
-            if type(ev) not in _AGENTS_OWN:
+            if type(ev) in agents_own:
+                if ev.step == "review":  # type: ignore[union-attr]
+                    evidence.attempt = ev.attempt  # type: ignore[union-attr]
+            else:
                 evidence_add(ev)
                 commands_add(ev)
                 if isinstance(ev, by_person):
                     decisions.add(ev.seq)
                 elif isinstance(ev, Forked):
                     decisions.clear()
-            elif getattr(ev, "step", None) == "review":
-                evidence_add(ev)  # the Reviewer's attempt its test runs belong to
             yield ev
 
     state = WorkflowFold().extend(indexed()).snapshot()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import re
 import zlib
+from collections.abc import Callable
 from itertools import repeat
 from operator import attrgetter, itemgetter, xor
 from typing import cast
@@ -27,6 +28,7 @@ __all__ = [
     "EVENT_START",
     "SEAL_SHAPE",
     "BadLine",
+    "BlockListener",
     "LineScanner",
     "decode_block",
     "decode_one",
@@ -98,13 +100,17 @@ def decode_sealed(line: bytes) -> AnyEvent:
     return decode_one(line)
 
 
-def decode_block(block: bytes, first_line_no: int, first_seq: int) -> list[AnyEvent]:
+def decode_block(
+    block: bytes, first_line_no: int, first_seq: int, lines: list[bytes] | None = None
+) -> list[AnyEvent]:
     """Verify and decode ``\\n``-separated complete lines (no final newline).
 
     ``seq`` must run from ``first_seq``. Raises :class:`BadLine` at the first line that is
-    damaged or out of sequence.
+    damaged or out of sequence. ``lines`` is ``block`` split at its newlines, when at hand.
+    The events returned are the lines', one each, in order.
     """
-    lines = block.split(b"\n")
+    if lines is None:
+        lines = block.split(b"\n")
     n = len(lines)
     events = sealed_events(block, lines)
     if events is not None and list(map(_seq, events)) == list(range(first_seq, first_seq + n)):
@@ -170,17 +176,23 @@ def _seq_reason(expect: int, found: int) -> str:
     return f"seq jumps from {expect - 1} to {found}: events {expect}..{found - 1} are missing"
 
 
+#: Shown each block's verified lines (no newlines) and their events, one each, in order.
+BlockListener = Callable[[list[bytes], list[AnyEvent]], None]
+
+
 class LineScanner:
     """Turns raw bytes, fed in any pieces, into verified events of complete lines.
 
     It remembers the partial line at the end (``pending``), the number of the next line
-    and the next expected ``seq``.
+    and the next expected ``seq``. ``on_block``, if given, is shown the lines of each block
+    with their events once the block is verified (a reader that keeps some lines as read).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_block: BlockListener | None = None) -> None:
         self.next_line = 1
         self.next_seq = 1
         self._pending: list[bytes] = []
+        self._on_block = on_block
 
     @property
     def pending(self) -> bytes:
@@ -200,7 +212,10 @@ class LineScanner:
             self._pending = []
         else:
             block = data[:cut]
-        events = decode_block(block, self.next_line, self.next_seq)
+        lines = block.split(b"\n")
+        events = decode_block(block, self.next_line, self.next_seq, lines)
+        if self._on_block is not None:
+            self._on_block(lines, events)
         self.next_line += len(events)
         self.next_seq += len(events)
         if cut + 1 < len(data):

@@ -13,28 +13,39 @@ seq must be the one asked for, else :class:`~store.errors.LogError` (the log cha
 is damaged there). The lines passed over are not checked: a caller that must know the
 whole log is sound reads it through :meth:`~store.log.EventLog.read` (a replay does,
 before it asks for anything).
+
+A reader that reads the whole log first anyway (a replay, indexing what it will ask for)
+reads it through :meth:`EventCursor.read`, which keeps the events of one type it is told
+to keep, with their lines, up to a budget of line bytes (:data:`KEEP_BUDGET`): those are
+served without reading or decoding them again, and let go when served. The budget keeps
+memory flat however long the log is; what did not fit is fetched as above.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Generator
 from types import TracebackType
 from typing import BinaryIO
 
 from events import CorruptLine, Event, UnknownEvent
-from store._scan import decode_sealed
+from store._scan import LineScanner, decode_sealed
 from store.errors import LogCorrupt, LogError
 from store.log import EventLog
 from store.seek import seek_line
 
-__all__ = ["EventCursor"]
+__all__ = ["KEEP_BUDGET", "EventCursor"]
 
 AnyEvent = Event | UnknownEvent
 #: How much one read asks for.
 _BLOCK = 1 << 18
 #: Lines skipped one newline search at a time; a longer skip counts the block's first.
 _NEAR = 32
+#: How many bytes of lines :meth:`EventCursor.read` keeps at most (their decoded events
+#: take two to three times as much again: ~30 MiB in all at most, for answers as a replay
+#: benchmark records them).
+KEEP_BUDGET = 8 << 20
 
 
 class EventCursor:
@@ -50,6 +61,8 @@ class EventCursor:
         self._line = 1
         #: The event fetched last and its line, swapped whole (read without the lock).
         self._last: tuple[AnyEvent, bytes] | None = None
+        #: Events kept by :meth:`read`, with their lines, by seq, until fetched.
+        self._kept: dict[int, tuple[AnyEvent, bytes]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -62,6 +75,10 @@ class EventCursor:
             last = self._last
             if last is not None and last[0].seq == seq:
                 return last[0]
+            kept = self._kept.pop(seq, None)
+            if kept is not None:
+                self._last = kept
+                return kept[0]
             if self._fd < 0 or seq < self._line:
                 self._reopen(seq)
             line = self._line_of(seq) if seq >= 1 else None
@@ -80,6 +97,35 @@ class EventCursor:
                 )
             self._last = (event, line)
             return event
+
+    def read(
+        self, keep: type[Event], *, reset: type[Event] | None = None, budget: int = KEEP_BUDGET
+    ) -> Generator[AnyEvent, None, None]:
+        """:meth:`EventLog.read() <store.log.EventLog.read>` of the whole log (the same
+        events, the same errors), keeping the events of type ``keep`` with their lines, in
+        log order, while their lines fit in ``budget`` bytes: :meth:`at` serves a kept
+        event without reading it again (once; it is let go then). An event of type
+        ``reset`` lets go of every event kept before it (their room takes later ones), as
+        does a new :meth:`read`."""
+        kept: dict[int, tuple[AnyEvent, bytes]] = {}
+        with self._lock:
+            self._kept = kept
+        room = budget
+
+        def keep_some(lines: list[bytes], events: list[AnyEvent]) -> None:
+            nonlocal room
+            for event, line in zip(events, lines, strict=True):
+                kind = type(event)
+                if kind is keep and len(line) <= room:
+                    room -= len(line)
+                    kept[event.seq] = (event, line)
+                elif kind is reset:
+                    kept.clear()
+                    room = budget
+
+        log = self.log
+        with log._open() as f:
+            yield from log._drain(f, LineScanner(on_block=keep_some), 1)
 
     def seen(self, seq: int) -> tuple[AnyEvent, bytes] | None:
         """The event with ``seq`` and its line (verified, without its newline) when it is
@@ -123,9 +169,10 @@ class EventCursor:
             file.close()
 
     def close(self) -> None:
-        """Release the open log file."""
+        """Release the open log file and what :meth:`read` kept."""
         with self._lock:
             self._close()
+            self._kept = {}
 
     def __enter__(self) -> EventCursor:
         return self

@@ -10,9 +10,9 @@ import msgspec
 import pytest
 from _logutil import make_log, run_events
 
-from events import CorruptLine
+from events import CorruptLine, ModelCalled, StepFailed
 from store import EventLog, LogCorrupt, LogError
-from store._scan import decode_one, decode_sealed
+from store._scan import LineScanner, decode_one, decode_sealed
 from store.cursor import EventCursor
 
 CYCLES = 300  # 2,100 events, several read blocks
@@ -157,3 +157,116 @@ def _outcome(decode: Callable[[bytes], object], line: bytes) -> object:
         return decode(line)
     except CorruptLine as exc:
         return f"CorruptLine: {exc}"
+
+
+# -- reading the whole log through the cursor, keeping some events --------------------------
+
+
+def _answers(log: EventLog) -> list[int]:
+    return [ev.seq for ev in log.read() if isinstance(ev, ModelCalled)]
+
+
+def _outcome_of_reading(events: object) -> tuple[list[object], str]:
+    got: list[object] = []
+    try:
+        got.extend(events)  # type: ignore[call-overload]
+    except LogError as exc:
+        return got, f"{type(exc).__name__}: {exc}"
+    return got, ""
+
+
+def test_reading_through_the_cursor_yields_what_the_log_reads(
+    big_log: EventLog, every: dict[int, object]
+) -> None:
+    with EventCursor(big_log) as cursor:
+        assert list(cursor.read(ModelCalled)) == list(every.values())
+
+
+def test_reading_through_the_cursor_refuses_a_damaged_log_as_the_log_does(
+    tmp_path: Path,
+) -> None:
+    log = make_log(tmp_path)
+    lines = log.path.read_bytes().split(b"\n")
+    lines[4] = lines[4].replace(b'"step":"code"', b'"step":"kode"')
+    log.path.write_bytes(b"\n".join(lines))
+    expected = _outcome_of_reading(log.read())
+    assert expected[1].startswith("LogCorrupt")
+    with EventCursor(log) as cursor:
+        assert _outcome_of_reading(cursor.read(ModelCalled)) == expected
+
+
+def test_an_event_kept_while_reading_is_served_without_reading_the_log_again(
+    tmp_path: Path,
+) -> None:
+    log = make_log(tmp_path)
+    recorded = log.path.read_bytes().split(b"\n")
+    with EventCursor(log) as cursor:
+        events = list(cursor.read(ModelCalled))
+        log.path.write_bytes(b"")  # nothing left to read
+        assert cursor.at(3) == events[2]
+        assert cursor.seen(3) == (events[2], recorded[2])
+        with pytest.raises(LogError, match="no event with seq 2"):
+            cursor.at(2)  # not a ModelCalled: not kept
+
+
+def test_a_kept_event_is_let_go_once_served(tmp_path: Path) -> None:
+    log = make_log(tmp_path, run_events() + run_events()[1:])
+    first, second = _answers(log)
+    with EventCursor(log) as cursor:
+        list(cursor.read(ModelCalled))
+        log.path.write_bytes(b"")
+        cursor.at(first)
+        cursor.at(second)
+        with pytest.raises(LogError, match=f"no event with seq {first}"):
+            cursor.at(first)
+
+
+def test_the_kept_lines_stay_within_the_budget(big_log: EventLog, every: dict[int, object]) -> None:
+    answers = _answers(big_log)
+    lines = big_log.path.read_bytes().split(b"\n")
+    budget = sum(len(lines[seq - 1]) for seq in answers[:3])  # room for three
+    with EventCursor(big_log) as cursor:
+        list(cursor.read(ModelCalled, budget=budget))
+        big_log.path.rename(big_log.path.with_name("aside"))  # nothing left to read
+        try:
+            served = [seq for seq in answers if _served(cursor, seq)]
+        finally:
+            big_log.path.with_name("aside").rename(big_log.path)
+    assert served == answers[:3]
+
+
+def _served(cursor: EventCursor, seq: int) -> bool:
+    try:
+        cursor.at(seq)
+    except LogError:
+        return False
+    return True
+
+
+def test_a_reset_event_lets_go_of_what_was_kept_before_it(tmp_path: Path) -> None:
+    events = run_events()
+    assert isinstance(events[5], StepFailed)
+    log = make_log(tmp_path, [*events[:4], events[5], *events[1:4]])
+    first, second = _answers(log)
+    line = log.path.read_bytes().split(b"\n")[second - 1]
+    with EventCursor(log) as cursor:
+        list(cursor.read(ModelCalled, reset=StepFailed, budget=len(line)))  # room for one
+        log.path.write_bytes(b"")
+        assert isinstance(cursor.at(second), ModelCalled)  # kept in the first one's room
+        with pytest.raises(LogError, match=f"no event with seq {first}"):
+            cursor.at(first)
+
+
+def test_the_scanner_shows_each_block_its_lines_with_their_events(tmp_path: Path) -> None:
+    log = make_log(tmp_path)
+    data = log.path.read_bytes()
+    seq = data.count(b"\n") + 1
+    data += _sealed(b'{"type":"NoSuchEvent","seq":%d,"id":"a","ts":"b"}' % seq) + b"\n"
+    shown: list[tuple[bytes, object]] = []
+    scanner = LineScanner(
+        on_block=lambda lines, events: shown.extend(zip(lines, events, strict=True))
+    )
+    cut = len(data) // 2
+    events = scanner.feed(data[:cut]) + scanner.feed(data[cut:])
+    assert [line for line, _ in shown] == data.splitlines()
+    assert [event for _, event in shown] == events == [decode_one(ln) for ln in data.splitlines()]

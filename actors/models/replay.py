@@ -24,7 +24,7 @@ import threading
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import msgspec
 
@@ -76,10 +76,13 @@ class _Queue:
         self._next = 0  # the next seq to serve
 
     def append(self, event: ModelCalled | StepFailed) -> None:
-        if self._seqs is not None:
-            self._seqs.append(-event.seq if isinstance(event, StepFailed) else event.seq)
-        else:
+        seqs = self._seqs
+        if seqs is None:
             self._events.append(event)
+        elif type(event) is ModelCalled:
+            seqs.append(event.seq)
+        else:
+            seqs.append(-event.seq)  # a failed call
 
     def popleft(self) -> _Entry:
         if self._seqs is None:
@@ -141,39 +144,51 @@ class ReplayModel:
         return f"ReplayModel(name={self.name!r}, remaining={self.remaining()})"
 
     def add(self, event: Event | UnknownEvent) -> None:
-        """Index the next recorded event (in log order)."""
-        if isinstance(event, ModelCalled):
-            key = (event.step, event.round, event.attempt)
-            self._queue(event.step).append(event)
-            self.recorded += 1
-            if not self._named:
-                self.name, self._named = event.model, True
-            self._last_answered = key
-            self._worked = None
+        """Index the next recorded event (in log order); an event of a type not indexed
+        (an artifact's, a person's) costs one dictionary lookup."""
+        index = _INDEX.get(type(event))
+        if index is not None:
+            index(self, event)
+
+    def _add_call(self, event: ModelCalled) -> None:
+        key = (event.step, event.round, event.attempt)
+        queue = self._calls.get(event.step) or self._queue(event.step)
+        queue.append(event)
+        self.recorded += 1
+        if not self._named:
+            self.name, self._named = event.model, True
+        self._last_answered = key
+        self._worked = None
+        if self._failures:
             self._failures.pop(key, None)
-        elif isinstance(event, ContextPacked | FilesRequested | TestsRan):
-            self._worked = self._started  # the attempt's own work before a call
-        elif isinstance(event, StepStarted):
-            self._started = (event.step, event.round, event.attempt)
-            self._worked = None
-        elif isinstance(event, StepFailed):
-            key = (event.step, event.round, event.attempt)
-            if key == self._worked and event.error_kind in ERROR_KINDS:
-                # a call that failed without an answer, after the attempt's own work
-                self._queue(event.step).append(event)
-            elif key != self._last_answered:  # an attempt that failed before any answer
-                self._failures.setdefault(key, event.seq if self._cursor is not None else event)
-            self._worked = None
-        elif isinstance(event, WorkflowStarted):
-            self._configured = event.config.model
-            if not self._named:
-                self.name = self._configured or "replay"
-        elif isinstance(event, Forked):
-            self._calls.clear()
-            self.recorded = 0
-            self._failures.clear()
-            self._last_answered = self._started = self._worked = None
-            self._named = False
+
+    def _add_work(self, event: Event) -> None:
+        self._worked = self._started  # the attempt's own work before a call
+
+    def _add_start(self, event: StepStarted) -> None:
+        self._started = (event.step, event.round, event.attempt)
+        self._worked = None
+
+    def _add_failure(self, event: StepFailed) -> None:
+        key = (event.step, event.round, event.attempt)
+        if key == self._worked and event.error_kind in ERROR_KINDS:
+            # a call that failed without an answer, after the attempt's own work
+            self._queue(event.step).append(event)
+        elif key != self._last_answered:  # an attempt that failed before any answer
+            self._failures.setdefault(key, event.seq if self._cursor is not None else event)
+        self._worked = None
+
+    def _add_workflow(self, event: WorkflowStarted) -> None:
+        self._configured = event.config.model
+        if not self._named:
+            self.name = self._configured or "replay"
+
+    def _add_fork(self, event: Forked) -> None:
+        self._calls.clear()
+        self.recorded = 0
+        self._failures.clear()
+        self._last_answered = self._started = self._worked = None
+        self._named = False
 
     def _queue(self, step: str) -> _Queue:
         queue = self._calls.get(step)
@@ -299,3 +314,16 @@ class ReplayModel:
                 queue = self._calls.get(step)
                 return len(queue) if queue is not None else 0
             return sum(len(q) for q in self._calls.values())
+
+
+#: How :meth:`ReplayModel.add` indexes each event type it looks at (the others pass).
+_INDEX: dict[type, Callable[[ReplayModel, Any], None]] = {
+    ModelCalled: ReplayModel._add_call,
+    ContextPacked: ReplayModel._add_work,
+    FilesRequested: ReplayModel._add_work,
+    TestsRan: ReplayModel._add_work,
+    StepStarted: ReplayModel._add_start,
+    StepFailed: ReplayModel._add_failure,
+    WorkflowStarted: ReplayModel._add_workflow,
+    Forked: ReplayModel._add_fork,
+}
