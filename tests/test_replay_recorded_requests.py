@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from _replay_scratch import replay_into
 from _workflow import CHANGES, FAST, KEY, PLAN, answer, scripted
 
 from actors import Supervisor, replay
 from actors.models import ModelRequest, ModelResponse, ReplayModel
-from actors.replaying import _drive, copy_lines, read_recording
 from events import ModelCalled, StepStarted
-from store import LOG_NAME, EventLog, ObjectStore
+from store import LOG_NAME, EventLog
 from store.cursor import EventCursor
 
 #: A value that is no token, made a secret by the environment only at replay time.
@@ -55,13 +55,7 @@ def _record(run: Path, task: str) -> None:
 
 def _scratch_lines(run: Path, scratch: Path, *, plain: bool) -> list[bytes]:
     """The scratch log a replay of ``run`` writes, its ids, times and seals cut out."""
-    log = EventLog(run)
-    scratch.mkdir()
-    with EventCursor(log) as cursor:
-        model = ReplayModel(objects=ObjectStore(run), cursor=cursor)
-        recorded = read_recording(log, cursor, model)
-        copy_lines(log.path, scratch / LOG_NAME, max(1, recorded.state.own_from_seq - 1))
-        error = _drive(scratch, _Plain(model) if plain else model, recorded.recording)
+    error, _ = replay_into(run, scratch, serve=_Plain if plain else lambda model: model)
     assert error is None
     cut = re.compile(rb'"(?:id|ts|crc)":"[^"]*"')
     return [cut.sub(b"", line) for line in (scratch / LOG_NAME).read_bytes().splitlines()]

@@ -4,20 +4,18 @@ when it cut ids and times out of every line."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import zlib
 from pathlib import Path
 
 import msgspec
+from _replay_scratch import replay_into
 from _workflow import APPROVE, CHANGES, FAST, PLAN, answer, scripted
 
 from actors import Supervisor, replay
-from actors.models import ReplayModel
-from actors.replaying import _drive, _run_scratch, copy_lines, read_recording
 from events import Event, ModelCalled, ReviewProduced, StepFailed, StepStarted, encode_line
-from store import LOG_NAME, EventLog, ObjectStore
+from store import LOG_NAME, EventLog
 from store._stamps import StampSource
 from store.cursor import EventCursor
 
@@ -31,16 +29,7 @@ def _record(run: Path) -> None:
 
 def _scratch(run: Path, scratch: Path, *, stamped: bool) -> bytes:
     """The scratch log a replay of ``run`` writes (with the recorded stamps, or fresh)."""
-    log = EventLog(run)
-    scratch.mkdir()
-    with EventCursor(log) as cursor:
-        model = ReplayModel(objects=ObjectStore(run), cursor=cursor)
-        recorded = read_recording(log, cursor, model)
-        recording = recorded.recording
-        if not stamped:
-            recording = dataclasses.replace(recording, stamps_from=None)
-        copy_lines(log.path, scratch / LOG_NAME, max(1, recorded.state.own_from_seq - 1))
-        assert _drive(scratch, model, recording) is None
+    assert replay_into(run, scratch, stamped=stamped)[0] is None
     return (scratch / LOG_NAME).read_bytes()
 
 
@@ -176,13 +165,7 @@ def test_a_replay_finds_its_scratch_log_the_recorded_one_up_to_a_changed_event(
 
 
 def _same_through(run: Path, scratch: Path) -> int:
-    log = EventLog(run)
-    scratch.mkdir()
-    with EventCursor(log) as cursor:
-        model = ReplayModel(objects=ObjectStore(run), cursor=cursor)
-        recorded = read_recording(log, cursor, model)
-        copy_lines(log.path, scratch / LOG_NAME, max(1, recorded.state.own_from_seq - 1))
-        error, same_through = _run_scratch(scratch, model, recorded.recording)
+    error, same_through = replay_into(run, scratch)
     assert error is None
     return same_through
 

@@ -80,6 +80,16 @@ def cuttings(events: list[AnyEvent]) -> list[list[list[AnyEvent]]]:
     return [*(cut(events, size) for size in SIZES), *rest]
 
 
+def last_edit_diffs(objects: ObjectStore, blocks: list[list[AnyEvent]]) -> list[dict[str, Any]]:
+    """The diffs of the last tool call of a loop transcript fed ``blocks`` one by one."""
+    loop = LoopTranscript(objects)
+    for block in blocks:
+        loop.extend(block)
+    (edit,) = loop.items()[-1]["calls"]
+    diffs: list[dict[str, Any]] = edit["diff"]
+    return diffs
+
+
 def as_data(value: object) -> bytes:
     return msgspec.json.encode(value)
 
@@ -238,11 +248,8 @@ def test_edits_dropped_by_a_failure_after_their_loop_ended_are_dropped_block_by_
     )
     events: list[AnyEvent] = [*logged]
     for size in SIZES:
-        loop = LoopTranscript(objects)
-        for block in cut(events, size):
-            loop.extend(block)
-        (edit,) = loop.items()[-1]["calls"]
-        assert [(d["path"], d["status"]) for d in edit["diff"]] == [("a.txt", "added")], size
+        diffs = last_edit_diffs(objects, cut(events, size))
+        assert [(d["path"], d["status"]) for d in diffs] == [("a.txt", "added")], size
 
 
 def test_a_loop_without_a_workspace_edits_the_last_code_version_of_a_block(
@@ -272,11 +279,7 @@ def test_a_loop_without_a_workspace_edits_the_last_code_version_of_a_block(
     )
     events: list[AnyEvent] = [*logged]
     for blocks in cuttings(events):
-        loop = LoopTranscript(objects)
-        for block in blocks:
-            loop.extend(block)
-        (edit,) = loop.items()[-1]["calls"]
-        (diff,) = edit["diff"]
+        (diff,) = last_edit_diffs(objects, blocks)
         assert "-three\n+four\n" in diff["diff"], len(blocks)
 
 
@@ -315,10 +318,6 @@ def test_a_loop_in_a_workspace_edits_the_tree_every_change_set_made(tmp_path: Pa
     )
     events: list[AnyEvent] = [*logged]
     for blocks in cuttings(events):
-        loop = LoopTranscript(objects)
-        for block in blocks:
-            loop.extend(block)
-        (edit,) = loop.items()[-1]["calls"]
-        diffs = {d["path"]: d["diff"] for d in edit["diff"]}
+        diffs = {d["path"]: d["diff"] for d in last_edit_diffs(objects, blocks)}
         assert "-b\n+c\n" in diffs["b.txt"], len(blocks)
         assert "-x = 2\n+x = 3\n" in diffs["app.py"], len(blocks)
