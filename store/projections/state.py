@@ -395,16 +395,18 @@ class WorkflowFold:
     def apply(self, ev: AnyEvent) -> None:
         """Fold one event in (constant time)."""
         self._snapshot = None
-        touched = _ONE_STEP.get(type(ev))
+        kind = type(ev)
+        touched = _ONE_STEP.get(kind)
+        frozen = self._frozen
         if touched is None:
-            self._frozen.clear()  # may change any step
+            frozen.clear()  # may change any step
         else:
-            if isinstance(ev, StepStarted) and ev.round > self.round:
-                self._frozen.pop("code", None)  # a new round restarts these two
-                self._frozen.pop("review", None)
-            self._frozen.pop(touched or getattr(ev, "step", ""), None)
+            if kind is StepStarted and ev.round > self.round:  # type: ignore[union-attr]
+                frozen.pop("code", None)  # a new round restarts these two
+                frozen.pop("review", None)
+            frozen.pop(touched or getattr(ev, "step", ""), None)
         self.last_seq = ev.seq
-        handler = _HANDLERS.get(type(ev))
+        handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, ev)
 
@@ -412,8 +414,11 @@ class WorkflowFold:
         """The state so far, frozen (cached until the next :meth:`apply`)."""
         if self._snapshot is None:
             frozen = self._frozen
-            steps = {
-                s: frozen.get(s) or frozen.setdefault(s, self._steps[s].freeze(s)) for s in STEPS
+            get, fresh = frozen.get, self._freeze  # spelled out: no comprehension's frame
+            steps: dict[Step, StepState] = {
+                "plan": get("plan") or fresh("plan"),
+                "code": get("code") or fresh("code"),
+                "review": get("review") or fresh("review"),
             }
             totals = self._totals
             if totals is None:
@@ -446,10 +451,15 @@ class WorkflowFold:
                 own_from_seq=self.own_from_seq,
                 workspace=self.workspace,
                 changes=changes,
-                gates=dict(self.gates),
+                gates=dict(self.gates) if self.gates else {},
                 changes_requested_by=self.changes_requested_by,
             )
         return self._snapshot
+
+    def _freeze(self, step: Step) -> StepState:
+        """``step``'s frozen state, kept until an event changes the step."""
+        frozen = self._frozen[step] = self._steps[step].freeze(step)
+        return frozen
 
     def artifacts(self) -> Artifacts:
         """The latest plan, code change and review."""
