@@ -11,7 +11,7 @@ keeps one per run and folds each event it appends once; readers fold a whole log
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, cast
 
 import msgspec
 
@@ -394,8 +394,11 @@ class WorkflowFold:
 
     def apply(self, ev: AnyEvent) -> None:
         """Fold one event in (constant time)."""
-        self._snapshot = None
+        before, self._snapshot = self._snapshot, None
         kind = type(ev)
+        if kind is StepStarted and before is not None:
+            self._started_after(before, cast(StepStarted, ev))
+            return
         touched = _ONE_STEP.get(kind)
         frozen = self._frozen
         if touched is None:
@@ -409,6 +412,43 @@ class WorkflowFold:
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, ev)
+
+    def _started_after(self, before: WorkflowState, ev: StepStarted) -> None:
+        """Fold ``ev``, a step's start, into a fold whose snapshot ``before`` is current,
+        and keep the snapshot after it: ``before`` with what :meth:`_step_started` changes
+        (the step, a new round's two restarted steps, the round, the position), so the
+        snapshot an attempt takes after its start refreezes nothing else."""
+        new_round = ev.round > self.round
+        if new_round:
+            self._frozen.pop("code", None)
+            self._frozen.pop("review", None)
+        self.last_seq = ev.seq
+        self._step_started(ev)
+        step = ev.step
+        steps = dict(before.steps)
+        if new_round:  # restarted: frozen again from their accumulators
+            steps["code"] = self._freeze("code")
+            steps["review"] = self._freeze("review")
+        if not new_round or step == "plan":  # the step's start, on its frozen state
+            was = before.steps[step]
+            steps[step] = self._frozen[step] = msgspec.structs.replace(
+                was,
+                status="running",
+                attempts=was.attempts + 1,
+                total_attempts=was.total_attempts + 1,
+                attempt=ev.attempt,
+                evidence=(),
+                first_ts=ev.ts if was.first_ts is None else was.first_ts,
+                last_ts=ev.ts,
+            )
+        self._snapshot = msgspec.structs.replace(
+            before,
+            steps=steps,
+            current_step=step,
+            last_seq=ev.seq,
+            round=self.round,
+            changes_requested_by=self.changes_requested_by,
+        )
 
     def snapshot(self) -> WorkflowState:
         """The state so far, frozen (cached until the next :meth:`apply`)."""
