@@ -164,7 +164,7 @@ class LogWriter:
         """
         with self._mutex:
             self._check_open()
-            batch = list(events)
+            batch = events if type(events) is list else list(events)
             if not batch:
                 return []
             if self._like is not None and scrub is None:

@@ -276,3 +276,19 @@ def test_any_steps_start_in_a_new_round_after_a_snapshot_is_the_fold_of_the_log(
         fold.snapshot()
     assert fold.snapshot() == workflow_state(events)
     assert fold.snapshot().steps[step].status == "running"
+
+
+def test_the_snapshot_after_an_answer_shares_what_the_answer_left_unchanged() -> None:
+    # A step's call and artifact change its step, the totals and the artifacts: the
+    # snapshot after them is the one before with those replaced, the rest shared.
+    events = completed_run()
+    fold = WorkflowFold()
+    for ev in events[:11]:  # through the review's start
+        fold.apply(ev)
+    before = fold.snapshot()
+    for ev in events[11:13]:  # its call and its review
+        fold.apply(ev)
+    after = fold.snapshot()
+    assert after == workflow_state(events[:13])
+    assert after.gates is before.gates and after.config is before.config
+    assert after.steps["code"] is before.steps["code"]

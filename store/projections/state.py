@@ -362,6 +362,9 @@ class WorkflowFold:
         self.gates: dict[Gate, GateState] = {}
         self.changes_requested_by: str | None = None
         self._snapshot: WorkflowState | None = None
+        #: The last snapshot, while every event folded since is of a kind that changes
+        #: only what :meth:`snapshot` then replaces in it (:data:`_LIGHT`); else None.
+        self._base: WorkflowState | None = None
         #: Each step's frozen state, kept until an event changes that step (a snapshot
         #: after each event, as a supervisor takes, refreezes only the step it changed).
         self._frozen: dict[str, StepState] = {}
@@ -381,7 +384,7 @@ class WorkflowFold:
 
         The same as :meth:`apply` on each, with the dispatch inlined (whole-log reads).
         """
-        self._snapshot = None
+        self._snapshot = self._base = None
         self._frozen.clear()
         self._totals = self._arts = None
         handlers = _HANDLERS
@@ -396,6 +399,10 @@ class WorkflowFold:
         """Fold one event in (constant time)."""
         before, self._snapshot = self._snapshot, None
         kind = type(ev)
+        if kind not in _LIGHT:
+            self._base = None
+        elif before is not None:
+            self._base = before
         if kind is StepStarted and before is not None:
             self._started_after(before, cast(StepStarted, ev))
             return
@@ -470,6 +477,23 @@ class WorkflowFold:
             if made != len(self._changes):
                 changes = tuple((ev.round, ev.change) for ev in self._changes if ev.change)
                 self._changes_made = (len(self._changes), changes)
+            base = self._base
+            if base is not None:  # only these can differ from it (see _LIGHT)
+                self._snapshot = msgspec.structs.replace(
+                    base,
+                    current_step=self.current,
+                    round=self.round,
+                    steps=steps,
+                    usage=totals[0],
+                    model_calls=totals[1],
+                    last_error=self.last_error,
+                    verdict=self.verdict,
+                    last_seq=self.last_seq,
+                    artifacts=self.artifacts(),
+                    changes=changes,
+                    changes_requested_by=self.changes_requested_by,
+                )
+                return self._snapshot
             self._snapshot = WorkflowState(
                 workflow_id=self.workflow_id,
                 task=self.task,
@@ -505,7 +529,8 @@ class WorkflowFold:
         """The latest plan, code change and review."""
         if self._arts is not None:
             return self._arts
-        plan, code, review = (self._produced_by.get(s) for s in STEPS)
+        made = self._produced_by
+        plan, code, review = made.get("plan"), made.get("code"), made.get("review")
         self._arts = Artifacts(
             plan=plan.plan if isinstance(plan, PlanProduced) else None,
             code=code.code if isinstance(code, CodeProduced) else None,
@@ -801,6 +826,27 @@ _decode_dump = msgspec.json.Decoder(_FoldDump).decode
 #: The events whose handler changes one step only: the step named here, or the event's
 #: own ``step`` (""). Any other event may change every step (its frozen states are
 #: dropped); so may a ``StepStarted`` that opens a revision round.
+#: The kinds of event whose handlers change nothing of a snapshot but its steps,
+#: position, round, usage totals, artifacts, verdict, change sets and latest error
+#: (:meth:`WorkflowFold.snapshot` replaces these in the last snapshot).
+_LIGHT = frozenset(
+    {
+        StepStarted,
+        ModelCalled,
+        TestsRan,
+        PlanProduced,
+        CodeProduced,
+        ReviewProduced,
+        StepFailed,
+        StepSkipped,
+        ContextPacked,
+        FilesRequested,
+        ToolCalled,
+        ContextElided,
+        ToolResulted,
+    }
+)
+
 _ONE_STEP: dict[type, str] = {
     StepStarted: "",
     ModelCalled: "",
