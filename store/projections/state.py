@@ -295,6 +295,32 @@ class _StepAcc:
         )
 
 
+_NO_USAGE = Usage()
+
+
+def _restarted(was: StepState) -> StepState:
+    """A step's frozen state once a new round restarts it (:meth:`_StepAcc.new_round`),
+    from its frozen state before: the round's figures zero, the totals kept."""
+    return msgspec.structs.replace(
+        was,
+        status="pending",
+        attempts=0,
+        failures=0,
+        failures_by_kind={},
+        model_calls=0,
+        usage=_NO_USAGE,
+        latency_ms=was.total_latency_ms - was.total_latency_ms,  # as freeze() subtracts
+        first_ts=None,
+        last_ts=None,
+        attempt=0,
+        retryable=False,
+        error=None,
+        budget_from=0,
+        evidence=(),
+        retry_after=None,
+    )
+
+
 class WorkflowFold:
     """The incremental reducer of a run's log; :meth:`apply` each event in log order.
 
@@ -423,31 +449,27 @@ class WorkflowFold:
     def _started_after(self, before: WorkflowState, ev: StepStarted) -> None:
         """Fold ``ev``, a step's start, into a fold whose snapshot ``before`` is current,
         and keep the snapshot after it: ``before`` with what :meth:`_step_started` changes
-        (the step, a new round's two restarted steps, the round, the position), so the
-        snapshot an attempt takes after its start refreezes nothing else."""
+        (the step, a new round's two restarted steps, the round, the position), each
+        step's frozen state derived from its frozen state before, not refrozen."""
         new_round = ev.round > self.round
-        if new_round:
-            self._frozen.pop("code", None)
-            self._frozen.pop("review", None)
         self.last_seq = ev.seq
         self._step_started(ev)
-        step = ev.step
+        frozen, step = self._frozen, ev.step
         steps = dict(before.steps)
-        if new_round:  # restarted: frozen again from their accumulators
-            steps["code"] = self._freeze("code")
-            steps["review"] = self._freeze("review")
-        if not new_round or step == "plan":  # the step's start, on its frozen state
-            was = before.steps[step]
-            steps[step] = self._frozen[step] = msgspec.structs.replace(
-                was,
-                status="running",
-                attempts=was.attempts + 1,
-                total_attempts=was.total_attempts + 1,
-                attempt=ev.attempt,
-                evidence=(),
-                first_ts=ev.ts if was.first_ts is None else was.first_ts,
-                last_ts=ev.ts,
-            )
+        if new_round:  # what _StepAcc.new_round leaves: round figures zero, totals kept
+            steps["code"] = frozen["code"] = _restarted(steps["code"])
+            steps["review"] = frozen["review"] = _restarted(steps["review"])
+        was = steps[step]
+        steps[step] = frozen[step] = msgspec.structs.replace(
+            was,
+            status="running",
+            attempts=was.attempts + 1,
+            total_attempts=was.total_attempts + 1,
+            attempt=ev.attempt,
+            evidence=(),
+            first_ts=ev.ts if was.first_ts is None else was.first_ts,
+            last_ts=ev.ts,
+        )
         self._snapshot = msgspec.structs.replace(
             before,
             steps=steps,
