@@ -16,7 +16,6 @@ import zlib
 from typing import Any
 
 import msgspec
-import msgspec.inspect as mi
 
 from events.errors import AgentlogError, CorruptLine
 from events.types import EVENT_TYPES, Event, UnknownEvent
@@ -27,7 +26,6 @@ __all__ = [
     "UnloggableEvent",
     "decode_line",
     "deepest_lines",
-    "depth_bound",
     "encode_line",
     "encoding_problem",
     "line_body",
@@ -59,12 +57,13 @@ def encode_line(event: Event) -> bytes:
 
     Raises :class:`UnloggableEvent` for an event no reader could take back.
     """
-    if _SHALLOW.get(type(event)):  # the common case, spelled out: no bound to prove
-        try:
-            body = _encoder.encode(event)
-        except UnicodeEncodeError:
-            body = b""  # _encode below names the string
-        else:
+    try:
+        body = _encoder.encode(event)
+    except UnicodeEncodeError:
+        body = b""  # _encode below names the string
+    else:
+        # too_deep's first test, spelled out (no call): few brackets, no deep nesting
+        if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
             return b'%s,"crc":"%08x"}\n' % (body[:-1], zlib.crc32(body))
     body, problem = _encode(event)
     if problem is not None:
@@ -83,74 +82,9 @@ def _encode(obj: Any) -> tuple[bytes, str | None]:
     except UnicodeEncodeError as exc:
         bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
         return b"", f"a string holds {bad}, a lone surrogate that no UTF-8 text can carry"
-    shallow = _SHALLOW.get(type(obj))
-    if shallow is None:
-        bound = depth_bound(type(obj))
-        shallow = _SHALLOW[type(obj)] = bound is not None and bound <= MAX_DEPTH
-    if not shallow and too_deep(body):
+    if too_deep(body):
         return body, f"its data nests deeper than {MAX_DEPTH} levels"
     return body, None
-
-
-#: By type: whether every value of it encodes within :data:`MAX_DEPTH` (its lines need
-#: no depth check; see :func:`depth_bound`).
-_SHALLOW: dict[type, bool] = {}
-_LEAVES = (
-    mi.NoneType,
-    mi.BoolType,
-    mi.IntType,
-    mi.FloatType,
-    mi.StrType,
-    mi.BytesType,
-    mi.ByteArrayType,
-    mi.MemoryViewType,
-    mi.DateTimeType,
-    mi.TimeType,
-    mi.DateType,
-    mi.TimeDeltaType,
-    mi.UUIDType,
-    mi.DecimalType,
-    mi.LiteralType,
-    mi.EnumType,
-)
-_CONTAINERS = (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)
-
-
-def depth_bound(tp: Any) -> int | None:
-    """The deepest JSON nesting any value of type ``tp`` encodes to (a struct or a list
-    is one level), or None when no bound follows from the type (``Any``, a raw or
-    recursive type, a custom one).
-
-    An event type with a bound within :data:`MAX_DEPTH` cannot make a line too deep, so
-    its lines skip :func:`too_deep`: the type, not each line, proves the limit holds.
-    """
-    return _bound(mi.type_info(tp), ())
-
-
-def _bound(node: mi.Type, open_structs: tuple[type, ...]) -> int | None:
-    if isinstance(node, mi.StructType | mi.DataclassType | mi.TypedDictType | mi.NamedTupleType):
-        cls = node.cls
-        if cls in open_structs:
-            return None  # recursive: as deep as a value cares to go
-        inner = [_bound(f.type, (*open_structs, cls)) for f in node.fields]
-        return None if None in inner else 1 + max((d for d in inner if d is not None), default=0)
-    if isinstance(node, _CONTAINERS):
-        item = _bound(node.item_type, open_structs)
-        return None if item is None else 1 + item
-    if isinstance(node, mi.TupleType):
-        items = [_bound(t, open_structs) for t in node.item_types]
-        return None if None in items else 1 + max((d for d in items if d is not None), default=0)
-    if isinstance(node, mi.DictType | mi.FrozenDictType):
-        key, value = _bound(node.key_type, open_structs), _bound(node.value_type, open_structs)
-        return None if key is None or value is None else 1 + max(key, value)
-    if isinstance(node, mi.UnionType):
-        types = [_bound(t, open_structs) for t in node.types]
-        return None if None in types else max((d for d in types if d is not None), default=0)
-    if isinstance(node, mi.Metadata):
-        return _bound(node.type, open_structs)
-    if isinstance(node, _LEAVES):
-        return 0
-    return None  # Any, Raw, a custom or an unknown type: no bound
 
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
