@@ -208,6 +208,13 @@ class SupervisorActor(pykka.ThreadingActor):
         self.listeners = tuple(listeners)
         self.options = options or SupervisorOptions()
         self.recording = self.options.recording
+        rec = self.recording
+        #: Where an unfinished recording stopped (the re-run stops there too), else None.
+        self._stop_at = rec.stop_at if rec is not None else None
+        #: What the recording has at a seq that no agent makes (see :meth:`_noted`).
+        self._person = rec.person if rec is not None else None
+        #: The fields stamped on every event (the run's id once known), made once a run.
+        self._stamp: tuple[str, dict[str, object] | None] = ("", None)
         #: Projections, fsync, kept requests, commands, log records (not in a replay).
         self.live = self.options.live_effects
         self.pool = pool or AgentPool.shared()
@@ -391,14 +398,17 @@ class SupervisorActor(pykka.ThreadingActor):
     def _noted(self) -> bool:
         """Append what the recording has at the next seq that no agent makes (a person's
         decision, a what-if's ``Diverged``); whether there was any."""
-        person = self.recording.person if self.recording is not None else None
-        noted = person(self.fold.last_seq + 1) if person is not None else []
-        self._append_many(noted)
+        person = self._person
+        if person is None:
+            return False
+        noted = person(self.fold.last_seq + 1)
+        if noted:
+            self._append_many(noted)
         return bool(noted)
 
     def _at_stop(self) -> bool:
         """Whether a replay of an unfinished recording reached where the recording stopped."""
-        stop_at = self.recording.stop_at if self.recording else None
+        stop_at = self._stop_at
         return stop_at is not None and self.fold.last_seq >= stop_at
 
     def _attempt(self, step: Step, attempt: int, round_: int, recorded: tuple[Event, ...]) -> None:
@@ -537,18 +547,23 @@ class SupervisorActor(pykka.ThreadingActor):
             # replay's scratch log is not: what it re-makes comes from the recorded (masked)
             # log, and it is compared with that log, then deleted.
             workflow_id = self.fold.workflow_id
+            if self._stamp[0] != workflow_id:  # the writer copies it; made once a run
+                self._stamp = (workflow_id, {"workflow_id": workflow_id} if workflow_id else None)
             stamped = self.writer.append_many(
                 events,
                 sync=sync and self.live,
-                stamp={"workflow_id": workflow_id} if workflow_id else None,
+                stamp=self._stamp[1],
                 scrub=scrub_line if self.live else None,
             )
         except LogError as exc:
             raise self._stopped("could not append to the log", exc) from exc
+        apply = self.fold.apply
         for ev in stamped:
-            self.fold.apply(ev)
-            if self.live and isinstance(ev, StepFailed | WorkflowFailed | WorkflowCompleted):
-                self._report(ev)
+            apply(ev)
+        if self.live:
+            for ev in stamped:
+                if isinstance(ev, StepFailed | WorkflowFailed | WorkflowCompleted):
+                    self._report(ev)
         return stamped
 
     def _report(self, ev: Event) -> None:

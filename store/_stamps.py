@@ -34,7 +34,7 @@ def stamps_of(line: bytes) -> tuple[str, str] | None:
     ``id`` and ``ts``), only the line's byte-for-byte match is lost.
     """
     at = line.find(_ID)
-    if at == -1 or line[at + 39 : at + 47] != _TS:
+    if at == -1 or not line.startswith(_TS, at + 39):
         return None
     end = line.find(b'"', at + 47)
     try:

@@ -164,7 +164,7 @@ class LogWriter:
         """
         with self._mutex:
             self._check_open()
-            batch = list(events)
+            batch = events if type(events) is list else list(events)
             if not batch:
                 return []
             if self._like is not None and scrub is None:
@@ -315,13 +315,15 @@ class LogWriter:
         lines: list[bytes] = []
         now = ""
         seen = self._seen
+        extra = extra or {}
+        replace = msgspec.structs.replace
         for ev in batch:
             seq += 1
             line = like.line(seq)
-            known = seen(seq) if seen is not None else None
-            if known is not None and not ev.id and not ev.ts:
+            bare = not ev.id and not ev.ts
+            if bare and seen is not None and (known := seen(seq)) is not None:
                 was, was_line = known
-                made = msgspec.structs.replace(ev, **(extra or {}), seq=seq, id=was.id, ts=was.ts)
+                made = replace(ev, **extra, seq=seq, id=was.id, ts=was.ts)
                 if made == was:  # the recorded event itself: its line, not encoded again
                     out.append(made)
                     lines += (was_line, b"\n")
@@ -329,19 +331,22 @@ class LogWriter:
                         through = seq
                     continue
             taken = stamps_of(line) if line is not None else None
-            changes: dict[str, object] = {**extra, "seq": seq} if extra else {"seq": seq}
-            if not ev.id:
-                changes["id"] = taken[0] if taken else f"{self._ids.getrandbits(128):032x}"
-            if not ev.ts:
-                changes["ts"] = taken[1] if taken else (now or (now := utc_now()))
-            made = msgspec.structs.replace(ev, **changes)
+            if bare and taken is not None:
+                made = replace(ev, **extra, seq=seq, id=taken[0], ts=taken[1])
+            else:
+                changes: dict[str, object] = {**extra, "seq": seq}
+                if not ev.id:
+                    changes["id"] = taken[0] if taken else f"{self._ids.getrandbits(128):032x}"
+                if not ev.ts:
+                    changes["ts"] = taken[1] if taken else (now or (now := utc_now()))
+                made = replace(ev, **changes)
             out.append(made)
             encoded = encode_line(cast(Event, made))
-            if line is not None and encoded[:-1] == line:
-                if same:
+            if same:  # still the other log's: is this line too? (compared without a copy)
+                if line is not None and len(encoded) == len(line) + 1 and encoded.startswith(line):
                     through = seq
-            else:
-                same = False
+                else:
+                    same = False
             lines.append(encoded)
         return out, lines, through
 

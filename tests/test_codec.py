@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 from events import (
     EVENT_TYPES,
+    MAX_DEPTH,
     CorruptLine,
     StepStarted,
     UnknownEvent,
+    UnloggableEvent,
     WorkflowStarted,
     decode_line,
     encode_line,
@@ -129,3 +131,13 @@ def test_a_line_that_is_not_sealed_is_rejected_with_a_reason() -> None:
 def test_workflow_config_survives_the_round_trip_inside_workflow_started() -> None:
     started = WorkflowStarted(task="t", workflow_id="wf")
     assert msgspec.json.decode(encode_line(started))["config"]["max_retries"] == 3
+
+
+def test_a_value_nesting_too_deep_is_refused_whatever_its_fields_declared_type() -> None:
+    # msgspec does not check a struct's field types when it is built: a field declared
+    # ``str`` can hold a nested list, so no event type proves its lines shallow.
+    deep: Any = 1
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    with pytest.raises(UnloggableEvent, match="nests deeper"):
+        encode_line(StepStarted(step=deep, attempt=1))

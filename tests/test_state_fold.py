@@ -35,6 +35,7 @@ from events import (
     Event,
     Forked,
     RetryRequested,
+    Step,
     StepStarted,
     TestsRan,
     WorkflowCompleted,
@@ -172,7 +173,7 @@ def _failed(step: str, attempt: int) -> list[Event]:
 
     return [
         StepFailed(
-            step=step,  # type: ignore[arg-type]
+            step=step,
             attempt=attempt,
             error_kind="overloaded",
             message="529",
@@ -242,3 +243,52 @@ def test_a_snapshot_taken_after_any_events_is_the_fold_of_the_log_so_far(
         if i % every == 0 or i == len(events):
             assert fold.snapshot() == workflow_state(events[:i]), i
     assert fold.artifacts() == artifacts(events)
+
+
+def test_the_snapshot_after_a_steps_start_shares_what_the_start_left_unchanged() -> None:
+    # A supervisor snapshots the fold before each step's start and again after it: the
+    # second is the first with the started step and the position changed, not rebuilt.
+    events = completed_run()
+    fold = WorkflowFold()
+    for ev in events[:9]:  # through the code step's second call
+        fold.apply(ev)
+    fold.apply(events[9])  # CodeProduced
+    before = fold.snapshot()
+    assert isinstance(events[10], StepStarted)
+    fold.apply(events[10])  # the review's start
+    after = fold.snapshot()
+    assert after == workflow_state(events[:11])
+    assert after.gates is before.gates and after.artifacts is before.artifacts
+    assert after.steps["plan"] is before.steps["plan"]
+    assert after.steps["code"] is before.steps["code"]
+
+
+@pytest.mark.parametrize("step", ["plan", "code", "review"])
+def test_any_steps_start_in_a_new_round_after_a_snapshot_is_the_fold_of_the_log(
+    step: Step,
+) -> None:
+    done = completed_run()[:13]  # every step produced, not yet completed
+    events = [*done, *stamp([StepStarted(step=step, attempt=1, round=1)])]
+    events = [msgspec.structs.replace(ev, seq=i) for i, ev in enumerate(events, 1)]
+    fold = WorkflowFold()
+    for ev in events:
+        fold.apply(ev)
+        fold.snapshot()
+    assert fold.snapshot() == workflow_state(events)
+    assert fold.snapshot().steps[step].status == "running"
+
+
+def test_the_snapshot_after_an_answer_shares_what_the_answer_left_unchanged() -> None:
+    # A step's call and artifact change its step, the totals and the artifacts: the
+    # snapshot after them is the one before with those replaced, the rest shared.
+    events = completed_run()
+    fold = WorkflowFold()
+    for ev in events[:11]:  # through the review's start
+        fold.apply(ev)
+    before = fold.snapshot()
+    for ev in events[11:13]:  # its call and its review
+        fold.apply(ev)
+    after = fold.snapshot()
+    assert after == workflow_state(events[:13])
+    assert after.gates is before.gates and after.config is before.config
+    assert after.steps["code"] is before.steps["code"]

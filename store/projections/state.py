@@ -11,7 +11,7 @@ keeps one per run and folds each event it appends once; readers fold a whole log
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, cast
 
 import msgspec
 
@@ -295,6 +295,32 @@ class _StepAcc:
         )
 
 
+_NO_USAGE = Usage()
+
+
+def _restarted(was: StepState) -> StepState:
+    """A step's frozen state once a new round restarts it (:meth:`_StepAcc.new_round`),
+    from its frozen state before: the round's figures zero, the totals kept."""
+    return msgspec.structs.replace(
+        was,
+        status="pending",
+        attempts=0,
+        failures=0,
+        failures_by_kind={},
+        model_calls=0,
+        usage=_NO_USAGE,
+        latency_ms=was.total_latency_ms - was.total_latency_ms,  # as freeze() subtracts
+        first_ts=None,
+        last_ts=None,
+        attempt=0,
+        retryable=False,
+        error=None,
+        budget_from=0,
+        evidence=(),
+        retry_after=None,
+    )
+
+
 class WorkflowFold:
     """The incremental reducer of a run's log; :meth:`apply` each event in log order.
 
@@ -362,6 +388,9 @@ class WorkflowFold:
         self.gates: dict[Gate, GateState] = {}
         self.changes_requested_by: str | None = None
         self._snapshot: WorkflowState | None = None
+        #: The last snapshot, while every event folded since is of a kind that changes
+        #: only what :meth:`snapshot` then replaces in it (:data:`_LIGHT`); else None.
+        self._base: WorkflowState | None = None
         #: Each step's frozen state, kept until an event changes that step (a snapshot
         #: after each event, as a supervisor takes, refreezes only the step it changed).
         self._frozen: dict[str, StepState] = {}
@@ -381,7 +410,7 @@ class WorkflowFold:
 
         The same as :meth:`apply` on each, with the dispatch inlined (whole-log reads).
         """
-        self._snapshot = None
+        self._snapshot = self._base = None
         self._frozen.clear()
         self._totals = self._arts = None
         handlers = _HANDLERS
@@ -394,26 +423,71 @@ class WorkflowFold:
 
     def apply(self, ev: AnyEvent) -> None:
         """Fold one event in (constant time)."""
-        self._snapshot = None
-        touched = _ONE_STEP.get(type(ev))
+        before, self._snapshot = self._snapshot, None
+        kind = type(ev)
+        if kind not in _LIGHT:
+            self._base = None
+        elif before is not None:
+            self._base = before
+        if kind is StepStarted and before is not None:
+            self._started_after(before, cast(StepStarted, ev))
+            return
+        touched = _ONE_STEP.get(kind)
+        frozen = self._frozen
         if touched is None:
-            self._frozen.clear()  # may change any step
+            frozen.clear()  # may change any step
         else:
-            if isinstance(ev, StepStarted) and ev.round > self.round:
-                self._frozen.pop("code", None)  # a new round restarts these two
-                self._frozen.pop("review", None)
-            self._frozen.pop(touched or getattr(ev, "step", ""), None)
+            if kind is StepStarted and ev.round > self.round:  # type: ignore[union-attr]
+                frozen.pop("code", None)  # a new round restarts these two
+                frozen.pop("review", None)
+            frozen.pop(touched or getattr(ev, "step", ""), None)
         self.last_seq = ev.seq
-        handler = _HANDLERS.get(type(ev))
+        handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, ev)
+
+    def _started_after(self, before: WorkflowState, ev: StepStarted) -> None:
+        """Fold ``ev``, a step's start, into a fold whose snapshot ``before`` is current,
+        and keep the snapshot after it: ``before`` with what :meth:`_step_started` changes
+        (the step, a new round's two restarted steps, the round, the position), each
+        step's frozen state derived from its frozen state before, not refrozen."""
+        new_round = ev.round > self.round
+        self.last_seq = ev.seq
+        self._step_started(ev)
+        frozen, step = self._frozen, ev.step
+        steps = dict(before.steps)
+        if new_round:  # what _StepAcc.new_round leaves: round figures zero, totals kept
+            steps["code"] = frozen["code"] = _restarted(steps["code"])
+            steps["review"] = frozen["review"] = _restarted(steps["review"])
+        was = steps[step]
+        steps[step] = frozen[step] = msgspec.structs.replace(
+            was,
+            status="running",
+            attempts=was.attempts + 1,
+            total_attempts=was.total_attempts + 1,
+            attempt=ev.attempt,
+            evidence=(),
+            first_ts=ev.ts if was.first_ts is None else was.first_ts,
+            last_ts=ev.ts,
+        )
+        self._snapshot = msgspec.structs.replace(
+            before,
+            steps=steps,
+            current_step=step,
+            last_seq=ev.seq,
+            round=self.round,
+            changes_requested_by=self.changes_requested_by,
+        )
 
     def snapshot(self) -> WorkflowState:
         """The state so far, frozen (cached until the next :meth:`apply`)."""
         if self._snapshot is None:
             frozen = self._frozen
-            steps = {
-                s: frozen.get(s) or frozen.setdefault(s, self._steps[s].freeze(s)) for s in STEPS
+            get, fresh = frozen.get, self._freeze  # spelled out: no comprehension's frame
+            steps: dict[Step, StepState] = {
+                "plan": get("plan") or fresh("plan"),
+                "code": get("code") or fresh("code"),
+                "review": get("review") or fresh("review"),
             }
             totals = self._totals
             if totals is None:
@@ -425,6 +499,23 @@ class WorkflowFold:
             if made != len(self._changes):
                 changes = tuple((ev.round, ev.change) for ev in self._changes if ev.change)
                 self._changes_made = (len(self._changes), changes)
+            base = self._base
+            if base is not None:  # only these can differ from it (see _LIGHT)
+                self._snapshot = msgspec.structs.replace(
+                    base,
+                    current_step=self.current,
+                    round=self.round,
+                    steps=steps,
+                    usage=totals[0],
+                    model_calls=totals[1],
+                    last_error=self.last_error,
+                    verdict=self.verdict,
+                    last_seq=self.last_seq,
+                    artifacts=self.artifacts(),
+                    changes=changes,
+                    changes_requested_by=self.changes_requested_by,
+                )
+                return self._snapshot
             self._snapshot = WorkflowState(
                 workflow_id=self.workflow_id,
                 task=self.task,
@@ -446,16 +537,22 @@ class WorkflowFold:
                 own_from_seq=self.own_from_seq,
                 workspace=self.workspace,
                 changes=changes,
-                gates=dict(self.gates),
+                gates=dict(self.gates) if self.gates else {},
                 changes_requested_by=self.changes_requested_by,
             )
         return self._snapshot
+
+    def _freeze(self, step: Step) -> StepState:
+        """``step``'s frozen state, kept until an event changes the step."""
+        frozen = self._frozen[step] = self._steps[step].freeze(step)
+        return frozen
 
     def artifacts(self) -> Artifacts:
         """The latest plan, code change and review."""
         if self._arts is not None:
             return self._arts
-        plan, code, review = (self._produced_by.get(s) for s in STEPS)
+        made = self._produced_by
+        plan, code, review = made.get("plan"), made.get("code"), made.get("review")
         self._arts = Artifacts(
             plan=plan.plan if isinstance(plan, PlanProduced) else None,
             code=code.code if isinstance(code, CodeProduced) else None,
@@ -751,6 +848,27 @@ _decode_dump = msgspec.json.Decoder(_FoldDump).decode
 #: The events whose handler changes one step only: the step named here, or the event's
 #: own ``step`` (""). Any other event may change every step (its frozen states are
 #: dropped); so may a ``StepStarted`` that opens a revision round.
+#: The kinds of event whose handlers change nothing of a snapshot but its steps,
+#: position, round, usage totals, artifacts, verdict, change sets and latest error
+#: (:meth:`WorkflowFold.snapshot` replaces these in the last snapshot).
+_LIGHT = frozenset(
+    {
+        StepStarted,
+        ModelCalled,
+        TestsRan,
+        PlanProduced,
+        CodeProduced,
+        ReviewProduced,
+        StepFailed,
+        StepSkipped,
+        ContextPacked,
+        FilesRequested,
+        ToolCalled,
+        ContextElided,
+        ToolResulted,
+    }
+)
+
 _ONE_STEP: dict[type, str] = {
     StepStarted: "",
     ModelCalled: "",
