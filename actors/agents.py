@@ -145,7 +145,7 @@ class CoderActor(Agent):
 
     def produced(self, artifact: Any, work: StepWork) -> Event:
         guard = PathGuard(work.workspace)  # one set: its root resolved once, if it exists
-        guard.check_all(change.path for change in artifact.files)
+        guard.check_all([change.path for change in artifact.files])
         return CodeProduced(actor=self.name, code=artifact, attempt=work.attempt, round=work.round)
 
 
