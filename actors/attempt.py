@@ -69,7 +69,8 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     config: WorkflowConfig = WorkflowConfig()
     #: The run directory whose ``objects/`` keeps each request answered ("" keeps none).
     requests_to: str = ""
-    #: False in a replay: only recorded test runs are reused, no command ever runs.
+    #: False in a replay: only recorded test runs are reused, no command ever runs, and
+    #: nothing is written to ``files/`` (the Coder's guard looks at its root once).
     run_commands: bool = True
     #: A replay's recorded results of an agent loop's tool calls, by call id.
     served: dict[str, ToolResulted] = {}

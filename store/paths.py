@@ -193,6 +193,11 @@ class PathGuard:
         except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on Python 3.11
             raise UnsafePath(str(root), f"it cannot be resolved ({exc})") from None
 
+    @property
+    def absent(self) -> bool:
+        """Whether the root did not exist when the guard was made (lexical rules decide)."""
+        return self._absent
+
     @cached_property
     def root(self) -> Path:
         """The root, as a path."""
