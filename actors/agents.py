@@ -158,8 +158,8 @@ _ABSENT_ROOTS: dict[str, PathGuard] = {}
 def _guard(work: StepWork) -> PathGuard:
     """The guard of one file set under ``work.workspace``: its root resolved once, if it
     exists. A live run writes ``files/`` between sets, so it gets a guard made now; a run
-    that writes none reuses the verdict that its root does not exist."""
-    if work.run_commands:
+    that writes none reuses the verdict that its (absolute) root does not exist."""
+    if work.run_commands or not work.workspace.startswith("/"):
         return PathGuard(work.workspace)
     guard = _ABSENT_ROOTS.get(work.workspace)
     if guard is None:
