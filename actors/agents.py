@@ -144,9 +144,31 @@ class CoderActor(Agent):
     kind = CodeChange
 
     def produced(self, artifact: Any, work: StepWork) -> Event:
-        guard = PathGuard(work.workspace)  # one set: its root resolved once, if it exists
-        guard.check_all(change.path for change in artifact.files)
+        guard = _guard(work)
+        guard.check_all([change.path for change in artifact.files])
         return CodeProduced(actor=self.name, code=artifact, attempt=work.attempt, round=work.round)
+
+
+#: The guards of workspaces found absent in runs that write no ``files/`` (a replay's
+#: scratch run), by workspace: such a run never makes its root, so the root is looked at
+#: once per run, not at every attempt. Bounded: emptied when full.
+_ABSENT_ROOTS: dict[str, PathGuard] = {}
+
+
+def _guard(work: StepWork) -> PathGuard:
+    """The guard of one file set under ``work.workspace``: its root resolved once, if it
+    exists. A live run writes ``files/`` between sets, so it gets a guard made now; a run
+    that writes none reuses the verdict that its (absolute) root does not exist."""
+    if work.run_commands or not work.workspace.startswith("/"):
+        return PathGuard(work.workspace)
+    guard = _ABSENT_ROOTS.get(work.workspace)
+    if guard is None:
+        guard = PathGuard(work.workspace)
+        if guard.absent:
+            if len(_ABSENT_ROOTS) >= 64:
+                _ABSENT_ROOTS.clear()
+            _ABSENT_ROOTS[work.workspace] = guard
+    return guard
 
 
 class ReviewerActor(Agent):

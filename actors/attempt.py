@@ -13,7 +13,6 @@ recorded answers take none), calls the model, keeps the request in the run's
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -44,9 +43,6 @@ __all__ = ["AGENT_NAMES", "Attempt", "StepWork", "failure", "keep_request"]
 
 log = get_logger("agentlog.agents")
 
-#: The slot a replay's call takes: none (``call_slot`` when there is no bound).
-_NO_SLOT = contextlib.nullcontext(True)
-
 #: The agent making each step: the names ``WorkflowConfig.prompts`` is keyed by.
 AGENT_NAMES: dict[Step, str] = {"plan": "planner", "code": "coder", "review": "reviewer"}
 
@@ -69,7 +65,8 @@ class StepWork(msgspec.Struct, frozen=True, kw_only=True):
     config: WorkflowConfig = WorkflowConfig()
     #: The run directory whose ``objects/`` keeps each request answered ("" keeps none).
     requests_to: str = ""
-    #: False in a replay: only recorded test runs are reused, no command ever runs.
+    #: False in a replay: only recorded test runs are reused, no command ever runs, and
+    #: nothing is written to ``files/`` (the Coder's guard looks at its root once).
     run_commands: bool = True
     #: A replay's recorded results of an agent loop's tool calls, by call id.
     served: dict[str, ToolResulted] = {}
@@ -172,19 +169,25 @@ class Attempt:
         pay(self.work.requests_to)
         # AGENTLOG_MAX_CALLS bounds calls in flight to a model; a replay's answers are read
         # from its log, so it takes no slot (and waits for none a live run holds).
-        slot = _NO_SLOT if isinstance(self.model, ReplayModel) else call_slot(timeout)
-        with slot as held:
-            if not held:
-                message = f"no model-call slot freed within {timeout:g} s (AGENTLOG_MAX_CALLS)"
-                raise ModelError(message, kind="rate_limit")
-            try:
-                response = self.model.call(request, timeout=timeout)
-            except ModelError as err:
-                if err.response is not None:
-                    self.answer.append(self._called(request, err.response))
-                raise
+        if isinstance(self.model, ReplayModel):
+            response = self._call(request, timeout)
+        else:
+            with call_slot(timeout) as held:
+                if not held:
+                    message = f"no model-call slot freed within {timeout:g} s (AGENTLOG_MAX_CALLS)"
+                    raise ModelError(message, kind="rate_limit")
+                response = self._call(request, timeout)
         self.answer.append(self._called(request, response))
         return response
+
+    def _call(self, request: ModelRequest, timeout: float) -> ModelResponse:
+        """The model's answer; a failed call's answer, if it carried one, is recorded."""
+        try:
+            return self.model.call(request, timeout=timeout)
+        except ModelError as err:
+            if err.response is not None:
+                self.answer.append(self._called(request, err.response))
+            raise
 
     def _called(self, request: ModelRequest, response: ModelResponse) -> ModelCalled:
         work = self.work

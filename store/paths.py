@@ -129,6 +129,9 @@ def change_set_problem(
     (unless ``repeats``: a log may hold a set where the later entry wins), and no path
     may be both a file and the directory of another (``a`` and ``a/b.py``).
     """
+    key = tuple(paths)
+    if key in _CLEAN_SETS:  # found writable together before (so with repeats as well)
+        return None
     seen: dict[tuple[str, ...], int] = {}
     for index, rel in enumerate(paths):
         try:
@@ -150,7 +153,19 @@ def change_set_problem(
             )
             later = max(index, dirs[parts])
             return later, UnsafePath(paths[later], reason)
+    if not repeats:
+        if len(_CLEAN_SETS) >= _CLEAN_MAX:
+            _CLEAN_SETS.clear()
+        _CLEAN_SETS[key] = None
     return None
+
+
+#: File sets :func:`change_set_problem` found writable together (without ``repeats``),
+#: for the same set checked again (the model's answer, then the guard of its write; a
+#: replay's every round): the verdict is a function of the strings alone (lexical).
+#: Bounded: emptied when full.
+_CLEAN_SETS: dict[tuple[str, ...], None] = {}
+_CLEAN_MAX = 256
 
 
 class PathGuard:
@@ -178,6 +193,11 @@ class PathGuard:
         except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on Python 3.11
             raise UnsafePath(str(root), f"it cannot be resolved ({exc})") from None
 
+    @property
+    def absent(self) -> bool:
+        """Whether the root did not exist when the guard was made (lexical rules decide)."""
+        return self._absent
+
     @cached_property
     def root(self) -> Path:
         """The root, as a path."""
@@ -204,11 +224,15 @@ class PathGuard:
     def check_all(self, paths: Iterable[str]) -> None:
         """:meth:`check` every path of a set (the first unsafe one raises
         :class:`UnsafePath`); under a root that does not exist, the lexical rules decide
-        and no path is built."""
+        and no path is built (a set :func:`change_set_problem` passed is not split again)."""
+        if self._absent:
+            given = tuple(paths)
+            if given not in _CLEAN_SETS:
+                for rel in given:
+                    normalize_rel(rel)
+            return
         for rel in paths:
-            parts = normalize_rel(rel)
-            if not self._absent:
-                self.check(rel, parts)
+            self.check(rel, normalize_rel(rel))
 
 
 def safe_path(root: Path, rel: str) -> Path:

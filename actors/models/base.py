@@ -24,6 +24,7 @@ __all__ = [
     "request_bytes",
     "request_digest",
     "response_from_event",
+    "shared_schema",
 ]
 
 
@@ -78,6 +79,54 @@ class Model(Protocol):
     def call(self, request: ModelRequest, *, timeout: float) -> ModelResponse: ...
 
 
+class _Canonical(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """:class:`ModelRequest` with its schema already encoded: the same fields (so, sorted,
+    the same keys in the same order, ``tools`` left out alike when empty), the schema's
+    canonical bytes put in as they are."""
+
+    step: str
+    model: str
+    system: str
+    messages: tuple[dict[str, Any], ...]
+    tool_name: str
+    tool_description: str
+    input_schema: msgspec.Raw
+    max_tokens: int
+    tools: tuple[dict[str, Any], ...] = ()
+
+
+#: The canonical bytes of each schema made with :func:`shared_schema`, by the schema's id
+#: (the schema kept beside them, so the id is never another's).
+_SCHEMA_BYTES: dict[int, tuple[dict[str, Any], msgspec.Raw]] = {}
+
+
+def shared_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare ``schema`` a tool schema shared by many requests and never changed (the
+    artifacts' schemas, generated once): its canonical bytes are worked out once, not
+    sorted again for every request that carries it. Returns ``schema``."""
+    _SCHEMA_BYTES[id(schema)] = (schema, msgspec.Raw(msgspec.json.encode(schema, order="sorted")))
+    return schema
+
+
+def _canonical(request: ModelRequest) -> bytes:
+    """The sorted, compact JSON of ``request``; a shared schema's bytes are reused."""
+    known = _SCHEMA_BYTES.get(id(request.input_schema))
+    if known is None or known[0] is not request.input_schema:
+        return msgspec.json.encode(request, order="sorted")
+    canonical = _Canonical(
+        step=request.step,
+        model=request.model,
+        system=request.system,
+        messages=request.messages,
+        tool_name=request.tool_name,
+        tool_description=request.tool_description,
+        input_schema=known[1],
+        max_tokens=request.max_tokens,
+        tools=request.tools,
+    )
+    return msgspec.json.encode(canonical, order="sorted")
+
+
 def request_bytes(request: ModelRequest) -> bytes:
     """The request's canonical JSON: sorted keys, compact, UTF-8 (what the digest hashes,
     and what the run's object store keeps). A request just digested is not encoded again:
@@ -85,7 +134,7 @@ def request_bytes(request: ModelRequest) -> bytes:
     last = _last_encoded[0]
     if last[0] is request:
         return last[1]
-    return msgspec.json.encode(request, order="sorted")
+    return _canonical(request)
 
 
 def encoded_request(request: ModelRequest) -> tuple[bytes, str]:
@@ -94,7 +143,7 @@ def encoded_request(request: ModelRequest) -> tuple[bytes, str]:
     last = _last_encoded[0]
     if last[0] is request:
         return last[1], last[2]
-    data = msgspec.json.encode(request, order="sorted")
+    data = _canonical(request)
     digest = hashlib.sha256(data).hexdigest()
     _last_encoded[0] = (request, data, digest)
     return data, digest

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from actors.models.base import ModelRequest
+from actors.models.base import ModelRequest, shared_schema
 from actors.models.errors import PromptError
 from actors.models.parse import STEP_ARTIFACTS
 from events import (
@@ -108,7 +108,7 @@ def _input_schema(kind: type[Plan] | type[CodeChange] | type[Review]) -> dict[st
     """
     schema = _SCHEMAS.get(kind)
     if schema is None:
-        schema = _SCHEMAS[kind] = artifact_schema(kind)
+        schema = _SCHEMAS[kind] = shared_schema(artifact_schema(kind))
     return schema
 
 

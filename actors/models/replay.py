@@ -84,18 +84,23 @@ class _Queue:
         else:
             seqs.append(-event.seq)  # a failed call
 
-    def popleft(self) -> _Entry:
-        if self._seqs is None:
-            return self._events.popleft()
-        seq = self._seqs[self._next]
+    def popleft(self) -> _Entry | None:
+        """The next entry, taken (None when the queue is empty)."""
+        seqs = self._seqs
+        if seqs is None:
+            return self._events.popleft() if self._events else None
+        if self._next >= len(seqs):
+            return None
+        seq = seqs[self._next]
         self._next += 1
         return seq
 
-    def peek(self) -> _Entry:
-        """The entry :meth:`popleft` returns next (the queue is not empty)."""
-        if self._seqs is None:
-            return self._events[0]
-        return self._seqs[self._next]
+    def peek(self) -> _Entry | None:
+        """The entry :meth:`popleft` returns next (None when the queue is empty)."""
+        seqs = self._seqs
+        if seqs is None:
+            return self._events[0] if self._events else None
+        return seqs[self._next] if self._next < len(seqs) else None
 
     def __len__(self) -> int:
         return len(self._events) if self._seqs is None else len(self._seqs) - self._next
@@ -201,7 +206,8 @@ class ReplayModel:
         actual = request_digest(request)
         with self._lock:
             queue = self._calls.get(request.step)
-            if not queue:
+            entry = None if queue is None else queue.popleft()
+            if entry is None:
                 raise NonDeterminism(
                     step=request.step,
                     seq=None,
@@ -212,7 +218,6 @@ class ReplayModel:
                         f"(request digest {actual[:12]})"
                     ),
                 )
-            entry = queue.popleft()
             failed = isinstance(entry, StepFailed) or (isinstance(entry, int) and entry < 0)
             if not failed:
                 self.served += 1
@@ -243,18 +248,21 @@ class ReplayModel:
         call that serves it next does not read it again."""
         with self._lock:
             queue = self._calls.get(step)
-            if not queue:
-                return None
-            entry = queue.peek()
-        if isinstance(entry, StepFailed) or (isinstance(entry, int) and entry < 0):
-            return None
-        try:
-            recorded = self._load(entry, ModelCalled)
-        except NonDeterminism:
-            return None  # the call serving it reports the changed log
-        if isinstance(entry, int):
-            self._peeked = (entry, recorded)
-        return recorded.request_digest
+            entry = None if queue is None else queue.peek()
+        if type(entry) is int and entry > 0:  # a served answer's seq (the usual case)
+            peeked = self._peeked
+            if peeked is not None and peeked[0] == entry:
+                return peeked[1].request_digest
+            assert self._cursor is not None
+            try:
+                event = self._cursor.at(entry)
+            except LogError:
+                return None  # the call serving it reports the changed log
+            if not isinstance(event, ModelCalled):
+                return None  # likewise
+            self._peeked = (entry, event)
+            return event.request_digest
+        return entry.request_digest if isinstance(entry, ModelCalled) else None
 
     @staticmethod
     def _failure(recorded: StepFailed) -> ModelError:
