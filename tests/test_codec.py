@@ -141,3 +141,17 @@ def test_a_value_nesting_too_deep_is_refused_whatever_its_fields_declared_type()
         deep = [deep]
     with pytest.raises(UnloggableEvent, match="nests deeper"):
         encode_line(StepStarted(step=deep, attempt=1))
+
+
+def test_the_shallowest_value_too_deep_is_refused_and_one_level_less_is_written() -> None:
+    # The event object is level 1: MAX_DEPTH - 1 lists inside it are the deepest allowed.
+    def nested(levels: int) -> Any:
+        value: Any = 1
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    line = encode_line(StepStarted(step=nested(MAX_DEPTH - 1), attempt=1))
+    assert msgspec.json.decode(line)["step"] == nested(MAX_DEPTH - 1)
+    with pytest.raises(UnloggableEvent, match="nests deeper"):
+        encode_line(StepStarted(step=nested(MAX_DEPTH), attempt=1))
