@@ -87,7 +87,7 @@ def _encode(obj: Any) -> tuple[bytes, str | None]:
     except UnicodeEncodeError as exc:
         bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
         return b"", f"a string holds {bad}, a lone surrogate that no UTF-8 text can carry"
-    if too_deep(body):
+    if len(body) > _SHORT and too_deep(body):
         return body, f"its data nests deeper than {MAX_DEPTH} levels"
     return body, None
 
