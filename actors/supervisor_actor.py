@@ -172,16 +172,15 @@ def new_workflow_id() -> str:
 
 def order_violation(answer: Iterable[Event], work: StepWork) -> str | None:
     """Why an agent's answer breaks the order, or None when it fits the attempt it was given."""
+    step, attempt, round_ = work.step, work.attempt, work.round  # read once, not per event
+    allowed = _ALLOWED[step]
     for ev in answer:
-        if not isinstance(ev, _ALLOWED[work.step]):
-            return f"{type(ev).__name__} is not an answer to step {work.step!r}"
-        step = getattr(ev, "step", work.step)
-        if step != work.step or getattr(ev, "attempt", work.attempt) != work.attempt:
-            return (
-                f"{type(ev).__name__} names another step or attempt than {work.step}#{work.attempt}"
-            )
-        if getattr(ev, "round", work.round) != work.round:
-            return f"{type(ev).__name__} names round {getattr(ev, 'round', '?')}, not {work.round}"
+        if not isinstance(ev, allowed):
+            return f"{type(ev).__name__} is not an answer to step {step!r}"
+        if getattr(ev, "step", step) != step or getattr(ev, "attempt", attempt) != attempt:
+            return f"{type(ev).__name__} names another step or attempt than {step}#{attempt}"
+        if getattr(ev, "round", round_) != round_:
+            return f"{type(ev).__name__} names round {getattr(ev, 'round', '?')}, not {round_}"
     return None
 
 

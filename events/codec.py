@@ -42,6 +42,10 @@ CRC_FIELD = "crc"
 _SUFFIX_HEAD = b',"crc":"'
 _SUFFIX_LEN = len(_SUFFIX_HEAD) + 8 + 2  # ,"crc":"xxxxxxxx"}
 
+#: The longest JSON body that cannot nest deeper than :data:`MAX_DEPTH`: deeper takes
+#: ``MAX_DEPTH + 1`` opening brackets, each closed (the event object itself is one).
+_SHORT = 2 * MAX_DEPTH + 1
+
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
 _envelope = msgspec.json.Decoder(dict[str, Any])
@@ -62,8 +66,9 @@ def encode_line(event: Event) -> bytes:
     except UnicodeEncodeError:
         body = b""  # _encode below names the string
     else:
-        # too_deep's first test, spelled out (no call): few brackets, no deep nesting
-        if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        # Shallow for sure, without a call: a body too short to hold MAX_DEPTH + 1 bracket
+        # pairs (msgspec closes every bracket it opens), or too_deep's first test.
+        if len(body) <= _SHORT or body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
             return b'%s,"crc":"%08x"}\n' % (body[:-1], zlib.crc32(body))
     body, problem = _encode(event)
     if problem is not None:
@@ -82,7 +87,7 @@ def _encode(obj: Any) -> tuple[bytes, str | None]:
     except UnicodeEncodeError as exc:
         bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
         return b"", f"a string holds {bad}, a lone surrogate that no UTF-8 text can carry"
-    if too_deep(body):
+    if len(body) > _SHORT and too_deep(body):
         return body, f"its data nests deeper than {MAX_DEPTH} levels"
     return body, None
 

@@ -163,7 +163,8 @@ class LogWriter:
         line holds a secret, so a clean event is encoded once.
         """
         with self._mutex:
-            self._check_open()
+            if self._closed:
+                self._check_open()
             batch = events if type(events) is list else list(events)
             if not batch:
                 return []
@@ -315,24 +316,47 @@ class LogWriter:
         lines: list[bytes] = []
         now = ""
         seen = self._seen
+        # Stamped with keywords, not a dict of them: msgspec's replace takes a keyword
+        # call several times faster. Only another ``extra`` than the supervisor's one
+        # field goes the general way (an empty one stamps the event's own workflow_id).
+        wid = extra.get("workflow_id") if extra else None
+        keyed = not extra or (len(extra) == 1 and type(wid) is str)
         extra = extra or {}
         replace = msgspec.structs.replace
         for ev in batch:
             seq += 1
-            line = like.line(seq)
             bare = not ev.id and not ev.ts
             if bare and seen is not None and (known := seen(seq)) is not None:
                 was, was_line = known
-                made = replace(ev, **extra, seq=seq, id=was.id, ts=was.ts)
+                if keyed:
+                    made = replace(
+                        ev,
+                        workflow_id=ev.workflow_id if wid is None else wid,
+                        seq=seq,
+                        id=was.id,
+                        ts=was.ts,
+                    )
+                else:
+                    made = replace(ev, **extra, seq=seq, id=was.id, ts=was.ts)
                 if made == was:  # the recorded event itself: its line, not encoded again
                     out.append(made)
                     lines += (was_line, b"\n")
                     if same:
                         through = seq
                     continue
+            line = like.line(seq)  # past a seen line: no stamps taken, none read
             taken = stamps_of(line) if line is not None else None
             if bare and taken is not None:
-                made = replace(ev, **extra, seq=seq, id=taken[0], ts=taken[1])
+                if keyed:
+                    made = replace(
+                        ev,
+                        workflow_id=ev.workflow_id if wid is None else wid,
+                        seq=seq,
+                        id=taken[0],
+                        ts=taken[1],
+                    )
+                else:
+                    made = replace(ev, **extra, seq=seq, id=taken[0], ts=taken[1])
             else:
                 changes: dict[str, object] = {**extra, "seq": seq}
                 if not ev.id:
@@ -341,7 +365,7 @@ class LogWriter:
                     changes["ts"] = taken[1] if taken else (now or (now := utc_now()))
                 made = replace(ev, **changes)
             out.append(made)
-            encoded = encode_line(cast(Event, made))
+            encoded = encode_line(made)  # type: ignore[arg-type]  # (no cast: a call an event)
             if same:  # still the other log's: is this line too? (compared without a copy)
                 if line is not None and len(encoded) == len(line) + 1 and encoded.startswith(line):
                     through = seq

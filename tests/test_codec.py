@@ -23,6 +23,7 @@ from events import (
     encode_line,
     to_dict,
 )
+from events.codec import encoding_problem
 
 _json_scalar = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8)
 _json = st.recursive(
@@ -141,3 +142,32 @@ def test_a_value_nesting_too_deep_is_refused_whatever_its_fields_declared_type()
         deep = [deep]
     with pytest.raises(UnloggableEvent, match="nests deeper"):
         encode_line(StepStarted(step=deep, attempt=1))
+
+
+def test_the_shallowest_value_too_deep_is_refused_and_one_level_less_is_written() -> None:
+    # The event object is level 1: MAX_DEPTH - 1 lists inside it are the deepest allowed.
+    def nested(levels: int) -> Any:
+        value: Any = 1
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    line = encode_line(StepStarted(step=nested(MAX_DEPTH - 1), attempt=1))
+    assert msgspec.json.decode(line)["step"] == nested(MAX_DEPTH - 1)
+    with pytest.raises(UnloggableEvent, match="nests deeper"):
+        encode_line(StepStarted(step=nested(MAX_DEPTH), attempt=1))
+
+
+def test_the_shortest_value_nesting_past_the_limit_has_an_encoding_problem() -> None:
+    # [[...[]...]]: the shortest JSON of each depth (2 bytes a level, msgspec closes
+    # every bracket it opens); MAX_DEPTH levels are allowed, one more is not.
+    def nested(levels: int) -> Any:
+        value: Any = []
+        for _ in range(levels - 1):
+            value = [value]
+        return value
+
+    assert len(msgspec.json.encode(nested(MAX_DEPTH + 1))) == 2 * MAX_DEPTH + 2
+    assert encoding_problem(nested(MAX_DEPTH)) is None
+    too_deep = f"its data nests deeper than {MAX_DEPTH} levels"
+    assert encoding_problem(nested(MAX_DEPTH + 1)) == too_deep

@@ -237,3 +237,35 @@ def test_a_cursor_names_the_event_it_fetched_last_with_its_line(tmp_path: Path) 
         assert cursor.seen(1) is None and cursor.seen(3) is None
         cursor.at(3)
         assert cursor.seen(2) is None
+
+
+def test_a_held_log_like_another_adds_the_stamp_fields_or_keeps_the_events_own(
+    tmp_path: Path,
+) -> None:
+    like = _log(tmp_path / "like", 6)
+    recorded = list(like.read())
+    at_hand = {4: (recorded[3], like.path.read_bytes().splitlines()[3])}
+    made = EventLog(tmp_path / "made")
+    with made.writer() as writer:
+        writer.hold(like=like.path, seen=at_hand.get)
+        own = msgspec.structs.replace(_bare(recorded[0]), workflow_id="wf-own")
+        writer.append_many([own], sync=False)  # no stamp: the event's own workflow_id
+        writer.append_many([_bare(recorded[1])], sync=False, stamp={"workflow_id": "wf-a"})
+        writer.append_many(  # another field than the run's id: stamped all the same
+            [_bare(recorded[2]), _bare(recorded[3])],
+            sync=False,
+            stamp={"workflow_id": "wf-b", "actor": "planner"},
+        )
+        fifth = msgspec.structs.replace(_bare(recorded[4]), workflow_id="wf-own")
+        writer.append_many([fifth], sync=False, stamp={"workflow_id": ""})  # stamped ""
+        writer.append_many([own], sync=False, stamp={})
+    out = list(made.read())
+    assert [(ev.workflow_id, ev.actor) for ev in out] == [
+        ("wf-own", "supervisor"),
+        ("wf-a", "supervisor"),
+        ("wf-b", "planner"),
+        ("wf-b", "planner"),
+        ("", "supervisor"),
+        ("wf-own", "supervisor"),
+    ]
+    assert [(ev.id, ev.ts) for ev in out] == [(ev.id, ev.ts) for ev in recorded]
