@@ -44,8 +44,8 @@ _BLOCK = 1 << 18
 #: Lines skipped one newline search at a time; a longer skip counts the block's first.
 _NEAR = 32
 #: How many bytes of lines :meth:`EventCursor.read` keeps at most (their decoded events
-#: take two to three times as much again: ~30 MiB in all at most, for answers as a replay
-#: benchmark records them).
+#: take two to three times as much again: ~30 MiB in all at most, for the events a replay
+#: benchmark keeps, whether answers only or an attempt's every event).
 KEEP_BUDGET = 8 << 20
 
 
