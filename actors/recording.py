@@ -57,7 +57,8 @@ class Recording:
     #: event made again the same is the same line: the check compares bytes).
     stamps_from: Path | None = None
     #: A recorded event already decoded with its line, by seq, when at hand (the answer
-    #: just served): an event made again equal to it is written as that line, unencoded.
+    #: just served, or an attempt's event kept as the recording was read): an event made
+    #: again equal to it is written as that line, unencoded.
     seen: SeenEvent | None = None
     scratch: bool = True
     inline: bool = True

@@ -236,11 +236,13 @@ def read_recording(
     """Fold ``log`` and index what a re-run is served, into ``model`` and a Recording.
 
     One pass, through ``cursor``: the answers it keeps as it reads (up to ``keep`` bytes
-    of their lines) are served without being read or decoded again; of the others only
-    where each is is kept (it is read again through ``cursor`` when served), so memory
-    stays flat. Only answers recorded after the copied prefix (through the last Forked)
-    are served: a fork's copied calls were made by its sources and must not answer its
-    own requests.
+    of their lines, shared with the other events an attempt makes when ``scratch``) are
+    served without being read or decoded again, and an event made again equal to its kept
+    recorded one is written as its line without being encoded (``Recording.seen``); of
+    the others only where each is is kept (it is read again through ``cursor`` when
+    served), so memory stays flat. Only answers recorded after the copied prefix (through
+    the last Forked) are served: a fork's copied calls were made by its sources and must
+    not answer its own requests.
     """
     evidence = _Evidence(cursor)
     commands = _Commands()
@@ -253,9 +255,13 @@ def read_recording(
         # the others are looked at by every index.
         model_add, evidence_add, commands_add = model.add, evidence.add, commands.add
         agents_own = _AGENTS_OWN
-        # The answers are kept as read, within the cursor's budget, but for those made
-        # before the last Forked (its sources' answers, never served).
-        for ev in cursor.read(ModelCalled, reset=Forked, budget=keep):
+        # The events an attempt makes again (its start, its answers, its artifact or
+        # failure) are kept as read, within the cursor's budget, but for those made before
+        # the last Forked (its sources', never made again): an answer is served kept, and
+        # the scratch writer writes a made event equal to the kept one as its line.
+        # Without a scratch log nothing is written like the recording: answers only.
+        kept = agents_own if scratch else ModelCalled
+        for ev in cursor.read(kept, reset=Forked, budget=keep):
             model_add(ev)
             if type(ev) in agents_own:
                 if ev.step == "review":  # type: ignore[union-attr]
@@ -287,10 +293,11 @@ def read_recording(
     return RecordedRun(state=state, recording=recording, evidence=evidence, commands=commands)
 
 
-#: The events only the model's index looks at besides the Reviewer's, which tell the
-#: evidence which attempt is running (none is a person's event, a ``Forked``, a
-#: ``TestsRan`` or a ``ToolResulted``).
-_AGENTS_OWN = frozenset(
+#: The events an attempt makes (kept as read, to be written again as their lines): only
+#: the model's index looks at them, besides the Reviewer's, which tell the evidence which
+#: attempt is running (none is a person's event, a ``Forked``, a ``TestsRan`` or a
+#: ``ToolResulted``).
+_AGENTS_OWN: frozenset[type[Event]] = frozenset(
     {StepStarted, ModelCalled, PlanProduced, CodeProduced, ReviewProduced, StepFailed}
 )
 

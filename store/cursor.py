@@ -15,17 +15,18 @@ whole log is sound reads it through :meth:`~store.log.EventLog.read` (a replay d
 before it asks for anything).
 
 A reader that reads the whole log first anyway (a replay, indexing what it will ask for)
-reads it through :meth:`EventCursor.read`, which keeps the events of one type it is told
+reads it through :meth:`EventCursor.read`, which keeps the events of the types it is told
 to keep, with their lines, up to a budget of line bytes (:data:`KEEP_BUDGET`): those are
-served without reading or decoding them again, and let go when served. The budget keeps
-memory flat however long the log is; what did not fit is fetched as above.
+served (:meth:`EventCursor.at`) or shown (:meth:`EventCursor.seen`) without reading or
+decoding them again, and let go then. The budget keeps memory flat however long the log
+is; what did not fit is fetched as above.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Generator
+from collections.abc import Collection, Generator
 from types import TracebackType
 from typing import BinaryIO
 
@@ -43,8 +44,8 @@ _BLOCK = 1 << 18
 #: Lines skipped one newline search at a time; a longer skip counts the block's first.
 _NEAR = 32
 #: How many bytes of lines :meth:`EventCursor.read` keeps at most (their decoded events
-#: take two to three times as much again: ~30 MiB in all at most, for answers as a replay
-#: benchmark records them).
+#: take two to three times as much again: ~30 MiB in all at most, for the events a replay
+#: benchmark keeps, whether answers only or an attempt's every event).
 KEEP_BUDGET = 8 << 20
 
 
@@ -99,14 +100,19 @@ class EventCursor:
             return event
 
     def read(
-        self, keep: type[Event], *, reset: type[Event] | None = None, budget: int = KEEP_BUDGET
+        self,
+        keep: type[Event] | Collection[type[Event]],
+        *,
+        reset: type[Event] | None = None,
+        budget: int = KEEP_BUDGET,
     ) -> Generator[AnyEvent, None, None]:
         """:meth:`EventLog.read() <store.log.EventLog.read>` of the whole log (the same
-        events, the same errors), keeping the events of type ``keep`` with their lines, in
-        log order, while their lines fit in ``budget`` bytes: :meth:`at` serves a kept
-        event without reading it again (once; it is let go then). An event of type
-        ``reset`` lets go of every event kept before it (their room takes later ones), as
-        does a new :meth:`read`."""
+        events, the same errors), keeping the events of type ``keep`` (or of the types it
+        holds) with their lines, in log order, while their lines fit in ``budget`` bytes:
+        :meth:`at` serves a kept event, and :meth:`seen` shows it, without reading it
+        again (once; it is let go then). An event of type ``reset`` lets go of every
+        event kept before it (their room takes later ones), as does a new :meth:`read`."""
+        kinds = frozenset((keep,) if isinstance(keep, type) else keep)
         kept: dict[int, tuple[AnyEvent, bytes]] = {}
         with self._lock:
             self._kept = kept
@@ -116,7 +122,7 @@ class EventCursor:
             nonlocal room
             for event, line in zip(events, lines, strict=True):
                 kind = type(event)
-                if kind is keep and len(line) <= room:
+                if kind in kinds and len(line) <= room:
                     room -= len(line)
                     kept[event.seq] = (event, line)
                 elif kind is reset:
@@ -129,9 +135,12 @@ class EventCursor:
 
     def seen(self, seq: int) -> tuple[AnyEvent, bytes] | None:
         """The event with ``seq`` and its line (verified, without its newline) when it is
-        the one :meth:`at` fetched last; None otherwise (nothing is read)."""
+        the one :meth:`at` fetched last, or one :meth:`read` kept (let go then: a later
+        :meth:`at` reads it again); None otherwise (nothing is read)."""
         last = self._last
-        return last if last is not None and last[0].seq == seq else None
+        if last is not None and last[0].seq == seq:
+            return last
+        return self._kept.pop(seq, None)
 
     def _line_of(self, seq: int) -> bytes | None:
         """Line ``seq`` (without its newline), the cursor then past it; None past the end

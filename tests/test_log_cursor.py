@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from _logutil import make_log, run_events
 
-from events import CorruptLine, ModelCalled, StepFailed
+from events import CorruptLine, ModelCalled, PlanProduced, StepFailed, StepStarted
 from store import EventLog, LogCorrupt, LogError
 from store._scan import LineScanner, decode_one, decode_sealed
 from store.cursor import EventCursor
@@ -207,6 +207,22 @@ def test_an_event_kept_while_reading_is_served_without_reading_the_log_again(
         assert cursor.seen(3) == (events[2], recorded[2])
         with pytest.raises(LogError, match="no event with seq 2"):
             cursor.at(2)  # not a ModelCalled: not kept
+
+
+def test_events_of_several_kinds_kept_while_reading_are_shown_with_their_lines_once(
+    tmp_path: Path,
+) -> None:
+    log = make_log(tmp_path)
+    recorded = log.path.read_bytes().split(b"\n")
+    with EventCursor(log) as cursor:
+        events = list(cursor.read({StepStarted, ModelCalled, PlanProduced}))
+        log.path.write_bytes(b"")  # nothing left to read
+        assert [type(ev) for ev in events[1:4]] == [StepStarted, ModelCalled, PlanProduced]
+        assert cursor.seen(2) == (events[1], recorded[1])  # never fetched: kept
+        assert cursor.seen(4) == (events[3], recorded[3])
+        assert cursor.at(3) == events[2]
+        assert cursor.seen(2) is None  # shown once, then let go
+        assert cursor.seen(1) is None  # a WorkflowStarted: not kept
 
 
 def test_a_kept_event_is_let_go_once_served(tmp_path: Path) -> None:

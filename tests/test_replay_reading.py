@@ -14,6 +14,7 @@ from _workflow import APPROVE, CHANGES, FAST, PLAN, answer, scripted
 from actors import Supervisor
 from actors.models import ReplayModel
 from actors.replaying import _drive, copy_lines, read_recording
+from events import ModelCalled, ReviewProduced, StepStarted
 from store import LOG_NAME, EventLog, ObjectStore
 from store.cursor import KEEP_BUDGET, EventCursor
 
@@ -69,3 +70,28 @@ def test_the_answers_kept_while_reading_are_not_read_again(tmp_path: Path) -> No
     replayed = _replayed(tmp_path / "run", tmp_path / "scratch", KEEP_BUDGET, aside=True)
     recorded = (tmp_path / "run" / LOG_NAME).read_bytes()
     assert _CUT.sub(b"", replayed) == _CUT.sub(b"", recorded)
+
+
+@pytest.mark.parametrize("scratch", [True, False])
+def test_a_reading_keeps_an_attempts_other_events_only_for_a_scratch_log(
+    tmp_path: Path, scratch: bool
+) -> None:
+    _record(tmp_path / "run")
+    log = EventLog(tmp_path / "run")
+    events = list(log.read())
+    others = [ev for ev in events if isinstance(ev, StepStarted | ReviewProduced)]
+    answers = [ev for ev in events if isinstance(ev, ModelCalled)]
+    with EventCursor(log) as cursor:
+        model = ReplayModel(objects=ObjectStore(tmp_path / "run"), cursor=cursor)
+        read_recording(log, cursor, model, scratch=scratch)  # a what-if's has none
+        log.path.rename(log.path.with_name("aside"))  # only what was kept is at hand
+        try:
+            shown = [cursor.seen(ev.seq) for ev in others]
+            served = [cursor.at(ev.seq) for ev in answers]  # the answers' room is theirs
+        finally:
+            log.path.with_name("aside").rename(log.path)
+    assert served == answers
+    if scratch:
+        assert [kept[0] if kept else None for kept in shown] == others
+    else:
+        assert shown == [None] * len(others)

@@ -14,7 +14,16 @@ from _replay_scratch import replay_into
 from _workflow import APPROVE, CHANGES, FAST, PLAN, answer, scripted
 
 from actors import Supervisor, replay
-from events import Event, ModelCalled, ReviewProduced, StepFailed, StepStarted, encode_line
+from events import (
+    CodeProduced,
+    Event,
+    ModelCalled,
+    PlanProduced,
+    ReviewProduced,
+    StepFailed,
+    StepStarted,
+    encode_line,
+)
 from store import LOG_NAME, EventLog
 from store._stamps import StampSource
 from store.cursor import EventCursor
@@ -225,6 +234,38 @@ def test_a_replayed_answer_that_differs_from_its_recorded_event_is_reported_at_i
     report = replay(tmp_path / "run")
     assert not report.ok
     assert (report.seq, report.detail) == (called.seq, "ModelCalled differs in actor")
+
+
+def test_an_attempts_events_made_again_equal_are_written_as_their_recorded_lines(
+    tmp_path: Path,
+) -> None:
+    _record(tmp_path / "run")
+    log = EventLog(tmp_path / "run")
+    made_again = (StepStarted, PlanProduced, CodeProduced, ReviewProduced)
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    events = list(log.read())
+    for ev in events:  # recorded in another encoding: only a line kept is written so
+        if isinstance(ev, made_again):
+            lines[ev.seq - 1] = _foreign(ev) + b"\n"
+    log.path.write_bytes(b"".join(lines))
+    assert sum(isinstance(ev, made_again) for ev in events) >= 6
+    scratch = _scratch(tmp_path / "run", tmp_path / "scratch", stamped=True)
+    assert scratch == log.path.read_bytes()
+    assert replay(tmp_path / "run").ok
+
+
+def test_a_step_start_made_again_unlike_the_recorded_one_is_reported_at_its_seq(
+    tmp_path: Path,
+) -> None:
+    _record(tmp_path / "run")
+    log = EventLog(tmp_path / "run")
+    started = [ev for ev in log.read() if isinstance(ev, StepStarted)][2]
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    lines[started.seq - 1] = encode_line(msgspec.structs.replace(started, actor="someone else"))
+    log.path.write_bytes(b"".join(lines))
+    report = replay(tmp_path / "run")
+    assert not report.ok
+    assert (report.seq, report.detail) == (started.seq, "StepStarted differs in actor")
 
 
 def test_a_cursor_names_the_event_it_fetched_last_with_its_line(tmp_path: Path) -> None:
