@@ -133,7 +133,8 @@ class Attempt:
         self.actor = actor
         self.answer: list[Event] = []
         #: What this attempt recorded before a crash: answers reused at most once each.
-        self.unused = [ev for ev in work.recorded if isinstance(ev, ModelCalled)]
+        recorded = work.recorded
+        self.unused = [ev for ev in recorded if isinstance(ev, ModelCalled)] if recorded else []
         self._last: tuple[ModelRequest, ModelRequest, str] | None = None
 
     def _scrubbed(self, request: ModelRequest) -> tuple[ModelRequest, str]:
@@ -157,16 +158,19 @@ class Attempt:
         """The recorded answer to this exact request, else a call (recorded); a failed call
         raises :class:`ModelError` after recording the answer it carried, if any."""
         request, digest = self._scrubbed(request)
-        for i, ev in enumerate(self.unused):
-            if ev.request_digest == digest:
-                del self.unused[i]
-                return response_from_event(ev)
-        if self.unused:
+        unused = self.unused
+        if unused:  # what this attempt recorded before a crash
+            for i, ev in enumerate(unused):
+                if ev.request_digest == digest:
+                    del unused[i]
+                    return response_from_event(ev)
             seqs = [ev.seq for ev in self.unused]
             log.warning("recorded call differs from the request; calling again", seqs=seqs)
-        timeout = self.work.timeout
-        keep_request(self.work, request)  # kept before the call: synced with what it waits on
-        pay(self.work.requests_to)
+        work = self.work
+        timeout, keeps = work.timeout, work.requests_to
+        if keeps:  # kept before the call: synced with what it waits on
+            record_request(keeps, request)
+            pay(keeps)
         # AGENTLOG_MAX_CALLS bounds calls in flight to a model; a replay's answers are read
         # from its log, so it takes no slot (and waits for none a live run holds).
         if isinstance(self.model, ReplayModel):
