@@ -127,6 +127,8 @@ class Attempt:
     ``actor`` names the agent in the events; ``model`` answers what the recording does not.
     """
 
+    __slots__ = ("_last", "actor", "answer", "model", "unused", "work")
+
     def __init__(self, work: StepWork, model: Model, actor: str) -> None:
         self.work = work
         self.model = model

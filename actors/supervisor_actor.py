@@ -427,7 +427,9 @@ class SupervisorActor(pykka.ThreadingActor):
                     return
             if rec.evidence is not None and not recorded:
                 # A replay: the recorded evidence (test runs) is logged again, not re-gathered.
-                recorded = tuple(self._append_many(list(rec.evidence(step, round_, attempt))))
+                found = rec.evidence(step, round_, attempt)
+                if found:
+                    recorded = tuple(self._append_many(list(found)))
         state = self.fold.snapshot()
         config = state.config
         work = StepWork(
