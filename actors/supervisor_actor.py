@@ -365,11 +365,14 @@ class SupervisorActor(pykka.ThreadingActor):
     def _loop(self) -> None:
         # Read once a run: whether the recording stops early or has events no agent
         # makes (only a replay's does), and the fold (its snapshot is the decision's input).
-        fold, stop_at, noting = self.fold, self._stop_at, self._person is not None
+        fold, stop_at, person = self.fold, self._stop_at, self._person
         append_many = self._append_many
         while stop_at is None or fold.last_seq < stop_at:
-            if noting and self._noted():  # a recording's events made by no agent, there
-                continue
+            if person is not None:  # a recording's events made by no agent, where it had them
+                noted = person(fold.last_seq + 1)
+                if noted:
+                    append_many(noted)
+                    continue
             action = next_action(fold.snapshot())
             match action:
                 case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
