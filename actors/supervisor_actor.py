@@ -374,14 +374,16 @@ class SupervisorActor(pykka.ThreadingActor):
                     append_many(noted)
                     continue
             action = next_action(fold.snapshot())
+            if type(action) is StartAttempt:  # the usual turn: no pattern matched
+                if action.delay:
+                    self._sync()  # everything so far is durable before any wait
+                    self.options.sleep(action.delay)
+                number, in_round = action.attempt, action.round
+                append_many([StepStarted(step=action.step, attempt=number, round=in_round)])
+                if stop_at is None or fold.last_seq < stop_at:
+                    self._attempt(action.step, number, in_round, ())
+                continue
             match action:
-                case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
-                    if delay:
-                        self._sync()  # everything so far is durable before any wait
-                        self.options.sleep(delay)
-                    append_many([StepStarted(step=step, attempt=attempt, round=round_)])
-                    if stop_at is None or fold.last_seq < stop_at:
-                        self._attempt(step, attempt, round_, ())
                 case Finished() | Park():  # ended, or waiting for a person (holding nothing)
                     if self.live:
                         self._sync_projections()  # once: durable however long it waits
