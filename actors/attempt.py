@@ -103,22 +103,23 @@ def keep_request(work: StepWork, request: ModelRequest) -> None:
         record_request(work.requests_to, request)
 
 
-def _recorded_clean(request: ModelRequest, model: Model) -> bool:
-    """Whether ``request`` is, byte for byte, the request a replay's recording answers
-    next, and so needs no scrub: a request is scrubbed *before* it is digested (see
-    :meth:`Attempt._scrubbed`), so the recorded digest names scrubbed bytes, and the same
-    digest means the same bytes, which held no token the recording's scrubber knew. This
-    environment's secrets are searched for still (one the recording's machine did not
-    have is masked, and the replay reports the changed request as before), in the bytes
-    just hashed: they hold every string of the request, as any encoding of it does.
+def _recorded_digest(request: ModelRequest, model: Model) -> str | None:
+    """The digest of ``request`` when it is, byte for byte, the request a replay's
+    recording answers next, and so needs no scrub; else None. A request is scrubbed
+    *before* it is digested (see :meth:`Attempt._scrubbed`), so the recorded digest names
+    scrubbed bytes, and the same digest means the same bytes, which held no token the
+    recording's scrubber knew. This environment's secrets are searched for still (one the
+    recording's machine did not have is masked, and the replay reports the changed request
+    as before), in the bytes just hashed: they hold every string of the request, as any
+    encoding of it does.
     """
     if not isinstance(model, ReplayModel):
-        return False
+        return None
     expected = model.next_digest(request.step)
     if expected is None:
-        return False
+        return None
     data, digest = encoded_request(request)  # encoded once: hashed, then searched
-    return digest == expected and not holds_env_secret(data)
+    return digest if digest == expected and not holds_env_secret(data) else None
 
 
 class Attempt:
@@ -146,8 +147,12 @@ class Attempt:
             return self._last[1], self._last[2]
         prompt = self.work.config.prompts.get(AGENT_NAMES[self.work.step])
         asked = request if prompt is None else msgspec.structs.replace(request, system=prompt)
-        sent = asked if _recorded_clean(asked, self.model) else scrubbed(asked)
-        digest = request_digest(sent)
+        digest = _recorded_digest(asked, self.model)
+        if digest is None:  # not the recorded request: scrubbed, then hashed
+            sent = scrubbed(asked)
+            digest = request_digest(sent)
+        else:
+            sent = asked
         self._last = (request, sent, digest)
         return sent, digest
 
