@@ -89,7 +89,8 @@ class Agent(pykka.ThreadingActor, ABC):
         attempt = Attempt(work, self.model, self.name)
         if work.state.workspace is not None:  # a run on an existing repository
             return perform_in_workspace(attempt)
-        pay(work.requests_to)  # durable before the evidence (a test run) is gathered
+        if work.requests_to:
+            pay(work.requests_to)  # durable before the evidence (a test run) is gathered
         evidence = self.evidence(work, attempt.answer)
         try:
             response = attempt.ask(self.request(work, evidence))

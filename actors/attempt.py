@@ -103,22 +103,23 @@ def keep_request(work: StepWork, request: ModelRequest) -> None:
         record_request(work.requests_to, request)
 
 
-def _recorded_clean(request: ModelRequest, model: Model) -> bool:
-    """Whether ``request`` is, byte for byte, the request a replay's recording answers
-    next, and so needs no scrub: a request is scrubbed *before* it is digested (see
-    :meth:`Attempt._scrubbed`), so the recorded digest names scrubbed bytes, and the same
-    digest means the same bytes, which held no token the recording's scrubber knew. This
-    environment's secrets are searched for still (one the recording's machine did not
-    have is masked, and the replay reports the changed request as before), in the bytes
-    just hashed: they hold every string of the request, as any encoding of it does.
+def _recorded_digest(request: ModelRequest, model: Model) -> str | None:
+    """The digest of ``request`` when it is, byte for byte, the request a replay's
+    recording answers next, and so needs no scrub; else None. A request is scrubbed
+    *before* it is digested (see :meth:`Attempt._scrubbed`), so the recorded digest names
+    scrubbed bytes, and the same digest means the same bytes, which held no token the
+    recording's scrubber knew. This environment's secrets are searched for still (one the
+    recording's machine did not have is masked, and the replay reports the changed request
+    as before), in the bytes just hashed: they hold every string of the request, as any
+    encoding of it does.
     """
     if not isinstance(model, ReplayModel):
-        return False
+        return None
     expected = model.next_digest(request.step)
     if expected is None:
-        return False
+        return None
     data, digest = encoded_request(request)  # encoded once: hashed, then searched
-    return digest == expected and not holds_env_secret(data)
+    return digest if digest == expected and not holds_env_secret(data) else None
 
 
 class Attempt:
@@ -127,13 +128,16 @@ class Attempt:
     ``actor`` names the agent in the events; ``model`` answers what the recording does not.
     """
 
+    __slots__ = ("_last", "actor", "answer", "model", "unused", "work")
+
     def __init__(self, work: StepWork, model: Model, actor: str) -> None:
         self.work = work
         self.model = model
         self.actor = actor
         self.answer: list[Event] = []
         #: What this attempt recorded before a crash: answers reused at most once each.
-        self.unused = [ev for ev in work.recorded if isinstance(ev, ModelCalled)]
+        recorded = work.recorded
+        self.unused = [ev for ev in recorded if isinstance(ev, ModelCalled)] if recorded else []
         self._last: tuple[ModelRequest, ModelRequest, str] | None = None
 
     def _scrubbed(self, request: ModelRequest) -> tuple[ModelRequest, str]:
@@ -143,8 +147,12 @@ class Attempt:
             return self._last[1], self._last[2]
         prompt = self.work.config.prompts.get(AGENT_NAMES[self.work.step])
         asked = request if prompt is None else msgspec.structs.replace(request, system=prompt)
-        sent = asked if _recorded_clean(asked, self.model) else scrubbed(asked)
-        digest = request_digest(sent)
+        digest = _recorded_digest(asked, self.model)
+        if digest is None:  # not the recorded request: scrubbed, then hashed
+            sent = scrubbed(asked)
+            digest = request_digest(sent)
+        else:
+            sent = asked
         self._last = (request, sent, digest)
         return sent, digest
 
@@ -157,16 +165,19 @@ class Attempt:
         """The recorded answer to this exact request, else a call (recorded); a failed call
         raises :class:`ModelError` after recording the answer it carried, if any."""
         request, digest = self._scrubbed(request)
-        for i, ev in enumerate(self.unused):
-            if ev.request_digest == digest:
-                del self.unused[i]
-                return response_from_event(ev)
-        if self.unused:
+        unused = self.unused
+        if unused:  # what this attempt recorded before a crash
+            for i, ev in enumerate(unused):
+                if ev.request_digest == digest:
+                    del unused[i]
+                    return response_from_event(ev)
             seqs = [ev.seq for ev in self.unused]
             log.warning("recorded call differs from the request; calling again", seqs=seqs)
-        timeout = self.work.timeout
-        keep_request(self.work, request)  # kept before the call: synced with what it waits on
-        pay(self.work.requests_to)
+        work = self.work
+        timeout, keeps = work.timeout, work.requests_to
+        if keeps:  # kept before the call: synced with what it waits on
+            record_request(keeps, request)
+            pay(keeps)
         # AGENTLOG_MAX_CALLS bounds calls in flight to a model; a replay's answers are read
         # from its log, so it takes no slot (and waits for none a live run holds).
         if isinstance(self.model, ReplayModel):

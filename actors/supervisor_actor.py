@@ -252,6 +252,11 @@ class SupervisorActor(pykka.ThreadingActor):
         self._prepared = False
         self._inline: dict[Step, Agent] = {}  # a replay's agents, used in this thread
         self._files = str(run_dir / "files")
+        #: What every attempt of this run is handed alike: where requests are kept, and
+        #: whether its agents answer in this thread (a replay's) or as actors.
+        self._requests_to = str(run_dir) if self.live else ""
+        self._asks_inline = rec is not None and rec.inline
+        self._scrub = scrub_line if self.live else None
 
     @property
     def state(self) -> WorkflowState:
@@ -358,10 +363,26 @@ class SupervisorActor(pykka.ThreadingActor):
             self._finish_failed(None, "internal", err)
 
     def _loop(self) -> None:
-        while not self._at_stop():
-            if self._noted():  # a recording's events made by no agent, where it had them
+        # Read once a run: whether the recording stops early or has events no agent
+        # makes (only a replay's does), and the fold (its snapshot is the decision's input).
+        fold, stop_at, person = self.fold, self._stop_at, self._person
+        append_many = self._append_many
+        while stop_at is None or fold.last_seq < stop_at:
+            if person is not None:  # a recording's events made by no agent, where it had them
+                noted = person(fold.last_seq + 1)
+                if noted:
+                    append_many(noted)
+                    continue
+            action = next_action(fold.snapshot())
+            if type(action) is StartAttempt:  # the usual turn: no pattern matched
+                if action.delay:
+                    self._sync()  # everything so far is durable before any wait
+                    self.options.sleep(action.delay)
+                number, in_round = action.attempt, action.round
+                append_many([StepStarted(step=action.step, attempt=number, round=in_round)])
+                if stop_at is None or fold.last_seq < stop_at:
+                    self._attempt(action.step, number, in_round, ())
                 continue
-            action = next_action(self.state)
             match action:
                 case Finished() | Park():  # ended, or waiting for a person (holding nothing)
                     if self.live:
@@ -373,26 +394,19 @@ class SupervisorActor(pykka.ThreadingActor):
                     assert awaiting is not None  # a gate follows its step's artifact
                     digest = artifact_digest(awaiting)
                     asked = ApprovalRequested(step=step, round=round_, digest=digest)
-                    self._append_many([asked], sync=True)
-                case StartAttempt(step=step, attempt=attempt, round=round_, delay=delay):
-                    if delay:
-                        self._sync()  # everything so far is durable before any wait
-                        self.options.sleep(delay)
-                    self._append(StepStarted(step=step, attempt=attempt, round=round_))
-                    if not self._at_stop():
-                        self._attempt(step, attempt, round_, ())
+                    append_many([asked], sync=True)
                 case ContinueAttempt(step=step, attempt=attempt, round=round_, recorded=rec):
                     self._attempt(step, attempt, round_, rec)
                 case Skip(step=step, reason=reason, round=round_):
-                    self._append(StepSkipped(step=step, reason=reason, round=round_))
+                    append_many([StepSkipped(step=step, reason=reason, round=round_)])
                 case Complete(verdict=verdict, revisions=revisions, failed_steps=failed):
                     done = WorkflowCompleted(
                         verdict=verdict, revisions=revisions, failed_steps=failed
                     )
-                    self._append_many([done], sync=True)
+                    append_many([done], sync=True)
                 case Fail(step=step, kind=kind, message=message):
                     failed_ = WorkflowFailed(step=step, error_kind=kind, message=message)
-                    self._append_many([failed_], sync=True)
+                    append_many([failed_], sync=True)
 
     def _noted(self) -> bool:
         """Append what the recording has at the next seq that no agent makes (a person's
@@ -405,39 +419,39 @@ class SupervisorActor(pykka.ThreadingActor):
             self._append_many(noted)
         return bool(noted)
 
-    def _at_stop(self) -> bool:
-        """Whether a replay of an unfinished recording reached where the recording stopped."""
-        stop_at = self._stop_at
-        return stop_at is not None and self.fold.last_seq >= stop_at
-
     def _attempt(self, step: Step, attempt: int, round_: int, recorded: tuple[Event, ...]) -> None:
         if not self._prepared:  # once, before the first step's clock starts
             _prepare(self.model)
             self._prepared = True
         rec = self.recording
-        scripted = rec.failures(step, round_, attempt) if rec and rec.failures else None
-        if scripted is not None:
-            self._append(_bare(scripted))
-            return
-        if rec is not None and rec.evidence is not None and not recorded:
-            # A replay: the recorded evidence (test runs) is logged again, not re-gathered.
-            recorded = tuple(self._append_many(list(rec.evidence(step, round_, attempt))))
-        state = self.state
+        if rec is not None:
+            if rec.failures is not None:
+                scripted = rec.failures(step, round_, attempt)
+                if scripted is not None:
+                    self._append_many([_bare(scripted)])
+                    return
+            if rec.evidence is not None and not recorded:
+                # A replay: the recorded evidence (test runs) is logged again, not re-gathered.
+                found = rec.evidence(step, round_, attempt)
+                if found:
+                    recorded = tuple(self._append_many(list(found)))
+        state = self.fold.snapshot()
+        config = state.config
         work = StepWork(
             step=step,
             attempt=attempt,
             round=round_,
-            timeout=state.config.step_timeout,
+            timeout=config.step_timeout,
             state=state,
             recorded=recorded,
             workspace=self._files,
-            config=state.config,
-            requests_to=str(self.run_dir) if self.live else "",
+            config=config,
+            requests_to=self._requests_to,
             run_commands=self.live,
             served=rec.served(step, round_, attempt) if rec and rec.served else {},
             resumed_at=self.resumed_at,
         )
-        answer = self._ask(work)
+        answer = self._ask_inline(work) if self._asks_inline else self._ask(work)
         violation = order_violation(answer, work)
         if violation is not None:
             answer = [failure(work, "order", f"rejected: {violation}", True)]
@@ -477,8 +491,6 @@ class SupervisorActor(pykka.ThreadingActor):
         The agent comes from the shared pool for this one attempt and goes back after it;
         one that hung or crashed is stopped instead, and the next attempt gets a fresh one.
         """
-        if self.recording is not None and self.recording.inline:
-            return self._ask_inline(work)
         agent = self.pool.acquire(work.step)
         try:
             # The attempt is on disk before a call that may cost money or hang: the agent
@@ -520,7 +532,8 @@ class SupervisorActor(pykka.ThreadingActor):
         if agent is None:  # never started: no thread, no mailbox
             agent = self._inline[work.step] = AGENTS[work.step]()
         agent.model = self.model
-        self._sync()
+        if self.live:
+            self._sync()
         try:
             return agent.perform(work)
         except (NonDeterminism, RunStopped):
@@ -545,14 +558,12 @@ class SupervisorActor(pykka.ThreadingActor):
             # a response that repeats a key) as it is encoded, and gets the run's id. A
             # replay's scratch log is not: what it re-makes comes from the recorded (masked)
             # log, and it is compared with that log, then deleted.
-            workflow_id = self.fold.workflow_id
-            if self._stamp[0] != workflow_id:  # the writer copies it; made once a run
-                self._stamp = (workflow_id, {"workflow_id": workflow_id} if workflow_id else None)
+            stamp, workflow_id = self._stamp, self.fold.workflow_id
+            if stamp[0] != workflow_id:  # the writer copies it; made once a run
+                stamp = (workflow_id, {"workflow_id": workflow_id} if workflow_id else None)
+                self._stamp = stamp
             stamped = self.writer.append_many(
-                events,
-                sync=sync and self.live,
-                stamp=self._stamp[1],
-                scrub=scrub_line if self.live else None,
+                events, sync=sync and self.live, stamp=stamp[1], scrub=self._scrub
             )
         except LogError as exc:
             raise self._stopped("could not append to the log", exc) from exc
