@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -143,6 +144,32 @@ def test_stop_all_kills_running_tests_and_removes_their_scratch(
     assert result and result[0].exit_code is not None  # ended, not by the timeout
     assert processes_with(marker) == []
     assert not list(Path(tempfile.gettempdir()).glob(f"agentlog-tests-*/workspace/{name}"))
+
+
+def test_stopping_every_run_leaves_each_runs_output_pipe_to_its_own_thread() -> None:
+    """``stop_all`` runs on another thread than the runs it kills: closing a run's pipe
+    there would fail the read its thread is in (EBADF, seen in CI), or read another file
+    once the descriptor's number is reused. It kills; the run's thread closes."""
+    from actors.sandbox.runner import _registry
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(300)"],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    _registry.add(proc)
+    try:
+        assert stop_running_tests() >= 1
+        assert proc.returncode is not None  # killed (and reaped)
+        assert proc.stdout is not None and not proc.stdout.closed
+        assert proc.stdout.read() == b""  # the pipe ends: what its thread reads next
+    finally:
+        _registry.drop(proc)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_an_unconfined_daemon_holding_the_pipe_does_not_stall_the_run(tmp_path: Path) -> None:

@@ -110,8 +110,8 @@ class _Registry:
     def stop_all(self) -> int:
         with self._lock:
             procs, scratch = list(self._procs.values()), list(self._scratch)
-        for proc in procs:
-            _kill(proc)
+        for proc in procs:  # their output pipes are their runs' own to close
+            _kill_group(proc)
         for path in scratch:
             _remove(Path(path))
         return len(procs)
@@ -335,14 +335,23 @@ def _collect(
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the run's process group: bwrap's death takes its whole PID namespace with it."""
+    """Kill the run's process group and close its output pipe (by the run's own thread)."""
+    _kill_group(proc)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the run's process group: bwrap's death takes its whole PID namespace with it.
+
+    Safe from another thread than the run's: the pipe its thread reads is left open (a
+    descriptor closed under a read would fail it, or, once its number is reused, read
+    another file); the run's thread sees the output end and closes it."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):  # a kernel that will not kill
         proc.wait(timeout=5)
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 def _environment(imports: list[str], home: str) -> dict[str, str]:
