@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import msgspec
+import pytest
 from _replay_scratch import replay_into
 from _workflow import APPROVE, CHANGES, FAST, PLAN, answer, scripted
 
@@ -222,18 +223,21 @@ def test_an_event_made_unlike_the_one_already_decoded_is_encoded_and_ends_the_sa
     assert (out[1].id, out[1].ts) == (recorded[1].id, recorded[1].ts)
 
 
-def test_a_replayed_answer_that_differs_from_its_recorded_event_is_reported_at_its_seq(
-    tmp_path: Path,
+@pytest.mark.parametrize(("kind", "nth"), [(ModelCalled, 1), (StepStarted, 2)])
+def test_a_recorded_event_made_again_unlike_it_is_reported_at_its_seq(
+    tmp_path: Path, kind: type[Event], nth: int
 ) -> None:
+    """An answer (compared as structs with the one served) or a step's start (kept while
+    reading) that the replay makes differently is a divergence at its seq."""
     _record(tmp_path / "run")
     log = EventLog(tmp_path / "run")
-    called = [ev for ev in log.read() if isinstance(ev, ModelCalled)][1]
+    changed = [ev for ev in log.read() if isinstance(ev, kind)][nth]
     lines = log.path.read_bytes().splitlines(keepends=True)
-    lines[called.seq - 1] = encode_line(msgspec.structs.replace(called, actor="someone else"))
+    lines[changed.seq - 1] = encode_line(msgspec.structs.replace(changed, actor="someone else"))
     log.path.write_bytes(b"".join(lines))
     report = replay(tmp_path / "run")
     assert not report.ok
-    assert (report.seq, report.detail) == (called.seq, "ModelCalled differs in actor")
+    assert (report.seq, report.detail) == (changed.seq, f"{kind.__name__} differs in actor")
 
 
 def test_an_attempts_events_made_again_equal_are_written_as_their_recorded_lines(
@@ -252,20 +256,6 @@ def test_an_attempts_events_made_again_equal_are_written_as_their_recorded_lines
     scratch = _scratch(tmp_path / "run", tmp_path / "scratch", stamped=True)
     assert scratch == log.path.read_bytes()
     assert replay(tmp_path / "run").ok
-
-
-def test_a_step_start_made_again_unlike_the_recorded_one_is_reported_at_its_seq(
-    tmp_path: Path,
-) -> None:
-    _record(tmp_path / "run")
-    log = EventLog(tmp_path / "run")
-    started = [ev for ev in log.read() if isinstance(ev, StepStarted)][2]
-    lines = log.path.read_bytes().splitlines(keepends=True)
-    lines[started.seq - 1] = encode_line(msgspec.structs.replace(started, actor="someone else"))
-    log.path.write_bytes(b"".join(lines))
-    report = replay(tmp_path / "run")
-    assert not report.ok
-    assert (report.seq, report.detail) == (started.seq, "StepStarted differs in actor")
 
 
 def test_a_cursor_names_the_event_it_fetched_last_with_its_line(tmp_path: Path) -> None:
