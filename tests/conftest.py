@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -68,6 +69,16 @@ def _fresh_structlog() -> Iterator[None]:
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(scope="module")
+def viewer(root: Path) -> Iterator[Any]:
+    """A viewer serving the module's ``root`` fixture for the module's tests (a module
+    that needs another, with a token or one per test, defines its own)."""
+    from actors.viewer.serve import start  # the viewer's extra: only where a module asks
+
+    with start(root) as running:
+        yield running
 
 
 @pytest.fixture

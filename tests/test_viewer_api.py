@@ -29,12 +29,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_runs(tmp_path_factory.mktemp("viewer") / "runs")
 
 
-@pytest.fixture(scope="module")
-def viewer(root: Path) -> Iterator[RunningViewer]:
-    with start(root) as running:
-        yield running
-
-
 def get(viewer: RunningViewer, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(viewer.url + path, headers=headers)
     try:

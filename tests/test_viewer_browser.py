@@ -33,12 +33,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_runs(tmp_path_factory.mktemp("browser") / "runs")
 
 
-@pytest.fixture(scope="module")
-def viewer(root: Path) -> Iterator[RunningViewer]:
-    with start(root) as running:
-        yield running
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:  # noqa: F811 (the fixture from _browser)
     with open_page(browser, viewport={"width": 1400, "height": 900}) as tab:

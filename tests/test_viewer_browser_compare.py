@@ -15,7 +15,7 @@ from _browser import browser, expect, open_page  # noqa: F401 (browser: a fixtur
 from _workflow import CHANGES, FAST, PLAN, answer, of_type, scripted
 
 from actors import Supervisor, what_if
-from actors.viewer.serve import RunningViewer, start
+from actors.viewer.serve import RunningViewer
 from events import Diverged
 
 SHOTS = os.environ.get("AGENTLOG_SCREENSHOTS")
@@ -40,12 +40,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = scripted(plan=[answer(hostile_plan)], code=[answer(hostile_code)])
     Supervisor(FAST, model=model).run("write hello(name)", root / HOSTILE)
     return root
-
-
-@pytest.fixture(scope="module")
-def viewer(root: Path) -> Iterator[RunningViewer]:
-    with start(root) as running:
-        yield running
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from _browser import browser, expect, open_page  # noqa: F401 (browser: a fixtur
 from _loop_run import make_loop_run
 from _viewer import make_runs
 
-from actors.viewer.serve import RunningViewer, start
+from actors.viewer.serve import RunningViewer
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +21,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     runs = make_runs(base / "runs")
     make_loop_run(runs / "loop", base / "workspace")
     return runs
-
-
-@pytest.fixture(scope="module")
-def viewer(root: Path) -> Iterator[RunningViewer]:
-    with start(root) as running:
-        yield running
 
 
 @pytest.fixture

@@ -21,12 +21,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return two_evaluations(tmp_path_factory.mktemp("report-browser") / "evals")
 
 
-@pytest.fixture(scope="module")
-def viewer(root: Path) -> Iterator[RunningViewer]:
-    with start(root) as running:
-        yield running
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:  # noqa: F811 (the fixture from _browser)
     with open_page(browser, viewport={"width": 1400, "height": 1000}) as tab:

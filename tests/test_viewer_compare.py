@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from _workflow import FAST, scripted
 
 from actors import Supervisor, what_if
 from actors.viewer.comparing import compared_runs
-from actors.viewer.serve import RunningViewer, start
+from actors.viewer.serve import RunningViewer
 
 STRICT = "You are a strict reviewer.\n"
 
@@ -29,12 +28,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Supervisor(FAST, model=scripted()).run("write hello(name)", root / "source")
     what_if(root / "source", root / "strict", prompts={"reviewer": STRICT}, live=scripted())
     return root
-
-
-@pytest.fixture(scope="module")
-def viewer(root: Path) -> Iterator[RunningViewer]:
-    with start(root) as running:
-        yield running
 
 
 def _get(viewer: RunningViewer, path: str) -> tuple[int, bytes]:

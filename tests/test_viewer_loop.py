@@ -6,7 +6,6 @@ import json
 import shlex
 import shutil
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from _runs import write_run
 from _viewer import make_runs
 
 from actors.viewer.overview import run_overview
-from actors.viewer.serve import RunningViewer, start
+from actors.viewer.serve import RunningViewer
 from events import FileEdit, StepStarted, ToolCalled, ToolResulted
 
 
@@ -36,12 +35,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def loop(root: Path) -> dict[str, Any]:
     data: dict[str, Any] = run_overview(root / "loop")["loop"]
     return data
-
-
-@pytest.fixture(scope="module")
-def viewer(root: Path) -> Iterator[RunningViewer]:
-    with start(root) as running:
-        yield running
 
 
 def coder_calls(loop: dict[str, Any]) -> list[dict[str, Any]]:

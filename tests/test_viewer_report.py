@@ -8,7 +8,6 @@ import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     evals = two_evaluations(tmp_path_factory.mktemp("report") / "evals")
     shutil.copytree(evals / "after", evals.parent / "outside")
     return evals
-
-
-@pytest.fixture(scope="module")
-def viewer(root: Path) -> Iterator[RunningViewer]:
-    with start(root) as running:
-        yield running
 
 
 def _get(url: str, path: str, **params: str) -> tuple[int, Any]:
